@@ -1,0 +1,52 @@
+//! The `ferry` command line: clap definitions here, one file per command group.
+
+mod plugin;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::FerryConfig;
+
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about = "Quote-to-cash integration host: QuoteWerks ⇄ Infor M3 through sandboxed WebAssembly plugins")]
+pub struct Cli {
+    /// Configuration file (tenants, connections, secrets by reference, runtime limits).
+    #[arg(long, global = true, env = "FERRY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the registry, compile cache and database live (overrides the config's data_dir).
+    #[arg(long, global = true, env = "FERRY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install, activate, roll back, list, check and run plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+impl Cli {
+    pub fn load_config(&self) -> anyhow::Result<FerryConfig> {
+        Ok(match &self.config {
+            Some(path) => FerryConfig::load(path)?,
+            None => FerryConfig::default(),
+        })
+    }
+
+    pub fn data_dir(&self, config: &FerryConfig) -> PathBuf {
+        self.data_dir
+            .clone()
+            .or_else(|| config.data_dir())
+            .unwrap_or_else(|| PathBuf::from("ferry-data"))
+    }
+}
+
+/// Runs the parsed command; the process exit code comes back.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match &cli.command {
+        Command::Plugin(cmd) => plugin::run(&cli, cmd).await,
+    }
+}

@@ -1,0 +1,233 @@
+//! `ferry.toml`: data directory, runtime limits, and per tenant its connections, secrets (by
+//! reference only) and plugin settings. Turned into the `Grants` plugins run with.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::runtime::connections::ConnectionError;
+use crate::runtime::connections::http::{HttpConnection, HttpSettings};
+use crate::runtime::connections::oauth::{IonApiFile, TokenProvider};
+use crate::runtime::connections::sql::{SqlConnection, SqliteSettings};
+use crate::runtime::grants::{Grants, Secret};
+use crate::runtime::{Role, RuntimeSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("tenant '{0}' is not configured")]
+    UnknownTenant(String),
+    #[error("tenant '{tenant}', secret '{name}': {message}")]
+    Secret {
+        tenant: String,
+        name: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FerryConfig {
+    /// Registry, compile cache and database live here (relative to the config file).
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub runtime: RuntimeSettings,
+    #[serde(default)]
+    pub tenants: BTreeMap<String, TenantConfig>,
+    /// The directory relative paths are resolved against.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    #[serde(default)]
+    pub connections: BTreeMap<String, ConnectionConfig>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretRef>,
+    /// Non-secret settings per role (`erp`, `quoting`, `transform`), handed to the plugin.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSettings {
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ConnectionConfig {
+    Http {
+        /// Optional when `ionapi` is given: then `{iu}/{ti}/`.
+        base_url: Option<Url>,
+        /// Credentials: an Infor `.ionapi` file, by reference.
+        ionapi: Option<SecretRef>,
+        #[serde(default)]
+        allow: Vec<String>,
+        timeout_ms: Option<u64>,
+        max_response_bytes: Option<usize>,
+        max_request_bytes: Option<usize>,
+        #[serde(default)]
+        allow_insecure_http: bool,
+    },
+    Sqlite(SqliteSettings),
+}
+
+/// A secret is never written in the config: it is read from an environment variable or a
+/// file when Ferry starts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub env: Option<String>,
+    pub file: Option<PathBuf>,
+}
+
+impl SecretRef {
+    fn resolve(&self, base: &Path) -> Result<String, String> {
+        match (&self.env, &self.file) {
+            (Some(var), None) => std::env::var(var)
+                .map_err(|_| format!("environment variable {var} is not set")),
+            (None, Some(file)) => {
+                let path = base.join(file);
+                std::fs::read_to_string(&path)
+                    .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                    .map_err(|e| format!("reading {}: {e}", path.display()))
+            }
+            _ => Err("give exactly one of `env = \"VAR\"` or `file = \"PATH\"`".into()),
+        }
+    }
+}
+
+impl FerryConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config: FerryConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: format!(
+                "{e}{}",
+                if e.to_string().contains("SecretRef") {
+                    " (secrets are given by reference: { env = \"VAR\" } or { file = \"PATH\" })"
+                } else {
+                    ""
+                }
+            ),
+        })?;
+        config.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(config)
+    }
+
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self.data_dir.as_ref().map(|d| self.base_dir.join(d))
+    }
+
+    /// Builds the tenant's connections and secrets: what its plugins may use.
+    pub fn grants(&self, tenant: &str) -> Result<Grants, ConfigError> {
+        let tc = self
+            .tenants
+            .get(tenant)
+            .ok_or_else(|| ConfigError::UnknownTenant(tenant.to_string()))?;
+        let mut grants = Grants::for_tenant(tenant);
+        for (name, conn) in &tc.connections {
+            match conn {
+                ConnectionConfig::Http {
+                    base_url,
+                    ionapi,
+                    allow,
+                    timeout_ms,
+                    max_response_bytes,
+                    max_request_bytes,
+                    allow_insecure_http,
+                } => {
+                    let cfg_err = |message: String| ConnectionError::Config {
+                        connection: name.clone(),
+                        message,
+                    };
+                    let timeout = timeout_ms.unwrap_or(30_000);
+                    let auth = match ionapi {
+                        Some(r) => {
+                            let text = r.resolve(&self.base_dir).map_err(|message| ConfigError::Secret {
+                                tenant: tenant.to_string(),
+                                name: format!("{name}.ionapi"),
+                                message,
+                            })?;
+                            let file = IonApiFile::parse(&text).map_err(|message| {
+                                ConnectionError::Credentials {
+                                    source_name: format!("connection '{name}' ionapi"),
+                                    message,
+                                }
+                            })?;
+                            Some(Arc::new(TokenProvider::new(file, Duration::from_millis(timeout))?))
+                        }
+                        None => None,
+                    };
+                    let base = match (base_url, &auth) {
+                        (Some(u), _) => u.clone(),
+                        (None, Some(a)) => a.base_url().map_err(cfg_err)?,
+                        (None, None) => return Err(cfg_err("needs base_url or ionapi".into()).into()),
+                    };
+                    let mut settings = HttpSettings::new(base);
+                    settings.allow = allow.clone();
+                    settings.timeout_ms = timeout;
+                    if let Some(n) = max_response_bytes {
+                        settings.max_response_bytes = *n;
+                    }
+                    if let Some(n) = max_request_bytes {
+                        settings.max_request_bytes = *n;
+                    }
+                    settings.allow_insecure_http = *allow_insecure_http;
+                    grants.http.insert(
+                        name.clone(),
+                        Arc::new(HttpConnection::new(tenant, name, settings, auth)?),
+                    );
+                }
+                ConnectionConfig::Sqlite(s) => {
+                    let mut s = s.clone();
+                    s.path = self.base_dir.join(&s.path);
+                    grants
+                        .sql
+                        .insert(name.clone(), Arc::new(SqlConnection::sqlite(name, &s)?));
+                }
+            }
+        }
+        for (name, r) in &tc.secrets {
+            let value = r.resolve(&self.base_dir).map_err(|message| ConfigError::Secret {
+                tenant: tenant.to_string(),
+                name: name.clone(),
+                message,
+            })?;
+            grants.secrets.insert(name.clone(), Secret::new(value));
+        }
+        Ok(grants)
+    }
+
+    /// The settings the tenant gave its `role` plugin.
+    pub fn plugin_settings(&self, tenant: &str, role: Role) -> BTreeMap<String, String> {
+        self.tenants
+            .get(tenant)
+            .and_then(|t| t.plugins.get(role.as_str()))
+            .map(|p| p.settings.clone())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,7 @@
+//! Ferry: a quote-to-cash integration host. Vendor APIs and customer rules run as sandboxed
+//! WebAssembly components behind the `ferry:plugin` WIT contract (see `wit/` and DESIGN.md).
+
+pub mod cli;
+pub mod config;
+pub mod runtime;
+pub mod store;

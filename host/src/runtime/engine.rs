@@ -1,0 +1,229 @@
+//! The one `Engine` per process and its settings: pooling allocator (with a fallback), epoch
+//! deadlines, memory caps, and the proposals plugins get (as few as possible).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::compile_cache::CompileCache;
+use super::contract::Role;
+use super::state::PluginState;
+
+/// Limits and knobs for every plugin call. Defaults suit connectors and transforms written in
+/// Rust; Python components need a larger memory cap (set per deployment).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeSettings {
+    /// Compiled components are cached here (keyed by content hash and engine settings).
+    pub cache_dir: Option<PathBuf>,
+    /// Wall-clock budget of one call, instantiation included.
+    pub call_deadline_ms: u64,
+    /// Linear memory cap per instance.
+    pub memory_limit_mib: u64,
+    /// How many instances may be alive at once (the pooling allocator's slots).
+    pub max_instances: u32,
+    pub pooling: PoolingMode,
+    /// Epoch tick: the granularity of deadlines.
+    pub epoch_tick_ms: u64,
+    /// Refuse component files larger than this before even parsing them.
+    pub max_component_mib: u64,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            call_deadline_ms: 10_000,
+            memory_limit_mib: 256,
+            max_instances: 256,
+            pooling: PoolingMode::Auto,
+            epoch_tick_ms: 5,
+            max_component_mib: 64,
+        }
+    }
+}
+
+impl RuntimeSettings {
+    pub fn call_deadline(&self) -> Duration {
+        Duration::from_millis(self.call_deadline_ms)
+    }
+
+    pub fn memory_limit_bytes(&self) -> usize {
+        usize::try_from(self.memory_limit_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
+    }
+
+    /// Epoch ticks for one call: rounded up, plus one because the current tick may be nearly
+    /// over when the call starts.
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        let tick = self.epoch_tick_ms.max(1);
+        self.call_deadline_ms.div_ceil(tick) + 1
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum PoolingMode {
+    /// Use the pooling allocator when the address space can be reserved, else on-demand.
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("could not create the wasm engine: {0}")]
+    Engine(String),
+    #[error("could not link host imports for {role}: {message}")]
+    Link { role: Role, message: String },
+    #[error("compile cache at {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The plugin runtime. Cheap to share (`Arc`); create one per process.
+pub struct Runtime {
+    pub(crate) engine: Engine,
+    pub(crate) settings: RuntimeSettings,
+    pub(crate) linkers: Linkers,
+    pub(crate) cache: CompileCache,
+    pooling: bool,
+    _ticker: EpochTicker,
+}
+
+/// One linker per role, holding only that role's world imports (plus WASI with nothing
+/// granted), so a transform cannot even link against `http`.
+pub(crate) struct Linkers {
+    pub erp: Linker<PluginState>,
+    pub quoting: Linker<PluginState>,
+    pub transform: Linker<PluginState>,
+}
+
+impl Runtime {
+    pub fn new(settings: RuntimeSettings) -> Result<Arc<Self>, RuntimeError> {
+        let (engine, pooling) = match settings.pooling {
+            PoolingMode::Off => (build_engine(&settings, false)?, false),
+            PoolingMode::On => (build_engine(&settings, true)?, true),
+            PoolingMode::Auto => match build_engine(&settings, true) {
+                Ok(engine) => (engine, true),
+                Err(e) => {
+                    // Spin does the same: some hosts (overcommit limits, small address spaces)
+                    // can't reserve the pool; on-demand allocation is slower but works.
+                    tracing::warn!("pooling allocator unavailable ({e}); using on-demand allocation");
+                    (build_engine(&settings, false)?, false)
+                }
+            },
+        };
+        let linkers = Linkers {
+            erp: super::imports::linker_for(&engine, Role::Erp)?,
+            quoting: super::imports::linker_for(&engine, Role::Quoting)?,
+            transform: super::imports::linker_for(&engine, Role::Transform)?,
+        };
+        let cache = CompileCache::new(&engine, settings.cache_dir.clone())?;
+        let ticker =
+            EpochTicker::start(&engine, Duration::from_millis(settings.epoch_tick_ms.max(1)))?;
+        Ok(Arc::new(Self {
+            engine,
+            settings,
+            linkers,
+            cache,
+            pooling,
+            _ticker: ticker,
+        }))
+    }
+
+    pub fn settings(&self) -> &RuntimeSettings {
+        &self.settings
+    }
+
+    /// Whether instances come from the pooling allocator (false: on-demand fallback).
+    pub fn uses_pooling(&self) -> bool {
+        self.pooling
+    }
+
+    pub(crate) fn linker(&self, role: Role) -> &Linker<PluginState> {
+        match role {
+            Role::Erp => &self.linkers.erp,
+            Role::Quoting => &self.linkers.quoting,
+            Role::Transform => &self.linkers.transform,
+        }
+    }
+}
+
+fn build_engine(settings: &RuntimeSettings, pooling: bool) -> Result<Engine, RuntimeError> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    // Deadlines: epochs trap a call that runs too long (cheaper than fuel; see DESIGN.md).
+    config.epoch_interruption(true);
+    config.max_wasm_stack(512 << 10);
+    // Proposals plugins don't need stay off: most recent advisories live in them.
+    config.wasm_threads(false);
+    config.wasm_memory64(false);
+    config.wasm_multi_memory(false);
+    config.wasm_gc(false);
+    config.wasm_function_references(false);
+    config.wasm_exceptions(false);
+    config.wasm_stack_switching(false);
+    config.wasm_component_model_async(false);
+    config.memory_init_cow(true);
+    if pooling {
+        let memory = settings.memory_limit_bytes();
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(settings.max_instances)
+            // Python components (componentize-py) carry several core modules and big tables.
+            .max_core_instances_per_component(64)
+            .total_core_instances(settings.max_instances.saturating_mul(8))
+            .max_memories_per_component(8)
+            .total_memories(settings.max_instances.saturating_mul(4))
+            .max_tables_per_component(64)
+            .total_tables(settings.max_instances.saturating_mul(8))
+            .table_elements(100_000)
+            .total_stacks(settings.max_instances)
+            .max_memory_size(memory)
+            .max_component_instance_size(4 << 20)
+            .max_core_instance_size(4 << 20);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    } else {
+        config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    }
+    Engine::new(&config).map_err(|e| RuntimeError::Engine(format!("{e:#}")))
+}
+
+/// Advances the engine's epoch on a dedicated thread; stops when the engine is dropped.
+struct EpochTicker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine, tick: Duration) -> Result<Self, RuntimeError> {
+        let weak = engine.weak();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop_flag = stop.clone();
+        std::thread::Builder::new()
+            .name("ferry-epoch".into())
+            .spawn(move || {
+                while !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            // Without a ticker no deadline ever fires: refuse to run unbounded.
+            .map_err(|e| RuntimeError::Engine(format!("could not start the epoch ticker: {e}")))?;
+        Ok(Self { stop })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,18 @@
+//! `ferry:plugin/config`: the non-secret settings the tenant gave this plugin.
+
+use crate::runtime::bindings::config::Host;
+use crate::runtime::state::PluginState;
+
+impl Host for PluginState {
+    fn get(&mut self, key: String) -> Option<String> {
+        self.grants.settings.get(&key).cloned()
+    }
+
+    fn all(&mut self) -> Vec<(String, String)> {
+        self.grants
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}

@@ -1,0 +1,287 @@
+//! The plugin registry: components stored by content (sha256) on disk, and per tenant, each
+//! role bound to one of them. Activation loads and checks the new component first, then swaps
+//! it in atomically: calls already running finish on the old version (they hold an `Arc` to
+//! it), calls that start afterwards get the new one, and none is lost.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+
+use super::contract::{ContractReport, Role};
+use super::engine::Runtime;
+use super::plugin::{LoadError, LoadedFrom, Plugin, digest_of};
+use crate::store::{Activation, PluginStore, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("plugin blob store at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no installed plugin matches '{0}'")]
+    UnknownDigest(String),
+    #[error("'{prefix}' matches several installed plugins: {matches}")]
+    AmbiguousDigest { prefix: String, matches: String },
+    #[error("unknown role '{0}' in the registry")]
+    UnknownRole(String),
+    #[error("a task loading a plugin failed: {0}")]
+    Join(String),
+}
+
+/// What `install` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Installed {
+    pub digest: String,
+    pub role: Role,
+    pub report: ContractReport,
+    pub loaded_from: LoadedFrom,
+}
+
+/// One row of `ferry plugin list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    pub tenant: String,
+    pub role: String,
+    pub digest: String,
+    pub installed_at: String,
+    pub active: bool,
+}
+
+type Key = (String, Role);
+
+pub struct Registry {
+    runtime: Arc<Runtime>,
+    store: Arc<dyn PluginStore>,
+    blobs: PathBuf,
+    active: ArcSwap<HashMap<Key, Arc<Plugin>>>,
+    /// Loaded components by (digest, role), so re-activating a version doesn't recompile.
+    loaded: Mutex<HashMap<(String, Role), Arc<Plugin>>>,
+    /// The store generation `active` reflects.
+    generation: Mutex<i64>,
+}
+
+impl Registry {
+    /// Opens the registry over `store`, keeping component files under `blob_dir`, and loads
+    /// every active binding.
+    pub async fn open(
+        runtime: Arc<Runtime>,
+        store: Arc<dyn PluginStore>,
+        blob_dir: &Path,
+    ) -> Result<Arc<Self>, RegistryError> {
+        std::fs::create_dir_all(blob_dir).map_err(|source| RegistryError::Io {
+            path: blob_dir.to_path_buf(),
+            source,
+        })?;
+        let registry = Arc::new(Self {
+            runtime,
+            store,
+            blobs: blob_dir.to_path_buf(),
+            active: ArcSwap::from_pointee(HashMap::new()),
+            loaded: Mutex::new(HashMap::new()),
+            generation: Mutex::new(-1),
+        });
+        registry.refresh().await?;
+        Ok(registry)
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The component serving `tenant`'s `role` right now. Hold the `Arc` for the whole call.
+    pub fn active(&self, tenant: &str, role: Role) -> Option<Arc<Plugin>> {
+        self.active.load().get(&(tenant.to_string(), role)).cloned()
+    }
+
+    /// Stores a component and records it for the tenant's role, after checking it is a
+    /// compatible plugin for that role. Does not activate it.
+    pub async fn install(
+        &self,
+        bytes: Vec<u8>,
+        tenant: &str,
+        role: Role,
+    ) -> Result<Installed, RegistryError> {
+        let digest = digest_of(&bytes);
+        let plugin = self.load_bytes(bytes.clone(), role).await?;
+        let path = self.blob_path(&digest);
+        if !path.exists() {
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, &bytes)
+                .and_then(|_| std::fs::rename(&tmp, &path))
+                .map_err(|source| RegistryError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        self.store.record_install(tenant, role.as_str(), &digest)?;
+        Ok(Installed {
+            digest,
+            role,
+            report: plugin.report.clone(),
+            loaded_from: plugin.loaded_from,
+        })
+    }
+
+    /// Activates an installed component (by digest or unique prefix) for the tenant's role.
+    /// It is loaded and checked before anything changes; a refused plugin leaves the current
+    /// one serving.
+    pub async fn activate(
+        &self,
+        tenant: &str,
+        role: Role,
+        digest_prefix: &str,
+    ) -> Result<Arc<Plugin>, RegistryError> {
+        let digest = self.resolve_digest(tenant, role, digest_prefix)?;
+        let plugin = self.load_digest(&digest, role).await?;
+        self.store.activate(tenant, role.as_str(), &digest)?;
+        self.swap(tenant, role, plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Goes back to the previously active component for the tenant's role.
+    pub async fn rollback(&self, tenant: &str, role: Role) -> Result<Arc<Plugin>, RegistryError> {
+        let previous = self.store.previous(tenant, role.as_str())?.ok_or_else(|| {
+            StoreError::Conflict(format!(
+                "tenant '{tenant}' role {role} has no earlier activation to roll back to"
+            ))
+        })?;
+        // Load first: if the old component no longer loads, nothing changes.
+        let plugin = self.load_digest(&previous.digest, role).await?;
+        let now_active = self.store.rollback(tenant, role.as_str())?;
+        let plugin = if now_active.digest == plugin.digest {
+            plugin
+        } else {
+            self.load_digest(&now_active.digest, role).await?
+        };
+        self.swap(tenant, role, plugin.clone());
+        Ok(plugin)
+    }
+
+    pub fn list(&self, tenant: Option<&str>) -> Result<Vec<Listing>, RegistryError> {
+        let active = self.store.active()?;
+        let is_active = |i: &crate::store::Install| {
+            active
+                .iter()
+                .any(|a| a.tenant == i.tenant && a.role == i.role && a.digest == i.digest)
+        };
+        Ok(self
+            .store
+            .installs(tenant)?
+            .into_iter()
+            .map(|i| Listing {
+                active: is_active(&i),
+                tenant: i.tenant,
+                role: i.role,
+                digest: i.digest,
+                installed_at: i.installed_at,
+            })
+            .collect())
+    }
+
+    /// Picks up activations made elsewhere (the CLI, another node) when the store's generation
+    /// moved. Returns how many bindings changed.
+    pub async fn refresh(&self) -> Result<usize, RegistryError> {
+        let generation = self.store.generation()?;
+        if *self.generation.lock().map_err(|_| StoreError::Poisoned)? == generation {
+            return Ok(0);
+        }
+        let wanted: Vec<Activation> = self.store.active()?;
+        let mut next = HashMap::new();
+        let mut changed = 0;
+        for a in wanted {
+            let role = Role::parse(&a.role).ok_or_else(|| RegistryError::UnknownRole(a.role.clone()))?;
+            let key = (a.tenant.clone(), role);
+            let plugin = match self.active(&a.tenant, role) {
+                Some(p) if p.digest == a.digest => p,
+                _ => {
+                    changed += 1;
+                    self.load_digest(&a.digest, role).await?
+                }
+            };
+            next.insert(key, plugin);
+        }
+        changed += self
+            .active
+            .load()
+            .keys()
+            .filter(|k| !next.contains_key(*k))
+            .count();
+        self.active.store(Arc::new(next));
+        *self.generation.lock().map_err(|_| StoreError::Poisoned)? = generation;
+        Ok(changed)
+    }
+
+    fn swap(&self, tenant: &str, role: Role, plugin: Arc<Plugin>) {
+        self.active.rcu(|current| {
+            let mut next = HashMap::clone(current);
+            next.insert((tenant.to_string(), role), plugin.clone());
+            next
+        });
+    }
+
+    fn blob_path(&self, digest: &str) -> PathBuf {
+        self.blobs.join(format!("{digest}.wasm"))
+    }
+
+    fn resolve_digest(&self, tenant: &str, role: Role, prefix: &str) -> Result<String, RegistryError> {
+        let prefix = prefix.trim().trim_start_matches("sha256:");
+        let matches: Vec<String> = self
+            .store
+            .installs(Some(tenant))?
+            .into_iter()
+            .filter(|i| i.role == role.as_str() && i.digest.starts_with(prefix))
+            .map(|i| i.digest)
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(RegistryError::UnknownDigest(format!(
+                "{prefix} (tenant '{tenant}', role {role})"
+            ))),
+            _ if prefix.is_empty() => Err(RegistryError::UnknownDigest(prefix.to_string())),
+            many => Err(RegistryError::AmbiguousDigest {
+                prefix: prefix.to_string(),
+                matches: many.join(", "),
+            }),
+        }
+    }
+
+    async fn load_digest(&self, digest: &str, role: Role) -> Result<Arc<Plugin>, RegistryError> {
+        if let Some(p) = self.cached(digest, role)? {
+            return Ok(p);
+        }
+        let path = self.blob_path(digest);
+        let bytes = std::fs::read(&path).map_err(|source| RegistryError::Io { path, source })?;
+        self.load_bytes(bytes, role).await
+    }
+
+    fn cached(&self, digest: &str, role: Role) -> Result<Option<Arc<Plugin>>, RegistryError> {
+        let loaded = self.loaded.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(loaded.get(&(digest.to_string(), role)).cloned())
+    }
+
+    async fn load_bytes(&self, bytes: Vec<u8>, role: Role) -> Result<Arc<Plugin>, RegistryError> {
+        let digest = digest_of(&bytes);
+        if let Some(p) = self.cached(&digest, role)? {
+            return Ok(p);
+        }
+        // Compiling is CPU-bound (seconds for a Python component): keep it off the reactor.
+        let runtime = self.runtime.clone();
+        let plugin = tokio::task::spawn_blocking(move || runtime.load(&bytes, Some(role)))
+            .await
+            .map_err(|e| RegistryError::Join(e.to_string()))??;
+        let plugin = Arc::new(plugin);
+        self.loaded
+            .lock()
+            .map_err(|_| StoreError::Poisoned)?
+            .insert((digest, role), plugin.clone());
+        Ok(plugin)
+    }
+}

@@ -1,0 +1,126 @@
+//! What one plugin call's `Store` holds: an empty WASI context (no files, sockets, env, args or
+//! stdio), the memory limiter, and the tenant's grants the host imports act on.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::grants::Grants;
+
+/// Log lines one call may write; past it the plugin's logs are dropped (and counted).
+const LOG_LINES_PER_CALL: u32 = 1_000;
+/// How much of a plugin's stderr is kept: enough for a panic message.
+const STDERR_CAPTURE: usize = 2048;
+
+pub struct PluginState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: CallLimiter,
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) logs_left: u32,
+    pub(crate) logs_dropped: u32,
+    stderr: MemoryOutputPipe,
+}
+
+impl PluginState {
+    pub(crate) fn new(grants: Arc<Grants>, memory_limit: usize) -> Self {
+        // Nothing inherited: no preopened directories, no env, no args, stdio to nowhere, and
+        // sockets denied (wasmtime-wasi's default since v48, restated here on purpose).
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: CallLimiter::new(memory_limit),
+            grants,
+            logs_left: LOG_LINES_PER_CALL,
+            logs_dropped: 0,
+            stderr,
+        }
+    }
+
+    /// The last line or so the plugin wrote to stderr (a guest panic's message).
+    pub(crate) fn stderr_tail(&self) -> String {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        text.trim().lines().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ")
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// `StoreLimits` plus a record of whether the memory cap was hit, so a trap can be reported as
+/// "memory limit" instead of a bare `unreachable`.
+pub(crate) struct CallLimiter {
+    inner: StoreLimits,
+    pub memory_limit: usize,
+    pub memory_denied: bool,
+}
+
+impl CallLimiter {
+    fn new(memory_limit: usize) -> Self {
+        Self {
+            inner: StoreLimitsBuilder::new()
+                .memory_size(memory_limit)
+                .table_elements(200_000)
+                .instances(64)
+                .tables(64)
+                .memories(8)
+                .trap_on_grow_failure(true)
+                .build(),
+            memory_limit,
+            memory_denied: false,
+        }
+    }
+}
+
+impl ResourceLimiter for CallLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.inner.memory_growing(current, desired, maximum);
+        if !matches!(allowed, Ok(true)) {
+            self.memory_denied = true;
+        }
+        allowed
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}

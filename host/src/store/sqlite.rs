@@ -1,0 +1,187 @@
+//! The SQLite store: one file, WAL mode, migrations by `user_version`.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Activation, Install, PluginStore, StoreError};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the plugin registry.
+    "CREATE TABLE plugin_installs (
+        tenant TEXT NOT NULL,
+        role TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        installed_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, role, digest)
+    );
+    CREATE TABLE plugin_activations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        role TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        activated_at TEXT NOT NULL,
+        retired_at TEXT
+    );
+    CREATE INDEX plugin_activations_live ON plugin_activations (tenant, role, retired_at, seq);",
+];
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let store = Self {
+            conn: Mutex::new(conn),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn activation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Activation> {
+    Ok(Activation {
+        seq: row.get(0)?,
+        tenant: row.get(1)?,
+        role: row.get(2)?,
+        digest: row.get(3)?,
+        activated_at: row.get(4)?,
+    })
+}
+
+const LIVE: &str = "SELECT seq, tenant, role, digest, activated_at FROM plugin_activations
+     WHERE tenant = ?1 AND role = ?2 AND retired_at IS NULL ORDER BY seq DESC";
+
+impl PluginStore for SqliteStore {
+    fn record_install(&self, tenant: &str, role: &str, digest: &str) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT OR IGNORE INTO plugin_installs (tenant, role, digest, installed_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![tenant, role, digest, now()],
+        )?;
+        Ok(())
+    }
+
+    fn installs(&self, tenant: Option<&str>) -> Result<Vec<Install>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT tenant, role, digest, installed_at FROM plugin_installs
+             WHERE ?1 IS NULL OR tenant = ?1 ORDER BY tenant, role, installed_at",
+        )?;
+        let rows = stmt.query_map(params![tenant], |r| {
+            Ok(Install {
+                tenant: r.get(0)?,
+                role: r.get(1)?,
+                digest: r.get(2)?,
+                installed_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn activate(&self, tenant: &str, role: &str, digest: &str) -> Result<Activation, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let installed: bool = tx
+            .query_row(
+                "SELECT 1 FROM plugin_installs WHERE tenant = ?1 AND role = ?2 AND digest = ?3",
+                params![tenant, role, digest],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if !installed {
+            return Err(StoreError::NotFound(format!(
+                "{digest} is not installed for tenant '{tenant}' role {role}"
+            )));
+        }
+        let current = tx.query_row(LIVE, params![tenant, role], activation).optional()?;
+        if let Some(current) = current.filter(|a| a.digest == digest) {
+            return Ok(current);
+        }
+        tx.execute(
+            "INSERT INTO plugin_activations (tenant, role, digest, activated_at) VALUES (?1, ?2, ?3, ?4)",
+            params![tenant, role, digest, now()],
+        )?;
+        let active = tx.query_row(LIVE, params![tenant, role], activation)?;
+        tx.commit()?;
+        Ok(active)
+    }
+
+    fn rollback(&self, tenant: &str, role: &str) -> Result<Activation, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let live: Vec<Activation> = {
+            let mut stmt = tx.prepare(&format!("{LIVE} LIMIT 2"))?;
+            stmt.query_map(params![tenant, role], activation)?
+                .collect::<Result<_, _>>()?
+        };
+        let [current, previous] = live.as_slice() else {
+            return Err(StoreError::Conflict(format!(
+                "tenant '{tenant}' role {role} has no earlier activation to roll back to"
+            )));
+        };
+        tx.execute(
+            "UPDATE plugin_activations SET retired_at = ?1 WHERE seq = ?2",
+            params![now(), current.seq],
+        )?;
+        tx.commit()?;
+        Ok(previous.clone())
+    }
+
+    fn previous(&self, tenant: &str, role: &str) -> Result<Option<Activation>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!("{LIVE} LIMIT 1 OFFSET 1"))?;
+        Ok(stmt.query_row(params![tenant, role], activation).optional()?)
+    }
+
+    fn active(&self) -> Result<Vec<Activation>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT a.seq, a.tenant, a.role, a.digest, a.activated_at FROM plugin_activations a
+             WHERE a.retired_at IS NULL AND a.seq = (
+                SELECT max(b.seq) FROM plugin_activations b
+                WHERE b.tenant = a.tenant AND b.role = a.role AND b.retired_at IS NULL)
+             ORDER BY a.tenant, a.role",
+        )?;
+        let rows = stmt.query_map([], activation)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn generation(&self) -> Result<i64, StoreError> {
+        // Every activation adds a row and every rollback retires one: the sum only grows.
+        Ok(self.conn()?.query_row(
+            "SELECT count(*) + count(retired_at) FROM plugin_activations",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}

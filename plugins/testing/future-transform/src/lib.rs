@@ -1,0 +1,35 @@
+//! A transform for `ferry:plugin@1.0.0`, a major version this host does not speak, that also
+//! imports an interface the host does not offer. Activation must refuse it and say why.
+
+wit_bindgen::generate!({
+    inline: r#"
+        package ferry:plugin@1.0.0;
+
+        interface kv {
+            get: func(key: string) -> option<string>;
+        }
+
+        interface mapping {
+            map-document: func(kind: string, input: list<u8>) -> result<list<u8>, string>;
+        }
+
+        world transform {
+            import kv;
+            export mapping;
+        }
+    "#,
+    world: "transform",
+});
+
+struct Future;
+
+impl exports::ferry::plugin::mapping::Guest for Future {
+    fn map_document(kind: String, input: Vec<u8>) -> Result<Vec<u8>, String> {
+        let prefix = ferry::plugin::kv::get(&kind).unwrap_or_default();
+        let mut out = prefix.into_bytes();
+        out.extend(input);
+        Ok(out)
+    }
+}
+
+export!(Future);
