@@ -79,7 +79,8 @@ fn name_values(pairs: &[(String, String)]) -> String {
 }
 
 fn item_master(tx: &Transaction<'_>, itno: &str) -> rusqlite::Result<Option<String>> {
-    let row: Option<(String, String, String, String, String, String, String, i64)> = tx
+    type Row = (String, String, String, String, String, String, String, i64);
+    let row: Option<Row> = tx
         .query_row(
             "SELECT itds, fuds, stat, unms, itgr, sapr, cucd, chno FROM items WHERE itno = ?1",
             [itno],

@@ -216,7 +216,7 @@ pub async fn revoke(
 }
 
 /// Check the bearer token of an MI call; `Err` is the 401 to send.
-pub fn check_bearer(state: &SimState, headers: &HeaderMap) -> Result<(), Response> {
+pub fn check_bearer(state: &SimState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let challenge = |error: Option<&str>, desc: &str| {
         let value = match error {
             Some(e) => {
@@ -234,7 +234,7 @@ pub fn check_bearer(state: &SimState, headers: &HeaderMap) -> Result<(), Respons
         if let Ok(v) = HeaderValue::from_str(&value) {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
-        r
+        Box::new(r)
     };
     let Some(token) = headers
         .get(header::AUTHORIZATION)
@@ -276,7 +276,7 @@ pub fn check_bearer(state: &SimState, headers: &HeaderMap) -> Result<(), Respons
 /// Expire every access token now (control API), so tests can exercise refresh without waiting.
 pub fn expire_all(state: &SimState) -> anyhow::Result<usize> {
     let now = now_ms();
-    Ok(state.with_db(|db| {
+    state.with_db(|db| {
         db.execute("UPDATE oauth_tokens SET expires_at_ms = ?1 WHERE kind = 'access' AND expires_at_ms > ?1", [now])
-    })?)
+    })
 }

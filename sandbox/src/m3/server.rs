@@ -202,9 +202,15 @@ fn bad_request(msg: &str) -> Response {
         .into_response()
 }
 
-fn check_tenant_and_token(state: &SimState, ti: &str, headers: &HeaderMap) -> Result<(), Response> {
+fn check_tenant_and_token(
+    state: &SimState,
+    ti: &str,
+    headers: &HeaderMap,
+) -> Result<(), Box<Response>> {
     if ti != state.tenant {
-        return Err((StatusCode::NOT_FOUND, "Unknown tenant\n").into_response());
+        return Err(Box::new(
+            (StatusCode::NOT_FOUND, "Unknown tenant\n").into_response(),
+        ));
     }
     oauth::check_bearer(state, headers)
 }
@@ -235,7 +241,7 @@ async fn v1(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = check_tenant_and_token(&state, &ti, &headers) {
-        return r;
+        return *r;
     }
     let mut parts = trn_and_matrix.split(';');
     let trn = parts.next().unwrap_or("").to_string();
@@ -268,7 +274,7 @@ async fn v2(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = check_tenant_and_token(&state, &ti, &headers) {
-        return r;
+        return *r;
     }
     let (opts, fields) = split_params(query);
     let max = match max_records(opts.get("maxrecs")) {
@@ -350,7 +356,7 @@ async fn run_bulk(
     body: axum::body::Bytes,
 ) -> Response {
     if let Err(r) = check_tenant_and_token(&state, &ti, &headers) {
-        return r;
+        return *r;
     }
     let req: BulkRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -197,9 +197,6 @@ pub fn chg_basic_data(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record
     if !exists {
         return Err(MiError::not_found("CUNO", "Customer number", cuno));
     }
-    if input.has("CUNM") && input.opt("CUNM").is_none() && input.get("CUNM").is_empty() {
-        // Blank = unchanged; nothing to validate.
-    }
     if apply_changes(ctx, cuno, input)? > 0 {
         ctx.tx.execute(
             "UPDATE customers SET lmdt = ?1 WHERE cuno = ?2",
