@@ -101,8 +101,9 @@ pub struct SecretRef {
 impl SecretRef {
     fn resolve(&self, base: &Path) -> Result<String, String> {
         match (&self.env, &self.file) {
-            (Some(var), None) => std::env::var(var)
-                .map_err(|_| format!("environment variable {var} is not set")),
+            (Some(var), None) => {
+                std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
+            }
             (None, Some(file)) => {
                 let path = base.join(file);
                 std::fs::read_to_string(&path)
@@ -167,10 +168,12 @@ impl FerryConfig {
                     let timeout = timeout_ms.unwrap_or(30_000);
                     let auth = match ionapi {
                         Some(r) => {
-                            let text = r.resolve(&self.base_dir).map_err(|message| ConfigError::Secret {
-                                tenant: tenant.to_string(),
-                                name: format!("{name}.ionapi"),
-                                message,
+                            let text = r.resolve(&self.base_dir).map_err(|message| {
+                                ConfigError::Secret {
+                                    tenant: tenant.to_string(),
+                                    name: format!("{name}.ionapi"),
+                                    message,
+                                }
                             })?;
                             let file = IonApiFile::parse(&text).map_err(|message| {
                                 ConnectionError::Credentials {
@@ -178,14 +181,19 @@ impl FerryConfig {
                                     message,
                                 }
                             })?;
-                            Some(Arc::new(TokenProvider::new(file, Duration::from_millis(timeout))?))
+                            Some(Arc::new(TokenProvider::new(
+                                file,
+                                Duration::from_millis(timeout),
+                            )?))
                         }
                         None => None,
                     };
                     let base = match (base_url, &auth) {
                         (Some(u), _) => u.clone(),
                         (None, Some(a)) => a.base_url().map_err(cfg_err)?,
-                        (None, None) => return Err(cfg_err("needs base_url or ionapi".into()).into()),
+                        (None, None) => {
+                            return Err(cfg_err("needs base_url or ionapi".into()).into());
+                        }
                     };
                     let mut settings = HttpSettings::new(base);
                     settings.allow = allow.clone();
@@ -212,11 +220,13 @@ impl FerryConfig {
             }
         }
         for (name, r) in &tc.secrets {
-            let value = r.resolve(&self.base_dir).map_err(|message| ConfigError::Secret {
-                tenant: tenant.to_string(),
-                name: name.clone(),
-                message,
-            })?;
+            let value = r
+                .resolve(&self.base_dir)
+                .map_err(|message| ConfigError::Secret {
+                    tenant: tenant.to_string(),
+                    name: name.clone(),
+                    message,
+                })?;
             grants.secrets.insert(name.clone(), Secret::new(value));
         }
         Ok(grants)

@@ -57,7 +57,9 @@ fn main() -> anyhow::Result<()> {
         Cmd::Bench { rest } => {
             let dir = build_plugins(&root)?;
             let mut cmd = cargo(&root);
-            cmd.args(["bench", "-p", "ferry"]).args(rest).env("FERRY_PLUGIN_DIR", &dir);
+            cmd.args(["bench", "-p", "ferry"])
+                .args(rest)
+                .env("FERRY_PLUGIN_DIR", &dir);
             run(cmd)
         }
         Cmd::Ci => {
@@ -65,7 +67,14 @@ fn main() -> anyhow::Result<()> {
             fmt.args(["fmt", "--all", "--check"]);
             run(fmt)?;
             let mut clippy = cargo(&root);
-            clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+            clippy.args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]);
             run(clippy)?;
             let dir = build_plugins(&root)?;
             let mut guest_clippy = cargo(&root.join("plugins"));
@@ -91,9 +100,7 @@ fn cargo(dir: &Path) -> Command {
 }
 
 fn run(mut cmd: Command) -> anyhow::Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("starting {cmd:?}"))?;
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -147,19 +154,34 @@ fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
     run(build)?;
     let built = plugins.join("target").join(WASM_TARGET).join("release");
     for (_, file) in PLUGINS {
-        copy(&built.join(format!("{file}.wasm")), &out_dir.join(format!("{file}.wasm")))?;
+        copy(
+            &built.join(format!("{file}.wasm")),
+            &out_dir.join(format!("{file}.wasm")),
+        )?;
     }
 
     // A second version of the test transform, for hot-swap tests; its own target dir keeps
     // both builds cached.
     let v2_target = plugins.join("target").join("v2");
     let mut v2 = cargo(&plugins);
-    v2.args(["build", "--release", "--target", WASM_TARGET, "-p", "test-transform", "--features", "v2"])
-        .arg("--target-dir")
-        .arg(&v2_target);
+    v2.args([
+        "build",
+        "--release",
+        "--target",
+        WASM_TARGET,
+        "-p",
+        "test-transform",
+        "--features",
+        "v2",
+    ])
+    .arg("--target-dir")
+    .arg(&v2_target);
     run(v2)?;
     copy(
-        &v2_target.join(WASM_TARGET).join("release").join("test_transform.wasm"),
+        &v2_target
+            .join(WASM_TARGET)
+            .join("release")
+            .join("test_transform.wasm"),
         &out_dir.join("test_transform_v2.wasm"),
     )?;
     eprintln!("xtask: plugins in {}", out_dir.display());

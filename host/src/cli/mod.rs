@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use crate::config::FerryConfig;
 
 #[derive(Debug, Parser)]
-#[command(name = "ferry", version, about = "Quote-to-cash integration host: QuoteWerks ⇄ Infor M3 through sandboxed WebAssembly plugins")]
+#[command(
+    name = "ferry",
+    version,
+    about = "Quote-to-cash integration host: QuoteWerks ⇄ Infor M3 through sandboxed WebAssembly plugins"
+)]
 pub struct Cli {
     /// Configuration file (tenants, connections, secrets by reference, runtime limits).
     #[arg(long, global = true, env = "FERRY_CONFIG")]

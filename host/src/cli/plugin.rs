@@ -129,7 +129,10 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
         } => {
             let registry = open_registry(&config, &data_dir).await?;
             let plugin = registry.activate(tenant, *role, digest).await?;
-            println!("activated {} for tenant '{tenant}' role {role}", plugin.digest);
+            println!(
+                "activated {} for tenant '{tenant}' role {role}",
+                plugin.digest
+            );
             Ok(0)
         }
         PluginCommand::Rollback { tenant, role } => {
@@ -149,7 +152,10 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
             } else if rows.is_empty() {
                 println!("no plugins installed");
             } else {
-                println!("{:<12} {:<10} {:<8} {:<66} INSTALLED", "TENANT", "ROLE", "ACTIVE", "DIGEST");
+                println!(
+                    "{:<12} {:<10} {:<8} {:<66} INSTALLED",
+                    "TENANT", "ROLE", "ACTIVE", "DIGEST"
+                );
                 for r in rows {
                     println!(
                         "{:<12} {:<10} {:<8} {:<66} {}",
@@ -167,13 +173,18 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
             let runtime = Runtime::new(runtime_settings(&config, &data_dir))?;
             let bytes = read_component(file)?;
             let role = *role;
-            let report = tokio::task::spawn_blocking(move || runtime.inspect(&bytes, role)).await??;
+            let report =
+                tokio::task::spawn_blocking(move || runtime.inspect(&bytes, role)).await??;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print_report(file, &report);
             }
-            Ok(if report.problems.is_empty() { 0 } else { EXIT_PLUGIN_ERROR })
+            Ok(if report.problems.is_empty() {
+                0
+            } else {
+                EXIT_PLUGIN_ERROR
+            })
         }
         PluginCommand::Run {
             file,
@@ -203,8 +214,19 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
             let loader = runtime.clone();
             let plugin =
                 tokio::task::spawn_blocking(move || loader.load(&bytes, Some(role))).await??;
-            let grants = run_grants(&config, tenant.as_deref(), role, settings, http, sqlite, &plugin.label())?;
-            match runtime.call_json(&plugin, Arc::new(grants), call, &input).await {
+            let grants = run_grants(
+                &config,
+                tenant.as_deref(),
+                role,
+                settings,
+                http,
+                sqlite,
+                &plugin.label(),
+            )?;
+            match runtime
+                .call_json(&plugin, Arc::new(grants), call, &input)
+                .await
+            {
                 Ok(output) => {
                     println!("{}", serde_json::to_string_pretty(&output)?);
                     let failed = output.as_object().is_some_and(|o| o.contains_key("err"));
@@ -250,7 +272,10 @@ fn read_input(path: &Path) -> anyhow::Result<serde_json::Value> {
     };
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    anyhow::ensure!(value.is_object(), "the input must be a JSON object of parameters by name");
+    anyhow::ensure!(
+        value.is_object(),
+        "the input must be a JSON object of parameters by name"
+    );
     Ok(value)
 }
 
@@ -315,7 +340,10 @@ fn print_report(file: &Path, report: &crate::runtime::ContractReport) {
         println!("    {i}");
     }
     if report.problems.is_empty() {
-        println!("  ok: compatible with this host's {PKG}@{}", crate::runtime::contract::VERSION);
+        println!(
+            "  ok: compatible with this host's {PKG}@{}",
+            crate::runtime::contract::VERSION
+        );
     } else {
         println!("  refused:");
         for p in &report.problems {

@@ -7,6 +7,8 @@ pub mod imports {
     wasmtime::component::bindgen!({
         world: "imports",
         path: "../wit",
+        // Documents are compared in tests and (later) persisted as JSON by the store.
+        additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
         imports: {
             "ferry:plugin/http.send": async,
             "ferry:plugin/sql.get-dialect": async,
@@ -26,6 +28,7 @@ macro_rules! role_world {
                 world: $world,
                 path: "../wit",
                 exports: { default: async },
+                additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
                 with: { $($iface: super::$path,)* },
             });
         }

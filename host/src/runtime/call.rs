@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
+use super::bindings::mapping::{Context, Issue, Mapped};
+use super::bindings::types::Document;
 use super::bindings::{ErpConnector, QuotingConnector, Transform};
 use super::engine::Runtime;
 use super::grants::Grants;
@@ -67,8 +69,28 @@ impl<B> PluginCall<B> {
     }
 }
 
+impl PluginCall<Transform> {
+    /// The one call a transform offers: map `input` as `kind`.
+    pub async fn map_document(
+        mut self,
+        kind: &str,
+        input: &Document,
+        context: &Context,
+    ) -> Result<Result<Mapped, Vec<Issue>>, CallError> {
+        let (transform, store) = self.parts();
+        let result = transform
+            .ferry_plugin_mapping()
+            .call_map_document(store, kind, input, context)
+            .await;
+        self.finish(result)
+    }
+}
+
 fn classify(store: &Store<PluginState>, deadline_ms: u64, e: wasmtime::Error) -> CallError {
-    if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+    if matches!(
+        e.downcast_ref::<wasmtime::Trap>(),
+        Some(wasmtime::Trap::Interrupt)
+    ) {
         return CallError::Deadline { deadline_ms };
     }
     let limiter = &store.data().limiter;

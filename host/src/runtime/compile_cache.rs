@@ -48,14 +48,17 @@ impl CompileCache {
             // wrote into Ferry's own cache directory from a component it compiled itself.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok((component, LoadedFrom::DiskCache)),
-                Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable cache entry: {e:#}"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "ignoring unusable cache entry: {e:#}")
+                }
             }
         }
         let component = Component::new(engine, bytes)?;
         let serialized = component.serialize()?;
         // Write to a temporary name and rename, so a crash never leaves a torn artifact.
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        if let Err(e) = std::fs::write(&tmp, &serialized).and_then(|_| std::fs::rename(&tmp, &path)) {
+        if let Err(e) = std::fs::write(&tmp, &serialized).and_then(|_| std::fs::rename(&tmp, &path))
+        {
             tracing::warn!(path = %path.display(), "could not write compile cache: {e}");
             let _ = std::fs::remove_file(&tmp);
         }

@@ -170,12 +170,11 @@ pub fn inspect(engine: &Engine, component: &Component, expected: Option<Role>) -
 
     for (name, item) in ty.exports(engine) {
         let functions = match &item.ty {
-            ComponentItem::ComponentInstance(inst) => {
-                inst.exports(engine)
-                    .filter(|(_, e)| matches!(e.ty, ComponentItem::ComponentFunc(_)))
-                    .map(|(n, _)| n.to_string())
-                    .collect()
-            }
+            ComponentItem::ComponentInstance(inst) => inst
+                .exports(engine)
+                .filter(|(_, e)| matches!(e.ty, ComponentItem::ComponentFunc(_)))
+                .map(|(n, _)| n.to_string())
+                .collect(),
             ComponentItem::ComponentFunc(_) => vec![name.to_string()],
             _ => Vec::new(),
         };
@@ -184,7 +183,9 @@ pub fn inspect(engine: &Engine, component: &Component, expected: Option<Role>) -
             functions,
         });
         if let Some(fname) = ferry_name(name)
-            && let Some(role) = Role::ALL.into_iter().find(|r| r.export() == fname.interface)
+            && let Some(role) = Role::ALL
+                .into_iter()
+                .find(|r| r.export() == fname.interface)
         {
             found_role = Some(role);
             version = fname.version.map(str::to_string);
@@ -227,7 +228,11 @@ pub fn inspect(engine: &Engine, component: &Component, expected: Option<Role>) -
             Some((v, Some(parsed))) if !parsed.compatible_with_host() => problems.push(format!(
                 "built for {PACKAGE}@{v}, incompatible with this host's {PACKAGE}@{VERSION} \
                  (a different major version{})",
-                if VERSION.major == 0 { " or 0.x minor" } else { "" }
+                if VERSION.major == 0 {
+                    " or 0.x minor"
+                } else {
+                    ""
+                }
             )),
             _ => {}
         }

@@ -52,12 +52,12 @@ impl Runtime {
         let mut store = self.new_store(grants);
         let deadline_ms = self.settings.call_deadline_ms;
         let pre = plugin.pre.instance_pre();
-        let instance = pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| CallError::Instantiate {
-                message: format!("{e:#}"),
-            })?;
+        let instance =
+            pre.instantiate_async(&mut store)
+                .await
+                .map_err(|e| CallError::Instantiate {
+                    message: format!("{e:#}"),
+                })?;
         let iface = instance
             .get_export_index(&mut store, None, &interface.0)
             .ok_or_else(|| DynamicError::Input(format!("export {} missing", interface.0)))?;
@@ -71,7 +71,8 @@ impl Runtime {
         let mut params = Vec::new();
         for (name, pty) in ty.params() {
             let arg = input.get(name).unwrap_or(&Json::Null);
-            params.push(to_val(arg, &pty).map_err(|e| DynamicError::Input(format!("{name}: {e}")))?);
+            params
+                .push(to_val(arg, &pty).map_err(|e| DynamicError::Input(format!("{name}: {e}")))?);
         }
         let mut results = vec![Val::Bool(false); ty.results().len()];
         let outcome = func.call_async(&mut store, &params, &mut results).await;
@@ -99,7 +100,9 @@ fn to_val(j: &Json, ty: &Type) -> Result<Val, String> {
             }
         }
         Type::U8 | Type::U16 | Type::U32 | Type::U64 => {
-            let n = j.as_u64().ok_or_else(|| expected("a non-negative integer"))?;
+            let n = j
+                .as_u64()
+                .ok_or_else(|| expected("a non-negative integer"))?;
             match ty {
                 Type::U8 => Val::U8(u8::try_from(n).map_err(|e| e.to_string())?),
                 Type::U16 => Val::U16(u16::try_from(n).map_err(|e| e.to_string())?),
@@ -140,7 +143,10 @@ fn to_val(j: &Json, ty: &Type) -> Result<Val, String> {
                     to_val(v, &field.ty).map_err(|e| format!(".{}: {e}", field.name))?,
                 ));
             }
-            if let Some(extra) = obj.keys().find(|k| !record.fields().any(|f| f.name == k.as_str())) {
+            if let Some(extra) = obj
+                .keys()
+                .find(|k| !record.fields().any(|f| f.name == k.as_str()))
+            {
                 return Err(format!("unknown field '{extra}'"));
             }
             Val::Record(fields)
@@ -149,7 +155,11 @@ fn to_val(j: &Json, ty: &Type) -> Result<Val, String> {
             let items = j.as_array().ok_or_else(|| expected("an array"))?;
             let types: Vec<Type> = tuple.types().collect();
             if items.len() != types.len() {
-                return Err(format!("expected {} elements, found {}", types.len(), items.len()));
+                return Err(format!(
+                    "expected {} elements, found {}",
+                    types.len(),
+                    items.len()
+                ));
             }
             Val::Tuple(
                 items
@@ -175,7 +185,10 @@ fn to_val(j: &Json, ty: &Type) -> Result<Val, String> {
         Type::Enum(en) => {
             let s = j.as_str().ok_or_else(|| expected("a string"))?;
             if !en.names().any(|n| n == s) {
-                return Err(format!("unknown case '{s}' (one of: {})", en.names().collect::<Vec<_>>().join(", ")));
+                return Err(format!(
+                    "unknown case '{s}' (one of: {})",
+                    en.names().collect::<Vec<_>>().join(", ")
+                ));
             }
             Val::Enum(s.to_string())
         }
@@ -184,7 +197,8 @@ fn to_val(j: &Json, ty: &Type) -> Result<Val, String> {
             v => Val::Option(Some(Box::new(to_val(v, &opt.ty())?))),
         },
         Type::Result(res) => {
-            let (name, payload) = case_of(j).ok_or_else(|| expected("{\"ok\": ..} or {\"err\": ..}"))?;
+            let (name, payload) =
+                case_of(j).ok_or_else(|| expected("{\"ok\": ..} or {\"err\": ..}"))?;
             let ty = match name {
                 "ok" => res.ok(),
                 "err" => res.err(),
@@ -199,7 +213,11 @@ fn to_val(j: &Json, ty: &Type) -> Result<Val, String> {
         Type::Flags(_) | Type::Own(_) | Type::Borrow(_) | Type::Float32 | Type::Float64 => {
             return Err(format!("{ty:?} parameters are not supported by plugin run"));
         }
-        other => return Err(format!("{other:?} parameters are not supported by plugin run")),
+        other => {
+            return Err(format!(
+                "{other:?} parameters are not supported by plugin run"
+            ));
+        }
     })
 }
 
@@ -207,7 +225,9 @@ fn to_val(j: &Json, ty: &Type) -> Result<Val, String> {
 fn case_of(j: &Json) -> Option<(&str, Option<&Json>)> {
     match j {
         Json::String(s) => Some((s.as_str(), None)),
-        Json::Object(obj) if obj.len() == 1 => obj.iter().next().map(|(k, v)| (k.as_str(), Some(v))),
+        Json::Object(obj) if obj.len() == 1 => {
+            obj.iter().next().map(|(k, v)| (k.as_str(), Some(v)))
+        }
         _ => None,
     }
 }
@@ -230,16 +250,22 @@ fn to_json(v: &Val) -> Json {
         Val::List(items) => {
             // list<u8> that is valid UTF-8 reads better as a string.
             if !items.is_empty() && items.iter().all(|i| matches!(i, Val::U8(_))) {
-                let bytes: Vec<u8> = items.iter().filter_map(|i| if let Val::U8(b) = i { Some(*b) } else { None }).collect();
+                let bytes: Vec<u8> = items
+                    .iter()
+                    .filter_map(|i| if let Val::U8(b) = i { Some(*b) } else { None })
+                    .collect();
                 if let Ok(s) = String::from_utf8(bytes) {
                     return json!(s);
                 }
             }
             Json::Array(items.iter().map(to_json).collect())
         }
-        Val::Record(fields) => {
-            Json::Object(fields.iter().map(|(k, v)| (k.clone(), to_json(v))).collect::<Map<_, _>>())
-        }
+        Val::Record(fields) => Json::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect::<Map<_, _>>(),
+        ),
         Val::Tuple(items) => Json::Array(items.iter().map(to_json).collect()),
         Val::Variant(name, payload) => match payload {
             Some(p) => json!({ name: to_json(p) }),

@@ -115,7 +115,9 @@ impl Runtime {
                 Err(e) => {
                     // Spin does the same: some hosts (overcommit limits, small address spaces)
                     // can't reserve the pool; on-demand allocation is slower but works.
-                    tracing::warn!("pooling allocator unavailable ({e}); using on-demand allocation");
+                    tracing::warn!(
+                        "pooling allocator unavailable ({e}); using on-demand allocation"
+                    );
                     (build_engine(&settings, false)?, false)
                 }
             },
@@ -126,8 +128,10 @@ impl Runtime {
             transform: super::imports::linker_for(&engine, Role::Transform)?,
         };
         let cache = CompileCache::new(&engine, settings.cache_dir.clone())?;
-        let ticker =
-            EpochTicker::start(&engine, Duration::from_millis(settings.epoch_tick_ms.max(1)))?;
+        let ticker = EpochTicker::start(
+            &engine,
+            Duration::from_millis(settings.epoch_tick_ms.max(1)),
+        )?;
         Ok(Arc::new(Self {
             engine,
             settings,

@@ -53,13 +53,20 @@ pub enum LoadError {
     #[error("incompatible plugin: {0}")]
     Contract(#[from] ContractError),
     #[error("plugin does not match the host's {world} bindings: {message}")]
-    Link { world: &'static str, message: String },
+    Link {
+        world: &'static str,
+        message: String,
+    },
 }
 
 impl Plugin {
     /// A short name for logs: role and digest prefix.
     pub fn label(&self) -> String {
-        format!("{}@{}", self.role, &self.digest[..12.min(self.digest.len())])
+        format!(
+            "{}@{}",
+            self.role,
+            &self.digest[..12.min(self.digest.len())]
+        )
     }
 }
 
@@ -80,11 +87,16 @@ impl Runtime {
             world: role.world(),
             message: format!("{e:#}"),
         };
-        let instance_pre = self.linker(role).instantiate_pre(&component).map_err(link)?;
+        let instance_pre = self
+            .linker(role)
+            .instantiate_pre(&component)
+            .map_err(link)?;
         // The typed `*Pre` constructors check every export's signature against the host's.
         let pre = match role {
             Role::Erp => RolePre::Erp(ErpConnectorPre::new(instance_pre).map_err(link)?),
-            Role::Quoting => RolePre::Quoting(QuotingConnectorPre::new(instance_pre).map_err(link)?),
+            Role::Quoting => {
+                RolePre::Quoting(QuotingConnectorPre::new(instance_pre).map_err(link)?)
+            }
             Role::Transform => RolePre::Transform(TransformPre::new(instance_pre).map_err(link)?),
         };
         Ok(Plugin {

@@ -197,7 +197,8 @@ impl Registry {
         let mut next = HashMap::new();
         let mut changed = 0;
         for a in wanted {
-            let role = Role::parse(&a.role).ok_or_else(|| RegistryError::UnknownRole(a.role.clone()))?;
+            let role =
+                Role::parse(&a.role).ok_or_else(|| RegistryError::UnknownRole(a.role.clone()))?;
             let key = (a.tenant.clone(), role);
             let plugin = match self.active(&a.tenant, role) {
                 Some(p) if p.digest == a.digest => p,
@@ -231,7 +232,12 @@ impl Registry {
         self.blobs.join(format!("{digest}.wasm"))
     }
 
-    fn resolve_digest(&self, tenant: &str, role: Role, prefix: &str) -> Result<String, RegistryError> {
+    fn resolve_digest(
+        &self,
+        tenant: &str,
+        role: Role,
+        prefix: &str,
+    ) -> Result<String, RegistryError> {
         let prefix = prefix.trim().trim_start_matches("sha256:");
         let matches: Vec<String> = self
             .store

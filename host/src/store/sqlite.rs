@@ -123,7 +123,9 @@ impl PluginStore for SqliteStore {
                 "{digest} is not installed for tenant '{tenant}' role {role}"
             )));
         }
-        let current = tx.query_row(LIVE, params![tenant, role], activation).optional()?;
+        let current = tx
+            .query_row(LIVE, params![tenant, role], activation)
+            .optional()?;
         if let Some(current) = current.filter(|a| a.digest == digest) {
             return Ok(current);
         }
@@ -160,7 +162,9 @@ impl PluginStore for SqliteStore {
     fn previous(&self, tenant: &str, role: &str) -> Result<Option<Activation>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!("{LIVE} LIMIT 1 OFFSET 1"))?;
-        Ok(stmt.query_row(params![tenant, role], activation).optional()?)
+        Ok(stmt
+            .query_row(params![tenant, role], activation)
+            .optional()?)
     }
 
     fn active(&self) -> Result<Vec<Activation>, StoreError> {

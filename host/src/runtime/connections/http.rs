@@ -153,9 +153,7 @@ impl HttpConnection {
             return Err(format!("'{path}' is not a relative path"));
         }
         let lowered = path_only.to_ascii_lowercase();
-        if path_only
-            .split('/')
-            .any(|seg| seg == ".." || seg == ".")
+        if path_only.split('/').any(|seg| seg == ".." || seg == ".")
             || lowered.contains("%2e")
             || lowered.contains("%2f")
         {

@@ -166,9 +166,17 @@ impl TokenProvider {
             return Ok(t.access.clone());
         }
         if let Some(refresh) = state.refresh.take() {
-            match self.grant(&[("grant_type", "refresh_token"), ("refresh_token", refresh.expose())]).await {
+            match self
+                .grant(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.expose()),
+                ])
+                .await
+            {
                 Ok(token) => return Ok(Self::store(&mut state, token)),
-                Err(e) => tracing::info!(url = %self.token_url, "refresh grant failed ({e}); using the password grant"),
+                Err(e) => {
+                    tracing::info!(url = %self.token_url, "refresh grant failed ({e}); using the password grant")
+                }
             }
         }
         let token = self
@@ -223,7 +231,15 @@ impl TokenProvider {
             .send()
             .await
             .map_err(|e| {
-                Error::Transient(format!("token endpoint {}: {}", self.token_url, if e.is_timeout() { "timed out".to_string() } else { "unreachable".to_string() }))
+                Error::Transient(format!(
+                    "token endpoint {}: {}",
+                    self.token_url,
+                    if e.is_timeout() {
+                        "timed out".to_string()
+                    } else {
+                        "unreachable".to_string()
+                    }
+                ))
             })?;
         let status = resp.status();
         metrics::counter!("ferry_oauth_token_requests_total", "status" => status.as_u16().to_string()).increment(1);

@@ -42,10 +42,11 @@ pub struct SqlConnection {
 
 impl SqlConnection {
     pub fn sqlite(name: &str, settings: &SqliteSettings) -> Result<Self, ConnectionError> {
-        let conn = rusqlite::Connection::open(&settings.path).map_err(|e| ConnectionError::Config {
-            connection: name.to_string(),
-            message: format!("opening {}: {e}", settings.path.display()),
-        })?;
+        let conn =
+            rusqlite::Connection::open(&settings.path).map_err(|e| ConnectionError::Config {
+                connection: name.to_string(),
+                message: format!("opening {}: {e}", settings.path.display()),
+            })?;
         conn.busy_timeout(Duration::from_millis(settings.busy_timeout_ms))
             .map_err(|e| ConnectionError::Config {
                 connection: name.to_string(),
