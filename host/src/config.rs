@@ -91,11 +91,58 @@ pub enum ConnectionConfig {
 
 /// A secret is never written in the config: it is read from an environment variable or a
 /// file when Ferry starts.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct SecretRef {
     pub env: Option<String>,
     pub file: Option<PathBuf>,
+}
+
+const SECRET_INLINE: &str =
+    "secrets are given by reference: { env = \"VAR\" } or { file = \"PATH\" }, never inline";
+
+// Hand-written so that a secret typed inline is refused without echoing its value.
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor, value::MapAccessDeserializer};
+
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Repr {
+            env: Option<String>,
+            file: Option<PathBuf>,
+        }
+
+        struct RefVisitor;
+        impl<'de> Visitor<'de> for RefVisitor {
+            type Value = SecretRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(SECRET_INLINE)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SecretRef, A::Error> {
+                let r = Repr::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(SecretRef {
+                    env: r.env,
+                    file: r.file,
+                })
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_INLINE))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_INLINE))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_INLINE))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_INLINE))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretRef, E> {
+                Err(E::custom(SECRET_INLINE))
+            }
+        }
+        d.deserialize_any(RefVisitor)
+    }
 }
 
 impl SecretRef {
@@ -121,16 +168,19 @@ impl FerryConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut config: FerryConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: format!(
-                "{e}{}",
-                if e.to_string().contains("SecretRef") {
-                    " (secrets are given by reference: { env = \"VAR\" } or { file = \"PATH\" })"
-                } else {
-                    ""
-                }
-            ),
+        // toml's Display quotes the offending source line, which may hold a secret typed
+        // inline: report the line number and message only.
+        let mut config: FerryConfig = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: match line {
+                    Some(l) => format!("line {l}: {}", e.message()),
+                    None => e.message().to_string(),
+                },
+            }
         })?;
         config.base_dir = path
             .parent()

@@ -196,8 +196,8 @@ pub fn inspect(engine: &Engine, component: &Component, expected: Option<Role>) -
     let world = role.map(Role::world);
     match (expected, found_role) {
         (Some(want), Some(got)) if want != got => problems.push(format!(
-            "role {want} needs world {} (export {PACKAGE}/{}@{VERSION}); this component is a {} \
-             (it exports {PACKAGE}/{})",
+            "role {want} needs world {} (export {PACKAGE}/{}@{VERSION}); this component \
+             implements world {} (it exports {PACKAGE}/{})",
             want.world(),
             want.export(),
             got.world(),
