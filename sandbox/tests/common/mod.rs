@@ -104,3 +104,43 @@ pub async fn place_order(
         .expect("final ORNO")
         .to_string()
 }
+
+/// A real HTTP receiver on 127.0.0.1 that hands every request (method, headers, body) to the test.
+pub async fn spawn_receiver() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, axum::http::HeaderMap, axum::body::Bytes)>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().fallback(
+        move |method: axum::http::Method,
+              headers: axum::http::HeaderMap,
+              body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((method.to_string(), headers, body));
+                axum::http::StatusCode::ACCEPTED
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind receiver");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), rx)
+}
+
+pub async fn next_request(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(
+        String,
+        axum::http::HeaderMap,
+        axum::body::Bytes,
+    )>,
+) -> (String, axum::http::HeaderMap, axum::body::Bytes) {
+    tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+        .await
+        .expect("a request arrives")
+        .expect("receiver open")
+}
