@@ -1,1 +1,83 @@
-//! Helpers shared by the end-to-end tests in tests/tests/.
+//! Helpers shared by the end-to-end tests in tests/tests/: where the real `ferry` binary and
+//! the built plugin components are, and running the binary like a user does.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// The `ferry` binary: `FERRY_BIN` (set by `cargo xtask test`), else target/debug/ferry.
+pub fn ferry_bin() -> PathBuf {
+    let path = std::env::var_os("FERRY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/ferry"));
+    assert!(
+        path.exists(),
+        "{} not found: run the tests with `cargo xtask test` (or `cargo build -p ferry` first)",
+        path.display()
+    );
+    path
+}
+
+/// A component built by `cargo xtask build-plugins`.
+pub fn plugin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("FERRY_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/plugins"));
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} not found: run `cargo xtask build-plugins` (or `cargo xtask test`)",
+        path.display()
+    );
+    path
+}
+
+/// The result of one `ferry` invocation, with its output as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Fails the test, showing everything, unless the exit code is `code`.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// Runs `ferry` with `args` against the data directory `data`, to completion.
+pub fn ferry(data: &Path, args: &[&str]) -> Run {
+    let out = Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("FERRY_LOG", "warn")
+        .output()
+        .expect("running ferry");
+    Run::from(out)
+}

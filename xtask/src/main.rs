@@ -108,10 +108,15 @@ fn run(mut cmd: Command) -> anyhow::Result<()> {
 }
 
 fn test(root: &Path, plugin_dir: &Path, rest: &[String]) -> anyhow::Result<()> {
+    // End-to-end tests drive the real binary: build it first so they never race its build.
+    let mut build = cargo(root);
+    build.args(["build", "-p", "ferry"]);
+    run(build)?;
     let mut cmd = cargo(root);
     cmd.args(["test", "--workspace"])
         .args(rest)
-        .env("FERRY_PLUGIN_DIR", plugin_dir);
+        .env("FERRY_PLUGIN_DIR", plugin_dir)
+        .env("FERRY_BIN", root.join("target").join("debug").join("ferry"));
     run(cmd)
 }
 
