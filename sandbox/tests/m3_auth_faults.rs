@@ -433,3 +433,28 @@ async fn order_status_walks_the_ladder_on_control_calls() {
     .await;
     assert_eq!(head["results"][0]["records"][0]["STAT"], "77");
 }
+
+#[tokio::test]
+async fn status_clock_advances_orders_on_its_own() {
+    let m3 = start_m3(|c| c.status_clock_secs = 1).await;
+    let t = token(&m3).await;
+    let orno = place_order(
+        &m3,
+        &t,
+        "1000001",
+        "CLOCK-1",
+        &[(&seed::item_number(0), "1")],
+    )
+    .await;
+    let start = m3.orders().expect("orders")[0].stat.clone();
+    // Poll (no timing assertion): the clock must move the order past where Confirm left it.
+    let mut now = start.clone();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        now = m3.orders().expect("orders")[0].stat.clone();
+        if now > start {
+            break;
+        }
+    }
+    assert!(now > start, "order {orno} still at {now}");
+}

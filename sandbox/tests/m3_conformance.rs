@@ -465,3 +465,36 @@ async fn price_line_applies_the_customer_discount() {
         Some(50)
     );
 }
+
+#[tokio::test]
+async fn large_seed_of_100k_items_pages_by_change_date() {
+    let m3 = start_m3(|c| c.items = 100_000).await;
+    assert_eq!(m3.summary().expect("summary").items, 100_000);
+    let t = token(&m3).await;
+    let (s, body) = get(
+        &m3,
+        &t,
+        "/v2/execute/MMS200MI/LstItmByChgDate?FLMD=20251201&TLMD=20251231&righttrim=true",
+    )
+    .await;
+    assert_eq!(s, 200);
+    let recs = body["results"][0]["records"].as_array().expect("records");
+    assert_eq!(recs.len(), 100, "default maxrecs caps the page");
+    assert!(
+        recs.windows(2)
+            .all(|w| w[0]["LMDT"].as_str() <= w[1]["LMDT"].as_str())
+    );
+    assert!(recs.iter().all(|r| {
+        r["LMDT"]
+            .as_str()
+            .is_some_and(|d| ("20251201"..="20251231").contains(&d))
+    }));
+    let last = seed::item_number(99_999);
+    let (s, _) = get(
+        &m3,
+        &t,
+        &format!("/v2/execute/MMS200MI/GetItmBasic?ITNO={last}"),
+    )
+    .await;
+    assert_eq!(s, 200);
+}
