@@ -30,6 +30,17 @@ pub enum Command {
     /// Install, activate, roll back, list, check and run plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Run a simulator of one of the real systems.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Infor M3: MI REST (v1, v2, bulk) behind an ION API gateway with OAuth.
+    M3(ferry_sandbox::M3SimArgs),
+    /// QuoteWerks: its database tables and its webhook emitter.
+    Quotewerks(ferry_sandbox::QuoteWerksSimArgs),
 }
 
 impl Cli {
@@ -52,5 +63,13 @@ impl Cli {
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
         Command::Plugin(cmd) => plugin::run(&cli, cmd).await,
+        Command::Sim(SimCommand::M3(args)) => {
+            ferry_sandbox::run_m3(args.clone()).await?;
+            Ok(0)
+        }
+        Command::Sim(SimCommand::Quotewerks(args)) => {
+            ferry_sandbox::run_quotewerks(args.clone()).await?;
+            Ok(0)
+        }
     }
 }
