@@ -458,3 +458,29 @@ async fn status_clock_advances_orders_on_its_own() {
     }
     assert!(now > start, "order {orno} still at {now}");
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let m3 = start_m3(|c| c.max_body_bytes = 4096).await;
+    let t = token(&m3).await;
+    let big = serde_json::json!({
+        "program": "MMS200MI",
+        "transactions": [{"transaction": "GetItmBasic", "record": {"ITNO": "X".repeat(10_000)}}]
+    });
+    let resp = client()
+        .post(format!("{}/v2/execute", m3.api_base()))
+        .bearer_auth(&t)
+        .json(&big)
+        .send()
+        .await
+        .expect("bulk");
+    assert_eq!(resp.status(), 413);
+    let resp = client()
+        .put(format!("{}/_control/faults", m3.base_url))
+        .bearer_auth(&m3.control_token)
+        .body(vec![b' '; 10_000])
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(resp.status(), 413);
+}

@@ -202,6 +202,18 @@ impl QuoteWerksSim {
                 (t.path().join("quotewerks.sqlite"), Some(t))
             }
         };
+        // The name becomes part of a table name in SQL, so only plain identifiers are allowed.
+        if config.product_db.is_empty()
+            || !config
+                .product_db
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            anyhow::bail!(
+                "--product-db must be letters, digits or '_', not {:?}",
+                config.product_db
+            );
+        }
         let plan = seed::SeedPlan {
             seed: config.seed,
             m3_items: config.m3_items,
