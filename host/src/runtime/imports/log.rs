@@ -20,7 +20,7 @@ impl Host for PluginState {
                 cut -= 1;
             }
             message.truncate(cut);
-            message.push_str("…");
+            message.push('…');
         }
         let tenant = self.grants.tenant.as_str();
         let plugin = self.grants.plugin.as_str();
