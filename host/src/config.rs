@@ -12,7 +12,7 @@ use url::Url;
 use crate::runtime::connections::ConnectionError;
 use crate::runtime::connections::http::{HttpConnection, HttpSettings};
 use crate::runtime::connections::oauth::{IonApiFile, TokenProvider};
-use crate::runtime::connections::sql::{SqlConnection, SqliteSettings};
+use crate::runtime::connections::sql::{SqlConnection, SqlServerSettings, SqliteSettings};
 use crate::runtime::grants::{Grants, Secret};
 use crate::runtime::{Role, RuntimeSettings};
 
@@ -46,6 +46,8 @@ pub struct FerryConfig {
     pub runtime: RuntimeSettings,
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantConfig>,
+    #[serde(default)]
+    pub server: ServerConfig,
     /// The directory relative paths are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -61,11 +63,73 @@ pub struct TenantConfig {
     /// Non-secret settings per role (`erp`, `quoting`, `transform`), handed to the plugin.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginSettings>,
+    #[serde(default)]
+    pub quote_to_order: QuoteToOrderPolicy,
+    #[serde(default)]
+    pub retry: crate::flows::RetryPolicy,
+}
+
+/// `ferry serve`: where it listens and how hard it works.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: String,
+    /// Bearer token for the admin API (by reference). Without it, admin routes are closed.
+    pub admin_token: Option<SecretRef>,
+    /// Concurrent jobs.
+    pub workers: usize,
+    /// Largest accepted request body (webhooks, ION events).
+    pub max_body_bytes: usize,
+    /// How often the registry looks for activations made elsewhere (CLI, other nodes).
+    pub registry_refresh_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8640".into(),
+            admin_token: None,
+            workers: 4,
+            max_body_bytes: 256 << 10,
+            registry_refresh_ms: 1_000,
+        }
+    }
+}
+
+/// The tenant's policy for quote -> order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuoteToOrderPolicy {
+    /// The quoting status that means "send to the ERP" (match the connector's setting). A
+    /// webhook for another status is stored but starts nothing. None: every event starts one.
+    pub ready_status: Option<String>,
+    /// Poll the quoting system for ready quotes this often (catches missed webhooks); 0 = off.
+    pub poll_interval_secs: u64,
+    /// Create an ERP customer from the mapping when none matches; else hold for review.
+    pub create_customers: bool,
+    /// Status written to the quote with the order number (None: the connector's setting).
+    pub transferred_status: Option<String>,
+    /// Poll ERP order status for push-back this often; 0 = off.
+    pub status_poll_secs: u64,
+}
+
+impl Default for QuoteToOrderPolicy {
+    fn default() -> Self {
+        Self {
+            ready_status: None,
+            poll_interval_secs: 60,
+            create_customers: false,
+            transferred_status: None,
+            status_poll_secs: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct PluginSettings {
+    /// A component to install and activate at start-up when the role has no active plugin.
+    pub file: Option<PathBuf>,
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
 }
@@ -87,6 +151,15 @@ pub enum ConnectionConfig {
         allow_insecure_http: bool,
     },
     Sqlite(SqliteSettings),
+    /// Microsoft SQL Server (where QuoteWerks usually keeps its data). The ADO.NET connection
+    /// string carries the password, so it is a secret given by reference:
+    /// `{ kind = "sqlserver", connection_string = { env = "QW_SQL" } }`.
+    #[serde(rename = "sqlserver")]
+    SqlServer {
+        connection_string: SecretRef,
+        max_rows: Option<usize>,
+        timeout_ms: Option<u64>,
+    },
 }
 
 /// A secret is never written in the config: it is read from an environment variable or a
@@ -266,6 +339,34 @@ impl FerryConfig {
                     grants
                         .sql
                         .insert(name.clone(), Arc::new(SqlConnection::sqlite(name, &s)?));
+                }
+                ConnectionConfig::SqlServer {
+                    connection_string,
+                    max_rows,
+                    timeout_ms,
+                } => {
+                    let text = connection_string.resolve(&self.base_dir).map_err(|message| {
+                        ConfigError::Secret {
+                            tenant: tenant.to_string(),
+                            name: format!("{name}.connection_string"),
+                            message,
+                        }
+                    })?;
+                    let mut settings = SqlServerSettings::default();
+                    if let Some(n) = max_rows {
+                        settings.max_rows = *n;
+                    }
+                    if let Some(t) = timeout_ms {
+                        settings.timeout_ms = *t;
+                    }
+                    grants.sql.insert(
+                        name.clone(),
+                        Arc::new(SqlConnection::sql_server(
+                            name,
+                            &settings,
+                            Secret::new(text),
+                        )?),
+                    );
                 }
             }
         }

@@ -1,7 +1,12 @@
 //! Ferry: a quote-to-cash integration host. Vendor APIs and customer rules run as sandboxed
 //! WebAssembly components behind the `ferry:plugin` WIT contract (see `wit/` and DESIGN.md).
 
+pub mod api;
 pub mod cli;
 pub mod config;
+pub mod flows;
+pub mod mapping;
 pub mod runtime;
+pub mod server;
 pub mod store;
+pub mod tenant;

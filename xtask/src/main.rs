@@ -144,6 +144,8 @@ const PLUGINS: &[(&str, &str)] = &[
     ("test-erp", "test_erp"),
     ("test-quoting", "test_quoting"),
     ("future-transform", "future_transform"),
+    ("ferry-mapping", "ferry_mapping"),
+    ("example-bundles", "example_bundles"),
 ];
 
 fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
@@ -189,6 +191,7 @@ fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
             .join("test_transform.wasm"),
         &out_dir.join("test_transform_v2.wasm"),
     )?;
+    build_python_example(root, &out_dir)?;
     eprintln!("xtask: plugins in {}", out_dir.display());
     Ok(out_dir)
 }
@@ -197,4 +200,104 @@ fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::copy(from, to)
         .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     Ok(())
+}
+
+/// componentize-py builds the Python example; pinned so components are reproducible.
+const COMPONENTIZE_PY: &str = "0.25.1";
+
+/// The Python example transform (plugins/examples/python-pricing), built with componentize-py
+/// against world `transform`. componentize-py is pip-installed into target/ on first use (PyPI
+/// is the one thing needed besides rustup and cargo). The build takes seconds and makes an
+/// ~18 MB component, so it is skipped while its inputs (the Python sources, wit/ and the
+/// componentize-py version) are unchanged.
+fn build_python_example(root: &Path, out_dir: &Path) -> anyhow::Result<()> {
+    let app_dir = root.join("plugins/examples/python-pricing");
+    let out = out_dir.join("example_pricing.wasm");
+    let stamp = out_dir.join("example_pricing.inputs");
+    let mut inputs = vec![app_dir.join("app.py")];
+    let mut wit: Vec<PathBuf> = std::fs::read_dir(root.join("wit"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wit"))
+        .collect();
+    wit.sort();
+    inputs.extend(wit);
+    let mut hash = Fnv::default();
+    hash.write(COMPONENTIZE_PY.as_bytes());
+    for path in &inputs {
+        hash.write(path.strip_prefix(root).unwrap_or(path).to_string_lossy().as_bytes());
+        hash.write(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    }
+    let digest = format!("{:016x}", hash.0);
+    if out.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == digest) {
+        return Ok(());
+    }
+
+    let python = python()?;
+    let site = root
+        .join("target")
+        .join(format!("componentize-py-{COMPONENTIZE_PY}"));
+    let probe = Command::new(&python)
+        .args(["-c", "import componentize_py"])
+        .env("PYTHONPATH", &site)
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("xtask: installing componentize-py {COMPONENTIZE_PY} into {}", site.display());
+        let mut pip = Command::new(&python);
+        pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"])
+            .arg("--target")
+            .arg(&site)
+            .arg(format!("componentize-py=={COMPONENTIZE_PY}"));
+        run(pip).context("installing componentize-py with pip (needs python3 with pip, and PyPI)")?;
+    }
+    eprintln!("xtask: building the Python example with componentize-py");
+    let mut build = Command::new(&python);
+    build
+        .args([
+            "-c",
+            "import sys; from componentize_py import script; sys.argv[0] = 'componentize-py'; sys.exit(script())",
+        ])
+        .arg("-d")
+        .arg(root.join("wit"))
+        .args(["-w", "transform", "componentize", "-p"])
+        .arg(&app_dir)
+        .args(["app", "-o"])
+        .arg(&out)
+        .env("PYTHONPATH", &site);
+    run(build)?;
+    std::fs::write(&stamp, digest)?;
+    Ok(())
+}
+
+fn python() -> anyhow::Result<String> {
+    for candidate in ["python3", "python"] {
+        if Command::new(candidate)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Ok(candidate.to_string());
+        }
+    }
+    bail!("python3 is needed to build the Python example plugin (plugins/examples/python-pricing)")
+}
+
+/// FNV-1a: a hash that stays the same across Rust versions, for the build stamp.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // Separate inputs so ("ab", "c") and ("a", "bc") differ.
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+    }
 }

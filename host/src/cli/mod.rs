@@ -1,5 +1,7 @@
 //! The `ferry` command line: clap definitions here, one file per command group.
 
+mod mapping;
+mod ops;
 mod plugin;
 
 use std::path::PathBuf;
@@ -30,9 +32,28 @@ pub enum Command {
     /// Install, activate, roll back, list, check and run plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Test, check and get suggestions for declarative mapping files.
+    #[command(subcommand)]
+    Mapping(mapping::MappingCommand),
     /// Run a simulator of one of the real systems.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Run the server: webhook intake, durable jobs, pollers (needs --config).
+    Serve,
+    /// Dead letters: list, show, replay.
+    #[command(subcommand)]
+    Dlq(ops::DlqCommand),
+    /// Quotes held for a person: list, release.
+    #[command(subcommand)]
+    Holds(ops::HoldsCommand),
+    /// The whole story of one quote: every step, when, and the ERP numbers.
+    Trace {
+        quote: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +84,7 @@ impl Cli {
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
         Command::Plugin(cmd) => plugin::run(&cli, cmd).await,
+        Command::Mapping(cmd) => mapping::run(cmd).await,
         Command::Sim(SimCommand::M3(args)) => {
             ferry_sandbox::run_m3(args.clone()).await?;
             Ok(0)
@@ -71,5 +93,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             ferry_sandbox::run_quotewerks(args.clone()).await?;
             Ok(0)
         }
+        Command::Serve => {
+            anyhow::ensure!(cli.config.is_some(), "ferry serve needs --config FILE (tenants, connections, plugins)");
+            let config = cli.load_config()?;
+            let data_dir = cli.data_dir(&config);
+            crate::server::serve(config, &data_dir, shutdown_signal()).await?;
+            Ok(0)
+        }
+        Command::Dlq(cmd) => ops::dlq(&cli.data_dir(&cli.load_config()?), cmd),
+        Command::Holds(cmd) => ops::holds(&cli.data_dir(&cli.load_config()?), cmd),
+        Command::Trace { quote, tenant, json } => {
+            ops::trace(&cli.data_dir(&cli.load_config()?), tenant, quote, *json)
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
     }
 }

@@ -2,8 +2,13 @@
 //! backend for scale-out implements the same traits later. Today it holds the plugin
 //! registry's installs and activations; jobs, inbox, cross-references and audit join it.
 
+mod jobs;
 mod sqlite;
+mod sqlite_jobs;
 
+pub use jobs::{
+    AuditEntry, Claim, DeadLetter, Ingested, Job, JobState, JobStore, NewJob, Outcome,
+};
 pub use sqlite::SqliteStore;
 
 use serde::Serialize;
@@ -18,6 +23,12 @@ pub enum StoreError {
     Conflict(String),
     #[error("the store's lock was poisoned by a panic")]
     Poisoned,
+    /// The job's claim was taken over (lease expired and another worker claimed it): this
+    /// worker must stop touching it.
+    #[error("lease lost on job {0}")]
+    LeaseLost(i64),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
 }
 
 /// A plugin installed for a tenant's role (it may or may not be active).

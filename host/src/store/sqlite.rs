@@ -26,6 +26,68 @@ const MIGRATIONS: &[&str] = &[
         retired_at TEXT
     );
     CREATE INDEX plugin_activations_live ON plugin_activations (tenant, role, retired_at, seq);",
+    // 2: durable work: inbox, jobs, cross-references, dead letters, audit.
+    "CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        source TEXT NOT NULL,
+        dedup_key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (tenant, source, dedup_key)
+    );
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        step TEXT NOT NULL,
+        checkpoint TEXT NOT NULL,
+        intent TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        run_at INTEGER NOT NULL,
+        claim_token TEXT,
+        claimed_by TEXT,
+        lease_until INTEGER,
+        last_error TEXT,
+        hold_reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (tenant, kind, key)
+    );
+    CREATE INDEX jobs_runnable ON jobs (state, run_at);
+    CREATE TABLE xref (
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        local_id TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, kind, local_id)
+    );
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id INTEGER NOT NULL,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        input TEXT NOT NULL,
+        error TEXT NOT NULL,
+        replayed_at TEXT
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        job_id INTEGER,
+        at TEXT NOT NULL,
+        step TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_key ON audit (tenant, key, id);",
 ];
 
 pub struct SqliteStore {
@@ -58,12 +120,12 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+    pub(super) fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

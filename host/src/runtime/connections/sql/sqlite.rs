@@ -1,5 +1,4 @@
-//! The `sql` capability: parameterised statements on a named database connection. SQLite is
-//! the backend today (the QuoteWerks simulator, tests); SQL Server joins behind the same import.
+//! The SQLite backend of the `sql` capability (the QuoteWerks simulator, tests, small installs).
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -10,8 +9,9 @@ use rusqlite::types::{Value as SqliteValue, ValueRef};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::ConnectionError;
-use crate::runtime::bindings::sql::{Dialect, Rows, SqlValue, Statement};
+use super::default_max_rows;
+use crate::runtime::connections::ConnectionError;
+use crate::runtime::bindings::sql::{Rows, SqlValue, Statement};
 use crate::runtime::bindings::types::Error;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -25,14 +25,11 @@ pub struct SqliteSettings {
     pub busy_timeout_ms: u64,
 }
 
-fn default_max_rows() -> usize {
-    10_000
-}
 fn default_busy_ms() -> u64 {
     5_000
 }
 
-pub struct SqlConnection {
+pub(crate) struct SqliteBackend {
     name: String,
     max_rows: usize,
     // rusqlite is blocking: statements run on tokio's blocking pool, one at a time per
@@ -40,8 +37,8 @@ pub struct SqlConnection {
     db: Arc<Mutex<rusqlite::Connection>>,
 }
 
-impl SqlConnection {
-    pub fn sqlite(name: &str, settings: &SqliteSettings) -> Result<Self, ConnectionError> {
+impl SqliteBackend {
+    pub fn open(name: &str, settings: &SqliteSettings) -> Result<Self, ConnectionError> {
         let conn =
             rusqlite::Connection::open(&settings.path).map_err(|e| ConnectionError::Config {
                 connection: name.to_string(),
@@ -57,10 +54,6 @@ impl SqlConnection {
             max_rows: settings.max_rows,
             db: Arc::new(Mutex::new(conn)),
         })
-    }
-
-    pub fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
     }
 
     pub async fn query(&self, statement: Statement) -> Result<Rows, Error> {
@@ -96,19 +89,10 @@ impl SqlConnection {
             let mut conn = db
                 .lock()
                 .map_err(|_| Error::Fatal(format!("connection '{name}' is poisoned")))?;
-            f(&mut conn).map_err(|e| prefix(&name, e))
+            f(&mut conn)
         })
         .await
         .map_err(|e| Error::Fatal(format!("sql task failed: {e}")))?
-    }
-}
-
-fn prefix(name: &str, e: Error) -> Error {
-    match e {
-        Error::Fatal(m) => Error::Fatal(format!("sql '{name}': {m}")),
-        Error::Conflict(m) => Error::Conflict(format!("sql '{name}': {m}")),
-        Error::Transient(m) => Error::Transient(format!("sql '{name}': {m}")),
-        other => other,
     }
 }
 
@@ -128,7 +112,7 @@ fn bind(params: &[SqlValue]) -> Vec<SqliteValue> {
 
 fn query(conn: &rusqlite::Connection, s: &Statement, max_rows: usize) -> Result<Rows, Error> {
     let mut stmt = conn.prepare(&s.sql).map_err(classify)?;
-    let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let columns: Vec<String> = stmt.column_names().map(String::from).collect();
     let width = columns.len();
     let mut rows = stmt
         .query(rusqlite::params_from_iter(bind(&s.params)))

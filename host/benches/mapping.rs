@@ -1,0 +1,188 @@
+//! Mapping benchmarks (`cargo bench -p ferry --bench mapping`), in one run, documents per
+//! second for a 20-line QuoteWerks quote -> M3 order:
+//! - `declarative_component`: the `mapping` component running mappings/quote-to-order.toml,
+//!   given as the plugin's setting (fresh instance per call; the mapping is parsed per call);
+//! - `rust_example_component`: the Rust example transform (example-bundles, no bundle on the
+//!   quote), a hand-written mapping of the same quote;
+//! - `native_engine`: the same mapping file in the same engine, compiled natively (parsed once);
+//! - `native_engine_with_parse`: natively, parsing the mapping file on every document, which is
+//!   what the component does, to show what parsing costs;
+//! - `parse_only`: parsing + checking the mapping file alone.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ferry::mapping::{DEFAULTS, Mapping, map_native};
+use ferry::runtime::bindings::mapping::Context;
+use ferry::runtime::bindings::types::{Document, Field, Line, Value};
+use ferry::runtime::{Grants, Role, Runtime, RuntimeSettings};
+
+fn component(name: &str) -> Vec<u8> {
+    let dir = std::env::var_os("FERRY_PLUGIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask build-plugins`)", path.display()))
+}
+
+fn f(name: &str, value: Value) -> Field {
+    Field {
+        name: name.into(),
+        value,
+    }
+}
+
+fn t(s: &str) -> Value {
+    Value::Text(s.into())
+}
+
+/// A QuoteWerks quote with `n` product lines (and a comment line both mappings skip), in the
+/// column names and types the QuoteWerks tables use.
+fn quote(n: usize) -> Document {
+    let mut lines: Vec<Line> = (0..n)
+        .map(|i| Line {
+            fields: vec![
+                f("LineType", Value::Integer(1)),
+                f("LineAttributes", Value::Integer(0)),
+                f("ManufacturerPartNumber", t(&format!("ITM-{i:05}"))),
+                f("Description", t("Stainless hex bolt M8 x 40, DIN 933, A2-70")),
+                f("QtyTotal", Value::Decimal(format!("{}", i % 7 + 1))),
+                f("QtyGroupMultiplier", t("")),
+                f("UnitOfMeasure", t("Each")),
+                f("UnitPrice", Value::Decimal("11.42".into())),
+                f("UnitList", Value::Decimal("12.3456".into())),
+            ],
+        })
+        .collect();
+    lines.push(Line {
+        fields: vec![
+            f("LineType", Value::Integer(2)),
+            f("Description", t("Delivered in two parts")),
+        ],
+    });
+    Document {
+        kind: "quote".into(),
+        id: Some("17".into()),
+        fields: vec![
+            f("DocNo", t("AAAQ1001")),
+            f("DocDate", Value::Date("2026-11-27".into())),
+            f("ShipVia", t("Ground")),
+            f("SoldToCompany", t("Northwind Industrial Supplies Ltd")),
+            f("SoldToContact", t("Ann Lee")),
+            f("SoldToPONumber", t("PO-7781")),
+            f("SalesRep", t("jsmith")),
+        ],
+        lines,
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let rt = Runtime::new(RuntimeSettings {
+        call_deadline_ms: 5_000,
+        memory_limit_mib: 64,
+        ..RuntimeSettings::default()
+    })
+    .expect("runtime");
+    let declarative = Arc::new(
+        rt.load(&component("ferry_mapping"), Some(Role::Transform))
+            .expect("load ferry_mapping"),
+    );
+    let rust_example = Arc::new(
+        rt.load(&component("example_bundles"), Some(Role::Transform))
+            .expect("load example_bundles"),
+    );
+    let text = DEFAULTS
+        .iter()
+        .find(|(k, _)| *k == "quote-to-order")
+        .map(|(_, t)| *t)
+        .expect("default mapping");
+    let declarative_grants = Arc::new(Grants::for_tenant("bench").with_plugin(
+        "mapping",
+        BTreeMap::from([("mapping".to_string(), text.to_string())]),
+    ));
+    let example_grants =
+        Arc::new(Grants::for_tenant("bench").with_plugin("example", BTreeMap::new()));
+    let ctx = Context {
+        tenant: "bench".into(),
+        settings: vec![("warehouse".into(), "100".into())],
+        ids: vec![("customer".into(), "C10042".into())],
+    };
+    let q = quote(20);
+    let mapping = Mapping::parse(text).expect("parse");
+
+    // The component and the native engine must agree, or the comparison means nothing.
+    let native_out = map_native(&mapping, &q, &ctx).expect("native maps");
+    let wasm_out = tokio
+        .block_on(async {
+            rt.transform(&declarative, declarative_grants.clone())
+                .await
+                .expect("instantiate")
+                .map_document("quote-to-order", &q, &ctx)
+                .await
+        })
+        .expect("call")
+        .expect("mapped");
+    assert_eq!(native_out, wasm_out);
+    assert_eq!(native_out.document.lines.len(), 20);
+    let example_out = tokio
+        .block_on(async {
+            rt.transform(&rust_example, example_grants.clone())
+                .await
+                .expect("instantiate")
+                .map_document("quote-to-order", &q, &ctx)
+                .await
+        })
+        .expect("call")
+        .expect("mapped");
+    assert_eq!(example_out.document.lines.len(), 20);
+
+    let mut g = c.benchmark_group("quote_20_lines");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("declarative_component", |b| {
+        b.to_async(&tokio).iter(|| async {
+            rt.transform(&declarative, declarative_grants.clone())
+                .await
+                .expect("instantiate")
+                .map_document("quote-to-order", &q, &ctx)
+                .await
+                .expect("call")
+        })
+    });
+    g.bench_function("rust_example_component", |b| {
+        b.to_async(&tokio).iter(|| async {
+            rt.transform(&rust_example, example_grants.clone())
+                .await
+                .expect("instantiate")
+                .map_document("quote-to-order", &q, &ctx)
+                .await
+                .expect("call")
+        })
+    });
+    g.bench_function("native_engine", |b| {
+        b.iter(|| map_native(&mapping, std::hint::black_box(&q), &ctx))
+    });
+    g.bench_function("native_engine_with_parse", |b| {
+        b.iter(|| {
+            let m = Mapping::parse(std::hint::black_box(text)).expect("parse");
+            map_native(&m, std::hint::black_box(&q), &ctx)
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("mapping_file");
+    g.bench_function("parse_only", |b| {
+        b.iter(|| Mapping::parse(std::hint::black_box(text)).expect("parse"))
+    });
+    g.finish();
+}
+
+criterion_group!(mapping, benches);
+criterion_main!(mapping);

@@ -1,0 +1,29 @@
+//! The HTTP surface: webhook intake now; the admin API, dashboard and /metrics join it.
+
+mod intake;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::sync::Notify;
+
+use crate::store::JobStore;
+use crate::tenant::TenantEnv;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Arc<dyn JobStore>,
+    pub tenants: Arc<HashMap<String, Arc<TenantEnv>>>,
+    pub wake: Arc<Notify>,
+}
+
+pub fn router(state: ApiState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/hooks/{tenant}/quotewerks", post(intake::quotewerks_webhook))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}

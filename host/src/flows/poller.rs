@@ -1,0 +1,72 @@
+//! The safety net for missed webhooks: each tenant's quoting system is asked for ready quotes
+//! on an interval, and a job is queued for any quote that has none.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::now_ms;
+use super::quote_to_order::{Checkpoint, KIND};
+use crate::runtime::Role;
+use crate::runtime::bindings::types::PageRequest;
+use crate::store::{JobStore, NewJob};
+use crate::tenant::TenantEnv;
+
+const PAGE: u32 = 100;
+const MAX_PAGES: usize = 100;
+
+/// Polls forever at the tenant's interval (does nothing when the interval is 0).
+pub async fn poll_ready_quotes(env: Arc<TenantEnv>, store: Arc<dyn JobStore>, wake: Arc<Notify>) {
+    let interval = env.policy.poll_interval_secs;
+    if interval == 0 {
+        return;
+    }
+    loop {
+        match poll_once(&env, store.as_ref()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(tenant = %env.name, "poll queued {n} ready quotes");
+                wake.notify_waiters();
+            }
+            Err(e) => tracing::warn!(tenant = %env.name, "polling ready quotes failed: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(interval)).await;
+    }
+}
+
+/// One pass: returns how many jobs were queued.
+pub async fn poll_once(env: &TenantEnv, store: &dyn JobStore) -> anyhow::Result<usize> {
+    let plugin = env.plugin(Role::Quoting)?;
+    let mut cursor = None;
+    let mut queued = 0;
+    for _ in 0..MAX_PAGES {
+        let mut call = env.runtime().quoting(&plugin, env.grants(Role::Quoting)).await?;
+        let (q, s) = call.parts();
+        let page = PageRequest {
+            cursor: cursor.clone(),
+            limit: PAGE,
+        };
+        let r = q.ferry_plugin_quoting().call_list_ready_quotes(s, &page).await;
+        let page = call
+            .finish(r)?
+            .map_err(|e| anyhow::anyhow!(super::describe(&e)))?;
+        for quote in &page.quotes {
+            let checkpoint = serde_json::to_value(Checkpoint::new(&quote.id, None))?;
+            let job = NewJob {
+                tenant: &env.name,
+                kind: KIND,
+                key: &quote.id,
+                checkpoint,
+            };
+            if store.enqueue(job, now_ms())? {
+                queued += 1;
+            }
+        }
+        match page.next {
+            Some(next) if !page.quotes.is_empty() => cursor = Some(next),
+            _ => break,
+        }
+    }
+    Ok(queued)
+}

@@ -1,0 +1,488 @@
+//! Quote to sales order, exactly once. Each step is checkpointed; each external write is
+//! bracketed by an intent (before) and a fenced commit (after). A job resumed with an intent
+//! still recorded is *in doubt* and reads the ERP back before writing again.
+//!
+//! Steps: received → fetched → customer → mapped → validated → head → lines → confirmed →
+//! written-back.
+//!
+//! Ferry's vocabulary (not a vendor's) that mappings provide:
+//! - kind `quote-to-customer`: the quote's customer as an ERP customer document; its `id` is
+//!   the quoting system's customer key, and fields `match:email` / `match:name` (removed
+//!   before a create) say how to find it in the ERP.
+//! - kind `quote-to-order`: the order in the ERP's fields; its `id` is the idempotency
+//!   reference (the ERP stores it on the order, e.g. M3's CUOR).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::{StepError, field_errors, now_ms, outcome_for};
+use crate::runtime::Role;
+use crate::runtime::bindings::erp::OrderReceipt;
+use crate::runtime::bindings::mapping::{Context, Issue, Severity};
+use crate::runtime::bindings::types::{Document, MatchCriteria, Value};
+use crate::store::{Claim, JobStore, Outcome};
+use crate::tenant::TenantEnv;
+
+pub const KIND: &str = "quote-to-order";
+
+/// Calls one export of the tenant's plugin for `role`; yields the plugin's own `Result`.
+macro_rules! call {
+    ($env:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
+        let plugin = $env
+            .plugin(Role::$role)
+            .map_err(|e| StepError::Hold(e.to_string()))?;
+        let mut call = $env
+            .runtime()
+            .$instantiate(&plugin, $env.grants(Role::$role))
+            .await?;
+        let ($b, $s) = call.parts();
+        let result = $body.await;
+        call.finish(result)?
+    }};
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub quote_id: String,
+    #[serde(default)]
+    pub event: Option<Json>,
+    #[serde(default)]
+    pub quote: Option<Document>,
+    #[serde(default)]
+    pub customer: Option<String>,
+    #[serde(default)]
+    pub order: Option<Document>,
+    #[serde(default)]
+    pub reference: Option<String>,
+    #[serde(default)]
+    pub draft: Option<String>,
+    #[serde(default)]
+    pub receipt: Option<OrderReceipt>,
+}
+
+impl Checkpoint {
+    pub fn new(quote_id: &str, event: Option<Json>) -> Self {
+        Self {
+            quote_id: quote_id.to_string(),
+            event,
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Received,
+    Fetched,
+    Customer,
+    Mapped,
+    Validated,
+    Head,
+    Lines,
+    Confirmed,
+    WrittenBack,
+}
+
+impl Step {
+    fn as_str(self) -> &'static str {
+        match self {
+            Step::Received => "received",
+            Step::Fetched => "fetched",
+            Step::Customer => "customer",
+            Step::Mapped => "mapped",
+            Step::Validated => "validated",
+            Step::Head => "head",
+            Step::Lines => "lines",
+            Step::Confirmed => "confirmed",
+            Step::WrittenBack => "written-back",
+        }
+    }
+
+    fn parse(s: &str) -> Step {
+        [
+            Step::Fetched,
+            Step::Customer,
+            Step::Mapped,
+            Step::Validated,
+            Step::Head,
+            Step::Lines,
+            Step::Confirmed,
+            Step::WrittenBack,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .unwrap_or(Step::Received)
+    }
+}
+
+/// Runs a claimed job as far as it goes; the outcome says how it ends this time.
+pub async fn run(env: &TenantEnv, store: &dyn JobStore, claim: &Claim) -> Outcome {
+    match drive(env, store, claim).await {
+        Ok(()) => Outcome::Done,
+        Err(e) => {
+            let attempt = u32::try_from(claim.job.attempts).unwrap_or(u32::MAX);
+            outcome_for(&e, attempt, &env.retry, now_ms())
+        }
+    }
+}
+
+struct Run<'a> {
+    env: &'a TenantEnv,
+    store: &'a dyn JobStore,
+    claim: &'a Claim,
+    cp: Checkpoint,
+    in_doubt: bool,
+}
+
+async fn drive(env: &TenantEnv, store: &dyn JobStore, claim: &Claim) -> Result<(), StepError> {
+    let cp: Checkpoint = serde_json::from_value(claim.job.checkpoint.clone())
+        .map_err(|e| StepError::Fatal(format!("unreadable checkpoint: {e}")))?;
+    let mut run = Run {
+        env,
+        store,
+        claim,
+        cp,
+        in_doubt: false,
+    };
+    let mut step = Step::parse(&claim.job.step);
+    // An external write started and its result was never recorded: read back, don't guess.
+    match claim.job.intent.as_deref() {
+        Some("create-customer") => step = Step::Fetched,
+        Some("head" | "lines" | "confirm") => {
+            run.in_doubt = true;
+            step = Step::Validated;
+            store.audit(
+                &env.name,
+                KIND,
+                &claim.job.key,
+                "in-doubt",
+                "an order write was interrupted; reading the ERP back before writing again",
+                &Json::Null,
+            )?;
+        }
+        _ => {}
+    }
+    loop {
+        step = match step {
+            Step::Received => run.fetch().await?,
+            Step::Fetched => run.resolve_customer().await?,
+            Step::Customer => run.map_order().await?,
+            Step::Mapped => run.validate().await?,
+            Step::Validated => run.create_head().await?,
+            Step::Head => run.add_lines().await?,
+            Step::Lines => run.confirm().await?,
+            Step::Confirmed => run.write_back().await?,
+            Step::WrittenBack => return Ok(()),
+        };
+    }
+}
+
+impl Run<'_> {
+    fn commit(
+        &self,
+        step: Step,
+        message: &str,
+        xref: Option<(&str, &str, &str)>,
+    ) -> Result<Step, StepError> {
+        let cp = serde_json::to_value(&self.cp)
+            .map_err(|e| StepError::Fatal(format!("checkpoint: {e}")))?;
+        self.store
+            .commit_step(self.claim, step.as_str(), &cp, message, xref)?;
+        Ok(step)
+    }
+
+    fn need<'c, T>(value: &'c Option<T>, what: &str) -> Result<&'c T, StepError> {
+        value
+            .as_ref()
+            .ok_or_else(|| StepError::Fatal(format!("checkpoint lacks the {what}")))
+    }
+
+    fn context(&self) -> Context {
+        let mut ids = vec![("quote".to_string(), self.cp.quote_id.clone())];
+        if let Some(c) = &self.cp.customer {
+            ids.push(("customer".to_string(), c.clone()));
+        }
+        Context {
+            tenant: self.env.name.clone(),
+            settings: self
+                .env
+                .grants(Role::Transform)
+                .settings
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            ids,
+        }
+    }
+
+    async fn map(&self, kind: &str, input: &Document) -> Result<Document, StepError> {
+        let context = self.context();
+        let plugin = self
+            .env
+            .plugin(Role::Transform)
+            .map_err(|e| StepError::Hold(e.to_string()))?;
+        let call = self
+            .env
+            .runtime()
+            .transform(&plugin, self.env.grants(Role::Transform))
+            .await?;
+        match call.map_document(kind, input, &context).await? {
+            Ok(mapped) => {
+                if !mapped.warnings.is_empty() {
+                    self.store.audit(
+                        &self.env.name,
+                        KIND,
+                        &self.claim.job.key,
+                        kind,
+                        &format!("mapping warnings: {}", issues(&mapped.warnings)),
+                        &Json::Null,
+                    )?;
+                }
+                Ok(mapped.document)
+            }
+            Err(found) => Err(StepError::Hold(format!(
+                "mapping {kind}: {}",
+                issues(&found)
+            ))),
+        }
+    }
+
+    async fn fetch(&mut self) -> Result<Step, StepError> {
+        let id = self.cp.quote_id.clone();
+        let quote = call!(self.env, Quoting, quoting, |q, s| q
+            .ferry_plugin_quoting()
+            .call_get_quote(s, &id))?;
+        self.cp.quote = Some(quote);
+        self.commit(Step::Fetched, "quote fetched", None)
+    }
+
+    async fn resolve_customer(&mut self) -> Result<Step, StepError> {
+        let quote = Self::need(&self.cp.quote, "quote")?.clone();
+        let mut customer = self.map("quote-to-customer", &quote).await?;
+        let key = customer.id.clone().ok_or_else(|| {
+            StepError::Fatal(
+                "the quote-to-customer mapping must set the document id (the quoting system's customer key)"
+                    .into(),
+            )
+        })?;
+        if let Some(id) = self.store.xref_get(&self.env.name, "customer", &key)? {
+            self.cp.customer = Some(id.clone());
+            return self.commit(
+                Step::Customer,
+                &format!("customer {key} is ERP customer {id} (cross-reference)"),
+                None,
+            );
+        }
+        let take = |name: &str| {
+            customer.fields.iter().find(|f| f.name == name).and_then(|f| match &f.value {
+                Value::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+                _ => None,
+            })
+        };
+        let email = take("match:email");
+        let name = take("match:name");
+        let mut found = Vec::new();
+        let mut how = "";
+        if let Some(email) = &email {
+            let criteria = MatchCriteria {
+                email: Some(email.clone()),
+                name: None,
+                phone: None,
+                external_ref: None,
+            };
+            found = call!(self.env, Erp, erp, |e, s| e
+                .ferry_plugin_erp()
+                .call_find_customers(s, &criteria))?;
+            how = "email";
+        }
+        if found.is_empty()
+            && let Some(name) = &name
+        {
+            let criteria = MatchCriteria {
+                email: None,
+                name: Some(name.clone()),
+                phone: None,
+                external_ref: None,
+            };
+            found = call!(self.env, Erp, erp, |e, s| e
+                .ferry_plugin_erp()
+                .call_find_customers(s, &criteria))?;
+            how = "name";
+        }
+        let who = format!(
+            "customer {key} (email {}, name {})",
+            email.as_deref().unwrap_or("-"),
+            name.as_deref().unwrap_or("-")
+        );
+        let id = match found.as_slice() {
+            [one] => {
+                let id = one.id.clone().ok_or_else(|| {
+                    StepError::Fatal("the ERP returned a customer without an id".into())
+                })?;
+                self.cp.customer = Some(id.clone());
+                return self.commit(
+                    Step::Customer,
+                    &format!("{who} matched ERP customer {id} by {how}"),
+                    Some(("customer", &key, &id)),
+                );
+            }
+            [] if self.env.policy.create_customers => {
+                customer.fields.retain(|f| !f.name.starts_with("match:"));
+                self.store.begin_intent(self.claim, "create-customer")?;
+                call!(self.env, Erp, erp, |e, s| e
+                    .ferry_plugin_erp()
+                    .call_create_customer(s, &customer))?
+            }
+            [] => {
+                return Err(StepError::Hold(format!(
+                    "no ERP customer matches {who}, and creating customers is off: create or fix it in the ERP, then release"
+                )));
+            }
+            many => {
+                let ids: Vec<&str> = many.iter().filter_map(|d| d.id.as_deref()).collect();
+                return Err(StepError::Hold(format!(
+                    "{} ERP customers match {who} by {how} ({}): make it unambiguous, then release",
+                    many.len(),
+                    ids.join(", ")
+                )));
+            }
+        };
+        self.cp.customer = Some(id.clone());
+        self.commit(
+            Step::Customer,
+            &format!("{who} created as ERP customer {id}"),
+            Some(("customer", &key, &id)),
+        )
+    }
+
+    async fn map_order(&mut self) -> Result<Step, StepError> {
+        let quote = Self::need(&self.cp.quote, "quote")?.clone();
+        let order = self.map("quote-to-order", &quote).await?;
+        let reference = order.id.clone().ok_or_else(|| {
+            StepError::Fatal(
+                "the quote-to-order mapping must set the order document's id (its idempotency reference)"
+                    .into(),
+            )
+        })?;
+        let message = format!("mapped to an order of {} lines, reference {reference}", order.lines.len());
+        self.cp.order = Some(order);
+        self.cp.reference = Some(reference);
+        self.commit(Step::Mapped, &message, None)
+    }
+
+    async fn validate(&mut self) -> Result<Step, StepError> {
+        let order = Self::need(&self.cp.order, "order")?.clone();
+        let problems = call!(self.env, Erp, erp, |e, s| e
+            .ferry_plugin_erp()
+            .call_validate_order(s, &order))?;
+        if !problems.is_empty() {
+            return Err(StepError::Hold(format!(
+                "the ERP would refuse this order: {}",
+                field_errors(&problems)
+            )));
+        }
+        self.commit(Step::Validated, "validated by the ERP", None)
+    }
+
+    async fn create_head(&mut self) -> Result<Step, StepError> {
+        let order = Self::need(&self.cp.order, "order")?.clone();
+        let reference = Self::need(&self.cp.reference, "reference")?.clone();
+        // Exactly once: the reference is stored on the order, so look before creating.
+        let customer = self.cp.customer.clone();
+        let existing = call!(self.env, Erp, erp, |e, s| e
+            .ferry_plugin_erp()
+            .call_find_order(s, &reference, customer.as_deref()))?;
+        if let Some(receipt) = existing {
+            let owner = self.store.xref_get(&self.env.name, "order-ref", &reference)?;
+            let ours = match owner.as_deref() {
+                Some(q) => q == self.cp.quote_id,
+                None => self.in_doubt,
+            };
+            if !ours {
+                return Err(StepError::Hold(format!(
+                    "ERP order {} already carries reference {reference}{}: a new revision or a duplicate of a transferred quote; review it",
+                    receipt.order_number,
+                    owner.map(|q| format!(" (made for quote {q})")).unwrap_or_default()
+                )));
+            }
+            let number = receipt.order_number.clone();
+            self.cp.receipt = Some(receipt);
+            return self.commit(
+                Step::Confirmed,
+                &format!("order {number} already exists for reference {reference}: adopted, not created again"),
+                Some(("order-ref", &reference, &self.cp.quote_id.clone())),
+            );
+        }
+        let mut header = order;
+        header.lines.clear();
+        self.store.begin_intent(self.claim, "head")?;
+        let draft = call!(self.env, Erp, erp, |e, s| e
+            .ferry_plugin_erp()
+            .call_begin_order(s, &header, &reference))?;
+        let message = format!("order head created (draft {draft})");
+        self.cp.draft = Some(draft);
+        self.commit(Step::Head, &message, None)
+    }
+
+    async fn add_lines(&mut self) -> Result<Step, StepError> {
+        let lines = Self::need(&self.cp.order, "order")?.lines.clone();
+        let draft = Self::need(&self.cp.draft, "draft")?.clone();
+        self.store.begin_intent(self.claim, "lines")?;
+        call!(self.env, Erp, erp, |e, s| e
+            .ferry_plugin_erp()
+            .call_add_order_lines(s, &draft, &lines))?;
+        self.commit(Step::Lines, &format!("{} lines added", lines.len()), None)
+    }
+
+    async fn confirm(&mut self) -> Result<Step, StepError> {
+        let draft = Self::need(&self.cp.draft, "draft")?.clone();
+        let reference = Self::need(&self.cp.reference, "reference")?.clone();
+        self.store.begin_intent(self.claim, "confirm")?;
+        let receipt = call!(self.env, Erp, erp, |e, s| e
+            .ferry_plugin_erp()
+            .call_confirm_order(s, &draft))?;
+        let message = format!(
+            "confirmed: ERP order {} (status {})",
+            receipt.order_number, receipt.status
+        );
+        self.cp.receipt = Some(receipt);
+        let quote_id = self.cp.quote_id.clone();
+        self.commit(
+            Step::Confirmed,
+            &message,
+            Some(("order-ref", &reference, &quote_id)),
+        )
+    }
+
+    async fn write_back(&mut self) -> Result<Step, StepError> {
+        let number = Self::need(&self.cp.receipt, "receipt")?.order_number.clone();
+        let id = self.cp.quote_id.clone();
+        let status = self.env.policy.transferred_status.clone();
+        call!(self.env, Quoting, quoting, |q, s| q
+            .ferry_plugin_quoting()
+            .call_mark_transferred(s, &id, &number, status.as_deref()))?;
+        self.commit(
+            Step::WrittenBack,
+            &format!("order number {number} written back to the quote"),
+            None,
+        )
+    }
+}
+
+fn issues(found: &[Issue]) -> String {
+    found
+        .iter()
+        .map(|i| {
+            let at = match i.line {
+                Some(l) => format!("lines[{l}].{}", i.field),
+                None => i.field.clone(),
+            };
+            let sev = if i.severity == Severity::Warning { " (warning)" } else { "" };
+            match &i.rule {
+                Some(rule) => format!("{at}: {}{sev} [rule {rule}]", i.message),
+                None => format!("{at}: {}{sev}", i.message),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,102 @@
+//! Workers: claim due jobs, run them with their lease kept alive, record the outcome. Wake-ups
+//! come from intake (a `Notify`) or a short poll; correctness never depends on the wake-up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::{now_ms, quote_to_order};
+use crate::store::{Claim, JobStore, Outcome, StoreError};
+use crate::tenant::TenantEnv;
+
+const LEASE_MS: i64 = 60_000;
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+pub struct Workers {
+    pub store: Arc<dyn JobStore>,
+    pub tenants: Arc<HashMap<String, Arc<TenantEnv>>>,
+    pub wake: Arc<Notify>,
+    pub node: String,
+}
+
+impl Workers {
+    /// Runs `n` workers until the task is dropped.
+    pub async fn run(self: Arc<Self>, n: usize) {
+        let mut tasks = Vec::new();
+        for i in 0..n.max(1) {
+            let me = self.clone();
+            tasks.push(tokio::spawn(async move { me.work(format!("{}-{i}", me.node)).await }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    async fn work(&self, worker: String) {
+        loop {
+            let claims = match self.store.claim(&worker, 1, LEASE_MS, now_ms()) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(%worker, "claiming jobs failed: {e}");
+                    Vec::new()
+                }
+            };
+            if claims.is_empty() {
+                let _ = tokio::time::timeout(IDLE_POLL, self.wake.notified()).await;
+                continue;
+            }
+            for claim in claims {
+                self.run_one(&claim).await;
+            }
+        }
+    }
+
+    async fn run_one(&self, claim: &Claim) {
+        let job = &claim.job;
+        let outcome = match self.tenants.get(&job.tenant) {
+            None => Outcome::Hold {
+                reason: format!("tenant '{}' is not configured on this node", job.tenant),
+            },
+            Some(env) => {
+                let keepalive = self.keep_lease(claim.clone());
+                let outcome = match job.kind.as_str() {
+                    quote_to_order::KIND => quote_to_order::run(env, self.store.as_ref(), claim).await,
+                    other => Outcome::Dead {
+                        error: format!("unknown job kind '{other}'"),
+                    },
+                };
+                keepalive.abort();
+                outcome
+            }
+        };
+        let label = match &outcome {
+            Outcome::Done => "done".to_string(),
+            Outcome::Retry { error, .. } => format!("retry: {error}"),
+            Outcome::Hold { reason } => format!("held: {reason}"),
+            Outcome::Dead { error } => format!("dead: {error}"),
+        };
+        match self.store.finish(claim, outcome, now_ms()) {
+            Ok(()) => tracing::info!(tenant = %job.tenant, key = %job.key, attempt = job.attempts, "{} {label}", job.kind),
+            Err(StoreError::LeaseLost(id)) => {
+                tracing::warn!(job = id, "lease lost: another worker owns this job now")
+            }
+            Err(e) => tracing::error!(job = job.id, "recording the outcome failed: {e}"),
+        }
+    }
+
+    /// Extends the claim's lease every third of its length while the job runs.
+    fn keep_lease(&self, claim: Claim) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis((LEASE_MS / 3) as u64)).await;
+                if let Err(e) = store.extend(&claim, LEASE_MS, now_ms()) {
+                    tracing::warn!(job = claim.job.id, "could not extend the lease: {e}");
+                    return;
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! `ferry serve`: the store, the runtime and registry, tenants, workers, pollers and the HTTP
+//! API in one process.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::Notify;
+
+use crate::api::{ApiState, router};
+use crate::config::FerryConfig;
+use crate::flows::poller::poll_ready_quotes;
+use crate::flows::worker::Workers;
+use crate::runtime::{Registry, Role, Runtime};
+use crate::store::{JobStore, PluginStore, SqliteStore};
+use crate::tenant::TenantEnv;
+
+/// Runs until `shutdown` resolves.
+pub async fn serve(
+    config: FerryConfig,
+    data_dir: &Path,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let mut settings = config.runtime.clone();
+    settings.cache_dir.get_or_insert_with(|| data_dir.join("cache"));
+    let runtime = Runtime::new(settings)?;
+    let store = Arc::new(SqliteStore::open(&data_dir.join("ferry.db"))?);
+    let registry = Registry::open(runtime, store.clone() as Arc<dyn PluginStore>, &data_dir.join("plugins")).await?;
+    bootstrap_plugins(&config, &registry).await?;
+
+    let mut tenants = HashMap::new();
+    for name in config.tenants.keys() {
+        tenants.insert(name.clone(), Arc::new(TenantEnv::build(&config, name, registry.clone())?));
+    }
+    let tenants = Arc::new(tenants);
+    let wake = Arc::new(Notify::new());
+    let jobs: Arc<dyn JobStore> = store.clone();
+
+    let mut background = Vec::new();
+    let workers = Arc::new(Workers {
+        store: jobs.clone(),
+        tenants: tenants.clone(),
+        wake: wake.clone(),
+        node: format!("node-{}", std::process::id()),
+    });
+    background.push(tokio::spawn(workers.run(config.server.workers)));
+    for env in tenants.values() {
+        background.push(tokio::spawn(poll_ready_quotes(env.clone(), jobs.clone(), wake.clone())));
+    }
+    let refresh = Duration::from_millis(config.server.registry_refresh_ms.max(100));
+    let reg = registry.clone();
+    background.push(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(refresh).await;
+            match reg.refresh().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("registry: {n} plugin bindings changed"),
+                Err(e) => tracing::warn!("registry refresh failed: {e}"),
+            }
+        }
+    }));
+
+    let app = router(
+        ApiState {
+            store: jobs,
+            tenants: tenants.clone(),
+            wake,
+        },
+        config.server.max_body_bytes,
+    );
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    // One machine-readable line for scripts and tests, then people's lines.
+    println!(
+        "READY {}",
+        serde_json::json!({ "server": "ferry", "base_url": format!("http://{addr}"), "tenants": tenants.keys().collect::<Vec<_>>() })
+    );
+    tracing::info!("ferry serving on http://{addr} ({} tenants)", tenants.len());
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    for task in background {
+        task.abort();
+    }
+    served.context("HTTP server")
+}
+
+/// Installs and activates the config's plugin files for roles that have no active plugin
+/// (first start); never overrides an activation made with `ferry plugin`.
+async fn bootstrap_plugins(config: &FerryConfig, registry: &Registry) -> anyhow::Result<()> {
+    for (tenant, tc) in &config.tenants {
+        for (role_name, ps) in &tc.plugins {
+            let Some(file) = &ps.file else { continue };
+            let role = Role::parse(role_name)
+                .with_context(|| format!("tenant '{tenant}': unknown plugin role '{role_name}'"))?;
+            if registry.active(tenant, role).is_some() {
+                continue;
+            }
+            let path = config.base_dir.join(file);
+            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let installed = registry.install(bytes, tenant, role).await?;
+            registry.activate(tenant, role, &installed.digest).await?;
+            tracing::info!(%tenant, %role, digest = %installed.digest, "plugin activated from config");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,583 @@
+//! MI REST transport: one M3 transaction per GET (v2 by default, v1 readable), the v2 bulk POST,
+//! response parsing for both formats, and error classification. Every call goes through the
+//! host's `http` import on the tenant's connection; the host adds the OAuth token.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+
+use ferry_pdk::http::{self, Method, Request, Response};
+use ferry_pdk::{Error, field_error};
+use serde_json::Value as Json;
+
+/// One MI output record: field name → value with M3's blank padding trimmed.
+pub type Record = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    V1,
+    V2,
+}
+
+/// The connector's settings (from the tenant's plugin settings; see README "Connectors").
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub connection: String,
+    pub api: Api,
+    /// Path of the MI REST service below the connection's base URL (`{iu}/{ti}/` for ION API).
+    pub base_path: String,
+    pub cono: Option<String>,
+    pub divi: Option<String>,
+    pub page_size: u32,
+    /// Send an order's lines in one bulk POST instead of one AddBatchLine GET each.
+    pub bulk_orders: bool,
+}
+
+impl Settings {
+    pub fn load() -> Result<Self, Error> {
+        let get = |k: &str| ferry_pdk::config::get(k).filter(|v| !v.trim().is_empty());
+        let api = match get("api").as_deref().map(str::trim) {
+            None | Some("v2") => Api::V2,
+            Some("v1") => Api::V1,
+            Some(other) => {
+                return Err(Error::fatal(format!(
+                    "setting api = '{other}': use \"v1\" or \"v2\""
+                )));
+            }
+        };
+        let page_size = match get("page_size") {
+            None => 100,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| Error::fatal(format!("setting page_size = '{v}': 1..=10000")))?,
+        };
+        let bulk_orders = match get("order_entry").as_deref().map(str::trim) {
+            None | Some("batch") => false,
+            Some("bulk") => true,
+            Some(other) => {
+                return Err(Error::fatal(format!(
+                    "setting order_entry = '{other}': use \"batch\" or \"bulk\""
+                )));
+            }
+        };
+        if bulk_orders && api == Api::V1 {
+            return Err(Error::fatal(
+                "order_entry = \"bulk\" needs api = \"v2\" (bulk POST is a v2 endpoint)",
+            ));
+        }
+        Ok(Self {
+            connection: get("connection").unwrap_or_else(|| "m3".into()),
+            api,
+            base_path: get("base_path")
+                .unwrap_or_else(|| "M3/m3api-rest".into())
+                .trim_matches('/')
+                .to_string(),
+            cono: get("cono"),
+            divi: get("divi"),
+            page_size,
+            bulk_orders,
+        })
+    }
+}
+
+/// A NOK answer from M3: the transaction ran and refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nok {
+    pub transaction: String,
+    /// `ServerReturnedNOK`, `MandatoryInputFieldNotFound`, `InputFieldTooLong`,
+    /// `TransactionNotFound`, ...
+    pub kind: String,
+    pub code: String,
+    pub field: String,
+    pub message: String,
+}
+
+impl Nok {
+    /// "does not exist": the reference's examples and the sandbox use this wording; M3's message
+    /// ids for it vary by program (XRE0103 in the sandbox; the real ids are UNVERIFIED), so the
+    /// text is what is matched.
+    pub fn is_not_found(&self) -> bool {
+        let m = self.message.to_ascii_lowercase();
+        m.contains("does not exist") || m.contains("not found") || m.contains("doesn't exist")
+    }
+
+    fn is_conflict(&self) -> bool {
+        let m = self.message.to_ascii_lowercase();
+        m.contains("already exists") || m.contains("already confirmed") || m.contains("is locked")
+    }
+
+    /// The classified error for a lookup or a write outside an order.
+    pub fn classify(&self) -> Error {
+        let text = self.describe();
+        match self.kind.as_str() {
+            "TransactionNotFound" => Error::fatal(text),
+            "MandatoryInputFieldNotFound" | "InputFieldTooLong" => {
+                Error::Invalid(vec![field_error(&self.field_or("record"), None, &text)])
+            }
+            _ if self.is_not_found() => Error::not_found(text),
+            _ if self.is_conflict() => Error::conflict(text),
+            _ => Error::Invalid(vec![field_error(&self.field_or("record"), None, &text)]),
+        }
+    }
+
+    pub fn field_or(&self, default: &str) -> String {
+        if self.field.trim().is_empty() {
+            default.to_string()
+        } else {
+            self.field.trim().to_string()
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let mut s = format!("{}: {}", self.transaction, self.message.trim());
+        if !self.code.trim().is_empty() {
+            s.push_str(&format!(" ({})", self.code.trim()));
+        }
+        s
+    }
+}
+
+/// Percent-encodes a query component (RFC 3986 unreserved characters pass).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The MI client for one plugin call; counts the round trips it made.
+pub struct Mi {
+    pub settings: Settings,
+    round_trips: Cell<u32>,
+}
+
+impl Mi {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            round_trips: Cell::new(0),
+        }
+    }
+
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips.get()
+    }
+
+    /// The request path of one transaction (relative to the connection's base URL).
+    pub fn path(&self, program: &str, transaction: &str, inputs: &[(String, String)], maxrecs: Option<u32>) -> String {
+        let s = &self.settings;
+        let fields: Vec<String> = inputs
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        match s.api {
+            Api::V2 => {
+                let mut q = vec![
+                    format!("maxrecs={}", maxrecs.unwrap_or(s.page_size)),
+                    "righttrim=true".to_string(),
+                    "excludeempty=false".to_string(),
+                ];
+                if let Some(c) = &s.cono {
+                    q.push(format!("cono={}", encode(c)));
+                }
+                if let Some(d) = &s.divi {
+                    q.push(format!("divi={}", encode(d)));
+                }
+                q.extend(fields);
+                format!(
+                    "{}/v2/execute/{}/{}?{}",
+                    s.base_path,
+                    encode(program),
+                    encode(transaction),
+                    q.join("&")
+                )
+            }
+            Api::V1 => {
+                // v1 options are matrix parameters after the transaction (ODIN's form).
+                let mut m = format!(
+                    ";maxrecs={};excludempty=false;metadata=false",
+                    maxrecs.unwrap_or(s.page_size)
+                );
+                if let Some(c) = &s.cono {
+                    m.push_str(&format!(";cono={}", encode(c)));
+                }
+                if let Some(d) = &s.divi {
+                    m.push_str(&format!(";divi={}", encode(d)));
+                }
+                let mut p = format!(
+                    "{}/execute/{}/{}{m}",
+                    s.base_path,
+                    encode(program),
+                    encode(transaction)
+                );
+                if !fields.is_empty() {
+                    p.push('?');
+                    p.push_str(&fields.join("&"));
+                }
+                p
+            }
+        }
+    }
+
+    fn send(&self, request: Request) -> Result<Response, Error> {
+        self.round_trips.set(self.round_trips.get() + 1);
+        http::send(&self.settings.connection, &request)
+    }
+
+    /// Runs one transaction; a NOK is returned as `Ok(Err(nok))` for callers that map it.
+    pub fn try_call(
+        &self,
+        program: &str,
+        transaction: &str,
+        inputs: &[(String, String)],
+        maxrecs: Option<u32>,
+    ) -> Result<Result<Vec<Record>, Nok>, Error> {
+        let request = Request {
+            method: Method::Get,
+            path: self.path(program, transaction, inputs, maxrecs),
+            headers: vec![("Accept".into(), "application/json".into())],
+            body: None,
+        };
+        let what = format!("{program}/{transaction}");
+        let response = self.send(request)?;
+        parse_response(self.settings.api, &what, &response)
+    }
+
+    /// Runs one transaction; a NOK becomes its classified error.
+    pub fn call(
+        &self,
+        program: &str,
+        transaction: &str,
+        inputs: &[(String, String)],
+        maxrecs: Option<u32>,
+    ) -> Result<Vec<Record>, Error> {
+        self.try_call(program, transaction, inputs, maxrecs)?
+            .map_err(|nok| nok.classify())
+    }
+
+    /// One record from a Get-style transaction; no record at all is not-found.
+    pub fn get_one(&self, program: &str, transaction: &str, inputs: &[(String, String)]) -> Result<Record, Error> {
+        self.call(program, transaction, inputs, Some(1))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::not_found(format!("{program}/{transaction}: no record")))
+    }
+
+    /// Several transactions of one program in one `POST …/v2/execute`. Each result is that
+    /// transaction's records or its NOK. The bulk call is not atomic (each transaction commits
+    /// on its own; UNVERIFIED in Infor's documentation, the most plausible reading).
+    pub fn bulk(
+        &self,
+        program: &str,
+        transactions: &[(String, Vec<(String, String)>)],
+    ) -> Result<Vec<Result<Vec<Record>, Nok>>, Error> {
+        let s = &self.settings;
+        let mut body = serde_json::Map::new();
+        body.insert("program".into(), Json::String(program.into()));
+        if let Some(c) = &s.cono {
+            body.insert("cono".into(), Json::String(c.clone()));
+        }
+        if let Some(d) = &s.divi {
+            body.insert("divi".into(), Json::String(d.clone()));
+        }
+        body.insert("excludeEmptyValues".into(), Json::Bool(false));
+        body.insert("rightTrim".into(), Json::Bool(true));
+        body.insert("maxReturnedRecords".into(), Json::from(0));
+        let list: Vec<Json> = transactions
+            .iter()
+            .map(|(trn, fields)| {
+                let record: serde_json::Map<String, Json> = fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+                    .collect();
+                serde_json::json!({"transaction": trn, "record": record})
+            })
+            .collect();
+        body.insert("transactions".into(), Json::Array(list));
+        let bytes = serde_json::to_vec(&Json::Object(body))
+            .map_err(|e| Error::fatal(format!("encoding bulk request: {e}")))?;
+        let request = Request {
+            method: Method::Post,
+            path: format!("{}/v2/execute", s.base_path),
+            headers: vec![
+                ("Accept".into(), "application/json".into()),
+                ("Content-Type".into(), "application/json".into()),
+            ],
+            body: Some(bytes),
+        };
+        let what = format!("{program} bulk");
+        let response = self.send(request)?;
+        check_status(&what, &response)?;
+        let json = parse_json(&what, &response.body)?;
+        let results = json
+            .get("results")
+            .and_then(Json::as_array)
+            .ok_or_else(|| Error::fatal(format!("{what}: response has no results")))?;
+        if results.len() != transactions.len() {
+            return Err(Error::fatal(format!(
+                "{what}: {} transactions sent, {} results returned",
+                transactions.len(),
+                results.len()
+            )));
+        }
+        Ok(results
+            .iter()
+            .zip(transactions)
+            .map(|(r, (trn, _))| v2_result(&format!("{program}/{trn}"), r))
+            .collect())
+    }
+}
+
+fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+    response
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Statuses that are not an MI answer at all.
+fn check_status(what: &str, response: &Response) -> Result<(), Error> {
+    match response.status {
+        200..=299 | 400 => Ok(()),
+        // The host already renewed the token once and retried: the credentials are refused.
+        401 | 403 => Err(Error::unauthorized(format!(
+            "{what}: HTTP {} from the ION API gateway",
+            response.status
+        ))),
+        404 => Err(Error::fatal(format!(
+            "{what}: HTTP 404 (check the connection's base URL and the base_path setting)"
+        ))),
+        429 => {
+            let retry_ms = header(response, "retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| s * 1000);
+            Err(Error::rate_limited(retry_ms, format!("{what}: HTTP 429")))
+        }
+        408 | 500..=599 => Err(Error::transient(format!("{what}: HTTP {}", response.status))),
+        s => Err(Error::fatal(format!("{what}: unexpected HTTP {s}"))),
+    }
+}
+
+fn parse_json(what: &str, body: &[u8]) -> Result<Json, Error> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::transient(format!("{what}: the response is not MI JSON ({e})"))
+    })
+}
+
+fn text(v: Option<&Json>) -> String {
+    match v {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn nok_from(what: &str, obj: &Json, kind: &str, code: &str, field: &str, message: &str) -> Nok {
+    Nok {
+        transaction: what.to_string(),
+        kind: text(obj.get(kind)).trim().to_string(),
+        code: text(obj.get(code)).trim().to_string(),
+        field: text(obj.get(field)).trim().to_string(),
+        message: text(obj.get(message)).trim().to_string(),
+    }
+}
+
+fn has_text(obj: &Json, key: &str) -> bool {
+    obj.get(key)
+        .and_then(Json::as_str)
+        .is_some_and(|s| !s.trim().is_empty())
+}
+
+fn trimmed_record(obj: &serde_json::Map<String, Json>) -> Record {
+    obj.iter()
+        .map(|(k, v)| (k.clone(), text(Some(v)).trim_end().to_string()))
+        .collect()
+}
+
+/// One v2 result: records, or its error fields.
+fn v2_result(what: &str, r: &Json) -> Result<Vec<Record>, Nok> {
+    if has_text(r, "errorMessage") || has_text(r, "errorCode") {
+        return Err(nok_from(what, r, "errorType", "errorCode", "errorField", "errorMessage"));
+    }
+    Ok(r.get("records")
+        .and_then(Json::as_array)
+        .map(|rs| {
+            rs.iter()
+                .filter_map(Json::as_object)
+                .map(trimmed_record)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Parses one transaction's HTTP answer in the configured format.
+pub fn parse_response(api: Api, what: &str, response: &Response) -> Result<Result<Vec<Record>, Nok>, Error> {
+    check_status(what, response)?;
+    let json = parse_json(what, &response.body)?;
+    match api {
+        Api::V2 => {
+            // HTTP 400: the error is at the top level (and in results[0]); HTTP 200: in results[0].
+            if has_text(&json, "errorMessage") || has_text(&json, "errorCode") {
+                return Ok(Err(nok_from(what, &json, "errorType", "errorCode", "errorField", "errorMessage")));
+            }
+            if response.status == 400 {
+                return Err(Error::fatal(format!("{what}: HTTP 400 without an MI error")));
+            }
+            match json.get("results").and_then(Json::as_array).and_then(|r| r.first()) {
+                Some(first) => Ok(v2_result(what, first)),
+                None => Ok(Ok(Vec::new())),
+            }
+        }
+        Api::V1 => {
+            if response.status == 400 {
+                return Err(Error::fatal(format!("{what}: HTTP 400")));
+            }
+            // NOK at the top level; a list that failed part-way nests it under ErrorMessage
+            // (KB 2159861): the partial records are not trusted.
+            if json.get("@type").is_some() {
+                return Ok(Err(nok_from(what, &json, "@type", "@code", "@field", "Message")));
+            }
+            if let Some(e) = json.get("ErrorMessage").filter(|e| e.is_object()) {
+                return Ok(Err(nok_from(what, e, "@type", "@code", "@field", "Message")));
+            }
+            let records = json
+                .get("MIRecord")
+                .and_then(Json::as_array)
+                .map(|rows| {
+                    rows.iter()
+                        .map(|row| {
+                            row.get("NameValue")
+                                .and_then(Json::as_array)
+                                .map(|nvs| {
+                                    nvs.iter()
+                                        .filter_map(|nv| {
+                                            let name = nv.get("Name")?.as_str()?;
+                                            Some((name.to_string(), text(nv.get("Value")).trim_end().to_string()))
+                                        })
+                                        .collect()
+                                })
+                                .unwrap_or_default()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(Ok(records))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![("Retry-After".into(), "3".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn v2_records_are_trimmed() {
+        let r = parse_response(
+            Api::V2,
+            "MMS200MI/GetItmBasic",
+            &resp(200, r#"{"results":[{"transaction":"GetItmBasic","records":[{"ITNO":"A1   ","ITDS":"Bolt  "}]}],"wasTerminated":false,"nrOfSuccessfullTransactions":1,"nrOfFailedTransactions":0}"#),
+        )
+        .expect("ok")
+        .expect("records");
+        assert_eq!(r[0]["ITNO"], "A1");
+        assert_eq!(r[0]["ITDS"], "Bolt");
+    }
+
+    #[test]
+    fn v2_http_400_is_a_nok_with_its_field() {
+        let nok = parse_response(
+            Api::V2,
+            "CRS610MI/GetBasicData",
+            &resp(400, r#"{"errorMessage":"Customer number X does not exist","errorType":"ServerReturnedNOK","errorCode":"XRE0103","errorField":"CUNO","results":[]}"#),
+        )
+        .expect("answer")
+        .expect_err("nok");
+        assert_eq!(nok.field, "CUNO");
+        assert!(matches!(nok.classify(), Error::NotFound(m) if m.contains("does not exist")));
+    }
+
+    #[test]
+    fn v1_nok_and_partial_list_failure_are_noks() {
+        let nok = parse_response(
+            Api::V1,
+            "OIS100MI/AddBatchLine",
+            &resp(200, r#"{"@type":"InputFieldTooLong","@code":"","@field":"ITDS","@cfg":null,"Message":"Field ITDS too long          "}"#),
+        )
+        .expect("answer")
+        .expect_err("nok");
+        assert!(matches!(nok.classify(), Error::Invalid(e) if e[0].field == "ITDS"));
+        let partial = parse_response(
+            Api::V1,
+            "X/Lst",
+            &resp(200, r#"{"MIRecord":[{"RowIndex":0,"NameValue":[{"Name":"A","Value":"1"}]}],"ErrorMessage":{"@type":"ServerReturnedNOK","@code":"CPF9898","@field":"RCNT","Message":"Designed to fail!"}}"#),
+        )
+        .expect("answer");
+        assert!(partial.is_err());
+    }
+
+    #[test]
+    fn v1_records_come_from_name_values() {
+        let r = parse_response(
+            Api::V1,
+            "CRS610MI/GetBasicData",
+            &resp(200, r#"{"Program":"CRS610MI","Transaction":"GetBasicData","MIRecord":[{"RowIndex":0,"NameValue":[{"Name":"CUNO","Value":"C100      "},{"Name":"CUNM","Value":"Acme   "}]}]}"#),
+        )
+        .expect("ok")
+        .expect("records");
+        assert_eq!(r[0]["CUNO"], "C100");
+        assert_eq!(r[0]["CUNM"], "Acme");
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        assert!(matches!(
+            parse_response(Api::V2, "x", &resp(429, "")),
+            Err(Error::RateLimited(r)) if r.retry_after_ms == Some(3000)
+        ));
+        assert!(matches!(parse_response(Api::V2, "x", &resp(503, "")), Err(Error::Transient(_))));
+        assert!(matches!(parse_response(Api::V2, "x", &resp(401, "")), Err(Error::Unauthorized(_))));
+        assert!(matches!(parse_response(Api::V2, "x", &resp(200, "<html>")), Err(Error::Transient(_))));
+    }
+
+    #[test]
+    fn transaction_not_found_is_fatal_and_conflicts_are_conflicts() {
+        let nok = |kind: &str, msg: &str| Nok {
+            transaction: "OIS100MI/X".into(),
+            kind: kind.into(),
+            code: String::new(),
+            field: "ORNO".into(),
+            message: msg.into(),
+        };
+        assert!(matches!(nok("TransactionNotFound", "no").classify(), Error::Fatal(_)));
+        assert!(matches!(
+            nok("ServerReturnedNOK", "Batch order 9 is already confirmed as order 1").classify(),
+            Error::Conflict(_)
+        ));
+        assert!(matches!(
+            nok("ServerReturnedNOK", "Quantity must be positive").classify(),
+            Error::Invalid(e) if e[0].field == "ORNO"
+        ));
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode("A&B Co/1 ü"), "A%26B%20Co%2F1%20%C3%BC");
+    }
+}
