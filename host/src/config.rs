@@ -109,8 +109,15 @@ pub struct QuoteToOrderPolicy {
     pub create_customers: bool,
     /// Status written to the quote with the order number (None: the connector's setting).
     pub transferred_status: Option<String>,
-    /// Poll ERP order status for push-back this often; 0 = off.
+    /// Poll ERP order status for push-back this often; 0 = off (ION events still push).
     pub status_poll_secs: u64,
+    /// The quote status to write for each ERP order status (unlisted: "ERP status N").
+    pub status_names: BTreeMap<String, String>,
+    /// ERP statuses after which an order is no longer polled.
+    pub final_statuses: Vec<String>,
+    /// The secret (by name, under `secrets`) ION must present as a bearer token on
+    /// `/ion/{tenant}/events`. Unset: the endpoint refuses everything.
+    pub ion_token_secret: Option<String>,
 }
 
 impl Default for QuoteToOrderPolicy {
@@ -121,6 +128,10 @@ impl Default for QuoteToOrderPolicy {
             create_customers: false,
             transferred_status: None,
             status_poll_secs: 0,
+            status_names: BTreeMap::new(),
+            // M3's last order statuses: invoiced, and deleted/cancelled. Tenants may differ.
+            final_statuses: vec!["77".into(), "90".into(), "99".into()],
+            ion_token_secret: None,
         }
     }
 }
@@ -345,13 +356,13 @@ impl FerryConfig {
                     max_rows,
                     timeout_ms,
                 } => {
-                    let text = connection_string.resolve(&self.base_dir).map_err(|message| {
-                        ConfigError::Secret {
+                    let text = connection_string
+                        .resolve(&self.base_dir)
+                        .map_err(|message| ConfigError::Secret {
                             tenant: tenant.to_string(),
                             name: format!("{name}.connection_string"),
                             message,
-                        }
-                    })?;
+                        })?;
                     let mut settings = SqlServerSettings::default();
                     if let Some(n) = max_rows {
                         settings.max_rows = *n;

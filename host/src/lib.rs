@@ -7,6 +7,7 @@ pub mod config;
 pub mod flows;
 pub mod mapping;
 pub mod runtime;
+pub mod sandbox;
 pub mod server;
 pub mod store;
 pub mod tenant;

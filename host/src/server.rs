@@ -17,24 +17,74 @@ use crate::runtime::{Registry, Role, Runtime};
 use crate::store::{JobStore, PluginStore, SqliteStore};
 use crate::tenant::TenantEnv;
 
-/// Runs until `shutdown` resolves.
+/// Runs until `shutdown` resolves, announcing itself with one `READY {json}` line on stdout.
 pub async fn serve(
     config: FerryConfig,
     data_dir: &Path,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let server = start(config, data_dir, None).await?;
+    // One machine-readable line for scripts and tests, then people's lines.
+    println!(
+        "READY {}",
+        serde_json::json!({ "server": "ferry", "base_url": server.base_url(), "tenants": server.tenants })
+    );
+    tracing::info!("ferry serving on {}", server.base_url());
+    shutdown.await;
+    server.stop().await
+}
+
+/// A server running in this process.
+pub struct RunningServer {
+    pub addr: std::net::SocketAddr,
+    pub store: Arc<SqliteStore>,
+    pub registry: Arc<Registry>,
+    pub tenants: Vec<String>,
+    stop: Arc<Notify>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting requests and background work; waits for the HTTP server to finish.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop.notify_one();
+        self.task.await.context("server task")?
+    }
+}
+
+/// Starts everything and returns once the listener is bound. `listener`: an already-bound
+/// socket (so a caller can know the address before the server exists), else the config's.
+pub async fn start(
+    config: FerryConfig,
+    data_dir: &Path,
+    listener: Option<std::net::TcpListener>,
+) -> anyhow::Result<RunningServer> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let mut settings = config.runtime.clone();
-    settings.cache_dir.get_or_insert_with(|| data_dir.join("cache"));
+    settings
+        .cache_dir
+        .get_or_insert_with(|| data_dir.join("cache"));
     let runtime = Runtime::new(settings)?;
     let store = Arc::new(SqliteStore::open(&data_dir.join("ferry.db"))?);
-    let registry = Registry::open(runtime, store.clone() as Arc<dyn PluginStore>, &data_dir.join("plugins")).await?;
+    let registry = Registry::open(
+        runtime,
+        store.clone() as Arc<dyn PluginStore>,
+        &data_dir.join("plugins"),
+    )
+    .await?;
     bootstrap_plugins(&config, &registry).await?;
 
     let mut tenants = HashMap::new();
     for name in config.tenants.keys() {
-        tenants.insert(name.clone(), Arc::new(TenantEnv::build(&config, name, registry.clone())?));
+        tenants.insert(
+            name.clone(),
+            Arc::new(TenantEnv::build(&config, name, registry.clone())?),
+        );
     }
     let tenants = Arc::new(tenants);
     let wake = Arc::new(Notify::new());
@@ -49,7 +99,15 @@ pub async fn serve(
     });
     background.push(tokio::spawn(workers.run(config.server.workers)));
     for env in tenants.values() {
-        background.push(tokio::spawn(poll_ready_quotes(env.clone(), jobs.clone(), wake.clone())));
+        background.push(tokio::spawn(poll_ready_quotes(
+            env.clone(),
+            jobs.clone(),
+            wake.clone(),
+        )));
+        background.push(tokio::spawn(crate::flows::status::poll_order_status(
+            env.clone(),
+            jobs.clone(),
+        )));
     }
     let refresh = Duration::from_millis(config.server.registry_refresh_ms.max(100));
     let reg = registry.clone();
@@ -72,21 +130,35 @@ pub async fn serve(
         },
         config.server.max_body_bytes,
     );
-    let listener = tokio::net::TcpListener::bind(&config.server.listen)
-        .await
-        .with_context(|| format!("binding {}", config.server.listen))?;
+    let listener = match listener {
+        Some(l) => {
+            l.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(l)?
+        }
+        None => tokio::net::TcpListener::bind(&config.server.listen)
+            .await
+            .with_context(|| format!("binding {}", config.server.listen))?,
+    };
     let addr = listener.local_addr()?;
-    // One machine-readable line for scripts and tests, then people's lines.
-    println!(
-        "READY {}",
-        serde_json::json!({ "server": "ferry", "base_url": format!("http://{addr}"), "tenants": tenants.keys().collect::<Vec<_>>() })
-    );
-    tracing::info!("ferry serving on http://{addr} ({} tenants)", tenants.len());
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-    for task in background {
-        task.abort();
-    }
-    served.context("HTTP server")
+    let stop = Arc::new(Notify::new());
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stopped.notified().await })
+            .await;
+        for task in background {
+            task.abort();
+        }
+        served.context("HTTP server")
+    });
+    Ok(RunningServer {
+        addr,
+        store,
+        registry,
+        tenants: tenants.keys().cloned().collect(),
+        stop,
+        task,
+    })
 }
 
 /// Installs and activates the config's plugin files for roles that have no active plugin
@@ -101,7 +173,8 @@ async fn bootstrap_plugins(config: &FerryConfig, registry: &Registry) -> anyhow:
                 continue;
             }
             let path = config.base_dir.join(file);
-            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let installed = registry.install(bytes, tenant, role).await?;
             registry.activate(tenant, role, &installed.digest).await?;
             tracing::info!(%tenant, %role, digest = %installed.digest, "plugin activated from config");

@@ -44,9 +44,15 @@ pub async fn quotewerks_webhook(
         body: body.to_vec(),
     };
     let parsed = async {
-        let mut call = env.runtime().quoting(&plugin, env.grants(Role::Quoting)).await?;
+        let mut call = env
+            .runtime()
+            .quoting(&plugin, env.grants(Role::Quoting))
+            .await?;
         let (q, s) = call.parts();
-        let r = q.ferry_plugin_quoting().call_parse_webhook(s, &webhook).await;
+        let r = q
+            .ferry_plugin_quoting()
+            .call_parse_webhook(s, &webhook)
+            .await;
         call.finish(r)
     }
     .await;
@@ -56,7 +62,9 @@ pub async fn quotewerks_webhook(
             tracing::warn!(%tenant, "webhook refused: {m}");
             return reply(StatusCode::UNAUTHORIZED, "webhook authentication failed");
         }
-        Ok(Err(e @ PluginError::Invalid(_))) => return reply(StatusCode::BAD_REQUEST, describe(&e)),
+        Ok(Err(e @ PluginError::Invalid(_))) => {
+            return reply(StatusCode::BAD_REQUEST, describe(&e));
+        }
         Ok(Err(e)) => return reply(StatusCode::SERVICE_UNAVAILABLE, describe(&e)),
         Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
@@ -68,29 +76,40 @@ pub async fn quotewerks_webhook(
         "event_id": event.event_id, "quote_id": event.quote_id, "event": event.event,
         "status": event.status, "occurred_at": event.occurred_at,
     });
-    let checkpoint = match serde_json::to_value(Checkpoint::new(&event.quote_id, Some(payload.clone()))) {
-        Ok(c) => c,
-        Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
+    let checkpoint =
+        match serde_json::to_value(Checkpoint::new(&event.quote_id, Some(payload.clone()))) {
+            Ok(c) => c,
+            Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
     let job = ready.then_some(NewJob {
         tenant: &tenant,
         kind: KIND,
         key: &event.quote_id,
         checkpoint,
     });
-    match state
-        .store
-        .ingest(&tenant, "quotewerks", &event.event_id, &payload, job, now_ms())
-    {
+    match state.store.ingest(
+        &tenant,
+        "quotewerks",
+        &event.event_id,
+        &payload,
+        job,
+        now_ms(),
+    ) {
         Ok(outcome) => {
             if outcome == Ingested::Queued {
                 state.wake.notify_waiters();
             }
-            (StatusCode::ACCEPTED, Json(json!({ "outcome": outcome, "quote_id": event.quote_id })))
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "outcome": outcome, "quote_id": event.quote_id })),
+            )
         }
         Err(e) => {
             tracing::error!(%tenant, "storing a webhook failed: {e}");
-            reply(StatusCode::SERVICE_UNAVAILABLE, "could not store the event; retry")
+            reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "could not store the event; retry",
+            )
         }
     }
 }

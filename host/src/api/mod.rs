@@ -1,6 +1,7 @@
 //! The HTTP surface: webhook intake now; the admin API, dashboard and /metrics join it.
 
 mod intake;
+mod ion;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +24,11 @@ pub struct ApiState {
 pub fn router(state: ApiState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/hooks/{tenant}/quotewerks", post(intake::quotewerks_webhook))
+        .route(
+            "/hooks/{tenant}/quotewerks",
+            post(intake::quotewerks_webhook),
+        )
+        .route("/ion/{tenant}/events", post(ion::events))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

@@ -40,6 +40,8 @@ pub enum Command {
     Sim(SimCommand),
     /// Run the server: webhook intake, durable jobs, pollers (needs --config).
     Serve,
+    /// Both simulators and Ferry with a demo tenant wired to them; `--demo` tells the story.
+    Sandbox(crate::sandbox::SandboxArgs),
     /// Dead letters: list, show, replay.
     #[command(subcommand)]
     Dlq(ops::DlqCommand),
@@ -94,17 +96,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Serve => {
-            anyhow::ensure!(cli.config.is_some(), "ferry serve needs --config FILE (tenants, connections, plugins)");
+            anyhow::ensure!(
+                cli.config.is_some(),
+                "ferry serve needs --config FILE (tenants, connections, plugins)"
+            );
             let config = cli.load_config()?;
             let data_dir = cli.data_dir(&config);
             crate::server::serve(config, &data_dir, shutdown_signal()).await?;
             Ok(0)
         }
+        Command::Sandbox(args) => crate::sandbox::run(args.clone()).await,
         Command::Dlq(cmd) => ops::dlq(&cli.data_dir(&cli.load_config()?), cmd),
         Command::Holds(cmd) => ops::holds(&cli.data_dir(&cli.load_config()?), cmd),
-        Command::Trace { quote, tenant, json } => {
-            ops::trace(&cli.data_dir(&cli.load_config()?), tenant, quote, *json)
-        }
+        Command::Trace {
+            quote,
+            tenant,
+            json,
+        } => ops::trace(&cli.data_dir(&cli.load_config()?), tenant, quote, *json),
     }
 }
 

@@ -46,7 +46,11 @@ pub enum HoldsCommand {
 
 fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
     let path = data_dir.join("ferry.db");
-    anyhow::ensure!(path.exists(), "no Ferry database at {} (wrong --data-dir?)", path.display());
+    anyhow::ensure!(
+        path.exists(),
+        "no Ferry database at {} (wrong --data-dir?)",
+        path.display()
+    );
     Ok(SqliteStore::open(&path)?)
 }
 
@@ -61,18 +65,29 @@ pub fn dlq(data_dir: &Path, cmd: &DlqCommand) -> anyhow::Result<i32> {
                 println!("no dead letters");
             } else {
                 for d in letters {
-                    let replayed = d.replayed_at.map(|r| format!(" (replayed {r})")).unwrap_or_default();
-                    println!("{:>5}  {}  {}/{}  {}{replayed}\n       {}", d.id, d.at, d.tenant, d.key, d.kind, d.error);
+                    let replayed = d
+                        .replayed_at
+                        .map(|r| format!(" (replayed {r})"))
+                        .unwrap_or_default();
+                    println!(
+                        "{:>5}  {}  {}/{}  {}{replayed}\n       {}",
+                        d.id, d.at, d.tenant, d.key, d.kind, d.error
+                    );
                 }
             }
         }
         DlqCommand::Show { id } => {
-            let d = store.dead_letter(*id)?.with_context(|| format!("no dead letter {id}"))?;
+            let d = store
+                .dead_letter(*id)?
+                .with_context(|| format!("no dead letter {id}"))?;
             println!("{}", serde_json::to_string_pretty(&d)?);
         }
         DlqCommand::Replay { id } => {
             let job = store.replay(*id, now_ms())?;
-            println!("dead letter {id} replayed: {} job for '{}' (tenant {}) is queued again at step {}", job.kind, job.key, job.tenant, job.step);
+            println!(
+                "dead letter {id} replayed: {} job for '{}' (tenant {}) is queued again at step {}",
+                job.kind, job.key, job.tenant, job.step
+            );
         }
     }
     Ok(0)
@@ -89,13 +104,23 @@ pub fn holds(data_dir: &Path, cmd: &HoldsCommand) -> anyhow::Result<i32> {
                 println!("no holds");
             } else {
                 for j in held {
-                    println!("{}/{}  at step {}  since {}\n    {}", j.tenant, j.key, j.step, j.updated_at, j.hold_reason.unwrap_or_default());
+                    println!(
+                        "{}/{}  at step {}  since {}\n    {}",
+                        j.tenant,
+                        j.key,
+                        j.step,
+                        j.updated_at,
+                        j.hold_reason.unwrap_or_default()
+                    );
                 }
             }
         }
         HoldsCommand::Release { quote, tenant } => {
             let job = store.release(tenant, KIND, quote, now_ms())?;
-            println!("released {}/{}: queued again at step {}", job.tenant, job.key, job.step);
+            println!(
+                "released {}/{}: queued again at step {}",
+                job.tenant, job.key, job.step
+            );
         }
     }
     Ok(0)
@@ -106,14 +131,22 @@ pub fn trace(data_dir: &Path, tenant: &str, quote: &str, json: bool) -> anyhow::
     let job = store.job(tenant, KIND, quote)?;
     let trail = store.trail(tenant, quote)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "job": job, "trail": trail }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "job": job, "trail": trail }))?
+        );
         return Ok(0);
     }
     let Some(job) = job else {
         println!("no record of quote '{quote}' for tenant '{tenant}'");
         return Ok(1);
     };
-    println!("quote {quote} (tenant {tenant}): {} at step {}, {} attempt(s)", job.state.as_str(), job.step, job.attempts);
+    println!(
+        "quote {quote} (tenant {tenant}): {} at step {}, {} attempt(s)",
+        job.state.as_str(),
+        job.step,
+        job.attempts
+    );
     if let Some(r) = &job.hold_reason {
         println!("  held: {r}");
     }
@@ -121,7 +154,11 @@ pub fn trace(data_dir: &Path, tenant: &str, quote: &str, json: bool) -> anyhow::
         println!("  last error: {e}");
     }
     if let Some(receipt) = job.checkpoint.get("receipt").filter(|r| !r.is_null()) {
-        println!("  ERP order: {} (status {})", receipt["order_number"].as_str().unwrap_or("?"), receipt["status"].as_str().unwrap_or("?"));
+        println!(
+            "  ERP order: {} (status {})",
+            receipt["order_number"].as_str().unwrap_or("?"),
+            receipt["status"].as_str().unwrap_or("?")
+        );
     }
     for e in trail {
         println!("  {}  {:<14} {}", e.at, e.step, e.message);

@@ -5,6 +5,7 @@
 pub mod poller;
 pub mod quote_to_order;
 pub mod retry;
+pub mod status;
 pub mod worker;
 
 use std::time::Duration;

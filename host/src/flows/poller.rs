@@ -41,13 +41,19 @@ pub async fn poll_once(env: &TenantEnv, store: &dyn JobStore) -> anyhow::Result<
     let mut cursor = None;
     let mut queued = 0;
     for _ in 0..MAX_PAGES {
-        let mut call = env.runtime().quoting(&plugin, env.grants(Role::Quoting)).await?;
+        let mut call = env
+            .runtime()
+            .quoting(&plugin, env.grants(Role::Quoting))
+            .await?;
         let (q, s) = call.parts();
         let page = PageRequest {
             cursor: cursor.clone(),
             limit: PAGE,
         };
-        let r = q.ferry_plugin_quoting().call_list_ready_quotes(s, &page).await;
+        let r = q
+            .ferry_plugin_quoting()
+            .call_list_ready_quotes(s, &page)
+            .await;
         let page = call
             .finish(r)?
             .map_err(|e| anyhow::anyhow!(super::describe(&e)))?;

@@ -274,10 +274,14 @@ impl Run<'_> {
             );
         }
         let take = |name: &str| {
-            customer.fields.iter().find(|f| f.name == name).and_then(|f| match &f.value {
-                Value::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
-                _ => None,
-            })
+            customer
+                .fields
+                .iter()
+                .find(|f| f.name == name)
+                .and_then(|f| match &f.value {
+                    Value::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+                    _ => None,
+                })
         };
         let email = take("match:email");
         let name = take("match:name");
@@ -364,7 +368,10 @@ impl Run<'_> {
                     .into(),
             )
         })?;
-        let message = format!("mapped to an order of {} lines, reference {reference}", order.lines.len());
+        let message = format!(
+            "mapped to an order of {} lines, reference {reference}",
+            order.lines.len()
+        );
         self.cp.order = Some(order);
         self.cp.reference = Some(reference);
         self.commit(Step::Mapped, &message, None)
@@ -393,7 +400,9 @@ impl Run<'_> {
             .ferry_plugin_erp()
             .call_find_order(s, &reference, customer.as_deref()))?;
         if let Some(receipt) = existing {
-            let owner = self.store.xref_get(&self.env.name, "order-ref", &reference)?;
+            let owner = self
+                .store
+                .xref_get(&self.env.name, "order-ref", &reference)?;
             let ours = match owner.as_deref() {
                 Some(q) => q == self.cp.quote_id,
                 None => self.in_doubt,
@@ -402,7 +411,9 @@ impl Run<'_> {
                 return Err(StepError::Hold(format!(
                     "ERP order {} already carries reference {reference}{}: a new revision or a duplicate of a transferred quote; review it",
                     receipt.order_number,
-                    owner.map(|q| format!(" (made for quote {q})")).unwrap_or_default()
+                    owner
+                        .map(|q| format!(" (made for quote {q})"))
+                        .unwrap_or_default()
                 )));
             }
             let number = receipt.order_number.clone();
@@ -455,12 +466,16 @@ impl Run<'_> {
     }
 
     async fn write_back(&mut self) -> Result<Step, StepError> {
-        let number = Self::need(&self.cp.receipt, "receipt")?.order_number.clone();
+        let receipt = Self::need(&self.cp.receipt, "receipt")?.clone();
+        let number = receipt.order_number;
         let id = self.cp.quote_id.clone();
         let status = self.env.policy.transferred_status.clone();
         call!(self.env, Quoting, quoting, |q, s| q
             .ferry_plugin_quoting()
             .call_mark_transferred(s, &id, &number, status.as_deref()))?;
+        // Before the commit: a crash in between repeats this idempotent upsert.
+        self.store
+            .record_order(&self.env.name, &id, &number, &receipt.status)?;
         self.commit(
             Step::WrittenBack,
             &format!("order number {number} written back to the quote"),
@@ -477,7 +492,11 @@ fn issues(found: &[Issue]) -> String {
                 Some(l) => format!("lines[{l}].{}", i.field),
                 None => i.field.clone(),
             };
-            let sev = if i.severity == Severity::Warning { " (warning)" } else { "" };
+            let sev = if i.severity == Severity::Warning {
+                " (warning)"
+            } else {
+                ""
+            };
             match &i.rule {
                 Some(rule) => format!("{at}: {}{sev} [rule {rule}]", i.message),
                 None => format!("{at}: {}{sev}", i.message),

@@ -59,9 +59,26 @@ mod tests {
             maximum_attempts: 5,
         };
         let ms = |a, ra| p.delay(a, ra).as_millis();
-        assert_eq!([ms(1, None), ms(2, None), ms(3, None), ms(4, None), ms(5, None)], [100, 200, 400, 800, 1000]);
-        assert_eq!(ms(1, Some(Duration::from_secs(3))), 3000, "a longer Retry-After wins");
-        assert_eq!(ms(4, Some(Duration::from_millis(10))), 800, "a shorter one does not shorten the backoff");
+        assert_eq!(
+            [
+                ms(1, None),
+                ms(2, None),
+                ms(3, None),
+                ms(4, None),
+                ms(5, None)
+            ],
+            [100, 200, 400, 800, 1000]
+        );
+        assert_eq!(
+            ms(1, Some(Duration::from_secs(3))),
+            3000,
+            "a longer Retry-After wins"
+        );
+        assert_eq!(
+            ms(4, Some(Duration::from_millis(10))),
+            800,
+            "a shorter one does not shorten the backoff"
+        );
         assert!(!p.exhausted(4));
         assert!(p.exhausted(5));
     }

@@ -27,7 +27,9 @@ impl Workers {
         let mut tasks = Vec::new();
         for i in 0..n.max(1) {
             let me = self.clone();
-            tasks.push(tokio::spawn(async move { me.work(format!("{}-{i}", me.node)).await }));
+            tasks.push(tokio::spawn(async move {
+                me.work(format!("{}-{i}", me.node)).await
+            }));
         }
         for t in tasks {
             let _ = t.await;
@@ -62,7 +64,9 @@ impl Workers {
             Some(env) => {
                 let keepalive = self.keep_lease(claim.clone());
                 let outcome = match job.kind.as_str() {
-                    quote_to_order::KIND => quote_to_order::run(env, self.store.as_ref(), claim).await,
+                    quote_to_order::KIND => {
+                        quote_to_order::run(env, self.store.as_ref(), claim).await
+                    }
                     other => Outcome::Dead {
                         error: format!("unknown job kind '{other}'"),
                     },
@@ -78,7 +82,9 @@ impl Workers {
             Outcome::Dead { error } => format!("dead: {error}"),
         };
         match self.store.finish(claim, outcome, now_ms()) {
-            Ok(()) => tracing::info!(tenant = %job.tenant, key = %job.key, attempt = job.attempts, "{} {label}", job.kind),
+            Ok(()) => {
+                tracing::info!(tenant = %job.tenant, key = %job.key, attempt = job.attempts, "{} {label}", job.kind)
+            }
             Err(StoreError::LeaseLost(id)) => {
                 tracing::warn!(job = id, "lease lost: another worker owns this job now")
             }

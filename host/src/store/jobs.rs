@@ -127,6 +127,16 @@ pub struct AuditEntry {
     pub data: Json,
 }
 
+/// An ERP order made from a quote, and the status last pushed back to the quote.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OrderRow {
+    pub tenant: String,
+    pub quote_id: String,
+    pub order_number: String,
+    pub status: String,
+    pub updated_at: String,
+}
+
 /// The job half of the store. SQLite implements it now; Postgres (`FOR UPDATE SKIP LOCKED`)
 /// implements the same operations for scale-out.
 pub trait JobStore: Send + Sync {
@@ -146,7 +156,13 @@ pub trait JobStore: Send + Sync {
     fn enqueue(&self, job: NewJob<'_>, now_ms: i64) -> Result<bool, StoreError>;
 
     /// Claims up to `max` runnable jobs (queued and due, or running with an expired lease).
-    fn claim(&self, worker: &str, max: usize, lease_ms: i64, now_ms: i64) -> Result<Vec<Claim>, StoreError>;
+    fn claim(
+        &self,
+        worker: &str,
+        max: usize,
+        lease_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<Claim>, StoreError>;
 
     /// Extends the lease of a claim still held.
     fn extend(&self, claim: &Claim, lease_ms: i64, now_ms: i64) -> Result<(), StoreError>;
@@ -168,8 +184,21 @@ pub trait JobStore: Send + Sync {
     /// Ends the claim with an outcome (fenced).
     fn finish(&self, claim: &Claim, outcome: Outcome, now_ms: i64) -> Result<(), StoreError>;
 
-    fn xref_get(&self, tenant: &str, kind: &str, local_id: &str) -> Result<Option<String>, StoreError>;
-    fn audit(&self, tenant: &str, kind: &str, key: &str, step: &str, message: &str, data: &Json) -> Result<(), StoreError>;
+    fn xref_get(
+        &self,
+        tenant: &str,
+        kind: &str,
+        local_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+    fn audit(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        step: &str,
+        message: &str,
+        data: &Json,
+    ) -> Result<(), StoreError>;
 
     fn job(&self, tenant: &str, kind: &str, key: &str) -> Result<Option<Job>, StoreError>;
     fn jobs(&self, tenant: Option<&str>, state: Option<JobState>) -> Result<Vec<Job>, StoreError>;
@@ -181,4 +210,30 @@ pub trait JobStore: Send + Sync {
     fn replay(&self, dead_letter_id: i64, now_ms: i64) -> Result<Job, StoreError>;
     /// Releases a held job back to the queue at its last checkpoint.
     fn release(&self, tenant: &str, kind: &str, key: &str, now_ms: i64) -> Result<Job, StoreError>;
+
+    /// Records (or re-records, idempotently) the order made for a quote.
+    fn record_order(
+        &self,
+        tenant: &str,
+        quote_id: &str,
+        order_number: &str,
+        status: &str,
+    ) -> Result<(), StoreError>;
+    /// Orders whose status is not one of `final_statuses`.
+    fn open_orders(
+        &self,
+        tenant: &str,
+        final_statuses: &[String],
+    ) -> Result<Vec<OrderRow>, StoreError>;
+    fn order_by_number(
+        &self,
+        tenant: &str,
+        order_number: &str,
+    ) -> Result<Option<OrderRow>, StoreError>;
+    fn set_order_status(
+        &self,
+        tenant: &str,
+        quote_id: &str,
+        status: &str,
+    ) -> Result<(), StoreError>;
 }

@@ -7,7 +7,7 @@ mod sqlite;
 mod sqlite_jobs;
 
 pub use jobs::{
-    AuditEntry, Claim, DeadLetter, Ingested, Job, JobState, JobStore, NewJob, Outcome,
+    AuditEntry, Claim, DeadLetter, Ingested, Job, JobState, JobStore, NewJob, OrderRow, Outcome,
 };
 pub use sqlite::SqliteStore;
 

@@ -88,6 +88,16 @@ const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL
     );
     CREATE INDEX audit_by_key ON audit (tenant, key, id);",
+    // 3: orders made from quotes, for status push-back.
+    "CREATE TABLE orders (
+        tenant TEXT NOT NULL,
+        quote_id TEXT NOT NULL,
+        order_number TEXT NOT NULL,
+        status TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, quote_id)
+    );
+    CREATE INDEX orders_by_number ON orders (tenant, order_number);",
 ];
 
 pub struct SqliteStore {

@@ -5,9 +5,11 @@
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Value as Json, json};
 
-use super::jobs::{AuditEntry, Claim, DeadLetter, Ingested, Job, JobState, JobStore, NewJob, Outcome};
-use super::sqlite::{SqliteStore, now};
 use super::StoreError;
+use super::jobs::{
+    AuditEntry, Claim, DeadLetter, Ingested, Job, JobState, JobStore, NewJob, OrderRow, Outcome,
+};
+use super::sqlite::{SqliteStore, now};
 
 const JOB_COLUMNS: &str = "id, tenant, kind, key, state, step, checkpoint, intent, attempts, run_at, last_error, hold_reason, created_at, updated_at";
 
@@ -55,7 +57,13 @@ fn new_token() -> String {
     hex::encode(bytes)
 }
 
-fn insert_audit(tx: &Transaction<'_>, job: &Job, step: &str, message: &str, data: &Json) -> rusqlite::Result<()> {
+fn insert_audit(
+    tx: &Transaction<'_>,
+    job: &Job,
+    step: &str,
+    message: &str,
+    data: &Json,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO audit (tenant, kind, key, job_id, at, step, message, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![job.tenant, job.kind, job.key, job.id, now(), step, message, data.to_string()],
@@ -64,7 +72,15 @@ fn insert_audit(tx: &Transaction<'_>, job: &Job, step: &str, message: &str, data
 }
 
 impl JobStore for SqliteStore {
-    fn ingest(&self, tenant: &str, source: &str, dedup_key: &str, payload: &Json, job: Option<NewJob<'_>>, now_ms: i64) -> Result<Ingested, StoreError> {
+    fn ingest(
+        &self,
+        tenant: &str,
+        source: &str,
+        dedup_key: &str,
+        payload: &Json,
+        job: Option<NewJob<'_>>,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let inserted = tx.execute(
@@ -112,7 +128,13 @@ impl JobStore for SqliteStore {
         Ok(n > 0)
     }
 
-    fn claim(&self, worker: &str, max: usize, lease_ms: i64, now_ms: i64) -> Result<Vec<Claim>, StoreError> {
+    fn claim(
+        &self,
+        worker: &str,
+        max: usize,
+        lease_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<Claim>, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids: Vec<i64> = {
@@ -136,7 +158,10 @@ impl JobStore for SqliteStore {
                 params![token, worker, now_ms + lease_ms, now(), id],
                 job_row,
             )?;
-            claims.push(Claim { job: parse_job(row)?, token });
+            claims.push(Claim {
+                job: parse_job(row)?,
+                token,
+            });
         }
         tx.commit()?;
         Ok(claims)
@@ -163,13 +188,26 @@ impl JobStore for SqliteStore {
         Ok(())
     }
 
-    fn commit_step(&self, claim: &Claim, step: &str, checkpoint: &Json, audit: &str, xref: Option<(&str, &str, &str)>) -> Result<(), StoreError> {
+    fn commit_step(
+        &self,
+        claim: &Claim,
+        step: &str,
+        checkpoint: &Json,
+        audit: &str,
+        xref: Option<(&str, &str, &str)>,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let n = tx.execute(
             "UPDATE jobs SET step = ?1, checkpoint = ?2, intent = NULL, updated_at = ?3
              WHERE id = ?4 AND claim_token = ?5 AND state = 'running'",
-            params![step, checkpoint.to_string(), now(), claim.job.id, claim.token],
+            params![
+                step,
+                checkpoint.to_string(),
+                now(),
+                claim.job.id,
+                claim.token
+            ],
         )?;
         fenced(n, claim)?;
         if let Some((kind, local, remote)) = xref {
@@ -179,7 +217,13 @@ impl JobStore for SqliteStore {
                 params![claim.job.tenant, kind, local, remote, now()],
             )?;
         }
-        insert_audit(&tx, &claim.job, step, audit, &json!({ "checkpoint_keys": checkpoint.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()) }))?;
+        insert_audit(
+            &tx,
+            &claim.job,
+            step,
+            audit,
+            &json!({ "checkpoint_keys": checkpoint.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()) }),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -239,7 +283,12 @@ impl JobStore for SqliteStore {
         Ok(())
     }
 
-    fn xref_get(&self, tenant: &str, kind: &str, local_id: &str) -> Result<Option<String>, StoreError> {
+    fn xref_get(
+        &self,
+        tenant: &str,
+        kind: &str,
+        local_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn()?
             .query_row(
@@ -250,7 +299,15 @@ impl JobStore for SqliteStore {
             .optional()?)
     }
 
-    fn audit(&self, tenant: &str, kind: &str, key: &str, step: &str, message: &str, data: &Json) -> Result<(), StoreError> {
+    fn audit(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        step: &str,
+        message: &str,
+        data: &Json,
+    ) -> Result<(), StoreError> {
         self.conn()?.execute(
             "INSERT INTO audit (tenant, kind, key, job_id, at, step, message, data)
              VALUES (?1, ?2, ?3, (SELECT id FROM jobs WHERE tenant = ?1 AND kind = ?2 AND key = ?3), ?4, ?5, ?6, ?7)",
@@ -263,7 +320,9 @@ impl JobStore for SqliteStore {
         let row = self
             .conn()?
             .query_row(
-                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant = ?1 AND kind = ?2 AND key = ?3"),
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant = ?1 AND kind = ?2 AND key = ?3"
+                ),
                 params![tenant, kind, key],
                 job_row,
             )
@@ -329,17 +388,34 @@ impl JobStore for SqliteStore {
                 |r| r.get(0),
             )
             .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("no unreplayed dead letter {dead_letter_id}")))?;
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("no unreplayed dead letter {dead_letter_id}"))
+            })?;
         let n = tx.execute(
             "UPDATE jobs SET state = 'queued', run_at = ?1, attempts = 0, updated_at = ?2 WHERE id = ?3 AND state = 'dead'",
             params![now_ms, now(), job_id],
         )?;
         if n == 0 {
-            return Err(StoreError::Conflict(format!("job {job_id} is no longer dead")));
+            return Err(StoreError::Conflict(format!(
+                "job {job_id} is no longer dead"
+            )));
         }
-        tx.execute("UPDATE dead_letters SET replayed_at = ?1 WHERE id = ?2", params![now(), dead_letter_id])?;
-        let job = parse_job(tx.query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"), params![job_id], job_row)?)?;
-        insert_audit(&tx, &job, "replay", &format!("dead letter {dead_letter_id} replayed"), &Json::Null)?;
+        tx.execute(
+            "UPDATE dead_letters SET replayed_at = ?1 WHERE id = ?2",
+            params![now(), dead_letter_id],
+        )?;
+        let job = parse_job(tx.query_row(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+            params![job_id],
+            job_row,
+        )?)?;
+        insert_audit(
+            &tx,
+            &job,
+            "replay",
+            &format!("dead letter {dead_letter_id} replayed"),
+            &Json::Null,
+        )?;
         tx.commit()?;
         Ok(job)
     }
@@ -353,7 +429,9 @@ impl JobStore for SqliteStore {
             params![now_ms, now(), tenant, kind, key],
         )?;
         if n == 0 {
-            return Err(StoreError::NotFound(format!("no held {kind} job for '{key}' in tenant '{tenant}'")));
+            return Err(StoreError::NotFound(format!(
+                "no held {kind} job for '{key}' in tenant '{tenant}'"
+            )));
         }
         let job = parse_job(tx.query_row(
             &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant = ?1 AND kind = ?2 AND key = ?3"),
@@ -363,6 +441,66 @@ impl JobStore for SqliteStore {
         insert_audit(&tx, &job, "release", "hold released", &Json::Null)?;
         tx.commit()?;
         Ok(job)
+    }
+
+    fn record_order(
+        &self,
+        tenant: &str,
+        quote_id: &str,
+        order_number: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO orders (tenant, quote_id, order_number, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant, quote_id) DO UPDATE SET order_number = excluded.order_number",
+            params![tenant, quote_id, order_number, status, now()],
+        )?;
+        Ok(())
+    }
+
+    fn open_orders(
+        &self,
+        tenant: &str,
+        final_statuses: &[String],
+    ) -> Result<Vec<OrderRow>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT tenant, quote_id, order_number, status, updated_at FROM orders WHERE tenant = ?1 ORDER BY updated_at",
+        )?;
+        let rows = stmt.query_map(params![tenant], order_row)?;
+        let all: Vec<OrderRow> = rows.collect::<Result<_, _>>()?;
+        Ok(all
+            .into_iter()
+            .filter(|o| !final_statuses.contains(&o.status))
+            .collect())
+    }
+
+    fn order_by_number(
+        &self,
+        tenant: &str,
+        order_number: &str,
+    ) -> Result<Option<OrderRow>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT tenant, quote_id, order_number, status, updated_at FROM orders WHERE tenant = ?1 AND order_number = ?2",
+                params![tenant, order_number],
+                order_row,
+            )
+            .optional()?)
+    }
+
+    fn set_order_status(
+        &self,
+        tenant: &str,
+        quote_id: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "UPDATE orders SET status = ?1, updated_at = ?2 WHERE tenant = ?3 AND quote_id = ?4",
+            params![status, now(), tenant, quote_id],
+        )?;
+        Ok(())
     }
 }
 
@@ -378,5 +516,15 @@ fn dead_letter_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadLetter> {
         input: serde_json::from_str(&input).unwrap_or(Json::Null),
         error: r.get(7)?,
         replayed_at: r.get(8)?,
+    })
+}
+
+fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
+    Ok(OrderRow {
+        tenant: r.get(0)?,
+        quote_id: r.get(1)?,
+        order_number: r.get(2)?,
+        status: r.get(3)?,
+        updated_at: r.get(4)?,
     })
 }

@@ -1,0 +1,131 @@
+//! An IMS-compatible endpoint for ION: BODs arrive as multipart (ParameterRequest +
+//! MessagePayload) or as a bare document. The tenant's ERP connector parses the payload into
+//! change notifications; order changes refresh the quote's status. Authenticated by a bearer
+//! token held as a tenant secret.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::json;
+
+use super::ApiState;
+use crate::flows::{describe, status};
+use crate::runtime::Role;
+use crate::runtime::bindings::types::{ChangeAction, Entity};
+
+type Reply = (StatusCode, Json<serde_json::Value>);
+
+fn reply(status: StatusCode, message: impl Into<String>) -> Reply {
+    (status, Json(json!({ "error": message.into() })))
+}
+
+pub async fn events(
+    State(state): State<ApiState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let Some(env) = state.tenants.get(&tenant).cloned() else {
+        return reply(StatusCode::NOT_FOUND, format!("no tenant '{tenant}'"));
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let grants = env.grants(Role::Erp);
+    let authorised = env
+        .policy
+        .ion_token_secret
+        .as_ref()
+        .and_then(|name| grants.secrets.get(name))
+        .is_some_and(|secret| secret.matches(presented));
+    if !authorised {
+        return reply(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/xml")
+        .to_string();
+    let (payload_type, payload) = match multer::parse_boundary(&content_type) {
+        Ok(boundary) => match message_payload(body, boundary).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    "multipart body has no MessagePayload part",
+                );
+            }
+            Err(e) => {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    format!("malformed multipart body: {e}"),
+                );
+            }
+        },
+        Err(_) => (content_type, body.to_vec()),
+    };
+    let plugin = match env.plugin(Role::Erp) {
+        Ok(p) => p,
+        Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let parsed = async {
+        let mut call = env.runtime().erp(&plugin, env.grants(Role::Erp)).await?;
+        let (e, s) = call.parts();
+        let r = e
+            .ferry_plugin_erp()
+            .call_parse_event(s, &payload_type, &payload)
+            .await;
+        call.finish(r)
+    }
+    .await;
+    let changes = match parsed {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return reply(StatusCode::BAD_REQUEST, describe(&e)),
+        Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let mut updated = 0;
+    for change in changes.iter().filter(|c| c.entity == Entity::Order) {
+        if !matches!(
+            change.action,
+            ChangeAction::StatusChanged | ChangeAction::Updated
+        ) {
+            continue;
+        }
+        let order = match state.store.order_by_number(&tenant, &change.key) {
+            Ok(Some(o)) => o,
+            Ok(None) => continue,
+            Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        };
+        match status::refresh(&env, state.store.as_ref(), &order).await {
+            Ok(true) => updated += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(%tenant, order = %change.key, "status push-back failed: {e}"),
+        }
+    }
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "changes": changes.len(), "quotes_updated": updated })),
+    )
+}
+
+/// The MessagePayload part of an IMS multipart message, with its content type.
+async fn message_payload(
+    body: Bytes,
+    boundary: String,
+) -> Result<Option<(String, Vec<u8>)>, multer::Error> {
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Some(field) = multipart.next_field().await? {
+        if field.name() == Some("MessagePayload") {
+            let ct = field
+                .content_type()
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "application/xml".into());
+            return Ok(Some((ct, field.bytes().await?.to_vec())));
+        }
+    }
+    Ok(None)
+}

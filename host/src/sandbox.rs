@@ -1,0 +1,307 @@
+//! `ferry sandbox`: both simulators and a Ferry server with a demo tenant wired to them, in one
+//! process. With `--demo` it tells the quote-to-cash story with real calls and checks each
+//! outcome against the simulators' own state, then exits (0 only if every check held).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use ferry_sandbox::{M3Sim, M3SimConfig, QuoteWerksSim, QuoteWerksSimConfig};
+
+use crate::config::FerryConfig;
+use crate::server::{self, RunningServer};
+use crate::store::{JobState, JobStore};
+
+pub const TENANT: &str = "demo";
+const READY: &str = "Approved";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Walk through the story, check it, and exit.
+    #[arg(long)]
+    pub demo: bool,
+    /// Keep everything (config, databases, simulator state) here; default: a temp directory.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Quotes the sales rep approves in the demo.
+    #[arg(long, default_value_t = 3)]
+    pub approve: usize,
+    /// Where the built plugin components are (default: FERRY_PLUGIN_DIR, else target/plugins
+    /// next to this binary).
+    #[arg(long, env = "FERRY_PLUGIN_DIR")]
+    pub plugins: Option<PathBuf>,
+}
+
+/// The plugin components the demo tenant runs, by role, as `cargo xtask build-plugins` names
+/// them.
+const DEMO_PLUGINS: [(&str, &str); 3] = [
+    ("erp", "m3_connector"),
+    ("quoting", "quotewerks_connector"),
+    ("transform", "ferry_mapping"),
+];
+
+fn plugin_dir(args: &SandboxArgs) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &args.plugins {
+        return Ok(dir.clone());
+    }
+    let exe = std::env::current_exe()?;
+    // target/debug/ferry -> target/plugins
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|t| t.join("plugins"))
+        .context("can't locate target/plugins from the binary's path")?;
+    Ok(dir)
+}
+
+fn say(step: &str, text: &str) {
+    println!("\n== {step}\n   {text}");
+}
+
+pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let plugins = plugin_dir(&args)?;
+    for (_, name) in DEMO_PLUGINS {
+        let path = plugins.join(format!("{name}.wasm"));
+        anyhow::ensure!(
+            path.exists(),
+            "{} is missing: build the plugins first (`cargo xtask demo` does it)",
+            path.display()
+        );
+    }
+
+    // Ferry's address must be known before QuoteWerks starts: it is the webhook target.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let ferry_url = format!("http://{}", listener.local_addr()?);
+    let ion_secret = random_secret();
+    let webhook_secret = random_secret();
+
+    let m3 = M3Sim::start(M3SimConfig {
+        state: Some(dir.join("m3")),
+        ionapi_out: Some(dir.join("m3.ionapi")),
+        bod_endpoint: Some(format!("{ferry_url}/ion/{TENANT}/events")),
+        bod_token: Some(ion_secret.clone()),
+        ..M3SimConfig::default()
+    })
+    .await?;
+    let qw = QuoteWerksSim::start(QuoteWerksSimConfig {
+        db: Some(dir.join("quotewerks.db")),
+        webhook: Some(format!("{ferry_url}/hooks/{TENANT}/quotewerks")),
+        secret: Some(webhook_secret.clone()),
+        ..QuoteWerksSimConfig::default()
+    })
+    .await?;
+
+    std::fs::write(dir.join("webhook.secret"), &webhook_secret)?;
+    std::fs::write(dir.join("ion.secret"), &ion_secret)?;
+    let config_path = dir.join("ferry.toml");
+    std::fs::write(&config_path, demo_config(&plugins, &qw.product_table))?;
+    let config = FerryConfig::load(&config_path)?;
+    let data_dir = config.data_dir().unwrap_or_else(|| dir.join("data"));
+    let ferry = server::start(config, &data_dir, Some(listener)).await?;
+
+    println!("Ferry sandbox");
+    println!("  Ferry        {} (tenant '{TENANT}', config {})", ferry.base_url(), config_path.display());
+    println!("  Infor M3     {} (MI REST under /{}/M3/m3api-rest, .ionapi {})", m3.base_url, m3.tenant, m3.ionapi_path.display());
+    println!("  QuoteWerks   database {} (control API {})", qw.db_path.display(), qw.base_url);
+    println!("  Webhooks     QuoteWerks -> {ferry_url}/hooks/{TENANT}/quotewerks; M3 BODs -> {ferry_url}/ion/{TENANT}/events");
+    println!("  Try          ferry --data-dir {} trace QUOTE_ID --tenant {TENANT}", data_dir.display());
+
+    if !args.demo {
+        println!("\nRunning; Ctrl-C stops everything.");
+        tokio::signal::ctrl_c().await?;
+        ferry.stop().await?;
+        return Ok(0);
+    }
+    let outcome = demo(&args, &ferry, &m3, &qw).await;
+    ferry.stop().await?;
+    m3.shutdown().await;
+    qw.shutdown().await;
+    match outcome {
+        Ok(()) => {
+            println!("\nThe demo checked every step against the simulators' own state. All held.");
+            Ok(0)
+        }
+        Err(e) => {
+            println!("\nDEMO FAILED: {e:#}");
+            Ok(1)
+        }
+    }
+}
+
+fn random_secret() -> String {
+    use rand::RngExt;
+    let bytes: [u8; 24] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+fn demo_config(plugins: &Path, product_table: &str) -> String {
+    let product_db = product_table.trim_end_matches("_Products");
+    let file = |name: &str| {
+        plugins
+            .join(format!("{name}.wasm"))
+            .display()
+            .to_string()
+            .replace('\\', "\\\\")
+    };
+    format!(
+        r#"# The sandbox's demo tenant, wired to the simulators. Secrets are files next to this one.
+data_dir = "data"
+
+[server]
+listen = "127.0.0.1:0"
+workers = 2
+
+[tenants.{TENANT}.connections.m3]
+kind = "http"
+ionapi = {{ file = "m3.ionapi" }}
+
+[tenants.{TENANT}.connections.quotewerks]
+kind = "sqlite"
+path = "quotewerks.db"
+
+[tenants.{TENANT}.secrets]
+quotewerks_webhook = {{ file = "webhook.secret" }}
+ion = {{ file = "ion.secret" }}
+
+[tenants.{TENANT}.quote_to_order]
+ready_status = "{READY}"
+poll_interval_secs = 30
+create_customers = false
+transferred_status = "Ordered in M3"
+ion_token_secret = "ion"
+status_names = {{ "33" = "M3: allocated", "44" = "M3: picked", "66" = "M3: delivered", "77" = "M3: invoiced" }}
+
+[tenants.{TENANT}.retry]
+initial_interval_ms = 200
+maximum_interval_ms = 5000
+maximum_attempts = 8
+
+[tenants.{TENANT}.plugins.erp]
+file = "{erp}"
+
+[tenants.{TENANT}.plugins.quoting]
+file = "{quoting}"
+settings = {{ ready_status = "{READY}", transferred_status = "Ordered in M3", product_db = "{product_db}" }}
+
+[tenants.{TENANT}.plugins.transform]
+file = "{transform}"
+"#,
+        erp = file(DEMO_PLUGINS[0].1),
+        quoting = file(DEMO_PLUGINS[1].1),
+        transform = file(DEMO_PLUGINS[2].1),
+    )
+}
+
+/// Waits until the quote's job is finished (done, held or dead), up to `limit`.
+async fn settle(store: &dyn JobStore, quote: &str, limit: Duration) -> anyhow::Result<crate::store::Job> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(job) = store.job(TENANT, crate::flows::quote_to_order::KIND, quote)?
+            && matches!(job.state, JobState::Done | JobState::Held | JobState::Dead)
+        {
+            return Ok(job);
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("quote {quote} did not settle within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn demo(
+    args: &SandboxArgs,
+    ferry: &RunningServer,
+    m3: &ferry_sandbox::M3SimHandle,
+    qw: &ferry_sandbox::QuoteWerksSimHandle,
+) -> anyhow::Result<()> {
+    let store: &dyn JobStore = ferry.store.as_ref();
+    let candidates: Vec<_> = qw
+        .documents(None)?
+        .into_iter()
+        .filter(|d| d.doc_type.eq_ignore_ascii_case("QUOTE"))
+        .take(args.approve)
+        .collect();
+    anyhow::ensure!(!candidates.is_empty(), "the QuoteWerks simulator has no quotes");
+
+    say(
+        "1. A sales rep approves quotes in QuoteWerks",
+        &format!("{} quotes go to status '{READY}'; QuoteWerks sends its webhook to Ferry for each.", candidates.len()),
+    );
+    for d in &candidates {
+        qw.set_status(d.id, READY)?;
+        println!("   {} ({}, {}) -> {READY}", d.doc_no, d.sold_to_company, d.grand_total);
+    }
+
+    say(
+        "2. Ferry turns each approved quote into an M3 sales order",
+        "webhook verified and stored, then: fetch quote, resolve customer, map, validate, OIS100MI AddBatchHead/AddBatchLine/Confirm, write back.",
+    );
+    let mut orders = Vec::new();
+    for d in &candidates {
+        let key = d.id.to_string();
+        let job = settle(store, &key, Duration::from_secs(60)).await?;
+        match job.state {
+            JobState::Done => {
+                let number = job.checkpoint["receipt"]["order_number"].as_str().unwrap_or("?").to_string();
+                let in_m3 = m3.orders()?.into_iter().filter(|o| o.orno == number).count();
+                anyhow::ensure!(in_m3 == 1, "M3 holds {in_m3} orders numbered {number}");
+                println!("   {} -> M3 order {number} (confirmed; exactly one in M3)", d.doc_no);
+                orders.push((d.id, d.doc_no.clone(), number));
+            }
+            JobState::Held => println!("   {} -> held for review: {}", d.doc_no, job.hold_reason.unwrap_or_default()),
+            _ => println!("   {} -> dead letter: {}", d.doc_no, job.last_error.unwrap_or_default()),
+        }
+    }
+    anyhow::ensure!(!orders.is_empty(), "no quote became an order");
+
+    say("3. The quote shows its M3 order", "QuoteWerks' database, read straight from the simulator:");
+    for (id, doc_no, number) in &orders {
+        let doc = qw.document(*id)?;
+        let text = serde_json::to_string(&doc)?;
+        anyhow::ensure!(text.contains(number.as_str()), "quote {doc_no} does not carry order {number}");
+        println!("   {doc_no}: status '{}', order number {number} written back", doc.text("DocStatus"));
+    }
+
+    say(
+        "4. Exactly once",
+        "the rep approves the same quotes again (QuoteWerks re-sends the webhook): nothing new may happen in M3.",
+    );
+    let before = m3.order_count()?;
+    for (id, _, _) in &orders {
+        qw.set_status(*id, "4-Presented to Customer")?;
+        qw.set_status(*id, READY)?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = m3.order_count()?;
+    anyhow::ensure!(before == after, "M3 went from {before} to {after} orders");
+    println!("   M3 still holds {after} orders.");
+
+    say("5. M3 status flows back", "M3 moves the orders on; its sales-order BODs reach Ferry over ION and update the quotes.");
+    for (id, doc_no, number) in &orders {
+        let status = m3.advance_order(number, Some("66"))?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let doc = qw.document(*id)?;
+            if doc.text("DocStatus").contains("delivered") {
+                println!("   {doc_no}: M3 order {number} at {status} -> quote status '{}'", doc.text("DocStatus"));
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("quote {doc_no} did not get M3's status {status} back");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
