@@ -2,7 +2,8 @@
 //! the built plugin components are, and running the binary like a user does.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::io::BufRead;
+use std::process::{Child, Command, Output, Stdio};
 
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -80,4 +81,60 @@ pub fn ferry(data: &Path, args: &[&str]) -> Run {
         .output()
         .expect("running ferry");
     Run::from(out)
+}
+
+/// A `ferry` process that is killed when dropped (tests never leak servers).
+pub struct Running {
+    pub child: Child,
+    /// The JSON of its `READY {json}` line.
+    pub ready: serde_json::Value,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        self.ready["base_url"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `ferry ARGS` and waits for its `READY {json}` line on stdout.
+pub fn spawn(data: &Path, args: &[&str]) -> Running {
+    let mut child = Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("FERRY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting ferry");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let ready = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(json) = line.strip_prefix("READY ") {
+                    break serde_json::from_str(json).expect("READY json");
+                }
+            }
+            _ => {
+                let _ = child.kill();
+                panic!("ferry {args:?} exited before it was ready");
+            }
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Running { child, ready }
 }
