@@ -48,7 +48,10 @@ fn quote(n: usize) -> Document {
                 f("LineType", Value::Integer(1)),
                 f("LineAttributes", Value::Integer(0)),
                 f("ManufacturerPartNumber", t(&format!("ITM-{i:05}"))),
-                f("Description", t("Stainless hex bolt M8 x 40, DIN 933, A2-70")),
+                f(
+                    "Description",
+                    t("Stainless hex bolt M8 x 40, DIN 933, A2-70"),
+                ),
                 f("QtyTotal", Value::Decimal(format!("{}", i % 7 + 1))),
                 f("QtyGroupMultiplier", t("")),
                 f("UnitOfMeasure", t("Each")),

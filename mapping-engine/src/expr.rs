@@ -337,7 +337,10 @@ impl Parser<'_> {
     }
 
     fn at(&self) -> usize {
-        self.toks.get(self.pos).map(|(a, _)| *a).unwrap_or(usize::MAX)
+        self.toks
+            .get(self.pos)
+            .map(|(a, _)| *a)
+            .unwrap_or(usize::MAX)
     }
 
     fn keyword(&self, k: &str) -> bool {
@@ -517,7 +520,12 @@ impl Parser<'_> {
             match self.next() {
                 Ok(Tok::Comma) => continue,
                 Ok(Tok::RParen) => return Ok(args),
-                Ok(t) => return Err(format!("expected ',' or ')' at {at}, found {}", describe(&t))),
+                Ok(t) => {
+                    return Err(format!(
+                        "expected ',' or ')' at {at}, found {}",
+                        describe(&t)
+                    ));
+                }
                 Err(_) => return Err("missing ')' at the end".to_string()),
             }
         }
@@ -531,7 +539,11 @@ impl Parser<'_> {
             let table_at = self.at();
             let table = match self.next() {
                 Ok(Tok::Ident(t)) | Ok(Tok::Quoted(t)) | Ok(Tok::Str(t)) => t,
-                _ => return Err(format!("lookup at {at}: the first argument is a table's name")),
+                _ => {
+                    return Err(format!(
+                        "lookup at {at}: the first argument is a table's name"
+                    ));
+                }
             };
             let index = self
                 .tables
@@ -557,7 +569,10 @@ impl Parser<'_> {
                     Ok(Tok::Comma) => rest.push(self.or()?),
                     Ok(Tok::RParen) => break,
                     Ok(t) => {
-                        return Err(format!("expected ',' or ')' at {at2}, found {}", describe(&t)));
+                        return Err(format!(
+                            "expected ',' or ')' at {at2}, found {}",
+                            describe(&t)
+                        ));
                     }
                     Err(_) => return Err("missing ')' at the end".to_string()),
                 }
@@ -572,15 +587,12 @@ impl Parser<'_> {
             let default = it.next().map(Box::new);
             return Ok(Expr::Lookup(index, key, default));
         }
-        let (_, func, min, max) = FUNCS
-            .iter()
-            .find(|(n, ..)| *n == lower)
-            .ok_or_else(|| {
-                format!(
-                    "unknown function '{name}' at {at} (functions: {})",
-                    function_names().collect::<Vec<_>>().join(", ")
-                )
-            })?;
+        let (_, func, min, max) = FUNCS.iter().find(|(n, ..)| *n == lower).ok_or_else(|| {
+            format!(
+                "unknown function '{name}' at {at} (functions: {})",
+                function_names().collect::<Vec<_>>().join(", ")
+            )
+        })?;
         let args = self.args()?;
         if args.len() < *min || args.len() > *max {
             let want = if min == max {
@@ -962,7 +974,8 @@ fn call<'a>(f: Func, args: &'a [Expr], env: &Env<'a>) -> EvalResult<'a> {
                     .ok()
                     .filter(|p| *p <= 28)
                     .ok_or_else(|| EvalError(format!("format_number: {places} places")))?;
-                let mut r = d.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
+                let mut r =
+                    d.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
                 r.rescale(places);
                 V::Text(Cow::Owned(r.to_string()))
             }
@@ -1132,7 +1145,10 @@ mod tests {
     fn text_functions() {
         assert_eq!(eval("concat('a', 1, 'b')"), Ok(text("a1b")));
         assert_eq!(eval("join(' ', 'Ann', '', 'Lee')"), Ok(text("Ann Lee")));
-        assert_eq!(eval("split('12 Main St, Springfield', ',', 1)"), Ok(text("Springfield")));
+        assert_eq!(
+            eval("split('12 Main St, Springfield', ',', 1)"),
+            Ok(text("Springfield"))
+        );
         assert_eq!(eval("split('a,b', ',', -1)"), Ok(text("b")));
         assert_eq!(eval("split('a,b', ',', 5)"), Ok(Value::Null));
         assert_eq!(eval("left('abcdef', 3)"), Ok(text("abc")));
@@ -1153,11 +1169,20 @@ mod tests {
             Err("'abc' is not a decimal".into())
         );
         assert_eq!(eval_with("Name ?? 'none'", &fields), Ok(text("none")));
-        assert_eq!(eval_with("Missing ?? setting.warehouse", &fields), Ok(text("200")));
+        assert_eq!(
+            eval_with("Missing ?? setting.warehouse", &fields),
+            Ok(text("200"))
+        );
         assert_eq!(eval_with("id.customer", &fields), Ok(text("C100")));
         assert_eq!(eval_with("line.number", &fields), Ok(Value::Integer(3)));
-        assert_eq!(eval_with("has_flag(Flags, 16)", &fields), Ok(Value::Boolean(true)));
-        assert_eq!(eval_with("has_flag(Flags, 8)", &fields), Ok(Value::Boolean(false)));
+        assert_eq!(
+            eval_with("has_flag(Flags, 16)", &fields),
+            Ok(Value::Boolean(true))
+        );
+        assert_eq!(
+            eval_with("has_flag(Flags, 8)", &fields),
+            Ok(Value::Boolean(false))
+        );
         assert_eq!(eval_with("Missing * 2", &fields), Ok(Value::Null));
     }
 
@@ -1175,20 +1200,39 @@ mod tests {
             eval("format_date(date('03/07/2025', 'MM/dd/yyyy'), 'yyyyMMdd')"),
             Ok(text("20250307"))
         );
-        assert_eq!(eval("format_date('2025-03-07', 'yyyyMMdd')"), Ok(text("20250307")));
+        assert_eq!(
+            eval("format_date('2025-03-07', 'yyyyMMdd')"),
+            Ok(text("20250307"))
+        );
         assert!(eval("format_date('07.03.2025', 'yyyyMMdd')").is_err());
     }
 
     #[test]
     fn bad_expressions_are_refused_when_compiled() {
         let tables: Vec<Table> = Vec::new();
-        assert!(parse("foo(1)", &tables).unwrap_err().contains("unknown function 'foo'"));
-        assert!(parse("round()", &tables).unwrap_err().contains("takes 1 to 3"));
-        assert!(parse("lookup(nope, X)", &tables).unwrap_err().contains("no table 'nope'"));
+        assert!(
+            parse("foo(1)", &tables)
+                .unwrap_err()
+                .contains("unknown function 'foo'")
+        );
+        assert!(
+            parse("round()", &tables)
+                .unwrap_err()
+                .contains("takes 1 to 3")
+        );
+        assert!(
+            parse("lookup(nope, X)", &tables)
+                .unwrap_err()
+                .contains("no table 'nope'")
+        );
         assert!(parse("(1 + 2", &tables).unwrap_err().contains("')'"));
         assert!(parse("'open", &tables).unwrap_err().contains("unclosed"));
         assert!(parse("a b", &tables).unwrap_err().contains("unexpected"));
-        assert!(parse("bogus.X", &tables).unwrap_err().contains("unknown scope"));
+        assert!(
+            parse("bogus.X", &tables)
+                .unwrap_err()
+                .contains("unknown scope")
+        );
         assert!(parse("", &tables).is_err());
         assert!(parse("1 # 2", &tables).is_err());
     }

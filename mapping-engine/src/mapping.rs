@@ -161,7 +161,10 @@ fn literal(v: &toml::Value, place: &str) -> Result<V<'static>, MappingError> {
         other => {
             return Err(invalid(
                 place,
-                format!("expected text, a number or true/false, found {}", other.type_str()),
+                format!(
+                    "expected text, a number or true/false, found {}",
+                    other.type_str()
+                ),
             ));
         }
     })
@@ -265,15 +268,14 @@ fn compile_rule(
             })
         })
         .transpose()?;
-    let max = spec
-        .max
-        .map(|m| {
-            usize::try_from(m)
-                .ok()
-                .filter(|m| *m > 0)
-                .ok_or_else(|| invalid(&place, format!("max must be a positive length, got {m}")))
-        })
-        .transpose()?;
+    let max =
+        spec.max
+            .map(|m| {
+                usize::try_from(m).ok().filter(|m| *m > 0).ok_or_else(|| {
+                    invalid(&place, format!("max must be a positive length, got {m}"))
+                })
+            })
+            .transpose()?;
     let truncate = match spec.overflow.as_deref() {
         None | Some("reject") => false,
         Some("truncate") => true,
@@ -583,16 +585,16 @@ enum Outcome {
 }
 
 fn apply(rule: &Rule, env: &Env<'_>) -> Result<Outcome, String> {
-    if let Some(when) = &rule.when {
-        if !when.eval(env).and_then(|v| v.truthy()).map_err(|e| e.0)? {
-            return Ok(Outcome::Skip);
-        }
+    if let Some(when) = &rule.when
+        && !when.eval(env).and_then(|v| v.truthy()).map_err(|e| e.0)?
+    {
+        return Ok(Outcome::Skip);
     }
     let mut v = rule.value.eval(env).map_err(|e| e.0)?;
-    if v.is_empty() {
-        if let Some(d) = &rule.default {
-            v = d.eval(env).map_err(|e| e.0)?;
-        }
+    if v.is_empty()
+        && let Some(d) = &rule.default
+    {
+        v = d.eval(env).map_err(|e| e.0)?;
     }
     if v.is_empty() {
         if rule.required {

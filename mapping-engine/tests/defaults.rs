@@ -85,12 +85,27 @@ fn quote_becomes_an_order_with_only_the_lines_m3_should_get() {
     let comment = Line {
         fields: fields(&[("LineType", Value::Integer(2)), ("Description", t("Note"))]),
     };
-    let excluded = with(product("X-1", "1", "5", ""), "LineAttributes", Value::Integer(1));
-    let unselected_option = with(product("OPT-1", "1", "5", ""), "LineAttributes", Value::Integer(16));
-    let selected_option =
-        with(product("OPT-2", "1", "7.5", ""), "LineAttributes", Value::Integer(16 | 256));
+    let excluded = with(
+        product("X-1", "1", "5", ""),
+        "LineAttributes",
+        Value::Integer(1),
+    );
+    let unselected_option = with(
+        product("OPT-1", "1", "5", ""),
+        "LineAttributes",
+        Value::Integer(16),
+    );
+    let selected_option = with(
+        product("OPT-2", "1", "7.5", ""),
+        "LineAttributes",
+        Value::Integer(16 | 256),
+    );
     let group_member = with(
-        with(product("GM-1", "2", "10", ""), "LineAttributes", Value::Integer(8)),
+        with(
+            product("GM-1", "2", "10", ""),
+            "LineAttributes",
+            Value::Integer(8),
+        ),
         "QtyGroupMultiplier",
         t("3"),
     );
@@ -110,14 +125,22 @@ fn quote_becomes_an_order_with_only_the_lines_m3_should_get() {
     assert_eq!(get(h, "CUNO"), Some(&t("C100234")));
     assert_eq!(get(h, "CUOR"), Some(&t("AAAQ1001")));
     assert_eq!(get(h, "ORTP"), Some(&t("A01")));
-    assert_eq!(get(h, "WHLO"), Some(&t("200")), "tenant warehouse as the default");
+    assert_eq!(
+        get(h, "WHLO"),
+        Some(&t("200")),
+        "tenant warehouse as the default"
+    );
     assert_eq!(get(h, "MODL"), Some(&t("02")));
     assert_eq!(get(h, "RLDT"), Some(&t("20250307")));
     assert_eq!(get(h, "YREF"), Some(&t("PO-7781")));
     assert_eq!(get(h, "CUCD"), Some(&t("USD")));
     assert_eq!(get(h, "TEDL"), None, "empty optional fields are left out");
 
-    let parts: Vec<_> = order.lines.iter().map(|l| get(&l.fields, "ITNO").cloned()).collect();
+    let parts: Vec<_> = order
+        .lines
+        .iter()
+        .map(|l| get(&l.fields, "ITNO").cloned())
+        .collect();
     assert_eq!(
         parts,
         vec![Some(t("ABC-100")), Some(t("OPT-2")), Some(t("GM-1"))],
@@ -129,10 +152,22 @@ fn quote_becomes_an_order_with_only_the_lines_m3_should_get() {
     // 4 x (100 - 90) = 40.00 discount: M3's net 4 x 100 - 40 = 360 = QuoteWerks' 4 x 90.
     assert_eq!(get(first, "DIA1"), Some(&d("40.00")));
     assert_eq!(get(first, "ALUN"), Some(&t("EA")));
-    assert_eq!(get(first, "DWDT"), Some(&t("20250307")), "header date on the line");
+    assert_eq!(
+        get(first, "DWDT"),
+        Some(&t("20250307")),
+        "header date on the line"
+    );
     assert_eq!(get(first, "CUPO"), Some(&Value::Integer(1)));
-    assert_eq!(get(&order.lines[1].fields, "DIA1"), None, "no discount, no DIA1");
-    assert_eq!(get(&order.lines[2].fields, "ORQT"), Some(&d("6")), "2 x group multiplier 3");
+    assert_eq!(
+        get(&order.lines[1].fields, "DIA1"),
+        None,
+        "no discount, no DIA1"
+    );
+    assert_eq!(
+        get(&order.lines[2].fields, "ORQT"),
+        Some(&d("6")),
+        "2 x group multiplier 3"
+    );
     assert!(mapped.warnings.is_empty(), "{:?}", mapped.warnings);
 }
 
@@ -163,17 +198,14 @@ fn bad_values_are_reported_by_line_rule_and_field() {
 
 #[test]
 fn length_rules_reject_or_truncate_with_a_warning() {
-    let mut doc = quote(vec![product(
-        "ABC-100",
-        "1",
-        "10",
-        "",
-    )]);
+    let mut doc = quote(vec![product("ABC-100", "1", "10", "")]);
     doc.lines[0].fields.push(Field::new(
         "Description",
         t("A very long description that does not fit in thirty"),
     ));
-    doc.lines[0].fields.retain(|f| f.name != "Description" || f.value != t("A part"));
+    doc.lines[0]
+        .fields
+        .retain(|f| f.name != "Description" || f.value != t("A part"));
     let mapped = shipped("quote-to-order").map(&doc, &ctx()).expect("maps");
     assert_eq!(
         get(&mapped.document.lines[0].fields, "ITDS"),
@@ -229,12 +261,19 @@ fn m3_item_becomes_a_quotewerks_product() {
     assert_eq!(get(f, "ManufacturerPartNumber"), Some(&t("ABC-100")));
     assert_eq!(get(f, "Description"), Some(&t("Widget Blue, 10 mm")));
     assert_eq!(get(f, "Price"), Some(&d("12.5")));
-    assert_eq!(get(f, "Cost"), Some(&d("7.13")), "half-up rounding to cents");
+    assert_eq!(
+        get(f, "Cost"),
+        Some(&d("7.13")),
+        "half-up rounding to cents"
+    );
     assert_eq!(get(f, "UnitOfPricing"), Some(&t("Each")));
     assert_eq!(get(f, "Availability"), Some(&d("40")));
     assert_eq!(get(f, "Active"), Some(&Value::Boolean(true)));
     let inactive = mapping.map(&item("90"), &ctx()).expect("maps").document;
-    assert_eq!(get(&inactive.fields, "Active"), Some(&Value::Boolean(false)));
+    assert_eq!(
+        get(&inactive.fields, "Active"),
+        Some(&Value::Boolean(false))
+    );
 }
 
 #[test]
@@ -243,7 +282,10 @@ fn customers_map_both_ways() {
         kind: "customer".into(),
         id: None,
         fields: fields(&[
-            ("SoldToCompany", t("Northwind Traders International Holdings Ltd")),
+            (
+                "SoldToCompany",
+                t("Northwind Traders International Holdings Ltd"),
+            ),
             ("SoldToContact", t("Ann Lee")),
             ("SoldToAddress1", t("1 Harbor Way")),
             ("SoldToCity", t("Springfield")),
@@ -256,21 +298,36 @@ fn customers_map_both_ways() {
         ]),
         lines: vec![],
     };
-    let mapped = shipped("customer-to-erp").map(&qw, &Context::default()).expect("maps");
+    let mapped = shipped("customer-to-erp")
+        .map(&qw, &Context::default())
+        .expect("maps");
     let m3 = &mapped.document.fields;
-    assert_eq!(get(m3, "CUNM"), Some(&t("Northwind Traders International Hold")));
-    assert_eq!(mapped.warnings.len(), 1, "the name was cut to 36 characters");
+    assert_eq!(
+        get(m3, "CUNM"),
+        Some(&t("Northwind Traders International Hold"))
+    );
+    assert_eq!(
+        mapped.warnings.len(),
+        1,
+        "the name was cut to 36 characters"
+    );
     assert_eq!(get(m3, "CUA4"), Some(&t("Springfield, il 62701")));
     assert_eq!(get(m3, "ECAR"), Some(&t("IL")));
     assert_eq!(get(m3, "CSCD"), Some(&t("US")));
     assert_eq!(get(m3, "PHNO"), Some(&t("555-0100 x12")));
     assert_eq!(get(m3, "MAIL"), Some(&t("ann.lee@northwind.example")));
-    assert_eq!(get(m3, "CUNO"), None, "a new customer gets its number from M3");
+    assert_eq!(
+        get(m3, "CUNO"),
+        None,
+        "a new customer gets its number from M3"
+    );
 
     let mut bad = qw.clone();
     bad.fields.push(Field::new("SoldToCountry", t("Atlantis")));
     bad.fields.retain(|f| f.value != t("United States"));
-    let issues = shipped("customer-to-erp").map(&bad, &Context::default()).unwrap_err();
+    let issues = shipped("customer-to-erp")
+        .map(&bad, &Context::default())
+        .unwrap_err();
     assert_eq!(issues[0].field, "CSCD");
 
     let m3_doc = Document {
@@ -287,11 +344,17 @@ fn customers_map_both_ways() {
         ]),
         lines: vec![],
     };
-    let back = shipped("customer-to-quoting").map(&m3_doc, &Context::default()).expect("maps");
+    let back = shipped("customer-to-quoting")
+        .map(&m3_doc, &Context::default())
+        .expect("maps");
     assert_eq!(back.document.id.as_deref(), Some("C100234"));
     let f = &back.document.fields;
     assert_eq!(get(f, "SoldToCMAccountNo"), Some(&t("C100234")));
-    assert_eq!(get(f, "SoldToCity"), Some(&t("Springfield")), "split from CUA4");
+    assert_eq!(
+        get(f, "SoldToCity"),
+        Some(&t("Springfield")),
+        "split from CUA4"
+    );
     assert_eq!(get(f, "SoldToEmail"), Some(&t("ann@northwind.example")));
 }
 
@@ -300,21 +363,54 @@ fn malformed_mapping_files_are_refused_with_the_place() {
     let cases = [
         ("not toml at all [", "not valid TOML"),
         ("[header]\nX = \"A\"", "missing field `mapping`"),
-        ("[mapping]\nkind = \"k\"\n[header]\nX = \"round(\"", "[header] X"),
-        ("[mapping]\nkind = \"k\"\n[header]\nX = \"nosuch(A)\"", "unknown function 'nosuch'"),
-        ("[mapping]\nkind = \"k\"\n[header]\nX = \"lookup(t, A)\"", "no table 't'"),
-        ("[mapping]\nkind = \"k\"\n[header]\nX = { value = \"A\", max = 0 }", "positive length"),
-        ("[mapping]\nkind = \"k\"\n[header]\nX = { value = \"A\", overflow = \"cut\" }", "overflow"),
-        ("[mapping]\nkind = \"k\"\n[header]\nX = { value = \"A\", type = \"money\" }", "unknown type 'money'"),
-        ("[mapping]\nkind = \"k\"\n[header]\nX = { valu = \"A\" }", "unknown field `valu`"),
-        ("[mapping]\nkind = \"k\"\n[header]\nX = { required = true }", "needs a value"),
-        ("[mapping]\nkind = \"k\"\n[lines]\nwhen = \"LineType ==\"", "[lines] when"),
+        (
+            "[mapping]\nkind = \"k\"\n[header]\nX = \"round(\"",
+            "[header] X",
+        ),
+        (
+            "[mapping]\nkind = \"k\"\n[header]\nX = \"nosuch(A)\"",
+            "unknown function 'nosuch'",
+        ),
+        (
+            "[mapping]\nkind = \"k\"\n[header]\nX = \"lookup(t, A)\"",
+            "no table 't'",
+        ),
+        (
+            "[mapping]\nkind = \"k\"\n[header]\nX = { value = \"A\", max = 0 }",
+            "positive length",
+        ),
+        (
+            "[mapping]\nkind = \"k\"\n[header]\nX = { value = \"A\", overflow = \"cut\" }",
+            "overflow",
+        ),
+        (
+            "[mapping]\nkind = \"k\"\n[header]\nX = { value = \"A\", type = \"money\" }",
+            "unknown type 'money'",
+        ),
+        (
+            "[mapping]\nkind = \"k\"\n[header]\nX = { valu = \"A\" }",
+            "unknown field `valu`",
+        ),
+        (
+            "[mapping]\nkind = \"k\"\n[header]\nX = { required = true }",
+            "needs a value",
+        ),
+        (
+            "[mapping]\nkind = \"k\"\n[lines]\nwhen = \"LineType ==\"",
+            "[lines] when",
+        ),
         ("[mapping]\nkind = \"\"", "kind"),
-        ("[mapping]\nkind = \"k\"\n[tables.t]\nA = [1]", "[tables.t] A"),
+        (
+            "[mapping]\nkind = \"k\"\n[tables.t]\nA = [1]",
+            "[tables.t] A",
+        ),
     ];
     for (text, expected) in cases {
         let err = Mapping::parse(text).expect_err(text).to_string();
-        assert!(err.contains(expected), "{text:?}: {err:?} should mention {expected:?}");
+        assert!(
+            err.contains(expected),
+            "{text:?}: {err:?} should mention {expected:?}"
+        );
     }
 }
 
@@ -324,7 +420,10 @@ fn describe_lists_reads_and_writes() {
     assert_eq!(usage.kind, "quote-to-order");
     assert!(usage.reads.contains(&"DocNo".to_string()));
     assert!(usage.reads.contains(&"lines.QtyTotal".to_string()));
-    assert!(usage.reads.contains(&"CustomDate01".to_string()), "line rules read header.CustomDate01");
+    assert!(
+        usage.reads.contains(&"CustomDate01".to_string()),
+        "line rules read header.CustomDate01"
+    );
     assert!(usage.writes.contains(&"CUOR".to_string()));
     assert!(usage.writes.contains(&"lines.ORQT".to_string()));
 }

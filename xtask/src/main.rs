@@ -146,6 +146,8 @@ const PLUGINS: &[(&str, &str)] = &[
     ("future-transform", "future_transform"),
     ("ferry-mapping", "ferry_mapping"),
     ("example-bundles", "example_bundles"),
+    ("m3-connector", "m3_connector"),
+    ("quotewerks-connector", "quotewerks_connector"),
 ];
 
 fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {

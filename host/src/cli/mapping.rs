@@ -32,9 +32,7 @@ pub enum MappingCommand {
         json: bool,
     },
     /// Check a mapping file without running it: every rule, table and expression.
-    Check {
-        mapping: String,
-    },
+    Check { mapping: String },
     /// Propose rules for each target field, scored from names, descriptions and sample values.
     Suggest {
         /// The source: quotewerks:quote, quotewerks:customer, m3:item, m3:customer.
@@ -83,7 +81,14 @@ pub async fn run(cmd: &MappingCommand) -> anyhow::Result<i32> {
             mapping,
             top,
             min_score,
-        } => run_suggest(from, to, sample.as_deref(), mapping.as_deref(), *top, *min_score),
+        } => run_suggest(
+            from,
+            to,
+            sample.as_deref(),
+            mapping.as_deref(),
+            *top,
+            *min_score,
+        ),
     }
 }
 
@@ -91,18 +96,23 @@ pub async fn run(cmd: &MappingCommand) -> anyhow::Result<i32> {
 fn load(spec: &str) -> anyhow::Result<(Mapping, String)> {
     let path = Path::new(spec);
     let (text, origin) = if path.exists() {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         (text, path.display().to_string())
     } else if let Some((_, text)) = DEFAULTS.iter().find(|(k, _)| *k == spec) {
         (text.to_string(), format!("the default {spec} mapping"))
     } else {
         anyhow::bail!(
             "{spec}: no such file, and not a default mapping ({})",
-            DEFAULTS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+            DEFAULTS
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     };
-    let mapping = Mapping::parse(&text).with_context(|| format!("{origin} is not a valid mapping"))?;
+    let mapping =
+        Mapping::parse(&text).with_context(|| format!("{origin} is not a valid mapping"))?;
     Ok((mapping, origin))
 }
 
@@ -186,11 +196,18 @@ fn test(
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
                 for i in &issues {
-                    let rule = i.rule.as_deref().map(|r| format!(" [rule {r}]")).unwrap_or_default();
-                    println!("{}: {i}{rule}", match i.severity {
-                        crate::mapping::engine::Severity::Error => "error",
-                        crate::mapping::engine::Severity::Warning => "warning",
-                    });
+                    let rule = i
+                        .rule
+                        .as_deref()
+                        .map(|r| format!(" [rule {r}]"))
+                        .unwrap_or_default();
+                    println!(
+                        "{}: {i}{rule}",
+                        match i.severity {
+                            crate::mapping::engine::Severity::Error => "error",
+                            crate::mapping::engine::Severity::Warning => "warning",
+                        }
+                    );
                 }
             }
             Ok(1)
@@ -261,7 +278,11 @@ fn run_suggest(
         }
         println!(
             "\n[{}]",
-            if level == Level::Header { "header" } else { "lines.fields" }
+            if level == Level::Header {
+                "header"
+            } else {
+                "lines.fields"
+            }
         );
         for s in section {
             println!("# {} ({})", s.target.name, s.target.description);

@@ -6,7 +6,8 @@
 //!   strings are text, whole numbers integers, other numbers decimals (written as their JSON
 //!   text, never through a float), booleans and null as such, and `{"text"|"decimal"|"integer"|
 //!   "boolean"|"date": v}` or `{"null": null}` for an explicit type. A line is an object of
-//!   fields, or `{"fields": ...}`.
+//!   fields, or `{"fields": ...}`. Fields of a JSON object come in name order (rules find fields
+//!   by name, so order does not change a mapping's result).
 //! - the contract's (what `ferry plugin run` reads and prints): `fields` as a list of
 //!   `{"name": .., "value": {"text": ..}}`. A `map-document` parameter file
 //!   (`{"kind": .., "input": {..}, "context": {..}}`) is read too, context included.
@@ -86,7 +87,10 @@ fn pairs(json: &Json, place: &str) -> Result<Vec<(String, String)>, JsonError> {
                 _ => Err(bad(&format!("{place}[{i}]"), "must be a [key, value] pair")),
             })
             .collect(),
-        _ => Err(bad(place, "must be an object or a list of [key, value] pairs")),
+        _ => Err(bad(
+            place,
+            "must be an object or a list of [key, value] pairs",
+        )),
     }
 }
 
@@ -100,7 +104,10 @@ pub fn read_context(json: &Json) -> Result<Context, JsonError> {
             .and_then(Json::as_str)
             .unwrap_or("cli")
             .to_string(),
-        settings: pairs(obj.get("settings").unwrap_or(&Json::Null), "context.settings")?,
+        settings: pairs(
+            obj.get("settings").unwrap_or(&Json::Null),
+            "context.settings",
+        )?,
         ids: pairs(obj.get("ids").unwrap_or(&Json::Null), "context.ids")?,
     })
 }
@@ -167,7 +174,10 @@ fn read_fields(json: &Json, place: &str) -> Result<Vec<Field>, JsonError> {
                 Ok(Field::new(name, value))
             })
             .collect(),
-        _ => Err(bad(place, "must be an object of fields or a list of {name, value}")),
+        _ => Err(bad(
+            place,
+            "must be an object of fields or a list of {name, value}",
+        )),
     }
 }
 
@@ -291,8 +301,8 @@ mod tests {
             "kind": "quote",
             "fields": [
                 {"name": "DocNo", "value": {"text": "Q1"}},
-                {"name": "Qty", "value": {"integer": 3}},
                 {"name": "Price", "value": {"decimal": "12.5"}},
+                {"name": "Qty", "value": {"integer": 3}},
                 {"name": "When", "value": {"date": "2025-03-07"}}
             ],
             "lines": [
@@ -310,7 +320,10 @@ mod tests {
         let e = read_document(&json!({"fields": {"X": {"decimal": "abc"}}})).unwrap_err();
         assert_eq!(e.to_string(), "fields.X: 'abc' is not a decimal");
         let e = read_document(&json!({"lines": [{"Q": [1]}]})).unwrap_err();
-        assert_eq!(e.to_string(), "lines[0].Q: a field's value cannot be a list");
+        assert_eq!(
+            e.to_string(),
+            "lines[0].Q: a field's value cannot be a list"
+        );
         assert!(read_document(&json!([1])).is_err());
         let e = read_document(&json!({"fields": {"X": {"money": "1"}}})).unwrap_err();
         assert!(e.to_string().contains("unknown type 'money'"));

@@ -48,11 +48,11 @@ pub enum SuggestError {
     UnknownSchema { role: &'static str, spec: String },
 }
 
+/// An M3 type code and length: `A` alphanumeric, `N` numeric, `D` date.
+type M3Type = Option<(char, usize)>;
+
 /// One M3 transaction's fields: (name, description, type code and length when given).
-fn m3_transaction(
-    name: &str,
-    part: &str,
-) -> Vec<(String, String, Option<(char, usize)>)> {
+fn m3_transaction(name: &str, part: &str) -> Vec<(String, String, M3Type)> {
     let mut lines = M3_FIELDS.lines();
     let header = format!("## {name}:");
     let mut out = Vec::new();
@@ -87,7 +87,7 @@ fn m3_transaction(
     out
 }
 
-fn m3_type(code: Option<(char, usize)>) -> (FieldType, Option<usize>) {
+fn m3_type(code: M3Type) -> (FieldType, Option<usize>) {
     match code {
         Some(('D', _)) => (FieldType::Date, None),
         Some(('N', n)) => (FieldType::Decimal, Some(n)),
@@ -98,7 +98,7 @@ fn m3_type(code: Option<(char, usize)>) -> (FieldType, Option<usize>) {
 
 /// Fields an M3 transaction accepts (IN), typed from the OUT lists of `typed_by`.
 fn m3_target(input: &str, typed_by: &[&str], level: Level, skip: &[&str]) -> Vec<SchemaField> {
-    let mut types: HashMap<String, Option<(char, usize)>> = HashMap::new();
+    let mut types: HashMap<String, M3Type> = HashMap::new();
     for t in typed_by {
         for (f, _, ty) in m3_transaction(t, "OUT") {
             types.entry(f).or_insert(ty);
@@ -283,7 +283,9 @@ fn canonical(word: &str) -> &str {
 
 fn words(text: &str) -> Vec<String> {
     // "U/M" is M3's unit of measure.
-    let text = text.replace("U/M", " unit measure ").replace("u/m", " unit measure ");
+    let text = text
+        .replace("U/M", " unit measure ")
+        .replace("u/m", " unit measure ");
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
@@ -550,12 +552,17 @@ pub fn suggest(
             };
             let mut fit = type_fit(t, sty);
             let sample_len = sample.map(value_len);
-            if let (Some(len), Some(max)) = (sample_len, t.length) {
-                if t.ty == FieldType::Text && len > max {
-                    fit *= 0.85;
-                }
+            if let (Some(len), Some(max)) = (sample_len, t.length)
+                && t.ty == FieldType::Text
+                && len > max
+            {
+                fit *= 0.85;
             }
-            let reuse = if used.contains(read.as_str()) { 0.85 } else { 1.0 };
+            let reuse = if used.contains(read.as_str()) {
+                0.85
+            } else {
+                1.0
+            };
             let score = ((sim + name_bonus) * fit * level_factor * reuse).min(1.0);
             candidates.push(Candidate {
                 rule: propose_rule(t, &read, sty, sample_len, m3_target),
@@ -651,10 +658,20 @@ mod tests {
         assert_eq!(cuor.level, Level::Header);
         let rldt = order.fields.iter().find(|f| f.name == "RLDT").unwrap();
         assert_eq!(rldt.ty, FieldType::Date);
-        assert!(order.fields.iter().any(|f| f.name == "ORQT" && f.level == Level::Lines));
+        assert!(
+            order
+                .fields
+                .iter()
+                .any(|f| f.name == "ORQT" && f.level == Level::Lines)
+        );
         assert!(!order.fields.iter().any(|f| f.name == "ORNO"));
         let quote = source_schema("quotewerks:quote").unwrap();
-        assert!(quote.fields.iter().any(|f| f.name == "QtyTotal" && f.level == Level::Lines));
+        assert!(
+            quote
+                .fields
+                .iter()
+                .any(|f| f.name == "QtyTotal" && f.level == Level::Lines)
+        );
         assert!(source_schema("sap:order").is_err());
         assert!(!source_schema("m3:item").unwrap().fields.is_empty());
     }

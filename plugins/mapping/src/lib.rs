@@ -77,7 +77,11 @@ fn load(kind: &str) -> Result<engine::Mapping, Vec<Issue>> {
             "kind",
             format!(
                 "no mapping for '{kind}': set `mapping` or `mapping.{kind}` (defaults: {})",
-                DEFAULTS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                DEFAULTS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )]
     })?;
@@ -152,7 +156,9 @@ impl Guest for MappingTransform {
         let mapping = load(&kind)?;
         let mut settings = context.settings;
         for (k, v) in ferry_pdk::config::all() {
-            if k != "mapping" && !k.starts_with("mapping.") && !settings.iter().any(|(s, _)| *s == k)
+            if k != "mapping"
+                && !k.starts_with("mapping.")
+                && !settings.iter().any(|(s, _)| *s == k)
             {
                 settings.push((k, v));
             }
@@ -201,7 +207,9 @@ impl Guest for MappingTransform {
         let mut kinds: Vec<String> = DEFAULTS.iter().map(|(k, _)| k.to_string()).collect();
         for (key, text) in ferry_pdk::config::all() {
             let kind = if key == "mapping" {
-                engine::Mapping::parse(&text).ok().map(|m| m.kind().to_string())
+                engine::Mapping::parse(&text)
+                    .ok()
+                    .map(|m| m.kind().to_string())
             } else {
                 key.strip_prefix("mapping.").map(str::to_string)
             };

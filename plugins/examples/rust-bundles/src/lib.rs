@@ -49,7 +49,11 @@ fn issue(field: &str, line: Option<u32>, message: impl Into<String>) -> Issue {
 /// Parses the `bundles` setting.
 fn parse_bundles(text: &str) -> Result<Vec<(String, Vec<Component>)>, String> {
     let mut out = Vec::new();
-    for entry in text.split([';', '\n']).map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in text
+        .split([';', '\n'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
         let (sku, parts) = entry
             .split_once(':')
             .ok_or_else(|| format!("bundles: '{entry}' needs 'SKU: PART xQTY SHARE%, ...'"))?;
@@ -114,11 +118,9 @@ fn is_ordered(line: &Line) -> bool {
 fn decimal(line: &Line, name: &str, index: u32) -> Result<Option<Decimal>, Issue> {
     line.decimal(name).map_err(|e| {
         let message = match e {
-            ferry_pdk::Error::Invalid(f) => f
-                .into_iter()
-                .next()
-                .map(|f| f.message)
-                .unwrap_or_default(),
+            ferry_pdk::Error::Invalid(f) => {
+                f.into_iter().next().map(|f| f.message).unwrap_or_default()
+            }
             other => format!("{other:?}"),
         };
         issue(name, Some(index), message)
@@ -213,7 +215,11 @@ impl Guest for Bundles {
             let qty = match decimal(line, "QtyTotal", index) {
                 Ok(Some(q)) if q > Decimal::ZERO => q,
                 Ok(_) => {
-                    errors.push(issue("ORQT", Some(index), "the quantity must be more than 0"));
+                    errors.push(issue(
+                        "ORQT",
+                        Some(index),
+                        "the quantity must be more than 0",
+                    ));
                     continue;
                 }
                 Err(e) => {
