@@ -95,9 +95,12 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
     let mut nv_name: Option<String> = None;
 
     loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| invalid(format!("malformed XML at byte {}: {e}", reader.error_position())))?;
+        let ev = reader.read_event().map_err(|e| {
+            invalid(format!(
+                "malformed XML at byte {}: {e}",
+                reader.error_position()
+            ))
+        })?;
         match ev {
             Event::DocType(_) => return Err(invalid("a DTD is not accepted in a BOD")),
             Event::Start(ref e) | Event::Empty(ref e) => {
@@ -107,13 +110,13 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
                 if root.is_none() {
                     root = Some(name.clone());
                 }
-                if name == "ActionExpression" {
-                    if let Some(a) = attr(&e, "actionCode")? {
-                        action = a;
-                    }
+                if name == "ActionExpression"
+                    && let Some(a) = attr(e, "actionCode")?
+                {
+                    action = a;
                 }
                 if name == "NameValue" {
-                    nv_name = attr(&e, "name")?;
+                    nv_name = attr(e, "name")?;
                 }
                 let noun_entity = match name.as_str() {
                     "ItemMaster" => Some(Entity::Item),
@@ -164,7 +167,11 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
                 let name = path.pop().unwrap_or_default();
                 let value = text_buf.trim().to_string();
                 let parent = path.last().map(String::as_str).unwrap_or("");
-                let grand = if path.len() >= 2 { path[path.len() - 2].as_str() } else { "" };
+                let grand = if path.len() >= 2 {
+                    path[path.len() - 2].as_str()
+                } else {
+                    ""
+                };
                 if name == "CreationDateTime" && parent == "ApplicationArea" {
                     created = Some(value.clone());
                 }
@@ -173,7 +180,9 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
                         (Some(Entity::Item), "ID") if parent == "ItemID" && noun.key.is_empty() => {
                             noun.key = value.clone()
                         }
-                        (Some(Entity::Customer), "ID") if parent == "PartyIDs" && grand == "CustomerPartyMaster" => {
+                        (Some(Entity::Customer), "ID")
+                            if parent == "PartyIDs" && grand == "CustomerPartyMaster" =>
+                        {
                             noun.key = value.clone()
                         }
                         (Some(Entity::Order), "ID")
@@ -186,7 +195,9 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
                         {
                             push(&mut noun.detail, "CUOR", &value)
                         }
-                        (Some(Entity::Order), "ID") if path.iter().any(|p| p == "CustomerParty") => {
+                        (Some(Entity::Order), "ID")
+                            if path.iter().any(|p| p == "CustomerParty") =>
+                        {
                             push(&mut noun.detail, "CUNO", &value)
                         }
                         (_, "Code") if parent == "Status" || parent == "ItemStatus" => {
@@ -277,4 +288,115 @@ fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Result<Option<Stri
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ITEM: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<SyncItemMaster xmlns="http://schema.infor.com/InforOAGIS/2" releaseID="9.2">
+  <ApplicationArea><Sender><LogicalID>lid://infor.m3.m3</LogicalID></Sender>
+    <CreationDateTime>2026-05-01T10:00:00Z</CreationDateTime><BODID>b1</BODID></ApplicationArea>
+  <DataArea>
+    <Sync><AccountingEntityID>100</AccountingEntityID><LocationID/><ActionCriteria><ActionExpression actionCode="Replace"/></ActionCriteria></Sync>
+    <ItemMaster><ItemMasterHeader>
+      <ItemID><ID accountingEntity="100" lid="lid://infor.m3.m3">BRG&amp;10000</ID></ItemID>
+      <ItemStatus><Code listID="Item Status">20</Code></ItemStatus>
+      <Description>Bearing &#233;</Description>
+      <LastModificationDateTime>2026-05-01T09:59:00Z</LastModificationDateTime>
+      <UserArea><Property><NameValue name="m3.SAPR" type="StringType">12.50</NameValue></Property></UserArea>
+    </ItemMasterHeader></ItemMaster>
+  </DataArea>
+</SyncItemMaster>"#;
+
+    fn detail(c: &Change, name: &str) -> Option<String> {
+        c.detail
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| match &f.value {
+                Value::Text(s) => Some(s.clone()),
+                _ => None,
+            })
+    }
+
+    #[test]
+    fn an_item_master_becomes_an_item_change() {
+        let changes = parse("application/xml", ITEM.as_bytes(), DEFAULT_MAX_BYTES).expect("parsed");
+        assert_eq!(changes.len(), 1);
+        let c = &changes[0];
+        assert_eq!(c.entity, Entity::Item);
+        assert_eq!(c.key, "BRG&10000");
+        assert_eq!(c.action, ChangeAction::Updated);
+        assert_eq!(c.changed_at.as_deref(), Some("2026-05-01T09:59:00Z"));
+        assert_eq!(detail(c, "STAT").as_deref(), Some("20"));
+        assert_eq!(detail(c, "SAPR").as_deref(), Some("12.50"));
+    }
+
+    #[test]
+    fn a_sales_order_bod_is_a_status_change_with_its_reference() {
+        let xml = r#"<SyncSalesOrder><ApplicationArea><CreationDateTime>2026-05-02T00:00:00Z</CreationDateTime></ApplicationArea>
+          <DataArea><Sync><ActionCriteria><ActionExpression actionCode="Replace"/></ActionCriteria></Sync>
+          <SalesOrder><SalesOrderHeader>
+            <DocumentID><ID accountingEntity="100_AAA">1000000001</ID></DocumentID>
+            <CustomerPurchaseOrderReference><DocumentID><ID>FRYQ1000</ID></DocumentID></CustomerPurchaseOrderReference>
+            <CustomerParty><PartyIDs><ID>C10001</ID></PartyIDs></CustomerParty>
+            <Status><Code listID="Sales Order Status">33</Code><Description>Picking</Description></Status>
+          </SalesOrderHeader></SalesOrder></DataArea></SyncSalesOrder>"#;
+        let c = &parse("text/xml", xml.as_bytes(), DEFAULT_MAX_BYTES).expect("parsed")[0];
+        assert_eq!(c.entity, Entity::Order);
+        assert_eq!(c.key, "1000000001");
+        assert_eq!(c.action, ChangeAction::StatusChanged);
+        assert_eq!(detail(c, "STAT").as_deref(), Some("33"));
+        assert_eq!(detail(c, "CUOR").as_deref(), Some("FRYQ1000"));
+        assert_eq!(detail(c, "CUNO").as_deref(), Some("C10001"));
+        assert_eq!(c.changed_at.as_deref(), Some("2026-05-02T00:00:00Z"));
+    }
+
+    #[test]
+    fn dtds_entities_oversize_and_broken_xml_are_invalid() {
+        let xxe = r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><SyncItemMaster><DataArea><ItemMaster><ItemMasterHeader><ItemID><ID>&e;</ID></ItemID></ItemMasterHeader></ItemMaster></DataArea></SyncItemMaster>"#;
+        let laughs = r#"<!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><x>&b;</x>"#;
+        let undeclared = "<SyncItemMaster><DataArea><ItemMaster><ItemMasterHeader><ItemID><ID>&e;</ID></ItemID></ItemMasterHeader></ItemMaster></DataArea></SyncItemMaster>";
+        for bad in [
+            xxe,
+            laughs,
+            undeclared,
+            "<a><b></a>",
+            "",
+            "not xml",
+            "<Other/>",
+        ] {
+            assert!(
+                matches!(
+                    parse("application/xml", bad.as_bytes(), DEFAULT_MAX_BYTES),
+                    Err(Error::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse("application/xml", ITEM.as_bytes(), 100),
+            Err(Error::Invalid(_))
+        ));
+        let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
+        assert!(matches!(
+            parse("application/xml", deep.as_bytes(), DEFAULT_MAX_BYTES),
+            Err(Error::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn an_ims_multipart_message_yields_its_payload() {
+        let body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"ParameterRequest\"\r\nContent-Type: application/json\r\n\r\n{{\"documentName\":\"SyncItemMaster\"}}\r\n--XyZ\r\nContent-Disposition: form-data; name=\"MessagePayload\"; filename=\"x.xml\"\r\nContent-Type: application/octet-stream\r\n\r\n{ITEM}\r\n--XyZ--\r\n"
+        );
+        let changes = parse(
+            "multipart/form-data; boundary=XyZ",
+            body.as_bytes(),
+            DEFAULT_MAX_BYTES,
+        )
+        .expect("parsed");
+        assert_eq!(changes[0].key, "BRG&10000");
+    }
 }

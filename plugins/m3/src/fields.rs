@@ -10,40 +10,109 @@ use ferry_pdk::{Decimal, FieldError, Value, field_error};
 /// Alphanumeric field lengths.
 const LENGTHS: &[(&str, usize)] = &[
     // customers (CRS610MI)
-    ("CUNO", 10), ("CUTM", 10), ("CUNM", 36), ("CUA1", 36), ("CUA2", 36), ("CUA3", 36),
-    ("CUA4", 36), ("PONO", 10), ("PHNO", 16), ("PHN2", 16), ("TFNO", 16), ("ALCU", 10),
-    ("YREF", 30), ("YRE2", 30), ("MAIL", 50), ("CSCD", 3), ("ECAR", 2), ("TOWN", 20),
-    ("STAT", 2), ("CFC1", 10), ("CFC3", 3), ("CFC4", 5), ("CFC5", 1), ("CFC6", 10),
-    ("CFC8", 3), ("CFC9", 5), ("CFC0", 1), ("CESA", 32), ("IVGP", 3), ("FRCO", 7),
-    ("CUSU", 10), ("EDES", 3), ("DIVI", 3), ("LNCD", 2), ("RASN", 10), ("SPLE", 10),
+    ("CUNO", 10),
+    ("CUTM", 10),
+    ("CUNM", 36),
+    ("CUA1", 36),
+    ("CUA2", 36),
+    ("CUA3", 36),
+    ("CUA4", 36),
+    ("PONO", 10),
+    ("PHNO", 16),
+    ("PHN2", 16),
+    ("TFNO", 16),
+    ("ALCU", 10),
+    ("YREF", 30),
+    ("YRE2", 30),
+    ("MAIL", 50),
+    ("CSCD", 3),
+    ("ECAR", 2),
+    ("TOWN", 20),
+    ("STAT", 2),
+    ("CFC1", 10),
+    ("CFC3", 3),
+    ("CFC4", 5),
+    ("CFC5", 1),
+    ("CFC6", 10),
+    ("CFC8", 3),
+    ("CFC9", 5),
+    ("CFC0", 1),
+    ("CESA", 32),
+    ("IVGP", 3),
+    ("FRCO", 7),
+    ("CUSU", 10),
+    ("EDES", 3),
+    ("DIVI", 3),
+    ("LNCD", 2),
+    ("RASN", 10),
+    ("SPLE", 10),
     // order head (OIS100MI/AddBatchHead)
-    ("CUOR", 20), ("ORTP", 3), ("FACI", 3), ("WHLO", 3), ("MODL", 3), ("TEDL", 3),
-    ("OREF", 30), ("CUCD", 3), ("TEPY", 3), ("PYNO", 10), ("ADID", 6), ("AGNT", 10),
-    ("SMCD", 10), ("PLTB", 10), ("DISY", 10), ("RESP", 10), ("OFNO", 10), ("TEL2", 36),
-    ("PROJ", 7), ("ELNO", 8), ("DLSP", 12), ("DSTX", 36), ("TEPA", 3), ("TECD", 3),
-    ("AGNO", 7), ("INRC", 10), ("DECU", 10), ("PYRE", 25), ("BKID", 5), ("PYCD", 3),
-    ("TIZO", 5), ("ORNO", 10),
+    ("CUOR", 20),
+    ("ORTP", 3),
+    ("FACI", 3),
+    ("WHLO", 3),
+    ("MODL", 3),
+    ("TEDL", 3),
+    ("OREF", 30),
+    ("CUCD", 3),
+    ("TEPY", 3),
+    ("PYNO", 10),
+    ("ADID", 6),
+    ("AGNT", 10),
+    ("SMCD", 10),
+    ("PLTB", 10),
+    ("DISY", 10),
+    ("RESP", 10),
+    ("OFNO", 10),
+    ("TEL2", 36),
+    ("PROJ", 7),
+    ("ELNO", 8),
+    ("DLSP", 12),
+    ("DSTX", 36),
+    ("TEPA", 3),
+    ("TECD", 3),
+    ("AGNO", 7),
+    ("INRC", 10),
+    ("DECU", 10),
+    ("PYRE", 25),
+    ("BKID", 5),
+    ("PYCD", 3),
+    ("TIZO", 5),
+    ("ORNO", 10),
     // order lines (OIS100MI/AddBatchLine)
-    ("ITNO", 15), ("ITDS", 30), ("ALUN", 3), ("SPUN", 3), ("CUPO", 7), ("TEDS", 60),
-    ("PIDE", 4), ("BANO", 20), ("SERN", 20), ("CAMU", 20), ("CUPA", 20), ("POPN", 30),
-    ("RSCD", 3), ("CMNO", 4), ("DLSX", 36), ("PACT", 6), ("WHSL", 10),
+    ("ITNO", 15),
+    ("ITDS", 30),
+    ("ALUN", 3),
+    ("SPUN", 3),
+    ("CUPO", 7),
+    ("TEDS", 60),
+    ("PIDE", 4),
+    ("BANO", 20),
+    ("SERN", 20),
+    ("CAMU", 20),
+    ("CUPA", 20),
+    ("POPN", 30),
+    ("RSCD", 3),
+    ("CMNO", 4),
+    ("DLSX", 36),
+    ("PACT", 6),
+    ("WHSL", 10),
 ];
 
 /// Numeric inputs: must be a decimal with a point (M3 refuses a comma).
 const NUMERIC: &[&str] = &[
-    "ORQT", "ORQA", "SAPR", "DIA1", "DIA2", "DIA3", "DIA4", "DIA5", "DIA6", "DIP1", "DIP2",
-    "DIP3", "DIP4", "DIP5", "DIP6", "OTBA", "OTDP", "CONO", "CUTP", "SACD", "D1QT", "RLHM",
-    "DWHM", "PONR", "POSX", "NTAM", "STQT", "ALQT", "AV01", "AV02", "AVAL", "QUQT", "RJQT",
-    "REQT", "PLQT", "NETP", "LNAM", "SAPB", "PUPR", "NEPR", "NLAM", "BRAM", "TOPY", "VTAM",
-    "ONET", "ORVA", "TOAM", "ODAM", "CRLM", "CRL2", "CRL3", "DIPC", "NEWE", "GRWE", "VOL3",
-    "UCOS", "LNA2", "ORQS", "DCCD", "PDCC", "SAP1", "SAP2", "DPR1", "TBPR", "TBAM", "APPR",
-    "CFC2", "CFC7", "DLQT", "IVQT", "ATNR",
+    "ORQT", "ORQA", "SAPR", "DIA1", "DIA2", "DIA3", "DIA4", "DIA5", "DIA6", "DIP1", "DIP2", "DIP3",
+    "DIP4", "DIP5", "DIP6", "OTBA", "OTDP", "CONO", "CUTP", "SACD", "D1QT", "RLHM", "DWHM", "PONR",
+    "POSX", "NTAM", "STQT", "ALQT", "AV01", "AV02", "AVAL", "QUQT", "RJQT", "REQT", "PLQT", "NETP",
+    "LNAM", "SAPB", "PUPR", "NEPR", "NLAM", "BRAM", "TOPY", "VTAM", "ONET", "ORVA", "TOAM", "ODAM",
+    "CRLM", "CRL2", "CRL3", "DIPC", "NEWE", "GRWE", "VOL3", "UCOS", "LNA2", "ORQS", "DCCD", "PDCC",
+    "SAP1", "SAP2", "DPR1", "TBPR", "TBAM", "APPR", "CFC2", "CFC7", "DLQT", "IVQT", "ATNR",
 ];
 
 /// Date fields (yyyyMMdd on the wire, ISO in documents).
 const DATES: &[&str] = &[
-    "RLDT", "ORDT", "CUDT", "DWDT", "CODT", "FDED", "LDED", "RLDZ", "DWDZ", "CODZ", "LMDT",
-    "RGDT", "FDDT", "SPDT", "FVDT", "LVDT", "FLMD", "TLMD", "CSDS", "BAGD", "PPDT",
+    "RLDT", "ORDT", "CUDT", "DWDT", "CODT", "FDED", "LDED", "RLDZ", "DWDZ", "CODZ", "LMDT", "RGDT",
+    "FDDT", "SPDT", "FVDT", "LVDT", "FLMD", "TLMD", "CSDS", "BAGD", "PPDT",
 ];
 
 pub fn max_len(name: &str) -> Option<usize> {
@@ -61,7 +130,10 @@ pub fn is_date(name: &str) -> bool {
 /// `2026-05-01` (or `20260501`, or an ISO date-time) → `20260501`.
 pub fn to_m3_date(s: &str) -> Option<String> {
     let s = s.trim();
-    let date = s.get(..10).filter(|d| d.as_bytes().get(4) == Some(&b'-')).unwrap_or(s);
+    let date = s
+        .get(..10)
+        .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
+        .unwrap_or(s);
     let digits: String = date.chars().filter(|c| *c != '-').collect();
     let ok = digits.len() == 8
         && digits.bytes().all(|b| b.is_ascii_digit())
@@ -105,7 +177,9 @@ pub fn input(name: &str, value: &Value, line: Option<u32>) -> Result<Option<Stri
             return Ok(None);
         }
         if raw.contains(',') {
-            return Err(err(format!("'{raw}' uses a decimal comma; M3 takes a point")));
+            return Err(err(format!(
+                "'{raw}' uses a decimal comma; M3 takes a point"
+            )));
         }
         let d = Decimal::from_str(&raw).map_err(|_| err(format!("'{raw}' is not a number")))?;
         return Ok(Some(d.normalize().to_string()));
@@ -140,7 +214,8 @@ pub fn output(name: &str, raw: &str) -> Value {
 
 /// A decimal from an MI output (blank = zero).
 pub fn dec(raw: Option<&String>) -> Decimal {
-    raw.and_then(|s| Decimal::from_str(s.trim()).ok()).unwrap_or_default()
+    raw.and_then(|s| Decimal::from_str(s.trim()).ok())
+        .unwrap_or_default()
 }
 
 /// A decimal as the WIT's decimal string.
@@ -152,8 +227,28 @@ pub fn dec_str(raw: Option<&String>) -> String {
 /// legal-form suffixes (Inc, Incorporated, LLC, Ltd, GmbH, ...) do not matter.
 pub fn normalize_name(name: &str) -> String {
     const LEGAL: &[&str] = &[
-        "inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company",
-        "gmbh", "ag", "sa", "bv", "nv", "plc", "pty", "ab", "oy", "as", "srl", "spa", "sarl",
+        "inc",
+        "incorporated",
+        "llc",
+        "ltd",
+        "limited",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "gmbh",
+        "ag",
+        "sa",
+        "bv",
+        "nv",
+        "plc",
+        "pty",
+        "ab",
+        "oy",
+        "as",
+        "srl",
+        "spa",
+        "sarl",
     ];
     let lowered = name.to_lowercase().replace('&', " and ");
     let cleaned: String = lowered
@@ -182,7 +277,10 @@ mod tests {
     #[test]
     fn dates_convert_both_ways() {
         assert_eq!(to_m3_date("2026-05-01").as_deref(), Some("20260501"));
-        assert_eq!(to_m3_date("2026-05-01T10:00:00Z").as_deref(), Some("20260501"));
+        assert_eq!(
+            to_m3_date("2026-05-01T10:00:00Z").as_deref(),
+            Some("20260501")
+        );
         assert_eq!(to_m3_date("20260501").as_deref(), Some("20260501"));
         assert_eq!(to_m3_date("2026-13-01"), None);
         assert_eq!(to_m3_date("01/05/2026"), None);
@@ -205,25 +303,56 @@ mod tests {
 
     #[test]
     fn numbers_take_a_point_and_dates_become_yyyymmdd() {
-        assert_eq!(input("ORQT", &Value::Decimal("2.500".into()), None).expect("ok").as_deref(), Some("2.5"));
+        assert_eq!(
+            input("ORQT", &Value::Decimal("2.500".into()), None)
+                .expect("ok")
+                .as_deref(),
+            Some("2.5")
+        );
         assert!(input("SAPR", &Value::Text("12,50".into()), None).is_err());
         assert!(input("ORQT", &Value::Text("two".into()), None).is_err());
-        assert_eq!(input("RLDT", &Value::Date("2026-07-04".into()), None).expect("ok").as_deref(), Some("20260704"));
-        assert_eq!(input("RLDT", &Value::Text("2026-07-04".into()), None).expect("ok").as_deref(), Some("20260704"));
+        assert_eq!(
+            input("RLDT", &Value::Date("2026-07-04".into()), None)
+                .expect("ok")
+                .as_deref(),
+            Some("20260704")
+        );
+        assert_eq!(
+            input("RLDT", &Value::Text("2026-07-04".into()), None)
+                .expect("ok")
+                .as_deref(),
+            Some("20260704")
+        );
         assert_eq!(input("YREF", &Value::Null, None).expect("ok"), None);
     }
 
     #[test]
     fn outputs_are_typed_and_trimmed() {
-        assert_eq!(output("LMDT", "20260102"), Value::Date("2026-01-02".into()));
-        assert_eq!(output("SAPR", "  12.500000"), Value::Decimal("12.5".into()));
-        assert_eq!(output("CUNM", "Acme      "), Value::Text("Acme".into()));
-        assert_eq!(output("CUNO", "00042"), Value::Text("00042".into()));
+        let show = |v: Value| format!("{v:?}");
+        assert_eq!(
+            show(output("LMDT", "20260102")),
+            show(Value::Date("2026-01-02".into()))
+        );
+        assert_eq!(
+            show(output("SAPR", "  12.500000")),
+            show(Value::Decimal("12.5".into()))
+        );
+        assert_eq!(
+            show(output("CUNM", "Acme      ")),
+            show(Value::Text("Acme".into()))
+        );
+        assert_eq!(
+            show(output("CUNO", "00042")),
+            show(Value::Text("00042".into()))
+        );
     }
 
     #[test]
     fn names_normalize_across_punctuation_case_and_legal_form() {
-        assert_eq!(normalize_name("Acme Industries, Inc."), normalize_name("ACME industries Incorporated"));
+        assert_eq!(
+            normalize_name("Acme Industries, Inc."),
+            normalize_name("ACME industries Incorporated")
+        );
         assert_eq!(normalize_name("The Smith & Sons Co"), "smith and sons");
         assert_ne!(normalize_name("Acme West"), normalize_name("Acme East"));
     }

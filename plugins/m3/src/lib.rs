@@ -100,16 +100,15 @@ pub(crate) fn inputs_from(
 }
 
 const CUSTOMER_ADD: &[&str] = &[
-    "CUNO", "CUNM", "CUA1", "CUA2", "CUA3", "CUA4", "PONO", "PHNO", "PHN2", "TFNO", "CUTP",
-    "ALCU", "YREF", "YRE2", "MAIL", "CSCD", "ECAR", "CFC1", "CFC2", "CFC3", "CFC4", "CFC5",
-    "CFC6", "CFC7", "CFC8", "CFC9", "CFC0", "CESA", "STAT", "IVGP", "TOWN", "CUSU", "FRCO",
-    "EDES", "LNCD", "DIVI", "CUTM",
+    "CUNO", "CUNM", "CUA1", "CUA2", "CUA3", "CUA4", "PONO", "PHNO", "PHN2", "TFNO", "CUTP", "ALCU",
+    "YREF", "YRE2", "MAIL", "CSCD", "ECAR", "CFC1", "CFC2", "CFC3", "CFC4", "CFC5", "CFC6", "CFC7",
+    "CFC8", "CFC9", "CFC0", "CESA", "STAT", "IVGP", "TOWN", "CUSU", "FRCO", "EDES", "LNCD", "DIVI",
+    "CUTM",
 ];
 const CUSTOMER_CHG: &[&str] = &[
-    "CUNM", "CUA1", "CUA2", "CUA3", "CUA4", "PONO", "PHNO", "PHN2", "TFNO", "CUTP", "ALCU",
-    "YREF", "YRE2", "MAIL", "CSCD", "ECAR", "CFC1", "CFC2", "CFC3", "CFC4", "CFC5", "CFC6",
-    "CFC7", "CFC8", "CFC9", "CFC0", "CESA", "STAT", "TOWN", "CUSU", "FRCO", "EDES", "LNCD",
-    "DIVI",
+    "CUNM", "CUA1", "CUA2", "CUA3", "CUA4", "PONO", "PHNO", "PHN2", "TFNO", "CUTP", "ALCU", "YREF",
+    "YRE2", "MAIL", "CSCD", "ECAR", "CFC1", "CFC2", "CFC3", "CFC4", "CFC5", "CFC6", "CFC7", "CFC8",
+    "CFC9", "CFC0", "CESA", "STAT", "TOWN", "CUSU", "FRCO", "EDES", "LNCD", "DIVI",
 ];
 
 /// Pages a start-from-key list: asks for one record more than the page to learn the next key.
@@ -123,7 +122,10 @@ fn key_page(
     extra: &[(String, String)],
 ) -> Result<Page, Error> {
     let limit = page.limit.clamp(1, 10_000);
-    let mut inputs = vec![(key_field.to_string(), page.cursor.clone().unwrap_or_default())];
+    let mut inputs = vec![(
+        key_field.to_string(),
+        page.cursor.clone().unwrap_or_default(),
+    )];
     inputs.extend_from_slice(extra);
     let mut recs = mi.call(program, transaction, &inputs, Some(limit + 1))?;
     let next = if recs.len() > limit as usize {
@@ -141,13 +143,21 @@ fn key_page(
 /// Every customer matching all given criteria, scanning LstByNumber (M3 has no e-mail index
 /// reachable through MI; `SearchCustomer`'s query syntax is UNVERIFIED, so it is not used).
 fn find_customers(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document>, Error> {
-    if let Some(cuno) = criteria.external_ref.as_deref().filter(|s| !s.trim().is_empty()) {
+    if let Some(cuno) = criteria
+        .external_ref
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
         let doc = match mi.get_one("CRS610MI", "GetBasicData", &[key("CUNO", cuno)?]) {
             Ok(r) => document("customer", "CUNO", &r),
             Err(Error::NotFound(_)) => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        return Ok(if matches_criteria(&doc, criteria) { vec![doc] } else { Vec::new() });
+        return Ok(if matches_criteria(&doc, criteria) {
+            vec![doc]
+        } else {
+            Vec::new()
+        });
     }
     let scan_page: u32 = setting("customer_scan_page")
         .and_then(|v| v.trim().parse().ok())
@@ -172,11 +182,17 @@ fn find_customers(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document>, Er
             &[],
         )?;
         seen += page.documents.len();
-        found.extend(page.documents.into_iter().filter(|d| matches_criteria(d, criteria)));
+        found.extend(
+            page.documents
+                .into_iter()
+                .filter(|d| matches_criteria(d, criteria)),
+        );
         match page.next {
             Some(n) if seen < scan_max => cursor = Some(n),
             Some(_) => {
-                ferry_pdk::warn!("customer search stopped after {seen} customers (customer_scan_max)");
+                ferry_pdk::warn!(
+                    "customer search stopped after {seen} customers (customer_scan_max)"
+                );
                 break;
             }
             None => break,
@@ -226,7 +242,13 @@ impl Guest for M3 {
     fn create_customer(customer: Document) -> Result<String, Error> {
         let mi = client()?;
         let mut errors = Vec::new();
-        let mut inputs = inputs_from(&customer.fields, CUSTOMER_ADD, None, &mut errors, "CRS610MI/Add");
+        let mut inputs = inputs_from(
+            &customer.fields,
+            CUSTOMER_ADD,
+            None,
+            &mut errors,
+            "CRS610MI/Add",
+        );
         if let Some(id) = customer.id.as_deref().filter(|s| !s.trim().is_empty())
             && !inputs.iter().any(|(k, _)| k == "CUNO")
         {
@@ -237,7 +259,10 @@ impl Guest for M3 {
             }
         }
         for required in ["CUNM", "CUA1"] {
-            if !inputs.iter().any(|(k, v)| k == required && !v.trim().is_empty()) {
+            if !inputs
+                .iter()
+                .any(|(k, v)| k == required && !v.trim().is_empty())
+            {
                 errors.push(field_error(required, None, "is required by CRS610MI"));
             }
         }
@@ -271,7 +296,10 @@ impl Guest for M3 {
         let trn = if copy { "Copy" } else { "Add" };
         let r = mi.get_one("CRS610MI", trn, &inputs)?;
         if let Some(errm) = r.get("ERRM").filter(|e| !e.trim().is_empty()) {
-            return Err(Error::invalid("record", format!("CRS610MI/{trn}: {}", errm.trim())));
+            return Err(Error::invalid(
+                "record",
+                format!("CRS610MI/{trn}: {}", errm.trim()),
+            ));
         }
         r.get("CUNO")
             .map(|c| c.trim().to_string())
@@ -283,7 +311,13 @@ impl Guest for M3 {
         let mi = client()?;
         let mut errors = Vec::new();
         let mut inputs = vec![key("CUNO", &id)?];
-        inputs.extend(inputs_from(&changes.fields, CUSTOMER_CHG, None, &mut errors, "CRS610MI/ChgBasicData"));
+        inputs.extend(inputs_from(
+            &changes.fields,
+            CUSTOMER_CHG,
+            None,
+            &mut errors,
+            "CRS610MI/ChgBasicData",
+        ));
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
@@ -297,7 +331,15 @@ impl Guest for M3 {
     fn list_customers_changed(since: String, page: PageRequest) -> Result<Page, Error> {
         let mi = client()?;
         let lmts = format!("{}000000000", compact_date(&since)?);
-        key_page(&mi, "CRS610MI", "LstByNumber", "CUNO", "customer", &page, &[("LMTS".into(), lmts)])
+        key_page(
+            &mi,
+            "CRS610MI",
+            "LstByNumber",
+            "CUNO",
+            "customer",
+            &page,
+            &[("LMTS".into(), lmts)],
+        )
     }
 
     fn get_item(id: String) -> Result<Document, Error> {
@@ -318,8 +360,12 @@ impl Guest for M3 {
         let mi = client()?;
         let (from, skip) = match page.cursor.as_deref() {
             Some(c) => {
-                let (d, n) = c.split_once('|').ok_or_else(|| Error::invalid("cursor", "not a cursor of this connector"))?;
-                let n: u32 = n.parse().map_err(|_| Error::invalid("cursor", "not a cursor of this connector"))?;
+                let (d, n) = c
+                    .split_once('|')
+                    .ok_or_else(|| Error::invalid("cursor", "not a cursor of this connector"))?;
+                let n: u32 = n
+                    .parse()
+                    .map_err(|_| Error::invalid("cursor", "not a cursor of this connector"))?;
                 (d.to_string(), n)
             }
             None => (compact_date(&since)?, 0),
@@ -332,10 +378,21 @@ impl Guest for M3 {
             Some(skip + limit + 1),
         )?;
         let end = (skip + limit) as usize;
-        let chunk: Vec<&Record> = recs.iter().skip(skip as usize).take(limit as usize).collect();
+        let chunk: Vec<&Record> = recs
+            .iter()
+            .skip(skip as usize)
+            .take(limit as usize)
+            .collect();
         let next = if recs.len() > end {
-            let last = chunk.last().and_then(|r| r.get("LMDT")).cloned().unwrap_or_default();
-            let same = recs[..end].iter().filter(|r| r.get("LMDT") == Some(&last)).count();
+            let last = chunk
+                .last()
+                .and_then(|r| r.get("LMDT"))
+                .cloned()
+                .unwrap_or_default();
+            let same = recs[..end]
+                .iter()
+                .filter(|r| r.get("LMDT") == Some(&last))
+                .count();
             Some(format!("{}|{same}", last.trim()))
         } else {
             None
@@ -358,33 +415,55 @@ impl Guest for M3 {
             item,
             amount: fields::dec_str(r.get("SAPR")),
             currency,
-            unit: r.get("SPUN").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            unit: r
+                .get("SPUN")
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
             min_quantity: None,
         })
     }
 
     /// OIS320MI/GetPriceLine: what this customer pays for this quantity (the net price after
     /// the customer's discounts, NETP; SAPR when no net price is given).
-    fn get_customer_price(item: String, customer: String, quantity: String) -> Result<Price, Error> {
+    fn get_customer_price(
+        item: String,
+        customer: String,
+        quantity: String,
+    ) -> Result<Price, Error> {
         let mi = client()?;
-        let qty = fields::input("ORQA", &Value::Decimal(quantity.clone()), None).map_err(|e| Error::Invalid(vec![e]))?;
+        let qty = fields::input("ORQA", &Value::Decimal(quantity.clone()), None)
+            .map_err(|e| Error::Invalid(vec![e]))?;
         let mut inputs = vec![key("CUNO", &customer)?, key("ITNO", &item)?];
         if let Some(q) = qty {
             inputs.push(("ORQA".into(), q));
         }
-        for (setting_key, field) in [("facility", "FACI"), ("warehouse", "WHLO"), ("order_type", "ORTP")] {
+        for (setting_key, field) in [
+            ("facility", "FACI"),
+            ("warehouse", "WHLO"),
+            ("order_type", "ORTP"),
+        ] {
             if let Some(v) = setting(setting_key) {
                 inputs.push((field.into(), v));
             }
         }
         let r = mi.get_one("OIS320MI", "GetPriceLine", &inputs)?;
         let netp = fields::dec(r.get("NETP"));
-        let amount = if netp.is_zero() { fields::dec(r.get("SAPR")) } else { netp };
+        let amount = if netp.is_zero() {
+            fields::dec(r.get("SAPR"))
+        } else {
+            netp
+        };
         Ok(Price {
             item,
             amount: amount.normalize().to_string(),
-            currency: r.get("CUCD").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
-            unit: r.get("SPUN").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            currency: r
+                .get("CUCD")
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            unit: r
+                .get("SPUN")
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
             min_quantity: Some(quantity),
         })
     }
@@ -395,7 +474,11 @@ impl Guest for M3 {
         let mi = client()?;
         let itno = key("ITNO", &item)?;
         let balance = |r: &Record, whlo: &str| StockBalance {
-            warehouse: r.get("WHLO").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| whlo.to_string()),
+            warehouse: r
+                .get("WHLO")
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| whlo.to_string()),
             on_hand: fields::dec_str(r.get("STQT")),
             allocatable: fields::dec_str(r.get("AV01")),
             allocated: r.get("ALQT").map(|a| fields::dec_str(Some(a))),
@@ -403,9 +486,17 @@ impl Guest for M3 {
         match setting("warehouses") {
             Some(list) => {
                 let mut out = Vec::new();
-                let whs: BTreeSet<String> = list.split(',').map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect();
+                let whs: BTreeSet<String> = list
+                    .split(',')
+                    .map(|w| w.trim().to_string())
+                    .filter(|w| !w.is_empty())
+                    .collect();
                 for whlo in whs {
-                    match mi.get_one("MMS200MI", "GetItmWhsBal", &[key("WHLO", &whlo)?, itno.clone()]) {
+                    match mi.get_one(
+                        "MMS200MI",
+                        "GetItmWhsBal",
+                        &[key("WHLO", &whlo)?, itno.clone()],
+                    ) {
                         Ok(r) => out.push(balance(&r, &whlo)),
                         // The item is not stocked in that warehouse.
                         Err(Error::NotFound(m)) if !m.contains("Item number") => {}
@@ -446,7 +537,10 @@ impl Guest for M3 {
         orders::confirm_staged(&mi, &draft)
     }
 
-    fn find_order(reference: String, customer: Option<String>) -> Result<Option<OrderReceipt>, Error> {
+    fn find_order(
+        reference: String,
+        customer: Option<String>,
+    ) -> Result<Option<OrderReceipt>, Error> {
         let mi = client()?;
         orders::find(&mi, &reference, customer.as_deref())
     }

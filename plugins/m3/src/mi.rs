@@ -172,7 +172,13 @@ impl Mi {
     }
 
     /// The request path of one transaction (relative to the connection's base URL).
-    pub fn path(&self, program: &str, transaction: &str, inputs: &[(String, String)], maxrecs: Option<u32>) -> String {
+    pub fn path(
+        &self,
+        program: &str,
+        transaction: &str,
+        inputs: &[(String, String)],
+        maxrecs: Option<u32>,
+    ) -> String {
         let s = &self.settings;
         let fields: Vec<String> = inputs
             .iter()
@@ -264,7 +270,12 @@ impl Mi {
     }
 
     /// One record from a Get-style transaction; no record at all is not-found.
-    pub fn get_one(&self, program: &str, transaction: &str, inputs: &[(String, String)]) -> Result<Record, Error> {
+    pub fn get_one(
+        &self,
+        program: &str,
+        transaction: &str,
+        inputs: &[(String, String)],
+    ) -> Result<Record, Error> {
         self.call(program, transaction, inputs, Some(1))?
             .into_iter()
             .next()
@@ -362,15 +373,17 @@ fn check_status(what: &str, response: &Response) -> Result<(), Error> {
                 .map(|s| s * 1000);
             Err(Error::rate_limited(retry_ms, format!("{what}: HTTP 429")))
         }
-        408 | 500..=599 => Err(Error::transient(format!("{what}: HTTP {}", response.status))),
+        408 | 500..=599 => Err(Error::transient(format!(
+            "{what}: HTTP {}",
+            response.status
+        ))),
         s => Err(Error::fatal(format!("{what}: unexpected HTTP {s}"))),
     }
 }
 
 fn parse_json(what: &str, body: &[u8]) -> Result<Json, Error> {
-    serde_json::from_slice(body).map_err(|e| {
-        Error::transient(format!("{what}: the response is not MI JSON ({e})"))
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| Error::transient(format!("{what}: the response is not MI JSON ({e})")))
 }
 
 fn text(v: Option<&Json>) -> String {
@@ -406,7 +419,14 @@ fn trimmed_record(obj: &serde_json::Map<String, Json>) -> Record {
 /// One v2 result: records, or its error fields.
 fn v2_result(what: &str, r: &Json) -> Result<Vec<Record>, Nok> {
     if has_text(r, "errorMessage") || has_text(r, "errorCode") {
-        return Err(nok_from(what, r, "errorType", "errorCode", "errorField", "errorMessage"));
+        return Err(nok_from(
+            what,
+            r,
+            "errorType",
+            "errorCode",
+            "errorField",
+            "errorMessage",
+        ));
     }
     Ok(r.get("records")
         .and_then(Json::as_array)
@@ -420,19 +440,36 @@ fn v2_result(what: &str, r: &Json) -> Result<Vec<Record>, Nok> {
 }
 
 /// Parses one transaction's HTTP answer in the configured format.
-pub fn parse_response(api: Api, what: &str, response: &Response) -> Result<Result<Vec<Record>, Nok>, Error> {
+pub fn parse_response(
+    api: Api,
+    what: &str,
+    response: &Response,
+) -> Result<Result<Vec<Record>, Nok>, Error> {
     check_status(what, response)?;
     let json = parse_json(what, &response.body)?;
     match api {
         Api::V2 => {
             // HTTP 400: the error is at the top level (and in results[0]); HTTP 200: in results[0].
             if has_text(&json, "errorMessage") || has_text(&json, "errorCode") {
-                return Ok(Err(nok_from(what, &json, "errorType", "errorCode", "errorField", "errorMessage")));
+                return Ok(Err(nok_from(
+                    what,
+                    &json,
+                    "errorType",
+                    "errorCode",
+                    "errorField",
+                    "errorMessage",
+                )));
             }
             if response.status == 400 {
-                return Err(Error::fatal(format!("{what}: HTTP 400 without an MI error")));
+                return Err(Error::fatal(format!(
+                    "{what}: HTTP 400 without an MI error"
+                )));
             }
-            match json.get("results").and_then(Json::as_array).and_then(|r| r.first()) {
+            match json
+                .get("results")
+                .and_then(Json::as_array)
+                .and_then(|r| r.first())
+            {
                 Some(first) => Ok(v2_result(what, first)),
                 None => Ok(Ok(Vec::new())),
             }
@@ -444,10 +481,14 @@ pub fn parse_response(api: Api, what: &str, response: &Response) -> Result<Resul
             // NOK at the top level; a list that failed part-way nests it under ErrorMessage
             // (KB 2159861): the partial records are not trusted.
             if json.get("@type").is_some() {
-                return Ok(Err(nok_from(what, &json, "@type", "@code", "@field", "Message")));
+                return Ok(Err(nok_from(
+                    what, &json, "@type", "@code", "@field", "Message",
+                )));
             }
             if let Some(e) = json.get("ErrorMessage").filter(|e| e.is_object()) {
-                return Ok(Err(nok_from(what, e, "@type", "@code", "@field", "Message")));
+                return Ok(Err(nok_from(
+                    what, e, "@type", "@code", "@field", "Message",
+                )));
             }
             let records = json
                 .get("MIRecord")
@@ -461,7 +502,10 @@ pub fn parse_response(api: Api, what: &str, response: &Response) -> Result<Resul
                                     nvs.iter()
                                         .filter_map(|nv| {
                                             let name = nv.get("Name")?.as_str()?;
-                                            Some((name.to_string(), text(nv.get("Value")).trim_end().to_string()))
+                                            Some((
+                                                name.to_string(),
+                                                text(nv.get("Value")).trim_end().to_string(),
+                                            ))
                                         })
                                         .collect()
                                 })
@@ -551,9 +595,18 @@ mod tests {
             parse_response(Api::V2, "x", &resp(429, "")),
             Err(Error::RateLimited(r)) if r.retry_after_ms == Some(3000)
         ));
-        assert!(matches!(parse_response(Api::V2, "x", &resp(503, "")), Err(Error::Transient(_))));
-        assert!(matches!(parse_response(Api::V2, "x", &resp(401, "")), Err(Error::Unauthorized(_))));
-        assert!(matches!(parse_response(Api::V2, "x", &resp(200, "<html>")), Err(Error::Transient(_))));
+        assert!(matches!(
+            parse_response(Api::V2, "x", &resp(503, "")),
+            Err(Error::Transient(_))
+        ));
+        assert!(matches!(
+            parse_response(Api::V2, "x", &resp(401, "")),
+            Err(Error::Unauthorized(_))
+        ));
+        assert!(matches!(
+            parse_response(Api::V2, "x", &resp(200, "<html>")),
+            Err(Error::Transient(_))
+        ));
     }
 
     #[test]
@@ -565,9 +618,16 @@ mod tests {
             field: "ORNO".into(),
             message: msg.into(),
         };
-        assert!(matches!(nok("TransactionNotFound", "no").classify(), Error::Fatal(_)));
         assert!(matches!(
-            nok("ServerReturnedNOK", "Batch order 9 is already confirmed as order 1").classify(),
+            nok("TransactionNotFound", "no").classify(),
+            Error::Fatal(_)
+        ));
+        assert!(matches!(
+            nok(
+                "ServerReturnedNOK",
+                "Batch order 9 is already confirmed as order 1"
+            )
+            .classify(),
             Error::Conflict(_)
         ));
         assert!(matches!(

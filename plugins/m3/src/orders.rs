@@ -10,16 +10,16 @@ use crate::{inputs_from, key, setting};
 use ferry_pdk::{Decimal, Document, Error, FieldError, FieldsExt, Line, Value, field_error};
 
 pub const HEAD_INPUTS: &[&str] = &[
-    "CUNO", "ORTP", "RLDT", "FACI", "CUOR", "AGNT", "SMCD", "MODL", "TEDL", "YREF", "PROJ",
-    "OTBA", "TEPY", "PYNO", "ADID", "CUCD", "OREF", "OFNO", "TEL2", "CUDT", "INRC", "ORDT",
-    "RLHM", "TEPA", "TIZO", "AGNO", "DLSP", "DSTX", "TECD", "PLTB", "DISY", "OTDP", "WHLO",
-    "RESP", "DECU", "PYRE", "LNCD", "ELNO",
+    "CUNO", "ORTP", "RLDT", "FACI", "CUOR", "AGNT", "SMCD", "MODL", "TEDL", "YREF", "PROJ", "OTBA",
+    "TEPY", "PYNO", "ADID", "CUCD", "OREF", "OFNO", "TEL2", "CUDT", "INRC", "ORDT", "RLHM", "TEPA",
+    "TIZO", "AGNO", "DLSP", "DSTX", "TECD", "PLTB", "DISY", "OTDP", "WHLO", "RESP", "DECU", "PYRE",
+    "LNCD", "ELNO",
 ];
 pub const LINE_INPUTS: &[&str] = &[
-    "ITNO", "ORQT", "WHLO", "DWDT", "JDCD", "CUPO", "SAPR", "DIA1", "DIA2", "DIA3", "DIA4",
-    "DIA5", "DIA6", "DLSP", "DLSX", "ALUN", "CODT", "ITDS", "DIP1", "DIP2", "DIP3", "DIP4",
-    "DIP5", "DIP6", "AGNO", "PROJ", "ELNO", "CUOR", "DWHM", "SACD", "SPUN", "TEDS", "PIDE",
-    "CMNO", "RSCD", "BANO", "SERN", "POPN", "PACT", "CUPA",
+    "ITNO", "ORQT", "WHLO", "DWDT", "JDCD", "CUPO", "SAPR", "DIA1", "DIA2", "DIA3", "DIA4", "DIA5",
+    "DIA6", "DLSP", "DLSX", "ALUN", "CODT", "ITDS", "DIP1", "DIP2", "DIP3", "DIP4", "DIP5", "DIP6",
+    "AGNO", "PROJ", "ELNO", "CUOR", "DWHM", "SACD", "SPUN", "TEDS", "PIDE", "CMNO", "RSCD", "BANO",
+    "SERN", "POPN", "PACT", "CUPA",
 ];
 /// Header defaults a tenant may set: setting name → M3 field.
 const HEAD_DEFAULTS: &[(&str, &str)] = &[
@@ -31,8 +31,17 @@ const HEAD_DEFAULTS: &[(&str, &str)] = &[
 ];
 
 /// The head's MI inputs: the document's fields, the tenant's defaults, CUOR = reference.
-fn head_inputs(header: &Document, reference: &str, errors: &mut Vec<FieldError>) -> Vec<(String, String)> {
-    let fields: Vec<_> = header.fields.iter().filter(|f| f.name != "CUOR").cloned().collect();
+fn head_inputs(
+    header: &Document,
+    reference: &str,
+    errors: &mut Vec<FieldError>,
+) -> Vec<(String, String)> {
+    let fields: Vec<_> = header
+        .fields
+        .iter()
+        .filter(|f| f.name != "CUOR")
+        .cloned()
+        .collect();
     let mut inputs = inputs_from(&fields, HEAD_INPUTS, None, errors, "OIS100MI/AddBatchHead");
     for (s, field) in HEAD_DEFAULTS {
         if !inputs.iter().any(|(k, _)| k == field)
@@ -50,20 +59,36 @@ fn head_inputs(header: &Document, reference: &str, errors: &mut Vec<FieldError>)
         Ok(_) => errors.push(field_error("CUOR", None, "the order reference is required")),
         Err(e) => errors.push(e),
     }
-    if !inputs.iter().any(|(k, v)| k == "CUNO" && !v.trim().is_empty()) {
+    if !inputs
+        .iter()
+        .any(|(k, v)| k == "CUNO" && !v.trim().is_empty())
+    {
         errors.push(field_error("CUNO", None, "is required"));
     }
     inputs
 }
 
 fn line_inputs(line: &Line, index: u32, errors: &mut Vec<FieldError>) -> Vec<(String, String)> {
-    let inputs = inputs_from(&line.fields, LINE_INPUTS, Some(index), errors, "OIS100MI/AddBatchLine");
-    if !inputs.iter().any(|(k, v)| k == "ITNO" && !v.trim().is_empty()) {
+    let inputs = inputs_from(
+        &line.fields,
+        LINE_INPUTS,
+        Some(index),
+        errors,
+        "OIS100MI/AddBatchLine",
+    );
+    if !inputs
+        .iter()
+        .any(|(k, v)| k == "ITNO" && !v.trim().is_empty())
+    {
         errors.push(field_error("ITNO", Some(index), "is required"));
     }
     match line.decimal("ORQT") {
         Ok(Some(q)) if q > Decimal::ZERO => {}
-        Ok(_) => errors.push(field_error("ORQT", Some(index), "must be greater than zero")),
+        Ok(_) => errors.push(field_error(
+            "ORQT",
+            Some(index),
+            "must be greater than zero",
+        )),
         Err(_) => {} // reported by inputs_from
     }
     inputs
@@ -82,7 +107,11 @@ pub fn validate(mi: &Mi, order: &Document) -> Result<Vec<FieldError>, Error> {
         .map(|(i, l)| line_inputs(l, i as u32, &mut errors))
         .collect();
     if order.lines.is_empty() {
-        errors.push(field_error("lines", None, "an order needs at least one line"));
+        errors.push(field_error(
+            "lines",
+            None,
+            "an order needs at least one line",
+        ));
     }
     if let Some((_, cuno)) = head.iter().find(|(k, _)| k == "CUNO") {
         match mi.get_one("CRS610MI", "GetBasicData", &[("CUNO".into(), cuno.clone())]) {
@@ -96,9 +125,11 @@ pub fn validate(mi: &Mi, order: &Document) -> Result<Vec<FieldError>, Error> {
                     ));
                 }
             }
-            Err(Error::NotFound(_)) => {
-                errors.push(field_error("CUNO", None, &format!("customer {cuno} does not exist in M3")))
-            }
+            Err(Error::NotFound(_)) => errors.push(field_error(
+                "CUNO",
+                None,
+                &format!("customer {cuno} does not exist in M3"),
+            )),
             Err(e) => return Err(e),
         }
     }
@@ -108,21 +139,37 @@ pub fn validate(mi: &Mi, order: &Document) -> Result<Vec<FieldError>, Error> {
             continue;
         };
         if !items.contains_key(itno) {
-            let status = match mi.get_one("MMS200MI", "GetItmBasic", &[("ITNO".into(), itno.clone())]) {
-                Ok(r) => Ok(r.get("STAT").map(|s| s.trim().to_string()).unwrap_or_default()),
-                Err(Error::NotFound(_)) => Err(()),
-                Err(e) => return Err(e),
-            };
+            let status =
+                match mi.get_one("MMS200MI", "GetItmBasic", &[("ITNO".into(), itno.clone())]) {
+                    Ok(r) => Ok(r
+                        .get("STAT")
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_default()),
+                    Err(Error::NotFound(_)) => Err(()),
+                    Err(e) => return Err(e),
+                };
             items.insert(itno.clone(), status);
         }
         let line = Some(i as u32);
         match &items[itno] {
-            Err(()) => errors.push(field_error("ITNO", line, &format!("item {itno} does not exist in M3"))),
+            Err(()) => errors.push(field_error(
+                "ITNO",
+                line,
+                &format!("item {itno} does not exist in M3"),
+            )),
             Ok(stat) => {
                 let n: u32 = stat.parse().unwrap_or(0);
                 if !(20..=50).contains(&n) {
-                    let why = if n >= 80 { "discontinued" } else { "not released for sale" };
-                    errors.push(field_error("ITNO", line, &format!("item {itno} has status {stat} ({why})")));
+                    let why = if n >= 80 {
+                        "discontinued"
+                    } else {
+                        "not released for sale"
+                    };
+                    errors.push(field_error(
+                        "ITNO",
+                        line,
+                        &format!("item {itno} has status {stat} ({why})"),
+                    ));
                 }
             }
         }
@@ -136,7 +183,12 @@ struct Added {
     failures: Vec<(u32, Nok)>,
 }
 
-fn add_batch_lines(mi: &Mi, orno: &str, line_inputs: Vec<Vec<(String, String)>>, first_index: u32) -> Result<Added, Error> {
+fn add_batch_lines(
+    mi: &Mi,
+    orno: &str,
+    line_inputs: Vec<Vec<(String, String)>>,
+    first_index: u32,
+) -> Result<Added, Error> {
     let mut added = Added {
         ponrs: Vec::new(),
         failures: Vec::new(),
@@ -188,14 +240,22 @@ fn order_errors(
         .iter()
         .map(|(line, nok)| field_error(&nok.field_or("ITNO"), Some(*line), &nok.describe()))
         .collect();
-    let mut reported: Vec<String> = failures.iter().map(|(_, n)| n.message.trim().to_string()).collect();
+    let mut reported: Vec<String> = failures
+        .iter()
+        .map(|(_, n)| n.message.trim().to_string())
+        .collect();
     if let Some(n) = extra {
         errors.push(field_error(&n.field_or("order"), None, &n.describe()));
         reported.push(n.message.trim().to_string());
     }
     // The batch order stays in M3's batch entry for a person to inspect; its number is in
     // every message.
-    let messages = match mi.try_call("OIS100MI", "LstErrMsgOrder", &[("ORNO".into(), orno.to_string())], Some(0))? {
+    let messages = match mi.try_call(
+        "OIS100MI",
+        "LstErrMsgOrder",
+        &[("ORNO".into(), orno.to_string())],
+        Some(0),
+    )? {
         Ok(m) => m,
         Err(nok) => {
             ferry_pdk::warn!("LstErrMsgOrder for batch order {orno}: {}", nok.describe());
@@ -203,17 +263,32 @@ fn order_errors(
         }
     };
     for m in messages {
-        let text = m.get("MDTA").filter(|s| !s.trim().is_empty()).or(m.get("TX60")).map(|s| s.trim().to_string()).unwrap_or_default();
+        let text = m
+            .get("MDTA")
+            .filter(|s| !s.trim().is_empty())
+            .or(m.get("TX60"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
         if text.is_empty() || reported.iter().any(|r| r == &text) {
             continue;
         }
-        let msid = m.get("MSID").map(|s| s.trim().to_string()).unwrap_or_default();
+        let msid = m
+            .get("MSID")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
         let line = line_items
             .iter()
-            .find(|(_, itno)| text.split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_').any(|w| w == itno))
+            .find(|(_, itno)| {
+                text.split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
+                    .any(|w| w == itno)
+            })
             .map(|(i, _)| *i);
         let field = if line.is_some() { "ITNO" } else { "order" };
-        errors.push(field_error(field, line, &format!("OIS100MI/LstErrMsgOrder {msid}: {text}")));
+        errors.push(field_error(
+            field,
+            line,
+            &format!("OIS100MI/LstErrMsgOrder {msid}: {text}"),
+        ));
         reported.push(text);
     }
     for e in &mut errors {
@@ -223,7 +298,11 @@ fn order_errors(
 }
 
 fn receipt_status(r: &Record) -> String {
-    let get = |k: &str| r.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let get = |k: &str| {
+        r.get(k)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     match (get("ORSL"), get("ORST"), get("STAT")) {
         (Some(lo), Some(hi), _) if lo != hi => format!("{lo}-{hi}"),
         (Some(lo), _, _) => lo,
@@ -237,7 +316,11 @@ fn items_of(lines: &[Vec<(String, String)>], first: u32) -> Vec<(u32, String)> {
     lines
         .iter()
         .enumerate()
-        .filter_map(|(i, l)| l.iter().find(|(k, _)| k == "ITNO").map(|(_, v)| (first + i as u32, v.clone())))
+        .filter_map(|(i, l)| {
+            l.iter()
+                .find(|(k, _)| k == "ITNO")
+                .map(|(_, v)| (first + i as u32, v.clone()))
+        })
         .collect()
 }
 
@@ -252,16 +335,32 @@ fn add_head(mi: &Mi, inputs: &[(String, String)]) -> Result<String, Error> {
 /// Confirm; when M3 says the batch order is already confirmed (a retried confirm), its final
 /// number is read with GetOrderNo, so a confirm is safe to repeat.
 fn confirm(mi: &Mi, orno: &str, line_items: &[(u32, String)]) -> Result<(String, String), Error> {
-    match mi.try_call("OIS100MI", "Confirm", &[("ORNO".into(), orno.to_string())], Some(1))? {
+    match mi.try_call(
+        "OIS100MI",
+        "Confirm",
+        &[("ORNO".into(), orno.to_string())],
+        Some(1),
+    )? {
         Ok(recs) => {
             let r = recs.first().cloned().unwrap_or_default();
-            let final_orno = r.get("ORNO").map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+            let final_orno = r
+                .get("ORNO")
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
                 .ok_or_else(|| Error::fatal("OIS100MI/Confirm returned no ORNO"))?;
             Ok((final_orno, receipt_status(&r)))
         }
         Err(nok) => {
-            if let Ok(Ok(recs)) = mi.try_call("OIS100MI", "GetOrderNo", &[("ORNO".into(), orno.to_string())], Some(1))
-                && let Some(ornr) = recs.first().and_then(|r| r.get("ORNR")).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+            if let Ok(Ok(recs)) = mi.try_call(
+                "OIS100MI",
+                "GetOrderNo",
+                &[("ORNO".into(), orno.to_string())],
+                Some(1),
+            ) && let Some(ornr) = recs
+                .first()
+                .and_then(|r| r.get("ORNR"))
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
             {
                 ferry_pdk::info!("batch order {orno} was already confirmed as {ornr}");
                 let head = mi.get_one("OIS100MI", "GetHead", &[("ORNO".into(), ornr.clone())])?;
@@ -287,7 +386,11 @@ pub fn create(mi: &Mi, order: &Document, reference: &str) -> Result<OrderReceipt
         .map(|(i, l)| line_inputs(l, i as u32, &mut errors))
         .collect();
     if order.lines.is_empty() {
-        errors.push(field_error("lines", None, "an order needs at least one line"));
+        errors.push(field_error(
+            "lines",
+            None,
+            "an order needs at least one line",
+        ));
     }
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
@@ -299,7 +402,11 @@ pub fn create(mi: &Mi, order: &Document, reference: &str) -> Result<OrderReceipt
         return Err(order_errors(mi, &orno, &added.failures, &line_items, None)?);
     }
     let (final_orno, status) = confirm(mi, &orno, &line_items)?;
-    let mode = if mi.settings.bulk_orders { "bulk" } else { "batch" };
+    let mode = if mi.settings.bulk_orders {
+        "bulk"
+    } else {
+        "batch"
+    };
     ferry_pdk::info!(
         "m3 order {reference}: {final_orno} in {} M3 round trips ({mode}, {} lines)",
         mi.round_trips(),
@@ -323,7 +430,12 @@ pub fn begin(mi: &Mi, header: &Document, reference: &str) -> Result<String, Erro
 }
 
 /// Adds lines to a draft; `first_index` numbers them for errors.
-pub fn add_lines(mi: &Mi, draft: &str, lines: &[Line], first_index: u32) -> Result<Vec<String>, Error> {
+pub fn add_lines(
+    mi: &Mi,
+    draft: &str,
+    lines: &[Line],
+    first_index: u32,
+) -> Result<Vec<String>, Error> {
     let (_, orno) = key("ORNO", draft)?;
     let mut errors = Vec::new();
     let inputs: Vec<_> = lines
@@ -345,18 +457,38 @@ pub fn add_lines(mi: &Mi, draft: &str, lines: &[Line], first_index: u32) -> Resu
 pub fn confirm_staged(mi: &Mi, draft: &str) -> Result<OrderReceipt, Error> {
     let (_, orno) = key("ORNO", draft)?;
     let (final_orno, _) = confirm(mi, &orno, &[])?;
-    let head = mi.get_one("OIS100MI", "GetHead", &[("ORNO".into(), final_orno.clone())])?;
-    let lines = mi.call("OIS100MI", "LstLine", &[("ORNO".into(), final_orno.clone())], Some(0))?;
+    let head = mi.get_one(
+        "OIS100MI",
+        "GetHead",
+        &[("ORNO".into(), final_orno.clone())],
+    )?;
+    let lines = mi.call(
+        "OIS100MI",
+        "LstLine",
+        &[("ORNO".into(), final_orno.clone())],
+        Some(0),
+    )?;
     Ok(OrderReceipt {
         order_number: final_orno,
-        reference: head.get("CUOR").map(|s| s.trim().to_string()).unwrap_or_default(),
+        reference: head
+            .get("CUOR")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
         status: receipt_status(&head),
-        line_numbers: lines.iter().filter_map(|l| l.get("PONR")).map(|p| p.trim().to_string()).collect(),
+        line_numbers: lines
+            .iter()
+            .filter_map(|l| l.get("PONR"))
+            .map(|p| p.trim().to_string())
+            .collect(),
     })
 }
 
 /// M3 has no get-by-CUOR: list the customer's orders (LstHead) and filter on CUOR.
-pub fn find(mi: &Mi, reference: &str, customer: Option<&str>) -> Result<Option<OrderReceipt>, Error> {
+pub fn find(
+    mi: &Mi,
+    reference: &str,
+    customer: Option<&str>,
+) -> Result<Option<OrderReceipt>, Error> {
     let Some(customer) = customer.filter(|c| !c.trim().is_empty()) else {
         return Err(Error::invalid(
             "customer",
@@ -371,11 +503,22 @@ pub fn find(mi: &Mi, reference: &str, customer: Option<&str>) -> Result<Option<O
         .collect();
     matching.sort_by(|a, b| a.get("ORNO").cmp(&b.get("ORNO")));
     if matching.len() > 1 {
-        let all: Vec<&str> = matching.iter().filter_map(|h| h.get("ORNO")).map(|s| s.trim()).collect();
-        ferry_pdk::warn!("reference {cuor} is on {} orders of {customer}: {}", all.len(), all.join(", "));
+        let all: Vec<&str> = matching
+            .iter()
+            .filter_map(|h| h.get("ORNO"))
+            .map(|s| s.trim())
+            .collect();
+        ferry_pdk::warn!(
+            "reference {cuor} is on {} orders of {customer}: {}",
+            all.len(),
+            all.join(", ")
+        );
     }
     Ok(matching.first().map(|h| OrderReceipt {
-        order_number: h.get("ORNO").map(|s| s.trim().to_string()).unwrap_or_default(),
+        order_number: h
+            .get("ORNO")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
         reference: cuor.clone(),
         status: receipt_status(h),
         line_numbers: Vec::new(),
@@ -385,8 +528,14 @@ pub fn find(mi: &Mi, reference: &str, customer: Option<&str>) -> Result<Option<O
 pub fn status(mi: &Mi, order_number: &str) -> Result<OrderReceipt, Error> {
     let head = mi.get_one("OIS100MI", "GetHead", &[key("ORNO", order_number)?])?;
     Ok(OrderReceipt {
-        order_number: head.get("ORNO").map(|s| s.trim().to_string()).unwrap_or_else(|| order_number.to_string()),
-        reference: head.get("CUOR").map(|s| s.trim().to_string()).unwrap_or_default(),
+        order_number: head
+            .get("ORNO")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| order_number.to_string()),
+        reference: head
+            .get("CUOR")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
         status: receipt_status(&head),
         line_numbers: Vec::new(),
     })
@@ -398,9 +547,17 @@ mod tests {
 
     #[test]
     fn receipt_status_is_one_code_or_lowest_to_highest() {
-        let r = |pairs: &[(&str, &str)]| -> Record { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        let r = |pairs: &[(&str, &str)]| -> Record {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         assert_eq!(receipt_status(&r(&[("ORSL", "22"), ("ORST", "22")])), "22");
-        assert_eq!(receipt_status(&r(&[("ORSL", "22"), ("ORST", "33")])), "22-33");
+        assert_eq!(
+            receipt_status(&r(&[("ORSL", "22"), ("ORST", "33")])),
+            "22-33"
+        );
         assert_eq!(receipt_status(&r(&[("STAT", "20")])), "20");
     }
 }

@@ -27,7 +27,8 @@ pub(crate) fn default_max_rows() -> usize {
 
 enum Backend {
     Sqlite(sqlite::SqliteBackend),
-    SqlServer(mssql::SqlServerBackend),
+    // Boxed: tiberius' config is large next to SQLite's handle.
+    SqlServer(Box<mssql::SqlServerBackend>),
 }
 
 pub struct SqlConnection {
@@ -52,11 +53,11 @@ impl SqlConnection {
     ) -> Result<Self, ConnectionError> {
         Ok(Self {
             name: name.to_string(),
-            backend: Backend::SqlServer(mssql::SqlServerBackend::new(
+            backend: Backend::SqlServer(Box::new(mssql::SqlServerBackend::new(
                 name,
                 settings,
                 connection_string,
-            )?),
+            )?)),
         })
     }
 

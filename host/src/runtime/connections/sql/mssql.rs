@@ -82,14 +82,15 @@ impl SqlServerBackend {
         connection_string: Secret,
     ) -> Result<Self, ConnectionError> {
         // The parser's messages may quote the string (and so a password): never pass them on.
-        let config = tiberius::Config::from_ado_string(connection_string.expose()).map_err(|_| {
-            ConnectionError::Config {
-                connection: name.to_string(),
-                message: "the SQL Server connection string could not be parsed (ADO.NET form: \
+        let config =
+            tiberius::Config::from_ado_string(connection_string.expose()).map_err(|_| {
+                ConnectionError::Config {
+                    connection: name.to_string(),
+                    message: "the SQL Server connection string could not be parsed (ADO.NET form: \
                           server=tcp:HOST,1433;database=DB;user=U;password=P;encrypt=true)"
-                    .into(),
-            }
-        })?;
+                        .into(),
+                }
+            })?;
         Ok(Self {
             config,
             max_rows: settings.max_rows,
@@ -156,14 +157,17 @@ impl SqlServerBackend {
                 for p in params {
                     p.bind(&mut q);
                 }
-                let mut stream = q.query(client).await?.into_row_stream();
-                let mut columns: Option<Vec<String>> = None;
+                let mut qs = q.query(client).await?;
+                // Column names even when no row comes back (plugins read a table's shape so).
+                let columns: Vec<String> = qs
+                    .columns()
+                    .await?
+                    .map(|cols| cols.iter().map(|c| c.name().to_string()).collect())
+                    .unwrap_or_default();
+                let mut stream = qs.into_row_stream();
                 let mut rows = Vec::new();
                 let mut too_many = false;
                 while let Some(row) = stream.try_next().await? {
-                    if columns.is_none() {
-                        columns = Some(row.columns().iter().map(|c| c.name().to_string()).collect());
-                    }
                     if rows.len() == max_rows {
                         too_many = true;
                         // Drain so the session stays usable.
@@ -175,7 +179,7 @@ impl SqlServerBackend {
                             .collect::<Vec<_>>(),
                     );
                 }
-                Ok((columns.unwrap_or_default(), rows, too_many))
+                Ok((columns, rows, too_many))
             })
             .await?;
         let (columns, rows, too_many) = result;
@@ -206,7 +210,11 @@ impl SqlServerBackend {
             prepared.push((rewrite_params(&s.sql)?, to_params(&s.params)?));
         }
         self.with_client(async move |client| {
-            client.simple_query("BEGIN TRANSACTION").await?.into_results().await?;
+            client
+                .simple_query("BEGIN TRANSACTION")
+                .await?
+                .into_results()
+                .await?;
             let mut counts = Vec::with_capacity(prepared.len());
             for (sql, params) in prepared {
                 let mut q = Query::new(sql);
@@ -259,9 +267,7 @@ pub fn rewrite_params(sql: &str) -> Result<String, Error> {
                     }
                 }
                 if !closed {
-                    return Err(Error::Fatal(format!(
-                        "unterminated {c} in SQL statement"
-                    )));
+                    return Err(Error::Fatal(format!("unterminated {c} in SQL statement")));
                 }
             }
             '-' if chars.peek() == Some(&'-') => {
@@ -288,7 +294,9 @@ pub fn rewrite_params(sql: &str) -> Result<String, Error> {
                     prev = d;
                 }
                 if !closed {
-                    return Err(Error::Fatal("unterminated /* comment in SQL statement".into()));
+                    return Err(Error::Fatal(
+                        "unterminated /* comment in SQL statement".into(),
+                    ));
                 }
             }
             '?' => {
@@ -346,9 +354,11 @@ pub fn to_params(values: &[SqlValue]) -> Result<Vec<Param>, Error> {
             Ok(match v {
                 SqlValue::Null => Param::Null,
                 SqlValue::Integer(i) => Param::BigInt(*i),
-                SqlValue::Decimal(d) => Param::Numeric(Decimal::from_str(d.trim()).map_err(|_| {
-                    Error::Fatal(format!("parameter {}: '{d}' is not a decimal", i + 1))
-                })?),
+                SqlValue::Decimal(d) => {
+                    Param::Numeric(Decimal::from_str(d.trim()).map_err(|_| {
+                        Error::Fatal(format!("parameter {}: '{d}' is not a decimal", i + 1))
+                    })?)
+                }
                 SqlValue::Text(t) => Param::NVarChar(t.clone()),
                 SqlValue::Boolean(b) => Param::Bit(*b),
                 SqlValue::Blob(b) => Param::VarBinary(b.clone()),
@@ -453,7 +463,11 @@ fn classify(e: tiberius::error::Error) -> Error {
             }
             // 18456 login failed.
             18456 => Error::Unauthorized("SQL Server login failed".into()),
-            _ => Error::Fatal(format!("SQL Server error {}: {}", token.code(), token.message())),
+            _ => Error::Fatal(format!(
+                "SQL Server error {}: {}",
+                token.code(),
+                token.message()
+            )),
         },
         E::Io { .. } | E::Routing { .. } => Error::Transient(e.to_string()),
         _ => Error::Fatal(e.to_string()),
@@ -493,8 +507,14 @@ mod tests {
 
     #[test]
     fn unterminated_literals_are_refused() {
-        assert!(matches!(rewrite_params("SELECT 'oops"), Err(Error::Fatal(_))));
-        assert!(matches!(rewrite_params("SELECT /* oops"), Err(Error::Fatal(_))));
+        assert!(matches!(
+            rewrite_params("SELECT 'oops"),
+            Err(Error::Fatal(_))
+        ));
+        assert!(matches!(
+            rewrite_params("SELECT /* oops"),
+            Err(Error::Fatal(_))
+        ));
     }
 
     #[test]
@@ -608,7 +628,9 @@ mod tests {
             read_value(ColumnType::Datetime2, &data),
             SqlValue::Text("2026-03-14T09:26:53.500".into())
         );
-        let d = NaiveDate::from_ymd_opt(2026, 1, 2).expect("date").into_sql();
+        let d = NaiveDate::from_ymd_opt(2026, 1, 2)
+            .expect("date")
+            .into_sql();
         assert_eq!(
             read_value(ColumnType::Daten, &d),
             SqlValue::Text("2026-01-02".into())

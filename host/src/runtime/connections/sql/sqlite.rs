@@ -10,9 +10,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::default_max_rows;
-use crate::runtime::connections::ConnectionError;
 use crate::runtime::bindings::sql::{Rows, SqlValue, Statement};
 use crate::runtime::bindings::types::Error;
+use crate::runtime::connections::ConnectionError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

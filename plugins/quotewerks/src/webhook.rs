@@ -1,0 +1,196 @@
+//! QuoteWerks webhooks: the shared-secret header (checked by the host in constant time through
+//! `secrets`) and the JSON body template Ferry recommends (README "Connectors"):
+//!
+//! ```json
+//! {"event":"{{System.EventFullName}}","eventId":"{{System.EventID}}",
+//!  "occurredAt":"{{System.EventDateTime}}","tenant":"{{System.TenantAccountNumber}}",
+//!  "document":{"id":"{{Document.ID}}","docNo":"{{Document.DocNo}}",
+//!  "docType":"{{Document.DocType}}","status":"{{Document.DocStatus}}"}}
+//! ```
+//!
+//! QuoteWerks publishes only its System.* macros; document macros and an event id are
+//! UNVERIFIED, so a body without an event id gets one derived from the quote, its status and
+//! the time (or the body's digest), and the id may be a number or a string.
+
+use ferry_pdk::Error;
+use serde_json::Value as Json;
+
+pub const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub event_id: String,
+    pub quote_id: String,
+    pub event: String,
+    pub status: Option<String>,
+    pub occurred_at: Option<String>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error::invalid(field, message)
+}
+
+/// A value that is really there: not blank and not a macro QuoteWerks left unrendered.
+fn present(v: Option<&Json>) -> Option<String> {
+    let s = match v? {
+        Json::String(s) => s.trim().to_string(),
+        Json::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    (!s.is_empty() && !s.contains("{{")).then_some(s)
+}
+
+/// FNV-1a: a stable digest for a derived event id (not a security measure).
+fn fnv(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Verifies and parses one delivery. `verify(presented)` asks the host whether the header's
+/// value is the tenant's secret.
+pub fn parse(
+    headers: &[(String, String)],
+    body: &[u8],
+    header_name: &str,
+    verify: impl Fn(&str) -> bool,
+) -> Result<Event, Error> {
+    let presented = headers
+        .iter()
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(header_name))
+        .map(|(_, v)| v.trim());
+    match presented {
+        None => {
+            return Err(Error::unauthorized(format!(
+                "webhook without the {header_name} header"
+            )));
+        }
+        Some(v) if !verify(v) => {
+            return Err(Error::unauthorized(format!(
+                "webhook {header_name} does not match"
+            )));
+        }
+        Some(_) => {}
+    }
+    if body.len() > MAX_BODY {
+        return Err(invalid(
+            "body",
+            format!("{} bytes is over the {MAX_BODY}-byte limit", body.len()),
+        ));
+    }
+    let json: Json = serde_json::from_slice(body).map_err(|e| {
+        invalid(
+            "body",
+            format!("not the JSON body template Ferry documents: {e}"),
+        )
+    })?;
+    let obj = json
+        .as_object()
+        .ok_or_else(|| invalid("body", "expected a JSON object"))?;
+    let doc = obj.get("document").and_then(Json::as_object);
+    let from_doc = |k: &str| doc.and_then(|d| present(d.get(k)));
+    let quote_id = from_doc("id")
+        .or_else(|| present(obj.get("quoteId")))
+        .or_else(|| present(obj.get("docId")))
+        .ok_or_else(|| invalid("document.id", "missing (use the {{Document.ID}} macro)"))?;
+    if !quote_id.chars().all(|c| c.is_ascii_digit()) || quote_id.len() > 18 {
+        return Err(invalid(
+            "document.id",
+            format!("'{quote_id}' is not a QuoteWerks document ID"),
+        ));
+    }
+    let event = present(obj.get("event"))
+        .ok_or_else(|| invalid("event", "missing (use {{System.EventFullName}})"))?;
+    let status = from_doc("status").or_else(|| present(obj.get("status")));
+    let occurred_at = present(obj.get("occurredAt"));
+    let event_id = present(obj.get("eventId")).unwrap_or_else(|| match &occurred_at {
+        Some(t) => format!(
+            "qw-{quote_id}-{}-{t}",
+            status
+                .as_deref()
+                .map(|s| fnv(s.as_bytes()))
+                .unwrap_or_default()
+        ),
+        None => format!("qw-{quote_id}-{}", fnv(body)),
+    });
+    if event_id.len() > 200 {
+        return Err(invalid("eventId", "longer than 200 characters"));
+    }
+    Ok(Event {
+        event_id,
+        quote_id,
+        event,
+        status,
+        occurred_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "X-QuoteWerks-Secret";
+
+    fn headers(v: &str) -> Vec<(String, String)> {
+        vec![("x-quotewerks-secret".into(), v.into())]
+    }
+
+    #[test]
+    fn a_signed_body_in_the_template_parses() {
+        let body = br#"{"event":"QuoteWerks.DocumentStatusChanged","eventId":"e-1","occurredAt":"2026-05-01T10:00:00Z","document":{"id":17,"docNo":"FRYQ1000","status":"Approved"}}"#;
+        let e = parse(&headers("s3cret"), body, H, |p| p == "s3cret").expect("parsed");
+        assert_eq!(e.quote_id, "17");
+        assert_eq!(e.event_id, "e-1");
+        assert_eq!(e.status.as_deref(), Some("Approved"));
+    }
+
+    #[test]
+    fn a_missing_or_wrong_secret_is_unauthorized() {
+        let body = br#"{"event":"x","document":{"id":1}}"#;
+        assert!(matches!(
+            parse(&[], body, H, |_| true),
+            Err(Error::Unauthorized(_))
+        ));
+        assert!(matches!(
+            parse(&headers("nope"), body, H, |p| p == "s3cret"),
+            Err(Error::Unauthorized(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_bodies_are_invalid_never_a_panic() {
+        let ok = |_: &str| true;
+        for body in [
+            &b""[..],
+            b"not json",
+            b"[1,2]",
+            br#"{"event":"x"}"#,
+            br#"{"event":"x","document":{"id":"{{Document.ID}}"}}"#,
+            br#"{"event":"x","document":{"id":"1; DROP TABLE DocumentHeaders"}}"#,
+            br#"{"document":{"id":3}}"#,
+            b"\xff\xfe",
+        ] {
+            assert!(
+                matches!(parse(&headers("s"), body, H, ok), Err(Error::Invalid(_))),
+                "{body:?}"
+            );
+        }
+        let huge = vec![b' '; MAX_BODY + 1];
+        assert!(matches!(
+            parse(&headers("s"), &huge, H, ok),
+            Err(Error::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn an_event_id_is_derived_when_the_template_has_none() {
+        let body = br#"{"event":"QuoteWerks.DocumentStatusChanged","occurredAt":"2026-05-01T10:00:00Z","document":{"id":"5","status":"Approved"}}"#;
+        let a = parse(&headers("s"), body, H, |_| true).expect("parsed");
+        let b = parse(&headers("s"), body, H, |_| true).expect("parsed");
+        assert_eq!(a.event_id, b.event_id, "the same delivery dedupes");
+        assert!(a.event_id.starts_with("qw-5-"));
+    }
+}
