@@ -157,12 +157,7 @@ impl Logs {
     fn round_trips(&self, reference: &str) -> Option<u32> {
         self.0.lock().expect("lock").iter().find_map(|l| {
             let rest = l.strip_prefix(&format!("m3 order {reference}: "))?;
-            rest.split(" in ")
-                .nth(1)?
-                .split(' ')
-                .next()?
-                .parse()
-                .ok()
+            rest.split(" in ").nth(1)?.split(' ').next()?.parse().ok()
         })
     }
 }
@@ -174,7 +169,11 @@ async fn customers_are_read_found_created_and_changed() {
 
     let doc = erp!(env, call_get_customer, &c0.cuno).expect("get");
     assert_eq!(doc.id.as_deref(), Some(c0.cuno.as_str()));
-    assert_eq!(text(&doc, "CUNM").as_deref(), Some(c0.name.as_str()), "blank padding trimmed");
+    assert_eq!(
+        text(&doc, "CUNM").as_deref(),
+        Some(c0.name.as_str()),
+        "blank padding trimmed"
+    );
     assert_eq!(text(&doc, "MAIL").as_deref(), Some(c0.email.as_str()));
 
     let by_mail = erp!(
@@ -192,7 +191,10 @@ async fn customers_are_read_found_created_and_changed() {
     assert_eq!(by_mail[0].id.as_deref(), Some(c0.cuno.as_str()));
 
     // The name as a person types it: other case, punctuation and legal form.
-    let typed = format!("{}, Incorporated", c0.name.to_uppercase().trim_end_matches(" INC"));
+    let typed = format!(
+        "{}, Incorporated",
+        c0.name.to_uppercase().trim_end_matches(" INC")
+    );
     let by_name = erp!(
         env,
         call_find_customers,
@@ -205,7 +207,9 @@ async fn customers_are_read_found_created_and_changed() {
     )
     .expect("find");
     assert!(
-        by_name.iter().any(|d| d.id.as_deref() == Some(c0.cuno.as_str())),
+        by_name
+            .iter()
+            .any(|d| d.id.as_deref() == Some(c0.cuno.as_str())),
         "{typed} should find {}",
         c0.name
     );
@@ -234,7 +238,10 @@ async fn customers_are_read_found_created_and_changed() {
     };
     erp!(env, call_update_customer, &cuno, &change).expect("update");
     let changed = erp!(env, call_get_customer, &cuno).expect("get changed");
-    assert_eq!(text(&changed, "MAIL").as_deref(), Some("orders@ferry-test.example"));
+    assert_eq!(
+        text(&changed, "MAIL").as_deref(),
+        Some("orders@ferry-test.example")
+    );
     assert_eq!(text(&changed, "CUNM").as_deref(), Some("Ferry Test Works"));
 
     // A name over CUNM's 36 characters is refused before any M3 call: nothing is cut.
@@ -262,7 +269,10 @@ async fn customers_are_read_found_created_and_changed() {
             env,
             call_list_customers_changed,
             "2020-01-01",
-            &PageRequest { cursor: cursor.clone(), limit: 6 }
+            &PageRequest {
+                cursor: cursor.clone(),
+                limit: 6
+            }
         )
         .expect("page");
         seen.extend(page.documents.into_iter().filter_map(|d| d.id));
@@ -299,10 +309,16 @@ async fn items_prices_and_stock_are_read() {
     let doc = erp!(env, call_get_item, &item0.itno).expect("item");
     assert_eq!(text(&doc, "ITDS").as_deref(), Some(item0.name.as_str()));
     assert!(matches!(
-        doc.fields.iter().find(|f| f.name == "LMDT").map(|f| &f.value),
+        doc.fields
+            .iter()
+            .find(|f| f.name == "LMDT")
+            .map(|f| &f.value),
         Some(Value::Date(_))
     ));
-    assert!(matches!(erp!(env, call_get_item, "NOSUCHITEM"), Err(Error::NotFound(_))));
+    assert!(matches!(
+        erp!(env, call_get_item, "NOSUCHITEM"),
+        Err(Error::NotFound(_))
+    ));
     assert!(matches!(
         erp!(env, call_get_item, &"X".repeat(16)),
         Err(Error::Invalid(e)) if e[0].field == "ITNO"
@@ -311,8 +327,15 @@ async fn items_prices_and_stock_are_read() {
     let mut all = Vec::new();
     let mut cursor = None;
     loop {
-        let page = erp!(env, call_list_items, &PageRequest { cursor: cursor.clone(), limit: 7 })
-            .expect("page");
+        let page = erp!(
+            env,
+            call_list_items,
+            &PageRequest {
+                cursor: cursor.clone(),
+                limit: 7
+            }
+        )
+        .expect("page");
         assert!(page.documents.len() <= 7);
         all.extend(page.documents.into_iter().filter_map(|d| d.id));
         match page.next {
@@ -331,7 +354,10 @@ async fn items_prices_and_stock_are_read() {
             env,
             call_list_items_changed,
             "2000-01-01",
-            &PageRequest { cursor: cursor.clone(), limit: 9 }
+            &PageRequest {
+                cursor: cursor.clone(),
+                limit: 9
+            }
         )
         .expect("changed page");
         changed += page.documents.len();
@@ -354,14 +380,21 @@ async fn items_prices_and_stock_are_read() {
     let expected = (item0.sales_price * (rust_decimal::Decimal::ONE_HUNDRED - c.discount_percent)
         / rust_decimal::Decimal::ONE_HUNDRED)
         .round_dp(2);
-    assert_eq!(cp.amount.parse::<rust_decimal::Decimal>().expect("dec"), expected);
+    assert_eq!(
+        cp.amount.parse::<rust_decimal::Decimal>().expect("dec"),
+        expected
+    );
 
     let stock = erp!(env, call_get_stock, &item0.itno).expect("stock");
     assert!(!stock.is_empty());
     for b in &stock {
         assert_eq!(
             b.on_hand.parse::<rust_decimal::Decimal>().expect("dec")
-                - b.allocated.as_deref().unwrap_or("0").parse::<rust_decimal::Decimal>().expect("dec"),
+                - b.allocated
+                    .as_deref()
+                    .unwrap_or("0")
+                    .parse::<rust_decimal::Decimal>()
+                    .expect("dec"),
             b.allocatable.parse::<rust_decimal::Decimal>().expect("dec")
         );
     }
@@ -372,7 +405,10 @@ async fn items_prices_and_stock_are_read() {
     let whs: Vec<&str> = per_wh.iter().map(|b| b.warehouse.as_str()).collect();
     assert_eq!(whs, vec!["100", "200"]);
     for b in &per_wh {
-        let same = stock.iter().find(|s| s.warehouse == b.warehouse).expect("same warehouse");
+        let same = stock
+            .iter()
+            .find(|s| s.warehouse == b.warehouse)
+            .expect("same warehouse");
         assert_eq!(same.on_hand, b.on_hand);
     }
 }
@@ -383,8 +419,17 @@ async fn create_and_check(env: &Env, logs: &Logs, reference: &str) -> (OrderRece
         &c0.cuno,
         vec![
             vec![t("ITNO", &sellable(0)), d("ORQT", "2")],
-            vec![t("ITNO", &sellable(1)), d("ORQT", "1.5"), d("SAPR", "10.00"), d("DIP1", "14.5")],
-            vec![t("ITNO", &sellable(2)), d("ORQT", "4"), t("ITDS", "Custom text")],
+            vec![
+                t("ITNO", &sellable(1)),
+                d("ORQT", "1.5"),
+                d("SAPR", "10.00"),
+                d("DIP1", "14.5"),
+            ],
+            vec![
+                t("ITNO", &sellable(2)),
+                d("ORQT", "4"),
+                t("ITDS", "Custom text"),
+            ],
         ],
     );
     let receipt = erp!(env, call_create_order, &doc, reference).expect("order");
@@ -408,11 +453,16 @@ async fn create_and_check(env: &Env, logs: &Logs, reference: &str) -> (OrderRece
         ]
     );
     assert_eq!(
-        in_m3[0].lines[1].sapr.parse::<rust_decimal::Decimal>().expect("dec"),
+        in_m3[0].lines[1]
+            .sapr
+            .parse::<rust_decimal::Decimal>()
+            .expect("dec"),
         rust_decimal::Decimal::TEN,
         "the manual price went over"
     );
-    let trips = logs.round_trips(reference).expect("the round-trip log line");
+    let trips = logs
+        .round_trips(reference)
+        .expect("the round-trip log line");
     (receipt, trips)
 }
 
@@ -426,13 +476,25 @@ async fn an_order_goes_through_batch_entry_or_one_bulk_post_and_is_found_by_refe
     let (receipt, trips) = create_and_check(&batch, &logs, "FRYQ1000").await;
     assert_eq!(trips, 5, "AddBatchHead + 3 × AddBatchLine + Confirm");
 
-    let found = erp!(batch, call_find_order, "FRYQ1000", Some(customer(0).cuno.as_str()))
-        .expect("find")
-        .expect("found");
+    let found = erp!(
+        batch,
+        call_find_order,
+        "FRYQ1000",
+        Some(customer(0).cuno.as_str())
+    )
+    .expect("find")
+    .expect("found");
     assert_eq!(found.order_number, receipt.order_number);
-    assert!(erp!(batch, call_find_order, "FRYQ-NEVER", Some(customer(0).cuno.as_str()))
+    assert!(
+        erp!(
+            batch,
+            call_find_order,
+            "FRYQ-NEVER",
+            Some(customer(0).cuno.as_str())
+        )
         .expect("find")
-        .is_none());
+        .is_none()
+    );
     assert!(matches!(
         erp!(batch, call_find_order, "FRYQ1000", None),
         Err(Error::Invalid(e)) if e[0].field == "customer"
@@ -441,7 +503,10 @@ async fn an_order_goes_through_batch_entry_or_one_bulk_post_and_is_found_by_refe
     let status = erp!(batch, call_get_order_status, &receipt.order_number).expect("status");
     assert_eq!(status.reference, "FRYQ1000");
     assert_eq!(status.status, receipt.status);
-    batch.sim.advance_order(&receipt.order_number, Some("44")).expect("advance");
+    batch
+        .sim
+        .advance_order(&receipt.order_number, Some("44"))
+        .expect("advance");
     let status = erp!(batch, call_get_order_status, &receipt.order_number).expect("status");
     assert_eq!(status.status, "44");
     assert!(matches!(
@@ -451,7 +516,10 @@ async fn an_order_goes_through_batch_entry_or_one_bulk_post_and_is_found_by_refe
 
     let bulk = env(&[("order_entry", "bulk")]).await;
     let (_, trips) = create_and_check(&bulk, &logs, "FRYQ2000").await;
-    assert_eq!(trips, 3, "AddBatchHead + one bulk POST of the lines + Confirm");
+    assert_eq!(
+        trips, 3,
+        "AddBatchHead + one bulk POST of the lines + Confirm"
+    );
 }
 
 #[tokio::test]
@@ -470,16 +538,33 @@ async fn bad_lines_are_reported_against_their_lines_and_nothing_is_confirmed() {
         let errors = invalid(erp!(env, call_create_order, &doc, &reference));
         let lines: Vec<Option<u32>> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![Some(1), Some(2)], "{mode}: {errors:?}");
-        assert!(errors[0].message.contains("does not exist"), "{}", errors[0].message);
-        assert!(errors[1].message.contains("discontinued"), "{}", errors[1].message);
-        assert!(env.sim.orders_by_cuor(&reference).expect("orders").is_empty(), "{mode}: no order");
+        assert!(
+            errors[0].message.contains("does not exist"),
+            "{}",
+            errors[0].message
+        );
+        assert!(
+            errors[1].message.contains("discontinued"),
+            "{}",
+            errors[1].message
+        );
+        assert!(
+            env.sim
+                .orders_by_cuor(&reference)
+                .expect("orders")
+                .is_empty(),
+            "{mode}: no order"
+        );
     }
 }
 
 #[tokio::test]
 async fn over_long_fields_are_refused_before_any_m3_call() {
     let env = env(&[]).await;
-    let mut doc = order(&customer(0).cuno, vec![vec![t("ITNO", &sellable(0)), d("ORQT", "1")]]);
+    let mut doc = order(
+        &customer(0).cuno,
+        vec![vec![t("ITNO", &sellable(0)), d("ORQT", "1")]],
+    );
     doc.fields.push(t("YREF", &"R".repeat(31)));
     doc.lines[0].fields.push(t("ITDS", &"D".repeat(31)));
     let reference = "Q".repeat(21);
@@ -495,11 +580,21 @@ async fn over_long_fields_are_refused_before_any_m3_call() {
             ("YREF".to_string(), None)
         ]
     );
-    assert_eq!(env.sim.summary().expect("summary").batch_orders, 0, "no M3 call was made");
+    assert_eq!(
+        env.sim.summary().expect("summary").batch_orders,
+        0,
+        "no M3 call was made"
+    );
 
-    let bad_qty = order(&customer(0).cuno, vec![vec![t("ITNO", &sellable(0)), d("ORQT", "0")]]);
+    let bad_qty = order(
+        &customer(0).cuno,
+        vec![vec![t("ITNO", &sellable(0)), d("ORQT", "0")]],
+    );
     let errors = invalid(erp!(env, call_create_order, &bad_qty, "Q1"));
-    assert_eq!((errors[0].field.as_str(), errors[0].line), ("ORQT", Some(0)));
+    assert_eq!(
+        (errors[0].field.as_str(), errors[0].line),
+        ("ORQT", Some(0))
+    );
 }
 
 #[tokio::test]
@@ -508,8 +603,12 @@ async fn staged_entry_confirms_once_even_when_confirm_is_repeated() {
     let head = order(&customer(0).cuno, vec![]);
     let draft = erp!(env, call_begin_order, &head, "STAGED-1").expect("begin");
     let lines = vec![
-        Line { fields: vec![t("ITNO", &sellable(3)), d("ORQT", "2")] },
-        Line { fields: vec![t("ITNO", &sellable(4)), d("ORQT", "1")] },
+        Line {
+            fields: vec![t("ITNO", &sellable(3)), d("ORQT", "2")],
+        },
+        Line {
+            fields: vec![t("ITNO", &sellable(4)), d("ORQT", "1")],
+        },
     ];
     erp!(env, call_add_order_lines, &draft, &lines).expect("add");
     let receipt = erp!(env, call_confirm_order, &draft).expect("confirm");
@@ -520,7 +619,9 @@ async fn staged_entry_confirms_once_even_when_confirm_is_repeated() {
     assert_eq!(again.order_number, receipt.order_number);
     assert_eq!(env.sim.orders_by_cuor("STAGED-1").expect("orders").len(), 1);
 
-    let bad = vec![Line { fields: vec![t("ITNO", "NOSUCHITEM"), d("ORQT", "1")] }];
+    let bad = vec![Line {
+        fields: vec![t("ITNO", "NOSUCHITEM"), d("ORQT", "1")],
+    }];
     let draft2 = erp!(env, call_begin_order, &head, "STAGED-2").expect("begin");
     let errors = invalid(erp!(env, call_add_order_lines, &draft2, &bad));
     assert_eq!(errors[0].line, Some(0));
@@ -529,8 +630,15 @@ async fn staged_entry_confirms_once_even_when_confirm_is_repeated() {
 #[tokio::test]
 async fn validation_names_the_preliminary_customer_and_the_discontinued_item() {
     let env = env(&[]).await;
-    let ok = order(&customer(0).cuno, vec![vec![t("ITNO", &sellable(0)), d("ORQT", "1")]]);
-    assert!(erp!(env, call_validate_order, &ok).expect("validate").is_empty());
+    let ok = order(
+        &customer(0).cuno,
+        vec![vec![t("ITNO", &sellable(0)), d("ORQT", "1")]],
+    );
+    assert!(
+        erp!(env, call_validate_order, &ok)
+            .expect("validate")
+            .is_empty()
+    );
     let bad = order(
         &customer(7).cuno,
         vec![
@@ -540,7 +648,8 @@ async fn validation_names_the_preliminary_customer_and_the_discontinued_item() {
         ],
     );
     let errors = erp!(env, call_validate_order, &bad).expect("validate");
-    let got: Vec<(String, Option<u32>)> = errors.iter().map(|e| (e.field.clone(), e.line)).collect();
+    let got: Vec<(String, Option<u32>)> =
+        errors.iter().map(|e| (e.field.clone(), e.line)).collect();
     assert_eq!(
         got,
         vec![
@@ -550,8 +659,16 @@ async fn validation_names_the_preliminary_customer_and_the_discontinued_item() {
         ],
         "{errors:?}"
     );
-    assert!(errors[0].message.contains("status 10"), "{}", errors[0].message);
-    assert_eq!(env.sim.summary().expect("summary").batch_orders, 0, "validation writes nothing");
+    assert!(
+        errors[0].message.contains("status 10"),
+        "{}",
+        errors[0].message
+    );
+    assert_eq!(
+        env.sim.summary().expect("summary").batch_orders,
+        0,
+        "validation writes nothing"
+    );
 }
 
 #[tokio::test]
@@ -560,17 +677,34 @@ async fn mi_v1_is_read_the_same_way() {
     let c0 = customer(0);
     let doc = erp!(env, call_get_customer, &c0.cuno).expect("get");
     assert_eq!(text(&doc, "CUNM").as_deref(), Some(c0.name.as_str()));
-    assert!(matches!(erp!(env, call_get_customer, "NOSUCH"), Err(Error::NotFound(_))));
-    let page = erp!(env, call_list_items, &PageRequest { cursor: None, limit: 5 }).expect("items");
+    assert!(matches!(
+        erp!(env, call_get_customer, "NOSUCH"),
+        Err(Error::NotFound(_))
+    ));
+    let page = erp!(
+        env,
+        call_list_items,
+        &PageRequest {
+            cursor: None,
+            limit: 5
+        }
+    )
+    .expect("items");
     assert_eq!(page.documents.len(), 5);
     let receipt = erp!(
         env,
         call_create_order,
-        &order(&c0.cuno, vec![vec![t("ITNO", &sellable(5)), d("ORQT", "1")]]),
+        &order(
+            &c0.cuno,
+            vec![vec![t("ITNO", &sellable(5)), d("ORQT", "1")]]
+        ),
         "V1-ORDER"
     )
     .expect("order over v1");
-    assert_eq!(env.sim.orders_by_cuor("V1-ORDER").expect("orders")[0].orno, receipt.order_number);
+    assert_eq!(
+        env.sim.orders_by_cuor("V1-ORDER").expect("orders")[0].orno,
+        receipt.order_number
+    );
 }
 
 #[tokio::test]
@@ -592,12 +726,24 @@ async fn gateway_trouble_is_classified() {
         other => panic!("expected rate-limited, got {other:?}"),
     }
     env.sim.push_fault(fault(FaultKind::Unavailable));
-    assert!(matches!(erp!(env, call_get_item, &item), Err(Error::Transient(_))));
+    assert!(matches!(
+        erp!(env, call_get_item, &item),
+        Err(Error::Transient(_))
+    ));
     env.sim.push_fault(fault(FaultKind::InternalError));
-    assert!(matches!(erp!(env, call_get_item, &item), Err(Error::Transient(_))));
+    assert!(matches!(
+        erp!(env, call_get_item, &item),
+        Err(Error::Transient(_))
+    ));
     env.sim.push_fault(fault(FaultKind::Reset));
-    assert!(matches!(erp!(env, call_get_item, &item), Err(Error::Transient(_))));
-    assert!(erp!(env, call_get_item, &item).is_ok(), "fine again afterwards");
+    assert!(matches!(
+        erp!(env, call_get_item, &item),
+        Err(Error::Transient(_))
+    ));
+    assert!(
+        erp!(env, call_get_item, &item).is_ok(),
+        "fine again afterwards"
+    );
 }
 
 #[tokio::test]
@@ -644,7 +790,10 @@ async fn bods_from_m3_become_change_notifications() {
     let receipt = erp!(
         env,
         call_create_order,
-        &order(&customer(0).cuno, vec![vec![t("ITNO", &sellable(6)), d("ORQT", "1")]]),
+        &order(
+            &customer(0).cuno,
+            vec![vec![t("ITNO", &sellable(6)), d("ORQT", "1")]]
+        ),
         "BOD-ORDER"
     )
     .expect("order");
@@ -659,17 +808,21 @@ async fn bods_from_m3_become_change_notifications() {
     }
     let item_change = &by_entity[&format!("{:?}:{item}", Entity::Item)];
     assert_eq!(item_change.action, ChangeAction::Updated);
-    assert!(item_change
-        .detail
-        .iter()
-        .any(|f| f.name == "SAPR" && matches!(&f.value, Value::Text(v) if v == "12.50")));
+    assert!(
+        item_change
+            .detail
+            .iter()
+            .any(|f| f.name == "SAPR" && matches!(&f.value, Value::Text(v) if v == "12.50"))
+    );
     assert!(by_entity.contains_key(&format!("{:?}:{}", Entity::Customer, customer(1).cuno)));
     let order_change = &by_entity[&format!("{:?}:{}", Entity::Order, receipt.order_number)];
     assert_eq!(order_change.action, ChangeAction::StatusChanged);
-    assert!(order_change
-        .detail
-        .iter()
-        .any(|f| f.name == "CUOR" && matches!(&f.value, Value::Text(v) if v == "BOD-ORDER")));
+    assert!(
+        order_change
+            .detail
+            .iter()
+            .any(|f| f.name == "CUOR" && matches!(&f.value, Value::Text(v) if v == "BOD-ORDER"))
+    );
 
     // Hostile XML is refused, not parsed.
     let xxe = br#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><SyncItemMaster>&e;</SyncItemMaster>"#;

@@ -145,10 +145,13 @@ impl Db {
     }
 
     /// Quotes an identifier already checked by [`ident`] (or a literal name in this file).
+    /// SQLite takes SQL Server's brackets too, and unlike `"name"` a bracketed name never falls
+    /// back to a string literal when the column does not exist (so a wrong setting is an error,
+    /// not an empty result).
     fn q(&self, name: &str) -> String {
         match self.dialect {
-            Dialect::SqlServer => format!("[{name}]"),
-            Dialect::Sqlite | Dialect::Postgres => format!("\"{name}\""),
+            Dialect::SqlServer | Dialect::Sqlite => format!("[{name}]"),
+            Dialect::Postgres => format!("\"{name}\""),
         }
     }
 
