@@ -17,14 +17,20 @@ pub struct TenantEnv {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("tenant '{tenant}' has no active {role} plugin (install one: ferry plugin install FILE --tenant {tenant} --role {role} --activate)")]
+#[error(
+    "tenant '{tenant}' has no active {role} plugin (install one: ferry plugin install FILE --tenant {tenant} --role {role} --activate)"
+)]
 pub struct NoPlugin {
     pub tenant: String,
     pub role: Role,
 }
 
 impl TenantEnv {
-    pub fn build(config: &FerryConfig, name: &str, registry: Arc<Registry>) -> anyhow::Result<Self> {
+    pub fn build(
+        config: &FerryConfig,
+        name: &str,
+        registry: Arc<Registry>,
+    ) -> anyhow::Result<Self> {
         let tc = config
             .tenants
             .get(name)
@@ -34,7 +40,10 @@ impl TenantEnv {
             .into_iter()
             .map(|role| {
                 let settings = config.plugin_settings(name, role);
-                (role, Arc::new(base.with_plugin(&format!("{name}/{role}"), settings)))
+                (
+                    role,
+                    Arc::new(base.with_plugin(&format!("{name}/{role}"), settings)),
+                )
             })
             .collect();
         Ok(Self {

@@ -11,26 +11,57 @@ fn store() -> (tempfile::TempDir, SqliteStore) {
 }
 
 fn job<'a>(key: &'a str) -> NewJob<'a> {
-    NewJob { tenant: "acme", kind: "quote-to-order", key, checkpoint: json!({ "quote_id": key }) }
+    NewJob {
+        tenant: "acme",
+        kind: "quote-to-order",
+        key,
+        checkpoint: json!({ "quote_id": key }),
+    }
 }
 
 #[test]
 fn intake_is_deduplicated_and_a_handled_quote_is_never_queued_again() {
     let (_d, s) = store();
     let ev = json!({"status": "Approved"});
-    assert_eq!(s.ingest("acme", "qw", "e1", &ev, Some(job("7")), 0).expect("ingest"), Ingested::Queued);
-    assert_eq!(s.ingest("acme", "qw", "e1", &ev, Some(job("7")), 0).expect("ingest"), Ingested::Duplicate);
+    assert_eq!(
+        s.ingest("acme", "qw", "e1", &ev, Some(job("7")), 0)
+            .expect("ingest"),
+        Ingested::Queued
+    );
+    assert_eq!(
+        s.ingest("acme", "qw", "e1", &ev, Some(job("7")), 0)
+            .expect("ingest"),
+        Ingested::Duplicate
+    );
     // Another delivery for the same quote while it is queued: still one job.
-    assert_eq!(s.ingest("acme", "qw", "e2", &ev, Some(job("7")), 0).expect("ingest"), Ingested::Queued);
+    assert_eq!(
+        s.ingest("acme", "qw", "e2", &ev, Some(job("7")), 0)
+            .expect("ingest"),
+        Ingested::Queued
+    );
     assert_eq!(s.jobs(Some("acme"), None).expect("jobs").len(), 1);
     // A status that starts nothing is stored for the record only.
-    assert_eq!(s.ingest("acme", "qw", "e3", &ev, None, 0).expect("ingest"), Ingested::Stored);
+    assert_eq!(
+        s.ingest("acme", "qw", "e3", &ev, None, 0).expect("ingest"),
+        Ingested::Stored
+    );
 
-    let claim = s.claim("w", 1, 1_000, 0).expect("claim").pop().expect("a job");
+    let claim = s
+        .claim("w", 1, 1_000, 0)
+        .expect("claim")
+        .pop()
+        .expect("a job");
     s.finish(&claim, Outcome::Done, 0).expect("finish");
     // Re-approval of a transferred quote: recorded, nothing queued.
-    assert_eq!(s.ingest("acme", "qw", "e4", &ev, Some(job("7")), 0).expect("ingest"), Ingested::AlreadyHandled);
-    assert!(!s.enqueue(job("7"), 0).expect("enqueue"), "the poller can't queue it either");
+    assert_eq!(
+        s.ingest("acme", "qw", "e4", &ev, Some(job("7")), 0)
+            .expect("ingest"),
+        Ingested::AlreadyHandled
+    );
+    assert!(
+        !s.enqueue(job("7"), 0).expect("enqueue"),
+        "the poller can't queue it either"
+    );
     assert!(s.claim("w", 10, 1_000, 0).expect("claim").is_empty());
 }
 
@@ -38,36 +69,107 @@ fn intake_is_deduplicated_and_a_handled_quote_is_never_queued_again() {
 fn claims_are_fenced_and_an_expired_lease_passes_the_job_on() {
     let (_d, s) = store();
     s.enqueue(job("1"), 0).expect("enqueue");
-    let first = s.claim("a", 1, 1_000, 0).expect("claim").pop().expect("job");
-    assert!(s.claim("b", 1, 1_000, 500).expect("claim").is_empty(), "leased jobs aren't claimed twice");
+    let first = s
+        .claim("a", 1, 1_000, 0)
+        .expect("claim")
+        .pop()
+        .expect("job");
+    assert!(
+        s.claim("b", 1, 1_000, 500).expect("claim").is_empty(),
+        "leased jobs aren't claimed twice"
+    );
     // The lease runs out (worker a is stuck or dead): b takes over.
-    let second = s.claim("b", 1, 1_000, 1_001).expect("claim").pop().expect("job");
+    let second = s
+        .claim("b", 1, 1_000, 1_001)
+        .expect("claim")
+        .pop()
+        .expect("job");
     assert_eq!(second.job.attempts, 2);
     // a wakes up: every write it attempts is refused.
-    assert!(matches!(s.commit_step(&first, "fetched", &json!({}), "x", None), Err(StoreError::LeaseLost(_))));
-    assert!(matches!(s.begin_intent(&first, "head"), Err(StoreError::LeaseLost(_))));
-    assert!(matches!(s.finish(&first, Outcome::Done, 0), Err(StoreError::LeaseLost(_))));
-    s.commit_step(&second, "fetched", &json!({"quote_id": "1", "quote": "q"}), "fetched", None).expect("b commits");
-    assert_eq!(s.job("acme", "quote-to-order", "1").expect("job").expect("some").step, "fetched");
+    assert!(matches!(
+        s.commit_step(&first, "fetched", &json!({}), "x", None),
+        Err(StoreError::LeaseLost(_))
+    ));
+    assert!(matches!(
+        s.begin_intent(&first, "head"),
+        Err(StoreError::LeaseLost(_))
+    ));
+    assert!(matches!(
+        s.finish(&first, Outcome::Done, 0),
+        Err(StoreError::LeaseLost(_))
+    ));
+    s.commit_step(
+        &second,
+        "fetched",
+        &json!({"quote_id": "1", "quote": "q"}),
+        "fetched",
+        None,
+    )
+    .expect("b commits");
+    assert_eq!(
+        s.job("acme", "quote-to-order", "1")
+            .expect("job")
+            .expect("some")
+            .step,
+        "fetched"
+    );
 }
 
 #[test]
 fn an_intent_without_a_result_survives_retries_and_crashes() {
     let (_d, s) = store();
     s.enqueue(job("9"), 0).expect("enqueue");
-    let c = s.claim("a", 1, 1_000, 0).expect("claim").pop().expect("job");
+    let c = s
+        .claim("a", 1, 1_000, 0)
+        .expect("claim")
+        .pop()
+        .expect("job");
     s.begin_intent(&c, "confirm").expect("intent");
     // The call timed out: retry later, still in doubt.
-    s.finish(&c, Outcome::Retry { at_ms: 100, error: "timeout".into() }, 0).expect("finish");
-    let c = s.claim("a", 1, 1_000, 100).expect("claim").pop().expect("job");
+    s.finish(
+        &c,
+        Outcome::Retry {
+            at_ms: 100,
+            error: "timeout".into(),
+        },
+        0,
+    )
+    .expect("finish");
+    let c = s
+        .claim("a", 1, 1_000, 100)
+        .expect("claim")
+        .pop()
+        .expect("job");
     assert_eq!(c.job.intent.as_deref(), Some("confirm"));
     // The worker dies here (no finish); the next claim after the lease still sees the intent.
-    let c = s.claim("b", 1, 1_000, 2_000).expect("claim").pop().expect("job");
+    let c = s
+        .claim("b", 1, 1_000, 2_000)
+        .expect("claim")
+        .pop()
+        .expect("job");
     assert_eq!(c.job.intent.as_deref(), Some("confirm"));
     // Committing the step's result clears it, with the cross-reference in the same write.
-    s.commit_step(&c, "confirmed", &json!({"quote_id": "9"}), "confirmed", Some(("order-ref", "Q9", "9"))).expect("commit");
-    assert_eq!(s.xref_get("acme", "order-ref", "Q9").expect("xref").as_deref(), Some("9"));
-    assert_eq!(s.job("acme", "quote-to-order", "9").expect("job").expect("some").intent, None);
+    s.commit_step(
+        &c,
+        "confirmed",
+        &json!({"quote_id": "9"}),
+        "confirmed",
+        Some(("order-ref", "Q9", "9")),
+    )
+    .expect("commit");
+    assert_eq!(
+        s.xref_get("acme", "order-ref", "Q9")
+            .expect("xref")
+            .as_deref(),
+        Some("9")
+    );
+    assert_eq!(
+        s.job("acme", "quote-to-order", "9")
+            .expect("job")
+            .expect("some")
+            .intent,
+        None
+    );
 }
 
 #[test]
@@ -77,17 +179,52 @@ fn holds_release_and_dead_letters_replay_from_the_last_checkpoint() {
     s.enqueue(job("d"), 0).expect("enqueue");
     let claims = s.claim("w", 2, 1_000, 0).expect("claim");
     let (h, d) = (&claims[0], &claims[1]);
-    s.commit_step(h, "mapped", &json!({"quote_id": "h", "order": 1}), "mapped", None).expect("commit");
-    s.finish(h, Outcome::Hold { reason: "lines[2].ITNO: item X does not exist".into() }, 0).expect("hold");
-    s.finish(d, Outcome::Dead { error: "fatal: boom".into() }, 0).expect("dead");
+    s.commit_step(
+        h,
+        "mapped",
+        &json!({"quote_id": "h", "order": 1}),
+        "mapped",
+        None,
+    )
+    .expect("commit");
+    s.finish(
+        h,
+        Outcome::Hold {
+            reason: "lines[2].ITNO: item X does not exist".into(),
+        },
+        0,
+    )
+    .expect("hold");
+    s.finish(
+        d,
+        Outcome::Dead {
+            error: "fatal: boom".into(),
+        },
+        0,
+    )
+    .expect("dead");
 
     let held = s.jobs(None, Some(JobState::Held)).expect("held");
-    assert_eq!(held[0].hold_reason.as_deref(), Some("lines[2].ITNO: item X does not exist"));
-    assert!(s.claim("w", 5, 1_000, 10).expect("claim").is_empty(), "held and dead jobs wait");
+    assert_eq!(
+        held[0].hold_reason.as_deref(),
+        Some("lines[2].ITNO: item X does not exist")
+    );
+    assert!(
+        s.claim("w", 5, 1_000, 10).expect("claim").is_empty(),
+        "held and dead jobs wait"
+    );
 
-    let released = s.release("acme", "quote-to-order", "h", 20).expect("release");
-    assert_eq!((released.state, released.step.as_str()), (JobState::Queued, "mapped"));
-    assert!(s.release("acme", "quote-to-order", "h", 20).is_err(), "not held any more");
+    let released = s
+        .release("acme", "quote-to-order", "h", 20)
+        .expect("release");
+    assert_eq!(
+        (released.state, released.step.as_str()),
+        (JobState::Queued, "mapped")
+    );
+    assert!(
+        s.release("acme", "quote-to-order", "h", 20).is_err(),
+        "not held any more"
+    );
 
     let letters = s.dead_letters(Some("acme")).expect("dlq");
     assert_eq!(letters.len(), 1);
@@ -95,10 +232,23 @@ fn holds_release_and_dead_letters_replay_from_the_last_checkpoint() {
     assert_eq!(letters[0].input["quote_id"], "d");
     let replayed = s.replay(letters[0].id, 30).expect("replay");
     assert_eq!(replayed.state, JobState::Queued);
-    assert!(s.replay(letters[0].id, 30).is_err(), "a dead letter replays once");
-    let keys: Vec<String> = s.claim("w", 5, 1_000, 40).expect("claim").into_iter().map(|c| c.job.key).collect();
+    assert!(
+        s.replay(letters[0].id, 30).is_err(),
+        "a dead letter replays once"
+    );
+    let keys: Vec<String> = s
+        .claim("w", 5, 1_000, 40)
+        .expect("claim")
+        .into_iter()
+        .map(|c| c.job.key)
+        .collect();
     assert_eq!(keys, vec!["h", "d"]);
 
-    let trail: Vec<String> = s.trail("acme", "h").expect("trail").into_iter().map(|e| e.step).collect();
+    let trail: Vec<String> = s
+        .trail("acme", "h")
+        .expect("trail")
+        .into_iter()
+        .map(|e| e.step)
+        .collect();
     assert_eq!(trail, vec!["mapped", "held", "release"]);
 }
