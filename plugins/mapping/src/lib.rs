@@ -4,7 +4,7 @@
 //! - setting `mapping.<kind>` (e.g. `mapping.quote-to-order`): the mapping for that kind;
 //! - setting `mapping`: one mapping, for the kind it declares;
 //! - otherwise the defaults shipped in `mappings/` (built in): quote-to-order, item-to-product,
-//!   customer-to-erp, customer-to-quoting.
+//!   quote-to-customer, customer-to-erp, customer-to-quoting.
 //!
 //! Every other setting is visible to the mapping as `setting.NAME`, after the host's context
 //! settings (which win). The host runs each call in a fresh instance, so the mapping is parsed
@@ -29,6 +29,10 @@ const DEFAULTS: &[(&str, &str)] = &[
     (
         "quote-to-order",
         include_str!("../../../mappings/quote-to-order.toml"),
+    ),
+    (
+        "quote-to-customer",
+        include_str!("../../../mappings/quote-to-customer.toml"),
     ),
     (
         "item-to-product",
