@@ -13,7 +13,8 @@ use crate::server::{self, RunningServer};
 use crate::store::{JobState, JobStore};
 
 pub const TENANT: &str = "demo";
-const READY: &str = "Approved";
+const READY: &str = "3-Manager Approved";
+const TRANSFERRED: &str = "5-Order Created in M3";
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SandboxArgs {
@@ -98,6 +99,8 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
         db: Some(dir.join("quotewerks.db")),
         webhook: Some(format!("{ferry_url}/hooks/{TENANT}/quotewerks")),
         secret: Some(webhook_secret.clone()),
+        // FRYQ9001-9003: an unknown item, a discontinued item, a preliminary customer.
+        bad_quotes: true,
         ..QuoteWerksSimConfig::default()
     })
     .await?;
@@ -178,9 +181,9 @@ ion = {{ file = "ion.secret" }}
 ready_status = "{READY}"
 poll_interval_secs = 30
 create_customers = false
-transferred_status = "Ordered in M3"
+transferred_status = "{TRANSFERRED}"
 ion_token_secret = "ion"
-status_names = {{ "33" = "M3: allocated", "44" = "M3: picked", "66" = "M3: delivered", "77" = "M3: invoiced" }}
+status_names = {{ "33" = "6-M3 Allocated", "44" = "7-M3 Picked", "66" = "8-M3 Delivered", "77" = "9-M3 Invoiced" }}
 
 [tenants.{TENANT}.retry]
 initial_interval_ms = 200
@@ -192,7 +195,7 @@ file = "{erp}"
 
 [tenants.{TENANT}.plugins.quoting]
 file = "{quoting}"
-settings = {{ ready_status = "{READY}", transferred_status = "Ordered in M3", product_db = "{product_db}" }}
+settings = {{ ready_status = "{READY}", transferred_status = "{TRANSFERRED}", product_db = "{product_db}" }}
 
 [tenants.{TENANT}.plugins.transform]
 file = "{transform}"
@@ -229,7 +232,7 @@ async fn demo(
     let candidates: Vec<_> = qw
         .documents(None)?
         .into_iter()
-        .filter(|d| d.doc_type.eq_ignore_ascii_case("QUOTE"))
+        .filter(|d| d.doc_type.eq_ignore_ascii_case("QUOTE") && !d.doc_no.starts_with("FRYQ9"))
         .take(args.approve)
         .collect();
     anyhow::ensure!(!candidates.is_empty(), "the QuoteWerks simulator has no quotes");
@@ -293,7 +296,7 @@ async fn demo(
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let doc = qw.document(*id)?;
-            if doc.text("DocStatus").contains("delivered") {
+            if doc.text("DocStatus") == "8-M3 Delivered" {
                 println!("   {doc_no}: M3 order {number} at {status} -> quote status '{}'", doc.text("DocStatus"));
                 break;
             }
@@ -303,5 +306,33 @@ async fn demo(
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+
+    say(
+        "6. Bad data is held, not half-sent",
+        "a quote for an item M3 has discontinued (status 90) is approved; Ferry holds it before any M3 write.",
+    );
+    let id = qw.find_doc_no("FRYQ9002")?;
+    let item = qw.document(id)?.items.iter().find_map(|i| {
+        i.get("ManufacturerPartNumber").and_then(|v| v.as_str()).map(str::to_string)
+    });
+    let item = item.context("FRYQ9002 has no item")?;
+    let before = m3.order_count()?;
+    qw.set_status(id, READY)?;
+    let job = settle(store, &id.to_string(), Duration::from_secs(60)).await?;
+    anyhow::ensure!(job.state == JobState::Held, "FRYQ9002 should be held, is {:?}", job.state);
+    anyhow::ensure!(m3.order_count()? == before, "a held quote wrote to M3");
+    println!("   FRYQ9002 held: {}", job.hold_reason.unwrap_or_default());
+
+    say(
+        "7. Fix the data, release the hold",
+        &format!("the product manager releases item {item} in M3 (status 20); `ferry holds release` lets the quote go on."),
+    );
+    m3.change_item(&item, &ferry_sandbox::m3::ItemChange { itds: None, stat: Some("20".into()), sapr: None, stock: Vec::new() })?;
+    store.release(TENANT, crate::flows::quote_to_order::KIND, &id.to_string(), crate::flows::now_ms())?;
+    let job = settle(store, &id.to_string(), Duration::from_secs(60)).await?;
+    anyhow::ensure!(job.state == JobState::Done, "FRYQ9002 did not complete after release: {:?} {:?}", job.state, job.hold_reason);
+    let number = job.checkpoint["receipt"]["order_number"].as_str().unwrap_or("?");
+    anyhow::ensure!(m3.order_count()? == before + 1, "expected exactly one new M3 order");
+    println!("   FRYQ9002 -> M3 order {number}");
     Ok(())
 }

@@ -15,6 +15,11 @@ pub const QUOTE_STATUSES: &[&str] = &[
     "3-Manager Approved",
     "4-Presented to Customer",
     "5-Order Created in M3",
+    // Statuses a tenant adds so M3's order progress shows on the quote (Ferry's push-back).
+    "6-M3 Allocated",
+    "7-M3 Picked",
+    "8-M3 Delivered",
+    "9-M3 Invoiced",
     "Accepted",
     "Lost",
     "Dead",
