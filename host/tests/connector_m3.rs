@@ -210,8 +210,12 @@ async fn customers_are_read_found_created_and_changed() {
         by_name
             .iter()
             .any(|d| d.id.as_deref() == Some(c0.cuno.as_str())),
-        "{typed} should find {}",
-        c0.name
+        "{typed} should find {}: {:?}",
+        c0.name,
+        by_name
+            .iter()
+            .map(|d| (d.id.clone(), text(d, "CUNM")))
+            .collect::<Vec<_>>()
     );
 
     let new = Document {

@@ -112,6 +112,7 @@ const CUSTOMER_CHG: &[&str] = &[
 ];
 
 /// Pages a start-from-key list: asks for one record more than the page to learn the next key.
+/// Documents are keyed by `kind`'s id field (CUNO for customers, ITNO for items).
 fn key_page(
     mi: &Mi,
     program: &str,
@@ -135,13 +136,17 @@ fn key_page(
         None
     };
     Ok(Page {
-        documents: recs.iter().map(|r| document(kind, key_field, r)).collect(),
+        documents: recs
+            .iter()
+            .map(|r| document(kind, if kind == "customer" { "CUNO" } else { "ITNO" }, r))
+            .collect(),
         next,
     })
 }
 
-/// Every customer matching all given criteria, scanning LstByNumber (M3 has no e-mail index
-/// reachable through MI; `SearchCustomer`'s query syntax is UNVERIFIED, so it is not used).
+/// Every customer matching all given criteria: by name through LstByName first, otherwise by
+/// scanning LstByNumber (M3 has no e-mail index reachable through MI; `SearchCustomer`'s query
+/// syntax is UNVERIFIED, so it is not used).
 fn find_customers(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document>, Error> {
     if let Some(cuno) = criteria
         .external_ref
@@ -158,6 +163,57 @@ fn find_customers(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document>, Er
         } else {
             Vec::new()
         });
+    }
+    // By name: LstByName from the name's first word as M3 usually stores it (title case),
+    // reading while names still start with that word. A name stored otherwise ("NORTHWIND …")
+    // sorts elsewhere, so no hit falls through to the full scan below.
+    if let Some(name) = criteria.name.as_deref().filter(|n| !n.trim().is_empty()) {
+        let want = fields::normalize_name(name);
+        let first = want.split(' ').next().unwrap_or_default().to_string();
+        let mut start: String = first
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 {
+                    c.to_uppercase().next().unwrap_or(c)
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let mut found = Vec::new();
+        for _ in 0..20 {
+            let page = key_page(
+                mi,
+                "CRS610MI",
+                "LstByName",
+                "CUNM",
+                "customer",
+                &PageRequest {
+                    cursor: Some(start.clone()),
+                    limit: mi.settings.page_size,
+                },
+                &[],
+            )?;
+            let mut past = false;
+            for d in page.documents {
+                let n = fields::normalize_name(&d.text("CUNM").unwrap_or_default());
+                if n.split(' ').next() != Some(first.as_str()) {
+                    past = true;
+                    break;
+                }
+                if matches_criteria(&d, criteria) {
+                    found.push(d);
+                }
+            }
+            match page.next {
+                Some(next) if !past => start = next,
+                _ => break,
+            }
+        }
+        if !found.is_empty() {
+            return Ok(found);
+        }
     }
     let scan_page: u32 = setting("customer_scan_page")
         .and_then(|v| v.trim().parse().ok())
