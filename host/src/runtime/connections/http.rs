@@ -50,6 +50,22 @@ pub struct HttpSettings {
     /// Plain `http://` is refused except to loopback unless this is set.
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// Resends of a request the server answered 429 or 503 (refused before processing) or
+    /// that never connected. Nothing else is resent: M3 writes are GETs, so a timeout or a reset
+    /// after sending is left to the flow, which reads M3 back before writing again.
+    #[serde(default = "default_retries")]
+    pub retries_unprocessed: u32,
+    /// Upper bound on the time those resends may wait in all (it counts against the plugin
+    /// call's deadline).
+    #[serde(default = "default_retry_budget")]
+    pub retry_budget_ms: u64,
+}
+
+fn default_retries() -> u32 {
+    3
+}
+fn default_retry_budget() -> u64 {
+    3_000
 }
 
 fn default_timeout_ms() -> u64 {
@@ -71,6 +87,8 @@ impl HttpSettings {
             max_response_bytes: default_max_response(),
             max_request_bytes: default_max_request(),
             allow_insecure_http: false,
+            retries_unprocessed: default_retries(),
+            retry_budget_ms: default_retry_budget(),
         }
     }
 }
@@ -233,19 +251,48 @@ impl HttpConnection {
             rb
         };
 
-        let Some(auth) = &self.auth else {
-            return self.read(build(None).send().await).await;
-        };
-        let token = auth.token().await?;
-        let response = self.read(build(Some(token.expose())).send().await).await?;
-        if response.status != 401 {
-            return Ok(response);
+        let mut attempt = 0;
+        let mut waited = Duration::ZERO;
+        loop {
+            let result = match &self.auth {
+                None => self.read(build(None).send().await).await,
+                Some(auth) => {
+                    let token = auth.token().await?;
+                    match self.read(build(Some(token.expose())).send().await).await {
+                        // A 401 is answered before anything is processed, so one retry with a
+                        // fresh token is safe even for writes.
+                        Ok(r) if r.status == 401 => {
+                            auth.invalidate(&token).await;
+                            let token = auth.token().await?;
+                            self.read(build(Some(token.expose())).send().await).await
+                        }
+                        other => other,
+                    }
+                }
+            };
+            let unprocessed = match &result {
+                Ok(r) => r.status == 429 || r.status == 503,
+                Err(Error::Transient(m)) => m.ends_with(NOT_CONNECTED),
+                Err(_) => false,
+            };
+            if !unprocessed || attempt >= self.settings.retries_unprocessed {
+                return result;
+            }
+            let delay = match &result {
+                Ok(r) => retry_after(r).unwrap_or_else(|| backoff(attempt)),
+                Err(_) => backoff(attempt),
+            };
+            let budget = Duration::from_millis(self.settings.retry_budget_ms);
+            if waited + delay > budget {
+                return result;
+            }
+            metrics::counter!("ferry_http_resends_total",
+                "tenant" => self.tenant.clone(), "connection" => self.name.clone())
+            .increment(1);
+            tokio::time::sleep(delay).await;
+            waited += delay;
+            attempt += 1;
         }
-        // A 401 is answered before anything is processed, so one retry with a fresh token is
-        // safe even for writes.
-        auth.invalidate(&token).await;
-        let token = auth.token().await?;
-        self.read(build(Some(token.expose())).send().await).await
     }
 
     fn plugin_headers(&self, headers: &[(String, String)]) -> Result<HeaderMap, String> {
@@ -307,7 +354,7 @@ impl HttpConnection {
         let what = if e.is_timeout() {
             format!("timed out after {} ms", self.settings.timeout_ms)
         } else if e.is_connect() {
-            "could not connect".to_string()
+            NOT_CONNECTED.to_string()
         } else {
             // The error's own text can carry the URL; it holds no credentials (they are in
             // headers), so it is safe to show.
@@ -315,6 +362,22 @@ impl HttpConnection {
         };
         Error::Transient(format!("connection '{}': {what}", self.name))
     }
+}
+
+/// The transport error text for a request that never reached the server (safe to resend).
+const NOT_CONNECTED: &str = "could not connect";
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(6)))
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by M3's gateway).
+fn retry_after(r: &Response) -> Option<Duration> {
+    r.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 fn error_class(e: &Error) -> &'static str {

@@ -1,0 +1,75 @@
+//! The `http` capability resends only what the server refused before processing (429, 503) or
+//! what never connected, within a time budget; everything else reaches the plugin once.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use common::*;
+use ferry::runtime::Role;
+use ferry::runtime::bindings::types::Error;
+use ferry::runtime::connections::http::{HttpConnection, HttpSettings};
+
+#[derive(Clone, Default)]
+struct Hits(Arc<AtomicUsize>);
+
+async fn item(State(hits): State<Hits>, Path(id): Path<String>) -> axum::response::Response {
+    let n = hits.0.fetch_add(1, Ordering::SeqCst);
+    match id.as_str() {
+        "flaky" if n < 2 => (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response(),
+        "busy" => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "slow down").into_response(),
+        "broken" => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
+        _ => axum::Json(serde_json::json!({"ITNO": id})).into_response(),
+    }
+}
+
+async fn call(id: &str, base: &str, budget_ms: u64) -> Result<(), Error> {
+    let rt = runtime();
+    let plugin = load(&rt, "test_erp", Role::Erp);
+    let mut settings = HttpSettings::new(base.parse().expect("url"));
+    settings.retry_budget_ms = budget_ms;
+    let mut g = grants("t");
+    g.http.insert("erp".into(), Arc::new(HttpConnection::new("t", "erp", settings, None).expect("conn")));
+    let mut c = rt.erp(&plugin, Arc::new(g)).await.expect("instantiate");
+    let (erp, store) = c.parts();
+    let r = erp.ferry_plugin_erp().call_get_item(store, id).await;
+    c.finish(r).expect("call").map(|_| ())
+}
+
+#[tokio::test]
+async fn refused_before_processing_is_resent_anything_else_is_not() {
+    let hits = Hits::default();
+    let addr = serve(axum::Router::new().route("/items/{id}", get(item)).with_state(hits.clone())).await;
+    let base = format!("http://{addr}/");
+
+    // Two 503s, then success: the plugin sees only the success.
+    assert!(call("flaky", &base, 3_000).await.is_ok());
+    assert_eq!(hits.0.swap(0, Ordering::SeqCst), 3);
+
+    // A 500 may have been processed: sent once, the plugin decides.
+    assert!(matches!(call("broken", &base, 3_000).await, Err(Error::Transient(_))));
+    assert_eq!(hits.0.swap(0, Ordering::SeqCst), 1);
+
+    // 429 with Retry-After: 1 s is honoured, but not past the budget; then the plugin gets
+    // the rate-limit with its retry-after for the flow to schedule.
+    match call("busy", &base, 1_500).await {
+        Err(Error::RateLimited(r)) => assert_eq!(r.retry_after_ms, Some(1_000)),
+        other => panic!("expected rate-limited, got {other:?}"),
+    }
+    assert_eq!(hits.0.swap(0, Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_connection_refused_is_retried_then_reported_as_transient() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    match call("x", &format!("http://127.0.0.1:{port}/"), 1_000).await {
+        Err(Error::Transient(m)) => assert!(m.contains("could not connect"), "{m}"),
+        other => panic!("expected transient, got {other:?}"),
+    }
+}
