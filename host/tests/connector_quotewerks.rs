@@ -659,3 +659,50 @@ async fn sql_errors_and_bad_settings_are_classified() {
     ));
     drop(env.dir);
 }
+
+#[tokio::test]
+async fn a_sql_server_connection_is_configured_by_reference_and_an_unreachable_server_is_transient()
+{
+    let dir = tempfile::tempdir().expect("tmp");
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    std::fs::write(
+        dir.path().join("qw.sql"),
+        "server=tcp:127.0.0.1,1;database=QuoteWerks;user=ferry;password=pa55-word;TrustServerCertificate=true",
+    )
+    .expect("secret");
+    std::fs::write(
+        dir.path().join("ferry.toml"),
+        "[tenants.acme.connections.quotewerks]\nkind = \"sqlserver\"\nconnection_string = { file = \"qw.sql\" }\ntimeout_ms = 2000\n",
+    )
+    .expect("toml");
+    let config = FerryConfig::load(&dir.path().join("ferry.toml")).expect("config");
+    let grants = Arc::new(
+        config
+            .grants("acme")
+            .expect("grants: nothing is dialled yet")
+            .with_plugin("quotewerks", Default::default()),
+    );
+    let rt = runtime();
+    let plugin = load(&rt, "quotewerks_connector", Role::Quoting);
+    let mut call = rt.quoting(&plugin, grants).await.expect("instantiate");
+    let (q, store) = call.parts();
+    let r = q.ferry_plugin_quoting().call_get_quote(store, "1").await;
+    match call.finish(r).expect("call") {
+        Err(Error::Transient(m)) => assert!(!m.contains("pa55-word"), "{m}"),
+        other => panic!("expected transient, got {other:?}"),
+    }
+
+    // A connection string typed inline is refused without being echoed.
+    std::fs::write(
+        dir.path().join("ferry.toml"),
+        "[tenants.acme.connections.quotewerks]\nkind = \"sqlserver\"\nconnection_string = \"server=x;password=pa55-word\"\n",
+    )
+    .expect("toml");
+    let err = FerryConfig::load(&dir.path().join("ferry.toml"))
+        .expect_err("inline secret")
+        .to_string();
+    assert!(
+        err.contains("by reference") && !err.contains("pa55-word"),
+        "{err}"
+    );
+}
