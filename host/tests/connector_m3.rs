@@ -719,27 +719,31 @@ async fn gateway_trouble_is_classified() {
     env.sim.expire_tokens().expect("expire");
     assert!(erp!(env, call_get_item, &item).is_ok());
 
-    let fault = |kind| QueuedFault {
+    let fault = |kind, count| QueuedFault {
         kind,
         target: Some("MMS200MI/GetItmBasic".into()),
-        count: 1,
+        count,
     };
-    env.sim.push_fault(fault(FaultKind::TooManyRequests));
+    // One 429 or 503 is resent by the host (refused before processing) and never seen.
+    env.sim.push_fault(fault(FaultKind::TooManyRequests, 1));
+    assert!(erp!(env, call_get_item, &item).is_ok());
+    // When it persists past the host's resend budget, the plugin classifies it.
+    env.sim.push_fault(fault(FaultKind::TooManyRequests, 2));
     match erp!(env, call_get_item, &item) {
         Err(Error::RateLimited(r)) => assert_eq!(r.retry_after_ms, Some(2000)),
         other => panic!("expected rate-limited, got {other:?}"),
     }
-    env.sim.push_fault(fault(FaultKind::Unavailable));
+    env.sim.push_fault(fault(FaultKind::Unavailable, 2));
     assert!(matches!(
         erp!(env, call_get_item, &item),
         Err(Error::Transient(_))
     ));
-    env.sim.push_fault(fault(FaultKind::InternalError));
+    env.sim.push_fault(fault(FaultKind::InternalError, 1));
     assert!(matches!(
         erp!(env, call_get_item, &item),
         Err(Error::Transient(_))
     ));
-    env.sim.push_fault(fault(FaultKind::Reset));
+    env.sim.push_fault(fault(FaultKind::Reset, 1));
     assert!(matches!(
         erp!(env, call_get_item, &item),
         Err(Error::Transient(_))
