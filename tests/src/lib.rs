@@ -2,6 +2,8 @@
 //! the built plugin components are, and running the binary like a user does.
 
 use std::path::{Path, PathBuf};
+pub mod stack;
+
 use std::io::BufRead;
 use std::process::{Child, Command, Output, Stdio};
 
@@ -108,11 +110,17 @@ impl Drop for Running {
     }
 }
 
-/// Starts `ferry ARGS` and waits for its `READY {json}` line on stdout.
+/// Starts `ferry --data-dir DATA ARGS` and waits for its `READY {json}` line on stdout.
 pub fn spawn(data: &Path, args: &[&str]) -> Running {
+    let mut full = vec!["--data-dir".to_string(), data.to_str().expect("utf-8").to_string()];
+    full.extend(args.iter().map(|a| a.to_string()));
+    spawn_raw(Path::new("."), &full)
+}
+
+/// Starts `ferry ARGS` in `cwd` and waits for its `READY {json}` line on stdout.
+pub fn spawn_raw(cwd: &Path, args: &[String]) -> Running {
     let mut child = Command::new(ferry_bin())
-        .arg("--data-dir")
-        .arg(data)
+        .current_dir(cwd)
         .args(args)
         .env("FERRY_LOG", "warn")
         .stdout(Stdio::piped())
