@@ -114,11 +114,29 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
     let ferry = server::start(config, &data_dir, Some(listener)).await?;
 
     println!("Ferry sandbox");
-    println!("  Ferry        {} (tenant '{TENANT}', config {})", ferry.base_url(), config_path.display());
-    println!("  Infor M3     {} (MI REST under /{}/M3/m3api-rest, .ionapi {})", m3.base_url, m3.tenant, m3.ionapi_path.display());
-    println!("  QuoteWerks   database {} (control API {})", qw.db_path.display(), qw.base_url);
-    println!("  Webhooks     QuoteWerks -> {ferry_url}/hooks/{TENANT}/quotewerks; M3 BODs -> {ferry_url}/ion/{TENANT}/events");
-    println!("  Try          ferry --data-dir {} trace QUOTE_ID --tenant {TENANT}", data_dir.display());
+    println!(
+        "  Ferry        {} (tenant '{TENANT}', config {})",
+        ferry.base_url(),
+        config_path.display()
+    );
+    println!(
+        "  Infor M3     {} (MI REST under /{}/M3/m3api-rest, .ionapi {})",
+        m3.base_url,
+        m3.tenant,
+        m3.ionapi_path.display()
+    );
+    println!(
+        "  QuoteWerks   database {} (control API {})",
+        qw.db_path.display(),
+        qw.base_url
+    );
+    println!(
+        "  Webhooks     QuoteWerks -> {ferry_url}/hooks/{TENANT}/quotewerks; M3 BODs -> {ferry_url}/ion/{TENANT}/events"
+    );
+    println!(
+        "  Try          ferry --data-dir {} trace QUOTE_ID --tenant {TENANT}",
+        data_dir.display()
+    );
 
     if !args.demo {
         println!("\nRunning; Ctrl-C stops everything.");
@@ -207,7 +225,11 @@ file = "{transform}"
 }
 
 /// Waits until the quote's job is finished (done, held or dead), up to `limit`.
-async fn settle(store: &dyn JobStore, quote: &str, limit: Duration) -> anyhow::Result<crate::store::Job> {
+async fn settle(
+    store: &dyn JobStore,
+    quote: &str,
+    limit: Duration,
+) -> anyhow::Result<crate::store::Job> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         if let Some(job) = store.job(TENANT, crate::flows::quote_to_order::KIND, quote)?
@@ -235,15 +257,24 @@ async fn demo(
         .filter(|d| d.doc_type.eq_ignore_ascii_case("QUOTE") && !d.doc_no.starts_with("FRYQ9"))
         .take(args.approve)
         .collect();
-    anyhow::ensure!(!candidates.is_empty(), "the QuoteWerks simulator has no quotes");
+    anyhow::ensure!(
+        !candidates.is_empty(),
+        "the QuoteWerks simulator has no quotes"
+    );
 
     say(
         "1. A sales rep approves quotes in QuoteWerks",
-        &format!("{} quotes go to status '{READY}'; QuoteWerks sends its webhook to Ferry for each.", candidates.len()),
+        &format!(
+            "{} quotes go to status '{READY}'; QuoteWerks sends its webhook to Ferry for each.",
+            candidates.len()
+        ),
     );
     for d in &candidates {
         qw.set_status(d.id, READY)?;
-        println!("   {} ({}, {}) -> {READY}", d.doc_no, d.sold_to_company, d.grand_total);
+        println!(
+            "   {} ({}, {}) -> {READY}",
+            d.doc_no, d.sold_to_company, d.grand_total
+        );
     }
 
     say(
@@ -256,24 +287,51 @@ async fn demo(
         let job = settle(store, &key, Duration::from_secs(60)).await?;
         match job.state {
             JobState::Done => {
-                let number = job.checkpoint["receipt"]["order_number"].as_str().unwrap_or("?").to_string();
-                let in_m3 = m3.orders()?.into_iter().filter(|o| o.orno == number).count();
+                let number = job.checkpoint["receipt"]["order_number"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string();
+                let in_m3 = m3
+                    .orders()?
+                    .into_iter()
+                    .filter(|o| o.orno == number)
+                    .count();
                 anyhow::ensure!(in_m3 == 1, "M3 holds {in_m3} orders numbered {number}");
-                println!("   {} -> M3 order {number} (confirmed; exactly one in M3)", d.doc_no);
+                println!(
+                    "   {} -> M3 order {number} (confirmed; exactly one in M3)",
+                    d.doc_no
+                );
                 orders.push((d.id, d.doc_no.clone(), number));
             }
-            JobState::Held => println!("   {} -> held for review: {}", d.doc_no, job.hold_reason.unwrap_or_default()),
-            _ => println!("   {} -> dead letter: {}", d.doc_no, job.last_error.unwrap_or_default()),
+            JobState::Held => println!(
+                "   {} -> held for review: {}",
+                d.doc_no,
+                job.hold_reason.unwrap_or_default()
+            ),
+            _ => println!(
+                "   {} -> dead letter: {}",
+                d.doc_no,
+                job.last_error.unwrap_or_default()
+            ),
         }
     }
     anyhow::ensure!(!orders.is_empty(), "no quote became an order");
 
-    say("3. The quote shows its M3 order", "QuoteWerks' database, read straight from the simulator:");
+    say(
+        "3. The quote shows its M3 order",
+        "QuoteWerks' database, read straight from the simulator:",
+    );
     for (id, doc_no, number) in &orders {
         let doc = qw.document(*id)?;
         let text = serde_json::to_string(&doc)?;
-        anyhow::ensure!(text.contains(number.as_str()), "quote {doc_no} does not carry order {number}");
-        println!("   {doc_no}: status '{}', order number {number} written back", doc.text("DocStatus"));
+        anyhow::ensure!(
+            text.contains(number.as_str()),
+            "quote {doc_no} does not carry order {number}"
+        );
+        println!(
+            "   {doc_no}: status '{}', order number {number} written back",
+            doc.text("DocStatus")
+        );
     }
 
     say(
@@ -290,14 +348,20 @@ async fn demo(
     anyhow::ensure!(before == after, "M3 went from {before} to {after} orders");
     println!("   M3 still holds {after} orders.");
 
-    say("5. M3 status flows back", "M3 moves the orders on; its sales-order BODs reach Ferry over ION and update the quotes.");
+    say(
+        "5. M3 status flows back",
+        "M3 moves the orders on; its sales-order BODs reach Ferry over ION and update the quotes.",
+    );
     for (id, doc_no, number) in &orders {
         let status = m3.advance_order(number, Some("66"))?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let doc = qw.document(*id)?;
             if doc.text("DocStatus") == "8-M3 Delivered" {
-                println!("   {doc_no}: M3 order {number} at {status} -> quote status '{}'", doc.text("DocStatus"));
+                println!(
+                    "   {doc_no}: M3 order {number} at {status} -> quote status '{}'",
+                    doc.text("DocStatus")
+                );
                 break;
             }
             if tokio::time::Instant::now() > deadline {
@@ -313,26 +377,58 @@ async fn demo(
     );
     let id = qw.find_doc_no("FRYQ9002")?;
     let item = qw.document(id)?.items.iter().find_map(|i| {
-        i.get("ManufacturerPartNumber").and_then(|v| v.as_str()).map(str::to_string)
+        i.get("ManufacturerPartNumber")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
     });
     let item = item.context("FRYQ9002 has no item")?;
     let before = m3.order_count()?;
     qw.set_status(id, READY)?;
     let job = settle(store, &id.to_string(), Duration::from_secs(60)).await?;
-    anyhow::ensure!(job.state == JobState::Held, "FRYQ9002 should be held, is {:?}", job.state);
+    anyhow::ensure!(
+        job.state == JobState::Held,
+        "FRYQ9002 should be held, is {:?}",
+        job.state
+    );
     anyhow::ensure!(m3.order_count()? == before, "a held quote wrote to M3");
     println!("   FRYQ9002 held: {}", job.hold_reason.unwrap_or_default());
 
     say(
         "7. Fix the data, release the hold",
-        &format!("the product manager releases item {item} in M3 (status 20); `ferry holds release` lets the quote go on."),
+        &format!(
+            "the product manager releases item {item} in M3 (status 20); `ferry holds release` lets the quote go on."
+        ),
     );
-    m3.change_item(&item, &ferry_sandbox::m3::ItemChange { itds: None, stat: Some("20".into()), sapr: None, stock: Vec::new() })?;
-    store.release(TENANT, crate::flows::quote_to_order::KIND, &id.to_string(), crate::flows::now_ms())?;
+    m3.change_item(
+        &item,
+        &ferry_sandbox::m3::ItemChange {
+            itds: None,
+            stat: Some("20".into()),
+            sapr: None,
+            stock: Vec::new(),
+        },
+    )?;
+    store.release(
+        TENANT,
+        crate::flows::quote_to_order::KIND,
+        &id.to_string(),
+        false,
+        crate::flows::now_ms(),
+    )?;
     let job = settle(store, &id.to_string(), Duration::from_secs(60)).await?;
-    anyhow::ensure!(job.state == JobState::Done, "FRYQ9002 did not complete after release: {:?} {:?}", job.state, job.hold_reason);
-    let number = job.checkpoint["receipt"]["order_number"].as_str().unwrap_or("?");
-    anyhow::ensure!(m3.order_count()? == before + 1, "expected exactly one new M3 order");
+    anyhow::ensure!(
+        job.state == JobState::Done,
+        "FRYQ9002 did not complete after release: {:?} {:?}",
+        job.state,
+        job.hold_reason
+    );
+    let number = job.checkpoint["receipt"]["order_number"]
+        .as_str()
+        .unwrap_or("?");
+    anyhow::ensure!(
+        m3.order_count()? == before + 1,
+        "expected exactly one new M3 order"
+    );
     println!("   FRYQ9002 -> M3 order {number}");
     Ok(())
 }

@@ -94,7 +94,10 @@ pub struct Running {
 
 impl Running {
     pub fn base_url(&self) -> String {
-        self.ready["base_url"].as_str().unwrap_or_default().to_string()
+        self.ready["base_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// SIGKILL, as a crash would.
@@ -112,7 +115,10 @@ impl Drop for Running {
 
 /// Starts `ferry --data-dir DATA ARGS` and waits for its `READY {json}` line on stdout.
 pub fn spawn(data: &Path, args: &[&str]) -> Running {
-    let mut full = vec!["--data-dir".to_string(), data.to_str().expect("utf-8").to_string()];
+    let mut full = vec![
+        "--data-dir".to_string(),
+        data.to_str().expect("utf-8").to_string(),
+    ];
     full.extend(args.iter().map(|a| a.to_string()));
     spawn_raw(Path::new("."), &full)
 }

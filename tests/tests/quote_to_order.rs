@@ -21,11 +21,18 @@ struct Expected {
 }
 
 fn sellable_items() -> Vec<String> {
-    (0..ITEMS).map(|i| seed::item(SEED, i)).filter(|it| it.stat == "20").map(|it| it.itno).collect()
+    (0..ITEMS)
+        .map(|i| seed::item(SEED, i))
+        .filter(|it| it.stat == "20")
+        .map(|it| it.itno)
+        .collect()
 }
 
 fn definite_customers() -> Vec<seed::SeedCustomer> {
-    (0..CUSTOMERS).map(|i| seed::customer(SEED, i)).filter(|c| c.stat == "20").collect()
+    (0..CUSTOMERS)
+        .map(|i| seed::customer(SEED, i))
+        .filter(|c| c.stat == "20")
+        .collect()
 }
 
 fn d(n: i64) -> Decimal {
@@ -33,7 +40,11 @@ fn d(n: i64) -> Decimal {
 }
 
 /// Quote `k`: 1 to 50 counted lines and, across quotes, every line type QuoteWerks has.
-fn quote(k: usize, items: &[String], customers: &[seed::SeedCustomer]) -> (NewQuote, String, Vec<(String, Decimal)>, Decimal) {
+fn quote(
+    k: usize,
+    items: &[String],
+    customers: &[seed::SeedCustomer],
+) -> (NewQuote, String, Vec<(String, Decimal)>, Decimal) {
     let customer = &customers[k % customers.len()];
     let mut lines = Vec::new();
     let mut expect = Vec::new();
@@ -45,7 +56,11 @@ fn quote(k: usize, items: &[String], customers: &[seed::SeedCustomer]) -> (NewQu
     if k % 6 == 0 && counted > 2 {
         // A group of two members, two of the group: members count, quantity × multiplier.
         let (a, b) = (item(100), item(101));
-        lines.push(NewLine::group("Starter kit", d(2), vec![NewLine::product(&a, d(1)), NewLine::product(&b, d(3))]));
+        lines.push(NewLine::group(
+            "Starter kit",
+            d(2),
+            vec![NewLine::product(&a, d(1)), NewLine::product(&b, d(3))],
+        ));
         expect.push((a, d(2)));
         expect.push((b, d(6)));
         counted -= 2;
@@ -73,7 +88,11 @@ fn quote(k: usize, items: &[String], customers: &[seed::SeedCustomer]) -> (NewQu
         lines.push(NewLine::product(&item(200), d(1)).optional(false));
         lines.push(NewLine::product(&item(201), d(4)).excluded());
     }
-    let tax = if k % 10 == 0 { Decimal::new(1234, 2) } else { Decimal::ZERO };
+    let tax = if k % 10 == 0 {
+        Decimal::new(1234, 2)
+    } else {
+        Decimal::ZERO
+    };
     if k % 10 == 0 {
         lines.push(NewLine::tax(tax));
     }
@@ -103,7 +122,13 @@ fn create_quotes(stack: &Stack, n: usize) -> Vec<Expected> {
         .map(|k| {
             let (q, cuno, lines, tax) = quote(k, &items, &customers);
             let (doc_id, doc_no) = stack.create_quote(&q);
-            Expected { doc_id, doc_no, cuno, lines, tax }
+            Expected {
+                doc_id,
+                doc_no,
+                cuno,
+                lines,
+                tax,
+            }
         })
         .collect()
 }
@@ -116,29 +141,77 @@ fn sorted(mut v: Vec<(String, Decimal)>) -> Vec<(String, Decimal)> {
 /// Every quote has exactly one M3 order with its customer, lines and quantities, and shows
 /// the order number and the transferred status.
 fn assert_exactly_once(stack: &Stack, expected: &[Expected]) {
+    assert_orders(stack, expected, true);
+}
+
+/// As above; `status`: also check the quote's status (false once a rep has changed it since).
+fn assert_orders(stack: &Stack, expected: &[Expected], status: bool) {
     let orders = stack.m3_orders();
-    assert_eq!(orders.len(), expected.len(), "one M3 order per quote, no more, no fewer");
+    assert_eq!(
+        orders.len(),
+        expected.len(),
+        "one M3 order per quote, no more, no fewer"
+    );
     for e in expected {
-        let mine: Vec<_> = orders.iter().filter(|o| o.cuor.trim() == e.doc_no).collect();
+        let mine: Vec<_> = orders
+            .iter()
+            .filter(|o| o.cuor.trim() == e.doc_no)
+            .collect();
         assert_eq!(mine.len(), 1, "{}: {} M3 orders", e.doc_no, mine.len());
         let o = mine[0];
         assert_eq!(o.cuno.trim(), e.cuno, "{}: customer", e.doc_no);
         let got: Vec<(String, Decimal)> = o
             .lines
             .iter()
-            .map(|l| (l.itno.trim().to_string(), l.orqt.trim().parse::<Decimal>().expect("ORQT").normalize()))
+            .map(|l| {
+                (
+                    l.itno.trim().to_string(),
+                    l.orqt.trim().parse::<Decimal>().expect("ORQT").normalize(),
+                )
+            })
             .collect();
-        assert_eq!(sorted(got), sorted(e.lines.iter().map(|(i, q)| (i.clone(), q.normalize())).collect()), "{}: lines", e.doc_no);
+        assert_eq!(
+            sorted(got),
+            sorted(
+                e.lines
+                    .iter()
+                    .map(|(i, q)| (i.clone(), q.normalize()))
+                    .collect()
+            ),
+            "{}: lines",
+            e.doc_no
+        );
         let doc = stack.document(e.doc_id);
-        assert_eq!(doc["header"]["DocStatus"], TRANSFERRED, "{}: status", e.doc_no);
+        if status {
+            assert_eq!(
+                doc["header"]["DocStatus"], TRANSFERRED,
+                "{}: status",
+                e.doc_no
+            );
+        }
         // Prices and discounts: M3's order value equals the quote's (QuoteWerks' SubTotal, less
         // tax lines), up to M3 rounding each net unit price to the cent.
-        let subtotal: Decimal = doc["header"]["SubTotal"].as_str().map(str::to_string).unwrap_or_else(|| doc["header"]["SubTotal"].to_string()).parse().expect("SubTotal");
+        let subtotal: Decimal = doc["header"]["SubTotal"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| doc["header"]["SubTotal"].to_string())
+            .parse()
+            .expect("SubTotal");
         let m3_total: Decimal = o.ntam.trim().parse().expect("NTAM");
         let qty: Decimal = e.lines.iter().map(|(_, q)| *q).sum();
         let tolerance = Decimal::new(5, 3) * qty + Decimal::new(1, 2);
-        assert!((m3_total - (subtotal - e.tax)).abs() <= tolerance, "{}: M3 order value {m3_total}, quote {subtotal} less tax {}", e.doc_no, e.tax);
-        assert!(doc["header"].to_string().contains(o.orno.trim()), "{}: order number {} not on the quote", e.doc_no, o.orno);
+        assert!(
+            (m3_total - (subtotal - e.tax)).abs() <= tolerance,
+            "{}: M3 order value {m3_total}, quote {subtotal} less tax {}",
+            e.doc_no,
+            e.tax
+        );
+        assert!(
+            doc["header"].to_string().contains(o.orno.trim()),
+            "{}: order number {} not on the quote",
+            e.doc_no,
+            o.orno
+        );
     }
 }
 
@@ -150,7 +223,11 @@ fn approve_all(stack: &Stack, expected: &[Expected]) {
 
 #[test]
 fn hundred_approved_quotes_become_exactly_one_correct_order_each() {
-    let stack = Stack::start(Options { m3_flags: &[], create_customers: false });
+    let stack = Stack::start(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
     let expected = create_quotes(&stack, 100);
     approve_all(&stack, &expected);
     let jobs = stack.settle(100, Duration::from_secs(300));
@@ -163,10 +240,24 @@ fn hundred_approved_quotes_become_exactly_one_correct_order_each() {
 fn faults_neither_duplicate_nor_lose_an_order() {
     let stack = Stack::start(Options {
         m3_flags: &[
-            "--fault-503-rate", "0.2", "--fault-429-rate", "0.1", "--fault-drop-response-rate", "0.05",
-            "--fault-latency-ms", "0-20", "--fault-retry-after-secs", "0", "--fault-seed", "7",
+            "--fault-503-rate",
+            "0.2",
+            "--fault-429-rate",
+            "0.1",
+            "--fault-drop-response-rate",
+            "0.05",
+            "--fault-latency-ms",
+            "0-20",
+            "--fault-retry-after-secs",
+            "0",
+            "--fault-seed",
+            "7",
         ],
         create_customers: false,
+        // Batch entry makes a write per line: with 5% of writes losing their answer, a 50-line
+        // order rarely gets 50 in a row, so each attempt starts over (safely, but slowly).
+        // Bulk entry is three writes an order; exactly-once is the same code either way.
+        order_entry: "bulk",
     });
     let expected = create_quotes(&stack, 100);
     approve_all(&stack, &expected);
@@ -178,7 +269,11 @@ fn faults_neither_duplicate_nor_lose_an_order() {
 
 #[test]
 fn kill_dash_nine_at_random_moments_neither_duplicates_nor_loses() {
-    let mut stack = Stack::start(Options { m3_flags: &["--fault-latency-ms", "0-10"], create_customers: false });
+    let mut stack = Stack::start(Options {
+        m3_flags: &["--fault-latency-ms", "0-10"],
+        create_customers: false,
+        order_entry: "batch",
+    });
     let expected = create_quotes(&stack, 100);
     approve_all(&stack, &expected);
     // Kill and restart at pseudo-random moments while the quotes flow; webhooks sent while
@@ -202,4 +297,272 @@ fn kill_dash_nine_at_random_moments_neither_duplicates_nor_loses() {
     let not_done: Vec<_> = jobs.iter().filter(|j| j.1 != "done").collect();
     assert!(not_done.is_empty(), "{not_done:?}");
     assert_exactly_once(&stack, &expected);
+}
+
+fn job_of<'a>(
+    jobs: &'a [(String, String, Option<String>)],
+    id: i64,
+) -> &'a (String, String, Option<String>) {
+    jobs.iter()
+        .find(|j| j.0 == id.to_string())
+        .unwrap_or_else(|| panic!("no job for quote {id}: {jobs:?}"))
+}
+
+fn release(stack: &Stack, id: i64, restart: bool) {
+    let config = stack.config.to_str().expect("utf-8");
+    let id = id.to_string();
+    let mut args = vec![
+        "--config",
+        config,
+        "holds",
+        "release",
+        id.as_str(),
+        "--tenant",
+        ferry_tests::stack::TENANT,
+    ];
+    if restart {
+        args.push("--restart");
+    }
+    let out = std::process::Command::new(ferry_tests::ferry_bin())
+        .args(&args)
+        .output()
+        .expect("ferry holds release");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Waits until quote `id`'s job is in `state`.
+fn wait_for(stack: &Stack, id: i64, state: &str) -> (String, String, Option<String>) {
+    let start = std::time::Instant::now();
+    loop {
+        let jobs = stack.jobs();
+        if let Some(j) = jobs.iter().find(|j| j.0 == id.to_string() && j.1 == state) {
+            return j.clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "quote {id} never became {state}: {jobs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn bad_data_is_held_with_readable_reasons_and_completes_after_release() {
+    let stack = Stack::start(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let items = sellable_items();
+    let customers = definite_customers();
+    let good = &customers[0];
+    let base = |doc_no: &str, sold_to: SoldTo, lines: Vec<NewLine>| NewQuote {
+        sold_to,
+        ship_to: None,
+        doc_no: Some(doc_no.into()),
+        doc_name: None,
+        doc_type: "QUOTE".into(),
+        status: "1-In Progress".into(),
+        doc_date: None,
+        sales_rep: "JSMITH".into(),
+        po_number: "PO-BAD".into(),
+        project_no: None,
+        local_tax_rate: Decimal::ZERO,
+        shipping_amount: Decimal::ZERO,
+        custom: BTreeMap::new(),
+        lines,
+    };
+    let discontinued = (0..ITEMS)
+        .map(|i| seed::item(SEED, i))
+        .find(|it| it.stat == "90")
+        .expect("a STAT 90 item")
+        .itno;
+    let preliminary = (0..CUSTOMERS)
+        .map(|i| seed::customer(SEED, i))
+        .find(|c| c.stat == "10")
+        .expect("a STAT 10 customer");
+    let stranger = SoldTo {
+        company: "Nobody Anywhere GmbH".into(),
+        email: "buyer@nobody.example".into(),
+        cm_account_no: "CM99999".into(),
+        ..SoldTo::from_seed(good)
+    };
+
+    let (unknown_item, _) = stack.create_quote(&base(
+        "B1",
+        SoldTo::from_seed(good),
+        vec![
+            NewLine::product(&items[0], d(1)),
+            NewLine::product("NOSUCH-ITEM", d(2)).with_price(d(10)),
+        ],
+    ));
+    let (stat90, _) = stack.create_quote(&base(
+        "B2",
+        SoldTo::from_seed(good),
+        vec![NewLine::product(&discontinued, d(1))],
+    ));
+    let (unknown_customer, _) = stack.create_quote(&base(
+        "B3",
+        stranger,
+        vec![NewLine::product(&items[1], d(1))],
+    ));
+    let (prelim, _) = stack.create_quote(&base(
+        "B4",
+        SoldTo::from_seed(&preliminary),
+        vec![NewLine::product(&items[2], d(1))],
+    ));
+    for id in [unknown_item, stat90, unknown_customer, prelim] {
+        stack.set_status(id, READY);
+    }
+    let jobs = stack.settle(4, Duration::from_secs(120));
+    let reason = |id| job_of(&jobs, id).2.clone().unwrap_or_default();
+    assert!(jobs.iter().all(|j| j.1 == "held"), "{jobs:?}");
+    assert!(
+        reason(unknown_item).contains("lines[1].ITNO")
+            && reason(unknown_item).contains("NOSUCH-ITEM"),
+        "{}",
+        reason(unknown_item)
+    );
+    assert!(
+        reason(stat90).contains(&discontinued) && reason(stat90).contains("90"),
+        "{}",
+        reason(stat90)
+    );
+    assert!(
+        reason(unknown_customer).contains("no ERP customer matches")
+            && reason(unknown_customer).contains("Nobody Anywhere GmbH"),
+        "{}",
+        reason(unknown_customer)
+    );
+    assert!(
+        reason(prelim).to_lowercase().contains("preliminary") || reason(prelim).contains("10"),
+        "{}",
+        reason(prelim)
+    );
+    assert!(
+        stack.m3_orders().is_empty(),
+        "nothing is half-created in M3"
+    );
+
+    // Fix each at its source, then release.
+    // In M3: release the item, make the customer definite.
+    stack.m3_control(
+        reqwest::Method::POST,
+        &format!("/_control/items/{discontinued}"),
+        serde_json::json!({"stat": "20"}),
+    );
+    stack.m3_control(
+        reqwest::Method::POST,
+        &format!("/_control/customers/{}", preliminary.cuno),
+        serde_json::json!({"stat": "20"}),
+    );
+    release(&stack, stat90, false);
+    release(&stack, prelim, false);
+    // In QuoteWerks (the rep edits the quotes): the right item, the right account.
+    let qw = rusqlite::Connection::open(stack.dir.path().join("qw.db")).expect("qw db");
+    qw.execute("UPDATE DocumentItems SET ManufacturerPartNumber = ?1 WHERE DocID = ?2 AND ManufacturerPartNumber = 'NOSUCH-ITEM'", rusqlite::params![items[3], unknown_item]).expect("fix item");
+    qw.execute(
+        "UPDATE DocumentHeaders SET SoldToCompany = ?1, SoldToEmail = ?2 WHERE ID = ?3",
+        rusqlite::params![good.name, good.email, unknown_customer],
+    )
+    .expect("fix customer");
+    release(&stack, unknown_item, true);
+    release(&stack, unknown_customer, true);
+
+    for id in [unknown_item, stat90, unknown_customer, prelim] {
+        wait_for(&stack, id, "done");
+    }
+    let orders = stack.m3_orders();
+    assert_eq!(orders.len(), 4);
+    let b1 = orders
+        .iter()
+        .find(|o| o.cuor.trim() == "B1")
+        .expect("B1 order");
+    assert!(
+        b1.lines.iter().any(|l| l.itno.trim() == items[3]),
+        "the fixed item was ordered"
+    );
+    let b3 = orders
+        .iter()
+        .find(|o| o.cuor.trim() == "B3")
+        .expect("B3 order");
+    assert_eq!(b3.cuno.trim(), good.cuno);
+}
+
+#[test]
+fn redeliveries_reapprovals_and_revisions_create_nothing_new() {
+    let stack = Stack::start(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let expected = create_quotes(&stack, 5);
+    approve_all(&stack, &expected);
+    stack.settle(5, Duration::from_secs(120));
+    assert_eq!(stack.m3_orders().len(), 5);
+
+    // The rep re-approves every quote (new webhooks), and QuoteWerks re-sends an old one.
+    for e in &expected {
+        stack.set_status(e.doc_id, "4-Presented to Customer");
+        stack.set_status(e.doc_id, READY);
+    }
+    let client = reqwest::blocking::Client::new();
+    let hook = format!(
+        "{}/hooks/{}/quotewerks",
+        stack.ferry_url(),
+        ferry_tests::stack::TENANT
+    );
+    let body = serde_json::json!({"DocID": expected[0].doc_id.to_string(), "DocStatus": READY, "EventID": "replayed-1"}).to_string();
+    let secret = std::fs::read_to_string(stack.dir.path().join("webhook.secret")).expect("secret");
+    for _ in 0..2 {
+        let r = client
+            .post(&hook)
+            .header("X-QuoteWerks-Secret", secret.trim())
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .expect("post");
+        assert!(
+            r.status().is_success() || r.status() == 400,
+            "{}",
+            r.status()
+        );
+    }
+    // A forged one is refused.
+    let forged = client
+        .post(&hook)
+        .header("X-QuoteWerks-Secret", "guess")
+        .body(body.clone())
+        .send()
+        .expect("post");
+    assert_eq!(forged.status(), 401);
+
+    // A new revision of a transferred quote (QuoteWerks numbers it with a suffix) is held for
+    // review, not ordered a second time.
+    let items = sellable_items();
+    let customers = definite_customers();
+    let (mut revision, _, _, _) = quote(0, &items, &customers);
+    revision.doc_no = Some(format!("{}-01", expected[0].doc_no));
+    let (rev_id, _) = stack.create_quote(&revision);
+    stack.set_status(rev_id, READY);
+    let held = wait_for(&stack, rev_id, "held");
+    assert!(
+        held.2
+            .as_deref()
+            .unwrap_or_default()
+            .contains("already carries reference"),
+        "{held:?}"
+    );
+
+    // Past a poll interval, still exactly one order per original quote.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(stack.m3_orders().len(), 5);
+    let jobs = stack.jobs();
+    assert_eq!(jobs.iter().filter(|j| j.1 == "done").count(), 5, "{jobs:?}");
+    // The rep re-approved them, so their status is theirs; orders and order numbers stand.
+    assert_orders(&stack, &expected, false);
 }

@@ -42,7 +42,8 @@ file = "{}"
 
 fn inbox_count(data: &std::path::Path) -> i64 {
     let db = rusqlite::Connection::open(data.join("ferry.db")).expect("db");
-    db.query_row("SELECT count(*) FROM inbox", [], |r| r.get(0)).expect("count")
+    db.query_row("SELECT count(*) FROM inbox", [], |r| r.get(0))
+        .expect("count")
 }
 
 #[tokio::test]
@@ -50,7 +51,10 @@ async fn forged_oversized_and_malformed_webhooks_store_nothing_and_redeliveries_
     let dir = tempfile::tempdir().expect("tmp");
     let config = setup(dir.path());
     let data = dir.path().join("data");
-    let server = spawn(&data, &["--config", config.to_str().expect("utf-8"), "serve"]);
+    let server = spawn(
+        &data,
+        &["--config", config.to_str().expect("utf-8"), "serve"],
+    );
     let url = format!("{}/hooks/acme/quotewerks", server.base_url());
     let http = reqwest::Client::new();
     let post = |secret: Option<&'static str>, body: String| {
@@ -62,11 +66,37 @@ async fn forged_oversized_and_malformed_webhooks_store_nothing_and_redeliveries_
     };
     let ok_body = r#"{"DocID": "7", "DocStatus": "Approved", "EventID": "e-1"}"#.to_string();
 
-    assert_eq!(post(None, ok_body.clone()).await.expect("send").status(), 401);
-    assert_eq!(post(Some("s3creT"), ok_body.clone()).await.expect("send").status(), 401);
-    assert_eq!(post(Some("s3cret"), "{not json".into()).await.expect("send").status(), 400);
-    assert_eq!(post(Some("s3cret"), "x".repeat(10_000)).await.expect("send").status(), 413);
-    let unknown = http.post(format!("{}/hooks/nobody/quotewerks", server.base_url())).body(ok_body.clone()).send().await.expect("send");
+    assert_eq!(
+        post(None, ok_body.clone()).await.expect("send").status(),
+        401
+    );
+    assert_eq!(
+        post(Some("s3creT"), ok_body.clone())
+            .await
+            .expect("send")
+            .status(),
+        401
+    );
+    assert_eq!(
+        post(Some("s3cret"), "{not json".into())
+            .await
+            .expect("send")
+            .status(),
+        400
+    );
+    assert_eq!(
+        post(Some("s3cret"), "x".repeat(10_000))
+            .await
+            .expect("send")
+            .status(),
+        413
+    );
+    let unknown = http
+        .post(format!("{}/hooks/nobody/quotewerks", server.base_url()))
+        .body(ok_body.clone())
+        .send()
+        .await
+        .expect("send");
     assert_eq!(unknown.status(), 404);
     assert_eq!(inbox_count(&data), 0, "refused requests store nothing");
 
@@ -74,16 +104,32 @@ async fn forged_oversized_and_malformed_webhooks_store_nothing_and_redeliveries_
     assert_eq!(first.status(), 202);
     let reply: serde_json::Value = first.json().await.expect("json");
     assert_eq!(reply["outcome"], "queued");
-    let again: serde_json::Value = post(Some("s3cret"), ok_body.clone()).await.expect("send").json().await.expect("json");
+    let again: serde_json::Value = post(Some("s3cret"), ok_body.clone())
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(again["outcome"], "duplicate");
     let draft = r#"{"DocID": "8", "DocStatus": "Draft", "EventID": "e-2"}"#.to_string();
-    let stored: serde_json::Value = post(Some("s3cret"), draft).await.expect("send").json().await.expect("json");
-    assert_eq!(stored["outcome"], "stored", "a non-ready status is recorded but starts nothing");
+    let stored: serde_json::Value = post(Some("s3cret"), draft)
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        stored["outcome"], "stored",
+        "a non-ready status is recorded but starts nothing"
+    );
     assert_eq!(inbox_count(&data), 2);
 
     // A quote the database doesn't have.
     let missing = r#"{"DocID": "9", "DocStatus": "Approved", "EventID": "e-3"}"#.to_string();
-    assert_eq!(post(Some("s3cret"), missing).await.expect("send").status(), 202);
+    assert_eq!(
+        post(Some("s3cret"), missing).await.expect("send").status(),
+        202
+    );
 
     // The jobs are durable and visible: quote 7 was fetched, then held because this tenant has
     // no transform plugin yet (and the hold says so); quote 9 is a dead letter.
@@ -92,22 +138,41 @@ async fn forged_oversized_and_malformed_webhooks_store_nothing_and_redeliveries_
         async move {
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
             loop {
-                let out = ferry_tests::ferry(&data, &["trace", key, "--tenant", "acme", "--json"]).expect_code(0).json();
+                let out = ferry_tests::ferry(&data, &["trace", key, "--tenant", "acme", "--json"])
+                    .expect_code(0)
+                    .json();
                 if out["job"]["state"] == state {
                     return out;
                 }
-                assert!(std::time::Instant::now() < deadline, "quote {key} never became {state}: {out}");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "quote {key} never became {state}: {out}"
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
     };
     let held = settled("7", "held").await;
     assert_eq!(held["job"]["step"], "fetched");
-    assert!(held["job"]["hold_reason"].as_str().unwrap_or_default().contains("no active transform plugin"), "{held}");
+    assert!(
+        held["job"]["hold_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no active transform plugin"),
+        "{held}"
+    );
     settled("9", "dead").await;
-    let dlq = ferry_tests::ferry(&data, &["dlq", "list", "--json"]).expect_code(0).json();
+    let dlq = ferry_tests::ferry(&data, &["dlq", "list", "--json"])
+        .expect_code(0)
+        .json();
     assert_eq!(dlq[0]["key"], "9");
-    assert!(dlq[0]["error"].as_str().unwrap_or_default().contains("not found: quote 9"), "{dlq}");
+    assert!(
+        dlq[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not found: quote 9"),
+        "{dlq}"
+    );
     let holds = ferry_tests::ferry(&data, &["holds", "list"]).expect_code(0);
     assert!(holds.stdout.contains("acme/7"), "{}", holds.stdout);
 }

@@ -41,6 +41,9 @@ pub enum HoldsCommand {
         quote: String,
         #[arg(long)]
         tenant: String,
+        /// Start over from the quote (the fix was made in QuoteWerks, so read it again).
+        #[arg(long)]
+        restart: bool,
     },
 }
 
@@ -115,8 +118,12 @@ pub fn holds(data_dir: &Path, cmd: &HoldsCommand) -> anyhow::Result<i32> {
                 }
             }
         }
-        HoldsCommand::Release { quote, tenant } => {
-            let job = store.release(tenant, KIND, quote, now_ms())?;
+        HoldsCommand::Release {
+            quote,
+            tenant,
+            restart,
+        } => {
+            let job = store.release(tenant, KIND, quote, *restart, now_ms())?;
             println!(
                 "released {}/{}: queued again at step {}",
                 job.tenant, job.key, job.step

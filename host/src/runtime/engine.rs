@@ -197,7 +197,8 @@ fn build_engine(settings: &RuntimeSettings, pooling: bool) -> Result<Engine, Run
             .max_memory_size(memory)
             .max_component_instance_size(4 << 20)
             .max_core_instance_size(4 << 20);
-        let resident = usize::try_from(settings.keep_resident_kib.saturating_mul(1024)).unwrap_or(0);
+        let resident =
+            usize::try_from(settings.keep_resident_kib.saturating_mul(1024)).unwrap_or(0);
         if resident > 0 {
             pool.linear_memory_keep_resident(resident)
                 .table_keep_resident(resident.min(1 << 20))

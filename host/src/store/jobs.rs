@@ -208,8 +208,17 @@ pub trait JobStore: Send + Sync {
 
     /// Puts a dead job back in the queue, keeping its checkpoint (so idempotency holds).
     fn replay(&self, dead_letter_id: i64, now_ms: i64) -> Result<Job, StoreError>;
-    /// Releases a held job back to the queue at its last checkpoint.
-    fn release(&self, tenant: &str, kind: &str, key: &str, now_ms: i64) -> Result<Job, StoreError>;
+    /// Releases a held job back to the queue at its last checkpoint, or, with `restart`, from
+    /// the beginning (keeping only its key and original event) when the data was fixed at the
+    /// source and must be read again.
+    fn release(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        restart: bool,
+        now_ms: i64,
+    ) -> Result<Job, StoreError>;
 
     /// Records (or re-records, idempotently) the order made for a quote.
     fn record_order(

@@ -420,14 +420,31 @@ impl JobStore for SqliteStore {
         Ok(job)
     }
 
-    fn release(&self, tenant: &str, kind: &str, key: &str, now_ms: i64) -> Result<Job, StoreError> {
+    fn release(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        restart: bool,
+        now_ms: i64,
+    ) -> Result<Job, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE jobs SET state = 'queued', run_at = ?1, attempts = 0, hold_reason = NULL, updated_at = ?2
-             WHERE tenant = ?3 AND kind = ?4 AND key = ?5 AND state = 'held'",
-            params![now_ms, now(), tenant, kind, key],
-        )?;
+        let n = if restart {
+            tx.execute(
+                "UPDATE jobs SET state = 'queued', run_at = ?1, attempts = 0, hold_reason = NULL, updated_at = ?2,
+                    step = 'received', intent = NULL,
+                    checkpoint = json_object('quote_id', json_extract(checkpoint, '$.quote_id'), 'event', json_extract(checkpoint, '$.event'))
+                 WHERE tenant = ?3 AND kind = ?4 AND key = ?5 AND state = 'held'",
+                params![now_ms, now(), tenant, kind, key],
+            )?
+        } else {
+            tx.execute(
+                "UPDATE jobs SET state = 'queued', run_at = ?1, attempts = 0, hold_reason = NULL, updated_at = ?2
+                 WHERE tenant = ?3 AND kind = ?4 AND key = ?5 AND state = 'held'",
+                params![now_ms, now(), tenant, kind, key],
+            )?
+        };
         if n == 0 {
             return Err(StoreError::NotFound(format!(
                 "no held {kind} job for '{key}' in tenant '{tenant}'"
@@ -438,7 +455,12 @@ impl JobStore for SqliteStore {
             params![tenant, kind, key],
             job_row,
         )?)?;
-        insert_audit(&tx, &job, "release", "hold released", &Json::Null)?;
+        let message = if restart {
+            "hold released; starting over from the quote"
+        } else {
+            "hold released"
+        };
+        insert_audit(&tx, &job, "release", message, &Json::Null)?;
         tx.commit()?;
         Ok(job)
     }

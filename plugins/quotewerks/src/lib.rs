@@ -324,6 +324,33 @@ fn header_row(db: &Db, id: i64) -> Result<Row, Error> {
         .ok_or_else(|| Error::not_found(format!("QuoteWerks document {id}")))
 }
 
+/// QuoteWerks saves a revision under a new number with a numeric or alpha suffix ("-01",
+/// "-A"; reference/quotewerks.md §2.5). A DocNo of that shape whose base number is another
+/// document in the database is a revision of it: the base number is returned, so a mapping can
+/// use it as the order reference and a revision of a transferred quote is caught.
+fn revision_of(db: &Db, doc_no: &str, id: i64) -> Result<Option<String>, Error> {
+    let Some((base, suffix)) = doc_no.trim().rsplit_once('-') else {
+        return Ok(None);
+    };
+    let numeric = (1..=3).contains(&suffix.len()) && suffix.chars().all(|c| c.is_ascii_digit());
+    let alpha = suffix.len() == 1 && suffix.chars().all(|c| c.is_ascii_uppercase());
+    if base.is_empty() || !(numeric || alpha) {
+        return Ok(None);
+    }
+    let sql = db.select(
+        &db.q("ID"),
+        &format!(
+            "{} WHERE {} = ? AND {} <> ?",
+            db.q("DocumentHeaders"),
+            db.q("DocNo"),
+            db.q("ID")
+        ),
+        1,
+    );
+    let found = db.query(sql, vec![SqlValue::Text(base.to_string()), SqlValue::Integer(id)])?;
+    Ok((!found.is_empty()).then(|| base.to_string()))
+}
+
 fn get_quote(db: &Db, s: &Settings, id: i64) -> Result<Document, Error> {
     let header = header_row(db, id)?;
     let items = db.query(
@@ -380,6 +407,12 @@ fn get_quote(db: &Db, s: &Settings, id: i64) -> Result<Document, Error> {
         out_lines.push(Line { fields });
     }
     let mut fields = fields_of(&header, |_| true);
+    if let Some(base) = revision_of(db, &text_of(header.get("DocNo")), id)? {
+        fields.push(Field {
+            name: "RevisionOf".into(),
+            value: Value::Text(base),
+        });
+    }
     fields.push(dec_field("PercentChargeTotal", ordered.charges));
     let total: Decimal = ordered.lines.iter().map(|l| l.net_amount()).sum();
     fields.push(dec_field("OrderLinesTotal", total));
