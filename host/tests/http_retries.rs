@@ -22,7 +22,12 @@ async fn item(State(hits): State<Hits>, Path(id): Path<String>) -> axum::respons
     let n = hits.0.fetch_add(1, Ordering::SeqCst);
     match id.as_str() {
         "flaky" if n < 2 => (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response(),
-        "busy" => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "slow down").into_response(),
+        "busy" => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            "slow down",
+        )
+            .into_response(),
         "broken" => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
         _ => axum::Json(serde_json::json!({"ITNO": id})).into_response(),
     }
@@ -34,7 +39,10 @@ async fn call(id: &str, base: &str, budget_ms: u64) -> Result<(), Error> {
     let mut settings = HttpSettings::new(base.parse().expect("url"));
     settings.retry_budget_ms = budget_ms;
     let mut g = grants("t");
-    g.http.insert("erp".into(), Arc::new(HttpConnection::new("t", "erp", settings, None).expect("conn")));
+    g.http.insert(
+        "erp".into(),
+        Arc::new(HttpConnection::new("t", "erp", settings, None).expect("conn")),
+    );
     let mut c = rt.erp(&plugin, Arc::new(g)).await.expect("instantiate");
     let (erp, store) = c.parts();
     let r = erp.ferry_plugin_erp().call_get_item(store, id).await;
@@ -44,7 +52,12 @@ async fn call(id: &str, base: &str, budget_ms: u64) -> Result<(), Error> {
 #[tokio::test]
 async fn refused_before_processing_is_resent_anything_else_is_not() {
     let hits = Hits::default();
-    let addr = serve(axum::Router::new().route("/items/{id}", get(item)).with_state(hits.clone())).await;
+    let addr = serve(
+        axum::Router::new()
+            .route("/items/{id}", get(item))
+            .with_state(hits.clone()),
+    )
+    .await;
     let base = format!("http://{addr}/");
 
     // Two 503s, then success: the plugin sees only the success.
@@ -52,7 +65,10 @@ async fn refused_before_processing_is_resent_anything_else_is_not() {
     assert_eq!(hits.0.swap(0, Ordering::SeqCst), 3);
 
     // A 500 may have been processed: sent once, the plugin decides.
-    assert!(matches!(call("broken", &base, 3_000).await, Err(Error::Transient(_))));
+    assert!(matches!(
+        call("broken", &base, 3_000).await,
+        Err(Error::Transient(_))
+    ));
     assert_eq!(hits.0.swap(0, Ordering::SeqCst), 1);
 
     // 429 with Retry-After: 1 s is honoured, but not past the budget; then the plugin gets
@@ -67,7 +83,11 @@ async fn refused_before_processing_is_resent_anything_else_is_not() {
 #[tokio::test]
 async fn a_connection_refused_is_retried_then_reported_as_transient() {
     // A port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     match call("x", &format!("http://127.0.0.1:{port}/"), 1_000).await {
         Err(Error::Transient(m)) => assert!(m.contains("could not connect"), "{m}"),
         other => panic!("expected transient, got {other:?}"),

@@ -215,14 +215,14 @@ fn holds_release_and_dead_letters_replay_from_the_last_checkpoint() {
     );
 
     let released = s
-        .release("acme", "quote-to-order", "h", 20)
+        .release("acme", "quote-to-order", "h", false, 20)
         .expect("release");
     assert_eq!(
         (released.state, released.step.as_str()),
         (JobState::Queued, "mapped")
     );
     assert!(
-        s.release("acme", "quote-to-order", "h", 20).is_err(),
+        s.release("acme", "quote-to-order", "h", false, 20).is_err(),
         "not held any more"
     );
 

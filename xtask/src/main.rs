@@ -226,7 +226,12 @@ fn build_python_example(root: &Path, out_dir: &Path) -> anyhow::Result<()> {
     let mut hash = Fnv::default();
     hash.write(COMPONENTIZE_PY.as_bytes());
     for path in &inputs {
-        hash.write(path.strip_prefix(root).unwrap_or(path).to_string_lossy().as_bytes());
+        hash.write(
+            path.strip_prefix(root)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .as_bytes(),
+        );
         hash.write(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
     }
     let digest = format!("{:016x}", hash.0);
@@ -243,13 +248,24 @@ fn build_python_example(root: &Path, out_dir: &Path) -> anyhow::Result<()> {
         .env("PYTHONPATH", &site)
         .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("xtask: installing componentize-py {COMPONENTIZE_PY} into {}", site.display());
+        eprintln!(
+            "xtask: installing componentize-py {COMPONENTIZE_PY} into {}",
+            site.display()
+        );
         let mut pip = Command::new(&python);
-        pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"])
-            .arg("--target")
-            .arg(&site)
-            .arg(format!("componentize-py=={COMPONENTIZE_PY}"));
-        run(pip).context("installing componentize-py with pip (needs python3 with pip, and PyPI)")?;
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--upgrade",
+        ])
+        .arg("--target")
+        .arg(&site)
+        .arg(format!("componentize-py=={COMPONENTIZE_PY}"));
+        run(pip)
+            .context("installing componentize-py with pip (needs python3 with pip, and PyPI)")?;
     }
     eprintln!("xtask: building the Python example with componentize-py");
     let mut build = Command::new(&python);
