@@ -55,6 +55,19 @@ fn plugin_dir(args: &SandboxArgs) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Refuses to start without the demo tenant's components.
+pub fn check_plugins(plugins: &Path) -> anyhow::Result<()> {
+    for (_, name) in DEMO_PLUGINS {
+        let path = plugins.join(format!("{name}.wasm"));
+        anyhow::ensure!(
+            path.exists(),
+            "{} is missing: build the plugins first (`cargo xtask demo` does it)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 fn say(step: &str, text: &str) {
     println!("\n== {step}\n   {text}");
 }
@@ -72,46 +85,16 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
         }
     };
     let plugins = plugin_dir(&args)?;
-    for (_, name) in DEMO_PLUGINS {
-        let path = plugins.join(format!("{name}.wasm"));
-        anyhow::ensure!(
-            path.exists(),
-            "{} is missing: build the plugins first (`cargo xtask demo` does it)",
-            path.display()
-        );
-    }
+    check_plugins(&plugins)?;
 
-    // Ferry's address must be known before QuoteWerks starts: it is the webhook target.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let ferry_url = format!("http://{}", listener.local_addr()?);
-    let ion_secret = random_secret();
-    let webhook_secret = random_secret();
-
-    let m3 = M3Sim::start(M3SimConfig {
-        state: Some(dir.join("m3")),
-        ionapi_out: Some(dir.join("m3.ionapi")),
-        bod_endpoint: Some(format!("{ferry_url}/ion/{TENANT}/events")),
-        bod_token: Some(ion_secret.clone()),
-        ..M3SimConfig::default()
-    })
-    .await?;
-    let qw = QuoteWerksSim::start(QuoteWerksSimConfig {
-        db: Some(dir.join("quotewerks.db")),
-        webhook: Some(format!("{ferry_url}/hooks/{TENANT}/quotewerks")),
-        secret: Some(webhook_secret.clone()),
-        // FRYQ9001-9003: an unknown item, a discontinued item, a preliminary customer.
-        bad_quotes: true,
-        ..QuoteWerksSimConfig::default()
-    })
-    .await?;
-
-    std::fs::write(dir.join("webhook.secret"), &webhook_secret)?;
-    std::fs::write(dir.join("ion.secret"), &ion_secret)?;
-    let config_path = dir.join("ferry.toml");
-    std::fs::write(&config_path, demo_config(&plugins, &qw.product_table))?;
-    let config = FerryConfig::load(&config_path)?;
-    let data_dir = config.data_dir().unwrap_or_else(|| dir.join("data"));
-    let ferry = server::start(config, &data_dir, Some(listener)).await?;
+    let Stack {
+        ferry,
+        m3,
+        qw,
+        config_path,
+        data_dir,
+        ferry_url,
+    } = start_stack(&dir, &plugins).await?;
 
     println!("Ferry sandbox");
     println!(
@@ -158,6 +141,59 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
             Ok(1)
         }
     }
+}
+
+/// Both simulators and a Ferry server for the demo tenant, wired together, in this process.
+pub struct Stack {
+    pub ferry: RunningServer,
+    pub m3: ferry_sandbox::M3SimHandle,
+    pub qw: ferry_sandbox::QuoteWerksSimHandle,
+    pub config_path: PathBuf,
+    pub data_dir: PathBuf,
+    pub ferry_url: String,
+}
+
+/// Starts the stack with its files under `dir` and the demo tenant's plugins from `plugins`.
+pub async fn start_stack(dir: &Path, plugins: &Path) -> anyhow::Result<Stack> {
+    // Ferry's address must be known before QuoteWerks starts: it is the webhook target.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let ferry_url = format!("http://{}", listener.local_addr()?);
+    let ion_secret = random_secret();
+    let webhook_secret = random_secret();
+
+    let m3 = M3Sim::start(M3SimConfig {
+        state: Some(dir.join("m3")),
+        ionapi_out: Some(dir.join("m3.ionapi")),
+        bod_endpoint: Some(format!("{ferry_url}/ion/{TENANT}/events")),
+        bod_token: Some(ion_secret.clone()),
+        ..M3SimConfig::default()
+    })
+    .await?;
+    let qw = QuoteWerksSim::start(QuoteWerksSimConfig {
+        db: Some(dir.join("quotewerks.db")),
+        webhook: Some(format!("{ferry_url}/hooks/{TENANT}/quotewerks")),
+        secret: Some(webhook_secret.clone()),
+        // FRYQ9001-9003: an unknown item, a discontinued item, a preliminary customer.
+        bad_quotes: true,
+        ..QuoteWerksSimConfig::default()
+    })
+    .await?;
+
+    std::fs::write(dir.join("webhook.secret"), &webhook_secret)?;
+    std::fs::write(dir.join("ion.secret"), &ion_secret)?;
+    let config_path = dir.join("ferry.toml");
+    std::fs::write(&config_path, demo_config(plugins, &qw.product_table))?;
+    let config = FerryConfig::load(&config_path)?;
+    let data_dir = config.data_dir().unwrap_or_else(|| dir.join("data"));
+    let ferry = server::start(config, &data_dir, Some(listener)).await?;
+    Ok(Stack {
+        ferry,
+        m3,
+        qw,
+        config_path,
+        data_dir,
+        ferry_url,
+    })
 }
 
 fn random_secret() -> String {
@@ -225,7 +261,7 @@ file = "{transform}"
 }
 
 /// Waits until the quote's job is finished (done, held or dead), up to `limit`.
-async fn settle(
+pub async fn settle(
     store: &dyn JobStore,
     quote: &str,
     limit: Duration,

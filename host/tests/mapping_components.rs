@@ -224,6 +224,7 @@ async fn declarative_component_describes_what_each_default_reads_and_writes() {
         kinds,
         [
             "quote-to-order",
+            "quote-to-customer",
             "item-to-product",
             "customer-to-erp",
             "customer-to-quoting"

@@ -194,6 +194,13 @@ impl M3SimHandle {
         self.state_dir.join(DB_FILE)
     }
 
+    /// MI REST requests served so far (M3 round trips), faults included.
+    pub fn mi_requests(&self) -> u64 {
+        self.sim
+            .mi_requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn orders(&self) -> anyhow::Result<Vec<OrderRecord>> {
         self.sim.orders()
     }
@@ -375,6 +382,7 @@ impl M3Sim {
             control_token: control_token.clone(),
             faults: faults::Faults::new(config.fault_config(), config.fault_seed),
             bod_notify: Notify::new(),
+            mi_requests: std::sync::atomic::AtomicU64::new(0),
         });
         let app = server::router(sim.clone(), config.max_body_bytes);
         let shutdown = Arc::new(Notify::new());

@@ -39,6 +39,8 @@ pub struct Sim {
     pub control_token: String,
     pub faults: Faults,
     pub bod_notify: Notify,
+    /// MI REST requests received (v1, v2 and bulk POSTs alike): M3 round trips, for benchmarks.
+    pub mi_requests: std::sync::atomic::AtomicU64,
 }
 
 pub type SimState = Arc<Sim>;
@@ -125,6 +127,18 @@ impl Sim {
     }
 }
 
+async fn count_mi_requests(
+    axum::extract::State(sim): axum::extract::State<SimState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    if req.uri().path().contains("/m3api-rest/") {
+        sim.mi_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    next.run(req).await
+}
+
 pub fn router(state: SimState, max_body_bytes: usize) -> Router {
     let api = Router::new()
         .route("/{ti}/as/token.oauth2", post(oauth::token))
@@ -136,7 +150,8 @@ pub fn router(state: SimState, max_body_bytes: usize) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             super::faults::middleware,
-        ));
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), count_mi_requests));
     Router::new()
         .merge(api)
         .merge(control::router(state.clone()))
