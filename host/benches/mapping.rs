@@ -135,6 +135,23 @@ fn benches(c: &mut Criterion) {
         .expect("mapped");
     assert_eq!(native_out, wasm_out);
     assert_eq!(native_out.document.lines.len(), 20);
+    // The same component prepared (snapshot after `describe`): the mapping is parsed once.
+    let prepared = Arc::new(
+        tokio
+            .block_on(rt.prepare_transform(&component("ferry_mapping"), declarative_grants.clone()))
+            .expect("prepare ferry_mapping"),
+    );
+    let prepared_out = tokio
+        .block_on(async {
+            rt.transform(&prepared, declarative_grants.clone())
+                .await
+                .expect("instantiate")
+                .map_document("quote-to-order", &q, &ctx)
+                .await
+        })
+        .expect("call")
+        .expect("mapped");
+    assert_eq!(native_out, prepared_out);
     let example_out = tokio
         .block_on(async {
             rt.transform(&rust_example, example_grants.clone())
@@ -152,6 +169,16 @@ fn benches(c: &mut Criterion) {
     g.bench_function("declarative_component", |b| {
         b.to_async(&tokio).iter(|| async {
             rt.transform(&declarative, declarative_grants.clone())
+                .await
+                .expect("instantiate")
+                .map_document("quote-to-order", &q, &ctx)
+                .await
+                .expect("call")
+        })
+    });
+    g.bench_function("declarative_component_prepared", |b| {
+        b.to_async(&tokio).iter(|| async {
+            rt.transform(&prepared, declarative_grants.clone())
                 .await
                 .expect("instantiate")
                 .map_document("quote-to-order", &q, &ctx)

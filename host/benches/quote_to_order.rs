@@ -133,7 +133,7 @@ async fn wait_done(store: &dyn JobStore, key: &str) -> anyhow::Result<()> {
                 _ => {}
             }
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 

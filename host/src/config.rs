@@ -141,6 +141,11 @@ impl Default for QuoteToOrderPolicy {
 pub struct PluginSettings {
     /// A component to install and activate at start-up when the role has no active plugin.
     pub file: Option<PathBuf>,
+    /// Transforms only: snapshot the plugin after `describe` under these settings and run
+    /// every call from the snapshot (the declarative mapping then parses its files once per
+    /// configuration, not per call).
+    #[serde(default)]
+    pub prepare: bool,
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
 }
@@ -392,6 +397,14 @@ impl FerryConfig {
             grants.secrets.insert(name.clone(), Secret::new(value));
         }
         Ok(grants)
+    }
+
+    /// Whether the tenant asked for its `role` plugin to be prepared (snapshotted).
+    pub fn plugin_prepare(&self, tenant: &str, role: Role) -> bool {
+        self.tenants
+            .get(tenant)
+            .and_then(|t| t.plugins.get(role.as_str()))
+            .is_some_and(|p| p.prepare)
     }
 
     /// The settings the tenant gave its `role` plugin.

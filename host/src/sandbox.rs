@@ -253,6 +253,7 @@ settings = {{ ready_status = "{READY}", transferred_status = "{TRANSFERRED}", pr
 
 [tenants.{TENANT}.plugins.transform]
 file = "{transform}"
+prepare = true
 "#,
         erp = file(DEMO_PLUGINS[0].1),
         quoting = file(DEMO_PLUGINS[1].1),

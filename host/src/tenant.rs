@@ -2,7 +2,8 @@
 //! settings), its policies, and the registry that says which plugin serves each role.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::config::{FerryConfig, QuoteToOrderPolicy};
 use crate::flows::RetryPolicy;
@@ -14,6 +15,14 @@ pub struct TenantEnv {
     pub retry: RetryPolicy,
     registry: Arc<Registry>,
     grants: HashMap<Role, Arc<Grants>>,
+    /// The prepared (snapshotted) transform, for the digest it was made from.
+    prepared: Option<Prepared>,
+}
+
+#[derive(Default)]
+struct Prepared {
+    slot: Arc<Mutex<Option<(String, Arc<Plugin>)>>>,
+    busy: Arc<AtomicBool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +61,9 @@ impl TenantEnv {
             retry: tc.retry.clone(),
             registry,
             grants,
+            prepared: config
+                .plugin_prepare(name, Role::Transform)
+                .then(Prepared::default),
         })
     }
 
@@ -59,12 +71,60 @@ impl TenantEnv {
         self.registry.runtime()
     }
 
-    /// The plugin serving `role` now; hold the `Arc` for the whole call.
+    /// The plugin serving `role` now; hold the `Arc` for the whole call. A transform the
+    /// tenant asked to prepare is served from its snapshot once that is ready (the snapshot is
+    /// made in the background; calls meanwhile use the plain component).
     pub fn plugin(&self, role: Role) -> Result<Arc<Plugin>, NoPlugin> {
-        self.registry.active(&self.name, role).ok_or(NoPlugin {
+        let active = self.registry.active(&self.name, role).ok_or(NoPlugin {
             tenant: self.name.clone(),
             role,
-        })
+        })?;
+        let (Role::Transform, Some(prepared)) = (role, &self.prepared) else {
+            return Ok(active);
+        };
+        if let Ok(slot) = prepared.slot.lock()
+            && let Some((digest, plugin)) = slot.as_ref()
+            && *digest == active.digest
+        {
+            return Ok(plugin.clone());
+        }
+        if !prepared.busy.swap(true, Ordering::SeqCst) {
+            self.prepare_in_background(active.clone(), prepared);
+        }
+        Ok(active)
+    }
+
+    fn prepare_in_background(&self, active: Arc<Plugin>, prepared: &Prepared) {
+        let digest = active.digest.clone();
+        let (registry, grants, tenant) = (self.registry.clone(), self.grants(Role::Transform), self.name.clone());
+        let (slot, busy) = (prepared.slot.clone(), prepared.busy.clone());
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            busy.store(false, Ordering::SeqCst);
+            return;
+        };
+        handle.spawn(async move {
+            let outcome = match registry.blob(&digest) {
+                Ok(bytes) => registry.runtime().prepare_transform(&bytes, grants).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match outcome {
+                Ok(plugin) => {
+                    tracing::info!(%tenant, base = %digest, prepared = %plugin.digest, "transform prepared");
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some((digest, Arc::new(plugin)));
+                    }
+                }
+                // Not fatal: calls keep using the plain component, and this version is not
+                // tried again (a new activation is).
+                Err(e) => {
+                    tracing::warn!(%tenant, "preparing the transform failed: {e}");
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some((digest, active));
+                    }
+                }
+            }
+            busy.store(false, Ordering::SeqCst);
+        });
     }
 
     pub fn grants(&self, role: Role) -> Arc<Grants> {

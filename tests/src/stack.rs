@@ -122,6 +122,7 @@ file = "{quoting}"
 settings = {{ ready_status = "{READY}", transferred_status = "{TRANSFERRED}" }}
 [tenants.{TENANT}.plugins.transform]
 file = "{transform}"
+prepare = true
 "#,
                 create = opts.create_customers,
                 entry = opts.order_entry,

@@ -97,7 +97,8 @@ pub async fn quotewerks_webhook(
     ) {
         Ok(outcome) => {
             if outcome == Ingested::Queued {
-                state.wake.notify_waiters();
+                // One permit per queued job: a worker that is busy right now still gets it.
+                state.wake.notify_one();
             }
             (
                 StatusCode::ACCEPTED,

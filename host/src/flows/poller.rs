@@ -27,7 +27,9 @@ pub async fn poll_ready_quotes(env: Arc<TenantEnv>, store: Arc<dyn JobStore>, wa
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(tenant = %env.name, "poll queued {n} ready quotes");
-                wake.notify_waiters();
+                for _ in 0..n {
+                    wake.notify_one();
+                }
             }
             Err(e) => tracing::warn!(tenant = %env.name, "polling ready quotes failed: {e}"),
         }

@@ -11,6 +11,7 @@ mod engine;
 pub mod grants;
 mod imports;
 mod plugin;
+mod prepare;
 pub mod registry;
 mod state;
 
@@ -19,4 +20,5 @@ pub use contract::{ContractError, ContractReport, Role};
 pub use engine::{PoolingMode, Runtime, RuntimeError, RuntimeSettings};
 pub use grants::Grants;
 pub use plugin::{LoadError, LoadedFrom, Plugin, digest_of};
+pub use prepare::PrepareError;
 pub use registry::{Registry, RegistryError};

@@ -228,6 +228,12 @@ impl Registry {
         });
     }
 
+    /// The stored bytes of an installed component.
+    pub fn blob(&self, digest: &str) -> Result<Vec<u8>, RegistryError> {
+        let path = self.blob_path(digest);
+        std::fs::read(&path).map_err(|source| RegistryError::Io { path, source })
+    }
+
     fn blob_path(&self, digest: &str) -> PathBuf {
         self.blobs.join(format!("{digest}.wasm"))
     }

@@ -75,7 +75,34 @@ fn mapping_text(kind: &str) -> Option<(String, String)> {
         .map(|(_, text)| (text.to_string(), format!("the default {kind} mapping")))
 }
 
-fn load(kind: &str) -> Result<engine::Mapping, Vec<Issue>> {
+thread_local! {
+    /// Parsed mappings by the hash of their text. Each call runs in a fresh instance, so this
+    /// only saves work when the instance starts from a snapshot taken after `describe` filled
+    /// it: the host's "prepare" step (Wizer), which makes parsing once per configuration.
+    static PARSED: std::cell::RefCell<Vec<(u64, std::rc::Rc<engine::Mapping>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // std's SipHash with fixed keys: the same text hashes the same in every instance.
+    let mut h = std::hash::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// Parses `text`, or returns it from the cache when this exact text was parsed before.
+fn parse_cached(text: &str) -> Result<std::rc::Rc<engine::Mapping>, engine::MappingError> {
+    let key = text_hash(text);
+    if let Some(hit) = PARSED.with_borrow(|p| p.iter().find(|(k, _)| *k == key).map(|(_, m)| m.clone())) {
+        return Ok(hit);
+    }
+    let parsed = std::rc::Rc::new(engine::Mapping::parse(text)?);
+    PARSED.with_borrow_mut(|p| p.push((key, parsed.clone())));
+    Ok(parsed)
+}
+
+fn load(kind: &str) -> Result<std::rc::Rc<engine::Mapping>, Vec<Issue>> {
     let (text, origin) = mapping_text(kind).ok_or_else(|| {
         vec![issue(
             "kind",
@@ -89,8 +116,8 @@ fn load(kind: &str) -> Result<engine::Mapping, Vec<Issue>> {
             ),
         )]
     })?;
-    let mapping = engine::Mapping::parse(&text)
-        .map_err(|e| vec![issue("mapping", format!("{origin}: {e}"))])?;
+    let mapping =
+        parse_cached(&text).map_err(|e| vec![issue("mapping", format!("{origin}: {e}"))])?;
     if mapping.kind() != kind {
         return Err(vec![issue(
             "kind",
