@@ -223,47 +223,7 @@ pub fn dec_str(raw: Option<&String>) -> String {
     dec(raw).normalize().to_string()
 }
 
-/// Company names compared the way people write them: case, punctuation, "&"/"and", "The" and
-/// legal-form suffixes (Inc, Incorporated, LLC, Ltd, GmbH, ...) do not matter.
-pub fn normalize_name(name: &str) -> String {
-    const LEGAL: &[&str] = &[
-        "inc",
-        "incorporated",
-        "llc",
-        "ltd",
-        "limited",
-        "corp",
-        "corporation",
-        "co",
-        "company",
-        "gmbh",
-        "ag",
-        "sa",
-        "bv",
-        "nv",
-        "plc",
-        "pty",
-        "ab",
-        "oy",
-        "as",
-        "srl",
-        "spa",
-        "sarl",
-    ];
-    let lowered = name.to_lowercase().replace('&', " and ");
-    let cleaned: String = lowered
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect();
-    let mut words: Vec<&str> = cleaned.split_whitespace().collect();
-    if words.first() == Some(&"the") {
-        words.remove(0);
-    }
-    while words.len() > 1 && words.last().is_some_and(|w| LEGAL.contains(w)) {
-        words.pop();
-    }
-    words.join(" ")
-}
+pub use ferry_pdk::normalize_company_name as normalize_name;
 
 /// Digits only, for phone comparison.
 pub fn digits(s: &str) -> String {

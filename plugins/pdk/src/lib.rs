@@ -23,9 +23,11 @@ pub use ferry::plugin::{config, http, log, secrets, sql, types};
 mod document;
 mod errors;
 mod logging;
+mod names;
 
 pub use document::{DocumentBuilder, DocumentExt, FieldsExt, LineBuilder, line_error};
 pub use errors::field_error;
+pub use names::normalize_company_name;
 pub use rust_decimal::Decimal;
 pub use types::{
     Change, ChangeAction, Document, Entity, Error, Field, FieldError, Line, MatchCriteria, Page,

@@ -474,39 +474,7 @@ fn customer_doc(s: &Settings, row: &Row) -> Document {
     }
 }
 
-fn normalize_name(name: &str) -> String {
-    const LEGAL: &[&str] = &[
-        "inc",
-        "incorporated",
-        "llc",
-        "ltd",
-        "limited",
-        "corp",
-        "corporation",
-        "co",
-        "company",
-        "gmbh",
-        "ag",
-        "sa",
-        "bv",
-        "nv",
-        "plc",
-        "pty",
-    ];
-    let lowered = name.to_lowercase().replace('&', " and ");
-    let cleaned: String = lowered
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect();
-    let mut words: Vec<&str> = cleaned.split_whitespace().collect();
-    if words.first() == Some(&"the") {
-        words.remove(0);
-    }
-    while words.len() > 1 && words.last().is_some_and(|w| LEGAL.contains(w)) {
-        words.pop();
-    }
-    words.join(" ")
-}
+use ferry_pdk::normalize_company_name as normalize_name;
 
 /// The setting's column, as the table spells it (or an error naming what exists).
 fn column_in(columns: &[String], wanted: &str, what: &str) -> Result<String, Error> {
