@@ -213,7 +213,7 @@ fn erp_server(seen: Seen) -> axum::Router {
                 "slow down",
             )
                 .into_response(),
-            "boom" => (StatusCode::SERVICE_UNAVAILABLE, "down").into_response(),
+            "boom" => (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response(),
             "long" => (
                 StatusCode::BAD_REQUEST,
                 Json(json!({"field": "ITNO", "message": "longer than 15"})),

@@ -233,6 +233,19 @@ impl Mi {
         }
     }
 
+}
+
+/// Extra tries for a read-only transaction whose transport failed.
+const READ_RETRIES: u32 = 2;
+
+/// M3's naming convention: Get*, Lst*, Search* and Sel* transactions only read.
+fn is_read(transaction: &str) -> bool {
+    ["Get", "Lst", "Search", "Sel"]
+        .iter()
+        .any(|p| transaction.starts_with(p))
+}
+
+impl Mi {
     fn send(&self, request: Request) -> Result<Response, Error> {
         self.round_trips.set(self.round_trips.get() + 1);
         http::send(&self.settings.connection, &request)
@@ -253,8 +266,18 @@ impl Mi {
             body: None,
         };
         let what = format!("{program}/{transaction}");
-        let response = self.send(request)?;
-        parse_response(self.settings.api, &what, &response)
+        // A read changes nothing in M3, so a transport failure (a reset, a timeout, a lost
+        // answer) is safe to repeat here; a write never is (the flow reads M3 back instead).
+        let attempts = if is_read(transaction) { 1 + READ_RETRIES } else { 1 };
+        let mut last = None;
+        for _ in 0..attempts {
+            match self.send(request.clone()) {
+                Ok(response) => return parse_response(self.settings.api, &what, &response),
+                Err(e @ Error::Transient(_)) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::transient(format!("{what}: no attempt made"))))
     }
 
     /// Runs one transaction; a NOK becomes its classified error.
