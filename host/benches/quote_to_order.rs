@@ -35,8 +35,15 @@ impl Catalog {
     fn demo() -> Self {
         // The sandbox's M3 simulator seeds 20 customers and 50 items with seed 42.
         Self {
-            customers: (0..20).map(|i| seed::customer(42, i)).filter(|c| c.stat == "20").collect(),
-            items: (0..50).map(|i| seed::item(42, i)).filter(|i| i.stat == "20").map(|i| i.itno).collect(),
+            customers: (0..20)
+                .map(|i| seed::customer(42, i))
+                .filter(|c| c.stat == "20")
+                .collect(),
+            items: (0..50)
+                .map(|i| seed::item(42, i))
+                .filter(|i| i.stat == "20")
+                .map(|i| i.itno)
+                .collect(),
         }
     }
 
@@ -56,7 +63,12 @@ impl Catalog {
             shipping_amount: Decimal::ZERO,
             custom: Default::default(),
             lines: (0..LINES)
-                .map(|j| NewLine::product(&self.items[(k * 3 + j) % self.items.len()], Decimal::from(1 + j as i64 % 3)))
+                .map(|j| {
+                    NewLine::product(
+                        &self.items[(k * 3 + j) % self.items.len()],
+                        Decimal::from(1 + j as i64 % 3),
+                    )
+                })
                 .collect(),
         }
     }
@@ -82,12 +94,21 @@ impl Direct {
         let http = reqwest::Client::new();
         let resp: serde_json::Value = http
             .post(format!("{}{}", s("pu"), s("ot")))
-            .form(&[("grant_type", "password"), ("client_id", &s("ci")), ("client_secret", &s("cs")), ("username", &s("saak")), ("password", &s("sask"))])
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", &s("ci")),
+                ("client_secret", &s("cs")),
+                ("username", &s("saak")),
+                ("password", &s("sask")),
+            ])
             .send()
             .await?
             .json()
             .await?;
-        let token = resp["access_token"].as_str().unwrap_or_default().to_string();
+        let token = resp["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         Ok(Self { http, api, token })
     }
 
@@ -99,23 +120,52 @@ impl Direct {
     }
 
     /// One order; returns the M3 round trips it took.
-    async fn order(&self, cuno: &str, reference: &str, lines: &[(String, i64)]) -> anyhow::Result<usize> {
+    async fn order(
+        &self,
+        cuno: &str,
+        reference: &str,
+        lines: &[(String, i64)],
+    ) -> anyhow::Result<usize> {
         let mut trips = 0;
-        self.mi("CRS610MI/GetBasicData", &[("CUNO", cuno.into())]).await?;
-        trips += 1;
-        for (itno, _) in lines {
-            self.mi("MMS200MI/GetItmBasic", &[("ITNO", itno.clone())]).await?;
-            trips += 1;
-        }
-        self.mi("OIS100MI/LstHead", &[("CUNO", cuno.into())]).await?;
-        trips += 1;
-        let head = self
-            .mi("OIS100MI/AddBatchHead", &[("CUNO", cuno.into()), ("CUOR", reference.into()), ("ORTP", "A01".into()), ("FACI", "A01".into()), ("WHLO", "100".into())])
+        self.mi("CRS610MI/GetBasicData", &[("CUNO", cuno.into())])
             .await?;
         trips += 1;
-        let orno = head["results"][0]["records"][0]["ORNO"].as_str().unwrap_or_default().trim().to_string();
+        for (itno, _) in lines {
+            self.mi("MMS200MI/GetItmBasic", &[("ITNO", itno.clone())])
+                .await?;
+            trips += 1;
+        }
+        self.mi("OIS100MI/LstHead", &[("CUNO", cuno.into())])
+            .await?;
+        trips += 1;
+        let head = self
+            .mi(
+                "OIS100MI/AddBatchHead",
+                &[
+                    ("CUNO", cuno.into()),
+                    ("CUOR", reference.into()),
+                    ("ORTP", "A01".into()),
+                    ("FACI", "A01".into()),
+                    ("WHLO", "100".into()),
+                ],
+            )
+            .await?;
+        trips += 1;
+        let orno = head["results"][0]["records"][0]["ORNO"]
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         for (itno, qty) in lines {
-            self.mi("OIS100MI/AddBatchLine", &[("ORNO", orno.clone()), ("ITNO", itno.clone()), ("ORQT", qty.to_string())]).await?;
+            self.mi(
+                "OIS100MI/AddBatchLine",
+                &[
+                    ("ORNO", orno.clone()),
+                    ("ITNO", itno.clone()),
+                    ("ORQT", qty.to_string()),
+                ],
+            )
+            .await?;
             trips += 1;
         }
         self.mi("OIS100MI/Confirm", &[("ORNO", orno)]).await?;
@@ -129,7 +179,12 @@ async fn wait_done(store: &dyn JobStore, key: &str) -> anyhow::Result<()> {
         if let Some(job) = store.job(TENANT, KIND, key)? {
             match job.state {
                 JobState::Done => return Ok(()),
-                JobState::Held | JobState::Dead => anyhow::bail!("quote {key}: {:?} {:?} {:?}", job.state, job.hold_reason, job.last_error),
+                JobState::Held | JobState::Dead => anyhow::bail!(
+                    "quote {key}: {:?} {:?} {:?}",
+                    job.state,
+                    job.hold_reason,
+                    job.last_error
+                ),
                 _ => {}
             }
         }
@@ -142,7 +197,9 @@ fn main() -> anyhow::Result<()> {
         println!("quote_to_order: benchmark");
         return Ok(());
     }
-    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     tokio.block_on(async {
         let dir = tempfile::tempdir()?;
         let stack = start_stack(dir.path(), &plugin_dir()).await?;
@@ -195,10 +252,11 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let mut tasks = Vec::new();
         for w in 0..4 {
-            let (direct, catalog_lines): (Arc<Direct>, Vec<(String, String, Vec<(String, i64)>)>) = (
-                direct.clone(),
-                (0..THROUGHPUT_ORDERS).filter(|k| k % 4 == w).map(|k| (cuno(k), format!("E{k:05}"), lines(k))).collect(),
-            );
+            let direct = direct.clone();
+            let catalog_lines: Vec<_> = (0..THROUGHPUT_ORDERS)
+                .filter(|k| k % 4 == w)
+                .map(|k| (cuno(k), format!("E{k:05}"), lines(k)))
+                .collect();
             tasks.push(tokio::spawn(async move {
                 for (c, r, l) in catalog_lines {
                     direct.order(&c, &r, &l).await?;

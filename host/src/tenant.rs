@@ -19,9 +19,12 @@ pub struct TenantEnv {
     prepared: Option<Prepared>,
 }
 
+/// The digest a prepared plugin was made from, and the plugin to serve for it.
+type PreparedSlot = Arc<Mutex<Option<(String, Arc<Plugin>)>>>;
+
 #[derive(Default)]
 struct Prepared {
-    slot: Arc<Mutex<Option<(String, Arc<Plugin>)>>>,
+    slot: PreparedSlot,
     busy: Arc<AtomicBool>,
 }
 
@@ -96,7 +99,11 @@ impl TenantEnv {
 
     fn prepare_in_background(&self, active: Arc<Plugin>, prepared: &Prepared) {
         let digest = active.digest.clone();
-        let (registry, grants, tenant) = (self.registry.clone(), self.grants(Role::Transform), self.name.clone());
+        let (registry, grants, tenant) = (
+            self.registry.clone(),
+            self.grants(Role::Transform),
+            self.name.clone(),
+        );
         let (slot, busy) = (prepared.slot.clone(), prepared.busy.clone());
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             busy.store(false, Ordering::SeqCst);

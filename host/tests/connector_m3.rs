@@ -3,7 +3,6 @@
 //! BODs, and classified errors for bad data and a misbehaving gateway.
 
 // `common` (shared, not this file's) trips clippy::type_complexity on the current toolchain.
-#![allow(clippy::type_complexity)]
 
 mod common;
 

@@ -4,7 +4,6 @@
 //! straight across); the real flow maps through the tenant's transform.
 
 // `common` (shared, not this file's) trips clippy::type_complexity on the current toolchain.
-#![allow(clippy::type_complexity)]
 
 mod common;
 

@@ -231,9 +231,15 @@ async fn declarative_component_describes_what_each_default_reads_and_writes() {
         ]
     );
     assert!(usage[0].writes.contains(&"lines.ORQT".to_string()));
-    let item = usage.iter().find(|u| u.kind == "item-to-product").expect("item-to-product");
+    let item = usage
+        .iter()
+        .find(|u| u.kind == "item-to-product")
+        .expect("item-to-product");
     assert!(item.reads.contains(&"STAT".to_string()));
-    let customer = usage.iter().find(|u| u.kind == "quote-to-customer").expect("quote-to-customer");
+    let customer = usage
+        .iter()
+        .find(|u| u.kind == "quote-to-customer")
+        .expect("quote-to-customer");
     assert!(customer.writes.contains(&"match:email".to_string()));
 }
 

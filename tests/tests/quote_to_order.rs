@@ -49,11 +49,11 @@ fn quote(
     let mut lines = Vec::new();
     let mut expect = Vec::new();
     let item = |j: usize| items[(k * 13 + j * 7) % items.len()].clone();
-    if k % 3 == 0 {
+    if k.is_multiple_of(3) {
         lines.push(NewLine::heading("Hardware"));
     }
     let mut counted = 1 + (k * 37) % 50;
-    if k % 6 == 0 && counted > 2 {
+    if k.is_multiple_of(6) && counted > 2 {
         // A group of two members, two of the group: members count, quantity × multiplier.
         let (a, b) = (item(100), item(101));
         lines.push(NewLine::group(
@@ -73,27 +73,27 @@ fn quote(
         }
         expect.push((item(j), qty));
         lines.push(line);
-        if j == 0 && k % 4 == 0 {
+        if j == 0 && k.is_multiple_of(4) {
             lines.push(NewLine::comment("Delivered to the loading dock"));
         }
     }
-    if k % 5 == 0 {
+    if k.is_multiple_of(5) {
         lines.push(NewLine::subtotal());
     }
-    if k % 7 == 0 {
+    if k.is_multiple_of(7) {
         lines.push(NewLine::percent_discount(d(5)));
     }
-    if k % 8 == 0 {
+    if k.is_multiple_of(8) {
         // An unselected option and an excluded line never reach M3.
         lines.push(NewLine::product(&item(200), d(1)).optional(false));
         lines.push(NewLine::product(&item(201), d(4)).excluded());
     }
-    let tax = if k % 10 == 0 {
+    let tax = if k.is_multiple_of(10) {
         Decimal::new(1234, 2)
     } else {
         Decimal::ZERO
     };
-    if k % 10 == 0 {
+    if k.is_multiple_of(10) {
         lines.push(NewLine::tax(tax));
     }
     let q = NewQuote {
@@ -299,10 +299,7 @@ fn kill_dash_nine_at_random_moments_neither_duplicates_nor_loses() {
     assert_exactly_once(&stack, &expected);
 }
 
-fn job_of<'a>(
-    jobs: &'a [(String, String, Option<String>)],
-    id: i64,
-) -> &'a (String, String, Option<String>) {
+fn job_of(jobs: &[(String, String, Option<String>)], id: i64) -> &(String, String, Option<String>) {
     jobs.iter()
         .find(|j| j.0 == id.to_string())
         .unwrap_or_else(|| panic!("no job for quote {id}: {jobs:?}"))

@@ -52,9 +52,12 @@ pub fn http_connection(tenant: &str, name: &str, base: &str) -> Arc<HttpConnecti
     Arc::new(HttpConnection::new(tenant, name, settings, None).expect("connection"))
 }
 
-/// What a test server saw: method, path and the Authorization header, per request.
+/// One request a test server saw: method, path and the Authorization header.
+pub type SeenRequest = (String, String, Option<String>);
+
+/// What a test server saw, per request.
 #[derive(Clone, Default)]
-pub struct Seen(pub Arc<Mutex<Vec<(String, String, Option<String>)>>>);
+pub struct Seen(pub Arc<Mutex<Vec<SeenRequest>>>);
 
 impl Seen {
     pub fn record(&self, method: &str, path: &str, auth: Option<String>) {
@@ -64,7 +67,7 @@ impl Seen {
             .push((method.to_string(), path.to_string(), auth));
     }
 
-    pub fn all(&self) -> Vec<(String, String, Option<String>)> {
+    pub fn all(&self) -> Vec<SeenRequest> {
         self.0.lock().expect("lock").clone()
     }
 

@@ -232,7 +232,6 @@ impl Mi {
             }
         }
     }
-
 }
 
 /// Extra tries for a read-only transaction whose transport failed.
@@ -268,7 +267,11 @@ impl Mi {
         let what = format!("{program}/{transaction}");
         // A read changes nothing in M3, so a transport failure (a reset, a timeout, a lost
         // answer) is safe to repeat here; a write never is (the flow reads M3 back instead).
-        let attempts = if is_read(transaction) { 1 + READ_RETRIES } else { 1 };
+        let attempts = if is_read(transaction) {
+            1 + READ_RETRIES
+        } else {
+            1
+        };
         let mut last = None;
         for _ in 0..attempts {
             match self.send(request.clone()) {

@@ -94,7 +94,9 @@ fn text_hash(text: &str) -> u64 {
 /// Parses `text`, or returns it from the cache when this exact text was parsed before.
 fn parse_cached(text: &str) -> Result<std::rc::Rc<engine::Mapping>, engine::MappingError> {
     let key = text_hash(text);
-    if let Some(hit) = PARSED.with_borrow(|p| p.iter().find(|(k, _)| *k == key).map(|(_, m)| m.clone())) {
+    if let Some(hit) =
+        PARSED.with_borrow(|p| p.iter().find(|(k, _)| *k == key).map(|(_, m)| m.clone()))
+    {
         return Ok(hit);
     }
     let parsed = std::rc::Rc::new(engine::Mapping::parse(text)?);

@@ -114,7 +114,11 @@ macro_rules! builder_setters {
 
         /// Adds a decimal field, normalised (no trailing zeros beyond the value's scale).
         pub fn decimal(mut self, name: &str, value: Decimal) -> Self {
-            set_field(&mut self.fields, name, Value::Decimal(value.normalize().to_string()));
+            set_field(
+                &mut self.fields,
+                name,
+                Value::Decimal(value.normalize().to_string()),
+            );
             self
         }
 

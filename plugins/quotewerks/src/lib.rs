@@ -347,7 +347,10 @@ fn revision_of(db: &Db, doc_no: &str, id: i64) -> Result<Option<String>, Error> 
         ),
         1,
     );
-    let found = db.query(sql, vec![SqlValue::Text(base.to_string()), SqlValue::Integer(id)])?;
+    let found = db.query(
+        sql,
+        vec![SqlValue::Text(base.to_string()), SqlValue::Integer(id)],
+    )?;
     Ok((!found.is_empty()).then(|| base.to_string()))
 }
 

@@ -26,11 +26,27 @@ use ferry_pdk::{
 struct TestErp;
 
 fn unsupported<T>(what: &str) -> Result<T, Error> {
-    Err(Error::fatal(format!("{what} is not supported by the test ERP plugin")))
+    Err(Error::fatal(format!(
+        "{what} is not supported by the test ERP plugin"
+    )))
 }
 
-fn send(connection: &str, method: Method, path: &str, headers: Vec<(String, String)>, body: Option<Vec<u8>>) -> Result<Response, Error> {
-    http::send(connection, &Request { method, path: path.to_string(), headers, body })
+fn send(
+    connection: &str,
+    method: Method,
+    path: &str,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+) -> Result<Response, Error> {
+    http::send(
+        connection,
+        &Request {
+            method,
+            path: path.to_string(),
+            headers,
+            body,
+        },
+    )
 }
 
 /// Classifies a response the way a real connector does.
@@ -45,13 +61,20 @@ fn check(resp: Response, what: &str) -> Result<Response, Error> {
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
                 .and_then(|(_, v)| v.trim().parse::<u64>().ok());
-            Err(Error::rate_limited(secs.map(|s| s * 1000), format!("{what}: HTTP 429")))
+            Err(Error::rate_limited(
+                secs.map(|s| s * 1000),
+                format!("{what}: HTTP 429"),
+            ))
         }
         400 | 422 => {
             let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
             let field = body["field"].as_str().unwrap_or("?").to_string();
             let message = body["message"].as_str().unwrap_or("rejected").to_string();
-            Err(Error::Invalid(vec![FieldError { field, line: None, message }]))
+            Err(Error::Invalid(vec![FieldError {
+                field,
+                line: None,
+                message,
+            }]))
         }
         500..=599 => Err(Error::transient(format!("{what}: HTTP {}", resp.status))),
         s => Err(Error::fatal(format!("{what}: unexpected HTTP {s}"))),
@@ -62,7 +85,9 @@ fn check(resp: Response, what: &str) -> Result<Response, Error> {
 fn to_document(kind: &str, id: &str, body: &[u8]) -> Result<Document, Error> {
     let json: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Error::fatal(format!("response is not JSON: {e}")))?;
-    let obj = json.as_object().ok_or_else(|| Error::fatal("response is not a JSON object"))?;
+    let obj = json
+        .as_object()
+        .ok_or_else(|| Error::fatal("response is not a JSON object"))?;
     let mut doc = DocumentBuilder::new(kind).id(id);
     for (k, v) in obj {
         doc = match v {
@@ -80,7 +105,9 @@ fn fields_json(fields: &[ferry_pdk::Field]) -> serde_json::Value {
     let mut obj = serde_json::Map::new();
     for f in fields {
         let v = match &f.value {
-            Value::Text(s) | Value::Decimal(s) | Value::Date(s) => serde_json::Value::String(s.clone()),
+            Value::Text(s) | Value::Decimal(s) | Value::Date(s) => {
+                serde_json::Value::String(s.clone())
+            }
             Value::Integer(i) => serde_json::Value::from(*i),
             Value::Boolean(b) => serde_json::Value::Bool(*b),
             Value::Null => serde_json::Value::Null,
@@ -92,7 +119,10 @@ fn fields_json(fields: &[ferry_pdk::Field]) -> serde_json::Value {
 
 impl Guest for TestErp {
     fn get_customer(id: String) -> Result<Document, Error> {
-        let resp = check(send("erp", Method::Get, &format!("customers/{id}"), vec![], None)?, &id)?;
+        let resp = check(
+            send("erp", Method::Get, &format!("customers/{id}"), vec![], None)?,
+            &id,
+        )?;
         to_document("customer", &id, &resp.body)
     }
     fn find_customers(_criteria: MatchCriteria) -> Result<Vec<Document>, Error> {
@@ -115,11 +145,18 @@ impl Guest for TestErp {
         } else if let Some(path) = id.strip_prefix("path:") {
             ("erp".to_string(), path.to_string(), vec![])
         } else if let Some(name) = id.strip_prefix("header:") {
-            ("erp".to_string(), "items/x".to_string(), vec![(name.to_string(), "Bearer stolen".to_string())])
+            (
+                "erp".to_string(),
+                "items/x".to_string(),
+                vec![(name.to_string(), "Bearer stolen".to_string())],
+            )
         } else {
             ("erp".to_string(), format!("items/{id}"), vec![])
         };
-        let resp = check(send(&connection, Method::Get, &path, headers, None)?, &format!("item {id}"))?;
+        let resp = check(
+            send(&connection, Method::Get, &path, headers, None)?,
+            &format!("item {id}"),
+        )?;
         to_document("item", &id, &resp.body)
     }
     fn list_items(_page: PageRequest) -> Result<Page, Error> {
@@ -130,10 +167,22 @@ impl Guest for TestErp {
     }
     fn get_item_price(item: String) -> Result<Price, Error> {
         let doc = Self::get_item(item.clone())?;
-        let amount = doc.decimal("price")?.ok_or_else(|| Error::not_found(format!("price of {item}")))?;
-        Ok(Price { item, amount: amount.to_string(), currency: doc.text("currency"), unit: None, min_quantity: None })
+        let amount = doc
+            .decimal("price")?
+            .ok_or_else(|| Error::not_found(format!("price of {item}")))?;
+        Ok(Price {
+            item,
+            amount: amount.to_string(),
+            currency: doc.text("currency"),
+            unit: None,
+            min_quantity: None,
+        })
     }
-    fn get_customer_price(_item: String, _customer: String, _quantity: String) -> Result<Price, Error> {
+    fn get_customer_price(
+        _item: String,
+        _customer: String,
+        _quantity: String,
+    ) -> Result<Price, Error> {
         unsupported("get-customer-price")
     }
     fn get_stock(_item: String) -> Result<Vec<StockBalance>, Error> {
@@ -143,20 +192,35 @@ impl Guest for TestErp {
     fn validate_order(order: Document) -> Result<Vec<FieldError>, Error> {
         let mut problems = Vec::new();
         for (i, line) in order.lines.iter().enumerate() {
-            if line.decimal("ORQT")?.is_none_or(|q| q <= ferry_pdk::Decimal::ZERO) {
-                problems.push(ferry_pdk::line_error("ORQT", i as u32, "quantity must be positive"));
+            if line
+                .decimal("ORQT")?
+                .is_none_or(|q| q <= ferry_pdk::Decimal::ZERO)
+            {
+                problems.push(ferry_pdk::line_error(
+                    "ORQT",
+                    i as u32,
+                    "quantity must be positive",
+                ));
             }
         }
         Ok(problems)
     }
     fn create_order(order: Document, reference: String) -> Result<OrderReceipt, Error> {
-        let lines: Vec<serde_json::Value> = order.lines.iter().map(|l| fields_json(&l.fields)).collect();
+        let lines: Vec<serde_json::Value> =
+            order.lines.iter().map(|l| fields_json(&l.fields)).collect();
         let body = serde_json::json!({ "reference": reference, "head": fields_json(&order.fields), "lines": lines });
         let resp = check(
-            send("erp", Method::Post, "orders", vec![("content-type".into(), "application/json".into())], Some(body.to_string().into_bytes()))?,
+            send(
+                "erp",
+                Method::Post,
+                "orders",
+                vec![("content-type".into(), "application/json".into())],
+                Some(body.to_string().into_bytes()),
+            )?,
             "create order",
         )?;
-        let json: serde_json::Value = serde_json::from_slice(&resp.body).map_err(|e| Error::fatal(e.to_string()))?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&resp.body).map_err(|e| Error::fatal(e.to_string()))?;
         Ok(OrderReceipt {
             order_number: json["order"].as_str().unwrap_or_default().to_string(),
             reference,
@@ -173,7 +237,10 @@ impl Guest for TestErp {
     fn confirm_order(_draft: String) -> Result<OrderReceipt, Error> {
         unsupported("confirm-order")
     }
-    fn find_order(_reference: String, _customer: Option<String>) -> Result<Option<OrderReceipt>, Error> {
+    fn find_order(
+        _reference: String,
+        _customer: Option<String>,
+    ) -> Result<Option<OrderReceipt>, Error> {
         unsupported("find-order")
     }
     fn get_order_status(_order_number: String) -> Result<OrderReceipt, Error> {
@@ -182,9 +249,13 @@ impl Guest for TestErp {
 
     fn parse_event(content_type: String, payload: Vec<u8>) -> Result<Vec<Change>, Error> {
         if content_type != "text/plain" {
-            return Err(Error::invalid("content-type", format!("expected text/plain, got {content_type}")));
+            return Err(Error::invalid(
+                "content-type",
+                format!("expected text/plain, got {content_type}"),
+            ));
         }
-        let text = String::from_utf8(payload).map_err(|_| Error::invalid("payload", "not UTF-8"))?;
+        let text =
+            String::from_utf8(payload).map_err(|_| Error::invalid("payload", "not UTF-8"))?;
         Ok(text
             .lines()
             .filter(|l| !l.trim().is_empty())

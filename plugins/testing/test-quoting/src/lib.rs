@@ -14,16 +14,22 @@ wit_bindgen::generate!({
     },
 });
 
-use exports::ferry::plugin::quoting::{Availability, Guest, InboundWebhook, QuoteEvent, QuotePage, QuoteSummary, UpsertReport};
+use exports::ferry::plugin::quoting::{
+    Availability, Guest, InboundWebhook, QuoteEvent, QuotePage, QuoteSummary, UpsertReport,
+};
 use ferry_pdk::sql::{self, SqlValue, Statement};
-use ferry_pdk::{Document, DocumentBuilder, Error, Field, Line, MatchCriteria, Page, PageRequest, Value};
+use ferry_pdk::{
+    Document, DocumentBuilder, Error, Field, Line, MatchCriteria, Page, PageRequest, Value,
+};
 
 const DB: &str = "qw";
 
 struct TestQuoting;
 
 fn unsupported<T>(what: &str) -> Result<T, Error> {
-    Err(Error::fatal(format!("{what} is not supported by the test quoting plugin")))
+    Err(Error::fatal(format!(
+        "{what} is not supported by the test quoting plugin"
+    )))
 }
 
 fn to_value(v: SqlValue) -> Value {
@@ -44,7 +50,10 @@ fn rows_as_fields(rows: sql::Rows) -> Vec<Vec<Field>> {
             rows.columns
                 .iter()
                 .zip(row)
-                .map(|(name, v)| Field { name: name.clone(), value: to_value(v) })
+                .map(|(name, v)| Field {
+                    name: name.clone(),
+                    value: to_value(v),
+                })
                 .collect()
         })
         .collect()
@@ -64,7 +73,9 @@ impl Guest for TestQuoting {
         }
         let body: serde_json::Value = serde_json::from_slice(&webhook.body)
             .map_err(|e| Error::invalid("body", format!("not JSON: {e}")))?;
-        let quote_id = body["DocID"].as_str().ok_or_else(|| Error::invalid("DocID", "is required"))?;
+        let quote_id = body["DocID"]
+            .as_str()
+            .ok_or_else(|| Error::invalid("DocID", "is required"))?;
         Ok(QuoteEvent {
             event_id: body["EventID"].as_str().unwrap_or(quote_id).to_string(),
             quote_id: quote_id.to_string(),
@@ -89,7 +100,13 @@ impl Guest for TestQuoting {
                     SqlValue::Integer(i) => i.to_string(),
                     _ => String::new(),
                 };
-                QuoteSummary { id: text(&r[0]), number: text(&r[1]), revision: None, status: text(&r[2]), modified_at: None }
+                QuoteSummary {
+                    id: text(&r[0]),
+                    number: text(&r[1]),
+                    revision: None,
+                    status: text(&r[2]),
+                    modified_at: None,
+                }
             })
             .collect();
         Ok(QuotePage { quotes, next: None })
@@ -102,7 +119,9 @@ impl Guest for TestQuoting {
             params: vec![SqlValue::Text(id.clone())],
         })?;
         let mut head = rows_as_fields(head);
-        let fields = head.pop().ok_or_else(|| Error::not_found(format!("quote {id}")))?;
+        let fields = head
+            .pop()
+            .ok_or_else(|| Error::not_found(format!("quote {id}")))?;
         let items = sql::query(DB, &Statement {
             sql: "SELECT ItemNumber, QtyTotal, UnitPrice FROM DocumentItems WHERE DocID = ? ORDER BY SortOrder".into(),
             params: vec![SqlValue::Text(id.clone())],
@@ -111,24 +130,38 @@ impl Guest for TestQuoting {
             kind: "quote".into(),
             id: Some(id),
             fields,
-            lines: rows_as_fields(items).into_iter().map(|fields| Line { fields }).collect(),
+            lines: rows_as_fields(items)
+                .into_iter()
+                .map(|fields| Line { fields })
+                .collect(),
         };
-        doc.fields.push(Field { name: "Dialect".into(), value: Value::Text(format!("{dialect:?}")) });
+        doc.fields.push(Field {
+            name: "Dialect".into(),
+            value: Value::Text(format!("{dialect:?}")),
+        });
         Ok(doc)
     }
 
-    fn mark_transferred(id: String, order_number: String, status: Option<String>) -> Result<(), Error> {
-        let status = status.unwrap_or_else(|| ferry_pdk::setting_or("transferred-status", "Ordered"));
-        let changed = sql::transaction(DB, &[
-            Statement {
-                sql: "UPDATE DocumentHeaders SET DocStatus = ? WHERE ID = ?".into(),
-                params: vec![SqlValue::Text(status), SqlValue::Text(id.clone())],
-            },
-            Statement {
-                sql: "UPDATE DocumentHeaders SET CustomText01 = ? WHERE ID = ?".into(),
-                params: vec![SqlValue::Text(order_number), SqlValue::Text(id.clone())],
-            },
-        ])?;
+    fn mark_transferred(
+        id: String,
+        order_number: String,
+        status: Option<String>,
+    ) -> Result<(), Error> {
+        let status =
+            status.unwrap_or_else(|| ferry_pdk::setting_or("transferred-status", "Ordered"));
+        let changed = sql::transaction(
+            DB,
+            &[
+                Statement {
+                    sql: "UPDATE DocumentHeaders SET DocStatus = ? WHERE ID = ?".into(),
+                    params: vec![SqlValue::Text(status), SqlValue::Text(id.clone())],
+                },
+                Statement {
+                    sql: "UPDATE DocumentHeaders SET CustomText01 = ? WHERE ID = ?".into(),
+                    params: vec![SqlValue::Text(order_number), SqlValue::Text(id.clone())],
+                },
+            ],
+        )?;
         if changed.first() == Some(&0) {
             return Err(Error::not_found(format!("quote {id}")));
         }
@@ -136,10 +169,13 @@ impl Guest for TestQuoting {
     }
 
     fn set_status(id: String, status: String) -> Result<(), Error> {
-        let n = sql::execute(DB, &Statement {
-            sql: "UPDATE DocumentHeaders SET DocStatus = ? WHERE ID = ?".into(),
-            params: vec![SqlValue::Text(status), SqlValue::Text(id.clone())],
-        })?;
+        let n = sql::execute(
+            DB,
+            &Statement {
+                sql: "UPDATE DocumentHeaders SET DocStatus = ? WHERE ID = ?".into(),
+                params: vec![SqlValue::Text(status), SqlValue::Text(id.clone())],
+            },
+        )?;
         if n == 0 {
             return Err(Error::not_found(format!("quote {id}")));
         }
@@ -154,8 +190,16 @@ impl Guest for TestQuoting {
     }
     fn get_customer(_id: String) -> Result<Document, Error> {
         // Deliberately broken SQL: the host must return it as a classified error, not trap.
-        let rows = sql::query(DB, &Statement { sql: "SELEKT nonsense".into(), params: vec![] })?;
-        Ok(DocumentBuilder::new("customer").integer("rows", rows.rows.len() as i64).build())
+        let rows = sql::query(
+            DB,
+            &Statement {
+                sql: "SELEKT nonsense".into(),
+                params: vec![],
+            },
+        )?;
+        Ok(DocumentBuilder::new("customer")
+            .integer("rows", rows.rows.len() as i64)
+            .build())
     }
     fn find_customers(_criteria: MatchCriteria) -> Result<Vec<Document>, Error> {
         unsupported("find-customers")

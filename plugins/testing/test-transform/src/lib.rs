@@ -100,7 +100,9 @@ impl Guest for TestTransform {
                     Ok(s) => format!("read {} bytes", s.len()),
                     Err(e) => format!("refused: {e}"),
                 };
-                ok(DocumentBuilder::new("probe").text("outcome", outcome).build())
+                ok(DocumentBuilder::new("probe")
+                    .text("outcome", outcome)
+                    .build())
             }
             "open-socket" => {
                 let target = ferry_pdk::setting_or("socket-target", "127.0.0.1:80");
@@ -108,11 +110,15 @@ impl Guest for TestTransform {
                     Ok(_) => "connected".to_string(),
                     Err(e) => format!("refused: {e}"),
                 };
-                ok(DocumentBuilder::new("probe").text("outcome", outcome).build())
+                ok(DocumentBuilder::new("probe")
+                    .text("outcome", outcome)
+                    .build())
             }
             "env" => {
                 let vars = std::env::vars().count() as i64;
-                let cwd = std::env::current_dir().map(|p| p.display().to_string()).ok();
+                let cwd = std::env::current_dir()
+                    .map(|p| p.display().to_string())
+                    .ok();
                 ok(DocumentBuilder::new("probe")
                     .integer("vars", vars)
                     .text("cwd", cwd.unwrap_or_default())
@@ -144,12 +150,20 @@ impl Guest for TestTransform {
     fn describe() -> Vec<FieldUsage> {
         vec![FieldUsage {
             kind: "quote-to-order".to_string(),
-            reads: ["DocNo", "CustomerNumber", "ShipVia", "DocDate", "SoldToCompany"]
-                .map(String::from)
-                .to_vec(),
-            writes: ["CUNO", "CUOR", "ORTP", "WHLO", "MODL", "RLDT", "YREF", "OTAM"]
-                .map(String::from)
-                .to_vec(),
+            reads: [
+                "DocNo",
+                "CustomerNumber",
+                "ShipVia",
+                "DocDate",
+                "SoldToCompany",
+            ]
+            .map(String::from)
+            .to_vec(),
+            writes: [
+                "CUNO", "CUOR", "ORTP", "WHLO", "MODL", "RLDT", "YREF", "OTAM",
+            ]
+            .map(String::from)
+            .to_vec(),
         }]
     }
 }
