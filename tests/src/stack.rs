@@ -110,6 +110,8 @@ ready_status = "{READY}"
 poll_interval_secs = 2
 create_customers = {create}
 transferred_status = "{TRANSFERRED}"
+status_poll_secs = 1
+status_names = {{ "33" = "6-M3 Allocated", "44" = "7-M3 Picked", "66" = "8-M3 Delivered", "77" = "9-M3 Invoiced" }}
 [tenants.{TENANT}.retry]
 initial_interval_ms = 50
 maximum_interval_ms = 1000

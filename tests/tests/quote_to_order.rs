@@ -563,3 +563,43 @@ fn redeliveries_reapprovals_and_revisions_create_nothing_new() {
     // The rep re-approved them, so their status is theirs; orders and order numbers stand.
     assert_orders(&stack, &expected, false);
 }
+
+#[test]
+fn m3_order_status_is_polled_back_onto_the_quote() {
+    let stack = Stack::start(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let expected = create_quotes(&stack, 2);
+    approve_all(&stack, &expected);
+    stack.settle(2, Duration::from_secs(120));
+    for (order, status, name) in [(0, "44", "7-M3 Picked"), (1, "77", "9-M3 Invoiced")] {
+        let e = &expected[order];
+        let orno = stack
+            .m3_orders()
+            .into_iter()
+            .find(|o| o.cuor.trim() == e.doc_no)
+            .expect("order")
+            .orno;
+        stack.m3_control(
+            reqwest::Method::POST,
+            &format!("/_control/orders/{}/advance", orno.trim()),
+            serde_json::json!({ "to": status }),
+        );
+        let start = std::time::Instant::now();
+        loop {
+            let doc = stack.document(e.doc_id);
+            if doc["header"]["DocStatus"] == name {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{}: quote status still {} (M3 order {orno} at {status})",
+                e.doc_no,
+                doc["header"]["DocStatus"]
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
