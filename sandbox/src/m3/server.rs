@@ -151,7 +151,10 @@ pub fn router(state: SimState, max_body_bytes: usize) -> Router {
             state.clone(),
             super::faults::middleware,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), count_mi_requests));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_mi_requests,
+        ));
     Router::new()
         .merge(api)
         .merge(control::router(state.clone()))
