@@ -15,6 +15,8 @@ pub const TRANSFERRED: &str = "5-Order Created in M3";
 pub const SEED: u64 = 42;
 pub const ITEMS: usize = 120;
 pub const CUSTOMERS: usize = 30;
+/// The bearer token ION must present on `/ion/{tenant}/events`.
+pub const ION_TOKEN: &str = "test-ion-token-9876543210";
 
 pub struct Stack {
     pub dir: tempfile::TempDir,
@@ -64,6 +66,7 @@ impl Stack {
             .port();
         let secret = "test-webhook-secret-0123456789";
         std::fs::write(d.join("webhook.secret"), secret).expect("secret");
+        std::fs::write(d.join("ion.secret"), ION_TOKEN).expect("ion secret");
         let qw = spawn_raw(
             &d,
             &[
@@ -105,7 +108,9 @@ kind = "sqlite"
 path = "qw.db"
 [tenants.{TENANT}.secrets]
 quotewerks_webhook = {{ file = "webhook.secret" }}
+ion = {{ file = "ion.secret" }}
 [tenants.{TENANT}.quote_to_order]
+ion_token_secret = "ion"
 ready_status = "{READY}"
 poll_interval_secs = 2
 create_customers = {create}

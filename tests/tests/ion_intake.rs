@@ -1,0 +1,58 @@
+//! `POST /ion/{tenant}/events` over a real socket: only ION's bearer token gets in; malformed,
+//! oversized or unknown payloads are refused with 4xx and change nothing.
+
+use ferry_tests::stack::{ION_TOKEN, Options, Stack, TENANT};
+
+#[test]
+fn the_ion_endpoint_refuses_strangers_and_bad_payloads() {
+    let stack = Stack::start(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let url = format!("{}/ion/{TENANT}/events", stack.ferry_url());
+    let http = reqwest::blocking::Client::new();
+    let bod = r#"<?xml version="1.0"?><SyncSalesOrder><DataArea><SalesOrder><SalesOrderHeader><DocumentID><ID>1000000001</ID></DocumentID><Status><Code>66</Code></Status></SalesOrderHeader></SalesOrder></DataArea></SyncSalesOrder>"#;
+    let post = |token: Option<&str>, content_type: &str, body: Vec<u8>| {
+        let mut req = http
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().expect("post").status().as_u16()
+    };
+
+    assert_eq!(post(None, "application/xml", bod.into()), 401);
+    assert_eq!(post(Some("guess"), "application/xml", bod.into()), 401);
+    // A billion-laughs style document: refused by the connector's parser, never expanded.
+    let evil = r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><SyncSalesOrder>&b;</SyncSalesOrder>"#;
+    assert_eq!(post(Some(ION_TOKEN), "application/xml", evil.into()), 400);
+    assert_eq!(
+        post(Some(ION_TOKEN), "application/xml", b"<not xml".to_vec()),
+        400
+    );
+    assert_eq!(
+        post(
+            Some(ION_TOKEN),
+            "multipart/form-data; boundary=XYZ",
+            b"--XYZ\r\nbroken".to_vec()
+        ),
+        400
+    );
+    assert_eq!(
+        post(Some(ION_TOKEN), "application/xml", vec![b'x'; 2 << 20]),
+        413
+    );
+    let unknown_tenant = http
+        .post(format!("{}/ion/nobody/events", stack.ferry_url()))
+        .bearer_auth(ION_TOKEN)
+        .body(bod)
+        .send()
+        .expect("post");
+    assert_eq!(unknown_tenant.status().as_u16(), 404);
+    // A well-formed BOD for an order Ferry never made is accepted and changes nothing.
+    assert_eq!(post(Some(ION_TOKEN), "application/xml", bod.into()), 202);
+    assert!(stack.jobs().is_empty());
+}
