@@ -69,6 +69,7 @@ pub async fn start(
     settings
         .cache_dir
         .get_or_insert_with(|| data_dir.join("cache"));
+    crate::api::install_metrics();
     let runtime = Runtime::new(settings)?;
     let store = Arc::new(SqliteStore::open(&data_dir.join("ferry.db"))?);
     let registry = Registry::open(

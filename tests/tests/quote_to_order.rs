@@ -234,6 +234,24 @@ fn hundred_approved_quotes_become_exactly_one_correct_order_each() {
     let not_done: Vec<_> = jobs.iter().filter(|j| j.1 != "done").collect();
     assert!(not_done.is_empty(), "{not_done:?}");
     assert_exactly_once(&stack, &expected);
+
+    // What happened is visible to Prometheus: M3 calls per connection, jobs by outcome.
+    let metrics = reqwest::blocking::get(format!("{}/metrics", stack.ferry_url()))
+        .expect("metrics")
+        .text()
+        .expect("text");
+    assert!(
+        metrics.contains(
+            "ferry_http_requests_total{tenant=\"acme\",connection=\"m3\",outcome=\"200\"}"
+        ),
+        "{metrics}"
+    );
+    let done = metrics
+        .lines()
+        .find(|l| l.starts_with("ferry_jobs_total{") && l.contains("outcome=\"done\""))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok());
+    assert_eq!(done, Some(100.0), "{metrics}");
 }
 
 #[test]

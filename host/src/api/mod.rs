@@ -2,6 +2,7 @@
 
 mod intake;
 mod ion;
+mod metrics;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,9 +22,15 @@ pub struct ApiState {
     pub wake: Arc<Notify>,
 }
 
+/// Starts recording metrics for `/metrics` (idempotent).
+pub fn install_metrics() {
+    metrics::install();
+}
+
 pub fn router(state: ApiState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::render))
         .route(
             "/hooks/{tenant}/quotewerks",
             post(intake::quotewerks_webhook),

@@ -75,6 +75,15 @@ impl Workers {
                 outcome
             }
         };
+        let class = match &outcome {
+            Outcome::Done => "done",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Hold { .. } => "held",
+            Outcome::Dead { .. } => "dead",
+        };
+        metrics::counter!("ferry_jobs_total",
+            "tenant" => job.tenant.clone(), "kind" => job.kind.clone(), "outcome" => class)
+        .increment(1);
         let label = match &outcome {
             Outcome::Done => "done".to_string(),
             Outcome::Retry { error, .. } => format!("retry: {error}"),
