@@ -278,6 +278,15 @@ impl FerryConfig {
         Ok(config)
     }
 
+    /// The runtime settings, with the compile cache under `data_dir` unless set.
+    pub fn runtime_settings(&self, data_dir: &Path) -> RuntimeSettings {
+        let mut settings = self.runtime.clone();
+        settings
+            .cache_dir
+            .get_or_insert_with(|| data_dir.join("cache"));
+        settings
+    }
+
     pub fn data_dir(&self) -> Option<PathBuf> {
         self.data_dir.as_ref().map(|d| self.base_dir.join(d))
     }

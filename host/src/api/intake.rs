@@ -9,19 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::ApiState;
+use super::{ApiState, Reply, reply};
 use crate::flows::quote_to_order::{Checkpoint, KIND};
 use crate::flows::{describe, now_ms};
 use crate::runtime::Role;
 use crate::runtime::bindings::quoting::InboundWebhook;
 use crate::runtime::bindings::types::Error as PluginError;
 use crate::store::{Ingested, NewJob};
-
-type Reply = (StatusCode, Json<serde_json::Value>);
-
-fn reply(status: StatusCode, message: impl Into<String>) -> Reply {
-    (status, Json(json!({ "error": message.into() })))
-}
 
 pub async fn quotewerks_webhook(
     State(state): State<ApiState>,

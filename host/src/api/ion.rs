@@ -9,16 +9,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
-use super::ApiState;
+use super::{ApiState, Reply, reply};
 use crate::flows::{describe, status};
 use crate::runtime::Role;
 use crate::runtime::bindings::types::{ChangeAction, Entity};
-
-type Reply = (StatusCode, Json<serde_json::Value>);
-
-fn reply(status: StatusCode, message: impl Into<String>) -> Reply {
-    (status, Json(json!({ "error": message.into() })))
-}
 
 pub async fn events(
     State(state): State<ApiState>,

@@ -15,6 +15,17 @@ use tokio::sync::Notify;
 use crate::store::JobStore;
 use crate::tenant::TenantEnv;
 
+/// A JSON reply: status and body.
+pub(crate) type Reply = (axum::http::StatusCode, axum::Json<serde_json::Value>);
+
+/// An error reply: `{"error": message}`.
+pub(crate) fn reply(status: axum::http::StatusCode, message: impl Into<String>) -> Reply {
+    (
+        status,
+        axum::Json(serde_json::json!({ "error": message.into() })),
+    )
+}
+
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Arc<dyn JobStore>,

@@ -13,7 +13,7 @@ use crate::config::FerryConfig;
 use crate::runtime::connections::http::{HttpConnection, HttpSettings};
 use crate::runtime::connections::sql::{SqlConnection, SqliteSettings};
 use crate::runtime::dynamic::DynamicError;
-use crate::runtime::{Grants, Registry, Role, Runtime, RuntimeSettings};
+use crate::runtime::{Grants, Registry, Role, Runtime};
 use crate::store::SqliteStore;
 
 #[derive(Debug, Subcommand)]
@@ -170,7 +170,7 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         PluginCommand::Check { file, role, json } => {
-            let runtime = Runtime::new(runtime_settings(&config, &data_dir))?;
+            let runtime = Runtime::new(config.runtime_settings(&data_dir))?;
             let bytes = read_component(file)?;
             let role = *role;
             let report =
@@ -201,7 +201,7 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
             let role = Role::parse(world).with_context(|| {
                 format!("unknown world '{world}' (erp-connector, quoting-connector, transform)")
             })?;
-            let mut rs = runtime_settings(&config, &data_dir);
+            let mut rs = config.runtime_settings(&data_dir);
             if let Some(ms) = deadline_ms {
                 rs.call_deadline_ms = *ms;
             }
@@ -244,18 +244,10 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
 
 const PKG: &str = crate::runtime::contract::PACKAGE;
 
-fn runtime_settings(config: &FerryConfig, data_dir: &Path) -> RuntimeSettings {
-    let mut settings = config.runtime.clone();
-    if settings.cache_dir.is_none() {
-        settings.cache_dir = Some(data_dir.join("cache"));
-    }
-    settings
-}
-
 async fn open_registry(config: &FerryConfig, data_dir: &Path) -> anyhow::Result<Arc<Registry>> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-    let runtime = Runtime::new(runtime_settings(config, data_dir))?;
+    let runtime = Runtime::new(config.runtime_settings(data_dir))?;
     let store = Arc::new(SqliteStore::open(&data_dir.join("ferry.db"))?);
     Ok(Registry::open(runtime, store, &data_dir.join("plugins")).await?)
 }
