@@ -2,6 +2,24 @@
 //! the contract's roles (erp, quoting, transform) and Ferry's own vocabulary, never a vendor's
 //! field names; connectors and mappings do that.
 
+/// Calls one export of the tenant's plugin for `role` in a fresh instance and yields the
+/// plugin's own `Result`. A missing plugin is a hold (install one, then release); a trap or a
+/// deadline is a `CallError`.
+macro_rules! call {
+    ($env:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
+        let plugin = $env
+            .plugin($crate::runtime::Role::$role)
+            .map_err(|e| $crate::flows::StepError::Hold(e.to_string()))?;
+        let mut call = $env
+            .runtime()
+            .$instantiate(&plugin, $env.grants($crate::runtime::Role::$role))
+            .await?;
+        let ($b, $s) = call.parts();
+        let result = $body.await;
+        call.finish(result)?
+    }};
+}
+
 pub mod poller;
 pub mod quote_to_order;
 pub mod retry;

@@ -25,22 +25,6 @@ use crate::tenant::TenantEnv;
 
 pub const KIND: &str = "quote-to-order";
 
-/// Calls one export of the tenant's plugin for `role`; yields the plugin's own `Result`.
-macro_rules! call {
-    ($env:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
-        let plugin = $env
-            .plugin(Role::$role)
-            .map_err(|e| StepError::Hold(e.to_string()))?;
-        let mut call = $env
-            .runtime()
-            .$instantiate(&plugin, $env.grants(Role::$role))
-            .await?;
-        let ($b, $s) = call.parts();
-        let result = $body.await;
-        call.finish(result)?
-    }};
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub quote_id: String,

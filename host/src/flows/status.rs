@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::describe;
 use super::quote_to_order::KIND;
-use crate::runtime::Role;
 use crate::store::{JobStore, OrderRow};
 use crate::tenant::TenantEnv;
 
@@ -43,14 +42,10 @@ pub async fn refresh(
     store: &dyn JobStore,
     order: &OrderRow,
 ) -> anyhow::Result<bool> {
-    let plugin = env.plugin(Role::Erp)?;
-    let mut call = env.runtime().erp(&plugin, env.grants(Role::Erp)).await?;
-    let (e, s) = call.parts();
-    let r = e
+    let receipt = call!(env, Erp, erp, |e, s| e
         .ferry_plugin_erp()
-        .call_get_order_status(s, &order.order_number)
-        .await;
-    let receipt = call.finish(r)?.map_err(|e| anyhow::anyhow!(describe(&e)))?;
+        .call_get_order_status(s, &order.order_number))
+    .map_err(|e| anyhow::anyhow!(describe(&e)))?;
     if receipt.status == order.status {
         return Ok(false);
     }
@@ -60,17 +55,10 @@ pub async fn refresh(
         .get(&receipt.status)
         .cloned()
         .unwrap_or_else(|| format!("ERP status {}", receipt.status));
-    let plugin = env.plugin(Role::Quoting)?;
-    let mut call = env
-        .runtime()
-        .quoting(&plugin, env.grants(Role::Quoting))
-        .await?;
-    let (q, s) = call.parts();
-    let r = q
+    call!(env, Quoting, quoting, |q, s| q
         .ferry_plugin_quoting()
-        .call_set_status(s, &order.quote_id, &text)
-        .await;
-    call.finish(r)?.map_err(|e| anyhow::anyhow!(describe(&e)))?;
+        .call_set_status(s, &order.quote_id, &text))
+    .map_err(|e| anyhow::anyhow!(describe(&e)))?;
     store.set_order_status(&env.name, &order.quote_id, &receipt.status)?;
     store.audit(
         &env.name,
