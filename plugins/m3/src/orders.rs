@@ -68,6 +68,33 @@ fn head_inputs(
     inputs
 }
 
+/// The AddBatchHead inputs, the AddBatchLine inputs per line, and every problem found in them
+/// (checked before any M3 call).
+type OrderInputs = (
+    Vec<(String, String)>,
+    Vec<Vec<(String, String)>>,
+    Vec<FieldError>,
+);
+
+fn order_inputs(order: &Document, reference: &str) -> OrderInputs {
+    let mut errors = Vec::new();
+    let head = head_inputs(order, reference, &mut errors);
+    let lines = order
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| line_inputs(l, i as u32, &mut errors))
+        .collect();
+    if order.lines.is_empty() {
+        errors.push(field_error(
+            "lines",
+            None,
+            "an order needs at least one line",
+        ));
+    }
+    (head, lines, errors)
+}
+
 fn line_inputs(line: &Line, index: u32, errors: &mut Vec<FieldError>) -> Vec<(String, String)> {
     let inputs = inputs_from(
         &line.fields,
@@ -97,22 +124,8 @@ fn line_inputs(line: &Line, index: u32, errors: &mut Vec<FieldError>) -> Vec<(St
 /// Checks an order without writing: field lengths and types, then the customer (definite,
 /// STAT 20) and every item (released: status 20-50) in M3.
 pub fn validate(mi: &Mi, order: &Document) -> Result<Vec<FieldError>, Error> {
-    let mut errors = Vec::new();
     let reference = order.text("CUOR").unwrap_or_else(|| "validate".into());
-    let head = head_inputs(order, &reference, &mut errors);
-    let lines: Vec<_> = order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| line_inputs(l, i as u32, &mut errors))
-        .collect();
-    if order.lines.is_empty() {
-        errors.push(field_error(
-            "lines",
-            None,
-            "an order needs at least one line",
-        ));
-    }
+    let (head, lines, mut errors) = order_inputs(order, &reference);
     if let Some((_, cuno)) = head.iter().find(|(k, _)| k == "CUNO") {
         match mi.get_one("CRS610MI", "GetBasicData", &[("CUNO".into(), cuno.clone())]) {
             Ok(r) => {
@@ -377,21 +390,7 @@ fn confirm(mi: &Mi, orno: &str, line_items: &[(u32, String)]) -> Result<(String,
 }
 
 pub fn create(mi: &Mi, order: &Document, reference: &str) -> Result<OrderReceipt, Error> {
-    let mut errors = Vec::new();
-    let head = head_inputs(order, reference, &mut errors);
-    let lines: Vec<_> = order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| line_inputs(l, i as u32, &mut errors))
-        .collect();
-    if order.lines.is_empty() {
-        errors.push(field_error(
-            "lines",
-            None,
-            "an order needs at least one line",
-        ));
-    }
+    let (head, lines, errors) = order_inputs(order, reference);
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
