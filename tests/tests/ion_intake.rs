@@ -11,7 +11,12 @@ fn the_ion_endpoint_refuses_strangers_and_bad_payloads() {
         order_entry: "batch",
     });
     let url = format!("{}/ion/{TENANT}/events", stack.ferry_url());
-    let http = reqwest::blocking::Client::new();
+    // No pooled connections: after a 413 the server closes the connection without reading the
+    // rest of the body, and a pooled connection could be reused just as it closes.
+    let http = reqwest::blocking::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
     let bod = r#"<?xml version="1.0"?><SyncSalesOrder><DataArea><SalesOrder><SalesOrderHeader><DocumentID><ID>1000000001</ID></DocumentID><Status><Code>66</Code></Status></SalesOrderHeader></SalesOrder></DataArea></SyncSalesOrder>"#;
     let post = |token: Option<&str>, content_type: &str, body: Vec<u8>| {
         let mut req = http
