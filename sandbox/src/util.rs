@@ -62,3 +62,26 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+/// The answer to a control request without the right bearer token, or `None` to let it in.
+/// Both simulators' control APIs use it.
+pub fn control_token_refusal(
+    headers: &axum::http::HeaderMap,
+    token: &str,
+) -> Option<axum::response::Response> {
+    use axum::response::IntoResponse;
+    if bearer_matches(headers, token) {
+        return None;
+    }
+    Some(
+        (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(
+                axum::http::header::WWW_AUTHENTICATE,
+                "Bearer realm=\"ferry-sandbox-control\"",
+            )],
+            "control token required\n",
+        )
+            .into_response(),
+    )
+}

@@ -18,7 +18,6 @@ use super::faults::{FaultConfig, QueuedFault};
 use super::oauth;
 use super::server::{Sim, SimState};
 use super::transactions::{Event, MiError, ois100_status};
-use crate::util::bearer_matches;
 
 /// Changes to an item; each given field is applied and one SyncItemMaster BOD is published.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -235,18 +234,10 @@ async fn require_control_token(
     req: Request,
     next: Next,
 ) -> Response {
-    if !bearer_matches(req.headers(), &state.control_token) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(
-                axum::http::header::WWW_AUTHENTICATE,
-                "Bearer realm=\"ferry-sandbox-control\"",
-            )],
-            "control token required\n",
-        )
-            .into_response();
+    match crate::util::control_token_refusal(req.headers(), &state.control_token) {
+        Some(refused) => refused,
+        None => next.run(req).await,
     }
-    next.run(req).await
 }
 
 fn mi_error(e: MiError) -> Response {

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::documents::{self, DocRef, DocSummary, Document, NewQuote};
 use super::webhook::{self, WebhookConfig};
-use crate::util::{bearer_matches, random_token};
+use crate::util::random_token;
 
 pub struct Qw {
     pub db: Mutex<Connection>,
@@ -199,18 +199,10 @@ fn err(e: QwError) -> Response {
 }
 
 async fn require_control_token(State(state): State<QwState>, req: Request, next: Next) -> Response {
-    if !bearer_matches(req.headers(), &state.control_token) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(
-                axum::http::header::WWW_AUTHENTICATE,
-                "Bearer realm=\"ferry-sandbox-control\"",
-            )],
-            "control token required\n",
-        )
-            .into_response();
+    match crate::util::control_token_refusal(req.headers(), &state.control_token) {
+        Some(refused) => refused,
+        None => next.run(req).await,
     }
-    next.run(req).await
 }
 
 pub fn router(state: QwState, max_body_bytes: usize) -> Router {
