@@ -9,10 +9,12 @@
 //!
 //! `cargo bench -p ferry --bench connectors` (needs `cargo xtask build-plugins` first).
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::component;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ferry::config::FerryConfig;
 use ferry::runtime::bindings::types::{Document, Field, Line, Value};
@@ -22,15 +24,6 @@ use ferry_sandbox::{M3Sim, M3SimConfig, M3SimHandle, seed};
 use tracing_subscriber::layer::SubscriberExt;
 
 const LINES: usize = 10;
-
-fn component(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("FERRY_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask build-plugins`)", path.display()))
-}
 
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<String>>>);

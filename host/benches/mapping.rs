@@ -9,24 +9,17 @@
 //!   what the component does, to show what parsing costs;
 //! - `parse_only`: parsing + checking the mapping file alone.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::component;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ferry::mapping::{DEFAULTS, Mapping, map_native};
 use ferry::runtime::bindings::mapping::Context;
 use ferry::runtime::bindings::types::{Document, Field, Line, Value};
 use ferry::runtime::{Grants, Role, Runtime, RuntimeSettings};
-
-fn component(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("FERRY_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask build-plugins`)", path.display()))
-}
 
 fn f(name: &str, value: Value) -> Field {
     Field {

@@ -4,10 +4,12 @@
 //! Ferry, in the same run. 10-line quotes, no injected latency. Reports p50/p99 latency,
 //! orders per second, and M3 round trips per order, with ratios.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::plugin_dir;
 use ferry::flows::quote_to_order::KIND;
 use ferry::sandbox::{TENANT, start_stack};
 use ferry::store::{JobState, JobStore};
@@ -19,12 +21,6 @@ const LINES: usize = 10;
 const LATENCY_ORDERS: usize = 40;
 const THROUGHPUT_ORDERS: usize = 80;
 const READY: &str = "3-Manager Approved";
-
-fn plugin_dir() -> PathBuf {
-    std::env::var_os("FERRY_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"))
-}
 
 struct Catalog {
     customers: Vec<seed::SeedCustomer>,

@@ -4,10 +4,12 @@
 //!   natively (the same source file, `include!`d; goal ≤ 2x);
 //! - loading a component from the disk cache vs compiling it cold.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::component;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ferry::runtime::bindings::mapping::Context;
 use ferry::runtime::bindings::types::{Document, Field, Line, Value};
@@ -17,15 +19,6 @@ mod native {
     use ferry::runtime::bindings::types::{Document, Field, Line, Value};
     use rust_decimal::Decimal;
     include!("../../plugins/testing/test-transform/src/quote_to_order.rs");
-}
-
-fn component(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("FERRY_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask bench`)", path.display()))
 }
 
 fn text(name: &str, v: &str) -> Field {
