@@ -152,7 +152,11 @@ impl Runtime {
     pub(crate) fn new_store(&self, grants: Arc<Grants>) -> Store<PluginState> {
         let mut store = Store::new(
             &self.engine,
-            PluginState::new(grants, self.settings.memory_limit_bytes()),
+            PluginState::new(
+                grants,
+                self.settings.memory_limit_bytes(),
+                self.settings.call_deadline(),
+            ),
         );
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(self.settings.deadline_ticks());

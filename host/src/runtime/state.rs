@@ -2,6 +2,7 @@
 //! stdio), the memory limiter, and the tenant's grants the host imports act on.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
@@ -23,10 +24,13 @@ pub struct PluginState {
     pub(crate) logs_left: u32,
     pub(crate) logs_dropped: u32,
     stderr: MemoryOutputPipe,
+    /// When this call's budget runs out. Host calls (SQL, HTTP) bound their own waits by it,
+    /// since the epoch deadline only interrupts guest code.
+    pub(crate) deadline: Instant,
 }
 
 impl PluginState {
-    pub(crate) fn new(grants: Arc<Grants>, memory_limit: usize) -> Self {
+    pub(crate) fn new(grants: Arc<Grants>, memory_limit: usize, budget: Duration) -> Self {
         // Nothing inherited: no preopened directories, no env, no args, stdio to nowhere, and
         // sockets denied (wasmtime-wasi's default since v48, restated here on purpose).
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
@@ -44,7 +48,13 @@ impl PluginState {
             logs_left: LOG_LINES_PER_CALL,
             logs_dropped: 0,
             stderr,
+            deadline: Instant::now() + budget,
         }
+    }
+
+    /// What is left of this call's budget (zero once it has run out).
+    pub(crate) fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
     }
 
     /// The last line or so the plugin wrote to stderr (a guest panic's message).
