@@ -1,5 +1,7 @@
 //! Test fixture for the `quoting-connector` world: reads and writes a QuoteWerks-shaped
-//! database through the host's `sql` import and verifies webhooks through `secrets`.
+//! database through the host's `sql` import and parses webhooks (whose secret the host has
+//! checked). A webhook body's `"behave"` makes it hostile on purpose: `"spin"` loops forever,
+//! `"hog"` allocates until the memory cap stops it, `"panic"` panics.
 
 wit_bindgen::generate!({
     world: "quoting-connector",
@@ -59,20 +61,38 @@ fn rows_as_fields(rows: sql::Rows) -> Vec<Vec<Field>> {
         .collect()
 }
 
+/// Loops until the host stops the call at its deadline.
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+/// Allocates and touches memory 1 MiB at a time until the host's memory cap stops the call.
+fn hog() -> ! {
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut chunk = vec![0u8; 1 << 20];
+        for page in chunk.chunks_mut(4096) {
+            page[0] = 1;
+        }
+        held.push(std::hint::black_box(chunk));
+    }
+}
+
 impl Guest for TestQuoting {
     fn parse_webhook(webhook: InboundWebhook) -> Result<QuoteEvent, Error> {
-        let presented = webhook
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("x-ferry-secret"))
-            .map(|(_, v)| v.as_str());
-        match presented {
-            Some(v) if ferry_pdk::secrets::matches("webhook", v) => {}
-            Some(_) => return Err(Error::unauthorized("webhook secret does not match")),
-            None => return Err(Error::unauthorized("webhook carries no secret header")),
-        }
+        // The host has checked the shared secret and removed its header.
         let body: serde_json::Value = serde_json::from_slice(&webhook.body)
             .map_err(|e| Error::invalid("body", format!("not JSON: {e}")))?;
+        // Hostile behaviours for the host's isolation tests.
+        match body["behave"].as_str() {
+            Some("spin") => spin(),
+            Some("hog") => hog(),
+            Some("panic") => panic!("test-quoting was told to panic (src/lib.rs)"),
+            _ => {}
+        }
         let quote_id = body["DocID"]
             .as_str()
             .ok_or_else(|| Error::invalid("DocID", "is required"))?;
