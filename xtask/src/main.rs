@@ -143,6 +143,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("test-transform", "test_transform"),
     ("test-erp", "test_erp"),
     ("test-quoting", "test_quoting"),
+    ("hostile-sql", "hostile_sql"),
     ("future-transform", "future_transform"),
     ("ferry-mapping", "ferry_mapping"),
     ("example-bundles", "example_bundles"),
