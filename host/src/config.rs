@@ -118,6 +118,12 @@ pub struct QuoteToOrderPolicy {
     /// The secret (by name, under `secrets`) ION must present as a bearer token on
     /// `/ion/{tenant}/events`. Unset: the endpoint refuses everything.
     pub ion_token_secret: Option<String>,
+    /// The secret (by name, under `secrets`) a quoting webhook must present in
+    /// `webhook_header` on `/hooks/{tenant}/quotewerks`. The host checks it in constant time
+    /// before any plugin code runs and removes the header; no such secret: every webhook is
+    /// refused.
+    pub webhook_secret: String,
+    pub webhook_header: String,
 }
 
 impl Default for QuoteToOrderPolicy {
@@ -132,6 +138,8 @@ impl Default for QuoteToOrderPolicy {
             // M3's last order statuses: invoiced, and deleted/cancelled. Tenants may differ.
             final_statuses: vec!["77".into(), "90".into(), "99".into()],
             ion_token_secret: None,
+            webhook_secret: "quotewerks_webhook".into(),
+            webhook_header: "X-QuoteWerks-Secret".into(),
         }
     }
 }

@@ -15,15 +15,70 @@ use tokio::sync::Notify;
 use crate::store::JobStore;
 use crate::tenant::TenantEnv;
 
-/// A JSON reply: status and body.
-pub(crate) type Reply = (axum::http::StatusCode, axum::Json<serde_json::Value>);
+/// A JSON reply: status, body, and for a 503 when to retry.
+pub(crate) struct Reply {
+    status: axum::http::StatusCode,
+    body: serde_json::Value,
+    retry_after_secs: Option<u64>,
+}
 
-/// An error reply: `{"error": message}`.
-pub(crate) fn reply(status: axum::http::StatusCode, message: impl Into<String>) -> Reply {
-    (
+impl Reply {
+    /// A success reply with this body.
+    pub(crate) fn ok(status: axum::http::StatusCode, body: serde_json::Value) -> Self {
+        Self {
+            status,
+            body,
+            retry_after_secs: None,
+        }
+    }
+
+    /// A 400 for the sender's own input, with a short reason it can act on (never internals:
+    /// callers pass what was wrong with the request, cut to 200 characters here).
+    pub(crate) fn invalid(reason: &str) -> Self {
+        let reason: String = reason.chars().take(200).collect();
+        let mut r = reply(axum::http::StatusCode::BAD_REQUEST, &reason);
+        r.body["reason"] = serde_json::Value::String(reason);
+        r
+    }
+}
+
+impl axum::response::IntoResponse for Reply {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
+    }
+}
+
+/// An error reply. The caller gets only the status's generic text and a `correlation_id`;
+/// `detail` (which may hold plugin output, panics, paths) goes to the log under the same id.
+pub(crate) fn reply(status: axum::http::StatusCode, detail: impl std::fmt::Display) -> Reply {
+    use axum::http::StatusCode;
+    use rand::RngExt;
+    let correlation_id = hex::encode(rand::rng().random::<[u8; 16]>());
+    // Debug formatting escapes newlines: a plugin's text cannot forge log lines.
+    let detail = detail.to_string();
+    if status.is_server_error() {
+        tracing::error!(%correlation_id, status = status.as_u16(), detail = ?detail, "request failed");
+    } else {
+        tracing::warn!(%correlation_id, status = status.as_u16(), detail = ?detail, "request refused");
+    }
+    let error = match status {
+        StatusCode::BAD_REQUEST => "invalid request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::SERVICE_UNAVAILABLE => "temporarily unavailable; retry later",
+        s if s.is_server_error() => "internal error",
+        s => s.canonical_reason().unwrap_or("refused"),
+    };
+    Reply {
         status,
-        axum::Json(serde_json::json!({ "error": message.into() })),
-    )
+        body: serde_json::json!({ "error": error, "correlation_id": correlation_id }),
+        retry_after_secs: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
+    }
 }
 
 #[derive(Clone)]

@@ -10,7 +10,7 @@ pub mod imports {
         // Documents are compared in tests and (later) persisted as JSON by the store.
         additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
         imports: {
-            "ferry:plugin/http.send": async,
+            "ferry:plugin/http.send": async | trappable,
             "ferry:plugin/sql.get-dialect": async,
             "ferry:plugin/sql.query": async,
             "ferry:plugin/sql.execute": async,

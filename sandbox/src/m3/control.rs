@@ -54,6 +54,8 @@ pub struct StateSummary {
     pub items: i64,
     pub customers: i64,
     pub batch_orders: i64,
+    /// Batch orders not (yet) turned into customer orders: left over when a client lost track.
+    pub unconfirmed_batch_orders: i64,
     pub orders: i64,
     pub bods_pending: i64,
     pub bods_sent: i64,
@@ -198,6 +200,9 @@ impl Sim {
                 items: c("SELECT COUNT(*) FROM items")?,
                 customers: c("SELECT COUNT(*) FROM customers WHERE is_template = 0")?,
                 batch_orders: c("SELECT COUNT(*) FROM batch_heads")?,
+                unconfirmed_batch_orders: c(
+                    "SELECT COUNT(*) FROM batch_heads WHERE state <> 'confirmed'",
+                )?,
                 orders: c("SELECT COUNT(*) FROM orders")?,
                 bods_pending: c("SELECT COUNT(*) FROM bod_outbox WHERE sent_at IS NULL")?,
                 bods_sent: c("SELECT COUNT(*) FROM bod_outbox WHERE sent_at IS NOT NULL")?,

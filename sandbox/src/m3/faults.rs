@@ -1,6 +1,6 @@
 //! Fault injection for the MI and token endpoints: latency, 429 with Retry-After, 500, 503,
-//! connection reset before processing, and the hard one: process (commit) the call, then reset
-//! the connection so the client never learns it succeeded.
+//! connection reset before processing, and the hard ones: process (commit) the call, then reset
+//! the connection so the client never learns it succeeded, or answer 503 as a proxy may.
 //!
 //! Two mechanisms: probabilistic rates (flags, for chaos runs; seeded, so a run is repeatable)
 //! and a queue of one-shot faults (control API, for deterministic tests).
@@ -32,6 +32,9 @@ pub enum FaultKind {
     /// Process the request (writes commit), then reset instead of answering.
     #[serde(rename = "drop_response")]
     DropResponse,
+    /// Process the request (writes commit), then answer 503 as a gateway in front of M3 may.
+    #[serde(rename = "503_after_write")]
+    UnavailableAfterWrite,
 }
 
 /// A one-shot fault, consumed by the next `count` matching requests.
@@ -87,6 +90,7 @@ pub struct FaultConfig {
     pub rate_503: f64,
     pub rate_reset: f64,
     pub rate_drop_response: f64,
+    pub rate_503_after_write: f64,
     /// Retry-After seconds sent with 429 (and 503).
     pub retry_after_secs: Option<u64>,
     /// Restrict latency and rates to one target (see [`QueuedFault::target`]).
@@ -175,6 +179,7 @@ impl Faults {
                 (cfg.rate_503, FaultKind::Unavailable),
                 (cfg.rate_reset, FaultKind::Reset),
                 (cfg.rate_drop_response, FaultKind::DropResponse),
+                (cfg.rate_503_after_write, FaultKind::UnavailableAfterWrite),
             ] {
                 if rate > 0.0 && rng.unit() < rate {
                     d.kind = Some(kind);
@@ -244,6 +249,18 @@ pub async fn middleware(
             tracing::info!(%target, "fault: connection reset before processing");
             conn.kill();
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Some(FaultKind::UnavailableAfterWrite) => {
+            let response = next.run(req).await;
+            tracing::info!(%target, status = %response.status(), "fault: processed, answering 503");
+            let mut r = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable (sandbox fault after processing)\n",
+            )
+                .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            r
         }
         Some(FaultKind::DropResponse) => {
             let response = next.run(req).await;

@@ -96,6 +96,9 @@ pub struct M3SimArgs {
     /// Probability of processing the call, then resetting instead of answering.
     #[arg(long, default_value_t = 0.0)]
     pub fault_drop_response_rate: f64,
+    /// Probability of processing the call, then answering 503 (a gateway after a performed write).
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_503_after_write_rate: f64,
     /// Retry-After seconds sent with 429/503.
     #[arg(long, default_value_t = 2)]
     pub fault_retry_after_secs: u64,
@@ -131,6 +134,7 @@ impl Default for M3SimArgs {
             fault_503_rate: 0.0,
             fault_reset_rate: 0.0,
             fault_drop_response_rate: 0.0,
+            fault_503_after_write_rate: 0.0,
             fault_retry_after_secs: 2,
             fault_target: None,
             fault_seed: 1,
@@ -147,6 +151,7 @@ impl M3SimArgs {
             rate_503: self.fault_503_rate,
             rate_reset: self.fault_reset_rate,
             rate_drop_response: self.fault_drop_response_rate,
+            rate_503_after_write: self.fault_503_after_write_rate,
             retry_after_secs: Some(self.fault_retry_after_secs),
             target: self.fault_target.clone(),
             queue: Vec::new(),

@@ -1,17 +1,32 @@
-//! `ferry:plugin/http`: requests go out only on the tenant's named connections.
+//! `ferry:plugin/http`: requests go out only on the tenant's named connections, and each is
+//! bounded by what is left of the calling plugin's deadline: a slow upstream stops the call as
+//! a deadline stop, just like a loop in guest code. While the request is out the call gives its
+//! tenant's turn back (guest code isn't running), and takes it again before returning.
 
 use crate::runtime::bindings::http::{Host, Request, Response};
 use crate::runtime::bindings::types::Error;
 use crate::runtime::state::PluginState;
 
 impl Host for PluginState {
-    async fn send(&mut self, connection: String, request: Request) -> Result<Response, Error> {
+    async fn send(
+        &mut self,
+        connection: String,
+        request: Request,
+    ) -> wasmtime::Result<Result<Response, Error>> {
         let Some(conn) = self.grants.http.get(&connection).cloned() else {
-            return Err(Error::Fatal(format!(
+            return Ok(Err(Error::Fatal(format!(
                 "tenant '{}' has no HTTP connection named '{connection}'",
                 self.grants.tenant
-            )));
+            ))));
         };
-        conn.send(request).await
+        self.pause_turn();
+        let sent = tokio::time::timeout(self.remaining(), conn.send(request)).await;
+        let resumed = self.resume_turn().await;
+        match sent {
+            Ok(response) if resumed => Ok(response),
+            // Past the deadline, waiting on upstream or for the tenant's turn: the same stop
+            // as guest code running too long (`classify` reports it as a deadline stop).
+            _ => Err(wasmtime::Trap::Interrupt.into()),
+        }
     }
 }

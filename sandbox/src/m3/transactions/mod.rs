@@ -6,6 +6,7 @@ mod crs610;
 mod mms080;
 mod mms200;
 mod ois100;
+mod ois100_batch;
 mod ois320;
 
 use std::collections::HashMap;
@@ -193,6 +194,10 @@ fn handler(program: &str, transaction: &str) -> Option<Handler> {
         ("OIS100MI", "GetOrderNo") => ois100::get_order_no,
         ("OIS100MI", "LstErrMsgOrder") => ois100::lst_err_msg_order,
         ("OIS100MI", "GetBatchHead") => ois100::get_batch_head,
+        ("OIS100MI", "LstBatchHead") => ois100_batch::lst_batch_head,
+        ("OIS100MI", "LstBatchLine") => ois100_batch::lst_batch_line,
+        ("OIS100MI", "DelBatchLine") => ois100_batch::del_batch_line,
+        ("OIS100MI", "DelBatchHead") => ois100_batch::del_batch_head,
         ("OIS100MI", "GetHead") => ois100::get_head,
         ("OIS100MI", "LstHead") => ois100::lst_head,
         ("OIS100MI", "GetLine") => ois100::get_line,
