@@ -129,9 +129,7 @@ pub fn outcome_for(error: &StepError, attempt: u32, policy: &RetryPolicy, now_ms
     }
 }
 
+/// The job store's clock (see `store::clock_ms`: wall time that a clock step doesn't move).
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    crate::store::clock_ms()
 }

@@ -7,10 +7,30 @@
 //! fenced write. A job reclaimed with an intent still recorded is *in doubt*: the flow reads
 //! the other system back before doing anything else.
 
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::StoreError;
+
+/// The clock every `now_ms` given to the store is read from: milliseconds since the epoch,
+/// taken from the wall clock once per process and advanced by the monotonic clock after that.
+/// A wall-clock step (NTP, a resumed VM, an operator) then moves no lease and no backoff inside
+/// a running process: a forward step can't hand a live lease to another worker, a backward one
+/// can't postpone a retry. Steps between processes (a restart, the CLI) are undone in `claim`.
+pub fn clock_ms() -> i64 {
+    static ANCHOR: OnceLock<(i64, Instant)> = OnceLock::new();
+    let (wall, start) = ANCHOR.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        (wall, Instant::now())
+    });
+    wall.saturating_add(i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -156,6 +176,9 @@ pub trait JobStore: Send + Sync {
     fn enqueue(&self, job: NewJob<'_>, now_ms: i64) -> Result<bool, StoreError>;
 
     /// Claims up to `max` runnable jobs (queued and due, or running with an expired lease).
+    /// A `run_at` or lease set at a time later than `now_ms` (the clock stepped back since, or
+    /// another process's clock is ahead) is first moved to start at `now_ms`: a step back
+    /// delays a job by at most its own backoff or lease, never by the size of the step.
     fn claim(
         &self,
         worker: &str,

@@ -8,6 +8,7 @@ mod sqlite_jobs;
 
 pub use jobs::{
     AuditEntry, Claim, DeadLetter, Ingested, Job, JobState, JobStore, NewJob, OrderRow, Outcome,
+    clock_ms,
 };
 pub use sqlite::SqliteStore;
 

@@ -98,6 +98,9 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant, quote_id)
     );
     CREATE INDEX orders_by_number ON orders (tenant, order_number);",
+    // 4: when each run_at and lease was set, so a wall-clock step back can be undone (sqlite_jobs.rs).
+    "ALTER TABLE jobs ADD COLUMN scheduled_at INTEGER;
+    ALTER TABLE jobs ADD COLUMN leased_at INTEGER;",
 ];
 
 pub struct SqliteStore {

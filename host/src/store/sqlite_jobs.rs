@@ -105,8 +105,8 @@ impl JobStore for SqliteStore {
         let outcome = match existing.as_deref() {
             None => {
                 tx.execute(
-                    "INSERT INTO jobs (tenant, kind, key, state, step, checkpoint, attempts, run_at, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, 'queued', 'received', ?4, 0, ?5, ?6, ?6)",
+                    "INSERT INTO jobs (tenant, kind, key, state, step, checkpoint, attempts, run_at, scheduled_at, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, 'queued', 'received', ?4, 0, ?5, ?5, ?6, ?6)",
                     params![job.tenant, job.kind, job.key, job.checkpoint.to_string(), now_ms, now()],
                 )?;
                 Ingested::Queued
@@ -121,8 +121,8 @@ impl JobStore for SqliteStore {
     fn enqueue(&self, job: NewJob<'_>, now_ms: i64) -> Result<bool, StoreError> {
         let conn = self.conn()?;
         let n = conn.execute(
-            "INSERT OR IGNORE INTO jobs (tenant, kind, key, state, step, checkpoint, attempts, run_at, created_at, updated_at)
-             VALUES (?1, ?2, ?3, 'queued', 'received', ?4, 0, ?5, ?6, ?6)",
+            "INSERT OR IGNORE INTO jobs (tenant, kind, key, state, step, checkpoint, attempts, run_at, scheduled_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, 'queued', 'received', ?4, 0, ?5, ?5, ?6, ?6)",
             params![job.tenant, job.kind, job.key, job.checkpoint.to_string(), now_ms, now()],
         )?;
         Ok(n > 0)
@@ -137,6 +137,18 @@ impl JobStore for SqliteStore {
     ) -> Result<Vec<Claim>, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Times set "in the future" of now were set before the clock stepped back (or by a
+        // process whose clock is ahead): keep their length, start them now.
+        tx.execute(
+            "UPDATE jobs SET run_at = ?1 + max(0, run_at - scheduled_at), scheduled_at = ?1
+             WHERE state = 'queued' AND scheduled_at > ?1",
+            params![now_ms],
+        )?;
+        tx.execute(
+            "UPDATE jobs SET lease_until = ?1 + max(0, lease_until - leased_at), leased_at = ?1
+             WHERE state = 'running' AND leased_at > ?1",
+            params![now_ms],
+        )?;
         let ids: Vec<i64> = {
             let mut stmt = tx.prepare(
                 "SELECT id FROM jobs
@@ -152,10 +164,10 @@ impl JobStore for SqliteStore {
             let row = tx.query_row(
                 &format!(
                     "UPDATE jobs SET state = 'running', claim_token = ?1, claimed_by = ?2, lease_until = ?3,
-                        attempts = attempts + 1, updated_at = ?4
+                        leased_at = ?6, attempts = attempts + 1, updated_at = ?4
                      WHERE id = ?5 RETURNING {JOB_COLUMNS}"
                 ),
-                params![token, worker, now_ms + lease_ms, now(), id],
+                params![token, worker, now_ms + lease_ms, now(), id, now_ms],
                 job_row,
             )?;
             claims.push(Claim {
@@ -169,8 +181,8 @@ impl JobStore for SqliteStore {
 
     fn extend(&self, claim: &Claim, lease_ms: i64, now_ms: i64) -> Result<(), StoreError> {
         let n = self.conn()?.execute(
-            "UPDATE jobs SET lease_until = ?1 WHERE id = ?2 AND claim_token = ?3 AND state = 'running'",
-            params![now_ms + lease_ms, claim.job.id, claim.token],
+            "UPDATE jobs SET lease_until = ?1, leased_at = ?4 WHERE id = ?2 AND claim_token = ?3 AND state = 'running'",
+            params![now_ms + lease_ms, claim.job.id, claim.token, now_ms],
         )?;
         fenced(n, claim)
     }
@@ -235,7 +247,7 @@ impl JobStore for SqliteStore {
         let (n, step, message) = match &outcome {
             Outcome::Done => (
                 tx.execute(
-                    "UPDATE jobs SET state = 'done', claim_token = NULL, lease_until = NULL, intent = NULL, last_error = NULL, updated_at = ?1
+                    "UPDATE jobs SET state = 'done', claim_token = NULL, lease_until = NULL, leased_at = NULL, intent = NULL, last_error = NULL, updated_at = ?1
                      WHERE id = ?2 AND claim_token = ?3 AND state = 'running'",
                     params![now(), id, claim.token],
                 )?,
@@ -245,16 +257,17 @@ impl JobStore for SqliteStore {
             // The intent stays: if a write was in flight, the next attempt starts in doubt.
             Outcome::Retry { at_ms, error } => (
                 tx.execute(
-                    "UPDATE jobs SET state = 'queued', claim_token = NULL, lease_until = NULL, run_at = ?1, last_error = ?2, updated_at = ?3
+                    "UPDATE jobs SET state = 'queued', claim_token = NULL, lease_until = NULL, leased_at = NULL,
+                        run_at = ?1, scheduled_at = ?6, last_error = ?2, updated_at = ?3
                      WHERE id = ?4 AND claim_token = ?5 AND state = 'running'",
-                    params![at_ms, error, now(), id, claim.token],
+                    params![at_ms, error, now(), id, claim.token, now_ms],
                 )?,
                 "retry",
                 format!("retry in {} ms: {error}", (at_ms - now_ms).max(0)),
             ),
             Outcome::Hold { reason } => (
                 tx.execute(
-                    "UPDATE jobs SET state = 'held', claim_token = NULL, lease_until = NULL, hold_reason = ?1, updated_at = ?2
+                    "UPDATE jobs SET state = 'held', claim_token = NULL, lease_until = NULL, leased_at = NULL, hold_reason = ?1, updated_at = ?2
                      WHERE id = ?3 AND claim_token = ?4 AND state = 'running'",
                     params![reason, now(), id, claim.token],
                 )?,
@@ -263,7 +276,7 @@ impl JobStore for SqliteStore {
             ),
             Outcome::Dead { error } => {
                 let n = tx.execute(
-                    "UPDATE jobs SET state = 'dead', claim_token = NULL, lease_until = NULL, last_error = ?1, updated_at = ?2
+                    "UPDATE jobs SET state = 'dead', claim_token = NULL, lease_until = NULL, leased_at = NULL, last_error = ?1, updated_at = ?2
                      WHERE id = ?3 AND claim_token = ?4 AND state = 'running'",
                     params![error, now(), id, claim.token],
                 )?;
@@ -392,7 +405,7 @@ impl JobStore for SqliteStore {
                 StoreError::NotFound(format!("no unreplayed dead letter {dead_letter_id}"))
             })?;
         let n = tx.execute(
-            "UPDATE jobs SET state = 'queued', run_at = ?1, attempts = 0, updated_at = ?2 WHERE id = ?3 AND state = 'dead'",
+            "UPDATE jobs SET state = 'queued', run_at = ?1, scheduled_at = ?1, attempts = 0, updated_at = ?2 WHERE id = ?3 AND state = 'dead'",
             params![now_ms, now(), job_id],
         )?;
         if n == 0 {
@@ -432,7 +445,7 @@ impl JobStore for SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = if restart {
             tx.execute(
-                "UPDATE jobs SET state = 'queued', run_at = ?1, attempts = 0, hold_reason = NULL, updated_at = ?2,
+                "UPDATE jobs SET state = 'queued', run_at = ?1, scheduled_at = ?1, attempts = 0, hold_reason = NULL, updated_at = ?2,
                     step = 'received', intent = NULL,
                     checkpoint = json_object('quote_id', json_extract(checkpoint, '$.quote_id'), 'event', json_extract(checkpoint, '$.event'))
                  WHERE tenant = ?3 AND kind = ?4 AND key = ?5 AND state = 'held'",
@@ -440,7 +453,7 @@ impl JobStore for SqliteStore {
             )?
         } else {
             tx.execute(
-                "UPDATE jobs SET state = 'queued', run_at = ?1, attempts = 0, hold_reason = NULL, updated_at = ?2
+                "UPDATE jobs SET state = 'queued', run_at = ?1, scheduled_at = ?1, attempts = 0, hold_reason = NULL, updated_at = ?2
                  WHERE tenant = ?3 AND kind = ?4 AND key = ?5 AND state = 'held'",
                 params![now_ms, now(), tenant, kind, key],
             )?
