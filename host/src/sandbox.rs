@@ -237,6 +237,9 @@ poll_interval_secs = 30
 create_customers = false
 transferred_status = "{TRANSFERRED}"
 ion_token_secret = "ion"
+# The host checks QuoteWerks' webhook secret (constant time) before the connector runs.
+webhook_secret = "quotewerks_webhook"
+webhook_header = "X-QuoteWerks-Secret"
 status_names = {{ "33" = "6-M3 Allocated", "44" = "7-M3 Picked", "66" = "8-M3 Delivered", "77" = "9-M3 Invoiced" }}
 
 [tenants.{TENANT}.retry]

@@ -13,6 +13,8 @@ pub struct TenantEnv {
     pub name: String,
     pub policy: QuoteToOrderPolicy,
     pub retry: RetryPolicy,
+    /// The header a quoting webhook carries its shared secret in (`policy.webhook_header`).
+    pub webhook_header: axum::http::HeaderName,
     registry: Arc<Registry>,
     grants: HashMap<Role, Arc<Grants>>,
     /// The prepared (snapshotted) transform, for the digest it was made from.
@@ -58,9 +60,25 @@ impl TenantEnv {
                 )
             })
             .collect();
+        let policy = &tc.quote_to_order;
+        let webhook_header = axum::http::HeaderName::from_bytes(policy.webhook_header.as_bytes())
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "tenant '{name}': quote_to_order.webhook_header = '{}' is not an HTTP header name",
+                    policy.webhook_header
+                )
+            })?;
+        if !base.secrets.contains_key(&policy.webhook_secret) {
+            tracing::warn!(
+                tenant = %name,
+                "no secret named '{}' (quote_to_order.webhook_secret): every webhook to /hooks/{name}/quotewerks will be refused",
+                policy.webhook_secret
+            );
+        }
         Ok(Self {
             name: name.to_string(),
             policy: tc.quote_to_order.clone(),
+            webhook_header,
             retry: tc.retry.clone(),
             registry,
             grants,

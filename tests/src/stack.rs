@@ -111,6 +111,8 @@ quotewerks_webhook = {{ file = "webhook.secret" }}
 ion = {{ file = "ion.secret" }}
 [tenants.{TENANT}.quote_to_order]
 ion_token_secret = "ion"
+webhook_secret = "quotewerks_webhook"
+webhook_header = "X-QuoteWerks-Secret"
 ready_status = "{READY}"
 poll_interval_secs = 2
 create_customers = {create}

@@ -1,9 +1,8 @@
-//! Webhook intake: the tenant's quoting connector verifies the shared secret (constant time,
-//! through the host's `secrets` import) and parses the body; the event is stored durably and
-//! deduplicated, and only then is 202 answered. Forged, malformed or oversized requests store
-//! nothing.
+//! Webhook intake: the host checks the tenant's shared secret (constant time) before any plugin
+//! code runs and removes its header; the tenant's quoting connector then parses the body; the
+//! event is stored durably and deduplicated, and only then is 202 answered. Forged, malformed
+//! or oversized requests store nothing. An unknown tenant gets the same 401 as a wrong secret.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -12,10 +11,11 @@ use serde_json::json;
 use super::{ApiState, Reply, reply};
 use crate::flows::quote_to_order::{Checkpoint, KIND};
 use crate::flows::{describe, now_ms};
-use crate::runtime::Role;
 use crate::runtime::bindings::quoting::InboundWebhook;
 use crate::runtime::bindings::types::Error as PluginError;
+use crate::runtime::{CallError, Role};
 use crate::store::{Ingested, NewJob};
+use crate::tenant::TenantEnv;
 
 pub async fn quotewerks_webhook(
     State(state): State<ApiState>,
@@ -24,15 +24,23 @@ pub async fn quotewerks_webhook(
     body: Bytes,
 ) -> Reply {
     let Some(env) = state.tenants.get(&tenant).cloned() else {
-        return reply(StatusCode::NOT_FOUND, format!("no tenant '{tenant}'"));
+        return reply(StatusCode::UNAUTHORIZED, "webhook for an unknown tenant");
     };
+    if !secret_matches(&env, &headers) {
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            format_args!("tenant {tenant}: webhook secret missing or wrong"),
+        );
+    }
     let plugin = match env.plugin(Role::Quoting) {
         Ok(p) => p,
-        Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e),
     };
     let webhook = InboundWebhook {
+        // The secret stays with the host: the plugin gets every header but that one.
         headers: headers
             .iter()
+            .filter(|(k, _)| **k != env.webhook_header)
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect(),
         body: body.to_vec(),
@@ -53,14 +61,27 @@ pub async fn quotewerks_webhook(
     let event = match parsed {
         Ok(Ok(event)) => event,
         Ok(Err(PluginError::Unauthorized(m))) => {
-            tracing::warn!(%tenant, "webhook refused: {m}");
-            return reply(StatusCode::UNAUTHORIZED, "webhook authentication failed");
+            return reply(
+                StatusCode::UNAUTHORIZED,
+                format_args!("tenant {tenant}: the connector refused the webhook: {m}"),
+            );
         }
-        Ok(Err(e @ PluginError::Invalid(_))) => {
-            return reply(StatusCode::BAD_REQUEST, describe(&e));
+        Ok(Err(e @ PluginError::Invalid(_))) => return Reply::invalid(&describe(&e)),
+        Ok(Err(e)) => {
+            return reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format_args!("tenant {tenant}: parse-webhook: {}", describe(&e)),
+            );
         }
-        Ok(Err(e)) => return reply(StatusCode::SERVICE_UNAVAILABLE, describe(&e)),
-        Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e @ CallError::Busy { .. }) => {
+            return reply(StatusCode::SERVICE_UNAVAILABLE, format_args!("{e}"));
+        }
+        Err(e) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format_args!("tenant {tenant}: parse-webhook: {e}"),
+            );
+        }
     };
     let ready = match (&env.policy.ready_status, &event.status) {
         (Some(want), Some(got)) => want.eq_ignore_ascii_case(got.trim()),
@@ -73,38 +94,53 @@ pub async fn quotewerks_webhook(
     let checkpoint =
         match serde_json::to_value(Checkpoint::new(&event.quote_id, Some(payload.clone()))) {
             Ok(c) => c,
-            Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, e),
         };
-    let job = ready.then_some(NewJob {
-        tenant: &tenant,
-        kind: KIND,
-        key: &event.quote_id,
-        checkpoint,
-    });
-    match state.store.ingest(
-        &tenant,
-        "quotewerks",
-        &event.event_id,
-        &payload,
-        job,
-        now_ms(),
-    ) {
-        Ok(outcome) => {
+    // SQLite is synchronous (and may wait on a lock): keep it off the async threads.
+    let store = state.store.clone();
+    let (t, quote_id, event_id) = (tenant.clone(), event.quote_id.clone(), event.event_id);
+    let stored = tokio::task::spawn_blocking(move || {
+        let job = ready.then_some(NewJob {
+            tenant: &t,
+            kind: KIND,
+            key: &quote_id,
+            checkpoint,
+        });
+        store.ingest(&t, "quotewerks", &event_id, &payload, job, now_ms())
+    })
+    .await;
+    match stored {
+        Ok(Ok(outcome)) => {
             if outcome == Ingested::Queued {
                 // One permit per queued job: a worker that is busy right now still gets it.
                 state.wake.notify_one();
             }
-            (
+            Reply::ok(
                 StatusCode::ACCEPTED,
-                Json(json!({ "outcome": outcome, "quote_id": event.quote_id })),
+                json!({ "outcome": outcome, "quote_id": event.quote_id }),
             )
         }
-        Err(e) => {
-            tracing::error!(%tenant, "storing a webhook failed: {e}");
-            reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "could not store the event; retry",
-            )
-        }
+        Ok(Err(e)) => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format_args!("tenant {tenant}: storing a webhook failed: {e}"),
+        ),
+        Err(e) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format_args!("tenant {tenant}: storing a webhook: {e}"),
+        ),
     }
+}
+
+/// Whether the request carries the tenant's webhook secret (compared in constant time). A
+/// tenant without that secret configured accepts nothing.
+fn secret_matches(env: &TenantEnv, headers: &HeaderMap) -> bool {
+    let presented = headers
+        .get(&env.webhook_header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .unwrap_or("");
+    env.grants(Role::Quoting)
+        .secrets
+        .get(&env.policy.webhook_secret)
+        .is_some_and(|secret| secret.matches(presented))
 }

@@ -1,9 +1,8 @@
 //! An IMS-compatible endpoint for ION: BODs arrive as multipart (ParameterRequest +
 //! MessagePayload) or as a bare document. The tenant's ERP connector parses the payload into
 //! change notifications; order changes refresh the quote's status. Authenticated by a bearer
-//! token held as a tenant secret.
+//! token held as a tenant secret; an unknown tenant gets the same 401 as a wrong token.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -11,8 +10,8 @@ use serde_json::json;
 
 use super::{ApiState, Reply, reply};
 use crate::flows::{describe, status};
-use crate::runtime::Role;
 use crate::runtime::bindings::types::{ChangeAction, Entity};
+use crate::runtime::{CallError, Role};
 
 pub async fn events(
     State(state): State<ApiState>,
@@ -21,7 +20,7 @@ pub async fn events(
     body: Bytes,
 ) -> Reply {
     let Some(env) = state.tenants.get(&tenant).cloned() else {
-        return reply(StatusCode::NOT_FOUND, format!("no tenant '{tenant}'"));
+        return reply(StatusCode::UNAUTHORIZED, "ION event for an unknown tenant");
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -36,7 +35,10 @@ pub async fn events(
         .and_then(|name| grants.secrets.get(name))
         .is_some_and(|secret| secret.matches(presented));
     if !authorised {
-        return reply(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            format_args!("tenant {tenant}: ION bearer token missing or wrong"),
+        );
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -46,24 +48,14 @@ pub async fn events(
     let (payload_type, payload) = match multer::parse_boundary(&content_type) {
         Ok(boundary) => match message_payload(body, boundary).await {
             Ok(Some(p)) => p,
-            Ok(None) => {
-                return reply(
-                    StatusCode::BAD_REQUEST,
-                    "multipart body has no MessagePayload part",
-                );
-            }
-            Err(e) => {
-                return reply(
-                    StatusCode::BAD_REQUEST,
-                    format!("malformed multipart body: {e}"),
-                );
-            }
+            Ok(None) => return Reply::invalid("multipart body has no MessagePayload part"),
+            Err(e) => return Reply::invalid(&format!("malformed multipart body: {e}")),
         },
         Err(_) => (content_type, body.to_vec()),
     };
     let plugin = match env.plugin(Role::Erp) {
         Ok(p) => p,
-        Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e),
     };
     let parsed = async {
         let mut call = env.runtime().erp(&plugin, env.grants(Role::Erp)).await?;
@@ -77,8 +69,16 @@ pub async fn events(
     .await;
     let changes = match parsed {
         Ok(Ok(c)) => c,
-        Ok(Err(e)) => return reply(StatusCode::BAD_REQUEST, describe(&e)),
-        Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Ok(Err(e)) => return Reply::invalid(&describe(&e)),
+        Err(e @ CallError::Busy { .. }) => {
+            return reply(StatusCode::SERVICE_UNAVAILABLE, format_args!("{e}"));
+        }
+        Err(e) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format_args!("tenant {tenant}: parse-event: {e}"),
+            );
+        }
     };
     let mut updated = 0;
     for change in changes.iter().filter(|c| c.entity == Entity::Order) {
@@ -88,10 +88,24 @@ pub async fn events(
         ) {
             continue;
         }
-        let order = match state.store.order_by_number(&tenant, &change.key) {
-            Ok(Some(o)) => o,
-            Ok(None) => continue,
-            Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        // SQLite is synchronous (and may wait on a lock): keep it off the async threads.
+        let (store, t, key) = (state.store.clone(), tenant.clone(), change.key.clone());
+        let found = tokio::task::spawn_blocking(move || store.order_by_number(&t, &key)).await;
+        let order = match found {
+            Ok(Ok(Some(o))) => o,
+            Ok(Ok(None)) => continue,
+            Ok(Err(e)) => {
+                return reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format_args!("tenant {tenant}: reading order {}: {e}", change.key),
+                );
+            }
+            Err(e) => {
+                return reply(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format_args!("tenant {tenant}: reading order {}: {e}", change.key),
+                );
+            }
         };
         match status::refresh(&env, state.store.as_ref(), &order).await {
             Ok(true) => updated += 1,
@@ -99,9 +113,9 @@ pub async fn events(
             Err(e) => tracing::warn!(%tenant, order = %change.key, "status push-back failed: {e}"),
         }
     }
-    (
+    Reply::ok(
         StatusCode::ACCEPTED,
-        Json(json!({ "changes": changes.len(), "quotes_updated": updated })),
+        json!({ "changes": changes.len(), "quotes_updated": updated }),
     )
 }
 

@@ -1,10 +1,15 @@
-//! One plugin call: a fresh instance in a fresh `Store`, bounded by the epoch deadline and the
-//! memory cap, dropped when the call ends. Traps become `CallError`s that say why the call was
-//! stopped; the host keeps serving.
+//! One plugin call: a fresh instance in a fresh `Store`, bounded by the deadline and the memory
+//! cap, dropped when the call ends. Traps become `CallError`s that say why the call was stopped;
+//! the host keeps serving.
+//!
+//! Guest code never holds a server thread for long: at every epoch tick it yields to the
+//! executor (and is stopped once past its deadline), and a tenant's calls take turns
+//! (`turns.rs`), so a tenant whose plugin loops or hogs memory slows only itself.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use wasmtime::Store;
+use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::mapping::{Context, Issue, Mapped};
 use super::bindings::types::Document;
@@ -24,6 +29,10 @@ pub enum CallError {
     Trap { message: String },
     #[error("could not instantiate the plugin: {message}")]
     Instantiate { message: String },
+    #[error(
+        "busy: tenant '{tenant}' already runs its plugins at full concurrency; waited {queue_ms} ms, retry later"
+    )]
+    Busy { tenant: String, queue_ms: u64 },
     #[error("plugin {plugin} is a {actual} plugin, not {expected}")]
     WrongRole {
         plugin: String,
@@ -41,7 +50,7 @@ pub enum CallError {
 /// let outcome = call.finish(result)?;
 /// ```
 pub struct PluginCall<B> {
-    store: Store<PluginState>,
+    store: CallStore,
     bindings: B,
     deadline_ms: u64,
 }
@@ -50,7 +59,7 @@ impl PluginCall<()> {
     /// A call made without typed bindings (the dynamic path of `ferry plugin run`).
     pub(crate) fn from_store(store: Store<PluginState>, deadline_ms: u64) -> Self {
         Self {
-            store,
+            store: CallStore(Some(store)),
             bindings: (),
             deadline_ms,
         }
@@ -60,12 +69,39 @@ impl PluginCall<()> {
 impl<B> PluginCall<B> {
     /// The bindings and the store to call them with.
     pub fn parts(&mut self) -> (&B, &mut Store<PluginState>) {
-        (&self.bindings, &mut self.store)
+        (&self.bindings, self.store.get())
     }
 
     /// Ends the call: classifies a trap, and drops the instance either way.
-    pub fn finish<T>(self, result: wasmtime::Result<T>) -> Result<T, CallError> {
-        result.map_err(|e| classify(&self.store, self.deadline_ms, e))
+    pub fn finish<T>(mut self, result: wasmtime::Result<T>) -> Result<T, CallError> {
+        result.map_err(|e| classify(self.store.get(), self.deadline_ms, e))
+    }
+}
+
+/// A call's store, dropped off the async threads: returning a memory the guest filled (up to
+/// its cap) to the pool or the kernel takes milliseconds that other tenants' requests would
+/// otherwise wait behind. The tenant's turn is released with it.
+struct CallStore(Option<Store<PluginState>>);
+
+impl CallStore {
+    fn get(&mut self) -> &mut Store<PluginState> {
+        // Some from construction until `drop`, which is the only place that takes it.
+        self.0.as_mut().expect("a call's store lives until the call is dropped")
+    }
+}
+
+impl Drop for CallStore {
+    fn drop(&mut self) {
+        let Some(store) = self.0.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                // The turn goes back now, not when the blocking pool gets to the drop.
+                let mut store = store;
+                store.data_mut().turn = None;
+                handle.spawn_blocking(move || drop(store));
+            }
+            Err(_) => drop(store),
+        }
     }
 }
 
@@ -127,14 +163,22 @@ macro_rules! role_call {
                     actual: plugin.role.world(),
                 });
             };
-            let mut store = self.new_store(grants);
-            match pre.instantiate_async(&mut store).await {
+            // The turn comes first: the deadline counts from when the call may run.
+            let Some(turn) = self.turns.take(&grants.tenant).await else {
+                return Err(CallError::Busy {
+                    tenant: grants.tenant.clone(),
+                    queue_ms: self.settings.tenant_queue_ms,
+                });
+            };
+            let mut store = CallStore(Some(self.new_store(grants)));
+            store.get().data_mut().turn = Some(turn);
+            match pre.instantiate_async(store.get()).await {
                 Ok(bindings) => Ok(PluginCall {
                     store,
                     bindings,
                     deadline_ms: self.settings.call_deadline_ms,
                 }),
-                Err(e) => match classify(&store, self.settings.call_deadline_ms, e) {
+                Err(e) => match classify(store.get(), self.settings.call_deadline_ms, e) {
                     CallError::Trap { message } => Err(CallError::Instantiate { message }),
                     other => Err(other),
                 },
@@ -149,6 +193,8 @@ impl Runtime {
     role_call!(transform, Transform, Transform, "transform");
 
     /// A store for one call: limits, deadline (covering instantiation and the call), grants.
+    /// Guest code yields its thread at every epoch tick, and is stopped (`Trap::Interrupt`,
+    /// reported as a deadline stop) at the first tick past the deadline.
     pub(crate) fn new_store(&self, grants: Arc<Grants>) -> Store<PluginState> {
         let mut store = Store::new(
             &self.engine,
@@ -159,8 +205,17 @@ impl Runtime {
             ),
         );
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(self.settings.deadline_ticks());
-        store.epoch_deadline_trap();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|cx| {
+            if Instant::now() >= cx.data().deadline {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            // tokio's yield lets the I/O driver and other tasks run before this call resumes.
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
+        });
         store
     }
 }

@@ -12,6 +12,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::compile_cache::CompileCache;
 use super::contract::Role;
 use super::state::PluginState;
+use super::turns::Turns;
 
 /// Limits and knobs for every plugin call. Defaults suit connectors and transforms written in
 /// Rust; Python components need a larger memory cap (set per deployment).
@@ -27,7 +28,8 @@ pub struct RuntimeSettings {
     /// How many instances may be alive at once (the pooling allocator's slots).
     pub max_instances: u32,
     pub pooling: PoolingMode,
-    /// Epoch tick: the granularity of deadlines.
+    /// Epoch tick: the granularity of deadlines, and how long guest code runs before it yields
+    /// its thread to other tasks.
     pub epoch_tick_ms: u64,
     /// Refuse component files larger than this before even parsing them.
     pub max_component_mib: u64,
@@ -35,6 +37,11 @@ pub struct RuntimeSettings {
     /// place, found with Linux's PAGEMAP_SCAN where available) instead of being returned to the
     /// kernel and faulted in again by the next call. The biggest lever on per-call cost.
     pub keep_resident_kib: u64,
+    /// How many calls of one tenant may run guest code at once; 0: half the cores, at least
+    /// one. A tenant's further calls wait their turn (see `turns.rs`), not other tenants'.
+    pub tenant_concurrency: usize,
+    /// How long a call may wait for its tenant's turn before it is refused as busy (503).
+    pub tenant_queue_ms: u64,
 }
 
 impl Default for RuntimeSettings {
@@ -48,6 +55,8 @@ impl Default for RuntimeSettings {
             epoch_tick_ms: 5,
             max_component_mib: 64,
             keep_resident_kib: 1024,
+            tenant_concurrency: 0,
+            tenant_queue_ms: 5_000,
         }
     }
 }
@@ -61,11 +70,13 @@ impl RuntimeSettings {
         usize::try_from(self.memory_limit_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
     }
 
-    /// Epoch ticks for one call: rounded up, plus one because the current tick may be nearly
-    /// over when the call starts.
-    pub(crate) fn deadline_ticks(&self) -> u64 {
-        let tick = self.epoch_tick_ms.max(1);
-        self.call_deadline_ms.div_ceil(tick) + 1
+    /// Calls of one tenant running guest code at once: as set, else half the cores (at least
+    /// one), so one tenant's busy plugins leave the other cores to everyone else.
+    pub fn tenant_concurrency(&self) -> usize {
+        match self.tenant_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            n => n,
+        }
     }
 }
 
@@ -98,6 +109,7 @@ pub struct Runtime {
     pub(crate) settings: RuntimeSettings,
     pub(crate) linkers: Linkers,
     pub(crate) cache: CompileCache,
+    pub(crate) turns: Turns,
     pooling: bool,
     _ticker: EpochTicker,
 }
@@ -137,11 +149,16 @@ impl Runtime {
             &engine,
             Duration::from_millis(settings.epoch_tick_ms.max(1)),
         )?;
+        let turns = Turns::new(
+            settings.tenant_concurrency(),
+            Duration::from_millis(settings.tenant_queue_ms),
+        );
         Ok(Arc::new(Self {
             engine,
             settings,
             linkers,
             cache,
+            turns,
             pooling,
             _ticker: ticker,
         }))
@@ -168,7 +185,8 @@ impl Runtime {
 fn build_engine(settings: &RuntimeSettings, pooling: bool) -> Result<Engine, RuntimeError> {
     let mut config = Config::new();
     config.wasm_component_model(true);
-    // Deadlines: epochs trap a call that runs too long (cheaper than fuel; see DESIGN.md).
+    // Deadlines: at each epoch tick a call yields to the executor, and is stopped once past its
+    // deadline (cheaper than fuel; see DESIGN.md and `call.rs` `new_store`).
     config.epoch_interruption(true);
     config.max_wasm_stack(512 << 10);
     // Proposals plugins don't need stay off: most recent advisories live in them.

@@ -14,6 +14,7 @@ mod plugin;
 mod prepare;
 pub mod registry;
 mod state;
+mod turns;
 
 pub use call::{CallError, PluginCall};
 pub use contract::{ContractError, ContractReport, Role};

@@ -10,6 +10,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::grants::Grants;
+use super::turns::Turn;
 
 /// Log lines one call may write; past it the plugin's logs are dropped (and counted).
 const LOG_LINES_PER_CALL: u32 = 1_000;
@@ -27,6 +28,9 @@ pub struct PluginState {
     /// When this call's budget runs out. Host calls (SQL, HTTP) bound their own waits by it,
     /// since the epoch deadline only interrupts guest code.
     pub(crate) deadline: Instant,
+    /// The tenant's turn at running guest code (none for CLI runs and preparing). Host calls
+    /// that wait on the network pause it.
+    pub(crate) turn: Option<Turn>,
 }
 
 impl PluginState {
@@ -49,12 +53,30 @@ impl PluginState {
             logs_dropped: 0,
             stderr,
             deadline: Instant::now() + budget,
+            turn: None,
         }
     }
 
     /// What is left of this call's budget (zero once it has run out).
     pub(crate) fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Gives the tenant's turn back while this call waits on something other than guest code.
+    pub(crate) fn pause_turn(&mut self) {
+        if let Some(turn) = self.turn.as_mut() {
+            turn.pause();
+        }
+    }
+
+    /// Takes the turn back before guest code runs again; false when it did not come within
+    /// the call's deadline.
+    pub(crate) async fn resume_turn(&mut self) -> bool {
+        let left = self.remaining();
+        match self.turn.as_mut() {
+            Some(turn) => turn.resume(left).await,
+            None => true,
+        }
     }
 
     /// The last line or so the plugin wrote to stderr (a guest panic's message).

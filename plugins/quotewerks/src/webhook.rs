@@ -1,5 +1,5 @@
-//! QuoteWerks webhooks: the shared-secret header (checked by the host in constant time through
-//! `secrets`) and the JSON body template Ferry recommends (README "Connectors"):
+//! QuoteWerks webhooks: the JSON body template Ferry recommends (README "Connectors"). The
+//! shared-secret header is the host's job (checked before the plugin runs, then removed):
 //!
 //! ```json
 //! {"event":"{{System.EventFullName}}","eventId":"{{System.EventID}}",
@@ -50,31 +50,9 @@ fn fnv(bytes: &[u8]) -> String {
     format!("{h:016x}")
 }
 
-/// Verifies and parses one delivery. `verify(presented)` asks the host whether the header's
-/// value is the tenant's secret.
-pub fn parse(
-    headers: &[(String, String)],
-    body: &[u8],
-    header_name: &str,
-    verify: impl Fn(&str) -> bool,
-) -> Result<Event, Error> {
-    let presented = headers
-        .iter()
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case(header_name))
-        .map(|(_, v)| v.trim());
-    match presented {
-        None => {
-            return Err(Error::unauthorized(format!(
-                "webhook without the {header_name} header"
-            )));
-        }
-        Some(v) if !verify(v) => {
-            return Err(Error::unauthorized(format!(
-                "webhook {header_name} does not match"
-            )));
-        }
-        Some(_) => {}
-    }
+/// Parses one delivery. The host has already checked the shared-secret header (constant time,
+/// before any plugin code runs) and removed it: the plugin never sees the secret.
+pub fn parse(body: &[u8]) -> Result<Event, Error> {
     if body.len() > MAX_BODY {
         return Err(invalid(
             "body",
@@ -132,37 +110,17 @@ pub fn parse(
 mod tests {
     use super::*;
 
-    const H: &str = "X-QuoteWerks-Secret";
-
-    fn headers(v: &str) -> Vec<(String, String)> {
-        vec![("x-quotewerks-secret".into(), v.into())]
-    }
-
     #[test]
     fn a_signed_body_in_the_template_parses() {
         let body = br#"{"event":"QuoteWerks.DocumentStatusChanged","eventId":"e-1","occurredAt":"2026-05-01T10:00:00Z","document":{"id":17,"docNo":"FRYQ1000","status":"Approved"}}"#;
-        let e = parse(&headers("s3cret"), body, H, |p| p == "s3cret").expect("parsed");
+        let e = parse(body).expect("parsed");
         assert_eq!(e.quote_id, "17");
         assert_eq!(e.event_id, "e-1");
         assert_eq!(e.status.as_deref(), Some("Approved"));
     }
 
     #[test]
-    fn a_missing_or_wrong_secret_is_unauthorized() {
-        let body = br#"{"event":"x","document":{"id":1}}"#;
-        assert!(matches!(
-            parse(&[], body, H, |_| true),
-            Err(Error::Unauthorized(_))
-        ));
-        assert!(matches!(
-            parse(&headers("nope"), body, H, |p| p == "s3cret"),
-            Err(Error::Unauthorized(_))
-        ));
-    }
-
-    #[test]
     fn malformed_bodies_are_invalid_never_a_panic() {
-        let ok = |_: &str| true;
         for body in [
             &b""[..],
             b"not json",
@@ -174,22 +132,19 @@ mod tests {
             b"\xff\xfe",
         ] {
             assert!(
-                matches!(parse(&headers("s"), body, H, ok), Err(Error::Invalid(_))),
+                matches!(parse(body), Err(Error::Invalid(_))),
                 "{body:?}"
             );
         }
         let huge = vec![b' '; MAX_BODY + 1];
-        assert!(matches!(
-            parse(&headers("s"), &huge, H, ok),
-            Err(Error::Invalid(_))
-        ));
+        assert!(matches!(parse(&huge), Err(Error::Invalid(_))));
     }
 
     #[test]
     fn an_event_id_is_derived_when_the_template_has_none() {
         let body = br#"{"event":"QuoteWerks.DocumentStatusChanged","occurredAt":"2026-05-01T10:00:00Z","document":{"id":"5","status":"Approved"}}"#;
-        let a = parse(&headers("s"), body, H, |_| true).expect("parsed");
-        let b = parse(&headers("s"), body, H, |_| true).expect("parsed");
+        let a = parse(body).expect("parsed");
+        let b = parse(body).expect("parsed");
         assert_eq!(a.event_id, b.event_id, "the same delivery dedupes");
         assert!(a.event_id.starts_with("qw-5-"));
     }

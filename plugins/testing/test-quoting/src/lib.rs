@@ -1,7 +1,8 @@
 //! Test fixture for the `quoting-connector` world: reads and writes a QuoteWerks-shaped
 //! database through the host's `sql` import and parses webhooks (whose secret the host has
 //! checked). A webhook body's `"behave"` makes it hostile on purpose: `"spin"` loops forever,
-//! `"hog"` allocates until the memory cap stops it, `"panic"` panics.
+//! `"hog"` allocates until the memory cap stops it, `"panic"` panics, `"headers"` refuses
+//! the body, listing the headers it was given.
 
 wit_bindgen::generate!({
     world: "quoting-connector",
@@ -91,6 +92,15 @@ impl Guest for TestQuoting {
             Some("spin") => spin(),
             Some("hog") => hog(),
             Some("panic") => panic!("test-quoting was told to panic (src/lib.rs)"),
+            // Shows the caller which headers reached the plugin (names and values).
+            Some("headers") => {
+                let seen: Vec<String> = webhook
+                    .headers
+                    .iter()
+                    .map(|(k, v)| format!("{}={v}", k.to_ascii_lowercase()))
+                    .collect();
+                return Err(Error::invalid("headers", seen.join(" ")));
+            }
             _ => {}
         }
         let quote_id = body["DocID"]
