@@ -16,6 +16,8 @@ use crate::runtime::connections::sql::{SqlConnection, SqlServerSettings, SqliteS
 use crate::runtime::grants::{Grants, Secret};
 use crate::runtime::{Role, RuntimeSettings};
 
+pub mod validate;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading {path}: {source}")]
@@ -35,6 +37,11 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Connection(#[from] ConnectionError),
+    #[error("{path}: {}", validate::joined(.problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<validate::Invalid>,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -82,6 +89,24 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// How often the registry looks for activations made elsewhere (CLI, other nodes).
     pub registry_refresh_ms: u64,
+    /// A request's headers must be complete this long after their first byte arrives, or the
+    /// connection is closed unanswered (slow-header attacks).
+    pub header_timeout_ms: u64,
+    /// A request's whole body must arrive this long after its headers, or it is answered 408
+    /// and the connection closed (slow-body attacks).
+    pub body_timeout_ms: u64,
+    /// A connection with no request in progress is closed after this long (idle keep-alive,
+    /// or a client that connects and sends nothing).
+    pub idle_timeout_ms: u64,
+    /// Open connections at most; one more is answered 503 and closed at once.
+    pub max_connections: usize,
+    /// Intake requests (`/hooks/{tenant}/…`, `/ion/{tenant}/…`) per second per tenant, on
+    /// average; above it 429 with Retry-After. 0: no rate limit.
+    pub tenant_rate_per_sec: u32,
+    /// How many intake requests a tenant may send at once before the rate applies.
+    pub tenant_burst: u32,
+    /// How long `/readyz` waits for the store's test write before answering 503.
+    pub ready_timeout_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +117,13 @@ impl Default for ServerConfig {
             workers: 4,
             max_body_bytes: 256 << 10,
             registry_refresh_ms: 1_000,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 1024,
+            tenant_rate_per_sec: 20,
+            tenant_burst: 100,
+            ready_timeout_ms: 2_000,
         }
     }
 }
@@ -283,6 +315,11 @@ impl FerryConfig {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        // Nonsense is refused here, with its reason, rather than found out under load.
+        validate::check(&config).map_err(|problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })?;
         Ok(config)
     }
 

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::FutureExt;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiState, router};
+use crate::api::{ApiState, ConnLimits, Readiness, RequestLimits, router};
 use crate::config::FerryConfig;
 use crate::flows::poller::poll_ready_quotes;
 use crate::flows::worker::Workers;
@@ -40,7 +42,7 @@ pub struct RunningServer {
     pub store: Arc<SqliteStore>,
     pub registry: Arc<Registry>,
     pub tenants: Vec<String>,
-    stop: Arc<Notify>,
+    stop: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -51,7 +53,7 @@ impl RunningServer {
 
     /// Stops accepting requests and background work; waits for the HTTP server to finish.
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.stop.notify_one();
+        self.stop.cancel();
         self.task.await.context("server task")?
     }
 }
@@ -129,7 +131,11 @@ pub async fn start(
             tenants: tenants.clone(),
             wake,
         },
-        config.server.max_body_bytes,
+        RequestLimits::from_config(&config.server),
+        Readiness::new(
+            store.clone(),
+            Duration::from_millis(config.server.ready_timeout_ms),
+        ),
     );
     let listener = match listener {
         Some(l) => {
@@ -141,17 +147,16 @@ pub async fn start(
             .with_context(|| format!("binding {}", config.server.listen))?,
     };
     let addr = listener.local_addr()?;
-    let stop = Arc::new(Notify::new());
-    let stopped = stop.clone();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stopped.notified().await })
-            .await;
-        for task in background {
-            task.abort();
-        }
-        served.context("HTTP server")
-    });
+    let stop = CancellationToken::new();
+    let limits = ConnLimits::from_config(&config.server);
+    let task = tokio::spawn(crate::api::serve(listener, app, limits, stop.clone()).map(
+        move |served| {
+            for task in background {
+                task.abort();
+            }
+            served.context("HTTP server")
+        },
+    ));
     Ok(RunningServer {
         addr,
         store,

@@ -1,14 +1,22 @@
 //! The HTTP surface: webhook intake now; the admin API, dashboard and /metrics join it.
 
+mod conn;
+mod health;
 mod intake;
 mod ion;
+mod limits;
 mod metrics;
+
+pub use conn::{ConnLimits, serve};
+pub use health::Readiness;
+pub use limits::RequestLimits;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use tokio::sync::Notify;
 
@@ -93,7 +101,14 @@ pub fn install_metrics() {
     metrics::install();
 }
 
-pub fn router(state: ApiState, max_body_bytes: usize) -> Router {
+/// The routes with their request bounds: per-tenant rate limit first (before a body byte is
+/// read), then the body's size and deadline (`limits.rs`).
+pub fn router(state: ApiState, bounds: RequestLimits, readiness: Readiness) -> Router {
+    let rates = Arc::new(limits::TenantRates::new(state.tenants.keys(), &bounds));
+    let max_body_bytes = bounds.max_body_bytes;
+    let ready = Router::new()
+        .route("/readyz", get(health::readyz))
+        .with_state(Arc::new(readiness));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::render))
@@ -104,4 +119,7 @@ pub fn router(state: ApiState, max_body_bytes: usize) -> Router {
         .route("/ion/{tenant}/events", post(ion::events))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
+        .merge(ready)
+        .layer(from_fn_with_state(Arc::new(bounds), limits::bound_body))
+        .layer(from_fn_with_state(rates, limits::rate_limit))
 }

@@ -103,6 +103,9 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN leased_at INTEGER;",
 ];
 
+/// How long a statement waits for another connection's lock (the CLI, another node).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
@@ -110,7 +113,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -118,7 +121,25 @@ impl SqliteStore {
             conn: Mutex::new(conn),
         };
         store.migrate()?;
+        // Outside the migrations on purpose: a scratch row for `can_write`, not data.
+        store.conn()?.execute_batch(
+            "CREATE TABLE IF NOT EXISTS ready_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)",
+        )?;
         Ok(store)
+    }
+
+    /// Readiness: one tiny write (a row in `ready_probe`). Waits for a lock at most `wait`,
+    /// then says why it can't write (locked, disk full, read-only).
+    pub fn can_write(&self, wait: Duration) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        conn.busy_timeout(wait)?;
+        let written = conn.execute(
+            "INSERT INTO ready_probe (id, at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            params![now()],
+        );
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        written?;
+        Ok(())
     }
 
     fn migrate(&self) -> Result<(), StoreError> {

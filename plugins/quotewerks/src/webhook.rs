@@ -12,7 +12,10 @@
 //! UNVERIFIED, so a body without an event id gets one derived from the quote, its status and
 //! the time (or the body's digest), and the id may be a number or a string.
 
+use std::collections::BTreeSet;
+
 use ferry_pdk::Error;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
 pub const MAX_BODY: usize = 64 * 1024;
@@ -50,6 +53,57 @@ fn fnv(bytes: &[u8]) -> String {
     format!("{h:016x}")
 }
 
+/// A JSON walk that fails on an object holding the same key twice, at any depth (`"a"` and
+/// `"\u0061"` are the same key). serde_json silently keeps the last one, so a body with
+/// duplicates can mean one thing to Ferry and another to whatever else reads it: refuse it.
+struct NoDuplicateKeys;
+
+impl<'de> Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value::<NoDuplicateKeys>()?;
+            if let Some(key) = seen.replace(key) {
+                return Err(de::Error::custom(format!("duplicate key '{key}'")));
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// Parses one delivery. The host has already checked the shared-secret header (constant time,
 /// before any plugin code runs) and removed it: the plugin never sees the secret.
 pub fn parse(body: &[u8]) -> Result<Event, Error> {
@@ -65,6 +119,8 @@ pub fn parse(body: &[u8]) -> Result<Event, Error> {
             format!("not the JSON body template Ferry documents: {e}"),
         )
     })?;
+    serde_json::from_slice::<NoDuplicateKeys>(body)
+        .map_err(|e| invalid("body", format!("refused: {e}")))?;
     let obj = json
         .as_object()
         .ok_or_else(|| invalid("body", "expected a JSON object"))?;
@@ -138,6 +194,27 @@ mod tests {
         }
         let huge = vec![b' '; MAX_BODY + 1];
         assert!(matches!(parse(&huge), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn a_duplicate_key_at_any_depth_is_invalid() {
+        for body in [
+            &br#"{"event":"x","event":"y","document":{"id":1}}"#[..],
+            br#"{"event":"x","document":{"id":1,"id":2}}"#,
+            br#"{"event":"x","document":{"id":1},"extra":[{"a":1,"a":2}]}"#,
+            br#"{"event":"x","document":{"id":1,"\u0069d":2}}"#,
+        ] {
+            match parse(body) {
+                Err(Error::Invalid(issues)) => assert!(
+                    issues.iter().any(|i| i.message.contains("duplicate key")),
+                    "{issues:?}"
+                ),
+                other => panic!("{}: {other:?}", String::from_utf8_lossy(body)),
+            }
+        }
+        // The same key in two different objects is not a duplicate.
+        let body = br#"{"event":"x","document":{"id":1,"status":"A"},"other":{"id":2,"status":"B"}}"#;
+        assert!(parse(body).is_ok());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `ferry:plugin/log`: plugin logs become tracing events tagged with tenant and plugin, capped
-//! in size and count per call so a plugin can't flood the host's logs.
+//! in size and count per call so a plugin can't flood the host's logs, with control
+//! characters escaped so a plugin can't forge a line of its own (or recolour the terminal).
 
 use crate::runtime::bindings::log::{Host, Level};
 use crate::runtime::state::PluginState;
@@ -22,6 +23,8 @@ impl Host for PluginState {
             message.truncate(cut);
             message.push('…');
         }
+        // After the cut, so the work is bounded by MAX_MESSAGE whatever the plugin sent.
+        let message = escape_controls(&message);
         let tenant = self.grants.tenant.as_str();
         let plugin = self.grants.plugin.as_str();
         match level {
@@ -31,5 +34,46 @@ impl Host for PluginState {
             Level::Warn => tracing::warn!(target: "ferry::plugin", tenant, plugin, "{message}"),
             Level::Error => tracing::error!(target: "ferry::plugin", tenant, plugin, "{message}"),
         }
+    }
+}
+
+/// Newlines, carriage returns, ESC and every other control character (C0, DEL, C1), plus
+/// Unicode line separators and bidirectional overrides, written as visible escapes
+/// (`\n`, `\u{1b}`): the message stays one line and reads the same in any terminal.
+fn escape_controls(message: &str) -> String {
+    let forging = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !message.contains(forging) {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len() + 16);
+    for c in message.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if forging(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_controls;
+
+    #[test]
+    fn control_characters_become_visible_escapes_on_one_line() {
+        assert_eq!(
+            escape_controls("ok\nINFO forged\r\u{1b}[31mred\u{7f}\u{85}\u{2028}\u{202e}"),
+            "ok\\nINFO forged\\r\\u{1b}[31mred\\u{7f}\\u{85}\\u{2028}\\u{202e}"
+        );
+        assert_eq!(
+            escape_controls("plain text, ünïcode"),
+            "plain text, ünïcode"
+        );
     }
 }
