@@ -11,10 +11,10 @@ pub mod imports {
         additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
         imports: {
             "ferry:plugin/http.send": async | trappable,
-            "ferry:plugin/sql.get-dialect": async,
-            "ferry:plugin/sql.query": async,
-            "ferry:plugin/sql.execute": async,
-            "ferry:plugin/sql.transaction": async,
+            "ferry:plugin/sql.get-dialect": async | trappable,
+            "ferry:plugin/sql.query": async | trappable,
+            "ferry:plugin/sql.execute": async | trappable,
+            "ferry:plugin/sql.transaction": async | trappable,
         },
     });
 }

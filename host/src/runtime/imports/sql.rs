@@ -1,10 +1,13 @@
-//! `ferry:plugin/sql`: statements run only on the tenant's named database connections.
+//! `ferry:plugin/sql`: statements run only on the tenant's named database connections, and
+//! only until the call's deadline: a statement stopped there traps with `Interrupt`, so the call
+//! ends as a deadline stop exactly as a guest that ran too long. While a statement waits or
+//! runs, the call gives its tenant's turn back (guest code isn't running), as `http` does.
 
 use std::sync::Arc;
 
 use crate::runtime::bindings::sql::{Dialect, Host, Rows, Statement};
 use crate::runtime::bindings::types::Error;
-use crate::runtime::connections::sql::SqlConnection;
+use crate::runtime::connections::sql::{SqlConnection, SqlStop};
 use crate::runtime::state::PluginState;
 
 /// Upper bound on statements in one transaction call.
@@ -21,31 +24,75 @@ impl PluginState {
     }
 }
 
+impl PluginState {
+    /// Runs a statement off the tenant's turn. A refusal or failure goes back to the plugin; a
+    /// deadline stop (or no turn again before the deadline) ends the call.
+    async fn run_sql<T>(
+        &mut self,
+        work: impl Future<Output = Result<T, SqlStop>>,
+    ) -> wasmtime::Result<Result<T, Error>> {
+        self.pause_turn();
+        let outcome = work.await;
+        if !self.resume_turn().await {
+            return Err(wasmtime::Trap::Interrupt.into());
+        }
+        match outcome {
+            Ok(v) => Ok(Ok(v)),
+            Err(SqlStop::Failed(e)) => Ok(Err(e)),
+            Err(SqlStop::Deadline) => Err(wasmtime::Trap::Interrupt.into()),
+        }
+    }
+}
+
 impl Host for PluginState {
-    async fn get_dialect(&mut self, connection: String) -> Result<Dialect, Error> {
-        Ok(self.sql_connection(&connection)?.dialect())
+    async fn get_dialect(
+        &mut self,
+        connection: String,
+    ) -> wasmtime::Result<Result<Dialect, Error>> {
+        Ok(self.sql_connection(&connection).map(|c| c.dialect()))
     }
 
-    async fn query(&mut self, connection: String, statement: Statement) -> Result<Rows, Error> {
-        self.sql_connection(&connection)?.query(statement).await
+    async fn query(
+        &mut self,
+        connection: String,
+        statement: Statement,
+    ) -> wasmtime::Result<Result<Rows, Error>> {
+        let conn = match self.sql_connection(&connection) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let deadline = self.deadline;
+        self.run_sql(conn.query(statement, deadline)).await
     }
 
-    async fn execute(&mut self, connection: String, statement: Statement) -> Result<u64, Error> {
-        self.sql_connection(&connection)?.execute(statement).await
+    async fn execute(
+        &mut self,
+        connection: String,
+        statement: Statement,
+    ) -> wasmtime::Result<Result<u64, Error>> {
+        let conn = match self.sql_connection(&connection) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let deadline = self.deadline;
+        self.run_sql(conn.execute(statement, deadline)).await
     }
 
     async fn transaction(
         &mut self,
         connection: String,
         statements: Vec<Statement>,
-    ) -> Result<Vec<u64>, Error> {
+    ) -> wasmtime::Result<Result<Vec<u64>, Error>> {
         if statements.len() > MAX_STATEMENTS {
-            return Err(Error::Fatal(format!(
+            return Ok(Err(Error::Fatal(format!(
                 "a transaction may hold at most {MAX_STATEMENTS} statements"
-            )));
+            ))));
         }
-        self.sql_connection(&connection)?
-            .transaction(statements)
-            .await
+        let conn = match self.sql_connection(&connection) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        let deadline = self.deadline;
+        self.run_sql(conn.transaction(statements, deadline)).await
     }
 }

@@ -7,9 +7,19 @@
 //! inside a string literal, a quoted identifier or a comment to `@P1`, `@P2`, … (what the TDS
 //! RPC call expects). Everything else that differs between dialects (`TOP` vs `LIMIT`,
 //! `[ident]` vs `"ident"`, functions) is the plugin's to write, after `get-dialect`.
+//!
+//! **What a plugin may do.** Statements run on the granted database only: SQLite's authorizer
+//! ([`sqlite_guard`]) and the T-SQL checks ([`tsql`]) refuse other databases, files, extensions,
+//! code execution, writable PRAGMAs and transaction control before anything runs. Every
+//! statement, and the wait for the connection, ends at the calling plugin's deadline
+//! ([`SqlStop::Deadline`]).
 
 pub mod mssql;
 pub mod sqlite;
+pub mod sqlite_guard;
+pub mod tsql;
+
+use std::time::Instant;
 
 use crate::runtime::bindings::sql::{Dialect, Rows, Statement};
 use crate::runtime::bindings::types::Error;
@@ -19,6 +29,22 @@ pub use sqlite::SqliteSettings;
 
 use super::ConnectionError;
 use crate::runtime::grants::Secret;
+
+/// Why a statement did not complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlStop {
+    /// Refused or failed: the plugin gets this error and decides.
+    Failed(Error),
+    /// The calling plugin's deadline passed while the statement waited or ran: the call ends
+    /// as a deadline stop, like a guest that runs too long.
+    Deadline,
+}
+
+impl From<Error> for SqlStop {
+    fn from(e: Error) -> Self {
+        SqlStop::Failed(e)
+    }
+}
 
 /// The default cap on rows one query may return: page beyond it.
 pub(crate) fn default_max_rows() -> usize {
@@ -72,37 +98,46 @@ impl SqlConnection {
         }
     }
 
-    pub async fn query(&self, statement: Statement) -> Result<Rows, Error> {
+    /// One statement returning rows, stopped at `deadline`.
+    pub async fn query(&self, statement: Statement, deadline: Instant) -> Result<Rows, SqlStop> {
         let r = match &self.backend {
-            Backend::Sqlite(b) => b.query(statement).await,
-            Backend::SqlServer(b) => b.query(statement).await,
+            Backend::Sqlite(b) => b.query(statement, deadline).await,
+            Backend::SqlServer(b) => b.query(statement, deadline).await,
         };
         r.map_err(|e| prefix(&self.name, e))
     }
 
-    pub async fn execute(&self, statement: Statement) -> Result<u64, Error> {
+    /// One statement changing rows; returns how many, stopped at `deadline`.
+    pub async fn execute(&self, statement: Statement, deadline: Instant) -> Result<u64, SqlStop> {
         let r = match &self.backend {
-            Backend::Sqlite(b) => b.execute(statement).await,
-            Backend::SqlServer(b) => b.execute(statement).await,
+            Backend::Sqlite(b) => b.execute(statement, deadline).await,
+            Backend::SqlServer(b) => b.execute(statement, deadline).await,
         };
         r.map_err(|e| prefix(&self.name, e))
     }
 
     /// All statements in one transaction: all take effect or none.
-    pub async fn transaction(&self, statements: Vec<Statement>) -> Result<Vec<u64>, Error> {
+    pub async fn transaction(
+        &self,
+        statements: Vec<Statement>,
+        deadline: Instant,
+    ) -> Result<Vec<u64>, SqlStop> {
         let r = match &self.backend {
-            Backend::Sqlite(b) => b.transaction(statements).await,
-            Backend::SqlServer(b) => b.transaction(statements).await,
+            Backend::Sqlite(b) => b.transaction(statements, deadline).await,
+            Backend::SqlServer(b) => b.transaction(statements, deadline).await,
         };
         r.map_err(|e| prefix(&self.name, e))
     }
 }
 
-fn prefix(name: &str, e: Error) -> Error {
-    match e {
+fn prefix(name: &str, stop: SqlStop) -> SqlStop {
+    let SqlStop::Failed(e) = stop else {
+        return stop;
+    };
+    SqlStop::Failed(match e {
         Error::Fatal(m) => Error::Fatal(format!("sql '{name}': {m}")),
         Error::Conflict(m) => Error::Conflict(format!("sql '{name}': {m}")),
         Error::Transient(m) => Error::Transient(format!("sql '{name}': {m}")),
         other => other,
-    }
+    })
 }

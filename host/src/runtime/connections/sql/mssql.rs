@@ -2,9 +2,12 @@
 //! where a real QuoteWerks installation keeps `DocumentHeaders`, `DocumentItems`, its product
 //! databases and `LookupItems`.
 //!
+//! Every statement passes [`tsql::prepare`] (the capability's rules, `?` → `@Pn`) before a
+//! session is even dialled, and ends by the calling plugin's deadline.
+//!
 //! SQL Server can't run in Ferry's build environment, so this file's pure parts — parameter
-//! rewriting, parameter binding and the column type mapping — are covered by unit tests below;
-//! the connection itself is exercised only against a real server.
+//! binding and the column type mapping — are covered by unit tests below; the connection itself
+//! is exercised only against a real server.
 //!
 //! Type mapping, SQL Server → `sql-value`:
 //! - `tinyint`/`smallint`/`int`/`bigint` → integer;
@@ -23,7 +26,7 @@
 //! `varbinary`.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use rust_decimal::Decimal;
@@ -33,7 +36,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use super::default_max_rows;
+use super::{SqlStop, default_max_rows, tsql};
 use crate::runtime::bindings::sql::{Rows, SqlValue, Statement};
 use crate::runtime::bindings::types::Error;
 use crate::runtime::connections::ConnectionError;
@@ -99,60 +102,84 @@ impl SqlServerBackend {
         })
     }
 
-    async fn connect(&self) -> Result<Client, Error> {
-        let tcp = tokio::time::timeout(self.timeout, TcpStream::connect(self.config.get_addr()))
+    /// Dials and logs in, within the statement timeout and the caller's deadline.
+    async fn connect(&self, deadline: Instant) -> Result<Client, SqlStop> {
+        let budget = self
+            .timeout
+            .min(deadline.saturating_duration_since(Instant::now()));
+        let stopped = |what: &str| {
+            if Instant::now() >= deadline {
+                SqlStop::Deadline
+            } else {
+                SqlStop::Failed(Error::Transient(format!("{what} timed out")))
+            }
+        };
+        let tcp = tokio::time::timeout(budget, TcpStream::connect(self.config.get_addr()))
             .await
-            .map_err(|_| Error::Transient("connecting to SQL Server timed out".into()))?
+            .map_err(|_| stopped("connecting to SQL Server"))?
             .map_err(|e| Error::Transient(format!("connecting to SQL Server: {e}")))?;
         tcp.set_nodelay(true).ok();
-        tokio::time::timeout(
-            self.timeout,
+        let budget = self
+            .timeout
+            .min(deadline.saturating_duration_since(Instant::now()));
+        Ok(tokio::time::timeout(
+            budget,
             tiberius::Client::connect(self.config.clone(), tcp.compat_write()),
         )
         .await
-        .map_err(|_| Error::Transient("SQL Server login timed out".into()))?
-        .map_err(classify)
+        .map_err(|_| stopped("SQL Server login"))?
+        .map_err(classify)?)
     }
 
     /// Runs `f` on the session, dialling first when needed; a broken session is dropped so the
-    /// next statement reconnects.
+    /// next statement reconnects. Waiting for the session, dialling and the statement all end
+    /// at `deadline`; a statement stopped there is cancelled by dropping its session (the
+    /// server aborts a request whose connection closes).
     async fn with_client<T>(
         &self,
+        deadline: Instant,
         f: impl AsyncFnOnce(&mut Client) -> Result<T, tiberius::error::Error>,
-    ) -> Result<T, Error> {
-        let mut slot = self.client.lock().await;
+    ) -> Result<T, SqlStop> {
+        let mut slot = tokio::time::timeout_at(deadline.into(), self.client.lock())
+            .await
+            .map_err(|_| SqlStop::Deadline)?;
         if slot.is_none() {
-            *slot = Some(self.connect().await?);
+            *slot = Some(self.connect(deadline).await?);
         }
         let Some(client) = slot.as_mut() else {
-            return Err(Error::Fatal("SQL Server session missing".into()));
+            return Err(Error::Fatal("SQL Server session missing".into()).into());
         };
-        let outcome = tokio::time::timeout(self.timeout, f(client)).await;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let outcome = tokio::time::timeout(self.timeout.min(remaining), f(client)).await;
         match outcome {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 if matches!(e, tiberius::error::Error::Io { .. }) {
                     *slot = None;
                 }
-                Err(classify(e))
+                Err(classify(e).into())
             }
             Err(_) => {
                 // The session is mid-statement: it can't be reused.
                 *slot = None;
+                if remaining <= self.timeout {
+                    return Err(SqlStop::Deadline);
+                }
                 Err(Error::Transient(format!(
                     "statement timed out after {} ms",
                     self.timeout.as_millis()
-                )))
+                ))
+                .into())
             }
         }
     }
 
-    pub async fn query(&self, statement: Statement) -> Result<Rows, Error> {
-        let sql = rewrite_params(&statement.sql)?;
+    pub async fn query(&self, statement: Statement, deadline: Instant) -> Result<Rows, SqlStop> {
+        let sql = tsql::prepare(&statement.sql)?;
         let params = to_params(&statement.params)?;
         let max_rows = self.max_rows;
         let result = self
-            .with_client(async move |client| {
+            .with_client(deadline, async move |client| {
                 let mut q = Query::new(sql);
                 for p in params {
                     p.bind(&mut q);
@@ -186,15 +213,16 @@ impl SqlServerBackend {
         if too_many {
             return Err(Error::Fatal(format!(
                 "query returned more than {max_rows} rows; page it"
-            )));
+            ))
+            .into());
         }
         Ok(Rows { columns, rows })
     }
 
-    pub async fn execute(&self, statement: Statement) -> Result<u64, Error> {
-        let sql = rewrite_params(&statement.sql)?;
+    pub async fn execute(&self, statement: Statement, deadline: Instant) -> Result<u64, SqlStop> {
+        let sql = tsql::prepare(&statement.sql)?;
         let params = to_params(&statement.params)?;
-        self.with_client(async move |client| {
+        self.with_client(deadline, async move |client| {
             let mut q = Query::new(sql);
             for p in params {
                 p.bind(&mut q);
@@ -204,12 +232,16 @@ impl SqlServerBackend {
         .await
     }
 
-    pub async fn transaction(&self, statements: Vec<Statement>) -> Result<Vec<u64>, Error> {
+    pub async fn transaction(
+        &self,
+        statements: Vec<Statement>,
+        deadline: Instant,
+    ) -> Result<Vec<u64>, SqlStop> {
         let mut prepared = Vec::with_capacity(statements.len());
         for s in &statements {
-            prepared.push((rewrite_params(&s.sql)?, to_params(&s.params)?));
+            prepared.push((tsql::prepare(&s.sql)?, to_params(&s.params)?));
         }
-        self.with_client(async move |client| {
+        self.with_client(deadline, async move |client| {
             client
                 .simple_query("BEGIN TRANSACTION")
                 .await?
@@ -238,75 +270,6 @@ impl SqlServerBackend {
         })
         .await
     }
-}
-
-/// Rewrites the portable `?` placeholders to SQL Server's `@P1…@Pn`, leaving `?` alone inside
-/// '…' and N'…' literals, "…" and […] identifiers, and -- / /* */ comments. A statement that
-/// already uses `@Pn` (and no bare `?`) passes through unchanged.
-pub fn rewrite_params(sql: &str) -> Result<String, Error> {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0usize;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' | '[' => {
-                let close = if c == '[' { ']' } else { c };
-                out.push(c);
-                let mut closed = false;
-                while let Some(d) = chars.next() {
-                    out.push(d);
-                    if d == close {
-                        // A doubled quote ('' "" ]]) is an escaped one, not the end.
-                        if chars.peek() == Some(&close) {
-                            out.push(close);
-                            chars.next();
-                        } else {
-                            closed = true;
-                            break;
-                        }
-                    }
-                }
-                if !closed {
-                    return Err(Error::Fatal(format!("unterminated {c} in SQL statement")));
-                }
-            }
-            '-' if chars.peek() == Some(&'-') => {
-                out.push(c);
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if d == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                out.push(c);
-                out.push('*');
-                chars.next();
-                let mut prev = '\0';
-                let mut closed = false;
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if prev == '*' && d == '/' {
-                        closed = true;
-                        break;
-                    }
-                    prev = d;
-                }
-                if !closed {
-                    return Err(Error::Fatal(
-                        "unterminated /* comment in SQL statement".into(),
-                    ));
-                }
-            }
-            '?' => {
-                n += 1;
-                out.push_str(&format!("@P{n}"));
-            }
-            other => out.push(other),
-        }
-    }
-    Ok(out)
 }
 
 /// A bound parameter, in the type SQL Server receives it as.
@@ -479,43 +442,6 @@ mod tests {
     use super::*;
     use std::borrow::Cow;
     use tiberius::numeric::Numeric;
-
-    #[test]
-    fn question_marks_become_numbered_parameters_outside_literals_and_comments() {
-        let sql = "SELECT TOP 10 [What?], 'is it?', N'ça?' FROM [Doc?Headers] \
-                   WHERE DocStatus = ? AND DocType = ? -- why?\n AND /* ok? */ ID > ?";
-        assert_eq!(
-            rewrite_params(sql).expect("rewrite"),
-            "SELECT TOP 10 [What?], 'is it?', N'ça?' FROM [Doc?Headers] \
-             WHERE DocStatus = @P1 AND DocType = @P2 -- why?\n AND /* ok? */ ID > @P3"
-        );
-    }
-
-    #[test]
-    fn doubled_quotes_do_not_end_a_literal() {
-        assert_eq!(
-            rewrite_params("SELECT 'it''s ?', [a]]?] WHERE x = ?").expect("rewrite"),
-            "SELECT 'it''s ?', [a]]?] WHERE x = @P1"
-        );
-    }
-
-    #[test]
-    fn statements_already_in_sql_server_form_pass_through() {
-        let sql = "UPDATE DocumentHeaders SET DocStatus = @P1 WHERE ID = @P2";
-        assert_eq!(rewrite_params(sql).expect("rewrite"), sql);
-    }
-
-    #[test]
-    fn unterminated_literals_are_refused() {
-        assert!(matches!(
-            rewrite_params("SELECT 'oops"),
-            Err(Error::Fatal(_))
-        ));
-        assert!(matches!(
-            rewrite_params("SELECT /* oops"),
-            Err(Error::Fatal(_))
-        ));
-    }
 
     #[test]
     fn parameters_bind_as_exact_sql_server_types() {
