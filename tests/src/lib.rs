@@ -125,12 +125,34 @@ pub fn spawn(data: &Path, args: &[&str]) -> Running {
 
 /// Starts `ferry ARGS` in `cwd` and waits for its `READY {json}` line on stdout.
 pub fn spawn_raw(cwd: &Path, args: &[String]) -> Running {
+    spawn_raw_env(cwd, args, &[])
+}
+
+/// As [`spawn_raw`], with extra environment variables (e.g. `LD_PRELOAD` for faketime).
+pub fn spawn_raw_env(cwd: &Path, args: &[String], env: &[(&str, &std::ffi::OsStr)]) -> Running {
+    spawn_with(cwd, args, env, Stdio::inherit())
+}
+
+/// As [`spawn_raw`], with the server's log (stderr) written to `log`, for tests that read it
+/// (e.g. to find panics).
+pub fn spawn_logged(cwd: &Path, args: &[String], log: &Path) -> Running {
+    let file = std::fs::File::create(log).expect("log file");
+    spawn_with(cwd, args, &[], Stdio::from(file))
+}
+
+fn spawn_with(
+    cwd: &Path,
+    args: &[String],
+    env: &[(&str, &std::ffi::OsStr)],
+    stderr: Stdio,
+) -> Running {
     let mut child = Command::new(ferry_bin())
         .current_dir(cwd)
         .args(args)
         .env("FERRY_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("starting ferry");
     let stdout = child.stdout.take().expect("stdout");
