@@ -381,3 +381,33 @@ fn webhook_json_with_a_duplicate_key_is_refused_and_nothing_stored() {
     assert_eq!(ok.status(), 202);
     assert_eq!(inbox(), 1);
 }
+
+#[test]
+fn sigterm_stops_the_server_promptly_with_idle_connections_open() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server_cfg = SERVER.replace("idle_timeout_ms = 1500", "idle_timeout_ms = 60000");
+    let (mut server, _) = start(dir.path(), &server_cfg, "");
+    let addr = addr(&server);
+    let mut idle = TcpStream::connect(&addr).expect("connect");
+    assert!(get_keep_alive(&mut idle, "/healthz").starts_with("HTTP/1.1 200"));
+    let _silent = TcpStream::connect(&addr).expect("connect");
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    // Graceful: idle connections don't hold the stop up (the drain waits only for requests
+    // in flight), and the process exits cleanly.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 8 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let (_, closed) = read_until_closed(&mut idle, Duration::from_secs(2));
+    assert!(closed);
+}
