@@ -211,10 +211,9 @@ impl SqlServerBackend {
             .await?;
         let (columns, rows, too_many) = result;
         if too_many {
-            return Err(Error::Fatal(format!(
-                "query returned more than {max_rows} rows; page it"
-            ))
-            .into());
+            return Err(
+                Error::Fatal(format!("query returned more than {max_rows} rows; page it")).into(),
+            );
         }
         Ok(Rows { columns, rows })
     }
