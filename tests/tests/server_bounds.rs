@@ -411,3 +411,38 @@ fn sigterm_stops_the_server_promptly_with_idle_connections_open() {
     let (_, closed) = read_until_closed(&mut idle, Duration::from_secs(2));
     assert!(closed);
 }
+
+/// `pooling = "auto"` falls back to on-demand allocation where the pool can't be reserved:
+/// the memory cap must hold there too (it is the store's limiter, not the pool's slot size).
+#[test]
+fn on_demand_allocation_keeps_the_memory_cap() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("ferry.toml");
+    std::fs::write(
+        &config,
+        "[runtime]\npooling = \"off\"\nmemory_limit_mib = 16\n",
+    )
+    .expect("config");
+    let input = dir.path().join("in.json");
+    let call = serde_json::json!({
+        "kind": "hog",
+        "input": {"kind": "quote", "id": "Q1", "fields": [], "lines": []},
+        "context": {"tenant": "acme", "settings": [], "ids": []}
+    });
+    std::fs::write(&input, call.to_string()).expect("write");
+    let out = std::process::Command::new(ferry_bin())
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["plugin", "run"])
+        .arg(plugin("test_transform"))
+        .args(["--world", "transform", "--call", "map-document", "--input"])
+        .arg(&input)
+        .env("FERRY_LOG", "warn")
+        .output()
+        .expect("ferry");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("16 MiB cap"), "{stderr}");
+}
