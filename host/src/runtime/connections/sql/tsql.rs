@@ -396,10 +396,12 @@ fn check(sql: &str, tokens: &[Token]) -> Result<(), Error> {
             prev = Some(t);
             continue;
         }
-        if DENIED.contains(&w.as_str()) {
+        let prev_word = word(prev).unwrap_or_default();
+        // `OFFSET n ROWS FETCH NEXT m ROWS ONLY` pages a query; a cursor's FETCH is refused.
+        let paging = w == "FETCH" && matches!(prev_word.as_str(), "ROW" | "ROWS");
+        if DENIED.contains(&w.as_str()) && !paging {
             return Err(refused(format!("`{w}` is not allowed")));
         }
-        let prev_word = word(prev).unwrap_or_default();
         if w == "IF" && !OBJECTS.contains(&prev_word.as_str()) {
             return Err(refused("`IF` is not allowed (only DROP … IF EXISTS)"));
         }
@@ -514,6 +516,7 @@ mod tests {
             "CREATE TABLE FerryState (k nvarchar(50) PRIMARY KEY, v nvarchar(max), \
              FOREIGN KEY (k) REFERENCES u (k) ON DELETE CASCADE)",
             "DROP TABLE IF EXISTS FerryState",
+            "SELECT ID FROM DocumentHeaders ORDER BY ID OFFSET ? ROWS FETCH NEXT ? ROWS ONLY",
             "ALTER TABLE FerryState ADD w int",
             "SELECT CASE WHEN x > 0 THEN 'a' ELSE 'b' END, [exec], \"use\" FROM t",
             "DELETE FROM t WHERE ID = ? /* EXEC xp_cmdshell 'in a comment' */ -- USE master",
@@ -569,6 +572,7 @@ mod tests {
             ("UPDATE t SET a = 1 COMMIT", "COMMIT"),
             ("SELECT 1 WAITFOR DELAY '00:01:00'", "WAITFOR"),
             ("SELECT 1 DECLARE @x int", "DECLARE"),
+            ("SELECT 1 FETCH NEXT FROM c", "FETCH"),
             ("SELECT 1 GRANT CONTROL TO public", "GRANT"),
             ("SELECT 1 BACKUP DATABASE x TO DISK = 'c:\\x'", "BACKUP"),
         ] {
