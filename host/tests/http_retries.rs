@@ -1,5 +1,6 @@
-//! The `http` capability resends only what the server refused before processing (429, 503) or
-//! what never connected, within a time budget; everything else reaches the plugin once.
+//! The `http` capability resends what never connected, and a read (`send-idempotent`) the
+//! server refused before processing (429, 503), within a time budget; everything else, writes
+//! answered 503 included, reaches the plugin once.
 
 mod common;
 
@@ -9,9 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::get as get_route;
 use common::*;
 use ferry::runtime::Role;
+use ferry::runtime::bindings::http::{Method, Request};
 use ferry::runtime::bindings::types::Error;
 use ferry::runtime::connections::http::{HttpConnection, HttpSettings};
 
@@ -49,12 +51,27 @@ async fn call(id: &str, base: &str, budget_ms: u64) -> Result<(), Error> {
     c.finish(r).expect("call").map(|_| ())
 }
 
+fn connection(base: &str, budget_ms: u64) -> HttpConnection {
+    let mut settings = HttpSettings::new(base.parse().expect("url"));
+    settings.retry_budget_ms = budget_ms;
+    HttpConnection::new("t", "erp", settings, None).expect("conn")
+}
+
+fn get(path: &str) -> Request {
+    Request {
+        method: Method::Get,
+        path: path.into(),
+        headers: Vec::new(),
+        body: None,
+    }
+}
+
 #[tokio::test]
-async fn refused_before_processing_is_resent_anything_else_is_not() {
+async fn a_read_refused_before_processing_is_resent_anything_else_is_not() {
     let hits = Hits::default();
     let addr = serve(
         axum::Router::new()
-            .route("/items/{id}", get(item))
+            .route("/items/{id}", get_route(item))
             .with_state(hits.clone()),
     )
     .await;
@@ -73,11 +90,35 @@ async fn refused_before_processing_is_resent_anything_else_is_not() {
 
     // 429 with Retry-After: 1 s is honoured, but not past the budget; then the plugin gets
     // the rate-limit with its retry-after for the flow to schedule.
-    match call("busy", &base, 1_500).await {
-        Err(Error::RateLimited(r)) => assert_eq!(r.retry_after_ms, Some(1_000)),
-        other => panic!("expected rate-limited, got {other:?}"),
-    }
+    let conn = connection(&base, 1_500);
+    let r = conn
+        .send_idempotent(get("items/busy"))
+        .await
+        .expect("answer");
+    assert_eq!(r.status, 429);
     assert_eq!(hits.0.swap(0, Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_write_answered_503_is_not_resent_a_gateway_may_have_passed_it_on() {
+    let hits = Hits::default();
+    let addr = serve(
+        axum::Router::new()
+            .route("/items/{id}", get_route(item))
+            .with_state(hits.clone()),
+    )
+    .await;
+    let conn = connection(&format!("http://{addr}/"), 3_000);
+    // M3 writes are GETs too: only the plugin knows; plain `send` is a write.
+    let r = conn.send(get("items/flaky")).await.expect("answer");
+    assert_eq!(
+        r.status, 503,
+        "the 503 reaches the plugin, which reads back"
+    );
+    assert_eq!(hits.0.swap(0, Ordering::SeqCst), 1, "sent exactly once");
+    let r = conn.send(get("items/busy")).await.expect("answer");
+    assert_eq!(r.status, 429);
+    assert_eq!(hits.0.swap(0, Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! the built plugin components are, and running the binary like a user does.
 
 use std::path::{Path, PathBuf};
+pub mod orders;
 pub mod stack;
 
 use std::io::BufRead;

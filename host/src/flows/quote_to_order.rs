@@ -25,6 +25,10 @@ use crate::tenant::TenantEnv;
 
 pub const KIND: &str = "quote-to-order";
 
+/// Lines sent per `add-order-lines` call; progress is committed after each, so a fault costs
+/// at most one chunk.
+const LINES_PER_CALL: usize = 10;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub quote_id: String,
@@ -42,6 +46,14 @@ pub struct Checkpoint {
     pub draft: Option<String>,
     #[serde(default)]
     pub receipt: Option<OrderReceipt>,
+    /// How many of the order's lines the ERP holds (committed after each chunk).
+    #[serde(default)]
+    pub lines_added: usize,
+    /// The job's attempt count when a step last made progress: retries are counted from
+    /// there, so a big order that keeps moving is never given up on for the attempts its
+    /// earlier steps used.
+    #[serde(default)]
+    pub progress_at_attempt: i64,
 }
 
 impl Checkpoint {
@@ -101,12 +113,24 @@ impl Step {
 
 /// Runs a claimed job as far as it goes; the outcome says how it ends this time.
 pub async fn run(env: &TenantEnv, store: &dyn JobStore, claim: &Claim) -> Outcome {
-    match drive(env, store, claim).await {
-        Ok(()) => Outcome::Done,
+    let cp: Checkpoint = match serde_json::from_value(claim.job.checkpoint.clone()) {
+        Ok(cp) => cp,
         Err(e) => {
-            let attempt = u32::try_from(claim.job.attempts).unwrap_or(u32::MAX);
-            outcome_for(&e, attempt, &env.retry, now_ms())
+            return Outcome::Dead {
+                error: format!("unreadable checkpoint: {e}"),
+            };
         }
+    };
+    let mut run = Run {
+        env,
+        store,
+        claim,
+        cp,
+        in_doubt: false,
+    };
+    match drive(&mut run).await {
+        Ok(()) => Outcome::Done,
+        Err(e) => outcome_for(&e, run.attempt(), &env.retry, now_ms()),
     }
 }
 
@@ -118,16 +142,8 @@ struct Run<'a> {
     in_doubt: bool,
 }
 
-async fn drive(env: &TenantEnv, store: &dyn JobStore, claim: &Claim) -> Result<(), StepError> {
-    let cp: Checkpoint = serde_json::from_value(claim.job.checkpoint.clone())
-        .map_err(|e| StepError::Fatal(format!("unreadable checkpoint: {e}")))?;
-    let mut run = Run {
-        env,
-        store,
-        claim,
-        cp,
-        in_doubt: false,
-    };
+async fn drive(run: &mut Run<'_>) -> Result<(), StepError> {
+    let (env, store, claim) = (run.env, run.store, run.claim);
     let mut step = Step::parse(&claim.job.step);
     // An external write started and its result was never recorded: read back, don't guess.
     match claim.job.intent.as_deref() {
@@ -162,12 +178,25 @@ async fn drive(env: &TenantEnv, store: &dyn JobStore, claim: &Claim) -> Result<(
 }
 
 impl Run<'_> {
+    /// This attempt's number since the job last made progress (1 = first try of this step).
+    fn attempt(&self) -> u32 {
+        let since = self
+            .claim
+            .job
+            .attempts
+            .saturating_sub(self.cp.progress_at_attempt)
+            .max(1);
+        u32::try_from(since).unwrap_or(u32::MAX)
+    }
+
     fn commit(
-        &self,
+        &mut self,
         step: Step,
         message: &str,
         xref: Option<(&str, &str, &str)>,
     ) -> Result<Step, StepError> {
+        // Progress: this attempt's failures from here on count as a fresh step's.
+        self.cp.progress_at_attempt = self.claim.job.attempts.saturating_sub(1);
         let cp = serde_json::to_value(&self.cp)
             .map_err(|e| StepError::Fatal(format!("checkpoint: {e}")))?;
         self.store
@@ -419,14 +448,26 @@ impl Run<'_> {
         self.commit(Step::Head, &message, None)
     }
 
+    /// Sends the lines a chunk at a time, each call naming every line up to the chunk's end:
+    /// the connector keeps what the ERP already holds (read back) and adds the rest, so a lost
+    /// answer neither duplicates a line nor starts the order over.
     async fn add_lines(&mut self) -> Result<Step, StepError> {
         let lines = Self::need(&self.cp.order, "order")?.lines.clone();
         let draft = Self::need(&self.cp.draft, "draft")?.clone();
-        self.store.begin_intent(self.claim, "lines")?;
-        call!(self.env, Erp, erp, |e, s| e
-            .ferry_plugin_erp()
-            .call_add_order_lines(s, &draft, &lines))?;
-        self.commit(Step::Lines, &format!("{} lines added", lines.len()), None)
+        let total = lines.len();
+        loop {
+            let upto = (self.cp.lines_added + LINES_PER_CALL).min(total);
+            self.store.begin_intent(self.claim, "lines")?;
+            let chunk = &lines[..upto];
+            call!(self.env, Erp, erp, |e, s| e
+                .ferry_plugin_erp()
+                .call_add_order_lines(s, &draft, chunk))?;
+            self.cp.lines_added = upto;
+            if upto == total {
+                return self.commit(Step::Lines, &format!("{total} lines added"), None);
+            }
+            self.commit(Step::Head, &format!("{upto} of {total} lines added"), None)?;
+        }
     }
 
     async fn confirm(&mut self) -> Result<Step, StepError> {

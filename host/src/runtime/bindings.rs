@@ -11,6 +11,7 @@ pub mod imports {
         additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
         imports: {
             "ferry:plugin/http.send": async | trappable,
+            "ferry:plugin/http.send-idempotent": async | trappable,
             "ferry:plugin/sql.get-dialect": async | trappable,
             "ferry:plugin/sql.query": async | trappable,
             "ferry:plugin/sql.execute": async | trappable,

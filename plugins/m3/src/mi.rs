@@ -245,9 +245,15 @@ fn is_read(transaction: &str) -> bool {
 }
 
 impl Mi {
-    fn send(&self, request: Request) -> Result<Response, Error> {
+    /// A read may be resent by the host after a 429/503; a write never is (a gateway may answer
+    /// 503 after M3 performed it): the flow reads M3 back instead.
+    fn send(&self, request: Request, read: bool) -> Result<Response, Error> {
         self.round_trips.set(self.round_trips.get() + 1);
-        http::send(&self.settings.connection, &request)
+        if read {
+            http::send_idempotent(&self.settings.connection, &request)
+        } else {
+            http::send(&self.settings.connection, &request)
+        }
     }
 
     /// Runs one transaction; a NOK is returned as `Ok(Err(nok))` for callers that map it.
@@ -267,14 +273,11 @@ impl Mi {
         let what = format!("{program}/{transaction}");
         // A read changes nothing in M3, so a transport failure (a reset, a timeout, a lost
         // answer) is safe to repeat here; a write never is (the flow reads M3 back instead).
-        let attempts = if is_read(transaction) {
-            1 + READ_RETRIES
-        } else {
-            1
-        };
+        let read = is_read(transaction);
+        let attempts = if read { 1 + READ_RETRIES } else { 1 };
         let mut last = None;
         for _ in 0..attempts {
-            match self.send(request.clone()) {
+            match self.send(request.clone(), read) {
                 Ok(response) => return parse_response(self.settings.api, &what, &response),
                 Err(e @ Error::Transient(_)) => last = Some(e),
                 Err(e) => return Err(e),
@@ -351,7 +354,7 @@ impl Mi {
             body: Some(bytes),
         };
         let what = format!("{program} bulk");
-        let response = self.send(request)?;
+        let response = self.send(request, false)?;
         check_status(&what, &response)?;
         let json = parse_json(&what, &response.body)?;
         let results = json
@@ -486,18 +489,17 @@ pub fn parse_response(
                     "errorMessage",
                 )));
             }
-            if response.status == 400 {
-                return Err(Error::fatal(format!(
-                    "{what}: HTTP 400 without an MI error"
-                )));
-            }
-            match json
+            let first = json
                 .get("results")
                 .and_then(Json::as_array)
-                .and_then(|r| r.first())
-            {
-                Some(first) => Ok(v2_result(what, first)),
-                None => Ok(Ok(Vec::new())),
+                .and_then(|r| r.first());
+            match (response.status, first.map(|f| v2_result(what, f))) {
+                (_, Some(Err(nok))) => Ok(Err(nok)),
+                (400, _) => Err(Error::fatal(format!(
+                    "{what}: HTTP 400 without an MI error"
+                ))),
+                (_, Some(records)) => Ok(records),
+                (_, None) => Ok(Ok(Vec::new())),
             }
         }
         Api::V1 => {
@@ -581,6 +583,19 @@ mod tests {
         .expect_err("nok");
         assert_eq!(nok.field, "CUNO");
         assert!(matches!(nok.classify(), Error::NotFound(m) if m.contains("does not exist")));
+    }
+
+    #[test]
+    fn v2_http_400_with_the_nok_only_in_results_is_that_nok() {
+        let r = parse_response(
+            Api::V2,
+            "OIS100MI/AddBatchLine",
+            &resp(400, r#"{"results":[{"transaction":"AddBatchLine","errorMessage":"Item X does not exist","errorType":"ServerReturnedNOK","errorCode":"XRE0103","errorField":"ITNO"}],"wasTerminated":false,"nrOfSuccessfullTransactions":0,"nrOfFailedTransactions":1}"#),
+        )
+        .expect("a NOK, not a transport error");
+        let nok = r.expect_err("NOK");
+        assert_eq!(nok.field, "ITNO");
+        assert!(nok.message.contains("does not exist"), "{}", nok.message);
     }
 
     #[test]

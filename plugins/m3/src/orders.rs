@@ -419,16 +419,103 @@ pub fn create(mi: &Mi, order: &Document, reference: &str) -> Result<OrderReceipt
     })
 }
 
+/// The head's CUNO and CUOR as sent to M3.
+fn head_keys(head: &[(String, String)]) -> (String, String) {
+    let get = |k: &str| {
+        head.iter()
+            .find(|(f, _)| f == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    (get("CUNO"), get("CUOR"))
+}
+
+/// The customer's batch orders carrying `cuor` that are not (yet) customer orders, oldest
+/// first. LstBatchHead cannot filter by CUOR, so the customer's list is filtered here.
+fn unconfirmed_batch_orders(mi: &Mi, cuno: &str, cuor: &str) -> Result<Vec<String>, Error> {
+    let heads = mi.call("OIS100MI", "LstBatchHead", &[key("CUNO", cuno)?], Some(0))?;
+    let mut found: Vec<String> = heads
+        .iter()
+        .filter(|h| h.get("CUOR").map(|c| c.trim()) == Some(cuor))
+        .filter(|h| h.get("ORNR").is_none_or(|o| o.trim().is_empty()))
+        .filter(|h| h.get("STAT").map(|s| s.trim()) != Some("90"))
+        .filter_map(|h| h.get("ORNO").map(|o| o.trim().to_string()))
+        .filter(|o| !o.is_empty())
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// A write whose NOK says the thing is already gone counts as done (a repeat after a lost
+/// answer).
+fn deleted(result: Result<Result<Vec<Record>, Nok>, Error>) -> Result<(), Error> {
+    match result? {
+        Ok(_) => Ok(()),
+        Err(nok) if nok.is_not_found() => Ok(()),
+        Err(nok) => Err(nok.classify()),
+    }
+}
+
+/// Deletes a batch order: its lines first (whether DelBatchHead takes them along is
+/// UNVERIFIED), then the head.
+fn delete_batch_order(mi: &Mi, orno: &str) -> Result<(), Error> {
+    let lines = mi.call("OIS100MI", "LstBatchLine", &[key("ORNO", orno)?], Some(0))?;
+    for line in &lines {
+        let Some(ponr) = line.get("PONR").map(|p| p.trim()).filter(|p| !p.is_empty()) else {
+            continue;
+        };
+        deleted(mi.try_call(
+            "OIS100MI",
+            "DelBatchLine",
+            &[key("ORNO", orno)?, key("PONR", ponr)?],
+            Some(0),
+        ))?;
+    }
+    deleted(mi.try_call("OIS100MI", "DelBatchHead", &[key("ORNO", orno)?], Some(0)))?;
+    ferry_pdk::warn!("deleted batch order {orno}: a second batch order for the same reference");
+    Ok(())
+}
+
+/// Opens the order's batch order: the one already made for this reference when an earlier
+/// attempt lost its answer (extra ones are deleted, so none is left to be confirmed by hand),
+/// else a new one.
 pub fn begin(mi: &Mi, header: &Document, reference: &str) -> Result<String, Error> {
     let mut errors = Vec::new();
     let head = head_inputs(header, reference, &mut errors);
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
-    add_head(mi, &head)
+    let (cuno, cuor) = head_keys(&head);
+    let mut open = unconfirmed_batch_orders(mi, &cuno, &cuor)?;
+    let orno = if open.is_empty() {
+        add_head(mi, &head)?
+    } else {
+        let keep = open.remove(0);
+        for extra in &open {
+            delete_batch_order(mi, extra)?;
+        }
+        ferry_pdk::info!("m3 order {cuor}: batch order {keep} already exists, reused");
+        keep
+    };
+    ferry_pdk::info!(
+        "m3 order {cuor}: batch order {orno} in {} M3 round trips",
+        mi.round_trips()
+    );
+    Ok(orno)
 }
 
-/// Adds lines to a draft; `first_index` numbers them for errors.
+/// Whether a batch line M3 holds is the line Ferry wants at that place (item and quantity).
+fn same_line(held: &Record, wanted: &[(String, String)]) -> bool {
+    let get = |k: &str| wanted.iter().find(|(f, _)| f == k).map(|(_, v)| v.trim());
+    let itno_ok = held.get("ITNO").map(|s| s.trim()) == get("ITNO");
+    let qty = |s: Option<&str>| s.and_then(|v| v.trim().parse::<Decimal>().ok());
+    itno_ok && qty(held.get("ORQT").map(String::as_str)) == qty(get("ORQT"))
+}
+
+/// Makes the batch order hold exactly `lines`, in order: the lines M3 already holds (added by
+/// an attempt whose answer was lost) are read back with LstBatchLine and kept when they are the
+/// wanted lines' prefix; only the rest are added. Anything else there is deleted first.
+/// `first_index` numbers the lines for errors.
 pub fn add_lines(
     mi: &Mi,
     draft: &str,
@@ -445,17 +532,58 @@ pub fn add_lines(
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
-    let line_items = items_of(&inputs, first_index);
-    let added = add_batch_lines(mi, &orno, inputs, first_index)?;
+    let mut held = mi.call("OIS100MI", "LstBatchLine", &[key("ORNO", &orno)?], Some(0))?;
+    held.sort_by_key(|l| l.get("PONR").and_then(|p| p.trim().parse::<u32>().ok()));
+    let prefix =
+        held.len() <= inputs.len() && held.iter().zip(&inputs).all(|(h, w)| same_line(h, w));
+    let mut ponrs: Vec<String> = Vec::new();
+    let start = if prefix {
+        ponrs = held.iter().map(|l| ponr(std::slice::from_ref(l))).collect();
+        held.len()
+    } else {
+        for line in &held {
+            if let Some(p) = line.get("PONR").map(|p| p.trim()).filter(|p| !p.is_empty()) {
+                deleted(mi.try_call(
+                    "OIS100MI",
+                    "DelBatchLine",
+                    &[key("ORNO", &orno)?, key("PONR", p)?],
+                    Some(0),
+                ))?;
+            }
+        }
+        ferry_pdk::warn!("batch order {orno} held other lines than wanted: deleted them");
+        0
+    };
+    let rest = inputs[start..].to_vec();
+    let line_items = items_of(&rest, first_index + start as u32);
+    let added = if rest.is_empty() {
+        Added {
+            ponrs: Vec::new(),
+            failures: Vec::new(),
+        }
+    } else {
+        add_batch_lines(mi, &orno, rest, first_index + start as u32)?
+    };
     if !added.failures.is_empty() {
         return Err(order_errors(mi, &orno, &added.failures, &line_items, None)?);
     }
-    Ok(added.ponrs)
+    ferry_pdk::info!(
+        "batch order {orno}: {} lines already there, {} added, in {} M3 round trips",
+        start,
+        added.ponrs.len(),
+        mi.round_trips()
+    );
+    ponrs.extend(added.ponrs);
+    Ok(ponrs)
 }
 
 pub fn confirm_staged(mi: &Mi, draft: &str) -> Result<OrderReceipt, Error> {
     let (_, orno) = key("ORNO", draft)?;
     let (final_orno, _) = confirm(mi, &orno, &[])?;
+    ferry_pdk::info!(
+        "batch order {orno}: confirmed as {final_orno} in {} M3 round trips",
+        mi.round_trips()
+    );
     let head = mi.get_one(
         "OIS100MI",
         "GetHead",

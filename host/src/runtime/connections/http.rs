@@ -50,9 +50,10 @@ pub struct HttpSettings {
     /// Plain `http://` is refused except to loopback unless this is set.
     #[serde(default)]
     pub allow_insecure_http: bool,
-    /// Resends of a request the server answered 429 or 503 (refused before processing) or
-    /// that never connected. Nothing else is resent: M3 writes are GETs, so a timeout or a reset
-    /// after sending is left to the flow, which reads M3 back before writing again.
+    /// Resends of a request that never connected, or of one the plugin sent with
+    /// `send-idempotent` that the server answered 429 or 503. Nothing else is resent: M3 writes
+    /// are GETs and a gateway may answer 503 after M3 acted, so a write's failure is left to the
+    /// flow, which reads M3 back before writing again.
     #[serde(default = "default_retries")]
     pub retries_unprocessed: u32,
     /// Upper bound on the time those resends may wait in all (it counts against the plugin
@@ -91,6 +92,15 @@ impl HttpSettings {
             retry_budget_ms: default_retry_budget(),
         }
     }
+}
+
+/// Which failed sends the host repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// Only a request that never connected (a write: the plugin reads back instead).
+    NotConnected,
+    /// Also one answered 429 or 503 (a read).
+    Unprocessed,
 }
 
 pub struct HttpConnection {
@@ -195,10 +205,19 @@ impl HttpConnection {
     }
 
     /// Sends a plugin's request. Any HTTP status is a response; errors are for requests that
-    /// were refused or never got an answer.
+    /// were refused or never got an answer. Resent only if it never reached the server.
     pub async fn send(&self, request: Request) -> Result<Response, Error> {
+        self.send_with(request, Resend::NotConnected).await
+    }
+
+    /// Sends a request the plugin says is safe to repeat: also resent after a 429 or 503.
+    pub async fn send_idempotent(&self, request: Request) -> Result<Response, Error> {
+        self.send_with(request, Resend::Unprocessed).await
+    }
+
+    async fn send_with(&self, request: Request, resend: Resend) -> Result<Response, Error> {
         let started = Instant::now();
-        let result = self.send_inner(request).await;
+        let result = self.send_inner(request, resend).await;
         let outcome = match &result {
             Ok(r) => r.status.to_string(),
             Err(e) => error_class(e).to_string(),
@@ -212,7 +231,7 @@ impl HttpConnection {
         result
     }
 
-    async fn send_inner(&self, request: Request) -> Result<Response, Error> {
+    async fn send_inner(&self, request: Request, resend: Resend) -> Result<Response, Error> {
         let denied = |why: String| {
             Error::Fatal(format!(
                 "connection '{}' refused the request: {why}",
@@ -271,7 +290,9 @@ impl HttpConnection {
                 }
             };
             let unprocessed = match &result {
-                Ok(r) => r.status == 429 || r.status == 503,
+                // A gateway may answer 503 (or 429) after the server acted: only a request the
+                // plugin called idempotent is resent then.
+                Ok(r) => resend == Resend::Unprocessed && (r.status == 429 || r.status == 503),
                 Err(Error::Transient(m)) => m.ends_with(NOT_CONNECTED),
                 Err(_) => false,
             };

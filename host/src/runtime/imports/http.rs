@@ -13,6 +13,27 @@ impl Host for PluginState {
         connection: String,
         request: Request,
     ) -> wasmtime::Result<Result<Response, Error>> {
+        self.bounded_send(connection, request, false).await
+    }
+
+    async fn send_idempotent(
+        &mut self,
+        connection: String,
+        request: Request,
+    ) -> wasmtime::Result<Result<Response, Error>> {
+        self.bounded_send(connection, request, true).await
+    }
+}
+
+impl PluginState {
+    /// `idempotent`: the plugin says the request is safe to repeat (the host may resend it
+    /// after a 429/503); otherwise only a request that never connected is resent.
+    async fn bounded_send(
+        &mut self,
+        connection: String,
+        request: Request,
+        idempotent: bool,
+    ) -> wasmtime::Result<Result<Response, Error>> {
         let Some(conn) = self.grants.http.get(&connection).cloned() else {
             return Ok(Err(Error::Fatal(format!(
                 "tenant '{}' has no HTTP connection named '{connection}'",
@@ -20,7 +41,14 @@ impl Host for PluginState {
             ))));
         };
         self.pause_turn();
-        let sent = tokio::time::timeout(self.remaining(), conn.send(request)).await;
+        let sending = async {
+            if idempotent {
+                conn.send_idempotent(request).await
+            } else {
+                conn.send(request).await
+            }
+        };
+        let sent = tokio::time::timeout(self.remaining(), sending).await;
         let resumed = self.resume_turn().await;
         match sent {
             Ok(response) if resumed => Ok(response),

@@ -31,6 +31,7 @@ fn unsupported<T>(what: &str) -> Result<T, Error> {
     )))
 }
 
+/// GETs here only read, so they may be resent by the host; anything else is a write.
 fn send(
     connection: &str,
     method: Method,
@@ -38,15 +39,18 @@ fn send(
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
 ) -> Result<Response, Error> {
-    http::send(
-        connection,
-        &Request {
-            method,
-            path: path.to_string(),
-            headers,
-            body,
-        },
-    )
+    let read = matches!(method, Method::Get);
+    let request = Request {
+        method,
+        path: path.to_string(),
+        headers,
+        body,
+    };
+    if read {
+        http::send_idempotent(connection, &request)
+    } else {
+        http::send(connection, &request)
+    }
 }
 
 /// Classifies a response the way a real connector does.

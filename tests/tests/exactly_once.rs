@@ -1,0 +1,122 @@
+//! Issue 9's corners of exactly-once, against the real `ferry serve`, the real M3 connector and
+//! the simulators on loopback: big orders under faults with README's retry defaults, a 503
+//! answered after M3 performed the write, and no batch order left behind after faults and
+//! crashes.
+
+use std::time::Duration;
+
+use ferry_tests::orders::{Expected, approve_all, assert_exactly_once, create_big_quotes};
+use ferry_tests::stack::{Options, Stack, TENANT};
+
+/// The test stack's fast retry settings, which this file replaces with README's defaults
+/// (1 s → 60 s, 10 attempts).
+fn use_readme_retry_defaults(stack: &mut Stack) {
+    let config = std::fs::read_to_string(&stack.config).expect("config");
+    let fast = format!(
+        "[tenants.{TENANT}.retry]\ninitial_interval_ms = 50\nmaximum_interval_ms = 1000\nmaximum_attempts = 40\n"
+    );
+    assert!(config.contains(&fast), "the stack's retry section moved");
+    std::fs::write(&stack.config, config.replace(&fast, "")).expect("config");
+    stack.kill_ferry();
+    stack.start_ferry();
+}
+
+/// Batch orders in M3 that never became customer orders.
+fn unconfirmed_batch_orders(stack: &Stack) -> i64 {
+    let state = stack.m3_control(
+        reqwest::Method::GET,
+        "/_control/state",
+        serde_json::Value::Null,
+    );
+    state["unconfirmed_batch_orders"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no count in {state}"))
+}
+
+fn settle_all_done(stack: &Stack, expected: &[Expected], limit: Duration) {
+    let jobs = stack.settle(expected.len(), limit);
+    let not_done: Vec<_> = jobs.iter().filter(|j| j.1 != "done").collect();
+    assert!(not_done.is_empty(), "{not_done:?}");
+}
+
+#[test]
+fn thirty_big_orders_under_faults_all_become_orders_with_readme_retry_defaults() {
+    let mut stack = Stack::start(Options {
+        m3_flags: &[
+            "--fault-503-rate",
+            "0.2",
+            "--fault-429-rate",
+            "0.1",
+            "--fault-drop-response-rate",
+            "0.05",
+            "--fault-retry-after-secs",
+            "1",
+            "--fault-seed",
+            "11",
+        ],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    use_readme_retry_defaults(&mut stack);
+    let expected = create_big_quotes(&stack, 30);
+    approve_all(&stack, &expected);
+    settle_all_done(&stack, &expected, Duration::from_secs(600));
+    assert_exactly_once(&stack, &expected);
+    assert_eq!(
+        unconfirmed_batch_orders(&stack),
+        0,
+        "interrupted heads and lines reuse their batch order instead of leaving one behind"
+    );
+}
+
+#[test]
+fn a_503_after_m3_performed_the_write_makes_no_line_twice() {
+    let stack = Stack::start(Options {
+        m3_flags: &[
+            "--fault-503-after-write-rate",
+            "0.15",
+            "--fault-retry-after-secs",
+            "0",
+            "--fault-seed",
+            "5",
+        ],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let expected = create_big_quotes(&stack, 30);
+    approve_all(&stack, &expected);
+    settle_all_done(&stack, &expected, Duration::from_secs(600));
+    // Lines are compared as a multiset per order: a line made twice fails here.
+    assert_exactly_once(&stack, &expected);
+    assert_eq!(unconfirmed_batch_orders(&stack), 0);
+}
+
+#[test]
+fn no_batch_order_is_left_behind_after_faults_and_kills() {
+    let mut stack = Stack::start(Options {
+        m3_flags: &[
+            "--fault-drop-response-rate",
+            "0.1",
+            "--fault-503-rate",
+            "0.1",
+            "--fault-latency-ms",
+            "0-10",
+            "--fault-retry-after-secs",
+            "0",
+            "--fault-seed",
+            "3",
+        ],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let expected = create_big_quotes(&stack, 30);
+    approve_all(&stack, &expected);
+    for pause_ms in [700, 1100, 900] {
+        std::thread::sleep(Duration::from_millis(pause_ms));
+        stack.kill_ferry();
+        stack.start_ferry();
+    }
+    settle_all_done(&stack, &expected, Duration::from_secs(600));
+    assert_exactly_once(&stack, &expected);
+    assert_eq!(unconfirmed_batch_orders(&stack), 0);
+}
