@@ -32,8 +32,19 @@ enum Cmd {
         #[arg(trailing_var_arg = true)]
         rest: Vec<String>,
     },
-    /// fmt check, clippy (host and plugins) and the tests.
+    /// fmt check, clippy (host and plugins), cargo-deny, a compile check of the fuzz targets,
+    /// and the tests.
     Ci,
+    /// Run each fuzz target (fuzz/) for a while with cargo-fuzz; installs cargo-fuzz if missing.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        secs: u64,
+        /// Targets to run (default: all of them).
+        targets: Vec<String>,
+    },
+    /// `cargo deny check bans licenses sources` (deny.toml); installs cargo-deny if missing.
+    Deny,
 }
 
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -80,8 +91,12 @@ fn main() -> anyhow::Result<()> {
             let mut guest_clippy = cargo(&root.join("plugins"));
             guest_clippy.args(["clippy", "--target", WASM_TARGET, "--", "-D", "warnings"]);
             run(guest_clippy)?;
+            deny(&root)?;
+            check_fuzz(&root)?;
             test(&root, &dir, &[])
         }
+        Cmd::Fuzz { secs, targets } => fuzz(&root, secs, &targets),
+        Cmd::Deny => deny(&root),
     }
 }
 
@@ -108,6 +123,11 @@ fn run(mut cmd: Command) -> anyhow::Result<()> {
 }
 
 fn test(root: &Path, plugin_dir: &Path, rest: &[String]) -> anyhow::Result<()> {
+    // The guest crates' own unit tests, natively (a filter in `rest` is for the host's tests).
+    if rest.is_empty() {
+        test_guests(root)?;
+    }
+    ensure_faketime();
     // End-to-end tests drive the real binary: build it first so they never race its build.
     let mut build = cargo(root);
     build.args(["build", "-p", "ferry"]);
@@ -117,6 +137,165 @@ fn test(root: &Path, plugin_dir: &Path, rest: &[String]) -> anyhow::Result<()> {
         .args(rest)
         .env("FERRY_PLUGIN_DIR", plugin_dir)
         .env("FERRY_BIN", root.join("target").join("debug").join("ferry"));
+    run(cmd)
+}
+
+/// Runs the unit tests of the guest crates (plugins/) for the host target: their parsers and
+/// rules are plain Rust, and the WIT imports they never call in a unit test link as stubs. An
+/// explicit `--target` keeps these builds in plugins/target/<host triple>, apart from the
+/// wasm32-wasip2 release builds, so neither invalidates the other's cache.
+fn test_guests(root: &Path) -> anyhow::Result<()> {
+    let host = host_triple()?;
+    let mut cmd = cargo(&root.join("plugins"));
+    cmd.args(["test", "--workspace", "--target", &host])
+        .env_remove("CARGO_TARGET_DIR");
+    run(cmd)
+}
+
+fn host_triple() -> anyhow::Result<String> {
+    let out = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-vV")
+        .output()
+        .context("running rustc -vV")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .context("rustc -vV printed no host triple")
+}
+
+/// libfaketime, for tests/tests/clock_jumps.rs (Debian's multiarch path, or the plain one).
+fn libfaketime_installed() -> bool {
+    let multiarch = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .any(|e| e.path().join("faketime/libfaketime.so.1").exists());
+    multiarch || Path::new("/usr/lib/faketime/libfaketime.so.1").exists()
+}
+
+/// Installs Debian's faketime (the clock-jump tests preload its library) when missing. Not
+/// fatal: without it the clock-jump tests fail and say how to install it.
+fn ensure_faketime() {
+    if libfaketime_installed() {
+        return;
+    }
+    let root_user = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if root_user {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "apt-get"]);
+            c
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd.status().is_ok_and(|s| s.success())
+    };
+    eprintln!("xtask: installing faketime with apt-get (for the clock-jump tests)");
+    let installed = apt(&["install", "-y", "-q", "faketime"])
+        // The package lists may be empty (a fresh container): fetch them once and retry.
+        || (apt(&["update", "-q"]) && apt(&["install", "-y", "-q", "faketime"]));
+    if !installed {
+        eprintln!(
+            "xtask: could not install faketime; tests/tests/clock_jumps.rs will fail (install it with `apt-get install faketime`)"
+        );
+    }
+}
+
+/// Installs a cargo subcommand from crates.io when `cargo <sub> --version` fails.
+fn ensure_cargo_tool(root: &Path, krate: &str, sub: &str) -> anyhow::Result<()> {
+    let mut probe = cargo(root);
+    probe.args([sub, "--version"]);
+    if probe.output().is_ok_and(|o| o.status.success()) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {krate} with cargo install");
+    let mut install = cargo(root);
+    install
+        .args(["install", "--locked", krate])
+        .env_remove("CARGO_TARGET_DIR");
+    run(install)
+}
+
+/// License, ban and source checks (deny.toml). Advisories need the RustSec database, which
+/// needs the network: run `cargo deny check advisories` where there is one.
+fn deny(root: &Path) -> anyhow::Result<()> {
+    ensure_cargo_tool(root, "cargo-deny", "deny")?;
+    let mut cmd = cargo(root);
+    // The inclusion graphs of duplicate versions (upstream's to unify) drown the real findings.
+    cmd.args([
+        "deny",
+        "check",
+        "--hide-inclusion-graph",
+        "bans",
+        "licenses",
+        "sources",
+    ]);
+    run(cmd)
+}
+
+/// The fuzz targets in fuzz/Cargo.toml.
+const FUZZ_TARGETS: &[&str] = &["webhook", "bod", "mi_response", "mapping_expr"];
+
+/// Runs each fuzz target for `secs` with cargo-fuzz (libFuzzer and AddressSanitizer need
+/// nightly flags; RUSTC_BOOTSTRAP=1 lets the installed toolchain take them). New inputs go to
+/// fuzz/corpus/<target>, crashes to fuzz/artifacts/<target>; every target runs even after one
+/// crashes, and the command fails naming them.
+fn fuzz(root: &Path, secs: u64, targets: &[String]) -> anyhow::Result<()> {
+    ensure_cargo_tool(root, "cargo-fuzz", "fuzz")?;
+    let dir = root.join("fuzz");
+    let targets: Vec<&str> = if targets.is_empty() {
+        FUZZ_TARGETS.to_vec()
+    } else {
+        targets.iter().map(String::as_str).collect()
+    };
+    if let Some(unknown) = targets.iter().find(|t| !FUZZ_TARGETS.contains(t)) {
+        bail!(
+            "no fuzz target '{unknown}' (there are: {})",
+            FUZZ_TARGETS.join(", ")
+        );
+    }
+    let mut crashed = Vec::new();
+    for target in targets {
+        let corpus = dir.join("corpus").join(target);
+        std::fs::create_dir_all(&corpus)?;
+        let mut cmd = cargo(&dir);
+        cmd.args(["fuzz", "run", "--debug-assertions", target])
+            .arg(&corpus);
+        let seeds = dir.join("seeds").join(target);
+        if seeds.is_dir() {
+            cmd.arg(&seeds);
+        }
+        cmd.arg("--")
+            .arg(format!("-max_total_time={secs}"))
+            // A slow input is a finding too (a parser gone quadratic), as is a huge allocation.
+            .args(["-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1"])
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env_remove("CARGO_TARGET_DIR");
+        eprintln!("xtask: fuzzing {target} for {secs} s");
+        if let Err(e) = run(cmd) {
+            eprintln!("xtask: {target}: {e}");
+            crashed.push(target);
+        }
+    }
+    if !crashed.is_empty() {
+        bail!(
+            "fuzzing found crashes in {}: inputs in fuzz/artifacts/<target>/ (replay with `cargo fuzz run <target> <file>`)",
+            crashed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// A plain compile check of the fuzz targets (no nightly flags, its own target dir), so API
+/// changes in the parsers they drive don't break `cargo xtask fuzz` unnoticed.
+fn check_fuzz(root: &Path) -> anyhow::Result<()> {
+    let mut cmd = cargo(&root.join("fuzz"));
+    cmd.args(["check", "--bins"]).env_remove("CARGO_TARGET_DIR");
     run(cmd)
 }
 
