@@ -446,3 +446,34 @@ fn on_demand_allocation_keeps_the_memory_cap() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("16 MiB cap"), "{stderr}");
 }
+
+/// Config nonsense stops `ferry` at load with the reason (each rule has a unit test in
+/// `host/src/config/validate.rs`; this is the user's view of it).
+#[test]
+fn a_config_with_nonsense_is_refused_at_load_with_its_reasons() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("ferry.toml");
+    std::fs::write(
+        &config,
+        "[tenants.\"../evil\"]\n[runtime]\ncall_deadline_ms = 0\nmemory_limit_mib = 8192\n",
+    )
+    .expect("config");
+    let out = std::process::Command::new(ferry_bin())
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["dlq", "list"])
+        .env("FERRY_LOG", "warn")
+        .output()
+        .expect("ferry");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    for reason in [
+        "tenant name '../evil' is refused",
+        "call_deadline_ms = 0",
+        "memory_limit_mib = 8192",
+    ] {
+        assert!(stderr.contains(reason), "missing '{reason}' in:\n{stderr}");
+    }
+}
