@@ -80,10 +80,18 @@ fn env(deadline_ms: u64) -> Env {
 
 /// One attempt of the fixture; the test's own timeout turns a hang into a failure.
 async fn attempt(env: &Env, id: &str) -> Result<Result<Document, Error>, CallError> {
+    attempt_on(&env.rt, &env.plugin, &env.grants, id).await
+}
+
+async fn attempt_on(
+    rt: &Runtime,
+    plugin: &Plugin,
+    grants: &Arc<Grants>,
+    id: &str,
+) -> Result<Result<Document, Error>, CallError> {
     let call = async {
-        let mut call = env
-            .rt
-            .quoting(&env.plugin, env.grants.clone())
+        let mut call = rt
+            .quoting(plugin, grants.clone())
             .await
             .expect("instantiate");
         let (q, store) = call.parts();
@@ -280,6 +288,42 @@ async fn calls_queued_on_one_connection_each_end_by_their_own_deadline() {
             "a queued call took {took:?} (baseline call {baseline:?})"
         );
     }
+}
+
+#[tokio::test]
+async fn a_call_waiting_for_a_busy_connection_gives_up_at_its_own_deadline() {
+    // The holder: a call with a 4 s budget running a query that never ends.
+    let env = env(4_000);
+    // The waiter: another runtime's 500 ms call on the same connection (its own turns, so
+    // only the connection is shared).
+    let quick = Runtime::new(RuntimeSettings {
+        call_deadline_ms: 500,
+        ..settings()
+    })
+    .expect("runtime");
+    let quick_plugin = load(&quick, "hostile_sql", Role::Quoting);
+    let started = Instant::now();
+    attempt_on(&quick, &quick_plugin, &env.grants, "schema")
+        .await
+        .expect("call")
+        .expect("report");
+    let baseline = started.elapsed();
+
+    let holder = attempt(&env, "slow");
+    let waiter = async {
+        // Let the holder take the connection first.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        let outcome = attempt_on(&quick, &quick_plugin, &env.grants, "schema").await;
+        (outcome, started.elapsed())
+    };
+    let (held, (waited, took)) = tokio::join!(holder, waiter);
+    assert_eq!(waited, Err(CallError::Deadline { deadline_ms: 500 }));
+    assert!(
+        took < Duration::from_millis(500) + baseline + Duration::from_millis(1_500),
+        "the waiting call took {took:?} behind a 4 s holder (baseline call {baseline:?})"
+    );
+    assert_eq!(held, Err(CallError::Deadline { deadline_ms: 4_000 }));
 }
 
 /// A TCP listener that accepts and never answers: a SQL Server that hangs.
