@@ -187,10 +187,7 @@ mod tests {
             br#"{"document":{"id":3}}"#,
             b"\xff\xfe",
         ] {
-            assert!(
-                matches!(parse(body), Err(Error::Invalid(_))),
-                "{body:?}"
-            );
+            assert!(matches!(parse(body), Err(Error::Invalid(_))), "{body:?}");
         }
         let huge = vec![b' '; MAX_BODY + 1];
         assert!(matches!(parse(&huge), Err(Error::Invalid(_))));
@@ -213,7 +210,8 @@ mod tests {
             }
         }
         // The same key in two different objects is not a duplicate.
-        let body = br#"{"event":"x","document":{"id":1,"status":"A"},"other":{"id":2,"status":"B"}}"#;
+        let body =
+            br#"{"event":"x","document":{"id":1,"status":"A"},"other":{"id":2,"status":"B"}}"#;
         assert!(parse(body).is_ok());
     }
 
