@@ -159,6 +159,17 @@ fn set_faults(stack: &Stack, faults: serde_json::Value) {
     stack.m3_control(reqwest::Method::PUT, "/_control/faults", faults);
 }
 
+/// Token requests Ferry has made to M3's OAuth endpoint (its own metric).
+fn token_requests(stack: &Stack) -> f64 {
+    let text = reqwest::blocking::get(format!("{}/metrics", stack.ferry_url()))
+        .and_then(|r| r.text())
+        .expect("metrics");
+    text.lines()
+        .filter(|l| l.starts_with("ferry_oauth_token_requests_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn orders_for(stack: &Stack, doc_no: &str) -> usize {
     stack
         .m3_orders()
@@ -210,6 +221,8 @@ fn a_clock_stepped_forward_two_hours_does_not_hand_a_live_job_to_another_worker(
         |j| j.0 == "running",
     );
     std::thread::sleep(Duration::from_millis(500));
+    let tokens = token_requests(&stack);
+    assert!(tokens >= 1.0, "the job has called M3, so it has a token");
     clock.set("+2h");
     let (state, attempts, error) = wait_for(
         &stack,
@@ -223,4 +236,11 @@ fn a_clock_stepped_forward_two_hours_does_not_hand_a_live_job_to_another_worker(
         "one worker ran the job start to end; none took over its live lease"
     );
     assert_eq!(orders_for(&stack, &doc_no), 1);
+    // The token's lifetime runs on the monotonic clock: two wall-clock hours are no reason to
+    // fetch a new one.
+    assert_eq!(
+        token_requests(&stack),
+        tokens,
+        "no token refresh after the step"
+    );
 }
