@@ -107,6 +107,9 @@ pub struct ServerConfig {
     pub tenant_burst: u32,
     /// How long `/readyz` waits for the store's test write before answering 503.
     pub ready_timeout_ms: u64,
+    /// How long a worker's claim holds a job without renewal (renewed every third of it). A
+    /// node that restarts takes its own jobs back at once; other nodes wait this long.
+    pub lease_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -124,6 +127,7 @@ impl Default for ServerConfig {
             tenant_rate_per_sec: 20,
             tenant_burst: 100,
             ready_timeout_ms: 2_000,
+            lease_ms: 15_000,
         }
     }
 }

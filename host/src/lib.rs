@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod flows;
 pub mod mapping;
+pub mod node;
 pub mod runtime;
 pub mod sandbox;
 pub mod server;

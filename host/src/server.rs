@@ -13,8 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiState, ConnLimits, Readiness, RequestLimits, router};
 use crate::config::FerryConfig;
+use crate::flows::now_ms;
 use crate::flows::poller::poll_ready_quotes;
 use crate::flows::worker::Workers;
+use crate::node::Node;
 use crate::runtime::{Registry, Role, Runtime};
 use crate::store::{JobStore, PluginStore, SqliteStore};
 use crate::tenant::TenantEnv;
@@ -93,12 +95,22 @@ pub async fn start(
     let wake = Arc::new(Notify::new());
     let jobs: Arc<dyn JobStore> = store.clone();
 
+    let node = Node::boot(data_dir)?;
+    if node.owns_earlier_claims {
+        // Claims this node made before it died: resumed now, not when their leases run out.
+        let resumed = jobs.release_claims_of(&node.id, now_ms())?;
+        if resumed > 0 {
+            tracing::info!(node = %node.id, "resuming {resumed} jobs this node had claimed before it restarted");
+        }
+    }
+    tracing::info!(node = %node.id, "node id");
     let mut background = Vec::new();
     let workers = Arc::new(Workers {
         store: jobs.clone(),
         tenants: tenants.clone(),
         wake: wake.clone(),
-        node: format!("node-{}", std::process::id()),
+        node: node.id.clone(),
+        lease_ms: i64::try_from(config.server.lease_ms).unwrap_or(i64::MAX),
     });
     background.push(tokio::spawn(workers.run(config.server.workers)));
     for env in tenants.values() {
@@ -154,6 +166,8 @@ pub async fn start(
             for task in background {
                 task.abort();
             }
+            // The node's id stays locked until the server is done.
+            drop(node);
             served.context("HTTP server")
         },
     ));

@@ -359,3 +359,83 @@ fn the_store_clock_starts_at_wall_time_and_never_runs_backwards() {
         last = now;
     }
 }
+
+#[test]
+fn one_job_at_a_time_holds_an_order_reference() {
+    let (_d, s) = store();
+    s.enqueue(job("Q1001"), 0).expect("enqueue");
+    s.enqueue(job("Q1001-01"), 0).expect("enqueue");
+    let claims = s.claim("node-a-0", 2, 10_000, 0).expect("claim");
+    assert_eq!(claims.len(), 2);
+    let (first, second) = (&claims[0], &claims[1]);
+    assert!(s.lock_reference(first, "Q1001").expect("lock"));
+    assert!(
+        s.lock_reference(first, "Q1001").expect("again"),
+        "re-entrant"
+    );
+    assert!(
+        !s.lock_reference(second, "Q1001").expect("lock"),
+        "the revision must wait while the quote's job runs"
+    );
+    assert!(
+        s.lock_reference(second, "Q2002").expect("lock"),
+        "other references are free"
+    );
+
+    // Waiting is no failed attempt: the job goes back to the queue with its count unchanged.
+    let attempts = second.job.attempts;
+    s.finish(
+        second,
+        Outcome::Wait {
+            at_ms: 5,
+            reason: "busy".into(),
+        },
+        0,
+    )
+    .expect("wait");
+    let waiting = s
+        .job("acme", "quote-to-order", "Q1001-01")
+        .expect("job")
+        .expect("some");
+    assert_eq!(waiting.state, JobState::Queued);
+    assert_eq!(waiting.attempts, attempts - 1);
+
+    // Once the holder is done (or held, or dead), the reference passes on.
+    s.finish(first, Outcome::Done, 0).expect("done");
+    let again = s
+        .claim("node-a-0", 1, 10_000, 10)
+        .expect("claim")
+        .pop()
+        .expect("revision");
+    assert!(s.lock_reference(&again, "Q1001").expect("lock"));
+}
+
+#[test]
+fn a_restarted_node_takes_its_own_claims_back_at_once_and_no_one_elses() {
+    let (_d, s) = store();
+    for k in ["1", "2", "3"] {
+        s.enqueue(job(k), 0).expect("enqueue");
+    }
+    let mine = s.claim("node-a-0", 2, 60_000, 0).expect("claim");
+    let theirs = s.claim("node-ab-0", 1, 60_000, 0).expect("claim");
+    assert_eq!((mine.len(), theirs.len()), (2, 1));
+    // A minute's lease: nothing is claimable a second later...
+    assert!(
+        s.claim("node-a-1", 3, 60_000, 1_000)
+            .expect("claim")
+            .is_empty()
+    );
+    // ...until node-a, restarted, releases what it held before (not node-ab's).
+    assert_eq!(s.release_claims_of("node-a", 1_000).expect("release"), 2);
+    let back = s.claim("node-a-1", 3, 60_000, 1_001).expect("claim");
+    let mut keys: Vec<_> = back.iter().map(|c| c.job.key.clone()).collect();
+    keys.sort();
+    let mut expected: Vec<_> = mine.iter().map(|c| c.job.key.clone()).collect();
+    expected.sort();
+    assert_eq!(keys, expected);
+    // The old claims are fenced off: the dead process's writes would be refused.
+    assert!(matches!(
+        s.finish(&mine[0], Outcome::Done, 1_002),
+        Err(StoreError::LeaseLost(_))
+    ));
+}

@@ -53,6 +53,10 @@ pub enum Invalid {
     HugePool(u64),
     #[error("server.{0} = 0: {1}")]
     ZeroServer(&'static str, &'static str),
+    #[error(
+        "tenant '{0}': plugins.erp settings api = \"v1\" with order_entry = \"bulk\": bulk entry is a v2 endpoint, so every order would fail; use api = \"v2\" or order_entry = \"batch\""
+    )]
+    BulkNeedsV2(String),
 }
 
 /// Every problem in `config`, or `Ok` when there is none.
@@ -65,6 +69,20 @@ pub fn check(config: &FerryConfig) -> Result<(), Vec<Invalid>> {
         .collect();
     runtime(&config.runtime, &mut problems);
     server(&config.server, &mut problems);
+    for (name, tenant) in &config.tenants {
+        let erp = tenant.plugins.get("erp");
+        let setting = |key: &str| {
+            erp.and_then(|p| p.settings.get(key))
+                .map(|v| v.trim().to_ascii_lowercase())
+        };
+        // The M3 connector's settings (plugins/m3/src/mi.rs refuses the pair too, but only
+        // when an order is already on its way).
+        if setting("api").as_deref() == Some("v1")
+            && setting("order_entry").as_deref() == Some("bulk")
+        {
+            problems.push(Invalid::BulkNeedsV2(name.clone()));
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -106,7 +124,12 @@ fn runtime(r: &RuntimeSettings, problems: &mut Vec<Invalid>) {
 }
 
 fn server(s: &ServerConfig, problems: &mut Vec<Invalid>) {
-    let zeros: [(&'static str, bool, &'static str); 8] = [
+    let zeros: [(&'static str, bool, &'static str); 9] = [
+        (
+            "lease_ms",
+            s.lease_ms == 0,
+            "a job's claim would lapse as soon as it was made",
+        ),
         ("workers", s.workers == 0, "no job would ever run"),
         (
             "max_body_bytes",
@@ -180,6 +203,21 @@ mod tests {
             Err(e) => panic!("refused for another reason: {e}"),
             Ok(_) => panic!("accepted:\n{text}"),
         }
+    }
+
+    #[test]
+    fn m3_bulk_entry_on_the_v1_api_is_refused_at_load() {
+        let problems = refused(
+            "[tenants.acme.plugins.erp]\nsettings = { api = \"v1\", order_entry = \"bulk\" }\n",
+        );
+        assert_eq!(problems, vec![Invalid::BulkNeedsV2("acme".into())]);
+        assert!(
+            load(
+                "[tenants.acme.plugins.erp]\nsettings = { api = \"v2\", order_entry = \"bulk\" }\n"
+            )
+            .is_ok()
+        );
+        assert!(load("[tenants.acme.plugins.erp]\nsettings = { api = \"v1\" }\n").is_ok());
     }
 
     #[test]

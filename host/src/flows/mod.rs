@@ -47,6 +47,10 @@ pub enum StepError {
     /// Can never succeed as is.
     #[error("{0}")]
     Fatal(String),
+    /// Something the job needs is busy now (another job writes its order reference): wait
+    /// a moment, using no attempt.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -90,6 +94,9 @@ pub fn describe(e: &PluginError) -> String {
     }
 }
 
+/// How long a job waits for a busy resource before looking again.
+const BUSY_WAIT_MS: i64 = 250;
+
 /// Decides a failed attempt's outcome from the error's class.
 pub fn outcome_for(error: &StepError, attempt: u32, policy: &RetryPolicy, now_ms: i64) -> Outcome {
     let retry = |retry_after: Option<Duration>| {
@@ -126,6 +133,10 @@ pub fn outcome_for(error: &StepError, attempt: u32, policy: &RetryPolicy, now_ms
             reason: reason.clone(),
         },
         StepError::Fatal(m) => Outcome::Dead { error: m.clone() },
+        StepError::Busy(reason) => Outcome::Wait {
+            at_ms: now_ms + BUSY_WAIT_MS,
+            reason: reason.clone(),
+        },
     }
 }
 

@@ -407,6 +407,13 @@ impl Run<'_> {
     async fn create_head(&mut self) -> Result<Step, StepError> {
         let order = Self::need(&self.cp.order, "order")?.clone();
         let reference = Self::need(&self.cp.reference, "reference")?.clone();
+        // One writer per reference: a revision approved with its quote waits here until the
+        // other job is through, then finds its order below.
+        if !self.store.lock_reference(self.claim, &reference)? {
+            return Err(StepError::Busy(format!(
+                "waiting: another job is writing the order with reference {reference}"
+            )));
+        }
         // Exactly once: the reference is stored on the order, so look before creating.
         let customer = self.cp.customer.clone();
         let existing = call!(self.env, Erp, erp, |e, s| e

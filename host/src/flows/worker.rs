@@ -11,14 +11,16 @@ use super::{now_ms, quote_to_order};
 use crate::store::{Claim, JobStore, Outcome, StoreError};
 use crate::tenant::TenantEnv;
 
-const LEASE_MS: i64 = 60_000;
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
 pub struct Workers {
     pub store: Arc<dyn JobStore>,
     pub tenants: Arc<HashMap<String, Arc<TenantEnv>>>,
     pub wake: Arc<Notify>,
+    /// This node's stable id; workers are named `{node}-{n}` (see `store::release_claims_of`).
     pub node: String,
+    /// How long a claim holds a job without renewal; renewed every third of it.
+    pub lease_ms: i64,
 }
 
 impl Workers {
@@ -38,7 +40,7 @@ impl Workers {
 
     async fn work(&self, worker: String) {
         loop {
-            let claims = match self.store.claim(&worker, 1, LEASE_MS, now_ms()) {
+            let claims = match self.store.claim(&worker, 1, self.lease_ms, now_ms()) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(%worker, "claiming jobs failed: {e}");
@@ -78,6 +80,7 @@ impl Workers {
         let class = match &outcome {
             Outcome::Done => "done",
             Outcome::Retry { .. } => "retry",
+            Outcome::Wait { .. } => "waiting",
             Outcome::Hold { .. } => "held",
             Outcome::Dead { .. } => "dead",
         };
@@ -87,6 +90,7 @@ impl Workers {
         let label = match &outcome {
             Outcome::Done => "done".to_string(),
             Outcome::Retry { error, .. } => format!("retry: {error}"),
+            Outcome::Wait { reason, .. } => format!("waiting: {reason}"),
             Outcome::Hold { reason } => format!("held: {reason}"),
             Outcome::Dead { error } => format!("dead: {error}"),
         };
@@ -104,10 +108,12 @@ impl Workers {
     /// Extends the claim's lease every third of its length while the job runs.
     fn keep_lease(&self, claim: Claim) -> tokio::task::JoinHandle<()> {
         let store = self.store.clone();
+        let lease_ms = self.lease_ms;
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(Duration::from_millis((LEASE_MS / 3) as u64)).await;
-                if let Err(e) = store.extend(&claim, LEASE_MS, now_ms()) {
+                let renew = u64::try_from(lease_ms / 3).unwrap_or(1_000).max(100);
+                tokio::time::sleep(Duration::from_millis(renew)).await;
+                if let Err(e) = store.extend(&claim, lease_ms, now_ms()) {
                     tracing::warn!(job = claim.job.id, "could not extend the lease: {e}");
                     return;
                 }

@@ -119,9 +119,22 @@ pub enum Ingested {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Done,
-    Retry { at_ms: i64, error: String },
-    Hold { reason: String },
-    Dead { error: String },
+    Retry {
+        at_ms: i64,
+        error: String,
+    },
+    /// Not a failure: something the job needs is busy (another job writes its order
+    /// reference). Runs again at `at_ms` without using up an attempt.
+    Wait {
+        at_ms: i64,
+        reason: String,
+    },
+    Hold {
+        reason: String,
+    },
+    Dead {
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,6 +219,16 @@ pub trait JobStore: Send + Sync {
 
     /// Ends the claim with an outcome (fenced).
     fn finish(&self, claim: &Claim, outcome: Outcome, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Takes the order `reference` for the claim's job: true when it now holds it (or already
+    /// did), false while another job that is still queued or running holds it. A finished,
+    /// held or dead holder gives it up. Across nodes this is one row per (tenant, reference).
+    fn lock_reference(&self, claim: &Claim, reference: &str) -> Result<bool, StoreError>;
+
+    /// Makes the jobs this node claimed before it restarted claimable now (their leases would
+    /// otherwise keep them until they expire). `node`: the node's stable id, the prefix of its
+    /// workers' names. Call before this node's workers claim anything.
+    fn release_claims_of(&self, node: &str, now_ms: i64) -> Result<usize, StoreError>;
 
     fn xref_get(
         &self,

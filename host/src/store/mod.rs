@@ -5,6 +5,7 @@
 mod jobs;
 mod sqlite;
 mod sqlite_jobs;
+mod sqlite_locks;
 
 pub use jobs::{
     AuditEntry, Claim, DeadLetter, Ingested, Job, JobState, JobStore, NewJob, OrderRow, Outcome,

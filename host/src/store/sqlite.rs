@@ -101,6 +101,14 @@ const MIGRATIONS: &[&str] = &[
     // 4: when each run_at and lease was set, so a wall-clock step back can be undone (sqlite_jobs.rs).
     "ALTER TABLE jobs ADD COLUMN scheduled_at INTEGER;
     ALTER TABLE jobs ADD COLUMN leased_at INTEGER;",
+    // 5: which job writes an order reference now (one writer per reference; sqlite_locks.rs).
+    "CREATE TABLE reference_locks (
+        tenant TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        job_id INTEGER NOT NULL,
+        taken_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, reference)
+    );",
 ];
 
 /// How long a statement waits for another connection's lock (the CLI, another node).

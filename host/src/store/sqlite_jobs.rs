@@ -265,6 +265,17 @@ impl JobStore for SqliteStore {
                 "retry",
                 format!("retry in {} ms: {error}", (at_ms - now_ms).max(0)),
             ),
+            // Waiting used no attempt: the claim's increment is taken back.
+            Outcome::Wait { at_ms, reason } => (
+                tx.execute(
+                    "UPDATE jobs SET state = 'queued', claim_token = NULL, lease_until = NULL, leased_at = NULL,
+                        run_at = ?1, scheduled_at = ?5, attempts = max(0, attempts - 1), updated_at = ?2
+                     WHERE id = ?3 AND claim_token = ?4 AND state = 'running'",
+                    params![at_ms, now(), id, claim.token, now_ms],
+                )?,
+                "waiting",
+                reason.clone(),
+            ),
             Outcome::Hold { reason } => (
                 tx.execute(
                     "UPDATE jobs SET state = 'held', claim_token = NULL, lease_until = NULL, leased_at = NULL, hold_reason = ?1, updated_at = ?2
@@ -294,6 +305,14 @@ impl JobStore for SqliteStore {
         insert_audit(&tx, &claim.job, step, &message, &Json::Null)?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn lock_reference(&self, claim: &Claim, reference: &str) -> Result<bool, StoreError> {
+        self.take_reference(claim, reference)
+    }
+
+    fn release_claims_of(&self, node: &str, now_ms: i64) -> Result<usize, StoreError> {
+        self.release_node_claims(node, now_ms)
     }
 
     fn xref_get(
