@@ -2,8 +2,8 @@
 //! and a mapping that parses maps a sample quote without panicking.
 #![no_main]
 
-use mapping_engine::{Context, Document, Field, Line, Mapping, Value};
 use libfuzzer_sys::fuzz_target;
+use mapping_engine::{Context, Document, Field, Line, Mapping, Value};
 
 /// A TOML basic string holding `s` exactly.
 fn toml_string(s: &str) -> String {
@@ -41,7 +41,10 @@ fn quote() -> Document {
             fields: vec![
                 f("ManufacturerPartNumber", Value::Text("A-1".into())),
                 f("QtyTotal", Value::Decimal("2".into())),
-                f("UnitPrice", Value::Decimal("0.333333333333333333333".into())),
+                f(
+                    "UnitPrice",
+                    Value::Decimal("0.333333333333333333333".into()),
+                ),
             ],
         }],
     }
