@@ -265,3 +265,16 @@ pub fn approve_all(stack: &Stack, expected: &[Expected]) {
         stack.set_status(e.doc_id, READY);
     }
 }
+
+/// Batch orders in M3 that never became customer orders (left behind by a client that lost
+/// track of one).
+pub fn unconfirmed_batch_orders(stack: &Stack) -> i64 {
+    let state = stack.m3_control(
+        reqwest::Method::GET,
+        "/_control/state",
+        serde_json::Value::Null,
+    );
+    state["unconfirmed_batch_orders"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no count in {state}"))
+}

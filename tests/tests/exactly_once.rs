@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use ferry_tests::orders::{Expected, approve_all, assert_exactly_once, create_big_quotes};
+use ferry_tests::orders::{
+    Expected, approve_all, assert_exactly_once, create_big_quotes, unconfirmed_batch_orders,
+};
 use ferry_tests::stack::{Options, Stack, TENANT};
 
 /// The test stack's fast retry settings, which this file replaces with README's defaults
@@ -19,18 +21,6 @@ fn use_readme_retry_defaults(stack: &mut Stack) {
     std::fs::write(&stack.config, config.replace(&fast, "")).expect("config");
     stack.kill_ferry();
     stack.start_ferry();
-}
-
-/// Batch orders in M3 that never became customer orders.
-fn unconfirmed_batch_orders(stack: &Stack) -> i64 {
-    let state = stack.m3_control(
-        reqwest::Method::GET,
-        "/_control/state",
-        serde_json::Value::Null,
-    );
-    state["unconfirmed_batch_orders"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no count in {state}"))
 }
 
 fn settle_all_done(stack: &Stack, expected: &[Expected], limit: Duration) {

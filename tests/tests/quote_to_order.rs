@@ -9,7 +9,7 @@ use ferry_sandbox::quotewerks::{NewLine, NewQuote, SoldTo};
 use ferry_sandbox::seed;
 use ferry_tests::orders::{
     approve_all, assert_exactly_once, assert_orders, create_quotes, d, definite_customers, quote,
-    sellable_items,
+    sellable_items, unconfirmed_batch_orders,
 };
 use ferry_tests::stack::{CUSTOMERS, ITEMS, Options, READY, SEED, Stack};
 use rust_decimal::Decimal;
@@ -76,6 +76,11 @@ fn faults_neither_duplicate_nor_lose_an_order() {
     let not_done: Vec<_> = jobs.iter().filter(|j| j.1 != "done").collect();
     assert!(not_done.is_empty(), "{not_done:?}");
     assert_exactly_once(&stack, &expected);
+    assert_eq!(
+        unconfirmed_batch_orders(&stack),
+        0,
+        "no batch order left behind"
+    );
 }
 
 #[test]
@@ -115,6 +120,11 @@ fn kill_dash_nine_at_random_moments_neither_duplicates_nor_loses() {
     let not_done: Vec<_> = jobs.iter().filter(|j| j.1 != "done").collect();
     assert!(not_done.is_empty(), "{not_done:?}");
     assert_exactly_once(&stack, &expected);
+    assert_eq!(
+        unconfirmed_batch_orders(&stack),
+        0,
+        "no batch order left behind"
+    );
 }
 
 fn job_of(jobs: &[(String, String, Option<String>)], id: i64) -> &(String, String, Option<String>) {
