@@ -63,11 +63,11 @@ impl TenantEnv {
         let policy = &tc.quote_to_order;
         let webhook_header = axum::http::HeaderName::from_bytes(policy.webhook_header.as_bytes())
             .map_err(|_| {
-                anyhow::anyhow!(
-                    "tenant '{name}': quote_to_order.webhook_header = '{}' is not an HTTP header name",
-                    policy.webhook_header
-                )
-            })?;
+            anyhow::anyhow!(
+                "tenant '{name}': quote_to_order.webhook_header = '{}' is not an HTTP header name",
+                policy.webhook_header
+            )
+        })?;
         if !base.secrets.contains_key(&policy.webhook_secret) {
             tracing::warn!(
                 tenant = %name,

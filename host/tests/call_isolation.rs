@@ -26,7 +26,12 @@ fn runtime_with(deadline_ms: u64, tenant_concurrency: usize, queue_ms: u64) -> A
 }
 
 /// test-quoting's `parse-webhook` with a body that makes it `behave` (spin, or a plain parse).
-async fn webhook(rt: &Runtime, plugin: &Plugin, tenant: &str, behave: &str) -> Result<(), CallError> {
+async fn webhook(
+    rt: &Runtime,
+    plugin: &Plugin,
+    tenant: &str,
+    behave: &str,
+) -> Result<(), CallError> {
     let hook = InboundWebhook {
         headers: vec![],
         body: format!(r#"{{"DocID": "7", "behave": "{behave}"}}"#).into_bytes(),
@@ -61,7 +66,10 @@ fn a_looping_plugin_does_not_hold_the_thread_it_runs_on() {
         ticker.abort();
         assert_eq!(outcome, Err(CallError::Deadline { deadline_ms: 1_000 }));
         // ~100 ticks fit in the second the loop ran; allow for a slow, busy machine.
-        assert!(seen >= 10, "the ticker ran {seen} times while the plugin looped");
+        assert!(
+            seen >= 10,
+            "the ticker ran {seen} times while the plugin looped"
+        );
     });
 }
 
@@ -124,8 +132,10 @@ async fn a_call_waiting_on_the_network_gives_its_turn_to_the_tenants_next_call()
     let rt = runtime_with(10_000, 1, 10_000);
     let plugin = Arc::new(load(&rt, "test_erp", Role::Erp));
     let mut g = grants("a");
-    g.http
-        .insert("erp".into(), http_connection("a", "erp", &format!("http://{addr}/")));
+    g.http.insert(
+        "erp".into(),
+        http_connection("a", "erp", &format!("http://{addr}/")),
+    );
     let g = Arc::new(g);
     let calls = (0..2).map(|_| {
         let (rt, plugin, g) = (rt.clone(), plugin.clone(), g.clone());

@@ -50,13 +50,29 @@ fn the_ion_endpoint_refuses_strangers_and_bad_payloads() {
         post(Some(ION_TOKEN), "application/xml", vec![b'x'; 2 << 20]),
         413
     );
-    let unknown_tenant = http
-        .post(format!("{}/ion/nobody/events", stack.ferry_url()))
-        .bearer_auth(ION_TOKEN)
-        .body(bod)
-        .send()
-        .expect("post");
-    assert_eq!(unknown_tenant.status().as_u16(), 404);
+    // An unknown tenant is answered exactly like a wrong token: nothing tells them apart, and
+    // nothing of the request is echoed.
+    let refusal = |tenant: &str, token: &str| {
+        let r = http
+            .post(format!("{}/ion/{tenant}/events", stack.ferry_url()))
+            .bearer_auth(token)
+            .body(bod)
+            .send()
+            .expect("post");
+        let status = r.status().as_u16();
+        let text = r.text().expect("body");
+        let mut json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let id = json
+            .as_object_mut()
+            .and_then(|o| o.remove("correlation_id"));
+        assert!(id.is_some(), "an error carries a correlation id: {text}");
+        (status, json, text)
+    };
+    let (unknown_status, unknown, text) = refusal("nobody-xyz", ION_TOKEN);
+    let (wrong_status, wrong, _) = refusal(TENANT, "guess");
+    assert_eq!((unknown_status, &unknown), (401, &wrong));
+    assert_eq!(wrong_status, 401);
+    assert!(!text.contains("nobody-xyz"), "{text}");
     // A well-formed BOD for an order Ferry never made is accepted and changes nothing.
     assert_eq!(post(Some(ION_TOKEN), "application/xml", bod.into()), 202);
     assert!(stack.jobs().is_empty());

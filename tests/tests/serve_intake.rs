@@ -1,5 +1,6 @@
-//! `ferry serve`'s webhook intake over a real socket: the shared secret is checked, bodies are
-//! size-limited, events are stored before 202 and deduplicated; refused requests store nothing.
+//! `ferry serve`'s webhook intake over a real socket: the host checks the shared secret before
+//! any plugin code runs, bodies are size-limited, events are stored before 202 and deduplicated;
+//! refused requests store nothing, and error replies give nothing away.
 
 use ferry_tests::{plugin, spawn};
 
@@ -29,6 +30,8 @@ webhook = {{ file = "webhook.secret" }}
 [tenants.acme.quote_to_order]
 ready_status = "Approved"
 poll_interval_secs = 0
+webhook_secret = "webhook"
+webhook_header = "X-Ferry-Secret"
 
 [tenants.acme.plugins.quoting]
 file = "{}"
@@ -98,11 +101,16 @@ async fn forged_oversized_and_malformed_webhooks_store_nothing_and_redeliveries_
     );
     let unknown = http
         .post(format!("{}/hooks/nobody/quotewerks", server.base_url()))
+        .header("X-Ferry-Secret", "s3cret")
         .body(ok_body.clone())
         .send()
         .await
         .expect("send");
-    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        unknown.status(),
+        401,
+        "an unknown tenant looks like a wrong secret"
+    );
     assert_eq!(inbox_count(&data), 0, "refused requests store nothing");
 
     let first = post(Some("s3cret"), ok_body.clone()).await.expect("send");
@@ -180,4 +188,95 @@ async fn forged_oversized_and_malformed_webhooks_store_nothing_and_redeliveries_
     );
     let holds = ferry_tests::ferry(&data, &["holds", "list"]).expect_code(0);
     assert!(holds.stdout.contains("acme/7"), "{}", holds.stdout);
+}
+
+/// The reply's JSON without its correlation id (which differs per request).
+async fn shape(r: reqwest::Response) -> (u16, serde_json::Value, String) {
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    let id = json
+        .as_object_mut()
+        .and_then(|o| o.remove("correlation_id"));
+    assert!(
+        id.as_ref()
+            .and_then(|v| v.as_str())
+            .is_some_and(|v| v.len() >= 16),
+        "an error reply carries a correlation id: {text}"
+    );
+    (status, json, text)
+}
+
+#[tokio::test]
+async fn anonymous_webhooks_never_reach_the_plugin_and_errors_leak_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = setup(dir.path());
+    let data = dir.path().join("data");
+    let server = spawn(
+        &data,
+        &["--config", config.to_str().expect("utf-8"), "serve"],
+    );
+    let http = reqwest::Client::new();
+    let hook = |tenant: &str| format!("{}/hooks/{tenant}/quotewerks", server.base_url());
+    let panic_body = r#"{"DocID": "7", "behave": "panic"}"#;
+    let post = |url: String, secret: Option<&'static str>| {
+        let mut req = http.post(url).body(panic_body);
+        if let Some(s) = secret {
+            req = req.header("X-Ferry-Secret", s);
+        }
+        req.send()
+    };
+
+    // Without the secret the plugin never runs: its panic would be a 500.
+    let (none, none_body, _) = shape(post(hook("acme"), None).await.expect("send")).await;
+    let (wrong, wrong_body, _) =
+        shape(post(hook("acme"), Some("s3creT")).await.expect("send")).await;
+    assert_eq!((none, wrong), (401, 401));
+    // An unknown tenant gets the very same answer, and its name is not echoed.
+    let (unknown, unknown_body, text) = shape(
+        post(hook("nobody-xyz"), Some("s3cret"))
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(unknown, 401);
+    assert_eq!(unknown_body, wrong_body);
+    assert_eq!(none_body, wrong_body);
+    assert!(!text.contains("nobody-xyz"), "{text}");
+
+    // With the secret the plugin runs and panics: the caller learns only that it failed.
+    let (status, body, text) = shape(post(hook("acme"), Some("s3cret")).await.expect("send")).await;
+    assert_eq!(status, 500, "{text}");
+    assert_eq!(body, serde_json::json!({"error": "internal error"}));
+    for leak in [
+        "panic",
+        "src/",
+        "lib.rs",
+        "test-quoting",
+        "unreachable",
+        "wasm",
+    ] {
+        assert!(!text.contains(leak), "the reply leaks '{leak}': {text}");
+    }
+    assert_eq!(inbox_count(&data), 0, "nothing stored");
+
+    // The plugin never sees the secret: it gets every header but that one.
+    let echo = http
+        .post(hook("acme"))
+        .header("X-Ferry-Secret", "s3cret")
+        .header("X-Other", "kept")
+        .body(r#"{"DocID": "7", "DocStatus": "Approved", "EventID": "e-h", "behave": "headers"}"#)
+        .send()
+        .await
+        .expect("send");
+    let (status, body, text) = shape(echo).await;
+    assert_eq!(status, 400, "{text}");
+    let reason = body["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("x-other"), "{text}");
+    assert!(
+        !reason.to_ascii_lowercase().contains("x-ferry-secret"),
+        "{text}"
+    );
+    assert!(!reason.contains("s3cret"), "{text}");
 }

@@ -45,19 +45,32 @@ pub async fn quotewerks_webhook(
             .collect(),
         body: body.to_vec(),
     };
-    let parsed = async {
-        let mut call = env
-            .runtime()
-            .quoting(&plugin, env.grants(Role::Quoting))
-            .await?;
-        let (q, s) = call.parts();
-        let r = q
-            .ferry_plugin_quoting()
-            .call_parse_webhook(s, &webhook)
-            .await;
-        call.finish(r)
-    }
-    .await;
+    let guest_env = env.clone();
+    let parsed = env
+        .runtime()
+        .run_guest(async move {
+            let env = guest_env;
+            let mut call = env
+                .runtime()
+                .quoting(&plugin, env.grants(Role::Quoting))
+                .await?;
+            let (q, s) = call.parts();
+            let r = q
+                .ferry_plugin_quoting()
+                .call_parse_webhook(s, &webhook)
+                .await;
+            call.finish(r)
+        })
+        .await;
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format_args!("tenant {tenant}: parse-webhook: {e}"),
+            );
+        }
+    };
     let event = match parsed {
         Ok(Ok(event)) => event,
         Ok(Err(PluginError::Unauthorized(m))) => {

@@ -57,16 +57,29 @@ pub async fn events(
         Ok(p) => p,
         Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e),
     };
-    let parsed = async {
-        let mut call = env.runtime().erp(&plugin, env.grants(Role::Erp)).await?;
-        let (e, s) = call.parts();
-        let r = e
-            .ferry_plugin_erp()
-            .call_parse_event(s, &payload_type, &payload)
-            .await;
-        call.finish(r)
-    }
-    .await;
+    let guest_env = env.clone();
+    let parsed = env
+        .runtime()
+        .run_guest(async move {
+            let env = guest_env;
+            let mut call = env.runtime().erp(&plugin, env.grants(Role::Erp)).await?;
+            let (e, s) = call.parts();
+            let r = e
+                .ferry_plugin_erp()
+                .call_parse_event(s, &payload_type, &payload)
+                .await;
+            call.finish(r)
+        })
+        .await;
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format_args!("tenant {tenant}: parse-event: {e}"),
+            );
+        }
+    };
     let changes = match parsed {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Reply::invalid(&describe(&e)),

@@ -80,27 +80,31 @@ impl<B> PluginCall<B> {
 
 /// A call's store, dropped off the async threads: returning a memory the guest filled (up to
 /// its cap) to the pool or the kernel takes milliseconds that other tenants' requests would
-/// otherwise wait behind. The tenant's turn is released with it.
+/// otherwise wait behind. The tenant's turn is released only after that, so the cost counts
+/// against the tenant that caused it.
 struct CallStore(Option<Store<PluginState>>);
 
 impl CallStore {
     fn get(&mut self) -> &mut Store<PluginState> {
         // Some from construction until `drop`, which is the only place that takes it.
-        self.0.as_mut().expect("a call's store lives until the call is dropped")
+        self.0
+            .as_mut()
+            .expect("a call's store lives until the call is dropped")
     }
 }
 
 impl Drop for CallStore {
     fn drop(&mut self) {
         let Some(store) = self.0.take() else { return };
+        let mut store = store;
+        let retire = move || {
+            let turn = store.data_mut().turn.take();
+            drop(store);
+            drop(turn);
+        };
         match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                // The turn goes back now, not when the blocking pool gets to the drop.
-                let mut store = store;
-                store.data_mut().turn = None;
-                handle.spawn_blocking(move || drop(store));
-            }
-            Err(_) => drop(store),
+            Ok(handle) => drop(handle.spawn_blocking(retire)),
+            Err(_) => retire(),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct RuntimeSettings {
     pub tenant_concurrency: usize,
     /// How long a call may wait for its tenant's turn before it is refused as busy (503).
     pub tenant_queue_ms: u64,
+    /// Threads that run the server's plugin calls apart from its I/O threads; 0: one per core.
+    pub guest_threads: usize,
 }
 
 impl Default for RuntimeSettings {
@@ -57,6 +59,7 @@ impl Default for RuntimeSettings {
             keep_resident_kib: 1024,
             tenant_concurrency: 0,
             tenant_queue_ms: 5_000,
+            guest_threads: 0,
         }
     }
 }
@@ -110,6 +113,7 @@ pub struct Runtime {
     pub(crate) linkers: Linkers,
     pub(crate) cache: CompileCache,
     pub(crate) turns: Turns,
+    guest: GuestPool,
     pooling: bool,
     _ticker: EpochTicker,
 }
@@ -153,12 +157,14 @@ impl Runtime {
             settings.tenant_concurrency(),
             Duration::from_millis(settings.tenant_queue_ms),
         );
+        let guest = GuestPool::new(settings.guest_threads);
         Ok(Arc::new(Self {
             engine,
             settings,
             linkers,
             cache,
             turns,
+            guest,
             pooling,
             _ticker: ticker,
         }))
@@ -171,6 +177,20 @@ impl Runtime {
     /// Whether instances come from the pooling allocator (false: on-demand fallback).
     pub fn uses_pooling(&self) -> bool {
         self.pooling
+    }
+
+    /// Runs `work` (plugin calls) on the guest threads, apart from the server's I/O threads: a
+    /// request never waits for a guest's time slice to end before it is read or answered. The
+    /// work runs to its end (bounded by the call deadline) even if the caller stops waiting.
+    pub async fn run_guest<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        match self.guest.handle() {
+            Some(handle) => handle.spawn(work).await,
+            // No pool (its threads could not start): run on the caller's threads.
+            None => Ok(work.await),
+        }
     }
 
     pub(crate) fn linker(&self, role: Role) -> &Linker<PluginState> {
@@ -227,6 +247,50 @@ fn build_engine(settings: &RuntimeSettings, pooling: bool) -> Result<Engine, Run
         config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
     }
     Engine::new(&config).map_err(|e| RuntimeError::Engine(format!("{e:#}")))
+}
+
+/// The threads plugin calls run on (started on first use: CLI runs never need them).
+struct GuestPool {
+    threads: usize,
+    runtime: std::sync::OnceLock<Option<tokio::runtime::Runtime>>,
+}
+
+impl GuestPool {
+    fn new(threads: usize) -> Self {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        Self {
+            threads,
+            runtime: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn handle(&self) -> Option<tokio::runtime::Handle> {
+        let runtime = self.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(self.threads)
+                .thread_name("ferry-guest")
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    tracing::warn!("no guest threads ({e}); plugin calls share the I/O threads")
+                })
+                .ok()
+        });
+        runtime.as_ref().map(|r| r.handle().clone())
+    }
+}
+
+impl Drop for GuestPool {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which tokio forbids inside async code (where a `Runtime`
+        // is often dropped): let its threads wind down on their own.
+        if let Some(Some(runtime)) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// Advances the engine's epoch on a dedicated thread; stops when the engine is dropped.
