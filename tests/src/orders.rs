@@ -278,3 +278,10 @@ pub fn unconfirmed_batch_orders(stack: &Stack) -> i64 {
         .as_i64()
         .unwrap_or_else(|| panic!("no count in {state}"))
 }
+
+/// Waits for `n` jobs to finish and asserts that every one is done (none held or dead).
+pub fn settle_all_done(stack: &Stack, n: usize, limit: std::time::Duration) {
+    let jobs = stack.settle(n, limit);
+    let not_done: Vec<_> = jobs.iter().filter(|j| j.1 != "done").collect();
+    assert!(not_done.is_empty(), "{not_done:?}");
+}

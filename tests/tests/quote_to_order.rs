@@ -9,7 +9,7 @@ use ferry_sandbox::quotewerks::{NewLine, NewQuote, SoldTo};
 use ferry_sandbox::seed;
 use ferry_tests::orders::{
     approve_all, assert_exactly_once, assert_orders, create_quotes, d, definite_customers, quote,
-    sellable_items, unconfirmed_batch_orders,
+    sellable_items, settle_all_done, unconfirmed_batch_orders,
 };
 use ferry_tests::stack::{CUSTOMERS, ITEMS, Options, READY, SEED, Stack};
 use rust_decimal::Decimal;
@@ -23,9 +23,7 @@ fn hundred_approved_quotes_become_exactly_one_correct_order_each() {
     });
     let expected = create_quotes(&stack, 100);
     approve_all(&stack, &expected);
-    let jobs = stack.settle(100, Duration::from_secs(300));
-    let not_done: Vec<_> = jobs.iter().filter(|j| j.1 != "done").collect();
-    assert!(not_done.is_empty(), "{not_done:?}");
+    settle_all_done(&stack, 100, Duration::from_secs(300));
     assert_exactly_once(&stack, &expected);
 
     // What happened is visible to Prometheus: M3 calls per connection, jobs by outcome.
@@ -72,9 +70,7 @@ fn faults_neither_duplicate_nor_lose_an_order() {
     });
     let expected = create_quotes(&stack, 100);
     approve_all(&stack, &expected);
-    let jobs = stack.settle(100, Duration::from_secs(900));
-    let not_done: Vec<_> = jobs.iter().filter(|j| j.1 != "done").collect();
-    assert!(not_done.is_empty(), "{not_done:?}");
+    settle_all_done(&stack, 100, Duration::from_secs(900));
     assert_exactly_once(&stack, &expected);
     assert_eq!(
         unconfirmed_batch_orders(&stack),
@@ -116,9 +112,7 @@ fn kill_dash_nine_at_random_moments_neither_duplicates_nor_loses() {
         done_at_first_kill < Some(expected.len()),
         "the first crash must hit quotes in flight ({done_at_first_kill:?} already done)"
     );
-    let jobs = stack.settle(100, Duration::from_secs(600));
-    let not_done: Vec<_> = jobs.iter().filter(|j| j.1 != "done").collect();
-    assert!(not_done.is_empty(), "{not_done:?}");
+    settle_all_done(&stack, 100, Duration::from_secs(600));
     assert_exactly_once(&stack, &expected);
     assert_eq!(
         unconfirmed_batch_orders(&stack),
