@@ -8,12 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::{ApiState, Reply, reply};
+use super::{ApiState, Reply, call_failed, reply};
 use crate::flows::quote_to_order::{Checkpoint, KIND};
 use crate::flows::{describe, now_ms};
+use crate::runtime::Role;
 use crate::runtime::bindings::quoting::InboundWebhook;
 use crate::runtime::bindings::types::Error as PluginError;
-use crate::runtime::{CallError, Role};
 use crate::store::{Ingested, NewJob};
 use crate::tenant::TenantEnv;
 
@@ -62,15 +62,6 @@ pub async fn quotewerks_webhook(
             call.finish(r)
         })
         .await;
-    let parsed = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            return reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format_args!("tenant {tenant}: parse-webhook: {e}"),
-            );
-        }
-    };
     let event = match parsed {
         Ok(Ok(event)) => event,
         Ok(Err(PluginError::Unauthorized(m))) => {
@@ -86,15 +77,7 @@ pub async fn quotewerks_webhook(
                 format_args!("tenant {tenant}: parse-webhook: {}", describe(&e)),
             );
         }
-        Err(e @ CallError::Busy { .. }) => {
-            return reply(StatusCode::SERVICE_UNAVAILABLE, format_args!("{e}"));
-        }
-        Err(e) => {
-            return reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format_args!("tenant {tenant}: parse-webhook: {e}"),
-            );
-        }
+        Err(e) => return call_failed(&tenant, "parse-webhook", e),
     };
     let ready = match (&env.policy.ready_status, &event.status) {
         (Some(want), Some(got)) => want.eq_ignore_ascii_case(got.trim()),

@@ -8,10 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
-use super::{ApiState, Reply, reply};
+use super::{ApiState, Reply, call_failed, reply};
 use crate::flows::{describe, status};
+use crate::runtime::Role;
 use crate::runtime::bindings::types::{ChangeAction, Entity};
-use crate::runtime::{CallError, Role};
 
 pub async fn events(
     State(state): State<ApiState>,
@@ -71,27 +71,10 @@ pub async fn events(
             call.finish(r)
         })
         .await;
-    let parsed = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            return reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format_args!("tenant {tenant}: parse-event: {e}"),
-            );
-        }
-    };
     let changes = match parsed {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Reply::invalid(&describe(&e)),
-        Err(e @ CallError::Busy { .. }) => {
-            return reply(StatusCode::SERVICE_UNAVAILABLE, format_args!("{e}"));
-        }
-        Err(e) => {
-            return reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format_args!("tenant {tenant}: parse-event: {e}"),
-            );
-        }
+        Err(e) => return call_failed(&tenant, "parse-event", e),
     };
     let mut updated = 0;
     for change in changes.iter().filter(|c| c.entity == Entity::Order) {

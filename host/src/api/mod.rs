@@ -89,6 +89,16 @@ pub(crate) fn reply(status: axum::http::StatusCode, detail: impl std::fmt::Displ
     }
 }
 
+/// A plugin call that ended without the plugin's own answer: a tenant at its concurrency
+/// limit is a 503 to retry; a deadline stop, a trap or a lost task is a 500.
+pub(crate) fn call_failed(tenant: &str, what: &str, e: crate::runtime::CallError) -> Reply {
+    let status = match e {
+        crate::runtime::CallError::Busy { .. } => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        _ => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    reply(status, format_args!("tenant {tenant}: {what}: {e}"))
+}
+
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Arc<dyn JobStore>,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use super::call::CallError;
 use super::compile_cache::CompileCache;
 use super::contract::Role;
 use super::state::PluginState;
@@ -184,12 +185,17 @@ impl Runtime {
     /// work runs to its end (bounded by the call deadline) even if the caller stops waiting.
     pub async fn run_guest<T: Send + 'static>(
         &self,
-        work: impl std::future::Future<Output = T> + Send + 'static,
-    ) -> Result<T, tokio::task::JoinError> {
+        work: impl std::future::Future<Output = Result<T, CallError>> + Send + 'static,
+    ) -> Result<T, CallError> {
         match self.guest.handle() {
-            Some(handle) => handle.spawn(work).await,
+            // A task that panicked or was cancelled ended the call like a trap.
+            Some(handle) => handle.spawn(work).await.unwrap_or_else(|e| {
+                Err(CallError::Trap {
+                    message: format!("the call's task ended: {e}"),
+                })
+            }),
             // No pool (its threads could not start): run on the caller's threads.
-            None => Ok(work.await),
+            None => work.await,
         }
     }
 

@@ -62,20 +62,27 @@ impl PluginState {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// Gives the tenant's turn back while this call waits on something other than guest code.
-    pub(crate) fn pause_turn(&mut self) {
+    /// Runs host work (a statement, a request) with the tenant's turn given back, since guest
+    /// code isn't running meanwhile, and takes the turn again before returning. When the turn
+    /// does not come back within the call's deadline, the call stops as a deadline stop
+    /// (`Trap::Interrupt`, which `classify` reports as such).
+    pub(crate) async fn off_turn<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+    ) -> wasmtime::Result<T> {
         if let Some(turn) = self.turn.as_mut() {
             turn.pause();
         }
-    }
-
-    /// Takes the turn back before guest code runs again; false when it did not come within
-    /// the call's deadline.
-    pub(crate) async fn resume_turn(&mut self) -> bool {
+        let out = work.await;
         let left = self.remaining();
-        match self.turn.as_mut() {
+        let resumed = match self.turn.as_mut() {
             Some(turn) => turn.resume(left).await,
             None => true,
+        };
+        if resumed {
+            Ok(out)
+        } else {
+            Err(wasmtime::Trap::Interrupt.into())
         }
     }
 

@@ -40,7 +40,6 @@ impl PluginState {
                 self.grants.tenant
             ))));
         };
-        self.pause_turn();
         let sending = async {
             if idempotent {
                 conn.send_idempotent(request).await
@@ -48,13 +47,12 @@ impl PluginState {
                 conn.send(request).await
             }
         };
-        let sent = tokio::time::timeout(self.remaining(), sending).await;
-        let resumed = self.resume_turn().await;
-        match sent {
-            Ok(response) if resumed => Ok(response),
-            // Past the deadline, waiting on upstream or for the tenant's turn: the same stop
-            // as guest code running too long (`classify` reports it as a deadline stop).
-            _ => Err(wasmtime::Trap::Interrupt.into()),
+        let left = self.remaining();
+        match self.off_turn(tokio::time::timeout(left, sending)).await? {
+            Ok(response) => Ok(response),
+            // Past the deadline waiting on upstream: the same stop as guest code running too
+            // long (`classify` reports it as a deadline stop).
+            Err(_elapsed) => Err(wasmtime::Trap::Interrupt.into()),
         }
     }
 }

@@ -31,12 +31,7 @@ impl PluginState {
         &mut self,
         work: impl Future<Output = Result<T, SqlStop>>,
     ) -> wasmtime::Result<Result<T, Error>> {
-        self.pause_turn();
-        let outcome = work.await;
-        if !self.resume_turn().await {
-            return Err(wasmtime::Trap::Interrupt.into());
-        }
-        match outcome {
+        match self.off_turn(work).await? {
             Ok(v) => Ok(Ok(v)),
             Err(SqlStop::Failed(e)) => Ok(Err(e)),
             Err(SqlStop::Deadline) => Err(wasmtime::Trap::Interrupt.into()),
