@@ -456,11 +456,9 @@ fn deleted(result: Result<Result<Vec<Record>, Nok>, Error>) -> Result<(), Error>
     }
 }
 
-/// Deletes a batch order: its lines first (whether DelBatchHead takes them along is
-/// UNVERIFIED), then the head.
-fn delete_batch_order(mi: &Mi, orno: &str) -> Result<(), Error> {
-    let lines = mi.call("OIS100MI", "LstBatchLine", &[key("ORNO", orno)?], Some(0))?;
-    for line in &lines {
+/// Deletes these lines (as LstBatchLine listed them) from a batch order.
+fn delete_lines(mi: &Mi, orno: &str, lines: &[Record]) -> Result<(), Error> {
+    for line in lines {
         let Some(ponr) = line.get("PONR").map(|p| p.trim()).filter(|p| !p.is_empty()) else {
             continue;
         };
@@ -471,6 +469,14 @@ fn delete_batch_order(mi: &Mi, orno: &str) -> Result<(), Error> {
             Some(0),
         ))?;
     }
+    Ok(())
+}
+
+/// Deletes a batch order: its lines first (whether DelBatchHead takes them along is
+/// UNVERIFIED), then the head.
+fn delete_batch_order(mi: &Mi, orno: &str) -> Result<(), Error> {
+    let lines = mi.call("OIS100MI", "LstBatchLine", &[key("ORNO", orno)?], Some(0))?;
+    delete_lines(mi, orno, &lines)?;
     deleted(mi.try_call("OIS100MI", "DelBatchHead", &[key("ORNO", orno)?], Some(0)))?;
     ferry_pdk::warn!("deleted batch order {orno}: a second batch order for the same reference");
     Ok(())
@@ -541,16 +547,7 @@ pub fn add_lines(
         ponrs = held.iter().map(|l| ponr(std::slice::from_ref(l))).collect();
         held.len()
     } else {
-        for line in &held {
-            if let Some(p) = line.get("PONR").map(|p| p.trim()).filter(|p| !p.is_empty()) {
-                deleted(mi.try_call(
-                    "OIS100MI",
-                    "DelBatchLine",
-                    &[key("ORNO", &orno)?, key("PONR", p)?],
-                    Some(0),
-                ))?;
-            }
-        }
+        delete_lines(mi, &orno, &held)?;
         ferry_pdk::warn!("batch order {orno} held other lines than wanted: deleted them");
         0
     };
