@@ -439,3 +439,23 @@ fn a_restarted_node_takes_its_own_claims_back_at_once_and_no_one_elses() {
         Err(StoreError::LeaseLost(_))
     ));
 }
+
+#[test]
+fn another_tenants_job_never_waits_on_this_tenants_reference() {
+    let (_d, s) = store();
+    s.enqueue(job("Q1001"), 0).expect("enqueue");
+    s.enqueue(
+        NewJob {
+            tenant: "beta",
+            ..job("Q1001")
+        },
+        0,
+    )
+    .expect("enqueue");
+    let claims = s.claim("node-a-0", 2, 10_000, 0).expect("claim");
+    assert_eq!(claims.len(), 2);
+    assert_ne!(claims[0].job.tenant, claims[1].job.tenant);
+    // The same reference in two tenants is two references: both take it at once.
+    assert!(s.lock_reference(&claims[0], "Q1001").expect("lock"));
+    assert!(s.lock_reference(&claims[1], "Q1001").expect("lock"));
+}
