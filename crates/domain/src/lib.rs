@@ -1,0 +1,21 @@
+//! Ferry's domain: what flows, the API and the store speak, independent of any plugin contract
+//! version or backend.
+//!
+//! May depend on: serde, thiserror, async-trait. Never on wasmtime, generated WIT bindings, a
+//! database driver, an HTTP framework or another Ferry crate. Everything that crosses a seam
+//! (checkpoints, audit data, the admin API) is one of these types, in one JSON encoding: the
+//! serde derive below (see [`document`] for its shape).
+
+pub mod document;
+pub mod error;
+pub mod event;
+pub mod order;
+pub mod roles;
+pub mod transform;
+
+pub use document::{Document, Field, Line, Value};
+pub use error::{CallFailure, CallFailureKind, ErrorClass, FieldError, RoleError, RoleFailure};
+pub use event::{Change, InboundWebhook, QuoteEvent};
+pub use order::{MatchCriteria, OrderReceipt, PageRequest, QuotePage, QuoteSummary};
+pub use roles::{Erp, Quoting, RoleResult, Roles, Transform};
+pub use transform::{Context, FieldUsage, Issue, Mapped, Severity};

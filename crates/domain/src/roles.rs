@@ -1,0 +1,78 @@
+//! The roles flows are written against. The runtime implements each with an adapter over the
+//! tenant's active plugin (one per contract version); tests implement them with in-memory
+//! fakes. Only the calls a flow makes are here: a contract function no flow calls yet has no
+//! method until one does.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::document::{Document, Line};
+use crate::error::{FieldError, RoleFailure};
+use crate::event::{Change, InboundWebhook, QuoteEvent};
+use crate::order::{MatchCriteria, OrderReceipt, PageRequest, QuotePage};
+use crate::transform::{Context, Issue, Mapped};
+
+pub type RoleResult<T> = Result<T, RoleFailure>;
+
+/// The ERP (Infor M3 is one implementation). Documents are in the ERP's native field names.
+#[async_trait]
+pub trait Erp: Send + Sync {
+    async fn find_customers(&self, criteria: &MatchCriteria) -> RoleResult<Vec<Document>>;
+    /// Not idempotent: the flow records an intent first and reads back after a crash.
+    async fn create_customer(&self, customer: &Document) -> RoleResult<String>;
+    /// Problems the ERP would refuse the order for; empty when it can be created.
+    async fn validate_order(&self, order: &Document) -> RoleResult<Vec<FieldError>>;
+    /// The order carrying `reference` (the idempotency reference, M3's CUOR), if any.
+    async fn find_order(
+        &self,
+        reference: &str,
+        customer: Option<&str>,
+    ) -> RoleResult<Option<OrderReceipt>>;
+    /// Opens a draft order (M3: a batch head) for `reference`, reusing one already open for it.
+    async fn begin_order(&self, header: &Document, reference: &str) -> RoleResult<String>;
+    /// Makes the draft hold exactly `lines` (adds the ones it lacks): idempotent.
+    async fn add_order_lines(&self, draft: &str, lines: &[Line]) -> RoleResult<()>;
+    async fn confirm_order(&self, draft: &str) -> RoleResult<OrderReceipt>;
+    async fn get_order_status(&self, order_number: &str) -> RoleResult<OrderReceipt>;
+    /// Parses an event payload the ERP pushed (M3: an OAGIS BOD from ION) into changes.
+    async fn parse_event(&self, content_type: &str, payload: &[u8]) -> RoleResult<Vec<Change>>;
+}
+
+/// The quoting system (QuoteWerks is one implementation).
+#[async_trait]
+pub trait Quoting: Send + Sync {
+    async fn parse_webhook(&self, webhook: &InboundWebhook) -> RoleResult<QuoteEvent>;
+    /// Quotes in the tenant's "ready to transfer" status not transferred yet.
+    async fn list_ready_quotes(&self, page: &PageRequest) -> RoleResult<QuotePage>;
+    async fn get_quote(&self, id: &str) -> RoleResult<Document>;
+    /// Writes the ERP's order number back and sets the "transferred" status: idempotent.
+    async fn mark_transferred(
+        &self,
+        id: &str,
+        order_number: &str,
+        status: Option<&str>,
+    ) -> RoleResult<()>;
+    /// Idempotent.
+    async fn set_status(&self, id: &str, status: &str) -> RoleResult<()>;
+}
+
+/// A transform: maps one system's document to another's. Pure.
+#[async_trait]
+pub trait Transform: Send + Sync {
+    /// Maps a document of the named kind; `Err(issues)` when an error-severity issue was found.
+    async fn map_document(
+        &self,
+        kind: &str,
+        input: &Document,
+        context: &Context,
+    ) -> RoleResult<Result<Mapped, Vec<Issue>>>;
+}
+
+/// One tenant's roles, as a flow gets them.
+#[derive(Clone)]
+pub struct Roles {
+    pub erp: Arc<dyn Erp>,
+    pub quoting: Arc<dyn Quoting>,
+    pub transform: Arc<dyn Transform>,
+}
