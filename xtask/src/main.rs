@@ -2,6 +2,8 @@
 //! then whatever the command needs from the host. Everything a fresh machine with only rustup
 //! and cargo needs is installed here, so README's two commands just work.
 
+mod tidy;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -45,6 +47,8 @@ enum Cmd {
     },
     /// `cargo deny check bans licenses sources` (deny.toml); installs cargo-deny if missing.
     Deny,
+    /// Layer and frozen-contract checks (no build); also run first by `test`.
+    Tidy,
 }
 
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -97,6 +101,7 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Fuzz { secs, targets } => fuzz(&root, secs, &targets),
         Cmd::Deny => deny(&root),
+        Cmd::Tidy => tidy::tidy(&root),
     }
 }
 
