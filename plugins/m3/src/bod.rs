@@ -89,6 +89,7 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
     let mut root: Option<String> = None;
     let mut action = String::new();
     let mut created: Option<String> = None;
+    let mut bod_id: Option<String> = None;
     let mut nouns: Vec<Noun> = Vec::new();
     let mut current: Option<Noun> = None;
     let mut text_buf = String::new();
@@ -175,6 +176,9 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
                 if name == "CreationDateTime" && parent == "ApplicationArea" {
                     created = Some(value.clone());
                 }
+                if name == "BODID" && parent == "ApplicationArea" && !value.is_empty() {
+                    bod_id = Some(value.clone());
+                }
                 if let Some(noun) = current.as_mut() {
                     match (noun.entity, name.as_str()) {
                         (Some(Entity::Item), "ID") if parent == "ItemID" && noun.key.is_empty() => {
@@ -259,6 +263,10 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
                 },
             );
         }
+        // The contract's change has no event id: the host dedupes on this detail.
+        if let Some(id) = &bod_id {
+            push(&mut detail, "event-id", id);
+        }
         changes.push(Change {
             entity,
             key: n.key,
@@ -331,6 +339,7 @@ mod tests {
         assert_eq!(c.changed_at.as_deref(), Some("2026-05-01T09:59:00Z"));
         assert_eq!(detail(c, "STAT").as_deref(), Some("20"));
         assert_eq!(detail(c, "SAPR").as_deref(), Some("12.50"));
+        assert_eq!(detail(c, "event-id").as_deref(), Some("b1"), "the BOD id");
     }
 
     #[test]
