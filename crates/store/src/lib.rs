@@ -1,0 +1,58 @@
+//! Ferry's durable state behind one async interface, split by job: [`Inbox`] (deduplicated
+//! inbound events), [`Jobs`] (fenced claims, checkpoints, intents, holds, dead letters),
+//! [`Links`] (cross-references with a state), [`Audit`], [`SyncState`] (cursors and content
+//! hashes) and [`Activations`] (the plugin registry's durable half); [`Store`] is all of them.
+//!
+//! May depend on: serde, serde_json, thiserror, async-trait, tokio (to run blocking drivers off
+//! the async threads), rusqlite, chrono, rand, hex. Never on wasmtime, axum, the domain's
+//! role traits or the `ferry` host: the store keeps JSON checkpoints, it does not read them.
+//!
+//! Backends: [`SqliteStore`] (one file, WAL; the embedded default) and [`MemoryStore`] (the same
+//! semantics in memory, for flow unit tests). A new backend implements the traits and adds one
+//! line to `tests/conformance.rs`, which runs every behaviour against every backend.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ferry_store::StoreError> {
+//! use std::sync::Arc;
+//! use ferry_store::{Jobs, NewJob, SqliteStore, Store, clock_ms};
+//!
+//! let store: Arc<dyn Store> = Arc::new(SqliteStore::open("ferry.db".as_ref()).await?);
+//! let job = NewJob { tenant: "acme", kind: "quote-to-order", key: "Q1", checkpoint: serde_json::json!({}) };
+//! store.enqueue(job, clock_ms()).await?;
+//! let claims = store.claim("node-a-0", 1, 15_000, clock_ms()).await?;
+//! # Ok(()) }
+//! ```
+
+mod memory;
+mod sqlite;
+mod traits;
+mod types;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+pub use traits::{Activations, Audit, Health, Inbox, Jobs, Links, Store, SyncState};
+pub use types::{
+    Activation, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job, JobState, Link,
+    LinkRef, NewJob, Outcome, Release, clock_ms,
+};
+
+/// Why a store operation failed, the same for every backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed (locked past its wait, disk full, connection lost...): the driver's
+    /// message. Usually worth a retry later.
+    #[error("database: {0}")]
+    Backend(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the store's lock was poisoned by a panic")]
+    Poisoned,
+    /// The job's claim was taken over (lease expired and another worker claimed it): this
+    /// worker must stop touching it.
+    #[error("lease lost on job {0}")]
+    LeaseLost(i64),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}

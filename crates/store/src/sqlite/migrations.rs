@@ -1,0 +1,153 @@
+//! The schema, as numbered migrations tracked in `user_version`. 1–5 are what every database
+//! made before this crate has; never edit a released one, add the next.
+//!
+//! Not `rusqlite_migration`: its releases pin an older rusqlite (one `libsqlite3-sys` per
+//! build), and it reads `user_version` outside the migration's transaction, so two processes
+//! opening a database at once (the server and the CLI) could both start the same migration.
+//! Here the read and the migrations are one `BEGIN IMMEDIATE` transaction.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::Res;
+
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the plugin registry.
+    "CREATE TABLE plugin_installs (
+        tenant TEXT NOT NULL,
+        role TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        installed_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, role, digest)
+    );
+    CREATE TABLE plugin_activations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        role TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        activated_at TEXT NOT NULL,
+        retired_at TEXT
+    );
+    CREATE INDEX plugin_activations_live ON plugin_activations (tenant, role, retired_at, seq);",
+    // 2: durable work: inbox, jobs, cross-references, dead letters, audit.
+    "CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        source TEXT NOT NULL,
+        dedup_key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (tenant, source, dedup_key)
+    );
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        step TEXT NOT NULL,
+        checkpoint TEXT NOT NULL,
+        intent TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        run_at INTEGER NOT NULL,
+        claim_token TEXT,
+        claimed_by TEXT,
+        lease_until INTEGER,
+        last_error TEXT,
+        hold_reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (tenant, kind, key)
+    );
+    CREATE INDEX jobs_runnable ON jobs (state, run_at);
+    CREATE TABLE xref (
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        local_id TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, kind, local_id)
+    );
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id INTEGER NOT NULL,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        input TEXT NOT NULL,
+        error TEXT NOT NULL,
+        replayed_at TEXT
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        job_id INTEGER,
+        at TEXT NOT NULL,
+        step TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_key ON audit (tenant, key, id);",
+    // 3: orders made from quotes, for status push-back.
+    "CREATE TABLE orders (
+        tenant TEXT NOT NULL,
+        quote_id TEXT NOT NULL,
+        order_number TEXT NOT NULL,
+        status TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, quote_id)
+    );
+    CREATE INDEX orders_by_number ON orders (tenant, order_number);",
+    // 4: when each run_at and lease was set, so a wall-clock step back can be undone (jobs.rs).
+    "ALTER TABLE jobs ADD COLUMN scheduled_at INTEGER;
+    ALTER TABLE jobs ADD COLUMN leased_at INTEGER;",
+    // 5: which job writes an order reference now (one writer per reference; jobs.rs).
+    "CREATE TABLE reference_locks (
+        tenant TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        job_id INTEGER NOT NULL,
+        taken_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, reference)
+    );",
+    // 6: links: a cross-reference carries an optional state and is found by its remote id.
+    // The quote-specific `orders` rows become links of kind `order` (quote id -> order number,
+    // state = last pushed status). `orders` stays, unread, so an older binary still opens the
+    // file; a later migration may drop it.
+    "ALTER TABLE xref ADD COLUMN state TEXT;
+    CREATE INDEX xref_by_remote ON xref (tenant, kind, remote_id);
+    INSERT INTO xref (tenant, kind, local_id, remote_id, state, updated_at)
+        SELECT tenant, 'order', quote_id, order_number, status, updated_at FROM orders WHERE true
+        ON CONFLICT (tenant, kind, local_id) DO UPDATE SET
+            remote_id = excluded.remote_id, state = excluded.state, updated_at = excluded.updated_at;",
+    // 7: sync state: how far each stream was read, and the last written content per entity.
+    "CREATE TABLE sync_cursors (
+        tenant TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        cursor TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, stream)
+    );
+    CREATE TABLE sync_hashes (
+        tenant TEXT NOT NULL,
+        entity_kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, entity_kind, key)
+    );",
+];
+
+/// Applies the migrations the database lacks, all in one transaction.
+pub(super) fn migrate(conn: &mut Connection) -> Res<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let done = usize::try_from(current.max(0)).unwrap_or(usize::MAX);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! The SQLite store: one file, WAL mode, migrations by `user_version`. The driver blocks (and
+//! waits up to [`BUSY_TIMEOUT`] for another process's lock), so every operation runs on
+//! tokio's blocking pool, never on the thread that serves sockets.
+
+mod activations;
+mod jobs;
+mod migrations;
+mod records;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, params};
+
+use crate::StoreError;
+use crate::traits::Health;
+use crate::types::now;
+
+/// How long a statement waits for another connection's lock (the CLI, another node).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One connection, used by one operation at a time (SQLite has one writer anyway).
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// An operation's failure inside the blocking closure: the driver's, or the store's own.
+/// Private, so `rusqlite::Error` never reaches the interface.
+enum Fail {
+    Db(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for Fail {
+    fn from(e: rusqlite::Error) -> Self {
+        Fail::Db(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl Fail {
+    fn into_store(self) -> StoreError {
+        match self {
+            Fail::Db(e) => StoreError::Backend(e.to_string()),
+            Fail::Store(e) => e,
+        }
+    }
+}
+
+type Res<T> = Result<T, Fail>;
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
+        let conn =
+            tokio::task::spawn_blocking(move || open_blocking(&path).map_err(Fail::into_store))
+                .await
+                .map_err(|e| StoreError::Backend(format!("opening the store: {e}")))??;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `op` on the connection on the blocking pool.
+    async fn run<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Res<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().map_err(|_| StoreError::Poisoned)?;
+            op(&mut conn).map_err(Fail::into_store)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("store operation did not finish: {e}")))?
+    }
+}
+
+fn open_blocking(path: &Path) -> Res<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrations::migrate(&mut conn)?;
+    // Outside the migrations on purpose: a scratch row for `can_write`, not data.
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS ready_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)",
+    )?;
+    Ok(conn)
+}
+
+#[async_trait]
+impl Health for SqliteStore {
+    async fn can_write(&self, wait: Duration) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            conn.busy_timeout(wait)?;
+            let written = conn.execute(
+                "INSERT INTO ready_probe (id, at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                params![now()],
+            );
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            written?;
+            Ok(())
+        })
+        .await
+    }
+}

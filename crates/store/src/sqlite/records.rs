@@ -1,0 +1,383 @@
+//! `Inbox`, `Links`, `Audit` and `SyncState` on SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::Value as Json;
+
+use super::jobs::insert_job;
+use super::{Res, SqliteStore};
+use crate::StoreError;
+use crate::traits::{Audit, Inbox, Links, SyncState};
+use crate::types::{AuditEntry, InboxEvent, Ingested, Link, NewJob, now};
+
+const EVENT_COLUMNS: &str = "id, tenant, source, dedup_key, payload, received_at";
+
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(InboxEvent, String)> {
+    Ok((
+        InboxEvent {
+            id: r.get(0)?,
+            tenant: r.get(1)?,
+            source: r.get(2)?,
+            dedup_key: r.get(3)?,
+            payload: Json::Null,
+            received_at: r.get(5)?,
+        },
+        r.get(4)?,
+    ))
+}
+
+fn parse_event((mut event, payload): (InboxEvent, String)) -> Res<InboxEvent> {
+    event.payload = serde_json::from_str(&payload)
+        .map_err(|e| StoreError::Corrupt(format!("inbox event {} payload: {e}", event.id)))?;
+    Ok(event)
+}
+
+const LINK_COLUMNS: &str = "tenant, kind, local_id, remote_id, state, updated_at";
+
+fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
+    Ok(Link {
+        tenant: r.get(0)?,
+        kind: r.get(1)?,
+        local_id: r.get(2)?,
+        remote_id: r.get(3)?,
+        state: r.get(4)?,
+        updated_at: r.get(5)?,
+    })
+}
+
+/// Writes a link; a None `state` keeps the stored one (also used by `commit_step`).
+pub(super) fn upsert_link(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    local: &str,
+    remote: &str,
+    state: Option<&str>,
+) -> Res<()> {
+    conn.execute(
+        "INSERT INTO xref (tenant, kind, local_id, remote_id, state, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (tenant, kind, local_id) DO UPDATE SET remote_id = excluded.remote_id,
+            state = coalesce(excluded.state, xref.state), updated_at = excluded.updated_at",
+        params![tenant, kind, local, remote, state, now()],
+    )?;
+    Ok(())
+}
+
+#[async_trait]
+impl Inbox for SqliteStore {
+    async fn ingest(
+        &self,
+        tenant: &str,
+        source: &str,
+        dedup_key: &str,
+        payload: &Json,
+        job: Option<NewJob<'_>>,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError> {
+        let (tenant, source, dedup_key) =
+            (tenant.to_owned(), source.to_owned(), dedup_key.to_owned());
+        let payload = payload.to_string();
+        let job = job.map(|j| {
+            (
+                j.tenant.to_owned(),
+                j.kind.to_owned(),
+                j.key.to_owned(),
+                j.checkpoint,
+            )
+        });
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO inbox (tenant, source, dedup_key, payload, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![tenant, source, dedup_key, payload, now()],
+            )?;
+            if inserted == 0 {
+                tx.commit()?;
+                return Ok(Ingested::Duplicate);
+            }
+            let Some((jt, kind, key, checkpoint)) = job else {
+                tx.commit()?;
+                return Ok(Ingested::Stored);
+            };
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM jobs WHERE tenant = ?1 AND kind = ?2 AND key = ?3",
+                    params![jt, kind, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let outcome = match existing.as_deref() {
+                None => {
+                    let job = NewJob { tenant: &jt, kind: &kind, key: &key, checkpoint };
+                    insert_job(&tx, &job, now_ms)?;
+                    Ingested::Queued
+                }
+                Some("queued") => Ingested::Queued,
+                Some(_) => Ingested::AlreadyHandled,
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn event(
+        &self,
+        tenant: &str,
+        source: &str,
+        dedup_key: &str,
+    ) -> Result<Option<InboxEvent>, StoreError> {
+        let (tenant, source, dedup_key) =
+            (tenant.to_owned(), source.to_owned(), dedup_key.to_owned());
+        self.run(move |conn| {
+            let row = conn
+                .query_row(
+                    &format!("SELECT {EVENT_COLUMNS} FROM inbox WHERE tenant = ?1 AND source = ?2 AND dedup_key = ?3"),
+                    params![tenant, source, dedup_key],
+                    event_row,
+                )
+                .optional()?;
+            row.map(parse_event).transpose()
+        })
+        .await
+    }
+
+    async fn events(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<InboxEvent>, StoreError> {
+        let tenant = tenant.map(str::to_owned);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM inbox WHERE ?1 IS NULL OR tenant = ?1 ORDER BY id DESC LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![tenant, limit], event_row)?;
+            rows.map(|r| parse_event(r?)).collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Links for SqliteStore {
+    async fn link(
+        &self,
+        tenant: &str,
+        kind: &str,
+        local_id: &str,
+    ) -> Result<Option<Link>, StoreError> {
+        let (tenant, kind, local_id) = (tenant.to_owned(), kind.to_owned(), local_id.to_owned());
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {LINK_COLUMNS} FROM xref WHERE tenant = ?1 AND kind = ?2 AND local_id = ?3"),
+                    params![tenant, kind, local_id],
+                    link_row,
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn put_link(
+        &self,
+        tenant: &str,
+        kind: &str,
+        local_id: &str,
+        remote_id: &str,
+        state: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (tenant, kind, local_id) = (tenant.to_owned(), kind.to_owned(), local_id.to_owned());
+        let (remote_id, state) = (remote_id.to_owned(), state.map(str::to_owned));
+        self.run(move |conn| {
+            upsert_link(
+                conn,
+                &tenant,
+                &kind,
+                &local_id,
+                &remote_id,
+                state.as_deref(),
+            )
+        })
+        .await
+    }
+
+    async fn links_by_remote(
+        &self,
+        tenant: &str,
+        kind: &str,
+        remote_id: &str,
+    ) -> Result<Vec<Link>, StoreError> {
+        let (tenant, kind, remote_id) = (tenant.to_owned(), kind.to_owned(), remote_id.to_owned());
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {LINK_COLUMNS} FROM xref WHERE tenant = ?1 AND kind = ?2 AND remote_id = ?3 ORDER BY local_id"
+            ))?;
+            let rows = stmt.query_map(params![tenant, kind, remote_id], link_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn set_link_state(
+        &self,
+        tenant: &str,
+        kind: &str,
+        local_id: &str,
+        state: &str,
+    ) -> Result<bool, StoreError> {
+        let (tenant, kind, local_id) = (tenant.to_owned(), kind.to_owned(), local_id.to_owned());
+        let state = state.to_owned();
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE xref SET state = ?1, updated_at = ?2 WHERE tenant = ?3 AND kind = ?4 AND local_id = ?5",
+                params![state, now(), tenant, kind, local_id],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn open_links(
+        &self,
+        tenant: &str,
+        kind: &str,
+        closed: &[String],
+    ) -> Result<Vec<Link>, StoreError> {
+        let (tenant, kind) = (tenant.to_owned(), kind.to_owned());
+        let closed = closed.to_vec();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {LINK_COLUMNS} FROM xref WHERE tenant = ?1 AND kind = ?2 AND state IS NOT NULL
+                 ORDER BY updated_at, local_id"
+            ))?;
+            let rows = stmt.query_map(params![tenant, kind], link_row)?;
+            let all: Vec<Link> = rows.collect::<Result<_, _>>()?;
+            // Filtered here: the list of final states is short and a bound list varies in length.
+            Ok(all
+                .into_iter()
+                .filter(|l| l.state.as_ref().is_some_and(|s| !closed.contains(s)))
+                .collect())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Audit for SqliteStore {
+    async fn audit(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        step: &str,
+        message: &str,
+        data: &Json,
+    ) -> Result<(), StoreError> {
+        let (tenant, kind, key) = (tenant.to_owned(), kind.to_owned(), key.to_owned());
+        let (step, message, data) = (step.to_owned(), message.to_owned(), data.to_string());
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO audit (tenant, kind, key, job_id, at, step, message, data)
+                 VALUES (?1, ?2, ?3, (SELECT id FROM jobs WHERE tenant = ?1 AND kind = ?2 AND key = ?3), ?4, ?5, ?6, ?7)",
+                params![tenant, kind, key, now(), step, message, data],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn trail(&self, tenant: &str, key: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let (tenant, key) = (tenant.to_owned(), key.to_owned());
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT at, coalesce(job_id, 0), step, message, data FROM audit WHERE tenant = ?1 AND key = ?2 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![tenant, key], |r| {
+                let data: String = r.get(4)?;
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    job_id: r.get(1)?,
+                    step: r.get(2)?,
+                    message: r.get(3)?,
+                    data: serde_json::from_str(&data).unwrap_or(Json::Null),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SyncState for SqliteStore {
+    async fn cursor(&self, tenant: &str, stream: &str) -> Result<Option<String>, StoreError> {
+        let (tenant, stream) = (tenant.to_owned(), stream.to_owned());
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT cursor FROM sync_cursors WHERE tenant = ?1 AND stream = ?2",
+                    params![tenant, stream],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn set_cursor(&self, tenant: &str, stream: &str, cursor: &str) -> Result<(), StoreError> {
+        let (tenant, stream, cursor) = (tenant.to_owned(), stream.to_owned(), cursor.to_owned());
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO sync_cursors (tenant, stream, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                params![tenant, stream, cursor, now()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn content_hash(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let (tenant, entity_kind, key) =
+            (tenant.to_owned(), entity_kind.to_owned(), key.to_owned());
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT hash FROM sync_hashes WHERE tenant = ?1 AND entity_kind = ?2 AND key = ?3",
+                    params![tenant, entity_kind, key],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn set_content_hash(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        key: &str,
+        hash: &str,
+    ) -> Result<(), StoreError> {
+        let (tenant, entity_kind, key) =
+            (tenant.to_owned(), entity_kind.to_owned(), key.to_owned());
+        let hash = hash.to_owned();
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO sync_hashes (tenant, entity_kind, key, hash, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant, entity_kind, key) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
+                params![tenant, entity_kind, key, hash, now()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}

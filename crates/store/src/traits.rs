@@ -1,0 +1,277 @@
+//! The store's interface, one trait per job. Every backend implements all of them; callers
+//! hold `Arc<dyn Store>` (or the one trait they need: `Arc<dyn Store>` upcasts to it).
+//!
+//! All methods are called from async tasks, any number of times, concurrently; a backend that
+//! blocks (SQLite) does so off the async threads. `now_ms` arguments come from
+//! [`clock_ms`](crate::clock_ms) (tests pass their own); the store never reads the wall clock
+//! for a decision.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+
+use crate::StoreError;
+use crate::types::{
+    Activation, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job, JobState, Link,
+    LinkRef, NewJob, Outcome, Release,
+};
+
+/// Deduplicated inbound events (webhooks, ION BODs), each stored before it is acknowledged.
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Records an inbound event (deduplicated by `(tenant, source, dedup_key)`) and queues its
+    /// job, if one is asked for, unless the job already exists past `queued`. One transaction.
+    /// Called once per delivery, before the sender is answered.
+    async fn ingest(
+        &self,
+        tenant: &str,
+        source: &str,
+        dedup_key: &str,
+        payload: &Json,
+        job: Option<NewJob<'_>>,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError>;
+
+    /// The stored event with this source id, if it was received.
+    async fn event(
+        &self,
+        tenant: &str,
+        source: &str,
+        dedup_key: &str,
+    ) -> Result<Option<InboxEvent>, StoreError>;
+
+    /// The newest `limit` events, newest first (all tenants when `tenant` is None).
+    async fn events(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<InboxEvent>, StoreError>;
+}
+
+/// Jobs with fenced claims, per-step checkpoints and intents, holds and dead letters.
+///
+/// The step protocol: claim a job with a lease and a fresh token; before an external write,
+/// record its *intent*; make the call outside any transaction; then commit the result, next
+/// checkpoint, link and audit in one fenced write. A job reclaimed with an intent still
+/// recorded is *in doubt*: the flow reads the other system back before doing anything else.
+/// Every write about a claim fails with [`StoreError::LeaseLost`] once another worker holds it.
+#[async_trait]
+pub trait Jobs: Send + Sync {
+    /// Queues a job for the key if none exists (the poller's path); returns whether it did.
+    async fn enqueue(&self, job: NewJob<'_>, now_ms: i64) -> Result<bool, StoreError>;
+
+    /// Claims up to `max` runnable jobs (queued and due, or running with an expired lease),
+    /// oldest `run_at` first. A `run_at` or lease set at a time later than `now_ms` (the clock
+    /// stepped back since, or another process's clock is ahead) is first moved to start at
+    /// `now_ms`: a step back delays a job by at most its own backoff or lease, never by the
+    /// size of the step. Each claim counts an attempt.
+    async fn claim(
+        &self,
+        worker: &str,
+        max: usize,
+        lease_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<Claim>, StoreError>;
+
+    /// Extends the lease of a claim still held (the worker's heartbeat).
+    async fn extend(&self, claim: &Claim, lease_ms: i64, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Records that the external write `intent` is about to be made (and audits it).
+    async fn begin_intent(&self, claim: &Claim, intent: &str) -> Result<(), StoreError>;
+
+    /// Commits a completed step: its checkpoint, clears the intent, and writes the audit
+    /// entry and any link (in the job's tenant, state untouched), all or nothing, if the claim
+    /// still holds.
+    async fn commit_step(
+        &self,
+        claim: &Claim,
+        step: &str,
+        checkpoint: &Json,
+        audit: &str,
+        link: Option<LinkRef<'_>>,
+    ) -> Result<(), StoreError>;
+
+    /// Ends the claim with an outcome (fenced). `Retry` keeps the intent (the next attempt
+    /// starts in doubt); `Wait` gives the claim's attempt back; `Dead` writes a dead letter.
+    async fn finish(&self, claim: &Claim, outcome: Outcome, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Takes the order `reference` for the claim's job: true when it now holds it (or already
+    /// did), false while another job that is still queued or running holds it. A finished,
+    /// held or dead holder gives it up. One holder per (tenant, reference) across nodes.
+    async fn lock_reference(&self, claim: &Claim, reference: &str) -> Result<bool, StoreError>;
+
+    /// Makes the jobs this node claimed before it restarted claimable now (their leases would
+    /// otherwise keep them until they expire). `node`: the node's stable id, the prefix of its
+    /// workers' names (`{node}-{n}`). Call before this node's workers claim anything.
+    async fn release_claims_of(&self, node: &str, now_ms: i64) -> Result<usize, StoreError>;
+
+    async fn job(&self, tenant: &str, kind: &str, key: &str) -> Result<Option<Job>, StoreError>;
+
+    /// Jobs in id order, optionally of one tenant and one state.
+    async fn jobs(
+        &self,
+        tenant: Option<&str>,
+        state: Option<JobState>,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Puts a dead job back in the queue, keeping its checkpoint (so idempotency holds).
+    /// A dead letter replays once.
+    async fn replay(&self, dead_letter_id: i64, now_ms: i64) -> Result<Job, StoreError>;
+
+    /// Releases a held job back to the queue, `from` its last checkpoint or from the start.
+    async fn release(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        from: Release<'_>,
+        now_ms: i64,
+    ) -> Result<Job, StoreError>;
+
+    /// Dead letters in id order, optionally of one tenant.
+    async fn dead_letters(&self, tenant: Option<&str>) -> Result<Vec<DeadLetter>, StoreError>;
+
+    async fn dead_letter(&self, id: i64) -> Result<Option<DeadLetter>, StoreError>;
+}
+
+/// Cross-references between local and remote ids, per (tenant, kind, local id), each with an
+/// optional state (e.g. an order's last pushed status).
+#[async_trait]
+pub trait Links: Send + Sync {
+    async fn link(
+        &self,
+        tenant: &str,
+        kind: &str,
+        local_id: &str,
+    ) -> Result<Option<Link>, StoreError>;
+
+    /// Writes (or rewrites, idempotently) a link. `state: None` leaves a stored state as it
+    /// is, so a plain cross-reference write never clears what a flow tracks.
+    async fn put_link(
+        &self,
+        tenant: &str,
+        kind: &str,
+        local_id: &str,
+        remote_id: &str,
+        state: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// The links of a kind pointing at `remote_id` (usually one), by local id.
+    async fn links_by_remote(
+        &self,
+        tenant: &str,
+        kind: &str,
+        remote_id: &str,
+    ) -> Result<Vec<Link>, StoreError>;
+
+    /// Sets the state of an existing link; false when there is no such link.
+    async fn set_link_state(
+        &self,
+        tenant: &str,
+        kind: &str,
+        local_id: &str,
+        state: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Links of a kind that carry a state not in `closed` (e.g. orders not yet in a final
+    /// status), least recently updated first. Links without a state are not listed.
+    async fn open_links(
+        &self,
+        tenant: &str,
+        kind: &str,
+        closed: &[String],
+    ) -> Result<Vec<Link>, StoreError>;
+}
+
+/// The audit trail, per (tenant, key).
+#[async_trait]
+pub trait Audit: Send + Sync {
+    /// Appends an entry about `key` outside a step (linked to its job, if one exists).
+    async fn audit(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        step: &str,
+        message: &str,
+        data: &Json,
+    ) -> Result<(), StoreError>;
+
+    /// Every entry about `key` (of any kind), oldest first.
+    async fn trail(&self, tenant: &str, key: &str) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// What sync flows remember between runs: how far each stream was read, and the content hash
+/// last written per entity (so an unchanged record is not written again).
+#[async_trait]
+pub trait SyncState: Send + Sync {
+    async fn cursor(&self, tenant: &str, stream: &str) -> Result<Option<String>, StoreError>;
+
+    async fn set_cursor(&self, tenant: &str, stream: &str, cursor: &str) -> Result<(), StoreError>;
+
+    async fn content_hash(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError>;
+
+    async fn set_content_hash(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        key: &str,
+        hash: &str,
+    ) -> Result<(), StoreError>;
+}
+
+/// The plugin registry's durable half: which component serves which tenant's role, with
+/// history.
+#[async_trait]
+pub trait Activations: Send + Sync {
+    /// Records an install (idempotent).
+    async fn record_install(
+        &self,
+        tenant: &str,
+        role: &str,
+        digest: &str,
+    ) -> Result<(), StoreError>;
+
+    async fn installs(&self, tenant: Option<&str>) -> Result<Vec<Install>, StoreError>;
+
+    /// Makes `digest` (which must be installed for the role) the active one; activating the
+    /// active one again changes nothing.
+    async fn activate(
+        &self,
+        tenant: &str,
+        role: &str,
+        digest: &str,
+    ) -> Result<Activation, StoreError>;
+
+    /// Retires the active component and returns the one now active again.
+    async fn rollback(&self, tenant: &str, role: &str) -> Result<Activation, StoreError>;
+
+    /// What would become active on a rollback, without doing it.
+    async fn previous(&self, tenant: &str, role: &str) -> Result<Option<Activation>, StoreError>;
+
+    /// The active component of every (tenant, role), by tenant and role.
+    async fn active(&self) -> Result<Vec<Activation>, StoreError>;
+
+    /// Changes whenever any binding changes, also from another process: a cheap poll.
+    async fn generation(&self) -> Result<i64, StoreError>;
+}
+
+/// Readiness.
+#[async_trait]
+pub trait Health: Send + Sync {
+    /// One tiny write, waiting for a lock at most `wait`; the error says why it can't write
+    /// (locked, disk full, read-only).
+    async fn can_write(&self, wait: Duration) -> Result<(), StoreError>;
+}
+
+/// The whole store. Implemented for every type that implements each part.
+pub trait Store: Inbox + Jobs + Links + Audit + SyncState + Activations + Health {}
+
+impl<T> Store for T where T: Inbox + Jobs + Links + Audit + SyncState + Activations + Health + ?Sized
+{}
