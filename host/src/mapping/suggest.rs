@@ -1,6 +1,6 @@
 //! `ferry mapping suggest`: proposes mapping rules for each target field, with a score, from
-//! field names, field descriptions (M3's MI field texts in `host/data/m3-transaction-fields.txt`,
-//! QuoteWerks' in `host/data/quotewerks-fields.txt`) and sample values.
+//! field names, field descriptions (M3's MI field texts and types from the one M3 field catalog,
+//! `crates/m3-fields`; QuoteWerks' in `host/data/quotewerks-fields.txt`) and sample values.
 //!
 //! Scoring: the words of the target's description against the source's name and description
 //! (split at camel case, a small thesaurus of integration words, each word weighted by how rare
@@ -12,7 +12,6 @@ use std::collections::{HashMap, HashSet};
 
 use super::engine::{Document, Level, Mapping, Value};
 
-const M3_FIELDS: &str = include_str!("../../data/m3-transaction-fields.txt");
 const QW_FIELDS: &str = include_str!("../../data/quotewerks-fields.txt");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,72 +47,43 @@ pub enum SuggestError {
     UnknownSchema { role: &'static str, spec: String },
 }
 
-/// An M3 type code and length: `A` alphanumeric, `N` numeric, `D` date.
-type M3Type = Option<(char, usize)>;
-
-/// One M3 transaction's fields: (name, description, type code and length when given).
-fn m3_transaction(name: &str, part: &str) -> Vec<(String, String, M3Type)> {
-    let mut lines = M3_FIELDS.lines();
-    let header = format!("## {name}:");
-    let mut out = Vec::new();
-    while let Some(l) = lines.next() {
-        if !l.starts_with(&header) {
-            continue;
-        }
-        for l in lines.by_ref() {
-            if l.starts_with("##") {
-                break;
-            }
-            let Some(list) = l.trim().strip_prefix(&format!("{part}:")) else {
-                continue;
-            };
-            for item in list.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                let (head, desc) = item.split_once(' ').unwrap_or((item, ""));
-                let desc = desc.replace("(Required)", "").trim().to_string();
-                let (field, ty) = match head.split_once('(') {
-                    Some((f, rest)) => {
-                        let code = rest.trim_end_matches(')');
-                        let kind = code.chars().next().unwrap_or('A');
-                        let len = code[kind.len_utf8()..].parse().ok();
-                        (f.to_string(), len.map(|n| (kind, n)))
-                    }
-                    None => (head.to_string(), None),
-                };
-                out.push((field, desc, ty));
-            }
-        }
-        break;
+/// One M3 transaction's inputs or outputs (`part` is `IN` or `OUT`) from the one M3 field
+/// catalog: (name, description).
+fn m3_transaction(path: &str, part: &str) -> Vec<(String, String)> {
+    let Some(t) = ferry_m3_fields::catalog().get_path(path) else {
+        return Vec::new();
+    };
+    if part == "IN" {
+        t.inputs
+            .iter()
+            .map(|f| (f.name.clone(), f.description.clone()))
+            .collect()
+    } else {
+        t.outputs
+            .iter()
+            .map(|f| (f.name.clone(), f.description.clone()))
+            .collect()
     }
-    out
 }
 
-fn m3_type(code: M3Type) -> (FieldType, Option<usize>) {
-    match code {
-        Some(('D', _)) => (FieldType::Date, None),
-        Some(('N', n)) => (FieldType::Decimal, Some(n)),
-        Some((_, n)) => (FieldType::Text, Some(n)),
+/// A field's schema type and length, as the catalog types it across M3.
+fn m3_type(name: &str) -> (FieldType, Option<usize>) {
+    use ferry_m3_fields::FieldType as M3;
+    match ferry_m3_fields::catalog().field(name) {
+        Some(s) if s.ty == M3::Date => (FieldType::Date, None),
+        Some(s) if s.ty == M3::Numeric => (FieldType::Decimal, Some(s.length)),
+        Some(s) => (FieldType::Text, Some(s.length)),
         None => (FieldType::Text, None),
     }
 }
 
-/// Fields an M3 transaction accepts (IN), typed from the OUT lists of `typed_by`.
-fn m3_target(input: &str, typed_by: &[&str], level: Level, skip: &[&str]) -> Vec<SchemaField> {
-    let mut types: HashMap<String, M3Type> = HashMap::new();
-    for t in typed_by {
-        for (f, _, ty) in m3_transaction(t, "OUT") {
-            types.entry(f).or_insert(ty);
-        }
-    }
+/// Fields an M3 transaction accepts (IN).
+fn m3_target(input: &str, level: Level, skip: &[&str]) -> Vec<SchemaField> {
     m3_transaction(input, "IN")
         .into_iter()
-        .filter(|(f, ..)| !skip.contains(&f.as_str()))
-        .map(|(name, description, _)| {
-            let (ty, length) = m3_type(types.get(&name).copied().flatten());
-            let (ty, length) = if name.ends_with("DT") && ty == FieldType::Text {
-                (FieldType::Date, None)
-            } else {
-                (ty, length)
-            };
+        .filter(|(f, _)| !skip.contains(&f.as_str()))
+        .map(|(name, description)| {
+            let (ty, length) = m3_type(&name);
             SchemaField {
                 name,
                 level,
@@ -130,9 +100,9 @@ fn m3_source(transactions: &[&str]) -> Vec<SchemaField> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for t in transactions {
-        for (name, description, ty) in m3_transaction(t, "OUT") {
+        for (name, description) in m3_transaction(t, "OUT") {
             if seen.insert(name.clone()) {
-                let (ty, length) = m3_type(ty);
+                let (ty, length) = m3_type(&name);
                 out.push(SchemaField {
                     name,
                     level: Level::Header,
@@ -207,26 +177,15 @@ pub fn source_schema(spec: &str) -> Result<Schema, SuggestError> {
 pub fn target_schema(spec: &str) -> Result<Schema, SuggestError> {
     let fields = match spec {
         "m3:order" => {
-            let mut f = m3_target(
-                "OIS100MI/AddBatchHead",
-                &["OIS100MI/GetBatchHead", "OIS100MI/GetHead"],
-                Level::Header,
-                &["CONO"],
-            );
+            let mut f = m3_target("OIS100MI/AddBatchHead", Level::Header, &["CONO"]);
             f.extend(m3_target(
                 "OIS100MI/AddBatchLine",
-                &["OIS100MI/GetLine"],
                 Level::Lines,
                 &["CONO", "ORNO"],
             ));
             f
         }
-        "m3:customer" => m3_target(
-            "CRS610MI/Add",
-            &["CRS610MI/GetBasicData"],
-            Level::Header,
-            &["CONO"],
-        ),
+        "m3:customer" => m3_target("CRS610MI/Add", Level::Header, &["CONO"]),
         "quotewerks:product" => quotewerks("product", false),
         "quotewerks:customer" => quotewerks("customer", false),
         other => {
@@ -648,6 +607,34 @@ mod tests {
         assert_eq!(words("SoldToAddress1"), vec!["1", "address", "customer"]);
         assert_eq!(words("Alternate U/M"), vec!["alternate", "measure", "unit"]);
         assert_eq!(words("ShipVia"), vec!["delivery", "method"]);
+    }
+
+    /// Suggest types M3 targets as the one catalog does (the connector and the simulator read
+    /// the same catalog), so a proposed `max` is the length M3 enforces.
+    #[test]
+    fn m3_targets_carry_the_catalogs_types_and_lengths() {
+        let catalog = ferry_m3_fields::catalog();
+        for spec in ["m3:order", "m3:customer"] {
+            for f in target_schema(spec).unwrap().fields {
+                let Some(c) = catalog.field(&f.name) else {
+                    assert_eq!((f.ty, f.length), (FieldType::Text, None), "{}", f.name);
+                    continue;
+                };
+                let want = match c.ty {
+                    ferry_m3_fields::FieldType::Alpha => (FieldType::Text, Some(c.length)),
+                    ferry_m3_fields::FieldType::Numeric => (FieldType::Decimal, Some(c.length)),
+                    ferry_m3_fields::FieldType::Date => (FieldType::Date, None),
+                };
+                assert_eq!((f.ty, f.length), want, "{spec} {}", f.name);
+            }
+        }
+        let order = target_schema("m3:order").unwrap();
+        let orqt = order.fields.iter().find(|f| f.name == "ORQT").unwrap();
+        assert_eq!(
+            orqt.ty,
+            FieldType::Decimal,
+            "a quantity, not 16 characters of text"
+        );
     }
 
     #[test]

@@ -1,130 +1,33 @@
 //! M3's field habits: fixed lengths (checked before a call, never cut), yyyyMMdd dates, a
-//! decimal point, blank padding on output. Lengths come from the MI metadata in
-//! reference/m3-transaction-fields.txt (an input takes the length of the output field of the
-//! same name, M3's convention).
+//! decimal point, blank padding on output. Types and lengths come from the one M3 field catalog
+//! (`crates/m3-fields`, the MI metadata dump; an input takes the length of the output field of
+//! the same name, M3's convention).
 
 use std::str::FromStr;
 
+use ferry_m3_fields::{FieldSpec, FieldType};
 use ferry_pdk::{Decimal, FieldError, Value, field_error};
 
-/// Alphanumeric field lengths.
-const LENGTHS: &[(&str, usize)] = &[
-    // customers (CRS610MI)
-    ("CUNO", 10),
-    ("CUTM", 10),
-    ("CUNM", 36),
-    ("CUA1", 36),
-    ("CUA2", 36),
-    ("CUA3", 36),
-    ("CUA4", 36),
-    ("PONO", 10),
-    ("PHNO", 16),
-    ("PHN2", 16),
-    ("TFNO", 16),
-    ("ALCU", 10),
-    ("YREF", 30),
-    ("YRE2", 30),
-    ("MAIL", 50),
-    ("CSCD", 3),
-    ("ECAR", 2),
-    ("TOWN", 20),
-    ("STAT", 2),
-    ("CFC1", 10),
-    ("CFC3", 3),
-    ("CFC4", 5),
-    ("CFC5", 1),
-    ("CFC6", 10),
-    ("CFC8", 3),
-    ("CFC9", 5),
-    ("CFC0", 1),
-    ("CESA", 32),
-    ("IVGP", 3),
-    ("FRCO", 7),
-    ("CUSU", 10),
-    ("EDES", 3),
-    ("DIVI", 3),
-    ("LNCD", 2),
-    ("RASN", 10),
-    ("SPLE", 10),
-    // order head (OIS100MI/AddBatchHead)
-    ("CUOR", 20),
-    ("ORTP", 3),
-    ("FACI", 3),
-    ("WHLO", 3),
-    ("MODL", 3),
-    ("TEDL", 3),
-    ("OREF", 30),
-    ("CUCD", 3),
-    ("TEPY", 3),
-    ("PYNO", 10),
-    ("ADID", 6),
-    ("AGNT", 10),
-    ("SMCD", 10),
-    ("PLTB", 10),
-    ("DISY", 10),
-    ("RESP", 10),
-    ("OFNO", 10),
-    ("TEL2", 36),
-    ("PROJ", 7),
-    ("ELNO", 8),
-    ("DLSP", 12),
-    ("DSTX", 36),
-    ("TEPA", 3),
-    ("TECD", 3),
-    ("AGNO", 7),
-    ("INRC", 10),
-    ("DECU", 10),
-    ("PYRE", 25),
-    ("BKID", 5),
-    ("PYCD", 3),
-    ("TIZO", 5),
-    ("ORNO", 10),
-    // order lines (OIS100MI/AddBatchLine)
-    ("ITNO", 15),
-    ("ITDS", 30),
-    ("ALUN", 3),
-    ("SPUN", 3),
-    ("CUPO", 7),
-    ("TEDS", 60),
-    ("PIDE", 4),
-    ("BANO", 20),
-    ("SERN", 20),
-    ("CAMU", 20),
-    ("CUPA", 20),
-    ("POPN", 30),
-    ("RSCD", 3),
-    ("CMNO", 4),
-    ("DLSX", 36),
-    ("PACT", 6),
-    ("WHSL", 10),
-];
+/// The type and length of an M3 field, from the one catalog (`crates/m3-fields`).
+fn spec(name: &str) -> Option<FieldSpec> {
+    ferry_m3_fields::catalog().field(name)
+}
+
+/// An alphanumeric field's length (numbers and dates are checked by form, not length).
+pub fn max_len(name: &str) -> Option<usize> {
+    spec(name)
+        .filter(|s| s.ty == FieldType::Alpha)
+        .map(|s| s.length)
+}
 
 /// Numeric inputs: must be a decimal with a point (M3 refuses a comma).
-const NUMERIC: &[&str] = &[
-    "ORQT", "ORQA", "SAPR", "DIA1", "DIA2", "DIA3", "DIA4", "DIA5", "DIA6", "DIP1", "DIP2", "DIP3",
-    "DIP4", "DIP5", "DIP6", "OTBA", "OTDP", "CONO", "CUTP", "SACD", "D1QT", "RLHM", "DWHM", "PONR",
-    "POSX", "NTAM", "STQT", "ALQT", "AV01", "AV02", "AVAL", "QUQT", "RJQT", "REQT", "PLQT", "NETP",
-    "LNAM", "SAPB", "PUPR", "NEPR", "NLAM", "BRAM", "TOPY", "VTAM", "ONET", "ORVA", "TOAM", "ODAM",
-    "CRLM", "CRL2", "CRL3", "DIPC", "NEWE", "GRWE", "VOL3", "UCOS", "LNA2", "ORQS", "DCCD", "PDCC",
-    "SAP1", "SAP2", "DPR1", "TBPR", "TBAM", "APPR", "CFC2", "CFC7", "DLQT", "IVQT", "ATNR",
-];
+pub fn is_numeric(name: &str) -> bool {
+    spec(name).is_some_and(|s| s.ty == FieldType::Numeric)
+}
 
 /// Date fields (yyyyMMdd on the wire, ISO in documents).
-const DATES: &[&str] = &[
-    "RLDT", "ORDT", "CUDT", "DWDT", "CODT", "FDED", "LDED", "RLDZ", "DWDZ", "CODZ", "LMDT", "RGDT",
-    "FDDT", "SPDT", "FVDT", "LVDT", "FLMD", "TLMD", "CSDS", "BAGD", "PPDT",
-];
-
-pub fn max_len(name: &str) -> Option<usize> {
-    LENGTHS.iter().find(|(n, _)| *n == name).map(|(_, l)| *l)
-}
-
-pub fn is_numeric(name: &str) -> bool {
-    NUMERIC.contains(&name)
-}
-
 pub fn is_date(name: &str) -> bool {
-    DATES.contains(&name)
+    spec(name).is_some_and(|s| s.ty == FieldType::Date)
 }
 
 /// `2026-05-01` (or `20260501`, or an ISO date-time) → `20260501`.
@@ -305,6 +208,37 @@ mod tests {
             show(output("CUNO", "00042")),
             show(Value::Text("00042".into()))
         );
+    }
+
+    /// The connector checks every field the way the one catalog types it (no private table
+    /// that could disagree with the simulator or `ferry mapping suggest`).
+    #[test]
+    fn every_catalog_field_is_checked_as_the_catalog_types_it() {
+        for (name, spec) in ferry_m3_fields::catalog().fields() {
+            let long = Value::Text("X".repeat(spec.length + 1));
+            match spec.ty {
+                FieldType::Alpha => {
+                    assert_eq!(max_len(name), Some(spec.length), "{name}");
+                    assert!(input(name, &long, None).is_err(), "{name} too long");
+                    let fits = Value::Text("X".repeat(spec.length));
+                    assert!(input(name, &fits, None).is_ok(), "{name} fits");
+                }
+                FieldType::Numeric => {
+                    assert!(
+                        input(name, &Value::Text("two".into()), None).is_err(),
+                        "{name}"
+                    );
+                    assert!(
+                        matches!(output(name, " 2.50"), Value::Decimal(d) if d == "2.5"),
+                        "{name}"
+                    );
+                }
+                FieldType::Date => {
+                    assert!(input(name, &Value::Text("31/12/2026".into()), None).is_err());
+                    assert!(matches!(output(name, "20261231"), Value::Date(_)), "{name}");
+                }
+            }
+        }
     }
 
     #[test]
