@@ -74,10 +74,11 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(dir.path().join("m3.ionapi"), sim.ionapi_json()).expect("ionapi");
     let toml =
-        "[tenants.acme.connections.m3]\nkind = \"http\"\nionapi = { file = \"m3.ionapi\" }\n";
+        "[tenants.acme.connections.m3]\nkind = \"http\"\nionapi = { file = \"m3.ionapi\" }\n\
+         [tenants.acme.plugins.erp]\nconnections = [\"m3\"]\n";
     std::fs::write(dir.path().join("ferry.toml"), toml).expect("toml");
     let config = FerryConfig::load(&dir.path().join("ferry.toml")).expect("config");
-    let base = config.grants("acme").expect("grants");
+    let base = config.plugin_grants("acme", Role::Erp).expect("grants");
     let settings = |mode: &str| {
         [("order_entry".to_string(), mode.to_string())]
             .into_iter()

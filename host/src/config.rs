@@ -1,22 +1,31 @@
-//! `ferry.toml`: data directory, runtime limits, and per tenant its connections, secrets (by
-//! reference only) and plugin settings. Turned into the `Grants` plugins run with.
+//! `ferry.toml`, in two stages. [`FerryConfig::parse`] turns the text into typed config and
+//! refuses nonsense, naming the key, with no file, environment or network access.
+//! [`FerryConfig::resolve_tenant`] (in [`resolve`]) then reads secrets by reference and builds
+//! connections and OAuth clients: what the runtime needs for one tenant.
+//!
+//! Per tenant: a pool of named `connections` and `secrets`; `plugins` keyed by role (`erp`,
+//! `quoting`, `transform`), each granted the connections and secrets it names and nothing
+//! else; and `host`, the credentials only the host reads (webhook secret, ION token), never
+//! part of any plugin's grants.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use url::Url;
 
 use crate::runtime::connections::ConnectionError;
-use crate::runtime::connections::http::{HttpConnection, HttpSettings};
-use crate::runtime::connections::oauth::{IonApiFile, TokenProvider};
-use crate::runtime::connections::sql::{SqlConnection, SqlServerSettings, SqliteSettings};
-use crate::runtime::grants::{Grants, Secret};
+use crate::runtime::connections::sql::SqliteSettings;
+use crate::runtime::grants::{ConnectionKind, Ungranted};
 use crate::runtime::{Role, RuntimeSettings};
 
+pub mod resolve;
+pub mod secret;
 pub mod validate;
+
+pub use resolve::{HostCredentials, ResolvedTenant};
+pub use secret::SecretRef;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -42,6 +51,8 @@ pub enum ConfigError {
         path: PathBuf,
         problems: Vec<validate::Invalid>,
     },
+    #[error(transparent)]
+    Ungranted(#[from] Ungranted),
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -63,17 +74,69 @@ pub struct FerryConfig {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
+    /// The tenant's connections; each plugin gets only those its `connections` names.
     #[serde(default)]
     pub connections: BTreeMap<String, ConnectionConfig>,
+    /// The tenant's plugin secrets (by reference); each plugin may check values against only
+    /// those its `secrets` names.
     #[serde(default)]
     pub secrets: BTreeMap<String, SecretRef>,
-    /// Non-secret settings per role (`erp`, `quoting`, `transform`), handed to the plugin.
+    /// Credentials the host itself checks; no plugin ever sees them.
     #[serde(default)]
-    pub plugins: BTreeMap<String, PluginSettings>,
+    pub host: HostConfig,
+    /// One plugin per role; a misspelled role is a parse error.
+    #[serde(default)]
+    pub plugins: BTreeMap<Role, PluginConfig>,
     #[serde(default)]
     pub quote_to_order: QuoteToOrderPolicy,
     #[serde(default)]
     pub retry: crate::flows::RetryPolicy,
+}
+
+/// `[tenants.T.host]`: what the host checks before any plugin code runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostConfig {
+    /// The shared secret a quoting webhook must present in `webhook_header` on
+    /// `/hooks/{tenant}/quotewerks`, compared in constant time; the header is removed before
+    /// the plugin sees the request. Unset: every webhook is refused.
+    pub webhook_secret: Option<SecretRef>,
+    pub webhook_header: String,
+    /// The bearer token ION must present on `/ion/{tenant}/events`. Unset: the endpoint
+    /// refuses everything.
+    pub ion_token: Option<SecretRef>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            webhook_secret: None,
+            webhook_header: "X-QuoteWerks-Secret".into(),
+            ion_token: None,
+        }
+    }
+}
+
+/// `[tenants.T.plugins.ROLE]`: the plugin serving one role, its grants and settings.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// A component to install and activate at start-up when the role has no active plugin.
+    pub file: Option<PathBuf>,
+    /// Transforms only: snapshot the plugin after `describe` under these settings and run
+    /// every call from the snapshot (the declarative mapping then parses its files once per
+    /// configuration, not per call).
+    #[serde(default)]
+    pub prepare: bool,
+    /// Non-secret settings handed to the plugin (`config` import).
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+    /// The tenant's connections this plugin may use, by name.
+    #[serde(default)]
+    pub connections: Vec<String>,
+    /// The tenant's secrets this plugin may check values against, by name.
+    #[serde(default)]
+    pub secrets: Vec<String>,
 }
 
 /// `ferry serve`: where it listens and how hard it works.
@@ -151,15 +214,14 @@ pub struct QuoteToOrderPolicy {
     pub status_names: BTreeMap<String, String>,
     /// ERP statuses after which an order is no longer polled.
     pub final_statuses: Vec<String>,
-    /// The secret (by name, under `secrets`) ION must present as a bearer token on
-    /// `/ion/{tenant}/events`. Unset: the endpoint refuses everything.
-    pub ion_token_secret: Option<String>,
-    /// The secret (by name, under `secrets`) a quoting webhook must present in
-    /// `webhook_header` on `/hooks/{tenant}/quotewerks`. The host checks it in constant time
-    /// before any plugin code runs and removes the header; no such secret: every webhook is
-    /// refused.
-    pub webhook_secret: String,
-    pub webhook_header: String,
+    /// Keys that moved to `[tenants.T.host]`: accepted by the parser only so that
+    /// `validate` can say where they went.
+    #[serde(rename = "ion_token_secret")]
+    pub(crate) moved_ion_token_secret: Option<IgnoredAny>,
+    #[serde(rename = "webhook_secret")]
+    pub(crate) moved_webhook_secret: Option<IgnoredAny>,
+    #[serde(rename = "webhook_header")]
+    pub(crate) moved_webhook_header: Option<IgnoredAny>,
 }
 
 impl Default for QuoteToOrderPolicy {
@@ -173,25 +235,11 @@ impl Default for QuoteToOrderPolicy {
             status_names: BTreeMap::new(),
             // M3's last order statuses: invoiced, and deleted/cancelled. Tenants may differ.
             final_statuses: vec!["77".into(), "90".into(), "99".into()],
-            ion_token_secret: None,
-            webhook_secret: "quotewerks_webhook".into(),
-            webhook_header: "X-QuoteWerks-Secret".into(),
+            moved_ion_token_secret: None,
+            moved_webhook_secret: None,
+            moved_webhook_header: None,
         }
     }
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct PluginSettings {
-    /// A component to install and activate at start-up when the role has no active plugin.
-    pub file: Option<PathBuf>,
-    /// Transforms only: snapshot the plugin after `describe` under these settings and run
-    /// every call from the snapshot (the declarative mapping then parses its files once per
-    /// configuration, not per call).
-    #[serde(default)]
-    pub prepare: bool,
-    #[serde(default)]
-    pub settings: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,109 +270,56 @@ pub enum ConnectionConfig {
     },
 }
 
-/// A secret is never written in the config: it is read from an environment variable or a
-/// file when Ferry starts.
-#[derive(Debug, Clone)]
-pub struct SecretRef {
-    pub env: Option<String>,
-    pub file: Option<PathBuf>,
-}
-
-const SECRET_INLINE: &str =
-    "secrets are given by reference: { env = \"VAR\" } or { file = \"PATH\" }, never inline";
-
-// Hand-written so that a secret typed inline is refused without echoing its value.
-impl<'de> Deserialize<'de> for SecretRef {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{self, MapAccess, Visitor, value::MapAccessDeserializer};
-
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Repr {
-            env: Option<String>,
-            file: Option<PathBuf>,
-        }
-
-        struct RefVisitor;
-        impl<'de> Visitor<'de> for RefVisitor {
-            type Value = SecretRef;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(SECRET_INLINE)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SecretRef, A::Error> {
-                let r = Repr::deserialize(MapAccessDeserializer::new(map))?;
-                Ok(SecretRef {
-                    env: r.env,
-                    file: r.file,
-                })
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<SecretRef, E> {
-                Err(E::custom(SECRET_INLINE))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretRef, E> {
-                Err(E::custom(SECRET_INLINE))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretRef, E> {
-                Err(E::custom(SECRET_INLINE))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretRef, E> {
-                Err(E::custom(SECRET_INLINE))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretRef, E> {
-                Err(E::custom(SECRET_INLINE))
-            }
-        }
-        d.deserialize_any(RefVisitor)
-    }
-}
-
-impl SecretRef {
-    fn resolve(&self, base: &Path) -> Result<String, String> {
-        match (&self.env, &self.file) {
-            (Some(var), None) => {
-                std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
-            }
-            (None, Some(file)) => {
-                let path = base.join(file);
-                std::fs::read_to_string(&path)
-                    .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-                    .map_err(|e| format!("reading {}: {e}", path.display()))
-            }
-            _ => Err("give exactly one of `env = \"VAR\"` or `file = \"PATH\"`".into()),
+impl ConnectionConfig {
+    /// Which import reaches this connection.
+    pub fn kind(&self) -> ConnectionKind {
+        match self {
+            ConnectionConfig::Http { .. } => ConnectionKind::Http,
+            ConnectionConfig::Sqlite(_) | ConnectionConfig::SqlServer { .. } => ConnectionKind::Sql,
         }
     }
 }
 
 impl FerryConfig {
+    /// Stage one: TOML text to typed, checked config. Reads nothing (no file, environment or
+    /// network); `base_dir` is only recorded, for the resolve stage's relative paths. Every
+    /// error names the key (`tenants.acme.plugins.quotin: unknown variant ...`).
+    pub fn parse(text: &str, base_dir: &Path) -> Result<Self, ConfigError> {
+        let source = base_dir.join("ferry.toml");
+        let mut config = parse_toml(text).map_err(|message| ConfigError::Parse {
+            path: source.clone(),
+            message,
+        })?;
+        config.base_dir = base_dir.to_path_buf();
+        // Nonsense is refused here, with its reason, rather than found out under load.
+        validate::check(&config).map_err(|problems| ConfigError::Invalid {
+            path: source,
+            problems,
+        })?;
+        Ok(config)
+    }
+
+    /// Reads the file and parses it (relative paths in it are relative to its directory).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        // toml's Display quotes the offending source line, which may hold a secret typed
-        // inline: report the line number and message only.
-        let mut config: FerryConfig = toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            ConfigError::Parse {
-                path: path.to_path_buf(),
-                message: match line {
-                    Some(l) => format!("line {l}: {}", e.message()),
-                    None => e.message().to_string(),
-                },
-            }
-        })?;
-        config.base_dir = path
+        let base = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        // Nonsense is refused here, with its reason, rather than found out under load.
-        validate::check(&config).map_err(|problems| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            problems,
-        })?;
-        Ok(config)
+        Self::parse(&text, &base).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            ConfigError::Invalid { problems, .. } => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            },
+            other => other,
+        })
     }
 
     /// The runtime settings, with the compile cache under `data_dir` unless set.
@@ -340,128 +335,17 @@ impl FerryConfig {
         self.data_dir.as_ref().map(|d| self.base_dir.join(d))
     }
 
-    /// Builds the tenant's connections and secrets: what its plugins may use.
-    pub fn grants(&self, tenant: &str) -> Result<Grants, ConfigError> {
-        let tc = self
-            .tenants
+    pub fn tenant(&self, tenant: &str) -> Result<&TenantConfig, ConfigError> {
+        self.tenants
             .get(tenant)
-            .ok_or_else(|| ConfigError::UnknownTenant(tenant.to_string()))?;
-        let mut grants = Grants::for_tenant(tenant);
-        for (name, conn) in &tc.connections {
-            match conn {
-                ConnectionConfig::Http {
-                    base_url,
-                    ionapi,
-                    allow,
-                    timeout_ms,
-                    max_response_bytes,
-                    max_request_bytes,
-                    allow_insecure_http,
-                } => {
-                    let cfg_err = |message: String| ConnectionError::Config {
-                        connection: name.clone(),
-                        message,
-                    };
-                    let timeout = timeout_ms.unwrap_or(30_000);
-                    let auth = match ionapi {
-                        Some(r) => {
-                            let text = r.resolve(&self.base_dir).map_err(|message| {
-                                ConfigError::Secret {
-                                    tenant: tenant.to_string(),
-                                    name: format!("{name}.ionapi"),
-                                    message,
-                                }
-                            })?;
-                            let file = IonApiFile::parse(&text).map_err(|message| {
-                                ConnectionError::Credentials {
-                                    source_name: format!("connection '{name}' ionapi"),
-                                    message,
-                                }
-                            })?;
-                            Some(Arc::new(TokenProvider::new(
-                                file,
-                                Duration::from_millis(timeout),
-                            )?))
-                        }
-                        None => None,
-                    };
-                    let base = match (base_url, &auth) {
-                        (Some(u), _) => u.clone(),
-                        (None, Some(a)) => a.base_url().map_err(cfg_err)?,
-                        (None, None) => {
-                            return Err(cfg_err("needs base_url or ionapi".into()).into());
-                        }
-                    };
-                    let mut settings = HttpSettings::new(base);
-                    settings.allow = allow.clone();
-                    settings.timeout_ms = timeout;
-                    if let Some(n) = max_response_bytes {
-                        settings.max_response_bytes = *n;
-                    }
-                    if let Some(n) = max_request_bytes {
-                        settings.max_request_bytes = *n;
-                    }
-                    settings.allow_insecure_http = *allow_insecure_http;
-                    grants.http.insert(
-                        name.clone(),
-                        Arc::new(HttpConnection::new(tenant, name, settings, auth)?),
-                    );
-                }
-                ConnectionConfig::Sqlite(s) => {
-                    let mut s = s.clone();
-                    s.path = self.base_dir.join(&s.path);
-                    grants
-                        .sql
-                        .insert(name.clone(), Arc::new(SqlConnection::sqlite(name, &s)?));
-                }
-                ConnectionConfig::SqlServer {
-                    connection_string,
-                    max_rows,
-                    timeout_ms,
-                } => {
-                    let text = connection_string
-                        .resolve(&self.base_dir)
-                        .map_err(|message| ConfigError::Secret {
-                            tenant: tenant.to_string(),
-                            name: format!("{name}.connection_string"),
-                            message,
-                        })?;
-                    let mut settings = SqlServerSettings::default();
-                    if let Some(n) = max_rows {
-                        settings.max_rows = *n;
-                    }
-                    if let Some(t) = timeout_ms {
-                        settings.timeout_ms = *t;
-                    }
-                    grants.sql.insert(
-                        name.clone(),
-                        Arc::new(SqlConnection::sql_server(
-                            name,
-                            &settings,
-                            Secret::new(text),
-                        )?),
-                    );
-                }
-            }
-        }
-        for (name, r) in &tc.secrets {
-            let value = r
-                .resolve(&self.base_dir)
-                .map_err(|message| ConfigError::Secret {
-                    tenant: tenant.to_string(),
-                    name: name.clone(),
-                    message,
-                })?;
-            grants.secrets.insert(name.clone(), Secret::new(value));
-        }
-        Ok(grants)
+            .ok_or_else(|| ConfigError::UnknownTenant(tenant.to_string()))
     }
 
     /// Whether the tenant asked for its `role` plugin to be prepared (snapshotted).
     pub fn plugin_prepare(&self, tenant: &str, role: Role) -> bool {
         self.tenants
             .get(tenant)
-            .and_then(|t| t.plugins.get(role.as_str()))
+            .and_then(|t| t.plugins.get(&role))
             .is_some_and(|p| p.prepare)
     }
 
@@ -469,8 +353,56 @@ impl FerryConfig {
     pub fn plugin_settings(&self, tenant: &str, role: Role) -> BTreeMap<String, String> {
         self.tenants
             .get(tenant)
-            .and_then(|t| t.plugins.get(role.as_str()))
+            .and_then(|t| t.plugins.get(&role))
             .map(|p| p.settings.clone())
             .unwrap_or_default()
     }
+
+    /// Checks the tenant's `role` plugin against its grants (see
+    /// [`crate::runtime::grants::check_plugin`]); `imports` is the component's import list,
+    /// when one is known. Called when a tenant is built and when a plugin is installed or
+    /// activated for a role, so a plugin that needs an ungranted connection never runs.
+    pub fn check_plugin(
+        &self,
+        tenant: &str,
+        role: Role,
+        imports: Option<&[String]>,
+    ) -> Result<(), ConfigError> {
+        let tc = self.tenant(tenant)?;
+        let plugin = tc.plugins.get(&role);
+        let granted: BTreeMap<String, ConnectionKind> = plugin
+            .map(|p| p.connections.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|name| Some((name.clone(), tc.connections.get(name)?.kind())))
+            .collect();
+        let settings = plugin.map(|p| p.settings.clone()).unwrap_or_default();
+        crate::runtime::grants::check_plugin(tenant, role, &granted, &settings, imports)?;
+        Ok(())
+    }
+}
+
+/// toml's own Display quotes the offending source line, which may hold a secret typed
+/// inline: the message here is the key path, the line number and toml's message only.
+fn parse_toml(text: &str) -> Result<FerryConfig, String> {
+    let line_of = |span: Option<std::ops::Range<usize>>| {
+        span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+    };
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| match line_of(e.span()) {
+        Some(l) => format!("line {l}: {}", e.message()),
+        None => e.message().to_string(),
+    })?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let at = match line_of(inner.span()) {
+            Some(l) => format!("line {l}: "),
+            None => String::new(),
+        };
+        if key == "." {
+            format!("{at}{}", inner.message())
+        } else {
+            format!("{at}{key}: {}", inner.message())
+        }
+    })
 }

@@ -227,19 +227,17 @@ ionapi = {{ file = "m3.ionapi" }}
 kind = "sqlite"
 path = "quotewerks.db"
 
-[tenants.{TENANT}.secrets]
-quotewerks_webhook = {{ file = "webhook.secret" }}
-ion = {{ file = "ion.secret" }}
+# The host's own credentials: checked (constant time) before any plugin runs; no plugin sees them.
+[tenants.{TENANT}.host]
+webhook_secret = {{ file = "webhook.secret" }}
+webhook_header = "X-QuoteWerks-Secret"
+ion_token = {{ file = "ion.secret" }}
 
 [tenants.{TENANT}.quote_to_order]
 ready_status = "{READY}"
 poll_interval_secs = 30
 create_customers = false
 transferred_status = "{TRANSFERRED}"
-ion_token_secret = "ion"
-# The host checks QuoteWerks' webhook secret (constant time) before the connector runs.
-webhook_secret = "quotewerks_webhook"
-webhook_header = "X-QuoteWerks-Secret"
 status_names = {{ "33" = "6-M3 Allocated", "44" = "7-M3 Picked", "66" = "8-M3 Delivered", "77" = "9-M3 Invoiced" }}
 
 [tenants.{TENANT}.retry]
@@ -247,11 +245,14 @@ initial_interval_ms = 200
 maximum_interval_ms = 5000
 maximum_attempts = 8
 
+# Each plugin gets only the connections it is granted.
 [tenants.{TENANT}.plugins.erp]
 file = "{erp}"
+connections = ["m3"]
 
 [tenants.{TENANT}.plugins.quoting]
 file = "{quoting}"
+connections = ["quotewerks"]
 settings = {{ ready_status = "{READY}", transferred_status = "{TRANSFERRED}", product_db = "{product_db}" }}
 
 [tenants.{TENANT}.plugins.transform]

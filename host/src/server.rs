@@ -17,7 +17,7 @@ use crate::flows::now_ms;
 use crate::flows::poller::poll_ready_quotes;
 use crate::flows::worker::Workers;
 use crate::node::Node;
-use crate::runtime::{Registry, Role, Runtime};
+use crate::runtime::{Registry, Runtime};
 use crate::store::{JobStore, PluginStore, SqliteStore};
 use crate::tenant::TenantEnv;
 
@@ -185,10 +185,8 @@ pub async fn start(
 /// (first start); never overrides an activation made with `ferry plugin`.
 async fn bootstrap_plugins(config: &FerryConfig, registry: &Registry) -> anyhow::Result<()> {
     for (tenant, tc) in &config.tenants {
-        for (role_name, ps) in &tc.plugins {
+        for (&role, ps) in &tc.plugins {
             let Some(file) = &ps.file else { continue };
-            let role = Role::parse(role_name)
-                .with_context(|| format!("tenant '{tenant}': unknown plugin role '{role_name}'"))?;
             if registry.active(tenant, role).is_some() {
                 continue;
             }
@@ -196,6 +194,8 @@ async fn bootstrap_plugins(config: &FerryConfig, registry: &Registry) -> anyhow:
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let installed = registry.install(bytes, tenant, role).await?;
+            // Never activate a plugin that needs more than its grants.
+            config.check_plugin(tenant, role, Some(&installed.report.imports))?;
             registry.activate(tenant, role, &installed.digest).await?;
             tracing::info!(%tenant, %role, digest = %installed.digest, "plugin activated from config");
         }

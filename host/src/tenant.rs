@@ -1,11 +1,12 @@
-//! A tenant as the server runs it: its grants per role (connections, secrets, the plugin's
-//! settings), its policies, and the registry that says which plugin serves each role.
+//! A tenant as the server runs it: its grants per role (the connections and secrets its
+//! config grants that role's plugin, and the plugin's settings), the host's own credentials,
+//! its policies, and the registry that says which plugin serves each role.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::config::{FerryConfig, QuoteToOrderPolicy};
+use crate::config::{FerryConfig, HostCredentials, QuoteToOrderPolicy};
 use crate::flows::RetryPolicy;
 use crate::runtime::{Grants, Plugin, Registry, Role, Runtime};
 
@@ -13,8 +14,10 @@ pub struct TenantEnv {
     pub name: String,
     pub policy: QuoteToOrderPolicy,
     pub retry: RetryPolicy,
-    /// The header a quoting webhook carries its shared secret in (`policy.webhook_header`).
+    /// The header a quoting webhook carries its shared secret in (`host.webhook_header`).
     pub webhook_header: axum::http::HeaderName,
+    /// The host's own credentials (webhook secret, ION token): never in any plugin's grants.
+    pub host: HostCredentials,
     registry: Arc<Registry>,
     grants: HashMap<Role, Arc<Grants>>,
     /// The prepared (snapshotted) transform, for the digest it was made from.
@@ -40,45 +43,39 @@ pub struct NoPlugin {
 }
 
 impl TenantEnv {
+    /// Resolves the tenant's config (secrets, connections, each role's grants) and checks
+    /// every active plugin against its grants: a plugin whose settings or imports need a
+    /// connection it is not granted fails here, naming tenant, role and what is missing.
     pub fn build(
         config: &FerryConfig,
         name: &str,
         registry: Arc<Registry>,
     ) -> anyhow::Result<Self> {
-        let tc = config
-            .tenants
-            .get(name)
-            .ok_or_else(|| anyhow::anyhow!("tenant '{name}' is not configured"))?;
-        let base = config.grants(name)?;
+        let tc = config.tenant(name)?;
+        for role in Role::ALL {
+            let active = registry.active(name, role);
+            config.check_plugin(
+                name,
+                role,
+                active.as_ref().map(|p| p.report.imports.as_slice()),
+            )?;
+        }
+        let resolved = config.resolve_tenant(name)?;
         let grants = Role::ALL
             .into_iter()
-            .map(|role| {
-                let settings = config.plugin_settings(name, role);
-                (
-                    role,
-                    Arc::new(base.with_plugin(&format!("{name}/{role}"), settings)),
-                )
-            })
+            .map(|role| (role, resolved.grants(role)))
             .collect();
-        let policy = &tc.quote_to_order;
-        let webhook_header = axum::http::HeaderName::from_bytes(policy.webhook_header.as_bytes())
-            .map_err(|_| {
-            anyhow::anyhow!(
-                "tenant '{name}': quote_to_order.webhook_header = '{}' is not an HTTP header name",
-                policy.webhook_header
-            )
-        })?;
-        if !base.secrets.contains_key(&policy.webhook_secret) {
+        if resolved.host.webhook_secret.is_none() {
             tracing::warn!(
                 tenant = %name,
-                "no secret named '{}' (quote_to_order.webhook_secret): every webhook to /hooks/{name}/quotewerks will be refused",
-                policy.webhook_secret
+                "no host.webhook_secret: every webhook to /hooks/{name}/quotewerks will be refused"
             );
         }
         Ok(Self {
             name: name.to_string(),
             policy: tc.quote_to_order.clone(),
-            webhook_header,
+            webhook_header: resolved.host.webhook_header.clone(),
+            host: resolved.host,
             retry: tc.retry.clone(),
             registry,
             grants,

@@ -39,17 +39,15 @@ async fn env_with(settings: &[(&str, &str)], ionapi: Option<String>) -> Env {
     )
     .expect("ionapi");
     let mut toml = String::from(
-        "[tenants.acme.connections.m3]\nkind = \"http\"\nionapi = { file = \"m3.ionapi\" }\n\n[tenants.acme.plugins.erp.settings]\n",
+        "[tenants.acme.connections.m3]\nkind = \"http\"\nionapi = { file = \"m3.ionapi\" }\n\n\
+         [tenants.acme.plugins.erp]\nconnections = [\"m3\"]\n\n[tenants.acme.plugins.erp.settings]\n",
     );
     for (k, v) in settings {
         toml.push_str(&format!("{k} = \"{v}\"\n"));
     }
     std::fs::write(dir.path().join("ferry.toml"), toml).expect("toml");
     let config = FerryConfig::load(&dir.path().join("ferry.toml")).expect("config");
-    let grants = config
-        .grants("acme")
-        .expect("grants")
-        .with_plugin("m3", config.plugin_settings("acme", Role::Erp));
+    let grants = config.plugin_grants("acme", Role::Erp).expect("grants");
     let rt = runtime();
     let plugin = load(&rt, "m3_connector", Role::Erp);
     Env {
@@ -57,7 +55,7 @@ async fn env_with(settings: &[(&str, &str)], ionapi: Option<String>) -> Env {
         sim,
         rt,
         plugin,
-        grants: Arc::new(grants),
+        grants,
     }
 }
 

@@ -47,15 +47,17 @@ async fn quotes_become_m3_orders_priced_as_quoted() {
         dir.path().join("ferry.toml"),
         format!(
             "[tenants.acme.connections.m3]\nkind = \"http\"\nionapi = {{ file = \"m3.ionapi\" }}\n\
-             [tenants.acme.connections.quotewerks]\nkind = \"sqlite\"\npath = \"{}\"\n",
+             [tenants.acme.connections.quotewerks]\nkind = \"sqlite\"\npath = \"{}\"\n\
+             [tenants.acme.plugins.erp]\nconnections = [\"m3\"]\n\
+             [tenants.acme.plugins.quoting]\nconnections = [\"quotewerks\"]\n",
             qw.db_path.display()
         ),
     )
     .expect("toml");
     let config = FerryConfig::load(&dir.path().join("ferry.toml")).expect("config");
-    let base = config.grants("acme").expect("grants");
-    let erp_grants: Arc<Grants> = Arc::new(base.with_plugin("m3", Default::default()));
-    let qw_grants: Arc<Grants> = Arc::new(base.with_plugin("quotewerks", Default::default()));
+    let resolved = config.resolve_tenant("acme").expect("grants");
+    let erp_grants: Arc<Grants> = resolved.grants(Role::Erp);
+    let qw_grants: Arc<Grants> = resolved.grants(Role::Quoting);
     let rt = runtime();
     let erp = load(&rt, "m3_connector", Role::Erp);
     let quoting = load(&rt, "quotewerks_connector", Role::Quoting);

@@ -108,6 +108,8 @@ async fn setup(lifetime_secs: u64, sask: &str) -> (tempfile::TempDir, Shared, Fe
         [tenants.acme.connections.erp]
         kind = "http"
         ionapi = { file = "acme.ionapi" }
+        [tenants.acme.plugins.erp]
+        connections = ["erp"]
     "#;
     std::fs::write(dir.path().join("ferry.toml"), toml).expect("toml");
     let config = FerryConfig::load(&dir.path().join("ferry.toml")).expect("config");
@@ -119,7 +121,7 @@ async fn get_item(
     rt: &ferry::runtime::Runtime,
     plugin: &ferry::runtime::Plugin,
 ) -> Result<String, Error> {
-    let grants = Arc::new(config.grants("acme").expect("grants"));
+    let grants = config.plugin_grants("acme", Role::Erp).expect("grants");
     let mut call = rt.erp(plugin, grants).await.expect("instantiate");
     let (erp, store) = call.parts();
     let r = erp.ferry_plugin_erp().call_get_item(store, "A1").await;
@@ -132,7 +134,7 @@ async fn the_host_authenticates_renews_and_retries_once_after_a_401() {
     let rt = runtime();
     let plugin = load(&rt, "test_erp", Role::Erp);
     // One grants object per tenant is built once and shared by calls, like a server does.
-    let grants = Arc::new(config.grants("acme").expect("grants"));
+    let grants = config.plugin_grants("acme", Role::Erp).expect("grants");
     let call = |grants: Arc<ferry::runtime::Grants>| {
         let (rt, plugin) = (rt.clone(), &plugin);
         async move {
@@ -176,7 +178,7 @@ async fn a_token_near_expiry_is_renewed_with_the_refresh_grant() {
     let (_dir, auth, config) = setup(1, "sask-secret").await;
     let rt = runtime();
     let plugin = load(&rt, "test_erp", Role::Erp);
-    let grants = Arc::new(config.grants("acme").expect("grants"));
+    let grants = config.plugin_grants("acme", Role::Erp).expect("grants");
     let call = || {
         let (rt, plugin, grants) = (rt.clone(), &plugin, grants.clone());
         async move {
@@ -240,9 +242,10 @@ fn secrets_are_given_by_reference_only() {
         "[tenants.acme.secrets]\nwebhook = { env = \"FERRY_TEST_UNSET_VAR_123\" }\n",
     )
     .expect("write");
+    // Parsing reads no environment; resolving does.
     let config = FerryConfig::load(&path).expect("config");
     let err = config
-        .grants("acme")
+        .resolve_tenant("acme")
         .err()
         .expect("unset env refused")
         .to_string();

@@ -106,13 +106,11 @@ timeout_ms = 5000
 [tenants.{TENANT}.connections.quotewerks]
 kind = "sqlite"
 path = "qw.db"
-[tenants.{TENANT}.secrets]
-quotewerks_webhook = {{ file = "webhook.secret" }}
-ion = {{ file = "ion.secret" }}
-[tenants.{TENANT}.quote_to_order]
-ion_token_secret = "ion"
-webhook_secret = "quotewerks_webhook"
+[tenants.{TENANT}.host]
+webhook_secret = {{ file = "webhook.secret" }}
 webhook_header = "X-QuoteWerks-Secret"
+ion_token = {{ file = "ion.secret" }}
+[tenants.{TENANT}.quote_to_order]
 ready_status = "{READY}"
 poll_interval_secs = 2
 create_customers = {create}
@@ -125,9 +123,11 @@ maximum_interval_ms = 1000
 maximum_attempts = 40
 [tenants.{TENANT}.plugins.erp]
 file = "{erp}"
+connections = ["m3"]
 settings = {{ customer_template = "TEMPLATE", order_entry = "{entry}" }}
 [tenants.{TENANT}.plugins.quoting]
 file = "{quoting}"
+connections = ["quotewerks"]
 settings = {{ ready_status = "{READY}", transferred_status = "{TRANSFERRED}" }}
 [tenants.{TENANT}.plugins.transform]
 file = "{transform}"

@@ -44,8 +44,8 @@ call_deadline_ms = 100
 kind = "sqlite"
 path = "qw.db"
 
-[tenants.acme.secrets]
-quotewerks_webhook = {{ file = "webhook.secret" }}
+[tenants.acme.host]
+webhook_secret = {{ file = "webhook.secret" }}
 
 [tenants.acme.quote_to_order]
 ready_status = "Approved"
@@ -53,6 +53,7 @@ poll_interval_secs = 0
 
 [tenants.acme.plugins.quoting]
 file = "{}"
+connections = ["qw"]
 "#,
         plugin("test_quoting").display()
     );

@@ -24,17 +24,17 @@ max_body_bytes = 4096
 kind = "sqlite"
 path = "qw.db"
 
-[tenants.acme.secrets]
-webhook = {{ file = "webhook.secret" }}
+[tenants.acme.host]
+webhook_secret = {{ file = "webhook.secret" }}
+webhook_header = "X-Ferry-Secret"
 
 [tenants.acme.quote_to_order]
 ready_status = "Approved"
 poll_interval_secs = 0
-webhook_secret = "webhook"
-webhook_header = "X-Ferry-Secret"
 
 [tenants.acme.plugins.quoting]
 file = "{}"
+connections = ["qw"]
 "#,
         plugin("test_quoting").display()
     );

@@ -344,9 +344,9 @@ fn webhook_json_with_a_duplicate_key_is_refused_and_nothing_stored() {
         .expect("schema");
     let tenants = format!(
         "[tenants.acme.connections.quotewerks]\nkind = \"sqlite\"\npath = \"qw.db\"\n\
-         [tenants.acme.secrets]\nquotewerks_webhook = {{ file = \"webhook.secret\" }}\n\
+         [tenants.acme.host]\nwebhook_secret = {{ file = \"webhook.secret\" }}\n\
          [tenants.acme.quote_to_order]\npoll_interval_secs = 0\n\
-         [tenants.acme.plugins.quoting]\nfile = \"{}\"\n",
+         [tenants.acme.plugins.quoting]\nfile = \"{}\"\nconnections = [\"quotewerks\"]\n",
         plugin("quotewerks_connector").display()
     );
     let (server, data) = start(dir.path(), SERVER, &tenants);

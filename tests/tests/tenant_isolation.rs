@@ -17,17 +17,22 @@ fn setup(dir: &std::path::Path) -> std::path::PathBuf {
         std::fs::write(dir.join(format!("{t}.secret")), format!("secret-of-{t}")).expect("secret");
         tenants.push_str(&format!(
             r#"
-[tenants.{t}.secrets]
-webhook = {{ file = "{t}.secret" }}
+# The quoting test plugin imports `sql`, so it must be granted a connection to load.
+[tenants.{t}.connections.qw]
+kind = "sqlite"
+path = "{t}-qw.db"
+
+[tenants.{t}.host]
+webhook_secret = {{ file = "{t}.secret" }}
+webhook_header = "X-Ferry-Secret"
 
 [tenants.{t}.quote_to_order]
 ready_status = "Approved"
 poll_interval_secs = 0
-webhook_secret = "webhook"
-webhook_header = "X-Ferry-Secret"
 
 [tenants.{t}.plugins.quoting]
 file = "{plugin}"
+connections = ["qw"]
 "#,
             plugin = plugin("test_quoting").display()
         ));

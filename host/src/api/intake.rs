@@ -135,8 +135,5 @@ fn secret_matches(env: &TenantEnv, headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .unwrap_or("");
-    env.grants(Role::Quoting)
-        .secrets
-        .get(&env.policy.webhook_secret)
-        .is_some_and(|secret| secret.matches(presented))
+    env.host.webhook_matches(presented)
 }

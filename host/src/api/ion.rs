@@ -1,7 +1,8 @@
 //! An IMS-compatible endpoint for ION: BODs arrive as multipart (ParameterRequest +
 //! MessagePayload) or as a bare document. The tenant's ERP connector parses the payload into
 //! change notifications; order changes refresh the quote's status. Authenticated by a bearer
-//! token held as a tenant secret; an unknown tenant gets the same 401 as a wrong token.
+//! token from the tenant's `[host]` table (never a plugin's grant); an unknown tenant gets the
+//! same 401 as a wrong token.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -27,13 +28,7 @@ pub async fn events(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let grants = env.grants(Role::Erp);
-    let authorised = env
-        .policy
-        .ion_token_secret
-        .as_ref()
-        .and_then(|name| grants.secrets.get(name))
-        .is_some_and(|secret| secret.matches(presented));
+    let authorised = env.host.ion_token_matches(presented);
     if !authorised {
         return reply(
             StatusCode::UNAUTHORIZED,

@@ -109,6 +109,7 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
         } => {
             let registry = open_registry(&config, &data_dir).await?;
             let bytes = read_component(file)?;
+            check_grants(&config, &registry, tenant, *role, &bytes).await?;
             let installed = registry.install(bytes, tenant, *role).await?;
             println!(
                 "installed {} for tenant '{tenant}' role {role} (world {}, {PKG}@{})",
@@ -128,6 +129,15 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
             role,
         } => {
             let registry = open_registry(&config, &data_dir).await?;
+            let mut candidates = registry
+                .list(Some(tenant))?
+                .into_iter()
+                .filter(|r| r.role == role.as_str() && r.digest.starts_with(digest.as_str()));
+            // None or several: `activate` says why.
+            if let (Some(row), None) = (candidates.next(), candidates.next()) {
+                let bytes = registry.blob(&row.digest)?;
+                check_grants(&config, &registry, tenant, *role, &bytes).await?;
+            }
             let plugin = registry.activate(tenant, *role, digest).await?;
             println!(
                 "activated {} for tenant '{tenant}' role {role}",
@@ -244,6 +254,24 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
 
 const PKG: &str = crate::runtime::contract::PACKAGE;
 
+/// Refuses a component that needs a connection the configured tenant does not grant its role
+/// (a tenant this config doesn't know is checked when a server builds it).
+async fn check_grants(
+    config: &FerryConfig,
+    registry: &Registry,
+    tenant: &str,
+    role: Role,
+    bytes: &[u8],
+) -> anyhow::Result<()> {
+    if !config.tenants.contains_key(tenant) {
+        return Ok(());
+    }
+    let (runtime, bytes) = (registry.runtime().clone(), bytes.to_vec());
+    let report = tokio::task::spawn_blocking(move || runtime.inspect(&bytes, Some(role))).await??;
+    config.check_plugin(tenant, role, Some(&report.imports))?;
+    Ok(())
+}
+
 async fn open_registry(config: &FerryConfig, data_dir: &Path) -> anyhow::Result<Arc<Registry>> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
@@ -287,8 +315,11 @@ fn run_grants(
     label: &str,
 ) -> anyhow::Result<Grants> {
     let (base, mut plugin_settings) = match tenant {
-        Some(t) => (config.grants(t)?, config.plugin_settings(t, role)),
-        None => (Grants::for_tenant("cli"), Default::default()),
+        Some(t) => (
+            config.plugin_grants(t, role)?,
+            config.plugin_settings(t, role),
+        ),
+        None => (Arc::new(Grants::for_tenant("cli")), Default::default()),
     };
     for s in settings {
         let (k, v) = split_pair("setting", s)?;

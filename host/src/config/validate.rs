@@ -1,14 +1,17 @@
-//! Refuses nonsense in `ferry.toml` at load, each problem with its reason: tenant names that
+//! Refuses nonsense in `ferry.toml` at parse, each problem with its reason: tenant names that
 //! could escape a path or a URL, limits of zero (a call that can never finish, a server that
-//! can never answer) and limits so large that they are no limit.
+//! can never answer), limits so large that they are no limit, plugin grants naming what the
+//! tenant doesn't have, settings naming a connection the plugin isn't granted, and keys that
+//! moved (with where to). Pure: reads nothing but the parsed config.
 //!
 //! The memory cap holds in both allocation modes: `pooling = "auto"` may fall back to
 //! on-demand allocation, but every store still gets the `StoreLimits` cap
 //! (`runtime::state::CallLimiter`), so the fallback needs no refusal; a cap the pool could
 //! never reserve is refused here instead.
 
-use super::{FerryConfig, ServerConfig};
-use crate::runtime::RuntimeSettings;
+use super::{FerryConfig, ServerConfig, TenantConfig};
+use crate::runtime::grants::Ungranted;
+use crate::runtime::{Role, RuntimeSettings};
 
 /// Linear memory of a 32-bit wasm instance can't exceed 4 GiB: a larger cap caps nothing.
 pub const MAX_MEMORY_MIB: u64 = 4096;
@@ -57,6 +60,31 @@ pub enum Invalid {
         "tenant '{0}': plugins.erp settings api = \"v1\" with order_entry = \"bulk\": bulk entry is a v2 endpoint, so every order would fail; use api = \"v2\" or order_entry = \"batch\""
     )]
     BulkNeedsV2(String),
+    #[error(
+        "tenant '{tenant}', plugin {role}: {kind}s = [\"{name}\"] names a {kind} the tenant doesn't have (define it under [tenants.{tenant}.{kind}s])"
+    )]
+    UnknownGrant {
+        tenant: String,
+        role: Role,
+        kind: &'static str,
+        name: String,
+    },
+    #[error(transparent)]
+    Ungranted(#[from] Ungranted),
+    #[error(
+        "tenant '{tenant}': quote_to_order.{old} has moved: the host's credentials live in [tenants.{tenant}.host], as {new}"
+    )]
+    Moved {
+        tenant: String,
+        old: &'static str,
+        new: &'static str,
+    },
+    #[error(
+        "tenant '{tenant}': secrets.quotewerks_webhook used to be the webhook secret by default; the host's credentials now live apart from plugin secrets: move it to [tenants.{tenant}.host] as webhook_secret = {reference}"
+    )]
+    OldWebhookSecret { tenant: String, reference: String },
+    #[error("tenant '{0}': host.webhook_header = '{1}' is not an HTTP header name")]
+    WebhookHeader(String, String),
 }
 
 /// Every problem in `config`, or `Ok` when there is none.
@@ -70,7 +98,9 @@ pub fn check(config: &FerryConfig) -> Result<(), Vec<Invalid>> {
     runtime(&config.runtime, &mut problems);
     server(&config.server, &mut problems);
     for (name, tenant) in &config.tenants {
-        let erp = tenant.plugins.get("erp");
+        grants(config, name, tenant, &mut problems);
+        host(name, tenant, &mut problems);
+        let erp = tenant.plugins.get(&Role::Erp);
         let setting = |key: &str| {
             erp.and_then(|p| p.settings.get(key))
                 .map(|v| v.trim().to_ascii_lowercase())
@@ -87,6 +117,87 @@ pub fn check(config: &FerryConfig) -> Result<(), Vec<Invalid>> {
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+/// Each plugin's grants name what its tenant has, and its settings name only connections it
+/// is granted (the component's imports are checked when it is loaded).
+fn grants(config: &FerryConfig, name: &str, tenant: &TenantConfig, problems: &mut Vec<Invalid>) {
+    for (role, plugin) in &tenant.plugins {
+        let unknown = |kind: &'static str, names: &[String], known: &dyn Fn(&str) -> bool| {
+            names
+                .iter()
+                .filter(|n| !known(n))
+                .map(|n| Invalid::UnknownGrant {
+                    tenant: name.to_string(),
+                    role: *role,
+                    kind,
+                    name: n.clone(),
+                })
+                .collect::<Vec<_>>()
+        };
+        problems.extend(unknown("connection", &plugin.connections, &|n| {
+            tenant.connections.contains_key(n)
+        }));
+        problems.extend(unknown("secret", &plugin.secrets, &|n| {
+            tenant.secrets.contains_key(n)
+        }));
+        if let Err(super::ConfigError::Ungranted(u)) = config.check_plugin(name, *role, None) {
+            problems.push(Invalid::Ungranted(u));
+        }
+    }
+}
+
+/// The host's table, and the keys that moved into it.
+fn host(name: &str, tenant: &TenantConfig, problems: &mut Vec<Invalid>) {
+    let q = &tenant.quote_to_order;
+    let moved = [
+        (
+            "ion_token_secret",
+            q.moved_ion_token_secret.is_some(),
+            "ion_token = { env = \"VAR\" } or { file = \"PATH\" }",
+        ),
+        (
+            "webhook_secret",
+            q.moved_webhook_secret.is_some(),
+            "webhook_secret = { env = \"VAR\" } or { file = \"PATH\" }",
+        ),
+        (
+            "webhook_header",
+            q.moved_webhook_header.is_some(),
+            "webhook_header = \"HEADER\"",
+        ),
+    ];
+    problems.extend(
+        moved
+            .into_iter()
+            .filter(|(_, set, _)| *set)
+            .map(|(old, _, new)| Invalid::Moved {
+                tenant: name.to_string(),
+                old,
+                new,
+            }),
+    );
+    // An old config's webhook secret, granted to no plugin: left alone, every webhook would
+    // be refused with no hint why.
+    if tenant.host.webhook_secret.is_none()
+        && q.moved_webhook_secret.is_none()
+        && let Some(r) = tenant.secrets.get("quotewerks_webhook")
+        && !tenant
+            .plugins
+            .values()
+            .any(|p| p.secrets.iter().any(|s| s == "quotewerks_webhook"))
+    {
+        problems.push(Invalid::OldWebhookSecret {
+            tenant: name.to_string(),
+            reference: r.to_string(),
+        });
+    }
+    if axum::http::HeaderName::from_bytes(tenant.host.webhook_header.as_bytes()).is_err() {
+        problems.push(Invalid::WebhookHeader(
+            name.to_string(),
+            tenant.host.webhook_header.clone(),
+        ));
     }
 }
 
@@ -290,5 +401,137 @@ mod tests {
         );
         // No rate limit is a choice, not a mistake.
         load("[server]\ntenant_rate_per_sec = 0\ntenant_burst = 0\n").expect("loads");
+    }
+
+    #[test]
+    fn a_misspelled_plugin_role_is_a_parse_error_naming_the_key() {
+        let err = load("[tenants.acme.plugins.quotin]\nfile = \"q.wasm\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("tenants.acme.plugins"), "{err}");
+        assert!(err.contains("quotin"), "{err}");
+        assert!(err.contains("quoting"), "the roles there are: {err}");
+    }
+
+    #[test]
+    fn a_parse_error_names_the_key_and_never_echoes_an_inline_secret() {
+        let err = load("[tenants.acme.host]\nion_token = \"t0ken-value\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("tenants.acme.host.ion_token"), "{err}");
+        assert!(err.contains("by reference"), "{err}");
+        assert!(!err.contains("t0ken-value"), "{err}");
+        let err = load("[tenants.acme.plugins.erp]\nconnection = [\"m3\"]\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("tenants.acme.plugins.erp"), "{err}");
+        assert!(err.contains("unknown field `connection`"), "{err}");
+    }
+
+    #[test]
+    fn parsing_reads_no_file_and_no_environment() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let text = "[tenants.acme.connections.qw]\nkind = \"sqlite\"\npath = \"qw.db\"\n\
+                    [tenants.acme.connections.m3]\nkind = \"http\"\nionapi = { file = \"missing.ionapi\" }\n\
+                    [tenants.acme.secrets]\ns = { env = \"FERRY_TEST_NEVER_SET_4711\" }\n\
+                    [tenants.acme.host]\nion_token = { file = \"missing.token\" }\n\
+                    [tenants.acme.plugins.quoting]\nconnections = [\"qw\"]\nsecrets = [\"s\"]\n";
+        let config = FerryConfig::parse(text, dir.path()).expect("parses without reading");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("dir").count(),
+            0,
+            "nothing was created (the SQLite file is opened by resolve)"
+        );
+        // Resolving is the stage that reads, and it names what it could not read.
+        let err = config
+            .resolve_tenant("acme")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("tenant 'acme'") && err.contains("missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_grant_of_something_the_tenant_lacks_is_refused_naming_tenant_plugin_and_name() {
+        let problems = refused(
+            "[tenants.acme.connections.m3]\nkind = \"http\"\nbase_url = \"https://m3.example/\"\n\
+             [tenants.acme.plugins.erp]\nconnections = [\"m3\", \"m4\"]\nsecrets = [\"nope\"]\n",
+        );
+        assert_eq!(
+            problems,
+            vec![
+                Invalid::UnknownGrant {
+                    tenant: "acme".into(),
+                    role: Role::Erp,
+                    kind: "connection",
+                    name: "m4".into()
+                },
+                Invalid::UnknownGrant {
+                    tenant: "acme".into(),
+                    role: Role::Erp,
+                    kind: "secret",
+                    name: "nope".into()
+                },
+            ]
+        );
+        assert!(
+            problems[0].to_string().contains("plugin erp"),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn a_setting_naming_an_ungranted_connection_is_refused_at_parse() {
+        // The tenant has both connections; the plugin is granted one and its setting names
+        // the other.
+        let problems = refused(
+            "[tenants.acme.connections.qw]\nkind = \"sqlite\"\npath = \"qw.db\"\n\
+             [tenants.acme.connections.qw2]\nkind = \"sqlite\"\npath = \"qw2.db\"\n\
+             [tenants.acme.plugins.quoting]\nconnections = [\"qw\"]\nsettings = { connection = \"qw2\" }\n",
+        );
+        let [Invalid::Ungranted(u)] = problems.as_slice() else {
+            panic!("{problems:?}");
+        };
+        assert_eq!((u.tenant.as_str(), u.role), ("acme", Role::Quoting));
+        let message = u.to_string();
+        assert!(message.contains("connection = \"qw2\""), "{message}");
+        assert!(message.contains("not granted"), "{message}");
+    }
+
+    #[test]
+    fn keys_that_moved_to_the_host_table_say_where_they_went() {
+        let problems = refused(
+            "[tenants.acme.quote_to_order]\nion_token_secret = \"ion\"\nwebhook_secret = \"w\"\n",
+        );
+        assert_eq!(
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            vec![
+                "tenant 'acme': quote_to_order.ion_token_secret has moved: the host's credentials live in [tenants.acme.host], as ion_token = { env = \"VAR\" } or { file = \"PATH\" }",
+                "tenant 'acme': quote_to_order.webhook_secret has moved: the host's credentials live in [tenants.acme.host], as webhook_secret = { env = \"VAR\" } or { file = \"PATH\" }",
+            ]
+        );
+        // The old default name for the webhook secret, given to no plugin: move it, and how.
+        let problems =
+            refused("[tenants.acme.secrets]\nquotewerks_webhook = { file = \"webhook.secret\" }\n");
+        assert_eq!(
+            problems,
+            vec![Invalid::OldWebhookSecret {
+                tenant: "acme".into(),
+                reference: "{ file = \"webhook.secret\" }".into()
+            }]
+        );
+        load("[tenants.acme.host]\nwebhook_secret = { file = \"webhook.secret\" }\nwebhook_header = \"X-Secret\"\n")
+            .expect("the new place loads");
+        assert_eq!(
+            refused("[tenants.acme.host]\nwebhook_header = \"bad header\"\n"),
+            vec![Invalid::WebhookHeader("acme".into(), "bad header".into())]
+        );
     }
 }
