@@ -1,0 +1,58 @@
+//! The store's behaviour, written once and run against every backend. Adding a backend: give
+//! `common.rs` a function that opens a fresh one, and add one `backend!` line at the bottom of this file.
+
+mod common;
+
+mod activations;
+mod clock;
+mod inbox;
+mod jobs;
+mod links;
+mod sync;
+
+/// One `#[tokio::test]` per behaviour for the backend `$open` makes.
+macro_rules! tests {
+    ($open:path; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let fixture = $open().await;
+                crate::$module::$test(&fixture).await;
+            }
+        )*
+    };
+}
+
+macro_rules! backend {
+    ($name:ident, $open:path) => {
+        mod $name {
+            tests! { $open;
+                inbox::ingest_dedups_by_source_event_id_per_tenant_and_source,
+                inbox::stored_events_are_listed_newest_first_and_found_by_source_id,
+                jobs::intake_is_deduplicated_and_a_handled_quote_is_never_queued_again,
+                jobs::claims_are_fenced_and_an_expired_lease_passes_the_job_on,
+                jobs::an_intent_without_a_result_survives_retries_and_crashes,
+                jobs::holds_release_and_dead_letters_replay_from_the_last_checkpoint,
+                jobs::a_restart_release_starts_from_the_beginning_with_only_the_kept_fields,
+                jobs::one_job_at_a_time_holds_an_order_reference,
+                jobs::a_restarted_node_takes_its_own_claims_back_at_once_and_no_one_elses,
+                jobs::another_tenants_job_never_waits_on_this_tenants_reference,
+                jobs::a_job_written_by_one_handle_is_claimed_once_across_handles,
+                jobs::audit_outside_a_step_joins_the_keys_trail,
+                clock::a_clock_stepped_back_delays_a_retry_by_its_backoff_not_by_the_step,
+                clock::a_clock_stepped_back_keeps_a_dead_workers_lease_for_one_lease_only,
+                clock::a_heartbeat_after_a_clock_step_back_keeps_the_lease_with_its_holder,
+                links::a_link_is_found_by_local_and_by_remote_id_per_tenant_and_kind,
+                links::open_links_are_those_whose_state_is_not_closed,
+                links::a_step_commits_its_link_with_the_checkpoint_and_keeps_the_links_state,
+                sync::cursors_and_content_hashes_are_kept_per_tenant_stream_and_entity,
+                activations::activation_needs_an_install_and_is_idempotent,
+                activations::rollback_restores_the_previous_activation_for_every_handle,
+                activations::the_generation_moves_on_every_change_and_only_then,
+            }
+        }
+    };
+}
+
+backend!(sqlite, crate::common::sqlite);
+backend!(memory, crate::common::memory);
