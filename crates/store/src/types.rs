@@ -250,3 +250,32 @@ pub(crate) fn checkpoint_keys(checkpoint: &Json) -> Json {
         "checkpoint_keys": checkpoint.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_clock_starts_at_wall_time_and_never_runs_backwards() {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as i64;
+        let first = clock_ms();
+        assert!((first - wall).abs() < 60_000, "{first} vs wall {wall}");
+        let mut last = first;
+        for _ in 0..10_000 {
+            let now = clock_ms();
+            assert!(now >= last);
+            last = now;
+        }
+    }
+
+    #[test]
+    fn claim_tokens_are_fresh_128_bit_hex() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}
