@@ -27,7 +27,7 @@ pub struct TenantEnv {
 /// The digest a prepared plugin was made from, and the plugin to serve for it.
 type PreparedSlot = Arc<Mutex<Option<(String, Arc<Plugin>)>>>;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Prepared {
     slot: PreparedSlot,
     busy: Arc<AtomicBool>,
@@ -93,8 +93,58 @@ impl TenantEnv {
     /// tenant asked to prepare is served from its snapshot once that is ready (the snapshot is
     /// made in the background; calls meanwhile use the plain component).
     pub fn plugin(&self, role: Role) -> Result<Arc<Plugin>, NoPlugin> {
-        let active = self.registry.active(&self.name, role).ok_or(NoPlugin {
+        self.plugins().plugin(role)
+    }
+
+    /// What finds this tenant's plugins, detached from `self` (the role adapters keep one).
+    fn plugins(&self) -> TenantPlugins {
+        TenantPlugins {
             tenant: self.name.clone(),
+            registry: self.registry.clone(),
+            grants: self.grants.clone(),
+            prepared: self.prepared.clone(),
+        }
+    }
+
+    pub fn grants(&self, role: Role) -> Arc<Grants> {
+        self.grants
+            .get(&role)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.name)))
+    }
+}
+
+/// The roles a flow or the API asks: adapters that resolve this tenant's active plugin (and
+/// its grants) at every call, so an activation or a finished transform snapshot serves the
+/// next call.
+impl TenantEnv {
+    pub fn roles(&self) -> ferry_domain::Roles {
+        crate::runtime::roles::roles(Arc::new(self.plugins()))
+    }
+
+    /// The transform's settings, as a transform's context carries them.
+    pub fn transform_settings(&self) -> Vec<(String, String)> {
+        self.grants(Role::Transform)
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// The registry, grants and transform snapshot of one tenant: which plugin serves a role now.
+#[derive(Clone)]
+struct TenantPlugins {
+    tenant: String,
+    registry: Arc<Registry>,
+    grants: HashMap<Role, Arc<Grants>>,
+    prepared: Option<Prepared>,
+}
+
+impl TenantPlugins {
+    fn plugin(&self, role: Role) -> Result<Arc<Plugin>, NoPlugin> {
+        let active = self.registry.active(&self.tenant, role).ok_or(NoPlugin {
+            tenant: self.tenant.clone(),
             role,
         })?;
         let (Role::Transform, Some(prepared)) = (role, &self.prepared) else {
@@ -112,12 +162,19 @@ impl TenantEnv {
         Ok(active)
     }
 
+    fn grants(&self, role: Role) -> Arc<Grants> {
+        self.grants
+            .get(&role)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.tenant)))
+    }
+
     fn prepare_in_background(&self, active: Arc<Plugin>, prepared: &Prepared) {
         let digest = active.digest.clone();
         let (registry, grants, tenant) = (
             self.registry.clone(),
             self.grants(Role::Transform),
-            self.name.clone(),
+            self.tenant.clone(),
         );
         let (slot, busy) = (prepared.slot.clone(), prepared.busy.clone());
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
@@ -148,11 +205,18 @@ impl TenantEnv {
             busy.store(false, Ordering::SeqCst);
         });
     }
+}
 
-    pub fn grants(&self, role: Role) -> Arc<Grants> {
-        self.grants
-            .get(&role)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.name)))
+impl crate::runtime::PluginSource for TenantPlugins {
+    fn runtime(&self) -> &Arc<Runtime> {
+        self.registry.runtime()
+    }
+
+    fn plugin(&self, role: Role) -> Result<Arc<Plugin>, String> {
+        TenantPlugins::plugin(self, role).map_err(|e| e.to_string())
+    }
+
+    fn grants(&self, role: Role) -> Arc<Grants> {
+        TenantPlugins::grants(self, role)
     }
 }

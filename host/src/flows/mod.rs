@@ -1,46 +1,65 @@
 //! Flows: the business processes Ferry runs for a tenant, as durable jobs. A flow speaks only
-//! the contract's roles (erp, quoting, transform) and Ferry's own vocabulary, never a vendor's
-//! field names; connectors and mappings do that.
+//! the domain's role traits (`ferry_domain::{Erp, Quoting, Transform}`, through [`Tenant`]'s
+//! `roles`) and Ferry's own vocabulary, never a vendor's field names (connectors and mappings
+//! do that), never wasmtime or the contract's generated bindings (the runtime's adapters do).
 
-/// Calls one export of the tenant's plugin for `role` in a fresh instance and yields the
-/// plugin's own `Result`. A missing plugin is a hold (install one, then release); a trap or a
-/// deadline is a `CallError`.
-macro_rules! call {
-    ($env:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
-        let plugin = $env
-            .plugin($crate::runtime::Role::$role)
-            .map_err(|e| $crate::flows::StepError::Hold(e.to_string()))?;
-        let mut call = $env
-            .runtime()
-            .$instantiate(&plugin, $env.grants($crate::runtime::Role::$role))
-            .await?;
-        let ($b, $s) = call.parts();
-        let result = $body.await;
-        call.finish(result)?
-    }};
-}
-
+pub mod intake;
 pub mod poller;
 pub mod quote_to_order;
 pub mod retry;
 pub mod status;
 pub mod worker;
 
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod quote_to_order_tests;
+
 use std::time::Duration;
 
-use crate::runtime::CallError;
-use crate::runtime::bindings::types::{Error as PluginError, FieldError};
-use crate::store::{Outcome, StoreError};
+use ferry_domain::{CallFailure, CallFailureKind, ErrorClass, RoleError, RoleFailure, Roles};
 
+use crate::config::QuoteToOrderPolicy;
+use crate::store::{Outcome, StoreError};
+use crate::tenant::TenantEnv;
+
+pub use ferry_domain::error::field_errors;
 pub use retry::RetryPolicy;
+
+/// A tenant as a flow sees it: its name, policies and roles, nothing of how the roles are
+/// served (plugins, bindings) or configured.
+#[derive(Clone)]
+pub struct Tenant {
+    pub name: String,
+    pub policy: QuoteToOrderPolicy,
+    pub retry: RetryPolicy,
+    pub roles: Roles,
+    /// The settings a transform's context carries (default warehouse, order type, ...).
+    pub transform_settings: Vec<(String, String)>,
+}
+
+impl Tenant {
+    /// The flow's view of a configured tenant, its roles served by the tenant's plugins.
+    pub fn of(env: &TenantEnv) -> Self {
+        Self {
+            name: env.name.clone(),
+            policy: env.policy.clone(),
+            retry: env.retry.clone(),
+            roles: env.roles(),
+            transform_settings: env.transform_settings(),
+        }
+    }
+}
 
 /// Why a step did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
+    /// The role answered with a classified error.
     #[error("{0}")]
-    Plugin(PluginErrorText),
+    Plugin(RoleError),
+    /// The role gave no answer (trapped, ran past its deadline, the tenant was busy).
     #[error("{0}")]
-    Call(#[from] CallError),
+    Call(CallFailure),
     /// Needs a person: held with this reason, released after the data is fixed.
     #[error("{0}")]
     Hold(String),
@@ -55,42 +74,23 @@ pub enum StepError {
     Store(#[from] StoreError),
 }
 
-/// A plugin's classified error, kept whole (for the retry decision) with a readable text.
-#[derive(Debug)]
-pub struct PluginErrorText(pub PluginError);
-
-impl std::fmt::Display for PluginErrorText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&describe(&self.0))
+impl From<RoleFailure> for StepError {
+    fn from(e: RoleFailure) -> Self {
+        match e {
+            RoleFailure::Error(e) => StepError::Plugin(e),
+            // No plugin serves the role: a hold (install one, then release), as a person has
+            // to act.
+            RoleFailure::Call(f) if f.kind == CallFailureKind::NoPlugin => {
+                StepError::Hold(f.message)
+            }
+            RoleFailure::Call(f) => StepError::Call(f),
+        }
     }
 }
 
-impl From<PluginError> for StepError {
-    fn from(e: PluginError) -> Self {
-        StepError::Plugin(PluginErrorText(e))
-    }
-}
-
-/// `lines[3].ORQT: 'abc' is not a decimal` — how field errors read everywhere.
-pub fn field_errors(errs: &[FieldError]) -> String {
-    errs.iter()
-        .map(|e| match e.line {
-            Some(l) => format!("lines[{l}].{}: {}", e.field, e.message),
-            None => format!("{}: {}", e.field, e.message),
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-pub fn describe(e: &PluginError) -> String {
-    match e {
-        PluginError::NotFound(m) => format!("not found: {m}"),
-        PluginError::Invalid(errs) => format!("invalid: {}", field_errors(errs)),
-        PluginError::Conflict(m) => format!("conflict: {m}"),
-        PluginError::RateLimited(r) => format!("rate limited: {}", r.message),
-        PluginError::Transient(m) => format!("transient: {m}"),
-        PluginError::Unauthorized(m) => format!("unauthorized: {m}"),
-        PluginError::Fatal(m) => format!("fatal: {m}"),
+impl From<RoleError> for StepError {
+    fn from(e: RoleError) -> Self {
+        StepError::Plugin(e)
     }
 }
 
@@ -113,18 +113,21 @@ pub fn outcome_for(error: &StepError, attempt: u32, policy: &RetryPolicy, now_ms
         }
     };
     match error {
-        StepError::Plugin(PluginErrorText(e)) => match e {
-            PluginError::RateLimited(r) => retry(r.retry_after_ms.map(Duration::from_millis)),
-            PluginError::Transient(_) => retry(None),
+        StepError::Plugin(e) => match e.class {
+            ErrorClass::RateLimited => retry(e.retry_after_ms.map(Duration::from_millis)),
+            ErrorClass::Transient => retry(None),
             // Data a person can fix: hold, release after the fix.
-            PluginError::Invalid(_) | PluginError::Conflict(_) => Outcome::Hold {
+            ErrorClass::Invalid | ErrorClass::Conflict => Outcome::Hold {
                 reason: error.to_string(),
             },
-            PluginError::NotFound(_) | PluginError::Unauthorized(_) | PluginError::Fatal(_) => {
-                Outcome::Dead {
-                    error: error.to_string(),
-                }
-            }
+            // Retrying cannot help: the plugin lacks the call, refuses our credentials, or
+            // the thing is gone.
+            ErrorClass::NotFound
+            | ErrorClass::Unauthorized
+            | ErrorClass::Fatal
+            | ErrorClass::Unsupported => Outcome::Dead {
+                error: error.to_string(),
+            },
         },
         // A deadline or a trap may be load or a bad input; retry, then dead-letter.
         StepError::Call(_) => retry(None),

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::now_ms;
+use ferry_domain::PageRequest;
+
 use super::quote_to_order::{Checkpoint, KIND};
-use crate::runtime::Role;
-use crate::runtime::bindings::types::PageRequest;
+use super::{Tenant, now_ms};
 use crate::store::{JobStore, NewJob};
 use crate::tenant::TenantEnv;
 
@@ -22,8 +22,9 @@ pub async fn poll_ready_quotes(env: Arc<TenantEnv>, store: Arc<dyn JobStore>, wa
     if interval == 0 {
         return;
     }
+    let tenant = Tenant::of(&env);
     loop {
-        match poll_once(&env, store.as_ref()).await {
+        match poll_once(&tenant, store.as_ref()).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(tenant = %env.name, "poll queued {n} ready quotes");
@@ -38,27 +39,15 @@ pub async fn poll_ready_quotes(env: Arc<TenantEnv>, store: Arc<dyn JobStore>, wa
 }
 
 /// One pass: returns how many jobs were queued.
-pub async fn poll_once(env: &TenantEnv, store: &dyn JobStore) -> anyhow::Result<usize> {
-    let plugin = env.plugin(Role::Quoting)?;
+pub async fn poll_once(env: &Tenant, store: &dyn JobStore) -> anyhow::Result<usize> {
     let mut cursor = None;
     let mut queued = 0;
     for _ in 0..MAX_PAGES {
-        let mut call = env
-            .runtime()
-            .quoting(&plugin, env.grants(Role::Quoting))
-            .await?;
-        let (q, s) = call.parts();
-        let page = PageRequest {
+        let request = PageRequest {
             cursor: cursor.clone(),
             limit: PAGE,
         };
-        let r = q
-            .ferry_plugin_quoting()
-            .call_list_ready_quotes(s, &page)
-            .await;
-        let page = call
-            .finish(r)?
-            .map_err(|e| anyhow::anyhow!(super::describe(&e)))?;
+        let page = env.roles.quoting.list_ready_quotes(&request).await?;
         for quote in &page.quotes {
             let checkpoint = serde_json::to_value(Checkpoint::new(&quote.id, None))?;
             let job = NewJob {

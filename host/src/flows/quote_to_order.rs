@@ -15,11 +15,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{StepError, field_errors, now_ms, outcome_for};
-use crate::runtime::Role;
-use crate::runtime::bindings::erp::OrderReceipt;
-use crate::runtime::bindings::mapping::{Context, Issue, Severity};
-use crate::runtime::bindings::types::{Document, MatchCriteria, Value};
+use ferry_domain::{Context, Document, Issue, MatchCriteria, OrderReceipt, Severity};
+
+use super::{StepError, Tenant, field_errors, now_ms, outcome_for};
 use crate::store::{Claim, JobStore, Outcome};
 use crate::tenant::TenantEnv;
 
@@ -29,7 +27,10 @@ pub const KIND: &str = "quote-to-order";
 /// at most one chunk.
 const LINES_PER_CALL: usize = 10;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// What a job has got so far. Stored as JSON in domain types only (never the contract's
+/// generated ones), so a contract change leaves in-flight jobs readable; checkpoints written
+/// before the domain types existed read the same (`testdata/checkpoint-before-domain.json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub quote_id: String,
     #[serde(default)]
@@ -111,8 +112,13 @@ impl Step {
     }
 }
 
-/// Runs a claimed job as far as it goes; the outcome says how it ends this time.
+/// Runs a claimed job for a configured tenant (its roles served by its plugins).
 pub async fn run(env: &TenantEnv, store: &dyn JobStore, claim: &Claim) -> Outcome {
+    run_for(&Tenant::of(env), store, claim).await
+}
+
+/// Runs a claimed job as far as it goes; the outcome says how it ends this time.
+pub async fn run_for(env: &Tenant, store: &dyn JobStore, claim: &Claim) -> Outcome {
     let cp: Checkpoint = match serde_json::from_value(claim.job.checkpoint.clone()) {
         Ok(cp) => cp,
         Err(e) => {
@@ -135,7 +141,7 @@ pub async fn run(env: &TenantEnv, store: &dyn JobStore, claim: &Claim) -> Outcom
 }
 
 struct Run<'a> {
-    env: &'a TenantEnv,
+    env: &'a Tenant,
     store: &'a dyn JobStore,
     claim: &'a Claim,
     cp: Checkpoint,
@@ -217,29 +223,20 @@ impl Run<'_> {
         }
         Context {
             tenant: self.env.name.clone(),
-            settings: self
-                .env
-                .grants(Role::Transform)
-                .settings
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            settings: self.env.transform_settings.clone(),
             ids,
         }
     }
 
     async fn map(&self, kind: &str, input: &Document) -> Result<Document, StepError> {
         let context = self.context();
-        let plugin = self
+        let mapped = self
             .env
-            .plugin(Role::Transform)
-            .map_err(|e| StepError::Hold(e.to_string()))?;
-        let call = self
-            .env
-            .runtime()
-            .transform(&plugin, self.env.grants(Role::Transform))
+            .roles
+            .transform
+            .map_document(kind, input, &context)
             .await?;
-        match call.map_document(kind, input, &context).await? {
+        match mapped {
             Ok(mapped) => {
                 if !mapped.warnings.is_empty() {
                     self.store.audit(
@@ -262,9 +259,7 @@ impl Run<'_> {
 
     async fn fetch(&mut self) -> Result<Step, StepError> {
         let id = self.cp.quote_id.clone();
-        let quote = call!(self.env, Quoting, quoting, |q, s| q
-            .ferry_plugin_quoting()
-            .call_get_quote(s, &id))?;
+        let quote = self.env.roles.quoting.get_quote(&id).await?;
         self.cp.quote = Some(quote);
         self.commit(Step::Fetched, "quote fetched", None)
     }
@@ -288,13 +283,9 @@ impl Run<'_> {
         }
         let take = |name: &str| {
             customer
-                .fields
-                .iter()
-                .find(|f| f.name == name)
-                .and_then(|f| match &f.value {
-                    Value::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
-                    _ => None,
-                })
+                .get(name)
+                .and_then(|v| v.as_text())
+                .map(str::to_string)
         };
         let email = take("match:email");
         let name = take("match:name");
@@ -303,27 +294,19 @@ impl Run<'_> {
         if let Some(email) = &email {
             let criteria = MatchCriteria {
                 email: Some(email.clone()),
-                name: None,
-                phone: None,
-                external_ref: None,
+                ..MatchCriteria::default()
             };
-            found = call!(self.env, Erp, erp, |e, s| e
-                .ferry_plugin_erp()
-                .call_find_customers(s, &criteria))?;
+            found = self.env.roles.erp.find_customers(&criteria).await?;
             how = "email";
         }
         if found.is_empty()
             && let Some(name) = &name
         {
             let criteria = MatchCriteria {
-                email: None,
                 name: Some(name.clone()),
-                phone: None,
-                external_ref: None,
+                ..MatchCriteria::default()
             };
-            found = call!(self.env, Erp, erp, |e, s| e
-                .ferry_plugin_erp()
-                .call_find_customers(s, &criteria))?;
+            found = self.env.roles.erp.find_customers(&criteria).await?;
             how = "name";
         }
         let who = format!(
@@ -346,9 +329,7 @@ impl Run<'_> {
             [] if self.env.policy.create_customers => {
                 customer.fields.retain(|f| !f.name.starts_with("match:"));
                 self.store.begin_intent(self.claim, "create-customer")?;
-                call!(self.env, Erp, erp, |e, s| e
-                    .ferry_plugin_erp()
-                    .call_create_customer(s, &customer))?
+                self.env.roles.erp.create_customer(&customer).await?
             }
             [] => {
                 return Err(StepError::Hold(format!(
@@ -392,9 +373,7 @@ impl Run<'_> {
 
     async fn validate(&mut self) -> Result<Step, StepError> {
         let order = Self::need(&self.cp.order, "order")?.clone();
-        let problems = call!(self.env, Erp, erp, |e, s| e
-            .ferry_plugin_erp()
-            .call_validate_order(s, &order))?;
+        let problems = self.env.roles.erp.validate_order(&order).await?;
         if !problems.is_empty() {
             return Err(StepError::Hold(format!(
                 "the ERP would refuse this order: {}",
@@ -416,9 +395,12 @@ impl Run<'_> {
         }
         // Exactly once: the reference is stored on the order, so look before creating.
         let customer = self.cp.customer.clone();
-        let existing = call!(self.env, Erp, erp, |e, s| e
-            .ferry_plugin_erp()
-            .call_find_order(s, &reference, customer.as_deref()))?;
+        let existing = self
+            .env
+            .roles
+            .erp
+            .find_order(&reference, customer.as_deref())
+            .await?;
         if let Some(receipt) = existing {
             let owner = self
                 .store
@@ -447,9 +429,7 @@ impl Run<'_> {
         let mut header = order;
         header.lines.clear();
         self.store.begin_intent(self.claim, "head")?;
-        let draft = call!(self.env, Erp, erp, |e, s| e
-            .ferry_plugin_erp()
-            .call_begin_order(s, &header, &reference))?;
+        let draft = self.env.roles.erp.begin_order(&header, &reference).await?;
         let message = format!("order head created (draft {draft})");
         self.cp.draft = Some(draft);
         self.commit(Step::Head, &message, None)
@@ -466,9 +446,7 @@ impl Run<'_> {
             let upto = (self.cp.lines_added + LINES_PER_CALL).min(total);
             self.store.begin_intent(self.claim, "lines")?;
             let chunk = &lines[..upto];
-            call!(self.env, Erp, erp, |e, s| e
-                .ferry_plugin_erp()
-                .call_add_order_lines(s, &draft, chunk))?;
+            self.env.roles.erp.add_order_lines(&draft, chunk).await?;
             self.cp.lines_added = upto;
             if upto == total {
                 return self.commit(Step::Lines, &format!("{total} lines added"), None);
@@ -481,9 +459,7 @@ impl Run<'_> {
         let draft = Self::need(&self.cp.draft, "draft")?.clone();
         let reference = Self::need(&self.cp.reference, "reference")?.clone();
         self.store.begin_intent(self.claim, "confirm")?;
-        let receipt = call!(self.env, Erp, erp, |e, s| e
-            .ferry_plugin_erp()
-            .call_confirm_order(s, &draft))?;
+        let receipt = self.env.roles.erp.confirm_order(&draft).await?;
         let message = format!(
             "confirmed: ERP order {} (status {})",
             receipt.order_number, receipt.status
@@ -502,9 +478,11 @@ impl Run<'_> {
         let number = receipt.order_number;
         let id = self.cp.quote_id.clone();
         let status = self.env.policy.transferred_status.clone();
-        call!(self.env, Quoting, quoting, |q, s| q
-            .ferry_plugin_quoting()
-            .call_mark_transferred(s, &id, &number, status.as_deref()))?;
+        self.env
+            .roles
+            .quoting
+            .mark_transferred(&id, &number, status.as_deref())
+            .await?;
         // Before the commit: a crash in between repeats this idempotent upsert.
         self.store
             .record_order(&self.env.name, &id, &number, &receipt.status)?;

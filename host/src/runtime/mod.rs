@@ -13,6 +13,7 @@ mod imports;
 mod plugin;
 mod prepare;
 pub mod registry;
+pub mod roles;
 mod state;
 mod turns;
 
@@ -23,3 +24,4 @@ pub use grants::Grants;
 pub use plugin::{LoadError, LoadedFrom, Plugin, digest_of};
 pub use prepare::PrepareError;
 pub use registry::{Registry, RegistryError};
+pub use roles::PluginSource;

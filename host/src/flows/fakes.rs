@@ -1,0 +1,1 @@
+//! In-memory fakes of the roles (filled below).

@@ -1,0 +1,1 @@
+//! Quote-to-order tests.

@@ -1,0 +1,81 @@
+//! Adapters: the domain's role traits (`ferry_domain::{Erp, Quoting, Transform}`) over a
+//! tenant's active plugins. Flows and the API hold a `Roles` and never see wasmtime or the
+//! generated bindings.
+//!
+//! Each call
+//! - resolves the plugin serving the role *at call time* (a plugin activated while the host
+//!   runs serves the next call; a prepared transform snapshot too), through a [`PluginSource`];
+//! - makes a fresh bounded instance with the plugin's grants and runs the call on the runtime's
+//!   guest threads (`Runtime::run_guest`), so guest code never runs on the server's I/O threads;
+//! - answers a missing plugin as `CallFailureKind::NoPlugin`, a stopped call (deadline, trap,
+//!   busy tenant) as a `CallFailure`, and the plugin's own WIT error as a classified `RoleError`.
+//!
+//! The adapters here speak contract `ferry:plugin@0.1.0`; conversions live in [`convert`] only.
+//! A later contract version gets its own adapters (and bindings and conversions) beside these,
+//! and [`roles`] picks one per plugin by the version it was built against.
+//!
+//! ```ignore
+//! let roles = env.roles();
+//! let quote = roles.quoting.get_quote("17").await?;
+//! ```
+
+pub(crate) mod convert;
+mod erp;
+mod quoting;
+mod transform;
+
+use std::sync::Arc;
+
+use ferry_domain::{CallFailure, CallFailureKind, Roles};
+
+use super::{Grants, Plugin, Role, Runtime};
+
+/// Where adapters find, at each call, the plugin serving a role and what it is granted (the
+/// tenant's environment implements it).
+pub trait PluginSource: Send + Sync + 'static {
+    fn runtime(&self) -> &Arc<Runtime>;
+    /// The plugin serving `role` now; `Err` says why there is none (and how to install one).
+    fn plugin(&self, role: Role) -> Result<Arc<Plugin>, String>;
+    fn grants(&self, role: Role) -> Arc<Grants>;
+}
+
+/// The tenant's roles over `source`'s plugins.
+pub fn roles(source: Arc<dyn PluginSource>) -> Roles {
+    Roles {
+        erp: Arc::new(erp::ErpAdapter::new(source.clone())),
+        quoting: Arc::new(quoting::QuotingAdapter::new(source.clone())),
+        transform: Arc::new(transform::TransformAdapter::new(source)),
+    }
+}
+
+fn no_plugin(message: String) -> CallFailure {
+    CallFailure {
+        kind: CallFailureKind::NoPlugin,
+        message,
+    }
+}
+
+/// Runs one export of the role's plugin on the guest threads and yields the plugin's own
+/// result (still in contract types): `guest_call!(source, Erp, erp, |b, s| b.ferry_plugin_erp()
+/// .call_get_order_status(s, &number))`. The body may only use values it owns (moved in).
+macro_rules! guest_call {
+    ($source:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
+        let source: &std::sync::Arc<dyn $crate::runtime::roles::PluginSource> = $source;
+        let plugin = source
+            .plugin($crate::runtime::Role::$role)
+            .map_err($crate::runtime::roles::no_plugin)?;
+        let grants = source.grants($crate::runtime::Role::$role);
+        let runtime = source.runtime().clone();
+        let guest = runtime.clone();
+        runtime
+            .run_guest(async move {
+                let mut call = guest.$instantiate(&plugin, grants).await?;
+                let ($b, $s) = call.parts();
+                let result = $body.await;
+                call.finish(result)
+            })
+            .await
+            .map_err(ferry_domain::CallFailure::from)?
+    }};
+}
+pub(crate) use guest_call;

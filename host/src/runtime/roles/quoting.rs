@@ -1,0 +1,73 @@
+//! The quoting role over a `quoting-connector` plugin of contract 0.1.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ferry_domain::{
+    Document, InboundWebhook, PageRequest, QuoteEvent, QuotePage, Quoting, RoleError, RoleResult,
+};
+
+use super::{PluginSource, guest_call};
+use crate::runtime::bindings::quoting as wit_quoting;
+use crate::runtime::bindings::types as wit;
+
+pub(super) struct QuotingAdapter {
+    source: Arc<dyn PluginSource>,
+}
+
+impl QuotingAdapter {
+    pub(super) fn new(source: Arc<dyn PluginSource>) -> Self {
+        Self { source }
+    }
+}
+
+fn answer<W, T: From<W>>(r: Result<W, wit::Error>) -> RoleResult<T> {
+    r.map(T::from).map_err(|e| RoleError::from(e).into())
+}
+
+#[async_trait]
+impl Quoting for QuotingAdapter {
+    async fn parse_webhook(&self, webhook: &InboundWebhook) -> RoleResult<QuoteEvent> {
+        let webhook = wit_quoting::InboundWebhook::from(webhook.clone());
+        answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
+            .ferry_plugin_quoting()
+            .call_parse_webhook(s, &webhook)))
+    }
+
+    async fn list_ready_quotes(&self, page: &PageRequest) -> RoleResult<QuotePage> {
+        let page = wit::PageRequest::from(page.clone());
+        answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
+            .ferry_plugin_quoting()
+            .call_list_ready_quotes(s, &page)))
+    }
+
+    async fn get_quote(&self, id: &str) -> RoleResult<Document> {
+        let id = id.to_string();
+        answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
+            .ferry_plugin_quoting()
+            .call_get_quote(s, &id)))
+    }
+
+    async fn mark_transferred(
+        &self,
+        id: &str,
+        order_number: &str,
+        status: Option<&str>,
+    ) -> RoleResult<()> {
+        let (id, number, status) = (
+            id.to_string(),
+            order_number.to_string(),
+            status.map(str::to_string),
+        );
+        answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
+            .ferry_plugin_quoting()
+            .call_mark_transferred(s, &id, &number, status.as_deref())))
+    }
+
+    async fn set_status(&self, id: &str, status: &str) -> RoleResult<()> {
+        let (id, status) = (id.to_string(), status.to_string());
+        answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
+            .ferry_plugin_quoting()
+            .call_set_status(s, &id, &status)))
+    }
+}
