@@ -33,7 +33,7 @@ pub use sqlite::SqliteStore;
 pub use traits::{Activations, Audit, Health, Inbox, Jobs, Links, Store, SyncState};
 pub use types::{
     Activation, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job, JobState, Link,
-    LinkRef, NewJob, Outcome, Release, clock_ms,
+    LinkRef, NewEvent, NewJob, Outcome, Release, clock_ms,
 };
 
 /// Why a store operation failed, the same for every backend.

@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 use crate::StoreError;
 use crate::types::{
     Activation, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job, JobState, Link,
-    LinkRef, NewJob, Outcome, Release,
+    LinkRef, NewEvent, NewJob, Outcome, Release,
 };
 
 /// Deduplicated inbound events (webhooks, ION BODs), each stored before it is acknowledged.
@@ -30,6 +30,21 @@ pub trait Inbox: Send + Sync {
         dedup_key: &str,
         payload: &Json,
         job: Option<NewJob<'_>>,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError>;
+
+    /// Queues `job` to run (again), for a job that reads the current state of something and
+    /// so must run once after every change to it (the order-status push-back). With `event`,
+    /// the event is first recorded as in `ingest`: a duplicate queues nothing. A finished job
+    /// for the key (done, held or dead) is queued again from `job.checkpoint` at step
+    /// `received` with its attempts reset; a queued one is left as it is (its backoff stands);
+    /// a running one runs once more after it ends: its `run_at` moves past the claim's, and
+    /// `finish` with `Done` queues a job rescheduled that way instead of ending it. Returns
+    /// `Queued` or `Duplicate`. One transaction.
+    async fn rerun(
+        &self,
+        event: Option<NewEvent<'_>>,
+        job: NewJob<'_>,
         now_ms: i64,
     ) -> Result<Ingested, StoreError>;
 
@@ -93,7 +108,8 @@ pub trait Jobs: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Ends the claim with an outcome (fenced). `Retry` keeps the intent (the next attempt
-    /// starts in doubt); `Wait` gives the claim's attempt back; `Dead` writes a dead letter.
+    /// starts in doubt); `Wait` gives the claim's attempt back; `Dead` writes a dead letter;
+    /// `Done` on a job that `Inbox::rerun` rescheduled while it ran queues it again.
     async fn finish(&self, claim: &Claim, outcome: Outcome, now_ms: i64) -> Result<(), StoreError>;
 
     /// Takes the order `reference` for the claim's job: true when it now holds it (or already

@@ -119,6 +119,15 @@ pub enum Ingested {
     Stored,
 }
 
+/// An inbound event to record (for `Inbox::rerun`), deduplicated by (tenant, `source`,
+/// `dedup_key`); the tenant is the job's.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    pub source: &'a str,
+    pub dedup_key: &'a str,
+    pub payload: &'a Json,
+}
+
 /// An inbound event as the inbox keeps it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct InboxEvent {

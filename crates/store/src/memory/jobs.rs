@@ -169,6 +169,16 @@ impl Jobs for MemoryStore {
             unclaim(row);
             let mut dead_input = None;
             let (step, message) = match &outcome {
+                // A job rescheduled while it ran (`rerun` moved its run_at past the claim's)
+                // is queued again, attempts reset.
+                Outcome::Done if row.job.run_at_ms > claim.job.run_at_ms => {
+                    row.job.state = JobState::Queued;
+                    row.job.attempts = 0;
+                    row.scheduled_at = Some(now_ms);
+                    row.job.intent = None;
+                    row.job.last_error = None;
+                    ("done", "finished".to_owned())
+                }
                 Outcome::Done => {
                     row.job.state = JobState::Done;
                     row.job.intent = None;

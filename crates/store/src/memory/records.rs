@@ -7,8 +7,37 @@ use super::{AuditRow, MemoryStore, key3};
 use crate::StoreError;
 use crate::traits::{Activations, Audit, Inbox, Links, SyncState};
 use crate::types::{
-    Activation, AuditEntry, InboxEvent, Ingested, Install, JobState, Link, NewJob, now,
+    Activation, AuditEntry, InboxEvent, Ingested, Install, JobState, Link, NewEvent, NewJob, now,
 };
+
+impl super::State {
+    /// Stores an inbound event unless its (tenant, source, id) was seen; returns whether new.
+    fn record_event(
+        &mut self,
+        tenant: &str,
+        source: &str,
+        dedup_key: &str,
+        payload: &Json,
+    ) -> bool {
+        if self
+            .inbox
+            .iter()
+            .any(|e| e.tenant == tenant && e.source == source && e.dedup_key == dedup_key)
+        {
+            return false;
+        }
+        let id = self.inbox.last().map_or(1, |e| e.id + 1);
+        self.inbox.push(InboxEvent {
+            id,
+            tenant: tenant.to_owned(),
+            source: source.to_owned(),
+            dedup_key: dedup_key.to_owned(),
+            payload: payload.clone(),
+            received_at: now(),
+        });
+        true
+    }
+}
 
 #[async_trait]
 impl Inbox for MemoryStore {
@@ -22,21 +51,9 @@ impl Inbox for MemoryStore {
         now_ms: i64,
     ) -> Result<Ingested, StoreError> {
         self.with(|s| {
-            if s.inbox
-                .iter()
-                .any(|e| e.tenant == tenant && e.source == source && e.dedup_key == dedup_key)
-            {
+            if !s.record_event(tenant, source, dedup_key, payload) {
                 return Ok(Ingested::Duplicate);
             }
-            let id = s.inbox.last().map_or(1, |e| e.id + 1);
-            s.inbox.push(InboxEvent {
-                id,
-                tenant: tenant.to_owned(),
-                source: source.to_owned(),
-                dedup_key: dedup_key.to_owned(),
-                payload: payload.clone(),
-                received_at: now(),
-            });
             let Some(job) = job else {
                 return Ok(Ingested::Stored);
             };
@@ -52,6 +69,47 @@ impl Inbox for MemoryStore {
                 Some(JobState::Queued) => Ingested::Queued,
                 Some(_) => Ingested::AlreadyHandled,
             })
+        })
+    }
+
+    async fn rerun(
+        &self,
+        event: Option<NewEvent<'_>>,
+        job: NewJob<'_>,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError> {
+        self.with(|s| {
+            if let Some(e) = event
+                && !s.record_event(job.tenant, e.source, e.dedup_key, e.payload)
+            {
+                return Ok(Ingested::Duplicate);
+            }
+            let Some(row) = s
+                .job_id(job.tenant, job.kind, job.key)
+                .and_then(|id| s.jobs.get_mut(&id))
+            else {
+                s.insert_job(job, now_ms);
+                return Ok(Ingested::Queued);
+            };
+            match row.job.state {
+                JobState::Done | JobState::Held | JobState::Dead => {
+                    row.job.state = JobState::Queued;
+                    row.job.step = "received".into();
+                    row.job.checkpoint = job.checkpoint;
+                    row.job.attempts = 0;
+                    row.job.hold_reason = None;
+                    row.job.run_at_ms = now_ms;
+                    row.scheduled_at = Some(now_ms);
+                }
+                // Runs once more after it ends (see `finish`).
+                JobState::Running => {
+                    row.job.checkpoint = job.checkpoint;
+                    row.job.run_at_ms = (row.job.run_at_ms + 1).max(now_ms);
+                }
+                JobState::Queued => {}
+            }
+            row.job.updated_at = now();
+            Ok(Ingested::Queued)
         })
     }
 

@@ -164,11 +164,16 @@ fn finish_blocking(
     let tx = conn.transaction()?;
     let id = claim.job.id;
     let (n, step, message) = match outcome {
+        // A job rescheduled while it ran (`rerun`: its run_at moved past the claim's) is
+        // queued again, attempts reset; no other write moves a running job's run_at.
         Outcome::Done => (
             tx.execute(
-                "UPDATE jobs SET state = 'done', claim_token = NULL, lease_until = NULL, leased_at = NULL, intent = NULL, last_error = NULL, updated_at = ?1
+                "UPDATE jobs SET state = CASE WHEN run_at > ?4 THEN 'queued' ELSE 'done' END,
+                    attempts = CASE WHEN run_at > ?4 THEN 0 ELSE attempts END,
+                    scheduled_at = CASE WHEN run_at > ?4 THEN ?5 ELSE scheduled_at END,
+                    claim_token = NULL, lease_until = NULL, leased_at = NULL, intent = NULL, last_error = NULL, updated_at = ?1
                  WHERE id = ?2 AND claim_token = ?3 AND state = 'running'",
-                params![now(), id, claim.token],
+                params![now(), id, claim.token, claim.job.run_at_ms, now_ms],
             )?,
             "done",
             "finished".to_string(),

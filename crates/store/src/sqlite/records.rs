@@ -8,7 +8,7 @@ use super::jobs::insert_job;
 use super::{Res, SqliteStore};
 use crate::StoreError;
 use crate::traits::{Audit, Inbox, Links, SyncState};
-use crate::types::{AuditEntry, InboxEvent, Ingested, Link, NewJob, now};
+use crate::types::{AuditEntry, InboxEvent, Ingested, Link, NewEvent, NewJob, now};
 
 const EVENT_COLUMNS: &str = "id, tenant, source, dedup_key, payload, received_at";
 
@@ -117,6 +117,61 @@ impl Inbox for SqliteStore {
             };
             tx.commit()?;
             Ok(outcome)
+        })
+        .await
+    }
+
+    async fn rerun(
+        &self,
+        event: Option<NewEvent<'_>>,
+        job: NewJob<'_>,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError> {
+        let event = event.map(|e| {
+            (
+                e.source.to_owned(),
+                e.dedup_key.to_owned(),
+                e.payload.to_string(),
+            )
+        });
+        let (tenant, kind, key) = (
+            job.tenant.to_owned(),
+            job.kind.to_owned(),
+            job.key.to_owned(),
+        );
+        let checkpoint = job.checkpoint.to_string();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some((source, dedup_key, payload)) = event {
+                let inserted = tx.execute(
+                    "INSERT OR IGNORE INTO inbox (tenant, source, dedup_key, payload, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![tenant, source, dedup_key, payload, now()],
+                )?;
+                if inserted == 0 {
+                    tx.commit()?;
+                    return Ok(Ingested::Duplicate);
+                }
+            }
+            // Finished: queue again from the new checkpoint. Running: move run_at past the
+            // claim's, which `finish` reads as "run once more". Queued: as it is.
+            tx.execute(
+                "INSERT INTO jobs (tenant, kind, key, state, step, checkpoint, attempts, run_at, scheduled_at, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'queued', 'received', ?4, 0, ?5, ?5, ?6, ?6)
+                 ON CONFLICT (tenant, kind, key) DO UPDATE SET
+                    state = CASE WHEN state IN ('done', 'held', 'dead') THEN 'queued' ELSE state END,
+                    step = CASE WHEN state IN ('done', 'held', 'dead') THEN 'received' ELSE step END,
+                    checkpoint = CASE WHEN state = 'queued' THEN checkpoint ELSE excluded.checkpoint END,
+                    attempts = CASE WHEN state IN ('done', 'held', 'dead') THEN 0 ELSE attempts END,
+                    hold_reason = CASE WHEN state IN ('done', 'held', 'dead') THEN NULL ELSE hold_reason END,
+                    run_at = CASE WHEN state IN ('done', 'held', 'dead') THEN excluded.run_at
+                                  WHEN state = 'running' THEN max(run_at + 1, excluded.run_at)
+                                  ELSE run_at END,
+                    scheduled_at = CASE WHEN state IN ('done', 'held', 'dead') THEN excluded.scheduled_at ELSE scheduled_at END,
+                    updated_at = excluded.updated_at",
+                params![tenant, kind, key, checkpoint, now_ms, now()],
+            )?;
+            tx.commit()?;
+            Ok(Ingested::Queued)
         })
         .await
     }

@@ -8,6 +8,7 @@ mod clock;
 mod inbox;
 mod jobs;
 mod links;
+mod rerun;
 mod sync;
 
 /// One `#[tokio::test]` per behaviour for the backend `$open` makes.
@@ -45,6 +46,9 @@ macro_rules! backend {
                 links::a_link_is_found_by_local_and_by_remote_id_per_tenant_and_kind,
                 links::open_links_are_those_whose_state_is_not_closed,
                 links::a_step_commits_its_link_with_the_checkpoint_and_keeps_the_links_state,
+                rerun::a_rerun_queues_once_per_event_and_a_duplicate_event_changes_nothing,
+                rerun::a_rerun_while_the_job_runs_makes_it_run_once_more,
+                rerun::a_rerun_takes_a_held_or_dead_job_back_into_the_queue,
                 sync::cursors_and_content_hashes_are_kept_per_tenant_stream_and_entity,
                 activations::activation_needs_an_install_and_is_idempotent,
                 activations::rollback_restores_the_previous_activation_for_every_handle,

@@ -1,0 +1,197 @@
+//! Reruns: a job that reads the current state of something (the order-status push-back) runs
+//! once after every change, however the change finds it: absent, queued, running or finished.
+
+use ferry_store::{Ingested, JobState, NewEvent, NewJob, Outcome};
+use serde_json::json;
+
+use crate::common::Fixture;
+
+const KIND: &str = "order-status";
+
+fn status(order: &str, bod: &str) -> NewJob<'static> {
+    NewJob {
+        tenant: "acme",
+        kind: KIND,
+        key: "1000123",
+        checkpoint: json!({ "order": order, "bod": bod }),
+    }
+}
+
+pub async fn a_rerun_queues_once_per_event_and_a_duplicate_event_changes_nothing(s: &Fixture) {
+    let bod = json!({"status": "66"});
+    let event = |id| NewEvent {
+        source: "ion",
+        dedup_key: id,
+        payload: &bod,
+    };
+    assert_eq!(
+        s.rerun(Some(event("BOD-1")), status("1000123", "BOD-1"), 0)
+            .await
+            .expect("rerun"),
+        Ingested::Queued
+    );
+    let c = s
+        .claim("w", 1, 1_000, 0)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job");
+    s.finish(&c, Outcome::Done, 1).await.expect("done");
+    // ION sends the same BOD again: stored once, nothing runs.
+    assert_eq!(
+        s.rerun(Some(event("BOD-1")), status("1000123", "BOD-1-again"), 2)
+            .await
+            .expect("rerun"),
+        Ingested::Duplicate
+    );
+    let job = s
+        .job("acme", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some");
+    assert_eq!(job.state, JobState::Done);
+    assert_eq!(job.checkpoint["bod"], "BOD-1");
+    assert!(
+        s.event("acme", "ion", "BOD-1")
+            .await
+            .expect("event")
+            .is_some()
+    );
+
+    // A new BOD for the finished job: queued again from its checkpoint, attempts reset.
+    assert_eq!(
+        s.rerun(Some(event("BOD-2")), status("1000123", "BOD-2"), 10)
+            .await
+            .expect("rerun"),
+        Ingested::Queued
+    );
+    let job = s
+        .job("acme", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some");
+    assert_eq!(
+        (job.state, job.step.as_str(), job.attempts, job.run_at_ms),
+        (JobState::Queued, "received", 0, 10)
+    );
+    assert_eq!(job.checkpoint["bod"], "BOD-2");
+    // A poll without an event while it is queued leaves it as it is.
+    s.rerun(None, status("1000123", "poll"), 20)
+        .await
+        .expect("rerun");
+    let job = s
+        .job("acme", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some");
+    assert_eq!(
+        (job.run_at_ms, &job.checkpoint["bod"]),
+        (10, &json!("BOD-2"))
+    );
+    assert_eq!(s.jobs(None, None).await.expect("jobs").len(), 1);
+}
+
+pub async fn a_rerun_while_the_job_runs_makes_it_run_once_more(s: &Fixture) {
+    s.rerun(None, status("1000123", "first"), 0)
+        .await
+        .expect("rerun");
+    let c = s
+        .claim("w", 1, 10_000, 0)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job");
+    // A change arrives while the worker reads the old status.
+    s.rerun(None, status("1000123", "second"), 5)
+        .await
+        .expect("rerun");
+    assert!(
+        s.claim("w2", 1, 10_000, 6).await.expect("claim").is_empty(),
+        "not twice at once"
+    );
+    s.finish(&c, Outcome::Done, 7).await.expect("done");
+    let job = s
+        .job("acme", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some");
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
+    let again = s
+        .claim("w", 1, 10_000, 8)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("runs once more");
+    assert_eq!(again.job.checkpoint["order"], "1000123");
+    // Without another change, this run ends it.
+    s.finish(&again, Outcome::Done, 9).await.expect("done");
+    let job = s
+        .job("acme", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some");
+    assert_eq!(job.state, JobState::Done);
+    assert!(
+        s.claim("w", 1, 10_000, 100)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+}
+
+pub async fn a_rerun_takes_a_held_or_dead_job_back_into_the_queue(s: &Fixture) {
+    s.rerun(None, status("1000123", "a"), 0)
+        .await
+        .expect("rerun");
+    let c = s
+        .claim("w", 1, 1_000, 0)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job");
+    s.finish(
+        &c,
+        Outcome::Hold {
+            reason: "quote not found".into(),
+        },
+        0,
+    )
+    .await
+    .expect("hold");
+    s.rerun(None, status("1000123", "b"), 5)
+        .await
+        .expect("rerun");
+    let job = s
+        .job("acme", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some");
+    assert_eq!((job.state, job.hold_reason), (JobState::Queued, None));
+    let c = s
+        .claim("w", 1, 1_000, 5)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job");
+    s.finish(
+        &c,
+        Outcome::Dead {
+            error: "fatal".into(),
+        },
+        5,
+    )
+    .await
+    .expect("dead");
+    s.rerun(None, status("1000123", "c"), 9)
+        .await
+        .expect("rerun");
+    let job = s
+        .job("acme", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some");
+    assert_eq!(
+        (job.state, &job.checkpoint["bod"]),
+        (JobState::Queued, &json!("c"))
+    );
+}
