@@ -135,7 +135,8 @@ async fn a_locked_database_does_not_stall_the_async_thread() {
     other.execute_batch("BEGIN IMMEDIATE").expect("lock");
 
     let writer = tokio::spawn({
-        let store = store.clone();
+        // Callers that need one part hold just that part (trait upcasting).
+        let store: Arc<dyn Jobs> = store.clone();
         async move {
             let job = NewJob {
                 tenant: "acme",
