@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::exports::ferry::plugin::erp::OrderReceipt;
 use crate::fields;
 use crate::mi::{Mi, Nok, Record};
-use crate::{inputs_from, key, setting};
+use crate::records::{inputs_from, key, setting};
 use ferry_pdk::{Decimal, Document, Error, FieldError, FieldsExt, Line, Value, field_error};
 
 pub const HEAD_INPUTS: &[&str] = &[

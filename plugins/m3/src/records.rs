@@ -1,0 +1,105 @@
+//! MI records as documents, documents' fields as MI inputs (converted and checked against the
+//! field catalog), keys, settings and start-from-key paging.
+
+use crate::fields;
+use crate::mi::{Mi, Record, Settings};
+use ferry_pdk::{Document, Error, Field, FieldError, Page, PageRequest, Value};
+
+pub(crate) fn client() -> Result<Mi, Error> {
+    Ok(Mi::new(Settings::load()?))
+}
+
+pub(crate) fn setting(key: &str) -> Option<String> {
+    ferry_pdk::config::get(key).filter(|v| !v.trim().is_empty())
+}
+
+/// A record as a document of `kind`, keyed by `key_field`.
+pub(crate) fn document(kind: &str, key_field: &str, rec: &Record) -> Document {
+    Document {
+        kind: kind.to_string(),
+        id: rec.get(key_field).map(|s| s.trim().to_string()),
+        fields: rec
+            .iter()
+            .map(|(k, v)| Field {
+                name: k.clone(),
+                value: fields::output(k, v),
+            })
+            .collect(),
+        lines: Vec::new(),
+    }
+}
+
+/// A key checked against its M3 length before it is sent.
+pub(crate) fn key(field: &str, value: &str) -> Result<(String, String), Error> {
+    match fields::input(field, &Value::Text(value.to_string()), None) {
+        Ok(Some(v)) if !v.trim().is_empty() => Ok((field.to_string(), v)),
+        Ok(_) => Err(Error::invalid(field, "is required")),
+        Err(e) => Err(Error::Invalid(vec![e])),
+    }
+}
+
+/// The document's fields a transaction accepts, converted and length-checked. Fields the
+/// transaction does not take are left out and logged (never silently).
+pub(crate) fn inputs_from(
+    fields_in: &[Field],
+    accepted: &[&str],
+    line: Option<u32>,
+    errors: &mut Vec<FieldError>,
+    what: &str,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut ignored = Vec::new();
+    for f in fields_in {
+        if !accepted.contains(&f.name.as_str()) {
+            ignored.push(f.name.clone());
+            continue;
+        }
+        match fields::input(&f.name, &f.value, line) {
+            Ok(Some(v)) => out.push((f.name.clone(), v)),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if !ignored.is_empty() {
+        ferry_pdk::warn!("{what} does not take {}: not sent", ignored.join(", "));
+    }
+    out
+}
+
+/// Pages a start-from-key list: asks for one record more than the page to learn the next key.
+/// Documents are keyed by `kind`'s id field (CUNO for customers, ITNO for items).
+pub(crate) fn key_page(
+    mi: &Mi,
+    program: &str,
+    transaction: &str,
+    key_field: &str,
+    kind: &str,
+    page: &PageRequest,
+    extra: &[(String, String)],
+) -> Result<Page, Error> {
+    let limit = page.limit.clamp(1, 10_000);
+    let mut inputs = vec![(
+        key_field.to_string(),
+        page.cursor.clone().unwrap_or_default(),
+    )];
+    inputs.extend_from_slice(extra);
+    let mut recs = mi.call(program, transaction, &inputs, Some(limit + 1))?;
+    let next = if recs.len() > limit as usize {
+        let n = recs.split_off(limit as usize);
+        n.first().and_then(|r| r.get(key_field)).cloned()
+    } else {
+        None
+    };
+    Ok(Page {
+        documents: recs
+            .iter()
+            .map(|r| document(kind, if kind == "customer" { "CUNO" } else { "ITNO" }, r))
+            .collect(),
+        next,
+    })
+}
+
+pub(crate) fn compact_date(since: &str) -> Result<String, Error> {
+    fields::to_m3_date(since)
+        .ok_or_else(|| Error::invalid("since", format!("'{since}' is not an ISO date")))
+}
