@@ -1,41 +1,37 @@
-//! Webhook intake: the host checks the tenant's shared secret (constant time) before any plugin
-//! code runs and removes its header; the tenant's quoting connector then parses the body; the
-//! event is stored durably and deduplicated, and only then is 202 answered. Forged, malformed
-//! or oversized requests store nothing. An unknown tenant gets the same 401 as a wrong secret.
+//! Quoting webhooks: `/hooks/{tenant}/quoting` (and the old `/hooks/{tenant}/quotewerks`). The
+//! host checks the tenant's shared secret (constant time) before any plugin code runs and
+//! removes its header; the tenant's quoting role then parses the body; the event is stored
+//! durably and deduplicated by its event id, its job queued by the flow, and only then is 202
+//! answered. Forged, malformed or oversized requests store nothing. An unknown tenant gets the
+//! same 401 as a wrong secret.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::json;
+use ferry_domain::InboundWebhook;
+use serde_json::{Value as Json, json};
 
-use super::{ApiState, Reply, call_failed, reply};
-use crate::flows::quote_to_order::{Checkpoint, KIND};
-use crate::flows::{describe, now_ms};
-use crate::runtime::Role;
-use crate::runtime::bindings::quoting::InboundWebhook;
-use crate::runtime::bindings::types::Error as PluginError;
-use crate::store::{Ingested, NewJob};
+use super::{ApiError, ApiState, blocking};
+use crate::flows::intake;
+use crate::store::Ingested;
 use crate::tenant::TenantEnv;
 
-pub async fn quotewerks_webhook(
+pub async fn quoting_webhook(
     State(state): State<ApiState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Reply {
+) -> Result<(StatusCode, axum::Json<Json>), ApiError> {
     let Some(env) = state.tenants.get(&tenant).cloned() else {
-        return reply(StatusCode::UNAUTHORIZED, "webhook for an unknown tenant");
+        return Err(ApiError::Unauthorized(
+            "webhook for an unknown tenant".into(),
+        ));
     };
     if !secret_matches(&env, &headers) {
-        return reply(
-            StatusCode::UNAUTHORIZED,
-            format_args!("tenant {tenant}: webhook secret missing or wrong"),
-        );
+        return Err(ApiError::Unauthorized(format!(
+            "tenant {tenant}: webhook secret missing or wrong"
+        )));
     }
-    let plugin = match env.plugin(Role::Quoting) {
-        Ok(p) => p,
-        Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e),
-    };
     let webhook = InboundWebhook {
         // The secret stays with the host: the plugin gets every header but that one.
         headers: headers
@@ -45,86 +41,26 @@ pub async fn quotewerks_webhook(
             .collect(),
         body: body.to_vec(),
     };
-    let guest_env = env.clone();
-    let parsed = env
-        .runtime()
-        .run_guest(async move {
-            let env = guest_env;
-            let mut call = env
-                .runtime()
-                .quoting(&plugin, env.grants(Role::Quoting))
-                .await?;
-            let (q, s) = call.parts();
-            let r = q
-                .ferry_plugin_quoting()
-                .call_parse_webhook(s, &webhook)
-                .await;
-            call.finish(r)
-        })
-        .await;
-    let event = match parsed {
-        Ok(Ok(event)) => event,
-        Ok(Err(PluginError::Unauthorized(m))) => {
-            return reply(
-                StatusCode::UNAUTHORIZED,
-                format_args!("tenant {tenant}: the connector refused the webhook: {m}"),
-            );
-        }
-        Ok(Err(e @ PluginError::Invalid(_))) => return Reply::invalid(&describe(&e)),
-        Ok(Err(e)) => {
-            return reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format_args!("tenant {tenant}: parse-webhook: {}", describe(&e)),
-            );
-        }
-        Err(e) => return call_failed(&tenant, "parse-webhook", e),
-    };
-    let ready = match (&env.policy.ready_status, &event.status) {
-        (Some(want), Some(got)) => want.eq_ignore_ascii_case(got.trim()),
-        _ => true,
-    };
-    let payload = json!({
-        "event_id": event.event_id, "quote_id": event.quote_id, "event": event.event,
-        "status": event.status, "occurred_at": event.occurred_at,
-    });
-    let checkpoint =
-        match serde_json::to_value(Checkpoint::new(&event.quote_id, Some(payload.clone()))) {
-            Ok(c) => c,
-            Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, e),
-        };
-    // SQLite is synchronous (and may wait on a lock): keep it off the async threads.
-    let store = state.store.clone();
-    let (t, quote_id, event_id) = (tenant.clone(), event.quote_id.clone(), event.event_id);
-    let stored = tokio::task::spawn_blocking(move || {
-        let job = ready.then_some(NewJob {
-            tenant: &t,
-            kind: KIND,
-            key: &quote_id,
-            checkpoint,
-        });
-        store.ingest(&t, "quotewerks", &event_id, &payload, job, now_ms())
+    let event = env
+        .roles()
+        .quoting
+        .parse_webhook(&webhook)
+        .await
+        .map_err(|e| ApiError::from_role(&tenant, "parse-webhook", e))?;
+    let (store, t, e) = (state.store.clone(), tenant.clone(), event.clone());
+    let ready = env.policy.ready_status.clone();
+    let outcome = blocking(&tenant, "storing a webhook", move || {
+        intake::quote_event(store.as_ref(), &t, ready.as_deref(), &e)
     })
-    .await;
-    match stored {
-        Ok(Ok(outcome)) => {
-            if outcome == Ingested::Queued {
-                // One permit per queued job: a worker that is busy right now still gets it.
-                state.wake.notify_one();
-            }
-            Reply::ok(
-                StatusCode::ACCEPTED,
-                json!({ "outcome": outcome, "quote_id": event.quote_id }),
-            )
-        }
-        Ok(Err(e)) => reply(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format_args!("tenant {tenant}: storing a webhook failed: {e}"),
-        ),
-        Err(e) => reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format_args!("tenant {tenant}: storing a webhook: {e}"),
-        ),
+    .await?;
+    if outcome == Ingested::Queued {
+        // One permit per queued job: a worker that is busy right now still gets it.
+        state.wake.notify_one();
     }
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "outcome": outcome, "quote_id": event.quote_id })),
+    ))
 }
 
 /// Whether the request carries the tenant's webhook secret (compared in constant time). A

@@ -1,27 +1,31 @@
-//! An IMS-compatible endpoint for ION: BODs arrive as multipart (ParameterRequest +
-//! MessagePayload) or as a bare document. The tenant's ERP connector parses the payload into
-//! change notifications; order changes refresh the quote's status. Authenticated by a bearer
-//! token from the tenant's `[host]` table (never a plugin's grant); an unknown tenant gets the
-//! same 401 as a wrong token.
+//! ERP events: `/events/{tenant}/erp` (and ION's old path `/ion/{tenant}/events`), an
+//! IMS-compatible endpoint. BODs arrive as multipart (ParameterRequest + MessagePayload) or as
+//! a bare document. Authenticated by a bearer token from the tenant's `[host]` table (never a
+//! plugin's grant); an unknown tenant gets the same 401 as a wrong token. The tenant's ERP
+//! role parses the payload into changes; every change is stored in the inbox, deduplicated by
+//! its event's id, and an order change queues the order's status push-back, all before the
+//! 202. Nothing is pushed back inside the request: that is the job's work, retried like any.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use serde_json::json;
+use axum::http::{HeaderMap, header};
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
 
-use super::{ApiState, Reply, call_failed, reply};
-use crate::flows::{describe, status};
-use crate::runtime::Role;
-use crate::runtime::bindings::types::{ChangeAction, Entity};
+use super::{ApiError, ApiState, blocking};
+use crate::flows::intake;
+use crate::store::Ingested;
 
 pub async fn events(
     State(state): State<ApiState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Reply {
+) -> Result<(axum::http::StatusCode, axum::Json<Json>), ApiError> {
     let Some(env) = state.tenants.get(&tenant).cloned() else {
-        return reply(StatusCode::UNAUTHORIZED, "ION event for an unknown tenant");
+        return Err(ApiError::Unauthorized(
+            "ERP event for an unknown tenant".into(),
+        ));
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -30,10 +34,9 @@ pub async fn events(
         .unwrap_or("");
     let authorised = env.host.ion_token_matches(presented);
     if !authorised {
-        return reply(
-            StatusCode::UNAUTHORIZED,
-            format_args!("tenant {tenant}: ION bearer token missing or wrong"),
-        );
+        return Err(ApiError::Unauthorized(format!(
+            "tenant {tenant}: ION bearer token missing or wrong"
+        )));
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -43,71 +46,52 @@ pub async fn events(
     let (payload_type, payload) = match multer::parse_boundary(&content_type) {
         Ok(boundary) => match message_payload(body, boundary).await {
             Ok(Some(p)) => p,
-            Ok(None) => return Reply::invalid("multipart body has no MessagePayload part"),
-            Err(e) => return Reply::invalid(&format!("malformed multipart body: {e}")),
+            Ok(None) => {
+                return Err(ApiError::Invalid(
+                    "multipart body has no MessagePayload part".into(),
+                ));
+            }
+            Err(e) => return Err(ApiError::Invalid(format!("malformed multipart body: {e}"))),
         },
         Err(_) => (content_type, body.to_vec()),
     };
-    let plugin = match env.plugin(Role::Erp) {
-        Ok(p) => p,
-        Err(e) => return reply(StatusCode::SERVICE_UNAVAILABLE, e),
-    };
-    let guest_env = env.clone();
-    let parsed = env
-        .runtime()
-        .run_guest(async move {
-            let env = guest_env;
-            let mut call = env.runtime().erp(&plugin, env.grants(Role::Erp)).await?;
-            let (e, s) = call.parts();
-            let r = e
-                .ferry_plugin_erp()
-                .call_parse_event(s, &payload_type, &payload)
-                .await;
-            call.finish(r)
-        })
-        .await;
-    let changes = match parsed {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Reply::invalid(&describe(&e)),
-        Err(e) => return call_failed(&tenant, "parse-event", e),
-    };
-    let mut updated = 0;
-    for change in changes.iter().filter(|c| c.entity == Entity::Order) {
-        if !matches!(
-            change.action,
-            ChangeAction::StatusChanged | ChangeAction::Updated
-        ) {
-            continue;
-        }
-        // SQLite is synchronous (and may wait on a lock): keep it off the async threads.
-        let (store, t, key) = (state.store.clone(), tenant.clone(), change.key.clone());
-        let found = tokio::task::spawn_blocking(move || store.order_by_number(&t, &key)).await;
-        let order = match found {
-            Ok(Ok(Some(o))) => o,
-            Ok(Ok(None)) => continue,
-            Ok(Err(e)) => {
-                return reply(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format_args!("tenant {tenant}: reading order {}: {e}", change.key),
-                );
-            }
-            Err(e) => {
-                return reply(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format_args!("tenant {tenant}: reading order {}: {e}", change.key),
-                );
-            }
-        };
-        match status::refresh(&env, state.store.as_ref(), &order).await {
-            Ok(true) => updated += 1,
-            Ok(false) => {}
-            Err(e) => tracing::warn!(%tenant, order = %change.key, "status push-back failed: {e}"),
-        }
+    let digest = hex::encode(Sha256::digest(&payload));
+    let changes = env
+        .roles()
+        .erp
+        .parse_event(&payload_type, &payload)
+        .await
+        .map_err(|e| ApiError::from_role(&tenant, "parse-event", e))?;
+    let (store, t) = (state.store.clone(), tenant.clone());
+    let outcomes = blocking(&tenant, "storing an ERP event", move || {
+        changes
+            .iter()
+            .map(|c| intake::erp_change(store.as_ref(), &t, &intake::erp_event_key(c, &digest), c))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    let count = |want: Ingested| outcomes.iter().filter(|o| **o == want).count();
+    let queued = count(Ingested::Queued);
+    for _ in 0..queued {
+        // One permit per queued job: a worker that is busy right now still gets it.
+        state.wake.notify_one();
     }
-    Reply::ok(
-        StatusCode::ACCEPTED,
-        json!({ "changes": changes.len(), "quotes_updated": updated }),
-    )
+    let duplicates = count(Ingested::Duplicate);
+    // A redelivered event: every one of its changes was here before.
+    let outcome = if !outcomes.is_empty() && duplicates == outcomes.len() {
+        "duplicate"
+    } else {
+        "stored"
+    };
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "outcome": outcome,
+            "changes": outcomes.len(),
+            "status_updates_queued": queued,
+            "duplicates": duplicates,
+        })),
+    ))
 }
 
 /// The MessagePayload part of an IMS multipart message, with its content type.

@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use super::ApiError;
 use crate::config::ServerConfig;
 
 /// The request bounds `router()` applies, from `[server]`.
@@ -40,11 +41,10 @@ impl RequestLimits {
     }
 }
 
-/// A JSON error reply, closing the connection when the request body was not read to its end
+/// An error reply, closing the connection when the request body was not read to its end
 /// (the rest of it must not be parsed as the next request).
-fn refuse(status: StatusCode, message: String, close: bool) -> Response {
-    let mut response =
-        (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+fn refuse(error: ApiError, close: bool) -> Response {
+    let mut response = error.into_response();
     if close {
         response
             .headers_mut()
@@ -70,8 +70,7 @@ pub async fn bound_body(
         // Answered at once: waiting for a body we will refuse anyway is what a client
         // announcing 1 GB and sending 1 KB counts on.
         return refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is larger than the {max}-byte limit"),
+            ApiError::TooLarge(format!("the body is larger than the {max}-byte limit")),
             true,
         );
     }
@@ -81,25 +80,22 @@ pub async fn bound_body(
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
             return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than the {max}-byte limit"),
+                ApiError::TooLarge(format!("the body is larger than the {max}-byte limit")),
                 true,
             );
         }
         Ok(Err(e)) => {
             return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("the body could not be read: {e}"),
+                ApiError::Invalid(format!("the body could not be read: {e}")),
                 true,
             );
         }
         Err(_) => {
             return refuse(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
+                ApiError::Timeout(format!(
                     "the body did not arrive within {} ms",
                     limits.body_timeout.as_millis()
-                ),
+                )),
                 true,
             );
         }
@@ -146,12 +142,13 @@ impl TenantRates {
     }
 }
 
-/// The tenant an intake path is for: `/hooks/{tenant}/…` or `/ion/{tenant}/…`, decoded as the
-/// router decodes it (so `%61cme` can't slip past `acme`'s bucket).
+/// The tenant an intake path is for: `/hooks/{tenant}/…`, `/events/{tenant}/…` or
+/// `/ion/{tenant}/…`, decoded as the router decodes it (so `%61cme` can't slip past `acme`'s
+/// bucket).
 fn intake_tenant(path: &str) -> Option<String> {
     let mut segments = path.trim_start_matches('/').split('/');
     match segments.next()? {
-        "hooks" | "ion" => {}
+        "hooks" | "events" | "ion" => {}
         _ => return None,
     }
     let raw = segments.next()?;
@@ -175,15 +172,13 @@ pub async fn rate_limit(
         let seconds = seconds.max(1);
         metrics::counter!("ferry_intake_rate_limited_total").increment(1);
         // The body is left unread: close rather than parse it as the next request.
-        let mut response = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many requests for this tenant; retry later".into(),
+        return refuse(
+            ApiError::TooManyRequests {
+                tenant,
+                retry_after_secs: seconds,
+            },
             true,
         );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return response;
     }
     next.run(request).await
 }
@@ -199,6 +194,11 @@ mod tests {
             Some("acme")
         );
         assert_eq!(intake_tenant("/ion/%61cme/events").as_deref(), Some("acme"));
+        assert_eq!(
+            intake_tenant("/hooks/acme/quoting").as_deref(),
+            Some("acme")
+        );
+        assert_eq!(intake_tenant("/events/acme/erp").as_deref(), Some("acme"));
         assert_eq!(intake_tenant("/healthz"), None);
         assert_eq!(intake_tenant("/metrics"), None);
     }

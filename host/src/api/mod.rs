@@ -1,6 +1,9 @@
-//! The HTTP surface: webhook intake now; the admin API, dashboard and /metrics join it.
+//! The HTTP surface. Routes are named by role: `/hooks/{tenant}/quoting` (quoting webhooks)
+//! and `/events/{tenant}/erp` (ERP events); today's vendor paths stay as aliases. Every
+//! handler answers errors through [`ApiError`]. The admin API and dashboard join it later.
 
 mod conn;
+mod error;
 mod health;
 mod intake;
 mod ion;
@@ -8,6 +11,7 @@ mod limits;
 mod metrics;
 
 pub use conn::{ConnLimits, serve};
+pub use error::ApiError;
 pub use health::Readiness;
 pub use limits::RequestLimits;
 
@@ -23,80 +27,20 @@ use tokio::sync::Notify;
 use crate::store::JobStore;
 use crate::tenant::TenantEnv;
 
-/// A JSON reply: status, body, and for a 503 when to retry.
-pub(crate) struct Reply {
-    status: axum::http::StatusCode,
-    body: serde_json::Value,
-    retry_after_secs: Option<u64>,
-}
-
-impl Reply {
-    /// A success reply with this body.
-    pub(crate) fn ok(status: axum::http::StatusCode, body: serde_json::Value) -> Self {
-        Self {
-            status,
-            body,
-            retry_after_secs: None,
-        }
+/// Runs the store work `f` off the async threads (SQLite is synchronous and may wait on a
+/// lock). A store that can't write is a 503 the sender retries; a lost task a 500.
+pub(crate) async fn blocking<T: Send + 'static>(
+    tenant: &str,
+    what: &str,
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ApiError::Unavailable(format!(
+            "tenant {tenant}: {what} failed: {e}"
+        ))),
+        Err(e) => Err(ApiError::Internal(format!("tenant {tenant}: {what}: {e}"))),
     }
-
-    /// A 400 for the sender's own input, with a short reason it can act on (never internals:
-    /// callers pass what was wrong with the request, cut to 200 characters here).
-    pub(crate) fn invalid(reason: &str) -> Self {
-        let reason: String = reason.chars().take(200).collect();
-        let mut r = reply(axum::http::StatusCode::BAD_REQUEST, &reason);
-        r.body["reason"] = serde_json::Value::String(reason);
-        r
-    }
-}
-
-impl axum::response::IntoResponse for Reply {
-    fn into_response(self) -> axum::response::Response {
-        let mut response = (self.status, axum::Json(self.body)).into_response();
-        if let Some(secs) = self.retry_after_secs {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
-        }
-        response
-    }
-}
-
-/// An error reply. The caller gets only the status's generic text and a `correlation_id`;
-/// `detail` (which may hold plugin output, panics, paths) goes to the log under the same id.
-pub(crate) fn reply(status: axum::http::StatusCode, detail: impl std::fmt::Display) -> Reply {
-    use axum::http::StatusCode;
-    use rand::RngExt;
-    let correlation_id = hex::encode(rand::rng().random::<[u8; 16]>());
-    // Debug formatting escapes newlines: a plugin's text cannot forge log lines.
-    let detail = detail.to_string();
-    if status.is_server_error() {
-        tracing::error!(%correlation_id, status = status.as_u16(), detail = ?detail, "request failed");
-    } else {
-        tracing::warn!(%correlation_id, status = status.as_u16(), detail = ?detail, "request refused");
-    }
-    let error = match status {
-        StatusCode::BAD_REQUEST => "invalid request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::SERVICE_UNAVAILABLE => "temporarily unavailable; retry later",
-        s if s.is_server_error() => "internal error",
-        s => s.canonical_reason().unwrap_or("refused"),
-    };
-    Reply {
-        status,
-        body: serde_json::json!({ "error": error, "correlation_id": correlation_id }),
-        retry_after_secs: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
-    }
-}
-
-/// A plugin call that ended without the plugin's own answer: a tenant at its concurrency
-/// limit is a 503 to retry; a deadline stop, a trap or a lost task is a 500.
-pub(crate) fn call_failed(tenant: &str, what: &str, e: crate::runtime::CallError) -> Reply {
-    let status = match e {
-        crate::runtime::CallError::Busy { .. } => axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        _ => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    reply(status, format_args!("tenant {tenant}: {what}: {e}"))
 }
 
 #[derive(Clone)]
@@ -122,10 +66,10 @@ pub fn router(state: ApiState, bounds: RequestLimits, readiness: Readiness) -> R
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::render))
-        .route(
-            "/hooks/{tenant}/quotewerks",
-            post(intake::quotewerks_webhook),
-        )
+        .route("/hooks/{tenant}/quoting", post(intake::quoting_webhook))
+        .route("/events/{tenant}/erp", post(ion::events))
+        // Aliases: the paths QuoteWerks and ION are configured with today.
+        .route("/hooks/{tenant}/quotewerks", post(intake::quoting_webhook))
         .route("/ion/{tenant}/events", post(ion::events))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)

@@ -1,17 +1,115 @@
-//! Order status back to the quote: polled from the ERP (`get-order-status`) or pushed by ERP
-//! events, and written to the quote (`set-status`) in the tenant's words.
+//! Order status back to the quote, as a durable job (kind `order-status`, keyed by the ERP
+//! order number). An ERP event about an order Ferry made queues it (`api/ion.rs`), and so does
+//! the status poller when it sees a status move (off by default). The job reads the status
+//! from the ERP, writes it to the quote in the tenant's words when it moved, records it and
+//! audits; a failure is retried with the tenant's retry policy like any job's.
+//!
+//! The job reads the current state, so one run after the last event is enough: a new event
+//! queues a finished job again, and one that arrives while the job runs makes it run once
+//! more (`JobStore::rerun`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferry_domain::{Erp, Quoting, RoleFailure};
 use serde_json::json;
 
-use super::describe;
-use super::quote_to_order::KIND;
-use crate::store::{JobStore, OrderRow};
+use super::{RetryPolicy, StepError, now_ms, outcome_for, quote_to_order};
+use crate::store::{Claim, InboxEvent, Ingested, JobStore, NewJob, OrderRow, Outcome, StoreError};
 use crate::tenant::TenantEnv;
 
-/// Polls open orders forever at the tenant's interval (nothing when it is 0).
+pub const KIND: &str = "order-status";
+
+/// What the push-back needs of a tenant.
+pub struct StatusPush<'a> {
+    pub tenant: &'a str,
+    pub erp: &'a dyn Erp,
+    pub quoting: &'a dyn Quoting,
+    /// The quote status to write for each ERP order status (unlisted: "ERP status N").
+    pub status_names: &'a BTreeMap<String, String>,
+    pub retry: &'a RetryPolicy,
+}
+
+/// Queues (or queues again) the push-back for `order_number`; with `event`, first stores that
+/// event in the inbox, and a duplicate queues nothing.
+pub fn queue(
+    store: &dyn JobStore,
+    tenant: &str,
+    order_number: &str,
+    event: Option<InboxEvent<'_>>,
+) -> Result<Ingested, StoreError> {
+    let job = NewJob {
+        tenant,
+        kind: KIND,
+        key: order_number,
+        checkpoint: json!({ "order_number": order_number }),
+    };
+    store.rerun(event, job, now_ms())
+}
+
+/// Runs one claimed push-back job.
+pub async fn run(push: &StatusPush<'_>, store: &dyn JobStore, claim: &Claim) -> Outcome {
+    match push_back(push, store, &claim.job.key).await {
+        Ok(_) => Outcome::Done,
+        Err(e) => {
+            let attempt = u32::try_from(claim.job.attempts).unwrap_or(u32::MAX);
+            outcome_for(&e, attempt, push.retry, now_ms())
+        }
+    }
+}
+
+/// Reads the order's status from the ERP and, when it moved, writes it to the quote, records
+/// it and audits. Returns whether the quote got a new status. An order Ferry has no record of
+/// (it was not made from a quote) has nothing to push back.
+pub async fn push_back(
+    push: &StatusPush<'_>,
+    store: &dyn JobStore,
+    order_number: &str,
+) -> Result<bool, StepError> {
+    let Some(order) = store.order_by_number(push.tenant, order_number)? else {
+        return Ok(false);
+    };
+    let receipt = push
+        .erp
+        .get_order_status(&order.order_number)
+        .await
+        .map_err(role)?;
+    if receipt.status == order.status {
+        return Ok(false);
+    }
+    let text = push
+        .status_names
+        .get(&receipt.status)
+        .cloned()
+        .unwrap_or_else(|| format!("ERP status {}", receipt.status));
+    push.quoting
+        .set_status(&order.quote_id, &text)
+        .await
+        .map_err(role)?;
+    store.set_order_status(push.tenant, &order.quote_id, &receipt.status)?;
+    // In the quote's trail, where an operator looks for what happened to it.
+    store.audit(
+        push.tenant,
+        quote_to_order::KIND,
+        &order.quote_id,
+        "status",
+        &format!(
+            "ERP order {} status {} → {}; quote status set to '{text}'",
+            order.order_number, order.status, receipt.status
+        ),
+        &json!({ "order": order.order_number, "status": receipt.status }),
+    )?;
+    Ok(true)
+}
+
+fn role(e: RoleFailure) -> StepError {
+    StepError::from(e)
+}
+
+/// Polls open orders forever at the tenant's interval (nothing when it is 0), queueing the
+/// push-back for each order whose ERP status moved. The safety net for missed ERP events.
+/// Workers find the queued jobs on their next idle poll.
 pub async fn poll_order_status(env: Arc<TenantEnv>, store: Arc<dyn JobStore>) {
     let interval = env.policy.status_poll_secs;
     if interval == 0 {
@@ -25,51 +123,43 @@ pub async fn poll_order_status(env: Arc<TenantEnv>, store: Arc<dyn JobStore>) {
     }
 }
 
-/// One pass over open orders; returns how many quotes got a new status.
-pub async fn poll_once(env: &TenantEnv, store: &dyn JobStore) -> anyhow::Result<usize> {
-    let mut changed = 0;
+/// One pass over open orders; returns how many push-backs were queued. A read that fails is
+/// left to the next pass (or an event); only the push-back is a job.
+pub async fn poll_once(env: &Arc<TenantEnv>, store: &dyn JobStore) -> Result<usize, StoreError> {
+    let roles = env.roles();
+    let mut queued = 0;
     for order in store.open_orders(&env.name, &env.policy.final_statuses)? {
-        if refresh(env, store, &order).await? {
-            changed += 1;
+        if moved(roles.erp.as_ref(), &order).await {
+            queue(store, &env.name, &order.order_number, None)?;
+            queued += 1;
         }
     }
-    Ok(changed)
+    Ok(queued)
 }
 
-/// Reads the order's status from the ERP and, when it moved, writes it to the quote.
-pub async fn refresh(
-    env: &TenantEnv,
-    store: &dyn JobStore,
-    order: &OrderRow,
-) -> anyhow::Result<bool> {
-    let receipt = call!(env, Erp, erp, |e, s| e
-        .ferry_plugin_erp()
-        .call_get_order_status(s, &order.order_number))
-    .map_err(|e| anyhow::anyhow!(describe(&e)))?;
-    if receipt.status == order.status {
-        return Ok(false);
+async fn moved(erp: &dyn Erp, order: &OrderRow) -> bool {
+    match erp.get_order_status(&order.order_number).await {
+        Ok(receipt) => receipt.status != order.status,
+        Err(e) => {
+            tracing::debug!(order = %order.order_number, "status poll: {e}");
+            false
+        }
     }
-    let text = env
-        .policy
-        .status_names
-        .get(&receipt.status)
-        .cloned()
-        .unwrap_or_else(|| format!("ERP status {}", receipt.status));
-    call!(env, Quoting, quoting, |q, s| q
-        .ferry_plugin_quoting()
-        .call_set_status(s, &order.quote_id, &text))
-    .map_err(|e| anyhow::anyhow!(describe(&e)))?;
-    store.set_order_status(&env.name, &order.quote_id, &receipt.status)?;
-    store.audit(
-        &env.name,
-        KIND,
-        &order.quote_id,
-        "status",
-        &format!(
-            "ERP order {} status {} → {}; quote status set to '{text}'",
-            order.order_number, order.status, receipt.status
-        ),
-        &json!({ "order": order.order_number, "status": receipt.status }),
-    )?;
-    Ok(true)
 }
+
+impl<'a> StatusPush<'a> {
+    /// The push-back as `env` configures it, over `roles` (from `env.roles()`).
+    pub fn of(env: &'a TenantEnv, roles: &'a ferry_domain::Roles) -> Self {
+        Self {
+            tenant: &env.name,
+            erp: roles.erp.as_ref(),
+            quoting: roles.quoting.as_ref(),
+            status_names: &env.policy.status_names,
+            retry: &env.retry,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "status_tests.rs"]
+mod tests;

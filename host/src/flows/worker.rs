@@ -1,5 +1,6 @@
-//! Workers: claim due jobs, run them with their lease kept alive, record the outcome. Wake-ups
-//! come from intake (a `Notify`) or a short poll; correctness never depends on the wake-up.
+//! Workers: claim due jobs, run them with their lease kept alive, record the outcome. Jobs are
+//! dispatched by kind (`quote-to-order`, `order-status`). Wake-ups come from intake (a
+//! `Notify`) or a short poll; correctness never depends on the wake-up.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::{now_ms, quote_to_order};
+use super::{now_ms, quote_to_order, status};
 use crate::store::{Claim, JobStore, Outcome, StoreError};
 use crate::tenant::TenantEnv;
 
@@ -68,6 +69,11 @@ impl Workers {
                 let outcome = match job.kind.as_str() {
                     quote_to_order::KIND => {
                         quote_to_order::run(env, self.store.as_ref(), claim).await
+                    }
+                    status::KIND => {
+                        let roles = env.roles();
+                        let push = status::StatusPush::of(env, &roles);
+                        status::run(&push, self.store.as_ref(), claim).await
                     }
                     other => Outcome::Dead {
                         error: format!("unknown job kind '{other}'"),

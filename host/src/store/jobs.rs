@@ -102,6 +102,14 @@ pub struct NewJob<'a> {
     pub checkpoint: Json,
 }
 
+/// An inbound event for the inbox, deduplicated by (tenant, `source`, `dedup_key`).
+#[derive(Debug, Clone)]
+pub struct InboxEvent<'a> {
+    pub source: &'a str,
+    pub dedup_key: &'a str,
+    pub payload: &'a Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Ingested {
@@ -187,6 +195,20 @@ pub trait JobStore: Send + Sync {
 
     /// Queues a job for the key if none exists (the poller's path); returns whether it did.
     fn enqueue(&self, job: NewJob<'_>, now_ms: i64) -> Result<bool, StoreError>;
+
+    /// Queues `job` to run (again) for a job that reads the current state of something and so
+    /// must run once after every change to it (the order-status push-back). With `event`, the
+    /// event is first recorded in the inbox as in `ingest`: a duplicate queues nothing. A
+    /// finished job for the key (done, held or dead) is queued again from `job.checkpoint` with
+    /// its attempts reset; a queued one is left as it is (its backoff stands); a running one
+    /// runs once more after it ends: its `run_at` moves past the claim's, and `finish` with
+    /// `Done` queues a job rescheduled that way instead of ending it. One transaction.
+    fn rerun(
+        &self,
+        event: Option<InboxEvent<'_>>,
+        job: NewJob<'_>,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError>;
 
     /// Claims up to `max` runnable jobs (queued and due, or running with an expired lease).
     /// A `run_at` or lease set at a time later than `now_ms` (the clock stepped back since, or

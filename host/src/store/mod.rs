@@ -8,8 +8,8 @@ mod sqlite_jobs;
 mod sqlite_locks;
 
 pub use jobs::{
-    AuditEntry, Claim, DeadLetter, Ingested, Job, JobState, JobStore, NewJob, OrderRow, Outcome,
-    clock_ms,
+    AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Job, JobState, JobStore, NewJob, OrderRow,
+    Outcome, clock_ms,
 };
 pub use sqlite::SqliteStore;
 

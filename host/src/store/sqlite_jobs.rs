@@ -7,7 +7,8 @@ use serde_json::{Value as Json, json};
 
 use super::StoreError;
 use super::jobs::{
-    AuditEntry, Claim, DeadLetter, Ingested, Job, JobState, JobStore, NewJob, OrderRow, Outcome,
+    AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Job, JobState, JobStore, NewJob, OrderRow,
+    Outcome,
 };
 use super::sqlite::{SqliteStore, now};
 
@@ -128,6 +129,47 @@ impl JobStore for SqliteStore {
         Ok(n > 0)
     }
 
+    fn rerun(
+        &self,
+        event: Option<InboxEvent<'_>>,
+        job: NewJob<'_>,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(e) = event {
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO inbox (tenant, source, dedup_key, payload, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![job.tenant, e.source, e.dedup_key, e.payload.to_string(), now()],
+            )?;
+            if inserted == 0 {
+                tx.commit()?;
+                return Ok(Ingested::Duplicate);
+            }
+        }
+        let checkpoint = job.checkpoint.to_string();
+        // Finished: queue again from the new checkpoint. Running: move run_at past the
+        // claim's, which `finish` reads as "run once more". Queued: as it is.
+        tx.execute(
+            "INSERT INTO jobs (tenant, kind, key, state, step, checkpoint, attempts, run_at, scheduled_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, 'queued', 'received', ?4, 0, ?5, ?5, ?6, ?6)
+             ON CONFLICT (tenant, kind, key) DO UPDATE SET
+                state = CASE WHEN state IN ('done', 'held', 'dead') THEN 'queued' ELSE state END,
+                step = CASE WHEN state IN ('done', 'held', 'dead') THEN 'received' ELSE step END,
+                checkpoint = CASE WHEN state = 'queued' THEN checkpoint ELSE excluded.checkpoint END,
+                attempts = CASE WHEN state IN ('done', 'held', 'dead') THEN 0 ELSE attempts END,
+                hold_reason = CASE WHEN state IN ('done', 'held', 'dead') THEN NULL ELSE hold_reason END,
+                run_at = CASE WHEN state IN ('done', 'held', 'dead') THEN excluded.run_at
+                              WHEN state = 'running' THEN max(run_at + 1, excluded.run_at)
+                              ELSE run_at END,
+                scheduled_at = CASE WHEN state IN ('done', 'held', 'dead') THEN excluded.scheduled_at ELSE scheduled_at END,
+                updated_at = excluded.updated_at",
+            params![job.tenant, job.kind, job.key, checkpoint, now_ms, now()],
+        )?;
+        tx.commit()?;
+        Ok(Ingested::Queued)
+    }
+
     fn claim(
         &self,
         worker: &str,
@@ -245,11 +287,16 @@ impl JobStore for SqliteStore {
         let tx = conn.transaction()?;
         let id = claim.job.id;
         let (n, step, message) = match &outcome {
+            // A job rescheduled while it ran (`rerun`: its run_at moved past the claim's) is
+            // queued again, attempts reset; no other write moves a running job's run_at.
             Outcome::Done => (
                 tx.execute(
-                    "UPDATE jobs SET state = 'done', claim_token = NULL, lease_until = NULL, leased_at = NULL, intent = NULL, last_error = NULL, updated_at = ?1
+                    "UPDATE jobs SET state = CASE WHEN run_at > ?4 THEN 'queued' ELSE 'done' END,
+                        attempts = CASE WHEN run_at > ?4 THEN 0 ELSE attempts END,
+                        scheduled_at = CASE WHEN run_at > ?4 THEN ?5 ELSE scheduled_at END,
+                        claim_token = NULL, lease_until = NULL, leased_at = NULL, intent = NULL, last_error = NULL, updated_at = ?1
                      WHERE id = ?2 AND claim_token = ?3 AND state = 'running'",
-                    params![now(), id, claim.token],
+                    params![now(), id, claim.token, claim.job.run_at_ms, now_ms],
                 )?,
                 "done",
                 "finished".to_string(),

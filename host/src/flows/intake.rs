@@ -1,0 +1,92 @@
+//! Events into the durable inbox, and the jobs they start. The API verifies and parses (by the
+//! role) and calls these before it answers 202; which job an event starts, and with what
+//! checkpoint, is the flows' business, not the API's.
+//!
+//! Inbox sources are role names (`quoting`, `erp`); each event is deduplicated by its own id
+//! (the quoting system's event id, an ERP event's id such as a BOD id).
+
+use ferry_domain::{Change, QuoteEvent};
+use serde_json::json;
+
+use super::{now_ms, quote_to_order, status};
+use crate::store::{InboxEvent, Ingested, JobStore, NewJob, StoreError};
+
+pub const QUOTING: &str = "quoting";
+pub const ERP: &str = "erp";
+
+/// Stores a quoting event and, when the quote is in the tenant's ready status (or none is
+/// configured), queues its quote-to-order job; one transaction, deduplicated by event id.
+pub fn quote_event(
+    store: &dyn JobStore,
+    tenant: &str,
+    ready_status: Option<&str>,
+    event: &QuoteEvent,
+) -> Result<Ingested, StoreError> {
+    let ready = match (ready_status, &event.status) {
+        (Some(want), Some(got)) => want.eq_ignore_ascii_case(got.trim()),
+        _ => true,
+    };
+    let payload = json!({
+        "event_id": event.event_id, "quote_id": event.quote_id, "event": event.event,
+        "status": event.status, "occurred_at": event.occurred_at,
+    });
+    let checkpoint = serde_json::to_value(quote_to_order::Checkpoint::new(
+        &event.quote_id,
+        Some(payload.clone()),
+    ))
+    .map_err(|e| StoreError::Corrupt(format!("quote {} checkpoint: {e}", event.quote_id)))?;
+    let job = ready.then_some(NewJob {
+        tenant,
+        kind: quote_to_order::KIND,
+        key: &event.quote_id,
+        checkpoint,
+    });
+    store.ingest(tenant, QUOTING, &event.event_id, &payload, job, now_ms())
+}
+
+/// Stores one change an ERP event carried, deduplicated by `event_key` (see [`erp_event_key`]),
+/// and for a change to an order Ferry made from a quote queues its status push-back. Any
+/// other change (an order Ferry didn't make, items, customers) is stored and starts nothing
+/// yet.
+pub fn erp_change(
+    store: &dyn JobStore,
+    tenant: &str,
+    event_key: &str,
+    change: &Change,
+) -> Result<Ingested, StoreError> {
+    let payload = serde_json::to_value(change)
+        .map_err(|e| StoreError::Corrupt(format!("change {}: {e}", change.key)))?;
+    let event = InboxEvent {
+        source: ERP,
+        dedup_key: event_key,
+        payload: &payload,
+    };
+    let is_order =
+        change.entity == "order" && matches!(change.action.as_str(), "status-changed" | "updated");
+    if is_order && store.order_by_number(tenant, &change.key)?.is_some() {
+        return status::queue(store, tenant, &change.key, Some(event));
+    }
+    store.ingest(tenant, ERP, event_key, &payload, None, now_ms())
+}
+
+/// The detail field a change carries its event's id in when its contract has no `event-id`
+/// of its own (0.1: the M3 connector puts the BOD id there).
+pub const EVENT_ID_DETAIL: &str = "event-id";
+
+/// The inbox key of one change of an ERP event: the event's own id (a BOD id) when the change
+/// carries one, else a digest of the payload the event came in (the same bytes redelivered
+/// dedupe; there is nothing better to go by). A key per change, since one event may carry
+/// several.
+pub fn erp_event_key(change: &Change, payload_digest: &str) -> String {
+    let detail = ferry_domain::document::get(&change.detail, EVENT_ID_DETAIL)
+        .and_then(ferry_domain::Value::as_text);
+    let id = change
+        .event_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .or(detail)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("sha256:{payload_digest}"));
+    format!("{id}/{}/{}", change.entity, change.key)
+}

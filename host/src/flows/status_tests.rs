@@ -1,0 +1,325 @@
+//! The status push-back job on in-memory roles and a real (temporary) SQLite store: the
+//! status reaches the quote once, failures are retried by the job machinery, and an event
+//! that arrives while the job runs makes it run again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use async_trait::async_trait;
+use ferry_domain::{
+    Change, Document, ErrorClass, FieldError, Line, MatchCriteria, OrderReceipt, RoleError,
+    RoleFailure, RoleResult,
+};
+use serde_json::json;
+
+use super::*;
+use crate::store::{JobState, SqliteStore};
+
+const TENANT: &str = "acme";
+
+fn unsupported<T>() -> RoleResult<T> {
+    Err(RoleError::new(ErrorClass::Unsupported, "not in this fake").into())
+}
+
+fn transient<T>() -> RoleResult<T> {
+    Err(RoleFailure::Error(RoleError::new(
+        ErrorClass::Transient,
+        "gateway answered 500",
+    )))
+}
+
+/// An ERP that knows order statuses; its next `failures` status reads fail as transient.
+#[derive(Default)]
+struct FakeErp {
+    statuses: Mutex<HashMap<String, String>>,
+    failures: AtomicU32,
+    reads: AtomicU32,
+}
+
+#[async_trait]
+impl Erp for FakeErp {
+    async fn find_customers(&self, _: &MatchCriteria) -> RoleResult<Vec<Document>> {
+        unsupported()
+    }
+    async fn create_customer(&self, _: &Document) -> RoleResult<String> {
+        unsupported()
+    }
+    async fn validate_order(&self, _: &Document) -> RoleResult<Vec<FieldError>> {
+        unsupported()
+    }
+    async fn find_order(&self, _: &str, _: Option<&str>) -> RoleResult<Option<OrderReceipt>> {
+        unsupported()
+    }
+    async fn begin_order(&self, _: &Document, _: &str) -> RoleResult<String> {
+        unsupported()
+    }
+    async fn add_order_lines(&self, _: &str, _: &[Line]) -> RoleResult<()> {
+        unsupported()
+    }
+    async fn confirm_order(&self, _: &str) -> RoleResult<OrderReceipt> {
+        unsupported()
+    }
+    async fn get_order_status(&self, order_number: &str) -> RoleResult<OrderReceipt> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return transient();
+        }
+        let status = self
+            .statuses
+            .lock()
+            .expect("lock")
+            .get(order_number)
+            .cloned();
+        match status {
+            Some(status) => Ok(OrderReceipt {
+                order_number: order_number.into(),
+                reference: String::new(),
+                status,
+                line_numbers: Vec::new(),
+            }),
+            None => Err(RoleError::new(ErrorClass::NotFound, "no such order").into()),
+        }
+    }
+    async fn parse_event(&self, _: &str, _: &[u8]) -> RoleResult<Vec<Change>> {
+        unsupported()
+    }
+}
+
+/// A quoting system that records the statuses written to it; its next `failures` writes fail.
+#[derive(Default)]
+struct FakeQuoting {
+    written: Mutex<Vec<(String, String)>>,
+    failures: AtomicU32,
+}
+
+#[async_trait]
+impl Quoting for FakeQuoting {
+    async fn parse_webhook(
+        &self,
+        _: &ferry_domain::InboundWebhook,
+    ) -> RoleResult<ferry_domain::QuoteEvent> {
+        unsupported()
+    }
+    async fn list_ready_quotes(
+        &self,
+        _: &ferry_domain::PageRequest,
+    ) -> RoleResult<ferry_domain::QuotePage> {
+        unsupported()
+    }
+    async fn get_quote(&self, _: &str) -> RoleResult<Document> {
+        unsupported()
+    }
+    async fn mark_transferred(&self, _: &str, _: &str, _: Option<&str>) -> RoleResult<()> {
+        unsupported()
+    }
+    async fn set_status(&self, id: &str, status: &str) -> RoleResult<()> {
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return transient();
+        }
+        self.written
+            .lock()
+            .expect("lock")
+            .push((id.into(), status.into()));
+        Ok(())
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+    erp: FakeErp,
+    quoting: FakeQuoting,
+    names: BTreeMap<String, String>,
+    retry: RetryPolicy,
+}
+
+impl World {
+    /// Quote 17 became ERP order ORD1 at status 22.
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = SqliteStore::open(&dir.path().join("ferry.db")).expect("store");
+        store
+            .record_order(TENANT, "17", "ORD1", "22")
+            .expect("order");
+        let erp = FakeErp::default();
+        erp.statuses
+            .lock()
+            .expect("lock")
+            .insert("ORD1".into(), "22".into());
+        Self {
+            _dir: dir,
+            store,
+            erp,
+            quoting: FakeQuoting::default(),
+            names: BTreeMap::from([("44".to_string(), "7-M3 Picked".to_string())]),
+            retry: RetryPolicy {
+                initial_interval_ms: 10,
+                backoff_coefficient: 2,
+                maximum_interval_ms: 100,
+                maximum_attempts: 5,
+            },
+        }
+    }
+
+    fn push(&self) -> StatusPush<'_> {
+        StatusPush {
+            tenant: TENANT,
+            erp: &self.erp,
+            quoting: &self.quoting,
+            status_names: &self.names,
+            retry: &self.retry,
+        }
+    }
+
+    fn erp_moves_to(&self, status: &str) {
+        self.erp
+            .statuses
+            .lock()
+            .expect("lock")
+            .insert("ORD1".into(), status.into());
+    }
+
+    fn written(&self) -> Vec<(String, String)> {
+        self.quoting.written.lock().expect("lock").clone()
+    }
+
+    /// An ERP event about ORD1 with this id.
+    fn event(&self, id: &str) -> Ingested {
+        let payload = json!({ "bod": id });
+        let event = InboxEvent {
+            source: "erp",
+            dedup_key: id,
+            payload: &payload,
+        };
+        queue(&self.store, TENANT, "ORD1", Some(event)).expect("queue")
+    }
+
+    /// Claims the push-back job as a worker would (far enough ahead to be past any backoff).
+    fn claim(&self) -> Option<Claim> {
+        self.store
+            .claim("test-0", 1, 60_000, now_ms() + 3_600_000)
+            .expect("claim")
+            .pop()
+    }
+
+    fn state(&self) -> JobState {
+        self.store
+            .job(TENANT, KIND, "ORD1")
+            .expect("job")
+            .expect("a job")
+            .state
+    }
+}
+
+#[tokio::test]
+async fn a_moved_status_reaches_the_quote_once_recorded_and_audited() {
+    let w = World::new();
+    assert!(!push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert!(w.written().is_empty(), "an unchanged status writes nothing");
+
+    w.erp_moves_to("44");
+    assert!(push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert!(!push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert_eq!(w.written(), [("17".to_string(), "7-M3 Picked".to_string())]);
+    let order = w.store.order_by_number(TENANT, "ORD1").expect("read");
+    assert_eq!(order.map(|o| o.status).as_deref(), Some("44"));
+    let trail = w.store.trail(TENANT, "17").expect("trail");
+    assert!(
+        trail
+            .iter()
+            .any(|a| a.step == "status" && a.message.contains("22 → 44")),
+        "{trail:?}"
+    );
+
+    w.erp_moves_to("55");
+    assert!(push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert_eq!(w.written()[1].1, "ERP status 55", "an unnamed status");
+}
+
+#[tokio::test]
+async fn an_order_ferry_did_not_make_asks_nobody() {
+    let w = World::new();
+    assert!(!push_back(&w.push(), &w.store, "OTHER").await.expect("ok"));
+    assert_eq!(w.erp.reads.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_failed_push_back_is_retried_until_the_quote_shows_the_status() {
+    let w = World::new();
+    w.erp_moves_to("44");
+    w.erp.failures.store(1, Ordering::SeqCst);
+    w.quoting.failures.store(1, Ordering::SeqCst);
+    assert_eq!(w.event("bod-1"), Ingested::Queued);
+    // The ERP read fails, then the quote write: each attempt is a retry, not the end.
+    for _ in 0..2 {
+        let claim = w.claim().expect("claimed");
+        let outcome = run(&w.push(), &w.store, &claim).await;
+        assert!(matches!(outcome, Outcome::Retry { .. }), "{outcome:?}");
+        w.store.finish(&claim, outcome, now_ms()).expect("finish");
+        assert_eq!(w.state(), JobState::Queued);
+        assert!(w.written().is_empty());
+    }
+    let claim = w.claim().expect("claimed");
+    let outcome = run(&w.push(), &w.store, &claim).await;
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    w.store.finish(&claim, outcome, now_ms()).expect("finish");
+    assert_eq!(w.state(), JobState::Done);
+    assert_eq!(w.written(), [("17".to_string(), "7-M3 Picked".to_string())]);
+}
+
+#[tokio::test]
+async fn an_event_while_the_job_runs_makes_it_run_once_more() {
+    let w = World::new();
+    assert_eq!(w.event("bod-1"), Ingested::Queued);
+    let claim = w.claim().expect("claimed");
+    // The job read status 22 (nothing to do); meanwhile the order moved and its event came.
+    let outcome = run(&w.push(), &w.store, &claim).await;
+    w.erp_moves_to("44");
+    assert_eq!(w.event("bod-2"), Ingested::Queued);
+    w.store.finish(&claim, outcome, now_ms()).expect("finish");
+    assert_eq!(
+        w.state(),
+        JobState::Queued,
+        "runs again for the newer event"
+    );
+    let claim = w.claim().expect("claimed again");
+    assert_eq!(claim.job.attempts, 1, "a rerun starts its attempts afresh");
+    let outcome = run(&w.push(), &w.store, &claim).await;
+    w.store.finish(&claim, outcome, now_ms()).expect("finish");
+    assert_eq!(w.state(), JobState::Done);
+    assert_eq!(w.written(), [("17".to_string(), "7-M3 Picked".to_string())]);
+}
+
+#[tokio::test]
+async fn a_new_event_queues_a_finished_job_again_and_a_redelivered_one_changes_nothing() {
+    let w = World::new();
+    assert_eq!(w.event("bod-1"), Ingested::Queued);
+    let claim = w.claim().expect("claimed");
+    let outcome = run(&w.push(), &w.store, &claim).await;
+    w.store.finish(&claim, outcome, now_ms()).expect("finish");
+    assert_eq!(w.state(), JobState::Done);
+
+    assert_eq!(w.event("bod-1"), Ingested::Duplicate);
+    assert_eq!(
+        w.state(),
+        JobState::Done,
+        "the same event twice changes nothing"
+    );
+    assert!(w.claim().is_none());
+
+    w.erp_moves_to("44");
+    assert_eq!(w.event("bod-2"), Ingested::Queued);
+    let claim = w.claim().expect("claimed");
+    let outcome = run(&w.push(), &w.store, &claim).await;
+    w.store.finish(&claim, outcome, now_ms()).expect("finish");
+    assert_eq!(w.written(), [("17".to_string(), "7-M3 Picked".to_string())]);
+}
