@@ -16,10 +16,9 @@ use std::sync::Arc;
 
 use common::component;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ferry::mapping::{DEFAULTS, Mapping, map_native};
-use ferry::runtime::bindings::mapping::Context;
-use ferry::runtime::bindings::types::{Document, Field, Line, Value};
+use ferry::mapping::{DEFAULTS, Mapping};
 use ferry::runtime::{Grants, Role, Runtime, RuntimeSettings};
+use ferry_domain::{Context, Document, Field, Line, Value};
 
 fn f(name: &str, value: Value) -> Field {
     Field {
@@ -115,13 +114,13 @@ fn benches(c: &mut Criterion) {
     let mapping = Mapping::parse(text).expect("parse");
 
     // The component and the native engine must agree, or the comparison means nothing.
-    let native_out = map_native(&mapping, &q, &ctx).expect("native maps");
+    let native_out = mapping.map(&q, &ctx).expect("native maps");
     let wasm_out = tokio
         .block_on(async {
             rt.transform(&declarative, declarative_grants.clone())
                 .await
                 .expect("instantiate")
-                .map_document("quote-to-order", &q, &ctx)
+                .map("quote-to-order", &q, &ctx)
                 .await
         })
         .expect("call")
@@ -139,7 +138,7 @@ fn benches(c: &mut Criterion) {
             rt.transform(&prepared, declarative_grants.clone())
                 .await
                 .expect("instantiate")
-                .map_document("quote-to-order", &q, &ctx)
+                .map("quote-to-order", &q, &ctx)
                 .await
         })
         .expect("call")
@@ -150,7 +149,7 @@ fn benches(c: &mut Criterion) {
             rt.transform(&rust_example, example_grants.clone())
                 .await
                 .expect("instantiate")
-                .map_document("quote-to-order", &q, &ctx)
+                .map("quote-to-order", &q, &ctx)
                 .await
         })
         .expect("call")
@@ -164,7 +163,7 @@ fn benches(c: &mut Criterion) {
             rt.transform(&declarative, declarative_grants.clone())
                 .await
                 .expect("instantiate")
-                .map_document("quote-to-order", &q, &ctx)
+                .map("quote-to-order", &q, &ctx)
                 .await
                 .expect("call")
         })
@@ -174,7 +173,7 @@ fn benches(c: &mut Criterion) {
             rt.transform(&prepared, declarative_grants.clone())
                 .await
                 .expect("instantiate")
-                .map_document("quote-to-order", &q, &ctx)
+                .map("quote-to-order", &q, &ctx)
                 .await
                 .expect("call")
         })
@@ -184,18 +183,18 @@ fn benches(c: &mut Criterion) {
             rt.transform(&rust_example, example_grants.clone())
                 .await
                 .expect("instantiate")
-                .map_document("quote-to-order", &q, &ctx)
+                .map("quote-to-order", &q, &ctx)
                 .await
                 .expect("call")
         })
     });
     g.bench_function("native_engine", |b| {
-        b.iter(|| map_native(&mapping, std::hint::black_box(&q), &ctx))
+        b.iter(|| mapping.map(std::hint::black_box(&q), &ctx))
     });
     g.bench_function("native_engine_with_parse", |b| {
         b.iter(|| {
             let m = Mapping::parse(std::hint::black_box(text)).expect("parse");
-            map_native(&m, std::hint::black_box(&q), &ctx)
+            m.map(std::hint::black_box(&q), &ctx)
         })
     });
     g.finish();

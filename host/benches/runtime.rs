@@ -11,12 +11,11 @@ use std::sync::Arc;
 
 use common::component;
 use criterion::{Criterion, criterion_group, criterion_main};
-use ferry::runtime::bindings::mapping::Context;
-use ferry::runtime::bindings::types::{Document, Field, Line, Value};
 use ferry::runtime::{Grants, Role, Runtime, RuntimeSettings};
+use ferry_domain::{Context, Document, Field, Line, Value};
 
 mod native {
-    use ferry::runtime::bindings::types::{Document, Field, Line, Value};
+    use ferry_domain::{Document, Field, Line, Value};
     use rust_decimal::Decimal;
     include!("../../plugins/testing/test-transform/src/quote_to_order.rs");
 }
@@ -120,7 +119,7 @@ fn benches(c: &mut Criterion) {
             rt.transform(&plugin, grants.clone())
                 .await
                 .expect("instantiate")
-                .map_document("trivial", &empty, &ctx)
+                .map("trivial", &empty, &ctx)
                 .await
                 .expect("call")
         })
@@ -135,7 +134,7 @@ fn benches(c: &mut Criterion) {
             rt.transform(&plugin, grants.clone())
                 .await
                 .expect("instantiate")
-                .map_document("quote-to-order", &q, &ctx)
+                .map("quote-to-order", &q, &ctx)
                 .await
         })
         .expect("call")
@@ -152,7 +151,7 @@ fn benches(c: &mut Criterion) {
             rt.transform(&plugin, grants.clone())
                 .await
                 .expect("instantiate")
-                .map_document("quote-to-order", &q, &ctx)
+                .map("quote-to-order", &q, &ctx)
                 .await
                 .expect("call")
         })

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ferry::runtime::Role;
-use ferry::runtime::bindings::mapping::Context;
-use ferry::runtime::bindings::types::{Document, Field, Line, Value};
+use ferry_domain::{Context, Document, Field, Line, Value};
 
 fn quote() -> Document {
     let t = |n: &str, v: &str| Field {
@@ -60,7 +59,7 @@ async fn map(
     rt.transform(plugin, grants)
         .await
         .expect("instantiate")
-        .map_document("quote-to-order", &quote(), &ctx)
+        .map("quote-to-order", &quote(), &ctx)
         .await
         .expect("call")
         .expect("mapped")

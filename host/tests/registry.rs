@@ -8,10 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::*;
-use ferry::runtime::bindings::mapping::Context;
-use ferry::runtime::bindings::types::{Document, Value};
 use ferry::runtime::{LoadedFrom, Registry, RegistryError, Role, Runtime, RuntimeSettings};
 use ferry::store::SqliteStore;
+use ferry_domain::{Context, Document, Value};
 
 async fn open(dir: &std::path::Path) -> Arc<Registry> {
     let rt = Runtime::new(RuntimeSettings {
@@ -45,7 +44,7 @@ async fn version_of(registry: &Registry, tenant: &str) -> String {
         .transform(&plugin, Arc::new(grants(tenant)))
         .await
         .expect("instantiate")
-        .map_document("echo", &doc, &ctx)
+        .map("echo", &doc, &ctx)
         .await
         .expect("call")
         .expect("mapped");
@@ -269,7 +268,7 @@ async fn compiled_components_are_cached_on_disk() {
         )
         .await
         .expect("instantiate")
-        .map_document("echo", &doc, &ctx)
+        .map("echo", &doc, &ctx)
         .await
         .expect("call");
     assert!(out.is_ok());

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::routing::get;
 use common::*;
-use ferry::runtime::bindings::mapping::Context;
-use ferry::runtime::bindings::types::{Document, Error, Value};
+use ferry::runtime::bindings::types::Error;
 use ferry::runtime::{CallError, Role, Runtime, RuntimeSettings};
+use ferry_domain::{Context, Document, Value};
 
 fn empty(kind: &str) -> Document {
     Document {
@@ -57,7 +57,7 @@ async fn an_infinite_loop_is_stopped_at_its_deadline_while_other_calls_are_serve
             rt.transform(&plugin, g)
                 .await
                 .expect("instantiate")
-                .map_document("spin", &empty("x"), &ctx())
+                .map("spin", &empty("x"), &ctx())
                 .await
         })
     };
@@ -72,7 +72,7 @@ async fn an_infinite_loop_is_stopped_at_its_deadline_while_other_calls_are_serve
                     .transform(&plugin, g.clone())
                     .await
                     .expect("instantiate")
-                    .map_document("echo", &empty("q"), &ctx())
+                    .map("echo", &empty("q"), &ctx())
                     .await
                     .expect("call")
                     .expect("mapped");
@@ -96,7 +96,7 @@ async fn an_infinite_loop_is_stopped_at_its_deadline_while_other_calls_are_serve
         .transform(&plugin, g)
         .await
         .expect("instantiate")
-        .map_document("echo", &empty("z"), &ctx())
+        .map("echo", &empty("z"), &ctx())
         .await;
     assert!(matches!(again, Ok(Ok(_))));
 }
@@ -114,14 +114,14 @@ async fn memory_growth_past_the_cap_traps_that_call_only() {
         .transform(&plugin, g.clone())
         .await
         .expect("instantiate")
-        .map_document("hog", &empty("x"), &ctx())
+        .map("hog", &empty("x"), &ctx())
         .await;
     assert_eq!(hog.err(), Some(CallError::MemoryLimit { limit_mib: 24 }));
     let fine = rt
         .transform(&plugin, g)
         .await
         .expect("instantiate")
-        .map_document("echo", &empty("ok"), &ctx())
+        .map("echo", &empty("ok"), &ctx())
         .await;
     assert_eq!(fine.expect("call").expect("mapped").document.kind, "ok");
 }
@@ -134,7 +134,7 @@ async fn a_panicking_plugin_is_reported_with_its_message() {
         .transform(&plugin, Arc::new(grants("t")))
         .await
         .expect("instantiate")
-        .map_document("panic", &empty("x"), &ctx())
+        .map("panic", &empty("x"), &ctx())
         .await;
     match r {
         Err(CallError::Trap { message }) => {
@@ -163,7 +163,7 @@ async fn a_plugin_opens_no_file_no_socket_and_sees_no_environment() {
             rt.transform(plugin, g)
                 .await
                 .expect("instantiate")
-                .map_document(kind, &empty("x"), &ctx())
+                .map(kind, &empty("x"), &ctx())
                 .await
                 .expect("call")
                 .expect("mapped")

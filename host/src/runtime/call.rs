@@ -110,7 +110,23 @@ impl Drop for CallStore {
 }
 
 impl PluginCall<Transform> {
-    /// The one call a transform offers: map `input` as `kind`.
+    /// The one call a transform offers: map `input` as `kind`, in domain terms (the
+    /// conversions are `roles/convert.rs`'s). Runs on the caller's threads: flows and the API
+    /// use the role adapters, which also resolve the plugin and use the guest threads.
+    pub async fn map(
+        self,
+        kind: &str,
+        input: &ferry_domain::Document,
+        context: &ferry_domain::Context,
+    ) -> Result<Result<ferry_domain::Mapped, Vec<ferry_domain::Issue>>, CallError> {
+        let input = Document::from(input.clone());
+        let context = Context::from(context.clone());
+        let mapped = self.map_document(kind, &input, &context).await?;
+        Ok(super::roles::convert::mapping_result(mapped))
+    }
+
+    /// [`PluginCall::map`] in the contract's own types, for tests of the raw contract.
+    #[doc(hidden)]
     pub async fn map_document(
         mut self,
         kind: &str,

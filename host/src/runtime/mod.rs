@@ -1,6 +1,11 @@
 //! The plugin runtime: one wasmtime `Engine`, compiled components cached on disk, a fresh
 //! bounded instance per call, the capabilities plugins are granted, and the per-tenant registry.
 
+/// The contract's generated bindings. Private to the runtime in spirit: flows, the API and the
+/// CLI use the role adapters (`roles`) and domain types. Public, hidden, only for the tests and
+/// the connector benchmark that exercise the raw contract (host imports, world checks,
+/// connector functions no role trait has yet).
+#[doc(hidden)]
 pub mod bindings;
 mod call;
 mod compile_cache;
