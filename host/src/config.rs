@@ -85,7 +85,7 @@ pub struct TenantConfig {
     #[serde(default)]
     pub host: HostConfig,
     /// One plugin per role; a misspelled role is a parse error.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "by_role")]
     pub plugins: BTreeMap<Role, PluginConfig>,
     #[serde(default)]
     pub quote_to_order: QuoteToOrderPolicy,
@@ -380,6 +380,23 @@ impl FerryConfig {
         crate::runtime::grants::check_plugin(tenant, role, &granted, &settings, imports)?;
         Ok(())
     }
+}
+
+/// `plugins` keyed by [`Role`]. The key is read as a string first, so that an error names it
+/// (`tenants.acme.plugins.quotin: unknown variant ...`): an enum key alone leaves a `?` there.
+fn by_role<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<Role, PluginConfig>, D::Error> {
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    struct Key(Role);
+    impl<'de> Deserialize<'de> for Key {
+        fn deserialize<K: serde::Deserializer<'de>>(d: K) -> Result<Self, K::Error> {
+            let name = String::deserialize(d)?;
+            Role::deserialize(serde::de::value::StrDeserializer::<K::Error>::new(&name)).map(Key)
+        }
+    }
+    let map = BTreeMap::<Key, PluginConfig>::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, v)| (k.0, v)).collect())
 }
 
 /// toml's own Display quotes the offending source line, which may hold a secret typed
