@@ -219,18 +219,14 @@ async fn declarative_component_describes_what_each_default_reads_and_writes() {
     let (bindings, store) = call.parts();
     let result = bindings.ferry_plugin_mapping().call_describe(store).await;
     let usage = call.finish(result).expect("describe");
-    let kinds: Vec<&str> = usage.iter().map(|u| u.kind.as_str()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "quote-to-order",
-            "quote-to-customer",
-            "item-to-product",
-            "customer-to-erp",
-            "customer-to-quoting"
-        ]
-    );
-    assert!(usage[0].writes.contains(&"lines.ORQT".to_string()));
+    let kinds: Vec<String> = usage.iter().map(|u| u.kind.clone()).collect();
+    // Every file in mappings/ is built in, with no list to keep by hand.
+    assert_eq!(kinds, shipped_kinds());
+    let order = usage
+        .iter()
+        .find(|u| u.kind == "quote-to-order")
+        .expect("quote-to-order");
+    assert!(order.writes.contains(&"lines.ORQT".to_string()));
     let item = usage
         .iter()
         .find(|u| u.kind == "item-to-product")
@@ -397,12 +393,32 @@ async fn python_example_applies_contract_prices_and_volume_tiers() {
     assert_eq!(issues[0].message, "'lots' is not a decimal");
 }
 
+/// The kinds of the files in `mappings/` (file names without `.toml`), sorted.
+fn shipped_kinds() -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mappings");
+    let mut kinds: Vec<String> = std::fs::read_dir(&dir)
+        .expect("read mappings/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    kinds.sort();
+    kinds
+}
+
 #[test]
-fn shipped_mappings_and_the_component_defaults_are_the_same_files() {
-    // The component builds in mappings/*.toml; the host's DEFAULTS include the same paths.
+fn shipped_mappings_and_the_host_defaults_are_the_same_files() {
+    // One list, generated from mappings/*.toml by the engine's build script, for the host and
+    // the component (whose `describe` lists the same kinds, see above).
+    let kinds: Vec<String> = ferry::mapping::DEFAULTS
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .collect();
+    assert_eq!(kinds, shipped_kinds());
     for (kind, text) in ferry::mapping::DEFAULTS {
         let path = format!("{}/../mappings/{kind}.toml", env!("CARGO_MANIFEST_DIR"));
         assert_eq!(std::fs::read_to_string(&path).expect("read"), *text);
         Mapping::parse(text).expect("parses");
+        assert!(default_mapping(kind).is_some(), "{kind}");
     }
 }

@@ -39,11 +39,13 @@
 //! assert_eq!(order.get("RLDT"), Some(&Value::Text("20250307".into())));
 //! ```
 
+mod defaults;
 mod document;
 mod expr;
 mod mapping;
 mod value;
 
+pub use defaults::{DEFAULTS, default_text};
 pub use document::{Context, Document, Field, FieldUsage, Issue, Line, Mapped, Severity, Value};
 pub use expr::function_names;
 pub use mapping::{Level, Mapping, MappingError, OutType, RuleInfo};

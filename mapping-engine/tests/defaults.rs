@@ -427,3 +427,38 @@ fn describe_lists_reads_and_writes() {
     assert!(usage.writes.contains(&"CUOR".to_string()));
     assert!(usage.writes.contains(&"lines.ORQT".to_string()));
 }
+
+/// The built-in list is generated from the folder: every `mappings/*.toml` is in it, under its
+/// file name, with the kind it declares, and nothing else is.
+#[test]
+fn the_default_list_is_every_file_in_mappings() {
+    let dir = format!("{}/../mappings", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("read mappings/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let kind = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (kind, std::fs::read_to_string(&p).expect("read"))
+        })
+        .collect();
+    files.sort();
+    let listed: Vec<(String, String)> = ferry_mapping_engine::DEFAULTS
+        .iter()
+        .map(|(k, t)| (k.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(
+        listed.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        files.iter().map(|(k, _)| k).collect::<Vec<_>>()
+    );
+    assert_eq!(listed, files, "the built-in texts are the files");
+    for (kind, text) in ferry_mapping_engine::DEFAULTS {
+        let m = Mapping::parse(text).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(
+            m.kind(),
+            *kind,
+            "mappings/{kind}.toml declares another kind"
+        );
+    }
+    assert!(ferry_mapping_engine::default_text("quote-to-customer").is_some());
+}

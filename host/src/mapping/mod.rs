@@ -12,33 +12,13 @@ pub use ferry_mapping_engine::{Mapping, MappingError};
 use crate::runtime::bindings::mapping as wit_mapping;
 use crate::runtime::bindings::types;
 
-/// The shipped default mappings (the files in `mappings/`), by kind. The `mapping` component
-/// builds in the same files.
-pub const DEFAULTS: &[(&str, &str)] = &[
-    (
-        "quote-to-order",
-        include_str!("../../../mappings/quote-to-order.toml"),
-    ),
-    (
-        "item-to-product",
-        include_str!("../../../mappings/item-to-product.toml"),
-    ),
-    (
-        "customer-to-erp",
-        include_str!("../../../mappings/customer-to-erp.toml"),
-    ),
-    (
-        "customer-to-quoting",
-        include_str!("../../../mappings/customer-to-quoting.toml"),
-    ),
-];
+/// The shipped default mappings (every `mappings/*.toml`), by kind: the list the mapping engine
+/// generates at build time, the same one the `mapping` component builds in.
+pub use ferry_mapping_engine::DEFAULTS;
 
 /// The shipped default mapping for `kind`, parsed.
 pub fn default_mapping(kind: &str) -> Option<Mapping> {
-    DEFAULTS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .and_then(|(_, text)| Mapping::parse(text).ok())
+    ferry_mapping_engine::default_text(kind).and_then(|text| Mapping::parse(text).ok())
 }
 
 /// Runs a mapping natively over the contract's types: what the `mapping` component does,

@@ -3,8 +3,8 @@
 //! The mapping is the plugin's configuration, so changing it needs no rebuild:
 //! - setting `mapping.<kind>` (e.g. `mapping.quote-to-order`): the mapping for that kind;
 //! - setting `mapping`: one mapping, for the kind it declares;
-//! - otherwise the defaults shipped in `mappings/` (built in): quote-to-order, item-to-product,
-//!   quote-to-customer, customer-to-erp, customer-to-quoting.
+//! - otherwise the defaults shipped in `mappings/` (built in: every `mappings/*.toml`, the kind
+//!   being the file name).
 //!
 //! Every other setting is visible to the mapping as `setting.NAME`, after the host's context
 //! settings (which win). The host runs each call in a fresh instance, so the mapping is parsed
@@ -24,29 +24,8 @@ use exports::ferry::plugin::mapping::{Context, FieldUsage, Guest, Issue, Mapped,
 use ferry_mapping_engine as engine;
 use ferry_pdk::{Document, Field, Line, Value};
 
-/// The shipped default mappings, by kind.
-const DEFAULTS: &[(&str, &str)] = &[
-    (
-        "quote-to-order",
-        include_str!("../../../mappings/quote-to-order.toml"),
-    ),
-    (
-        "quote-to-customer",
-        include_str!("../../../mappings/quote-to-customer.toml"),
-    ),
-    (
-        "item-to-product",
-        include_str!("../../../mappings/item-to-product.toml"),
-    ),
-    (
-        "customer-to-erp",
-        include_str!("../../../mappings/customer-to-erp.toml"),
-    ),
-    (
-        "customer-to-quoting",
-        include_str!("../../../mappings/customer-to-quoting.toml"),
-    ),
-];
+/// The shipped default mappings (every `mappings/*.toml`, listed by the engine's build script).
+use engine::DEFAULTS;
 
 struct MappingTransform;
 
@@ -69,10 +48,7 @@ fn mapping_text(kind: &str) -> Option<(String, String)> {
     if let Some(text) = ferry_pdk::config::get("mapping") {
         return Some((text, "setting mapping".to_string()));
     }
-    DEFAULTS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, text)| (text.to_string(), format!("the default {kind} mapping")))
+    engine::default_text(kind).map(|text| (text.to_string(), format!("the default {kind} mapping")))
 }
 
 thread_local! {
