@@ -127,24 +127,29 @@ pub async fn poll_order_status(env: Arc<TenantEnv>, store: Arc<dyn JobStore>) {
 /// left to the next pass (or an event); only the push-back is a job.
 pub async fn poll_once(env: &Arc<TenantEnv>, store: &dyn JobStore) -> Result<usize, StoreError> {
     let roles = env.roles();
-    let mut queued = 0;
+    let (mut queued, mut failed, mut last) = (0, 0, None);
     for order in store.open_orders(&env.name, &env.policy.final_statuses)? {
-        if moved(roles.erp.as_ref(), &order).await {
-            queue(store, &env.name, &order.order_number, None)?;
-            queued += 1;
+        match moved(roles.erp.as_ref(), &order).await {
+            Ok(false) => {}
+            Ok(true) => {
+                queue(store, &env.name, &order.order_number, None)?;
+                queued += 1;
+            }
+            Err(e) => {
+                failed += 1;
+                last = Some(e);
+            }
         }
+    }
+    if let Some(e) = last {
+        tracing::warn!(tenant = %env.name, "order status poll: {failed} reads failed, the last: {e}");
     }
     Ok(queued)
 }
 
-async fn moved(erp: &dyn Erp, order: &OrderRow) -> bool {
-    match erp.get_order_status(&order.order_number).await {
-        Ok(receipt) => receipt.status != order.status,
-        Err(e) => {
-            tracing::debug!(order = %order.order_number, "status poll: {e}");
-            false
-        }
-    }
+async fn moved(erp: &dyn Erp, order: &OrderRow) -> Result<bool, RoleFailure> {
+    let receipt = erp.get_order_status(&order.order_number).await?;
+    Ok(receipt.status != order.status)
 }
 
 impl<'a> StatusPush<'a> {
