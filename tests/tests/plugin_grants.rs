@@ -4,8 +4,10 @@
 //! serves.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use ferry_tests::{Run, ferry, plugin, spawn};
+use ferry_tests::{Run, ferry, ferry_bin, plugin, spawn};
 
 /// A tenant whose database exists and whose quoting plugin (the QuoteWerks connector, which
 /// imports `sql`) gets `grant` as its plugin section's extra lines.
@@ -48,11 +50,38 @@ poll_interval_secs = 0
     path
 }
 
+/// `ferry serve` expected to refuse: it must exit on its own. One that is still running after
+/// a minute started anyway: it is killed and the run reported as such (so a regression fails
+/// the test instead of hanging it).
 fn serve(dir: &Path, config: &Path) -> Run {
-    ferry(
-        &dir.join("data"),
-        &["--config", config.to_str().expect("utf-8"), "serve"],
-    )
+    let mut child = Command::new(ferry_bin())
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--config", config.to_str().expect("utf-8"), "serve"])
+        .env("FERRY_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting ferry");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Run {
+                code: 0,
+                stdout: String::new(),
+                stderr: "(still serving after 60 s: the plugin was not refused)".into(),
+            };
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 fn refused_naming(run: &Run, wanted: &[&str]) {
