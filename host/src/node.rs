@@ -22,7 +22,8 @@ pub struct Node {
 
 impl Node {
     pub fn boot(data_dir: &Path) -> anyhow::Result<Node> {
-        let id_path = data_dir.join("node-id");
+        let files = ferry_layout::DataDir::new(data_dir);
+        let id_path = files.node_id();
         let id = match std::fs::read_to_string(&id_path) {
             Ok(id) if valid(id.trim()) => id.trim().to_string(),
             Ok(_) => anyhow::bail!(
@@ -39,7 +40,7 @@ impl Node {
             }
             Err(e) => return Err(e).with_context(|| format!("reading {}", id_path.display())),
         };
-        let lock_path = data_dir.join("node.lock");
+        let lock_path = files.node_lock();
         let lock = File::options()
             .create(true)
             .truncate(false)

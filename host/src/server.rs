@@ -69,17 +69,15 @@ pub async fn start(
 ) -> anyhow::Result<RunningServer> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-    let mut settings = config.runtime.clone();
-    settings
-        .cache_dir
-        .get_or_insert_with(|| data_dir.join("cache"));
+    let settings = config.runtime_settings(data_dir);
+    let files = ferry_layout::DataDir::new(data_dir);
     crate::api::install_metrics();
     let runtime = Runtime::new(settings)?;
-    let store = Arc::new(SqliteStore::open(&data_dir.join("ferry.db"))?);
+    let store = Arc::new(SqliteStore::open(&files.db())?);
     let registry = Registry::open(
         runtime,
         store.clone() as Arc<dyn PluginStore>,
-        &data_dir.join("plugins"),
+        &files.plugins(),
     )
     .await?;
     bootstrap_plugins(&config, &registry).await?;

@@ -9,10 +9,7 @@ use std::io::BufRead;
 use std::process::{Child, Command, Output, Stdio};
 
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".."))
+    ferry_layout::workspace_root()
 }
 
 /// The `ferry` binary: `FERRY_BIN` (set by `cargo xtask test`), else target/debug/ferry.
@@ -30,10 +27,7 @@ pub fn ferry_bin() -> PathBuf {
 
 /// A component built by `cargo xtask build-plugins`.
 pub fn plugin(name: &str) -> PathBuf {
-    let dir = std::env::var_os("FERRY_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/plugins"));
-    let path = dir.join(format!("{name}.wasm"));
+    let path = ferry_layout::component(name);
     assert!(
         path.exists(),
         "{} not found: run `cargo xtask build-plugins` (or `cargo xtask test`)",

@@ -66,7 +66,7 @@ fn main() -> anyhow::Result<()> {
             let dir = build_plugins(&root)?;
             let mut cmd = cargo(&root);
             cmd.args(["run", "--quiet", "-p", "ferry", "--", "sandbox", "--demo"])
-                .env("FERRY_PLUGIN_DIR", &dir);
+                .env(ferry_layout::PLUGIN_DIR_ENV, &dir);
             run(cmd)
         }
         Cmd::Bench { rest } => {
@@ -74,7 +74,7 @@ fn main() -> anyhow::Result<()> {
             let mut cmd = cargo(&root);
             cmd.args(["bench", "-p", "ferry"])
                 .args(rest)
-                .env("FERRY_PLUGIN_DIR", &dir);
+                .env(ferry_layout::PLUGIN_DIR_ENV, &dir);
             run(cmd)
         }
         Cmd::Ci => {
@@ -140,7 +140,7 @@ fn test(root: &Path, plugin_dir: &Path, rest: &[String]) -> anyhow::Result<()> {
     let mut cmd = cargo(root);
     cmd.args(["test", "--workspace"])
         .args(rest)
-        .env("FERRY_PLUGIN_DIR", plugin_dir)
+        .env(ferry_layout::PLUGIN_DIR_ENV, plugin_dir)
         .env("FERRY_BIN", root.join("target").join("debug").join("ferry"));
     run(cmd)
 }
@@ -338,7 +338,7 @@ const PLUGINS: &[(&str, &str)] = &[
 fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
     ensure_wasm_target()?;
     let plugins = root.join("plugins");
-    let out_dir = root.join("target").join("plugins");
+    let out_dir = ferry_layout::build_output(root);
     std::fs::create_dir_all(&out_dir)?;
 
     let mut build = cargo(&plugins);
@@ -350,7 +350,7 @@ fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
     for (_, file) in PLUGINS {
         copy(
             &built.join(format!("{file}.wasm")),
-            &out_dir.join(format!("{file}.wasm")),
+            &ferry_layout::component_path(&out_dir, file),
         )?;
     }
 
@@ -376,7 +376,7 @@ fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
             .join(WASM_TARGET)
             .join("release")
             .join("test_transform.wasm"),
-        &out_dir.join("test_transform_v2.wasm"),
+        &ferry_layout::component_path(&out_dir, "test_transform_v2"),
     )?;
     build_python_example(root, &out_dir)?;
     eprintln!("xtask: plugins in {}", out_dir.display());
@@ -399,7 +399,7 @@ const COMPONENTIZE_PY: &str = "0.25.1";
 /// componentize-py version) are unchanged.
 fn build_python_example(root: &Path, out_dir: &Path) -> anyhow::Result<()> {
     let app_dir = root.join("plugins/examples/python-pricing");
-    let out = out_dir.join("example_pricing.wasm");
+    let out = ferry_layout::component_path(out_dir, "example_pricing");
     let stamp = out_dir.join("example_pricing.inputs");
     let mut inputs = vec![app_dir.join("app.py")];
     let mut wit: Vec<PathBuf> = std::fs::read_dir(root.join("wit"))?

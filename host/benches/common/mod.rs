@@ -4,16 +4,14 @@
 
 use std::path::PathBuf;
 
-/// `FERRY_PLUGIN_DIR`, else target/plugins.
+/// `FERRY_PLUGIN_DIR`, else target/plugins (`ferry_layout`).
 pub fn plugin_dir() -> PathBuf {
-    std::env::var_os("FERRY_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"))
+    ferry_layout::component_dir()
 }
 
 /// A built component's bytes.
 pub fn component(name: &str) -> Vec<u8> {
-    let path = plugin_dir().join(format!("{name}.wasm"));
+    let path = ferry_layout::component(name);
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask bench`)", path.display()))
 }

@@ -48,7 +48,7 @@ pub enum HoldsCommand {
 }
 
 fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    let path = data_dir.join("ferry.db");
+    let path = ferry_layout::DataDir::new(data_dir).db();
     anyhow::ensure!(
         path.exists(),
         "no Ferry database at {} (wrong --data-dir?)",

@@ -276,8 +276,9 @@ async fn open_registry(config: &FerryConfig, data_dir: &Path) -> anyhow::Result<
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let runtime = Runtime::new(config.runtime_settings(data_dir))?;
-    let store = Arc::new(SqliteStore::open(&data_dir.join("ferry.db"))?);
-    Ok(Registry::open(runtime, store, &data_dir.join("plugins")).await?)
+    let files = ferry_layout::DataDir::new(data_dir);
+    let store = Arc::new(SqliteStore::open(&files.db())?);
+    Ok(Registry::open(runtime, store, &files.plugins()).await?)
 }
 
 fn read_component(file: &Path) -> anyhow::Result<Vec<u8>> {

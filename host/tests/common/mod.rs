@@ -4,18 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use ferry::runtime::connections::http::{HttpConnection, HttpSettings};
 use ferry::runtime::{Grants, Plugin, Role, Runtime, RuntimeSettings};
 
-/// A component built by `cargo xtask build-plugins`.
+/// A component built by `cargo xtask build-plugins` (found where `ferry_layout` says).
 pub fn component(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("FERRY_PLUGIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    let path = dir.join(format!("{name}.wasm"));
+    let path = ferry_layout::component(name);
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}. Build the plugins first: `cargo xtask test` does it, or `cargo xtask build-plugins`",
