@@ -285,7 +285,8 @@ impl FerryConfig {
     /// network); `base_dir` is only recorded, for the resolve stage's relative paths. Every
     /// error names the key (`tenants.acme.plugins.quotin: unknown variant ...`).
     pub fn parse(text: &str, base_dir: &Path) -> Result<Self, ConfigError> {
-        let source = base_dir.join("ferry.toml");
+        // `load` puts the file's real path in; text given directly is just "ferry.toml".
+        let source = PathBuf::from("ferry.toml");
         let mut config = parse_toml(text).map_err(|message| ConfigError::Parse {
             path: source.clone(),
             message,
