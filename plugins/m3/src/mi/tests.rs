@@ -1,0 +1,134 @@
+//! MI answers (v1, v2, NOKs, partial failures) and query encoding.
+
+use super::*;
+
+fn resp(status: u16, body: &str) -> Response {
+    Response {
+        status,
+        headers: vec![("Retry-After".into(), "3".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn v2_records_are_trimmed() {
+    let r = parse_response(
+        Api::V2,
+        "MMS200MI/GetItmBasic",
+        &resp(200, r#"{"results":[{"transaction":"GetItmBasic","records":[{"ITNO":"A1   ","ITDS":"Bolt  "}]}],"wasTerminated":false,"nrOfSuccessfullTransactions":1,"nrOfFailedTransactions":0}"#),
+    )
+    .expect("ok")
+    .expect("records");
+    assert_eq!(r[0]["ITNO"], "A1");
+    assert_eq!(r[0]["ITDS"], "Bolt");
+}
+
+#[test]
+fn v2_http_400_is_a_nok_with_its_field() {
+    let nok = parse_response(
+        Api::V2,
+        "CRS610MI/GetBasicData",
+        &resp(400, r#"{"errorMessage":"Customer number X does not exist","errorType":"ServerReturnedNOK","errorCode":"XRE0103","errorField":"CUNO","results":[]}"#),
+    )
+    .expect("answer")
+    .expect_err("nok");
+    assert_eq!(nok.field, "CUNO");
+    assert!(matches!(nok.classify(), Error::NotFound(m) if m.contains("does not exist")));
+}
+
+#[test]
+fn v2_http_400_with_the_nok_only_in_results_is_that_nok() {
+    let r = parse_response(
+        Api::V2,
+        "OIS100MI/AddBatchLine",
+        &resp(400, r#"{"results":[{"transaction":"AddBatchLine","errorMessage":"Item X does not exist","errorType":"ServerReturnedNOK","errorCode":"XRE0103","errorField":"ITNO"}],"wasTerminated":false,"nrOfSuccessfullTransactions":0,"nrOfFailedTransactions":1}"#),
+    )
+    .expect("a NOK, not a transport error");
+    let nok = r.expect_err("NOK");
+    assert_eq!(nok.field, "ITNO");
+    assert!(nok.message.contains("does not exist"), "{}", nok.message);
+}
+
+#[test]
+fn v1_nok_and_partial_list_failure_are_noks() {
+    let nok = parse_response(
+        Api::V1,
+        "OIS100MI/AddBatchLine",
+        &resp(200, r#"{"@type":"InputFieldTooLong","@code":"","@field":"ITDS","@cfg":null,"Message":"Field ITDS too long          "}"#),
+    )
+    .expect("answer")
+    .expect_err("nok");
+    assert!(matches!(nok.classify(), Error::Invalid(e) if e[0].field == "ITDS"));
+    let partial = parse_response(
+        Api::V1,
+        "X/Lst",
+        &resp(200, r#"{"MIRecord":[{"RowIndex":0,"NameValue":[{"Name":"A","Value":"1"}]}],"ErrorMessage":{"@type":"ServerReturnedNOK","@code":"CPF9898","@field":"RCNT","Message":"Designed to fail!"}}"#),
+    )
+    .expect("answer");
+    assert!(partial.is_err());
+}
+
+#[test]
+fn v1_records_come_from_name_values() {
+    let r = parse_response(
+        Api::V1,
+        "CRS610MI/GetBasicData",
+        &resp(200, r#"{"Program":"CRS610MI","Transaction":"GetBasicData","MIRecord":[{"RowIndex":0,"NameValue":[{"Name":"CUNO","Value":"C100      "},{"Name":"CUNM","Value":"Acme   "}]}]}"#),
+    )
+    .expect("ok")
+    .expect("records");
+    assert_eq!(r[0]["CUNO"], "C100");
+    assert_eq!(r[0]["CUNM"], "Acme");
+}
+
+#[test]
+fn statuses_are_classified() {
+    assert!(matches!(
+        parse_response(Api::V2, "x", &resp(429, "")),
+        Err(Error::RateLimited(r)) if r.retry_after_ms == Some(3000)
+    ));
+    assert!(matches!(
+        parse_response(Api::V2, "x", &resp(503, "")),
+        Err(Error::Transient(_))
+    ));
+    assert!(matches!(
+        parse_response(Api::V2, "x", &resp(401, "")),
+        Err(Error::Unauthorized(_))
+    ));
+    assert!(matches!(
+        parse_response(Api::V2, "x", &resp(200, "<html>")),
+        Err(Error::Transient(_))
+    ));
+}
+
+#[test]
+fn transaction_not_found_is_fatal_and_conflicts_are_conflicts() {
+    let nok = |kind: &str, msg: &str| Nok {
+        transaction: "OIS100MI/X".into(),
+        kind: kind.into(),
+        code: String::new(),
+        field: "ORNO".into(),
+        message: msg.into(),
+    };
+    assert!(matches!(
+        nok("TransactionNotFound", "no").classify(),
+        Error::Fatal(_)
+    ));
+    assert!(matches!(
+        nok(
+            "ServerReturnedNOK",
+            "Batch order 9 is already confirmed as order 1"
+        )
+        .classify(),
+        Error::Conflict(_)
+    ));
+    assert!(matches!(
+        nok("ServerReturnedNOK", "Quantity must be positive").classify(),
+        Error::Invalid(e) if e[0].field == "ORNO"
+    ));
+}
+
+#[test]
+fn query_values_are_percent_encoded() {
+    assert_eq!(encode("A&B Co/1 ü"), "A%26B%20Co%2F1%20%C3%BC");
+}
