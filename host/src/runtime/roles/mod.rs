@@ -10,9 +10,10 @@
 //! - answers a missing plugin as `CallFailureKind::NoPlugin`, a stopped call (deadline, trap,
 //!   busy tenant) as a `CallFailure`, and the plugin's own WIT error as a classified `RoleError`.
 //!
-//! The adapters here speak contract `ferry:plugin@0.1.0`; conversions live in [`convert`] only.
-//! A later contract version gets its own adapters (and bindings and conversions) beside these,
-//! and [`roles`] picks one per plugin by the version it was built against.
+//! The adapters here speak contract `ferry:plugin@0.1.0`, the only one the host serves today;
+//! conversions live in [`convert`] only. A later contract version gets its own bindings,
+//! conversions and adapters beside these, and [`roles`] then picks per plugin by the version
+//! its contract report names.
 //!
 //! ```ignore
 //! let roles = env.roles();
