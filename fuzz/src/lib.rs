@@ -9,6 +9,6 @@ pub mod webhook;
 #[allow(dead_code)]
 pub mod bod;
 
-#[path = "../../plugins/m3/src/mi.rs"]
+#[path = "../../plugins/m3/src/mi/mod.rs"]
 #[allow(dead_code)]
 pub mod mi;
