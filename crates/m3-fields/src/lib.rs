@@ -103,7 +103,6 @@ impl Transaction {
 #[derive(Debug, Default)]
 pub struct Catalog {
     transactions: Vec<Transaction>,
-    fields: HashMap<String, FieldSpec>,
 }
 
 /// The catalog, parsed once per process (or per guest instance).
@@ -112,16 +111,24 @@ pub fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(Catalog::load)
 }
 
+/// A field's type and length (see [`Catalog::field`]). Cheaper than [`catalog`]: only the
+/// field table is built, borrowing the names from the data, which matters to the connector,
+/// whose every call runs in a fresh instance.
+pub fn field(name: &str) -> Option<FieldSpec> {
+    specs().get(name).copied()
+}
+
+fn specs() -> &'static HashMap<&'static str, FieldSpec> {
+    static SPECS: OnceLock<HashMap<&'static str, FieldSpec>> = OnceLock::new();
+    SPECS.get_or_init(field_specs)
+}
+
 impl Catalog {
     /// Parses the data afresh; [`catalog`] keeps one for the process.
     pub fn load() -> Self {
         let mut transactions = parse_transactions(DUMP);
         transactions.extend(parse_transactions(CONSTRUCTED));
-        let fields = field_specs(&transactions);
-        Catalog {
-            transactions,
-            fields,
-        }
+        Catalog { transactions }
     }
 
     pub fn get(&self, program: &str, transaction: &str) -> Option<&Transaction> {
@@ -149,12 +156,12 @@ impl Catalog {
     /// the length is the first one listed, M3's convention that an input takes the length of
     /// the output field of the same name. `field-types.txt` overrides both.
     pub fn field(&self, name: &str) -> Option<FieldSpec> {
-        self.fields.get(name).copied()
+        field(name)
     }
 
     /// All fields with a known type, in no particular order.
-    pub fn fields(&self) -> impl Iterator<Item = (&str, FieldSpec)> {
-        self.fields.iter().map(|(n, s)| (n.as_str(), *s))
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, FieldSpec)> {
+        specs().iter().map(|(n, s)| (*n, *s))
     }
 
     /// The length M3 allows for `field` as an input of `def`: the transaction's own output of
@@ -166,36 +173,40 @@ impl Catalog {
     }
 }
 
-fn field_specs(transactions: &[Transaction]) -> HashMap<String, FieldSpec> {
-    let mut specs: HashMap<String, FieldSpec> = HashMap::new();
-    for f in transactions.iter().flat_map(|t| &t.outputs) {
-        let spec = specs.entry(f.name.clone()).or_insert(FieldSpec {
-            ty: f.ty,
-            length: f.length,
-        });
+/// The field table from the OUT lists of both dumps, then `field-types.txt`.
+fn field_specs() -> HashMap<&'static str, FieldSpec> {
+    let mut specs: HashMap<&'static str, FieldSpec> = HashMap::new();
+    let outs = [DUMP, CONSTRUCTED]
+        .into_iter()
+        .flat_map(str::lines)
+        .filter_map(|l| l.trim_start().strip_prefix("OUT:"))
+        .flat_map(|list| list.split(';'));
+    for (name, ty, length) in outs.filter_map(type_of) {
+        let spec = specs.entry(name).or_insert(FieldSpec { ty, length });
         // A date anywhere is a date; a number anywhere (and not a date) is a number.
-        spec.ty = match (spec.ty, f.ty) {
+        spec.ty = match (spec.ty, ty) {
             (FieldType::Date, _) | (_, FieldType::Date) => FieldType::Date,
             (FieldType::Numeric, _) | (_, FieldType::Numeric) => FieldType::Numeric,
             _ => FieldType::Alpha,
         };
     }
-    for line in FIELD_TYPES.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(f) = parse_out(line) {
-            specs.insert(
-                f.name,
-                FieldSpec {
-                    ty: f.ty,
-                    length: f.length,
-                },
-            );
-        }
+    let notes = FIELD_TYPES
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    for (name, ty, length) in notes.filter_map(type_of) {
+        specs.insert(name, FieldSpec { ty, length });
     }
     specs
+}
+
+/// `NAME(A10) description` → (name, type, length), borrowing the name.
+fn type_of(part: &'static str) -> Option<(&'static str, FieldType, usize)> {
+    let part = part.trim();
+    let open = part.find('(')?;
+    let close = part[open..].find(')')? + open;
+    let spec = &part[open + 1..close];
+    let ty = FieldType::from_code(spec.chars().next()?)?;
+    Some((&part[..open], ty, spec[1..].parse().ok()?))
 }
 
 /// Parses the dump's format: `## PGM/TRN: description`, then `IN: NAME description
@@ -246,10 +257,9 @@ fn parse_out(part: &str) -> Option<OutField> {
     let open = part.find('(')?;
     let close = part[open..].find(')')? + open;
     let spec = &part[open + 1..close];
-    let ty = FieldType::from_code(spec.chars().next()?)?;
     Some(OutField {
         name: part[..open].to_string(),
-        ty,
+        ty: FieldType::from_code(spec.chars().next()?)?,
         length: spec[1..].parse().ok()?,
         description: part[close + 1..].trim().to_string(),
     })

@@ -10,7 +10,7 @@ use ferry_pdk::{Decimal, FieldError, Value, field_error};
 
 /// The type and length of an M3 field, from the one catalog (`crates/m3-fields`).
 fn spec(name: &str) -> Option<FieldSpec> {
-    ferry_m3_fields::catalog().field(name)
+    ferry_m3_fields::field(name)
 }
 
 /// An alphanumeric field's length (numbers and dates are checked by form, not length).
