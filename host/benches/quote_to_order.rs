@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use common::plugin_dir;
 use ferry::flows::quote_to_order::KIND;
 use ferry::sandbox::{TENANT, start_stack};
-use ferry::store::{JobState, JobStore};
 use ferry_sandbox::quotewerks::{NewLine, NewQuote, SoldTo};
 use ferry_sandbox::seed;
+use ferry_store::{JobState, Jobs, Store};
 use rust_decimal::Decimal;
 
 const LINES: usize = 10;
@@ -170,9 +170,9 @@ impl Direct {
     }
 }
 
-async fn wait_done(store: &dyn JobStore, key: &str) -> anyhow::Result<()> {
+async fn wait_done(store: &dyn Store, key: &str) -> anyhow::Result<()> {
     loop {
-        if let Some(job) = store.job(TENANT, KIND, key)? {
+        if let Some(job) = store.job(TENANT, KIND, key).await? {
             match job.state {
                 JobState::Done => return Ok(()),
                 JobState::Held | JobState::Dead => anyhow::bail!(
@@ -199,7 +199,7 @@ fn main() -> anyhow::Result<()> {
     tokio.block_on(async {
         let dir = tempfile::tempdir()?;
         let stack = start_stack(dir.path(), &plugin_dir()).await?;
-        let store: Arc<dyn JobStore> = stack.ferry.store.clone();
+        let store: Arc<dyn Store> = stack.ferry.store.clone();
         let catalog = Catalog::demo();
 
         // Warm-up: first calls compile nothing (cache) but resolve customers and fill caches.

@@ -10,5 +10,4 @@ pub mod node;
 pub mod runtime;
 pub mod sandbox;
 pub mod server;
-pub mod store;
 pub mod tenant;

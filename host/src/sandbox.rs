@@ -10,7 +10,7 @@ use ferry_sandbox::{M3Sim, M3SimConfig, QuoteWerksSim, QuoteWerksSimConfig};
 
 use crate::config::FerryConfig;
 use crate::server::{self, RunningServer};
-use crate::store::{JobState, JobStore};
+use ferry_store::{JobState, Release, Store};
 
 pub const TENANT: &str = "demo";
 const READY: &str = "3-Manager Approved";
@@ -267,13 +267,15 @@ prepare = true
 
 /// Waits until the quote's job is finished (done, held or dead), up to `limit`.
 pub async fn settle(
-    store: &dyn JobStore,
+    store: &dyn Store,
     quote: &str,
     limit: Duration,
-) -> anyhow::Result<crate::store::Job> {
+) -> anyhow::Result<ferry_store::Job> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        if let Some(job) = store.job(TENANT, crate::flows::quote_to_order::KIND, quote)?
+        if let Some(job) = store
+            .job(TENANT, crate::flows::quote_to_order::KIND, quote)
+            .await?
             && matches!(job.state, JobState::Done | JobState::Held | JobState::Dead)
         {
             return Ok(job);
@@ -291,7 +293,7 @@ async fn demo(
     m3: &ferry_sandbox::M3SimHandle,
     qw: &ferry_sandbox::QuoteWerksSimHandle,
 ) -> anyhow::Result<()> {
-    let store: &dyn JobStore = ferry.store.as_ref();
+    let store: &dyn Store = ferry.store.as_ref();
     let candidates: Vec<_> = qw
         .documents(None)?
         .into_iter()
@@ -449,13 +451,15 @@ async fn demo(
             stock: Vec::new(),
         },
     )?;
-    store.release(
-        TENANT,
-        crate::flows::quote_to_order::KIND,
-        &id.to_string(),
-        false,
-        crate::flows::now_ms(),
-    )?;
+    store
+        .release(
+            TENANT,
+            crate::flows::quote_to_order::KIND,
+            &id.to_string(),
+            Release::AtCheckpoint,
+            crate::flows::now_ms(),
+        )
+        .await?;
     let job = settle(store, &id.to_string(), Duration::from_secs(60)).await?;
     anyhow::ensure!(
         job.state == JobState::Done,

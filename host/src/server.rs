@@ -18,8 +18,8 @@ use crate::flows::poller::poll_ready_quotes;
 use crate::flows::worker::Workers;
 use crate::node::Node;
 use crate::runtime::{Registry, Runtime};
-use crate::store::{JobStore, PluginStore, SqliteStore};
 use crate::tenant::TenantEnv;
+use ferry_store::{SqliteStore, Store};
 
 /// Runs until `shutdown` resolves, announcing itself with one `READY {json}` line on stdout.
 pub async fn serve(
@@ -41,7 +41,7 @@ pub async fn serve(
 /// A server running in this process.
 pub struct RunningServer {
     pub addr: std::net::SocketAddr,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub registry: Arc<Registry>,
     pub tenants: Vec<String>,
     stop: CancellationToken,
@@ -73,13 +73,8 @@ pub async fn start(
     let files = ferry_layout::DataDir::new(data_dir);
     crate::api::install_metrics();
     let runtime = Runtime::new(settings)?;
-    let store = Arc::new(SqliteStore::open(&files.db())?);
-    let registry = Registry::open(
-        runtime,
-        store.clone() as Arc<dyn PluginStore>,
-        &files.plugins(),
-    )
-    .await?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&files.db()).await?);
+    let registry = Registry::open(runtime, store.clone(), &files.plugins()).await?;
     bootstrap_plugins(&config, &registry).await?;
 
     let mut tenants = HashMap::new();
@@ -91,12 +86,12 @@ pub async fn start(
     }
     let tenants = Arc::new(tenants);
     let wake = Arc::new(Notify::new());
-    let jobs: Arc<dyn JobStore> = store.clone();
+    let jobs = store.clone();
 
     let node = Node::boot(data_dir)?;
     if node.owns_earlier_claims {
         // Claims this node made before it died: resumed now, not when their leases run out.
-        let resumed = jobs.release_claims_of(&node.id, now_ms())?;
+        let resumed = jobs.release_claims_of(&node.id, now_ms()).await?;
         if resumed > 0 {
             tracing::info!(node = %node.id, "resuming {resumed} jobs this node had claimed before it restarted");
         }

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::*;
 use ferry::runtime::{LoadedFrom, Registry, RegistryError, Role, Runtime, RuntimeSettings};
-use ferry::store::SqliteStore;
 use ferry_domain::{Context, Document, Value};
+use ferry_store::SqliteStore;
 
 async fn open(dir: &std::path::Path) -> Arc<Registry> {
     let rt = Runtime::new(RuntimeSettings {
@@ -18,7 +18,11 @@ async fn open(dir: &std::path::Path) -> Arc<Registry> {
         ..settings()
     })
     .expect("runtime");
-    let store = Arc::new(SqliteStore::open(&dir.join("ferry.db")).expect("store"));
+    let store = Arc::new(
+        SqliteStore::open(&dir.join("ferry.db"))
+            .await
+            .expect("store"),
+    );
     Registry::open(rt, store, &dir.join("plugins"))
         .await
         .expect("registry")
@@ -109,7 +113,7 @@ async fn incompatible_components_are_refused_before_activation() {
     assert!(matches!(err, RegistryError::Load(_)), "{err}");
 
     // Nothing refused was recorded, and the good plugin still serves.
-    let listed = registry.list(Some("acme")).expect("list");
+    let listed = registry.list(Some("acme")).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert!(listed[0].active);
     assert_eq!(version_of(&registry, "acme").await, "test-transform v1");

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use common::*;
 use ferry::runtime::{Grants, Plugin, PluginSource, Registry, Role, Runtime, RuntimeSettings};
-use ferry::store::SqliteStore;
 use ferry_domain::{
     CallFailureKind, Context, Document, ErrorClass, FieldError, RoleFailure, Roles, Value,
 };
+use ferry_store::SqliteStore;
 
 const TENANT: &str = "acme";
 
@@ -44,7 +44,11 @@ async fn open(dir: &std::path::Path, deadline_ms: u64) -> (Arc<Registry>, Roles)
         ..settings()
     })
     .expect("runtime");
-    let store = Arc::new(SqliteStore::open(&dir.join("ferry.db")).expect("store"));
+    let store = Arc::new(
+        SqliteStore::open(&dir.join("ferry.db"))
+            .await
+            .expect("store"),
+    );
     let registry = Registry::open(rt, store, &dir.join("plugins"))
         .await
         .expect("registry");

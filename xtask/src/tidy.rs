@@ -34,6 +34,11 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         &["wasmtime", "rusqlite", "axum", "tokio"],
         "the domain depends on serde, thiserror and async-trait only",
     ),
+    (
+        "crates/store/src",
+        &["wasmtime", "axum", "ferry::"],
+        "the store keeps state behind its traits: never wasmtime, axum or the ferry host",
+    ),
 ];
 
 pub fn tidy(root: &Path) -> anyhow::Result<()> {

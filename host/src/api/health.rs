@@ -9,10 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use crate::store::SqliteStore;
+use ferry_store::Health;
 
 pub struct Readiness {
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Health>,
     timeout: Duration,
     /// One probe at a time: a probe stuck on a hung disk holds it, so polling `/readyz` can't
     /// pile up blocked threads.
@@ -20,7 +20,7 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    pub fn new(store: Arc<SqliteStore>, timeout: Duration) -> Self {
+    pub fn new(store: Arc<dyn Health>, timeout: Duration) -> Self {
         Self {
             store,
             timeout,
@@ -48,8 +48,10 @@ pub async fn readyz(State(ready): State<Arc<Readiness>>) -> Response {
     // A lock held elsewhere is waited for half the budget, so the answer says "locked" rather
     // than "timed out" when that is the cause.
     let wait = ready.timeout / 2;
-    let probe = tokio::task::spawn_blocking(move || {
-        let written = store.can_write(wait);
+    // A task of its own, holding the permit until the store answers: a timed-out probe keeps
+    // the gate shut while the store's blocking thread is still stuck.
+    let probe = tokio::spawn(async move {
+        let written = store.can_write(wait).await;
         drop(permit);
         written
     });

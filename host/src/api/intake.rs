@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, StatusCode};
 use ferry_domain::InboundWebhook;
 use serde_json::{Value as Json, json};
 
-use super::{ApiError, ApiState, blocking};
+use super::{ApiError, ApiState, unavailable};
 use crate::flows::intake;
-use crate::store::Ingested;
 use crate::tenant::TenantEnv;
+use ferry_store::Ingested;
 
 pub async fn quoting_webhook(
     State(state): State<ApiState>,
@@ -47,12 +47,10 @@ pub async fn quoting_webhook(
         .parse_webhook(&webhook)
         .await
         .map_err(|e| ApiError::from_role(&tenant, "parse-webhook", e))?;
-    let (store, t, e) = (state.store.clone(), tenant.clone(), event.clone());
-    let ready = env.policy.ready_status.clone();
-    let outcome = blocking(&tenant, "storing a webhook", move || {
-        intake::quote_event(store.as_ref(), &t, ready.as_deref(), &e)
-    })
-    .await?;
+    let ready = env.policy.ready_status.as_deref();
+    let outcome = intake::quote_event(state.store.as_ref(), &tenant, ready, &event)
+        .await
+        .map_err(|e| unavailable(&tenant, "storing a webhook", e))?;
     if outcome == Ingested::Queued {
         // One permit per queued job: a worker that is busy right now still gets it.
         state.wake.notify_one();

@@ -12,9 +12,9 @@ use axum::http::{HeaderMap, header};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::{ApiError, ApiState, blocking};
+use super::{ApiError, ApiState, unavailable};
 use crate::flows::intake;
-use crate::store::Ingested;
+use ferry_store::Ingested;
 
 pub async fn events(
     State(state): State<ApiState>,
@@ -62,14 +62,14 @@ pub async fn events(
         .parse_event(&payload_type, &payload)
         .await
         .map_err(|e| ApiError::from_role(&tenant, "parse-event", e))?;
-    let (store, t) = (state.store.clone(), tenant.clone());
-    let outcomes = blocking(&tenant, "storing an ERP event", move || {
-        changes
-            .iter()
-            .map(|c| intake::erp_change(store.as_ref(), &t, &intake::erp_event_key(c, &digest), c))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
+    let mut outcomes = Vec::with_capacity(changes.len());
+    for c in &changes {
+        let key = intake::erp_event_key(c, &digest);
+        let outcome = intake::erp_change(state.store.as_ref(), &tenant, &key, c)
+            .await
+            .map_err(|e| unavailable(&tenant, "storing an ERP event", e))?;
+        outcomes.push(outcome);
+    }
     let count = |want: Ingested| outcomes.iter().filter(|o| **o == want).count();
     let queued = count(Ingested::Queued);
     for _ in 0..queued {

@@ -24,28 +24,18 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use tokio::sync::Notify;
 
-use crate::store::JobStore;
 use crate::tenant::TenantEnv;
+use ferry_store::Store;
 
-/// Runs the store work `f` off the async threads (SQLite is synchronous and may wait on a
-/// lock). A store that can't write is a 503 the sender retries; a lost task a 500.
-pub(crate) async fn blocking<T: Send + 'static>(
-    tenant: &str,
-    what: &str,
-    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(ApiError::Unavailable(format!(
-            "tenant {tenant}: {what} failed: {e}"
-        ))),
-        Err(e) => Err(ApiError::Internal(format!("tenant {tenant}: {what}: {e}"))),
-    }
+/// The answer for a store failure while storing an event: a 503 the sender retries (the
+/// store keeps blocking work off the async threads itself).
+pub(crate) fn unavailable(tenant: &str, what: &str, e: ferry_store::StoreError) -> ApiError {
+    ApiError::Unavailable(format!("tenant {tenant}: {what} failed: {e}"))
 }
 
 #[derive(Clone)]
 pub struct ApiState {
-    pub store: Arc<dyn JobStore>,
+    pub store: Arc<dyn Store>,
     pub tenants: Arc<HashMap<String, Arc<TenantEnv>>>,
     pub wake: Arc<Notify>,
 }

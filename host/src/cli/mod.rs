@@ -106,13 +106,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Sandbox(args) => crate::sandbox::run(args.clone()).await,
-        Command::Dlq(cmd) => ops::dlq(&cli.data_dir(&cli.load_config()?), cmd),
-        Command::Holds(cmd) => ops::holds(&cli.data_dir(&cli.load_config()?), cmd),
+        Command::Dlq(cmd) => ops::dlq(&cli.data_dir(&cli.load_config()?), cmd).await,
+        Command::Holds(cmd) => ops::holds(&cli.data_dir(&cli.load_config()?), cmd).await,
         Command::Trace {
             quote,
             tenant,
             json,
-        } => ops::trace(&cli.data_dir(&cli.load_config()?), tenant, quote, *json),
+        } => ops::trace(&cli.data_dir(&cli.load_config()?), tenant, quote, *json).await,
     }
 }
 

@@ -10,7 +10,7 @@ use clap::Subcommand;
 
 use crate::flows::now_ms;
 use crate::flows::quote_to_order::KIND;
-use crate::store::{JobState, JobStore, SqliteStore};
+use ferry_store::{Audit, JobState, Jobs, Release, SqliteStore};
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
@@ -47,21 +47,21 @@ pub enum HoldsCommand {
     },
 }
 
-fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+async fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
     let path = ferry_layout::DataDir::new(data_dir).db();
     anyhow::ensure!(
         path.exists(),
         "no Ferry database at {} (wrong --data-dir?)",
         path.display()
     );
-    Ok(SqliteStore::open(&path)?)
+    Ok(SqliteStore::open(&path).await?)
 }
 
-pub fn dlq(data_dir: &Path, cmd: &DlqCommand) -> anyhow::Result<i32> {
-    let store = open(data_dir)?;
+pub async fn dlq(data_dir: &Path, cmd: &DlqCommand) -> anyhow::Result<i32> {
+    let store = open(data_dir).await?;
     match cmd {
         DlqCommand::List { tenant, json } => {
-            let letters = store.dead_letters(tenant.as_deref())?;
+            let letters = store.dead_letters(tenant.as_deref()).await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&letters)?);
             } else if letters.is_empty() {
@@ -81,12 +81,13 @@ pub fn dlq(data_dir: &Path, cmd: &DlqCommand) -> anyhow::Result<i32> {
         }
         DlqCommand::Show { id } => {
             let d = store
-                .dead_letter(*id)?
+                .dead_letter(*id)
+                .await?
                 .with_context(|| format!("no dead letter {id}"))?;
             println!("{}", serde_json::to_string_pretty(&d)?);
         }
         DlqCommand::Replay { id } => {
-            let job = store.replay(*id, now_ms())?;
+            let job = store.replay(*id, now_ms()).await?;
             println!(
                 "dead letter {id} replayed: {} job for '{}' (tenant {}) is queued again at step {}",
                 job.kind, job.key, job.tenant, job.step
@@ -96,11 +97,11 @@ pub fn dlq(data_dir: &Path, cmd: &DlqCommand) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-pub fn holds(data_dir: &Path, cmd: &HoldsCommand) -> anyhow::Result<i32> {
-    let store = open(data_dir)?;
+pub async fn holds(data_dir: &Path, cmd: &HoldsCommand) -> anyhow::Result<i32> {
+    let store = open(data_dir).await?;
     match cmd {
         HoldsCommand::List { tenant, json } => {
-            let held = store.jobs(tenant.as_deref(), Some(JobState::Held))?;
+            let held = store.jobs(tenant.as_deref(), Some(JobState::Held)).await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&held)?);
             } else if held.is_empty() {
@@ -123,7 +124,15 @@ pub fn holds(data_dir: &Path, cmd: &HoldsCommand) -> anyhow::Result<i32> {
             tenant,
             restart,
         } => {
-            let job = store.release(tenant, KIND, quote, *restart, now_ms())?;
+            // A restart keeps only the quote's id and the event that started it.
+            let from = if *restart {
+                Release::Restart {
+                    keep: &["quote_id", "event"],
+                }
+            } else {
+                Release::AtCheckpoint
+            };
+            let job = store.release(tenant, KIND, quote, from, now_ms()).await?;
             println!(
                 "released {}/{}: queued again at step {}",
                 job.tenant, job.key, job.step
@@ -133,10 +142,10 @@ pub fn holds(data_dir: &Path, cmd: &HoldsCommand) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-pub fn trace(data_dir: &Path, tenant: &str, quote: &str, json: bool) -> anyhow::Result<i32> {
-    let store = open(data_dir)?;
-    let job = store.job(tenant, KIND, quote)?;
-    let trail = store.trail(tenant, quote)?;
+pub async fn trace(data_dir: &Path, tenant: &str, quote: &str, json: bool) -> anyhow::Result<i32> {
+    let store = open(data_dir).await?;
+    let job = store.job(tenant, KIND, quote).await?;
+    let trail = store.trail(tenant, quote).await?;
     if json {
         println!(
             "{}",

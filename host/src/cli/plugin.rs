@@ -14,7 +14,7 @@ use crate::runtime::connections::http::{HttpConnection, HttpSettings};
 use crate::runtime::connections::sql::{SqlConnection, SqliteSettings};
 use crate::runtime::dynamic::DynamicError;
 use crate::runtime::{Grants, Registry, Role, Runtime};
-use crate::store::SqliteStore;
+use ferry_store::SqliteStore;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -130,7 +130,8 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
         } => {
             let registry = open_registry(&config, &data_dir).await?;
             let mut candidates = registry
-                .list(Some(tenant))?
+                .list(Some(tenant))
+                .await?
                 .into_iter()
                 .filter(|r| r.role == role.as_str() && r.digest.starts_with(digest.as_str()));
             // None or several: `activate` says why.
@@ -156,7 +157,7 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
         }
         PluginCommand::List { tenant, json } => {
             let registry = open_registry(&config, &data_dir).await?;
-            let rows = registry.list(tenant.as_deref())?;
+            let rows = registry.list(tenant.as_deref()).await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else if rows.is_empty() {
@@ -277,7 +278,7 @@ async fn open_registry(config: &FerryConfig, data_dir: &Path) -> anyhow::Result<
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let runtime = Runtime::new(config.runtime_settings(data_dir))?;
     let files = ferry_layout::DataDir::new(data_dir);
-    let store = Arc::new(SqliteStore::open(&files.db())?);
+    let store = Arc::new(SqliteStore::open(&files.db()).await?);
     Ok(Registry::open(runtime, store, &files.plugins()).await?)
 }
 

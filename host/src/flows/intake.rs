@@ -9,15 +9,15 @@ use ferry_domain::{Change, QuoteEvent};
 use serde_json::json;
 
 use super::{now_ms, quote_to_order, status};
-use crate::store::{InboxEvent, Ingested, JobStore, NewJob, StoreError};
+use ferry_store::{Ingested, NewEvent, NewJob, Store, StoreError};
 
 pub const QUOTING: &str = "quoting";
 pub const ERP: &str = "erp";
 
 /// Stores a quoting event and, when the quote is in the tenant's ready status (or none is
 /// configured), queues its quote-to-order job; one transaction, deduplicated by event id.
-pub fn quote_event(
-    store: &dyn JobStore,
+pub async fn quote_event(
+    store: &dyn Store,
     tenant: &str,
     ready_status: Option<&str>,
     event: &QuoteEvent,
@@ -41,32 +41,41 @@ pub fn quote_event(
         key: &event.quote_id,
         checkpoint,
     });
-    store.ingest(tenant, QUOTING, &event.event_id, &payload, job, now_ms())
+    store
+        .ingest(tenant, QUOTING, &event.event_id, &payload, job, now_ms())
+        .await
 }
 
 /// Stores one change an ERP event carried, deduplicated by `event_key` (see [`erp_event_key`]),
 /// and for a change to an order Ferry made from a quote queues its status push-back. Any
 /// other change (an order Ferry didn't make, items, customers) is stored and starts nothing
 /// yet.
-pub fn erp_change(
-    store: &dyn JobStore,
+pub async fn erp_change(
+    store: &dyn Store,
     tenant: &str,
     event_key: &str,
     change: &Change,
 ) -> Result<Ingested, StoreError> {
     let payload = serde_json::to_value(change)
         .map_err(|e| StoreError::Corrupt(format!("change {}: {e}", change.key)))?;
-    let event = InboxEvent {
+    let event = NewEvent {
         source: ERP,
         dedup_key: event_key,
         payload: &payload,
     };
     let is_order =
         change.entity == "order" && matches!(change.action.as_str(), "status-changed" | "updated");
-    if is_order && store.order_by_number(tenant, &change.key)?.is_some() {
-        return status::queue(store, tenant, &change.key, Some(event));
+    if is_order
+        && !store
+            .links_by_remote(tenant, status::ORDER_LINK, &change.key)
+            .await?
+            .is_empty()
+    {
+        return status::queue(store, tenant, &change.key, Some(event)).await;
     }
-    store.ingest(tenant, ERP, event_key, &payload, None, now_ms())
+    store
+        .ingest(tenant, ERP, event_key, &payload, None, now_ms())
+        .await
 }
 
 /// The detail field a change carries its event's id in when its contract has no `event-id`

@@ -20,8 +20,8 @@ use std::time::Duration;
 use ferry_domain::{CallFailure, CallFailureKind, ErrorClass, RoleError, RoleFailure, Roles};
 
 use crate::config::QuoteToOrderPolicy;
-use crate::store::{Outcome, StoreError};
 use crate::tenant::TenantEnv;
+use ferry_store::{Outcome, StoreError};
 
 pub use ferry_domain::error::field_errors;
 pub use retry::RetryPolicy;
@@ -145,5 +145,5 @@ pub fn outcome_for(error: &StepError, attempt: u32, policy: &RetryPolicy, now_ms
 
 /// The job store's clock (see `store::clock_ms`: wall time that a clock step doesn't move).
 pub fn now_ms() -> i64 {
-    crate::store::clock_ms()
+    ferry_store::clock_ms()
 }

@@ -10,14 +10,14 @@ use ferry_domain::PageRequest;
 
 use super::quote_to_order::{Checkpoint, KIND};
 use super::{Tenant, now_ms};
-use crate::store::{JobStore, NewJob};
 use crate::tenant::TenantEnv;
+use ferry_store::{NewJob, Store};
 
 const PAGE: u32 = 100;
 const MAX_PAGES: usize = 100;
 
 /// Polls forever at the tenant's interval (does nothing when the interval is 0).
-pub async fn poll_ready_quotes(env: Arc<TenantEnv>, store: Arc<dyn JobStore>, wake: Arc<Notify>) {
+pub async fn poll_ready_quotes(env: Arc<TenantEnv>, store: Arc<dyn Store>, wake: Arc<Notify>) {
     let interval = env.policy.poll_interval_secs;
     if interval == 0 {
         return;
@@ -39,7 +39,7 @@ pub async fn poll_ready_quotes(env: Arc<TenantEnv>, store: Arc<dyn JobStore>, wa
 }
 
 /// One pass: returns how many jobs were queued.
-pub async fn poll_once(env: &Tenant, store: &dyn JobStore) -> anyhow::Result<usize> {
+pub async fn poll_once(env: &Tenant, store: &dyn Store) -> anyhow::Result<usize> {
     let mut cursor = None;
     let mut queued = 0;
     for _ in 0..MAX_PAGES {
@@ -56,7 +56,7 @@ pub async fn poll_once(env: &Tenant, store: &dyn JobStore) -> anyhow::Result<usi
                 key: &quote.id,
                 checkpoint,
             };
-            if store.enqueue(job, now_ms())? {
+            if store.enqueue(job, now_ms()).await? {
                 queued += 1;
             }
         }

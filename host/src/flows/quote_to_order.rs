@@ -18,8 +18,8 @@ use serde_json::Value as Json;
 use ferry_domain::{Context, Document, Issue, MatchCriteria, OrderReceipt, Severity};
 
 use super::{StepError, Tenant, field_errors, now_ms, outcome_for};
-use crate::store::{Claim, JobStore, Outcome};
 use crate::tenant::TenantEnv;
+use ferry_store::{Claim, LinkRef, Outcome, Store};
 
 pub const KIND: &str = "quote-to-order";
 
@@ -113,12 +113,12 @@ impl Step {
 }
 
 /// Runs a claimed job for a configured tenant (its roles served by its plugins).
-pub async fn run(env: &TenantEnv, store: &dyn JobStore, claim: &Claim) -> Outcome {
+pub async fn run(env: &TenantEnv, store: &dyn Store, claim: &Claim) -> Outcome {
     run_for(&Tenant::of(env), store, claim).await
 }
 
 /// Runs a claimed job as far as it goes; the outcome says how it ends this time.
-pub async fn run_for(env: &Tenant, store: &dyn JobStore, claim: &Claim) -> Outcome {
+pub async fn run_for(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
     let cp: Checkpoint = match serde_json::from_value(claim.job.checkpoint.clone()) {
         Ok(cp) => cp,
         Err(e) => {
@@ -142,7 +142,7 @@ pub async fn run_for(env: &Tenant, store: &dyn JobStore, claim: &Claim) -> Outco
 
 struct Run<'a> {
     env: &'a Tenant,
-    store: &'a dyn JobStore,
+    store: &'a dyn Store,
     claim: &'a Claim,
     cp: Checkpoint,
     in_doubt: bool,
@@ -157,14 +157,16 @@ async fn drive(run: &mut Run<'_>) -> Result<(), StepError> {
         Some("head" | "lines" | "confirm") => {
             run.in_doubt = true;
             step = Step::Validated;
-            store.audit(
-                &env.name,
-                KIND,
-                &claim.job.key,
-                "in-doubt",
-                "an order write was interrupted; reading the ERP back before writing again",
-                &Json::Null,
-            )?;
+            store
+                .audit(
+                    &env.name,
+                    KIND,
+                    &claim.job.key,
+                    "in-doubt",
+                    "an order write was interrupted; reading the ERP back before writing again",
+                    &Json::Null,
+                )
+                .await?;
         }
         _ => {}
     }
@@ -195,19 +197,31 @@ impl Run<'_> {
         u32::try_from(since).unwrap_or(u32::MAX)
     }
 
-    fn commit(
+    async fn commit(
         &mut self,
         step: Step,
         message: &str,
         xref: Option<(&str, &str, &str)>,
     ) -> Result<Step, StepError> {
+        let link = xref.map(|(kind, local_id, remote_id)| LinkRef {
+            kind,
+            local_id,
+            remote_id,
+        });
         // Progress: this attempt's failures from here on count as a fresh step's.
         self.cp.progress_at_attempt = self.claim.job.attempts.saturating_sub(1);
         let cp = serde_json::to_value(&self.cp)
             .map_err(|e| StepError::Fatal(format!("checkpoint: {e}")))?;
         self.store
-            .commit_step(self.claim, step.as_str(), &cp, message, xref)?;
+            .commit_step(self.claim, step.as_str(), &cp, message, link)
+            .await?;
         Ok(step)
+    }
+
+    /// The remote id a `kind` link of this tenant points `local_id` at, if any.
+    async fn xref(&self, kind: &str, local_id: &str) -> Result<Option<String>, StepError> {
+        let link = self.store.link(&self.env.name, kind, local_id).await?;
+        Ok(link.map(|l| l.remote_id))
     }
 
     fn need<'c, T>(value: &'c Option<T>, what: &str) -> Result<&'c T, StepError> {
@@ -239,14 +253,16 @@ impl Run<'_> {
         match mapped {
             Ok(mapped) => {
                 if !mapped.warnings.is_empty() {
-                    self.store.audit(
-                        &self.env.name,
-                        KIND,
-                        &self.claim.job.key,
-                        kind,
-                        &format!("mapping warnings: {}", issues(&mapped.warnings)),
-                        &Json::Null,
-                    )?;
+                    self.store
+                        .audit(
+                            &self.env.name,
+                            KIND,
+                            &self.claim.job.key,
+                            kind,
+                            &format!("mapping warnings: {}", issues(&mapped.warnings)),
+                            &Json::Null,
+                        )
+                        .await?;
                 }
                 Ok(mapped.document)
             }
@@ -261,7 +277,7 @@ impl Run<'_> {
         let id = self.cp.quote_id.clone();
         let quote = self.env.roles.quoting.get_quote(&id).await?;
         self.cp.quote = Some(quote);
-        self.commit(Step::Fetched, "quote fetched", None)
+        self.commit(Step::Fetched, "quote fetched", None).await
     }
 
     async fn resolve_customer(&mut self) -> Result<Step, StepError> {
@@ -273,13 +289,15 @@ impl Run<'_> {
                     .into(),
             )
         })?;
-        if let Some(id) = self.store.xref_get(&self.env.name, "customer", &key)? {
+        if let Some(id) = self.xref("customer", &key).await? {
             self.cp.customer = Some(id.clone());
-            return self.commit(
-                Step::Customer,
-                &format!("customer {key} is ERP customer {id} (cross-reference)"),
-                None,
-            );
+            return self
+                .commit(
+                    Step::Customer,
+                    &format!("customer {key} is ERP customer {id} (cross-reference)"),
+                    None,
+                )
+                .await;
         }
         let take = |name: &str| {
             customer
@@ -320,15 +338,19 @@ impl Run<'_> {
                     StepError::Fatal("the ERP returned a customer without an id".into())
                 })?;
                 self.cp.customer = Some(id.clone());
-                return self.commit(
-                    Step::Customer,
-                    &format!("{who} matched ERP customer {id} by {how}"),
-                    Some(("customer", &key, &id)),
-                );
+                return self
+                    .commit(
+                        Step::Customer,
+                        &format!("{who} matched ERP customer {id} by {how}"),
+                        Some(("customer", &key, &id)),
+                    )
+                    .await;
             }
             [] if self.env.policy.create_customers => {
                 customer.fields.retain(|f| !f.name.starts_with("match:"));
-                self.store.begin_intent(self.claim, "create-customer")?;
+                self.store
+                    .begin_intent(self.claim, "create-customer")
+                    .await?;
                 self.env.roles.erp.create_customer(&customer).await?
             }
             [] => {
@@ -351,6 +373,7 @@ impl Run<'_> {
             &format!("{who} created as ERP customer {id}"),
             Some(("customer", &key, &id)),
         )
+        .await
     }
 
     async fn map_order(&mut self) -> Result<Step, StepError> {
@@ -368,7 +391,7 @@ impl Run<'_> {
         );
         self.cp.order = Some(order);
         self.cp.reference = Some(reference);
-        self.commit(Step::Mapped, &message, None)
+        self.commit(Step::Mapped, &message, None).await
     }
 
     async fn validate(&mut self) -> Result<Step, StepError> {
@@ -381,6 +404,7 @@ impl Run<'_> {
             )));
         }
         self.commit(Step::Validated, "validated by the ERP", None)
+            .await
     }
 
     async fn create_head(&mut self) -> Result<Step, StepError> {
@@ -388,7 +412,7 @@ impl Run<'_> {
         let reference = Self::need(&self.cp.reference, "reference")?.clone();
         // One writer per reference: a revision approved with its quote waits here until the
         // other job is through, then finds its order below.
-        if !self.store.lock_reference(self.claim, &reference)? {
+        if !self.store.lock_reference(self.claim, &reference).await? {
             return Err(StepError::Busy(format!(
                 "waiting: another job is writing the order with reference {reference}"
             )));
@@ -402,9 +426,7 @@ impl Run<'_> {
             .find_order(&reference, customer.as_deref())
             .await?;
         if let Some(receipt) = existing {
-            let owner = self
-                .store
-                .xref_get(&self.env.name, "order-ref", &reference)?;
+            let owner = self.xref("order-ref", &reference).await?;
             let ours = match owner.as_deref() {
                 Some(q) => q == self.cp.quote_id,
                 None => self.in_doubt,
@@ -424,15 +446,15 @@ impl Run<'_> {
                 Step::Confirmed,
                 &format!("order {number} already exists for reference {reference}: adopted, not created again"),
                 Some(("order-ref", &reference, &self.cp.quote_id.clone())),
-            );
+            ).await;
         }
         let mut header = order;
         header.lines.clear();
-        self.store.begin_intent(self.claim, "head")?;
+        self.store.begin_intent(self.claim, "head").await?;
         let draft = self.env.roles.erp.begin_order(&header, &reference).await?;
         let message = format!("order head created (draft {draft})");
         self.cp.draft = Some(draft);
-        self.commit(Step::Head, &message, None)
+        self.commit(Step::Head, &message, None).await
     }
 
     /// Sends the lines a chunk at a time, each call naming every line up to the chunk's end:
@@ -444,21 +466,24 @@ impl Run<'_> {
         let total = lines.len();
         loop {
             let upto = (self.cp.lines_added + LINES_PER_CALL).min(total);
-            self.store.begin_intent(self.claim, "lines")?;
+            self.store.begin_intent(self.claim, "lines").await?;
             let chunk = &lines[..upto];
             self.env.roles.erp.add_order_lines(&draft, chunk).await?;
             self.cp.lines_added = upto;
             if upto == total {
-                return self.commit(Step::Lines, &format!("{total} lines added"), None);
+                return self
+                    .commit(Step::Lines, &format!("{total} lines added"), None)
+                    .await;
             }
-            self.commit(Step::Head, &format!("{upto} of {total} lines added"), None)?;
+            self.commit(Step::Head, &format!("{upto} of {total} lines added"), None)
+                .await?;
         }
     }
 
     async fn confirm(&mut self) -> Result<Step, StepError> {
         let draft = Self::need(&self.cp.draft, "draft")?.clone();
         let reference = Self::need(&self.cp.reference, "reference")?.clone();
-        self.store.begin_intent(self.claim, "confirm")?;
+        self.store.begin_intent(self.claim, "confirm").await?;
         let receipt = self.env.roles.erp.confirm_order(&draft).await?;
         let message = format!(
             "confirmed: ERP order {} (status {})",
@@ -471,6 +496,7 @@ impl Run<'_> {
             &message,
             Some(("order-ref", &reference, &quote_id)),
         )
+        .await
     }
 
     async fn write_back(&mut self) -> Result<Step, StepError> {
@@ -483,14 +509,23 @@ impl Run<'_> {
             .quoting
             .mark_transferred(&id, &number, status.as_deref())
             .await?;
-        // Before the commit: a crash in between repeats this idempotent upsert.
+        // Before the commit: a crash in between repeats this idempotent upsert, which keeps a
+        // status already pushed back since (a repeat must not make it look unpushed).
+        let link = super::status::ORDER_LINK;
+        let known = self.store.link(&self.env.name, link, &id).await?;
+        let state = match known.and_then(|l| l.state) {
+            Some(_) => None,
+            None => Some(receipt.status.as_str()),
+        };
         self.store
-            .record_order(&self.env.name, &id, &number, &receipt.status)?;
+            .put_link(&self.env.name, link, &id, &number, state)
+            .await?;
         self.commit(
             Step::WrittenBack,
             &format!("order number {number} written back to the quote"),
             None,
         )
+        .await
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! The job reads the current state, so one run after the last event is enough: a new event
 //! queues a finished job again, and one that arrives while the job runs makes it run once
-//! more (`JobStore::rerun`).
+//! more (`Inbox::rerun`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,10 +16,14 @@ use ferry_domain::{Erp, Quoting, RoleFailure};
 use serde_json::json;
 
 use super::{RetryPolicy, StepError, now_ms, outcome_for, quote_to_order};
-use crate::store::{Claim, InboxEvent, Ingested, JobStore, NewJob, OrderRow, Outcome, StoreError};
 use crate::tenant::TenantEnv;
+use ferry_store::{Claim, Ingested, Link, NewEvent, NewJob, Outcome, Store, StoreError};
 
 pub const KIND: &str = "order-status";
+
+/// The link kind of an order made from a quote: local id = quote id, remote id = the ERP order
+/// number, state = the ERP status last pushed to the quote.
+pub const ORDER_LINK: &str = "order";
 
 /// What the push-back needs of a tenant.
 pub struct StatusPush<'a> {
@@ -33,11 +37,11 @@ pub struct StatusPush<'a> {
 
 /// Queues (or queues again) the push-back for `order_number`; with `event`, first stores that
 /// event in the inbox, and a duplicate queues nothing.
-pub fn queue(
-    store: &dyn JobStore,
+pub async fn queue(
+    store: &dyn Store,
     tenant: &str,
     order_number: &str,
-    event: Option<InboxEvent<'_>>,
+    event: Option<NewEvent<'_>>,
 ) -> Result<Ingested, StoreError> {
     let job = NewJob {
         tenant,
@@ -45,11 +49,11 @@ pub fn queue(
         key: order_number,
         checkpoint: json!({ "order_number": order_number }),
     };
-    store.rerun(event, job, now_ms())
+    store.rerun(event, job, now_ms()).await
 }
 
 /// Runs one claimed push-back job.
-pub async fn run(push: &StatusPush<'_>, store: &dyn JobStore, claim: &Claim) -> Outcome {
+pub async fn run(push: &StatusPush<'_>, store: &dyn Store, claim: &Claim) -> Outcome {
     match push_back(push, store, &claim.job.key).await {
         Ok(_) => Outcome::Done,
         Err(e) => {
@@ -64,18 +68,23 @@ pub async fn run(push: &StatusPush<'_>, store: &dyn JobStore, claim: &Claim) -> 
 /// (it was not made from a quote) has nothing to push back.
 pub async fn push_back(
     push: &StatusPush<'_>,
-    store: &dyn JobStore,
+    store: &dyn Store,
     order_number: &str,
 ) -> Result<bool, StepError> {
-    let Some(order) = store.order_by_number(push.tenant, order_number)? else {
+    let order = store
+        .links_by_remote(push.tenant, ORDER_LINK, order_number)
+        .await?
+        .into_iter()
+        .next();
+    let Some(order) = order else {
         return Ok(false);
     };
     let receipt = push
         .erp
-        .get_order_status(&order.order_number)
+        .get_order_status(&order.remote_id)
         .await
         .map_err(role)?;
-    if receipt.status == order.status {
+    if order.state.as_deref() == Some(receipt.status.as_str()) {
         return Ok(false);
     }
     let text = push
@@ -84,22 +93,28 @@ pub async fn push_back(
         .cloned()
         .unwrap_or_else(|| format!("ERP status {}", receipt.status));
     push.quoting
-        .set_status(&order.quote_id, &text)
+        .set_status(&order.local_id, &text)
         .await
         .map_err(role)?;
-    store.set_order_status(push.tenant, &order.quote_id, &receipt.status)?;
+    store
+        .set_link_state(push.tenant, ORDER_LINK, &order.local_id, &receipt.status)
+        .await?;
     // In the quote's trail, where an operator looks for what happened to it.
-    store.audit(
-        push.tenant,
-        quote_to_order::KIND,
-        &order.quote_id,
-        "status",
-        &format!(
-            "ERP order {} status {} → {}; quote status set to '{text}'",
-            order.order_number, order.status, receipt.status
-        ),
-        &json!({ "order": order.order_number, "status": receipt.status }),
-    )?;
+    store
+        .audit(
+            push.tenant,
+            quote_to_order::KIND,
+            &order.local_id,
+            "status",
+            &format!(
+                "ERP order {} status {} → {}; quote status set to '{text}'",
+                order.remote_id,
+                order.state.as_deref().unwrap_or(""),
+                receipt.status
+            ),
+            &json!({ "order": order.remote_id, "status": receipt.status }),
+        )
+        .await?;
     Ok(true)
 }
 
@@ -110,7 +125,7 @@ fn role(e: RoleFailure) -> StepError {
 /// Polls open orders forever at the tenant's interval (nothing when it is 0), queueing the
 /// push-back for each order whose ERP status moved. The safety net for missed ERP events.
 /// Workers find the queued jobs on their next idle poll.
-pub async fn poll_order_status(env: Arc<TenantEnv>, store: Arc<dyn JobStore>) {
+pub async fn poll_order_status(env: Arc<TenantEnv>, store: Arc<dyn Store>) {
     let interval = env.policy.status_poll_secs;
     if interval == 0 {
         return;
@@ -125,14 +140,17 @@ pub async fn poll_order_status(env: Arc<TenantEnv>, store: Arc<dyn JobStore>) {
 
 /// One pass over open orders; returns how many push-backs were queued. A read that fails is
 /// left to the next pass (or an event); only the push-back is a job.
-pub async fn poll_once(env: &Arc<TenantEnv>, store: &dyn JobStore) -> Result<usize, StoreError> {
+pub async fn poll_once(env: &Arc<TenantEnv>, store: &dyn Store) -> Result<usize, StoreError> {
     let roles = env.roles();
     let (mut queued, mut failed, mut last) = (0, 0, None);
-    for order in store.open_orders(&env.name, &env.policy.final_statuses)? {
+    let open = store
+        .open_links(&env.name, ORDER_LINK, &env.policy.final_statuses)
+        .await?;
+    for order in open {
         match moved(roles.erp.as_ref(), &order).await {
             Ok(false) => {}
             Ok(true) => {
-                queue(store, &env.name, &order.order_number, None)?;
+                queue(store, &env.name, &order.remote_id, None).await?;
                 queued += 1;
             }
             Err(e) => {
@@ -147,9 +165,9 @@ pub async fn poll_once(env: &Arc<TenantEnv>, store: &dyn JobStore) -> Result<usi
     Ok(queued)
 }
 
-async fn moved(erp: &dyn Erp, order: &OrderRow) -> Result<bool, RoleFailure> {
-    let receipt = erp.get_order_status(&order.order_number).await?;
-    Ok(receipt.status != order.status)
+async fn moved(erp: &dyn Erp, order: &Link) -> Result<bool, RoleFailure> {
+    let receipt = erp.get_order_status(&order.remote_id).await?;
+    Ok(order.state.as_deref() != Some(receipt.status.as_str()))
 }
 
 impl<'a> StatusPush<'a> {

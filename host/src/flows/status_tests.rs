@@ -1,4 +1,4 @@
-//! The status push-back job on in-memory roles and a real (temporary) SQLite store: the
+//! The status push-back job on in-memory roles and the in-memory store: the
 //! status reaches the quote once, failures are retried by the job machinery, and an event
 //! that arrives while the job runs makes it run again.
 
@@ -14,7 +14,7 @@ use ferry_domain::{
 use serde_json::json;
 
 use super::*;
-use crate::store::{JobState, SqliteStore};
+use ferry_store::{Audit, JobState, Jobs, Links, MemoryStore};
 
 const TENANT: &str = "acme";
 
@@ -134,8 +134,7 @@ impl Quoting for FakeQuoting {
 }
 
 struct World {
-    _dir: tempfile::TempDir,
-    store: SqliteStore,
+    store: MemoryStore,
     erp: FakeErp,
     quoting: FakeQuoting,
     names: BTreeMap<String, String>,
@@ -144,11 +143,11 @@ struct World {
 
 impl World {
     /// Quote 17 became ERP order ORD1 at status 22.
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tmp");
-        let store = SqliteStore::open(&dir.path().join("ferry.db")).expect("store");
+    async fn new() -> Self {
+        let store = MemoryStore::new();
         store
-            .record_order(TENANT, "17", "ORD1", "22")
+            .put_link(TENANT, ORDER_LINK, "17", "ORD1", Some("22"))
+            .await
             .expect("order");
         let erp = FakeErp::default();
         erp.statuses
@@ -156,7 +155,6 @@ impl World {
             .expect("lock")
             .insert("ORD1".into(), "22".into());
         Self {
-            _dir: dir,
             store,
             erp,
             quoting: FakeQuoting::default(),
@@ -193,27 +191,31 @@ impl World {
     }
 
     /// An ERP event about ORD1 with this id.
-    fn event(&self, id: &str) -> Ingested {
+    async fn event(&self, id: &str) -> Ingested {
         let payload = json!({ "bod": id });
-        let event = InboxEvent {
+        let event = NewEvent {
             source: "erp",
             dedup_key: id,
             payload: &payload,
         };
-        queue(&self.store, TENANT, "ORD1", Some(event)).expect("queue")
+        queue(&self.store, TENANT, "ORD1", Some(event))
+            .await
+            .expect("queue")
     }
 
     /// Claims the push-back job as a worker would (far enough ahead to be past any backoff).
-    fn claim(&self) -> Option<Claim> {
+    async fn claim(&self) -> Option<Claim> {
         self.store
             .claim("test-0", 1, 60_000, now_ms() + 3_600_000)
+            .await
             .expect("claim")
             .pop()
     }
 
-    fn state(&self) -> JobState {
+    async fn state(&self) -> JobState {
         self.store
             .job(TENANT, KIND, "ORD1")
+            .await
             .expect("job")
             .expect("a job")
             .state
@@ -222,7 +224,7 @@ impl World {
 
 #[tokio::test]
 async fn a_moved_status_reaches_the_quote_once_recorded_and_audited() {
-    let w = World::new();
+    let w = World::new().await;
     assert!(!push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
     assert!(w.written().is_empty(), "an unchanged status writes nothing");
 
@@ -230,9 +232,10 @@ async fn a_moved_status_reaches_the_quote_once_recorded_and_audited() {
     assert!(push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
     assert!(!push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
     assert_eq!(w.written(), [("17".to_string(), "7-M3 Picked".to_string())]);
-    let order = w.store.order_by_number(TENANT, "ORD1").expect("read");
-    assert_eq!(order.map(|o| o.status).as_deref(), Some("44"));
-    let trail = w.store.trail(TENANT, "17").expect("trail");
+    let order = w.store.links_by_remote(TENANT, ORDER_LINK, "ORD1").await;
+    let order = order.expect("read").into_iter().next();
+    assert_eq!(order.and_then(|o| o.state).as_deref(), Some("44"));
+    let trail = w.store.trail(TENANT, "17").await.expect("trail");
     assert!(
         trail
             .iter()
@@ -247,79 +250,97 @@ async fn a_moved_status_reaches_the_quote_once_recorded_and_audited() {
 
 #[tokio::test]
 async fn an_order_ferry_did_not_make_asks_nobody() {
-    let w = World::new();
+    let w = World::new().await;
     assert!(!push_back(&w.push(), &w.store, "OTHER").await.expect("ok"));
     assert_eq!(w.erp.reads.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
 async fn a_failed_push_back_is_retried_until_the_quote_shows_the_status() {
-    let w = World::new();
+    let w = World::new().await;
     w.erp_moves_to("44");
     w.erp.failures.store(1, Ordering::SeqCst);
     w.quoting.failures.store(1, Ordering::SeqCst);
-    assert_eq!(w.event("bod-1"), Ingested::Queued);
+    assert_eq!(w.event("bod-1").await, Ingested::Queued);
     // The ERP read fails, then the quote write: each attempt is a retry, not the end.
     for _ in 0..2 {
-        let claim = w.claim().expect("claimed");
+        let claim = w.claim().await.expect("claimed");
         let outcome = run(&w.push(), &w.store, &claim).await;
         assert!(matches!(outcome, Outcome::Retry { .. }), "{outcome:?}");
-        w.store.finish(&claim, outcome, now_ms()).expect("finish");
-        assert_eq!(w.state(), JobState::Queued);
+        w.store
+            .finish(&claim, outcome, now_ms())
+            .await
+            .expect("finish");
+        assert_eq!(w.state().await, JobState::Queued);
         assert!(w.written().is_empty());
     }
-    let claim = w.claim().expect("claimed");
+    let claim = w.claim().await.expect("claimed");
     let outcome = run(&w.push(), &w.store, &claim).await;
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
-    w.store.finish(&claim, outcome, now_ms()).expect("finish");
-    assert_eq!(w.state(), JobState::Done);
+    w.store
+        .finish(&claim, outcome, now_ms())
+        .await
+        .expect("finish");
+    assert_eq!(w.state().await, JobState::Done);
     assert_eq!(w.written(), [("17".to_string(), "7-M3 Picked".to_string())]);
 }
 
 #[tokio::test]
 async fn an_event_while_the_job_runs_makes_it_run_once_more() {
-    let w = World::new();
-    assert_eq!(w.event("bod-1"), Ingested::Queued);
-    let claim = w.claim().expect("claimed");
+    let w = World::new().await;
+    assert_eq!(w.event("bod-1").await, Ingested::Queued);
+    let claim = w.claim().await.expect("claimed");
     // The job read status 22 (nothing to do); meanwhile the order moved and its event came.
     let outcome = run(&w.push(), &w.store, &claim).await;
     w.erp_moves_to("44");
-    assert_eq!(w.event("bod-2"), Ingested::Queued);
-    w.store.finish(&claim, outcome, now_ms()).expect("finish");
+    assert_eq!(w.event("bod-2").await, Ingested::Queued);
+    w.store
+        .finish(&claim, outcome, now_ms())
+        .await
+        .expect("finish");
     assert_eq!(
-        w.state(),
+        w.state().await,
         JobState::Queued,
         "runs again for the newer event"
     );
-    let claim = w.claim().expect("claimed again");
+    let claim = w.claim().await.expect("claimed again");
     assert_eq!(claim.job.attempts, 1, "a rerun starts its attempts afresh");
     let outcome = run(&w.push(), &w.store, &claim).await;
-    w.store.finish(&claim, outcome, now_ms()).expect("finish");
-    assert_eq!(w.state(), JobState::Done);
+    w.store
+        .finish(&claim, outcome, now_ms())
+        .await
+        .expect("finish");
+    assert_eq!(w.state().await, JobState::Done);
     assert_eq!(w.written(), [("17".to_string(), "7-M3 Picked".to_string())]);
 }
 
 #[tokio::test]
 async fn a_new_event_queues_a_finished_job_again_and_a_redelivered_one_changes_nothing() {
-    let w = World::new();
-    assert_eq!(w.event("bod-1"), Ingested::Queued);
-    let claim = w.claim().expect("claimed");
+    let w = World::new().await;
+    assert_eq!(w.event("bod-1").await, Ingested::Queued);
+    let claim = w.claim().await.expect("claimed");
     let outcome = run(&w.push(), &w.store, &claim).await;
-    w.store.finish(&claim, outcome, now_ms()).expect("finish");
-    assert_eq!(w.state(), JobState::Done);
+    w.store
+        .finish(&claim, outcome, now_ms())
+        .await
+        .expect("finish");
+    assert_eq!(w.state().await, JobState::Done);
 
-    assert_eq!(w.event("bod-1"), Ingested::Duplicate);
+    assert_eq!(w.event("bod-1").await, Ingested::Duplicate);
     assert_eq!(
-        w.state(),
+        w.state().await,
         JobState::Done,
         "the same event twice changes nothing"
     );
-    assert!(w.claim().is_none());
+    assert!(w.claim().await.is_none());
 
     w.erp_moves_to("44");
-    assert_eq!(w.event("bod-2"), Ingested::Queued);
-    let claim = w.claim().expect("claimed");
+    assert_eq!(w.event("bod-2").await, Ingested::Queued);
+    let claim = w.claim().await.expect("claimed");
     let outcome = run(&w.push(), &w.store, &claim).await;
-    w.store.finish(&claim, outcome, now_ms()).expect("finish");
+    w.store
+        .finish(&claim, outcome, now_ms())
+        .await
+        .expect("finish");
     assert_eq!(w.written(), [("17".to_string(), "7-M3 Picked".to_string())]);
 }

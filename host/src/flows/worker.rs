@@ -9,13 +9,13 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::{now_ms, quote_to_order, status};
-use crate::store::{Claim, JobStore, Outcome, StoreError};
 use crate::tenant::TenantEnv;
+use ferry_store::{Claim, Outcome, Store, StoreError};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
 pub struct Workers {
-    pub store: Arc<dyn JobStore>,
+    pub store: Arc<dyn Store>,
     pub tenants: Arc<HashMap<String, Arc<TenantEnv>>>,
     pub wake: Arc<Notify>,
     /// This node's stable id; workers are named `{node}-{n}` (see `store::release_claims_of`).
@@ -41,7 +41,7 @@ impl Workers {
 
     async fn work(&self, worker: String) {
         loop {
-            let claims = match self.store.claim(&worker, 1, self.lease_ms, now_ms()) {
+            let claims = match self.store.claim(&worker, 1, self.lease_ms, now_ms()).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(%worker, "claiming jobs failed: {e}");
@@ -100,7 +100,7 @@ impl Workers {
             Outcome::Hold { reason } => format!("held: {reason}"),
             Outcome::Dead { error } => format!("dead: {error}"),
         };
-        match self.store.finish(claim, outcome, now_ms()) {
+        match self.store.finish(claim, outcome, now_ms()).await {
             Ok(()) => {
                 tracing::info!(tenant = %job.tenant, key = %job.key, attempt = job.attempts, "{} {label}", job.kind)
             }
@@ -119,7 +119,7 @@ impl Workers {
             loop {
                 let renew = u64::try_from(lease_ms / 3).unwrap_or(1_000).max(100);
                 tokio::time::sleep(Duration::from_millis(renew)).await;
-                if let Err(e) = store.extend(&claim, lease_ms, now_ms()) {
+                if let Err(e) = store.extend(&claim, lease_ms, now_ms()).await {
                     tracing::warn!(job = claim.job.id, "could not extend the lease: {e}");
                     return;
                 }

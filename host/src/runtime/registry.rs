@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::contract::{ContractReport, Role};
 use super::engine::Runtime;
 use super::plugin::{LoadError, LoadedFrom, Plugin, digest_of};
-use crate::store::{Activation, PluginStore, StoreError};
+use ferry_store::{Activation, Activations, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -59,7 +59,7 @@ type Key = (String, Role);
 
 pub struct Registry {
     runtime: Arc<Runtime>,
-    store: Arc<dyn PluginStore>,
+    store: Arc<dyn Activations>,
     blobs: PathBuf,
     active: ArcSwap<HashMap<Key, Arc<Plugin>>>,
     /// Loaded components by (digest, role), so re-activating a version doesn't recompile.
@@ -73,7 +73,7 @@ impl Registry {
     /// every active binding.
     pub async fn open(
         runtime: Arc<Runtime>,
-        store: Arc<dyn PluginStore>,
+        store: Arc<dyn Activations>,
         blob_dir: &Path,
     ) -> Result<Arc<Self>, RegistryError> {
         std::fs::create_dir_all(blob_dir).map_err(|source| RegistryError::Io {
@@ -121,7 +121,9 @@ impl Registry {
                     source,
                 })?;
         }
-        self.store.record_install(tenant, role.as_str(), &digest)?;
+        self.store
+            .record_install(tenant, role.as_str(), &digest)
+            .await?;
         Ok(Installed {
             digest,
             role,
@@ -139,23 +141,27 @@ impl Registry {
         role: Role,
         digest_prefix: &str,
     ) -> Result<Arc<Plugin>, RegistryError> {
-        let digest = self.resolve_digest(tenant, role, digest_prefix)?;
+        let digest = self.resolve_digest(tenant, role, digest_prefix).await?;
         let plugin = self.load_digest(&digest, role).await?;
-        self.store.activate(tenant, role.as_str(), &digest)?;
+        self.store.activate(tenant, role.as_str(), &digest).await?;
         self.swap(tenant, role, plugin.clone());
         Ok(plugin)
     }
 
     /// Goes back to the previously active component for the tenant's role.
     pub async fn rollback(&self, tenant: &str, role: Role) -> Result<Arc<Plugin>, RegistryError> {
-        let previous = self.store.previous(tenant, role.as_str())?.ok_or_else(|| {
-            StoreError::Conflict(format!(
-                "tenant '{tenant}' role {role} has no earlier activation to roll back to"
-            ))
-        })?;
+        let previous = self
+            .store
+            .previous(tenant, role.as_str())
+            .await?
+            .ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "tenant '{tenant}' role {role} has no earlier activation to roll back to"
+                ))
+            })?;
         // Load first: if the old component no longer loads, nothing changes.
         let plugin = self.load_digest(&previous.digest, role).await?;
-        let now_active = self.store.rollback(tenant, role.as_str())?;
+        let now_active = self.store.rollback(tenant, role.as_str()).await?;
         let plugin = if now_active.digest == plugin.digest {
             plugin
         } else {
@@ -165,16 +171,17 @@ impl Registry {
         Ok(plugin)
     }
 
-    pub fn list(&self, tenant: Option<&str>) -> Result<Vec<Listing>, RegistryError> {
-        let active = self.store.active()?;
-        let is_active = |i: &crate::store::Install| {
+    pub async fn list(&self, tenant: Option<&str>) -> Result<Vec<Listing>, RegistryError> {
+        let active = self.store.active().await?;
+        let is_active = |i: &ferry_store::Install| {
             active
                 .iter()
                 .any(|a| a.tenant == i.tenant && a.role == i.role && a.digest == i.digest)
         };
         Ok(self
             .store
-            .installs(tenant)?
+            .installs(tenant)
+            .await?
             .into_iter()
             .map(|i| Listing {
                 active: is_active(&i),
@@ -189,11 +196,11 @@ impl Registry {
     /// Picks up activations made elsewhere (the CLI, another node) when the store's generation
     /// moved. Returns how many bindings changed.
     pub async fn refresh(&self) -> Result<usize, RegistryError> {
-        let generation = self.store.generation()?;
+        let generation = self.store.generation().await?;
         if *self.generation.lock().map_err(|_| StoreError::Poisoned)? == generation {
             return Ok(0);
         }
-        let wanted: Vec<Activation> = self.store.active()?;
+        let wanted: Vec<Activation> = self.store.active().await?;
         let mut next = HashMap::new();
         let mut changed = 0;
         for a in wanted {
@@ -238,7 +245,7 @@ impl Registry {
         self.blobs.join(format!("{digest}.wasm"))
     }
 
-    fn resolve_digest(
+    async fn resolve_digest(
         &self,
         tenant: &str,
         role: Role,
@@ -247,7 +254,8 @@ impl Registry {
         let prefix = prefix.trim().trim_start_matches("sha256:");
         let matches: Vec<String> = self
             .store
-            .installs(Some(tenant))?
+            .installs(Some(tenant))
+            .await?
             .into_iter()
             .filter(|i| i.role == role.as_str() && i.digest.starts_with(prefix))
             .map(|i| i.digest)

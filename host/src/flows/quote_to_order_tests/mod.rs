@@ -1,4 +1,4 @@
-//! Quote to order on in-memory roles (`fakes.rs`) and a real (temporary) SQLite store: each
+//! Quote to order on in-memory roles (`fakes.rs`) and the in-memory store: each
 //! step and its checkpoint, the in-doubt read-back, holds, retries by error class, lines in
 //! chunks with progress, and checkpoints written before the domain types.
 //!
@@ -12,13 +12,12 @@ use super::fakes::Fakes;
 use super::quote_to_order::{Checkpoint, KIND, run_for};
 use super::{RetryPolicy, Tenant, now_ms};
 use crate::config::QuoteToOrderPolicy;
-use crate::store::{Claim, JobStore, NewJob, Outcome, SqliteStore};
+use ferry_store::{Audit, Claim, Jobs, MemoryStore, NewJob, Outcome};
 
 pub(super) const TENANT: &str = "acme";
 
 pub(super) struct World {
-    _dir: tempfile::TempDir,
-    pub(super) store: SqliteStore,
+    pub(super) store: MemoryStore,
     pub(super) fakes: Fakes,
     pub(super) tenant: Tenant,
 }
@@ -33,8 +32,7 @@ impl World {
     }
 
     pub(super) fn empty() -> Self {
-        let dir = tempfile::tempdir().expect("tmp");
-        let store = SqliteStore::open(&dir.path().join("ferry.db")).expect("store");
+        let store = MemoryStore::new();
         let fakes = Fakes::default();
         let tenant = Tenant {
             name: TENANT.into(),
@@ -52,14 +50,13 @@ impl World {
             transform_settings: vec![("warehouse".into(), "200".into())],
         };
         Self {
-            _dir: dir,
             store,
             fakes,
             tenant,
         }
     }
 
-    pub(super) fn enqueue(&self, quote: &str) {
+    pub(super) async fn enqueue(&self, quote: &str) {
         let checkpoint = serde_json::to_value(Checkpoint::new(quote, None)).expect("json");
         let job = NewJob {
             tenant: TENANT,
@@ -67,13 +64,14 @@ impl World {
             key: quote,
             checkpoint,
         };
-        assert!(self.store.enqueue(job, now_ms()).expect("enqueue"));
+        assert!(self.store.enqueue(job, now_ms()).await.expect("enqueue"));
     }
 
     /// Claims the next job as a worker would (far enough ahead to be past any backoff).
-    pub(super) fn claim(&self) -> Claim {
+    pub(super) async fn claim(&self) -> Claim {
         self.store
             .claim("test-0", 1, 60_000, now_ms() + 3_600_000)
+            .await
             .expect("claim")
             .pop()
             .expect("a job to claim")
@@ -81,28 +79,31 @@ impl World {
 
     /// One worker pass: claim, run, record the outcome; returns the outcome.
     pub(super) async fn pass(&self) -> Outcome {
-        let claim = self.claim();
+        let claim = self.claim().await;
         let outcome = run_for(&self.tenant, &self.store, &claim).await;
         self.store
             .finish(&claim, outcome.clone(), now_ms())
+            .await
             .expect("finish");
         outcome
     }
 
-    pub(super) fn job(&self, quote: &str) -> crate::store::Job {
+    pub(super) async fn job(&self, quote: &str) -> ferry_store::Job {
         self.store
             .job(TENANT, KIND, quote)
+            .await
             .expect("read")
             .expect("a job")
     }
 
-    pub(super) fn checkpoint(&self, quote: &str) -> Checkpoint {
-        serde_json::from_value(self.job(quote).checkpoint).expect("checkpoint")
+    pub(super) async fn checkpoint(&self, quote: &str) -> Checkpoint {
+        serde_json::from_value(self.job(quote).await.checkpoint).expect("checkpoint")
     }
 
-    pub(super) fn trail(&self, quote: &str) -> Vec<String> {
+    pub(super) async fn trail(&self, quote: &str) -> Vec<String> {
         self.store
             .trail(TENANT, quote)
+            .await
             .expect("trail")
             .into_iter()
             .map(|a| format!("{}: {}", a.step, a.message))

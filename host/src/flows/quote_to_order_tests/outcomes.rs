@@ -8,13 +8,13 @@ use super::{TENANT, World, held};
 use crate::flows::fakes::{Fail, no_plugin, role_error};
 use crate::flows::quote_to_order::{Checkpoint, KIND};
 use crate::flows::{RetryPolicy, StepError, now_ms, outcome_for, poller};
-use crate::store::{JobState, JobStore, NewJob, Outcome};
+use ferry_store::{JobState, Jobs, Links, NewJob, Outcome};
 
 #[tokio::test]
 async fn no_customer_match_is_held_when_creating_customers_is_off() {
     let w = World::empty();
     w.fakes.add_quote("17", "Q-17", 1);
-    w.enqueue("17");
+    w.enqueue("17").await;
     let outcome = w.pass().await;
     assert!(
         held(&outcome).starts_with(
@@ -22,7 +22,7 @@ async fn no_customer_match_is_held_when_creating_customers_is_off() {
         ),
         "{outcome:?}"
     );
-    assert_eq!(w.job("17").state, JobState::Held);
+    assert_eq!(w.job("17").await.state, JobState::Held);
     assert_eq!(w.erp_calls("find_customers"), 2, "by email, then by name");
     assert_eq!(w.erp_calls("create_customer"), 0);
 }
@@ -33,7 +33,7 @@ async fn no_customer_match_creates_one_when_allowed_and_remembers_it() {
     w.tenant.policy.create_customers = true;
     w.fakes.add_quote("17", "Q-17", 1);
     w.fakes.add_quote("18", "Q-18", 1);
-    w.enqueue("17");
+    w.enqueue("17").await;
     assert!(matches!(w.pass().await, Outcome::Done));
     assert_eq!(w.erp_calls("create_customer"), 1);
     let created = w.fakes.erp.customers.lock().expect("lock")[0].clone();
@@ -43,13 +43,15 @@ async fn no_customer_match_creates_one_when_allowed_and_remembers_it() {
     );
     assert_eq!(
         w.store
-            .xref_get(TENANT, "customer", "K1")
-            .expect("xref")
+            .link(TENANT, "customer", "K1")
+            .await
+            .expect("link")
+            .map(|l| l.remote_id)
             .as_deref(),
         Some("C1")
     );
     // The next quote of the same customer goes by the cross-reference.
-    w.enqueue("18");
+    w.enqueue("18").await;
     assert!(matches!(w.pass().await, Outcome::Done));
     assert_eq!(w.erp_calls("create_customer"), 1);
     assert_eq!(
@@ -72,7 +74,7 @@ async fn a_lost_create_customer_answer_searches_again_before_creating() {
         "create_customer",
         Fail::After(role_error(ErrorClass::Transient, "reset")),
     );
-    w.enqueue("17");
+    w.enqueue("17").await;
     assert!(matches!(w.pass().await, Outcome::Retry { .. }));
     assert!(matches!(w.pass().await, Outcome::Done));
     // The customer the lost call made is found by email: not created twice.
@@ -86,7 +88,7 @@ async fn an_ambiguous_customer_match_is_held_naming_the_candidates() {
     w.fakes
         .erp
         .add_customer("C10", "k1@example.com", "Kay Corp (old)");
-    w.enqueue("17");
+    w.enqueue("17").await;
     let outcome = w.pass().await;
     assert_eq!(
         held(&outcome),
@@ -102,7 +104,7 @@ async fn problems_the_erp_finds_hold_the_order_before_anything_is_written() {
         line: Some(0),
         message: "item P1 is not released".into(),
     });
-    w.enqueue("17");
+    w.enqueue("17").await;
     let outcome = w.pass().await;
     assert_eq!(
         held(&outcome),
@@ -116,13 +118,17 @@ async fn mapping_issues_hold_the_order_naming_line_field_and_rule() {
     let w = World::new(3);
     w.fakes
         .set_line_field("17", 1, "Qty", Value::Text("lots".into()));
-    w.enqueue("17");
+    w.enqueue("17").await;
     let outcome = w.pass().await;
     assert_eq!(
         held(&outcome),
         "mapping quote-to-order: lines[1].ORQT: 'lots' is not a decimal [rule lines.ORQT]"
     );
-    assert_eq!(w.job("17").step, "customer", "the customer step stays done");
+    assert_eq!(
+        w.job("17").await.step,
+        "customer",
+        "the customer step stays done"
+    );
 }
 
 #[tokio::test]
@@ -140,9 +146,9 @@ async fn mapping_warnings_are_audited_and_do_not_stop_the_order() {
             line: None,
             message: "truncated to 36 characters".into(),
         });
-    w.enqueue("17");
+    w.enqueue("17").await;
     assert!(matches!(w.pass().await, Outcome::Done));
-    let trail = w.trail("17").join("\n");
+    let trail = w.trail("17").await.join("\n");
     assert!(
         trail.contains(
             "quote-to-order: mapping warnings: CUNM: truncated to 36 characters (warning) [rule header.CUNM]"
@@ -158,10 +164,10 @@ async fn a_missing_plugin_holds_the_job_with_how_to_install_one() {
         .erp
         .script
         .fail("find_customers", Fail::Before(no_plugin()));
-    w.enqueue("17");
+    w.enqueue("17").await;
     let outcome = w.pass().await;
     assert_eq!(held(&outcome), "tenant 'acme' has no active erp plugin");
-    assert_eq!(w.job("17").state, JobState::Held);
+    assert_eq!(w.job("17").await.state, JobState::Held);
 }
 
 #[tokio::test]
@@ -192,7 +198,7 @@ async fn retries_follow_the_error_class() {
             "validate_order",
             Fail::Before(ferry_domain::RoleFailure::Error(error.clone())),
         );
-        w.enqueue("17");
+        w.enqueue("17").await;
         let before = now_ms();
         let outcome = w.pass().await;
         let got = match &outcome {
@@ -225,10 +231,14 @@ async fn retries_follow_the_error_class() {
             "no validate-order in this connector",
         )),
     );
-    w.enqueue("17");
+    w.enqueue("17").await;
     w.pass().await;
-    assert_eq!(w.job("17").state, JobState::Dead);
-    let dead = w.store.dead_letters(Some(TENANT)).expect("dead letters");
+    assert_eq!(w.job("17").await.state, JobState::Dead);
+    let dead = w
+        .store
+        .dead_letters(Some(TENANT))
+        .await
+        .expect("dead letters");
     assert_eq!(dead.len(), 1);
     assert_eq!(
         dead[0].error,
@@ -310,8 +320,8 @@ async fn a_checkpoint_written_before_the_domain_types_is_read_and_finished() {
         key: "17",
         checkpoint: serde_json::from_str::<Json>(old).expect("json"),
     };
-    w.store.enqueue(job, now_ms()).expect("enqueue");
-    let claim = w.claim();
+    w.store.enqueue(job, now_ms()).await.expect("enqueue");
+    let claim = w.claim().await;
     w.store
         .commit_step(
             &claim,
@@ -320,12 +330,16 @@ async fn a_checkpoint_written_before_the_domain_types_is_read_and_finished() {
             "old code got here",
             None,
         )
+        .await
         .expect("commit");
     let retry = Outcome::Retry {
         at_ms: now_ms(),
         error: "stopped before the write-back".into(),
     };
-    w.store.finish(&claim, retry, now_ms()).expect("finish");
+    w.store
+        .finish(&claim, retry, now_ms())
+        .await
+        .expect("finish");
     let outcome = w.pass().await;
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
     assert_eq!(
@@ -361,7 +375,7 @@ async fn the_poller_queues_each_ready_quote_once_across_pages() {
         0,
         "nothing twice"
     );
-    let job = w.job("150");
+    let job = w.job("150").await;
     assert_eq!(job.state, JobState::Queued);
     let cp: Checkpoint = serde_json::from_value(job.checkpoint).expect("checkpoint");
     assert_eq!(cp.quote_id, "150");

@@ -5,12 +5,12 @@ use ferry_domain::{ErrorClass, Value};
 
 use super::{TENANT, World, held};
 use crate::flows::fakes::{Fail, role_error};
-use crate::store::{JobState, JobStore, Outcome};
+use ferry_store::{JobState, Links, Outcome};
 
 #[tokio::test]
 async fn an_approved_quote_becomes_one_order_written_back_to_the_quote() {
     let w = World::new(3);
-    w.enqueue("17");
+    w.enqueue("17").await;
     assert!(matches!(w.pass().await, Outcome::Done));
 
     let order = w
@@ -34,14 +34,15 @@ async fn an_approved_quote_becomes_one_order_written_back_to_the_quote() {
             Some("Ordered".into())
         )]
     );
-    let recorded = w.store.order_by_number(TENANT, &receipt.order_number);
-    assert_eq!(
-        recorded.expect("read").map(|o| o.quote_id).as_deref(),
-        Some("17")
-    );
-    assert_eq!(w.job("17").state, JobState::Done);
-    assert_eq!(w.job("17").step, "written-back");
-    let trail = w.trail("17").join("\n");
+    let recorded = w
+        .store
+        .links_by_remote(TENANT, "order", &receipt.order_number)
+        .await
+        .expect("read");
+    assert_eq!(recorded.first().map(|o| o.local_id.as_str()), Some("17"));
+    assert_eq!(w.job("17").await.state, JobState::Done);
+    assert_eq!(w.job("17").await.step, "written-back");
+    let trail = w.trail("17").await.join("\n");
     for expected in [
         "quote fetched",
         "matched ERP customer C9 by email",
@@ -90,13 +91,13 @@ async fn a_failure_at_any_step_resumes_from_the_last_checkpoint_without_repeatin
             "map_document" => w.fakes.transform.script.fail(call, fail()),
             _ => w.fakes.erp.script.fail(call, fail()),
         }
-        w.enqueue("17");
+        w.enqueue("17").await;
         let outcome = w.pass().await;
         assert!(
             matches!(&outcome, Outcome::Retry { error, .. } if error == "transient: gateway said 503"),
             "{call}: {outcome:?}"
         );
-        assert_eq!(w.job("17").step, committed, "{call}");
+        assert_eq!(w.job("17").await.step, committed, "{call}");
         assert!(matches!(w.pass().await, Outcome::Done), "{call}");
         // One draft, both lines once, confirmed once (a second confirm would number it ORD2).
         assert_eq!(w.fakes.erp.orders.lock().expect("lock").len(), 1, "{call}");
@@ -118,10 +119,10 @@ async fn a_lost_confirm_answer_is_resolved_by_reading_the_erp_back_not_by_confir
         "confirm_order",
         Fail::After(role_error(ErrorClass::Transient, "connection reset")),
     );
-    w.enqueue("17");
+    w.enqueue("17").await;
     assert!(matches!(w.pass().await, Outcome::Retry { .. }));
     assert_eq!(
-        w.job("17").intent.as_deref(),
+        w.job("17").await.intent.as_deref(),
         Some("confirm"),
         "left in doubt"
     );
@@ -130,7 +131,7 @@ async fn a_lost_confirm_answer_is_resolved_by_reading_the_erp_back_not_by_confir
     assert_eq!(w.erp_calls("confirm_order"), 1, "never confirmed twice");
     assert_eq!(w.erp_calls("begin_order"), 1);
     assert_eq!(w.erp_calls("find_order"), 2, "read back after the doubt");
-    let trail = w.trail("17").join("\n");
+    let trail = w.trail("17").await.join("\n");
     assert!(
         trail.contains("in-doubt: an order write was interrupted"),
         "{trail}"
@@ -151,7 +152,7 @@ async fn a_lost_head_answer_reuses_the_open_draft() {
         "begin_order",
         Fail::After(role_error(ErrorClass::Transient, "timed out")),
     );
-    w.enqueue("17");
+    w.enqueue("17").await;
     assert!(matches!(w.pass().await, Outcome::Retry { .. }));
     assert!(matches!(w.pass().await, Outcome::Done));
     assert_eq!(w.erp_calls("find_order"), 2, "looked before writing again");
@@ -167,11 +168,11 @@ async fn a_lost_head_answer_reuses_the_open_draft() {
 #[tokio::test]
 async fn an_order_of_another_quote_with_the_same_reference_is_held_not_adopted() {
     let w = World::new(1);
-    w.enqueue("17");
+    w.enqueue("17").await;
     assert!(matches!(w.pass().await, Outcome::Done));
     // Quote 18 maps to the same reference, and nothing is in doubt: a duplicate to review.
     w.fakes.add_quote("18", "Q-17", 1);
-    w.enqueue("18");
+    w.enqueue("18").await;
     let outcome = w.pass().await;
     let reason = held(&outcome);
     assert!(
@@ -191,14 +192,14 @@ async fn lines_go_in_chunks_and_a_failed_chunk_resumes_after_the_committed_ones(
         "add_order_lines",
         Fail::Before(role_error(ErrorClass::Transient, "busy")),
     );
-    w.enqueue("17");
+    w.enqueue("17").await;
     assert!(matches!(w.pass().await, Outcome::Retry { .. }));
     assert_eq!(
-        w.checkpoint("17").lines_added,
+        w.checkpoint("17").await.lines_added,
         10,
         "the first chunk is committed"
     );
-    assert_eq!(w.job("17").step, "head");
+    assert_eq!(w.job("17").await.step, "head");
     assert!(matches!(w.pass().await, Outcome::Done));
     let adds: Vec<String> = erp
         .script
@@ -217,7 +218,7 @@ async fn lines_go_in_chunks_and_a_failed_chunk_resumes_after_the_committed_ones(
         "each call names every line up to its chunk's end; the first chunk is not sent again"
     );
     assert_eq!(erp.order("Q-17").expect("order").lines.len(), 25);
-    let trail = w.trail("17").join("\n");
+    let trail = w.trail("17").await.join("\n");
     for progress in [
         "10 of 25 lines added",
         "20 of 25 lines added",
@@ -235,10 +236,10 @@ async fn a_lost_chunk_answer_is_sent_again_without_duplicating_lines() {
         "add_order_lines",
         Fail::After(role_error(ErrorClass::Transient, "lost")),
     );
-    w.enqueue("17");
+    w.enqueue("17").await;
     assert!(matches!(w.pass().await, Outcome::Retry { .. }));
     assert_eq!(
-        w.checkpoint("17").lines_added,
+        w.checkpoint("17").await.lines_added,
         0,
         "the lost chunk is not counted"
     );
@@ -267,18 +268,18 @@ async fn a_big_order_that_keeps_moving_is_not_given_up_on() {
             Fail::Before(role_error(ErrorClass::Transient, "busy")),
         );
     }
-    w.enqueue("17");
+    w.enqueue("17").await;
     for pass in 1..=5 {
         let outcome = w.pass().await;
         assert!(
             matches!(outcome, Outcome::Retry { .. }),
             "pass {pass}: {outcome:?}"
         );
-        assert_eq!(w.checkpoint("17").lines_added, pass * 10);
+        assert_eq!(w.checkpoint("17").await.lines_added, pass * 10);
     }
     assert!(matches!(w.pass().await, Outcome::Done));
     assert_eq!(
-        w.job("17").attempts,
+        w.job("17").await.attempts,
         6,
         "more attempts than the policy's 3, all moving"
     );
