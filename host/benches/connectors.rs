@@ -73,8 +73,7 @@ async fn setup() -> Setup {
     .expect("sim");
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(dir.path().join("m3.ionapi"), sim.ionapi_json()).expect("ionapi");
-    let toml =
-        "[tenants.acme.connections.m3]\nkind = \"http\"\nionapi = { file = \"m3.ionapi\" }\n\
+    let toml = "[tenants.acme.connections.m3]\nkind = \"http\"\nionapi = { file = \"m3.ionapi\" }\n\
          [tenants.acme.plugins.erp]\nconnections = [\"m3\"]\n";
     std::fs::write(dir.path().join("ferry.toml"), toml).expect("toml");
     let config = FerryConfig::load(&dir.path().join("ferry.toml")).expect("config");
@@ -137,7 +136,7 @@ async fn create(s: &Setup, grants: &Arc<Grants>, reference: &str, doc: &Document
         .expect("instantiate");
     let (erp, store) = call.parts();
     let r = erp
-        .ferry_plugin_erp()
+        .ferry_erp_erp()
         .call_create_order(store, doc, reference)
         .await;
     call.finish(r).expect("call").expect("order created");

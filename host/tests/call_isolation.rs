@@ -38,7 +38,7 @@ async fn webhook(
     };
     let mut call = rt.quoting(plugin, Arc::new(grants(tenant))).await?;
     let (q, s) = call.parts();
-    let r = q.ferry_plugin_quoting().call_parse_webhook(s, &hook).await;
+    let r = q.ferry_quoting_quoting().call_parse_webhook(s, &hook).await;
     call.finish(r).map(|_| ())
 }
 
@@ -142,7 +142,7 @@ async fn a_call_waiting_on_the_network_gives_its_turn_to_the_tenants_next_call()
         tokio::spawn(async move {
             let mut c = rt.erp(&plugin, g).await?;
             let (erp, store) = c.parts();
-            let r = erp.ferry_plugin_erp().call_get_item(store, "x").await;
+            let r = erp.ferry_erp_erp().call_get_item(store, "x").await;
             c.finish(r).map(|r| r.is_ok())
         })
     });
@@ -181,7 +181,7 @@ async fn a_slow_upstream_is_cut_off_at_the_call_deadline() {
     let started = Instant::now();
     let mut c = rt.erp(&plugin, Arc::new(g)).await.expect("instantiate");
     let (erp, store) = c.parts();
-    let r = erp.ferry_plugin_erp().call_get_item(store, "slow").await;
+    let r = erp.ferry_erp_erp().call_get_item(store, "slow").await;
     let outcome = c.finish(r);
     let took = started.elapsed();
     assert_eq!(

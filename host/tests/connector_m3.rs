@@ -68,7 +68,7 @@ macro_rules! erp {
     ($env:expr, $method:ident $(, $arg:expr)*) => {{
         let mut call = $env.rt.erp(&$env.plugin, $env.grants.clone()).await.expect("instantiate");
         let (erp, store) = call.parts();
-        let r = erp.ferry_plugin_erp().$method(store $(, $arg)*).await;
+        let r = erp.ferry_erp_erp().$method(store $(, $arg)*).await;
         call.finish(r).expect("plugin call")
     }};
 }

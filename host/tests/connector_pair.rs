@@ -70,7 +70,7 @@ async fn quotes_become_m3_orders_priced_as_quoted() {
             .expect("instantiate");
         let (q, store) = call.parts();
         let r = q
-            .ferry_plugin_quoting()
+            .ferry_quoting_quoting()
             .call_get_quote(store, &summary.id.to_string())
             .await;
         let quote = call.finish(r).expect("call").expect("quote");
@@ -88,7 +88,7 @@ async fn quotes_become_m3_orders_priced_as_quoted() {
             external_ref: None,
         };
         let r = e
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_find_customers(store, &criteria)
             .await;
         let found = call.finish(r).expect("call").expect("find");
@@ -137,7 +137,7 @@ async fn quotes_become_m3_orders_priced_as_quoted() {
         let mut call = rt.erp(&erp, erp_grants.clone()).await.expect("instantiate");
         let (e, store) = call.parts();
         let r = e
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_create_order(store, &order, &reference)
             .await;
         let receipt = call

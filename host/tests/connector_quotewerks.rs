@@ -70,9 +70,7 @@ async fn env_with(settings: &[(&str, &str)], webhook: Option<String>) -> Env {
     }
     std::fs::write(dir.path().join("ferry.toml"), toml).expect("toml");
     let config = FerryConfig::load(&dir.path().join("ferry.toml")).expect("config");
-    let grants = config
-        .plugin_grants("acme", Role::Quoting)
-        .expect("grants");
+    let grants = config.plugin_grants("acme", Role::Quoting).expect("grants");
     let rt = runtime();
     let plugin = load(&rt, "quotewerks_connector", Role::Quoting);
     Env {
@@ -92,7 +90,7 @@ macro_rules! qw {
     ($env:expr, $method:ident $(, $arg:expr)*) => {{
         let mut call = $env.rt.quoting(&$env.plugin, $env.grants.clone()).await.expect("instantiate");
         let (q, store) = call.parts();
-        let r = q.ferry_plugin_quoting().$method(store $(, $arg)*).await;
+        let r = q.ferry_quoting_quoting().$method(store $(, $arg)*).await;
         call.finish(r).expect("plugin call")
     }};
 }
@@ -640,7 +638,10 @@ async fn sql_errors_and_bad_settings_are_classified() {
     // plugin_grants.rs); grants built by hand still reach nothing the plugin wasn't granted.
     let mut env = env_with(&[], None).await;
     let settings = [("connection".to_string(), "elsewhere".to_string())];
-    env.grants = Arc::new(env.grants.with_plugin("quotewerks", settings.into_iter().collect()));
+    env.grants = Arc::new(
+        env.grants
+            .with_plugin("quotewerks", settings.into_iter().collect()),
+    );
     assert!(matches!(
         qw!(env, call_get_quote, "1"),
         Err(Error::Fatal(m)) if m.contains("elsewhere")
@@ -672,7 +673,7 @@ async fn a_sql_server_connection_is_configured_by_reference_and_an_unreachable_s
     let plugin = load(&rt, "quotewerks_connector", Role::Quoting);
     let mut call = rt.quoting(&plugin, grants).await.expect("instantiate");
     let (q, store) = call.parts();
-    let r = q.ferry_plugin_quoting().call_get_quote(store, "1").await;
+    let r = q.ferry_quoting_quoting().call_get_quote(store, "1").await;
     match call.finish(r).expect("call") {
         Err(Error::Transient(m)) => assert!(!m.contains("pa55-word"), "{m}"),
         other => panic!("expected transient, got {other:?}"),

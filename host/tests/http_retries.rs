@@ -47,7 +47,7 @@ async fn call(id: &str, base: &str, budget_ms: u64) -> Result<(), Error> {
     );
     let mut c = rt.erp(&plugin, Arc::new(g)).await.expect("instantiate");
     let (erp, store) = c.parts();
-    let r = erp.ferry_plugin_erp().call_get_item(store, id).await;
+    let r = erp.ferry_erp_erp().call_get_item(store, id).await;
     c.finish(r).expect("call").map(|_| ())
 }
 

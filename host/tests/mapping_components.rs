@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ferry::mapping::{Mapping, default_mapping, map_native};
-use ferry::runtime::bindings::mapping::{Context, Issue, Mapped, Severity};
+use ferry::runtime::bindings::transform::{Context, Issue, Mapped, Severity};
 use ferry::runtime::bindings::types::{Document, Field, Line, Value};
 use ferry::runtime::{Grants, Plugin, Role, Runtime, RuntimeSettings};
 use rust_decimal::Decimal;
@@ -217,7 +217,10 @@ async fn declarative_component_describes_what_each_default_reads_and_writes() {
         .await
         .expect("instantiate");
     let (bindings, store) = call.parts();
-    let result = bindings.ferry_plugin_mapping().call_describe(store).await;
+    let result = bindings
+        .ferry_transform_transform()
+        .call_describe(store)
+        .await;
     let usage = call.finish(result).expect("describe");
     let kinds: Vec<String> = usage.iter().map(|u| u.kind.clone()).collect();
     // Every file in mappings/ is built in, with no list to keep by hand.

@@ -124,7 +124,7 @@ async fn get_item(
     let grants = config.plugin_grants("acme", Role::Erp).expect("grants");
     let mut call = rt.erp(plugin, grants).await.expect("instantiate");
     let (erp, store) = call.parts();
-    let r = erp.ferry_plugin_erp().call_get_item(store, "A1").await;
+    let r = erp.ferry_erp_erp().call_get_item(store, "A1").await;
     call.finish(r).expect("call").map(|d| d.kind)
 }
 
@@ -140,7 +140,7 @@ async fn the_host_authenticates_renews_and_retries_once_after_a_401() {
         async move {
             let mut call = rt.erp(plugin, grants).await.expect("instantiate");
             let (erp, store) = call.parts();
-            let r = erp.ferry_plugin_erp().call_get_item(store, "A1").await;
+            let r = erp.ferry_erp_erp().call_get_item(store, "A1").await;
             call.finish(r).expect("call")
         }
     };
@@ -184,7 +184,7 @@ async fn a_token_near_expiry_is_renewed_with_the_refresh_grant() {
         async move {
             let mut call = rt.erp(plugin, grants).await.expect("instantiate");
             let (erp, store) = call.parts();
-            let r = erp.ferry_plugin_erp().call_get_item(store, "A1").await;
+            let r = erp.ferry_erp_erp().call_get_item(store, "A1").await;
             call.finish(r).expect("call")
         }
     };

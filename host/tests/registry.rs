@@ -77,12 +77,12 @@ async fn incompatible_components_are_refused_before_activation() {
         .await
         .expect_err("refused");
     let msg = err.to_string();
-    assert!(msg.contains("ferry:plugin@1.0.0"), "{msg}");
+    assert!(msg.contains("ferry:transform@2.0.0"), "{msg}");
     assert!(
-        msg.contains("incompatible with this host's ferry:plugin@0.1.0"),
+        msg.contains("incompatible with this host's ferry:transform@1.1.0"),
         "{msg}"
     );
-    assert!(msg.contains("imports ferry:plugin/kv@1.0.0"), "{msg}");
+    assert!(msg.contains("imports ferry:transform/kv@2.0.0"), "{msg}");
 
     // The wrong world for the role.
     let err = registry
@@ -91,12 +91,16 @@ async fn incompatible_components_are_refused_before_activation() {
         .expect_err("refused");
     let msg = err.to_string();
     assert!(
-        msg.contains("role transform needs world transform (export ferry:plugin/mapping@0.1.0)"),
+        msg.contains(
+            "role transform needs world ferry:transform/plugin (export ferry:transform/transform@1.1.0)"
+        ),
         "{msg}"
     );
-    assert!(msg.contains("implements world erp-connector"), "{msg}");
+    assert!(msg.contains("implements world ferry:erp/plugin"), "{msg}");
     assert!(
-        msg.contains("imports ferry:plugin/http@0.1.0, which world transform is not granted"),
+        msg.contains(
+            "imports ferry:host/http@1.1.0, which world ferry:transform/plugin is not granted"
+        ),
         "{msg}"
     );
 

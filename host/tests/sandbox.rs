@@ -234,7 +234,7 @@ async fn http_reaches_only_the_connections_base_and_never_sets_credentials() {
         async move {
             let mut call = rt.erp(plugin, g).await.expect("instantiate");
             let (erp, store) = call.parts();
-            let r = erp.ferry_plugin_erp().call_get_item(store, &id).await;
+            let r = erp.ferry_erp_erp().call_get_item(store, &id).await;
             call.finish(r).expect("call")
         }
     };
@@ -296,7 +296,7 @@ async fn one_tenants_plugin_cannot_use_another_tenants_connection() {
     let mut call = rt.erp(&plugin, Arc::new(a)).await.expect("instantiate");
     let (erp, store) = call.parts();
     let r = erp
-        .ferry_plugin_erp()
+        .ferry_erp_erp()
         .call_get_item(store, "conn:erp-b/X1")
         .await;
     match call.finish(r).expect("call") {
@@ -312,7 +312,7 @@ async fn one_tenants_plugin_cannot_use_another_tenants_connection() {
     let mut call = rt.erp(&plugin, Arc::new(b)).await.expect("instantiate");
     let (erp, store) = call.parts();
     let r = erp
-        .ferry_plugin_erp()
+        .ferry_erp_erp()
         .call_get_item(store, "conn:erp-b/X1")
         .await;
     assert!(call.finish(r).expect("call").is_ok());
@@ -334,7 +334,7 @@ async fn oversized_responses_are_refused_not_buffered() {
     g.http.insert("erp".into(), Arc::new(conn));
     let mut call = rt.erp(&plugin, Arc::new(g)).await.expect("instantiate");
     let (erp, store) = call.parts();
-    let r = erp.ferry_plugin_erp().call_get_item(store, "A1").await;
+    let r = erp.ferry_erp_erp().call_get_item(store, "A1").await;
     match call.finish(r).expect("call") {
         Err(Error::Fatal(m)) => assert!(m.contains("100000-byte limit"), "{m}"),
         other => panic!("expected fatal, got {other:?}"),

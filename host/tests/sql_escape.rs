@@ -95,7 +95,7 @@ async fn attempt_on(
             .await
             .expect("instantiate");
         let (q, store) = call.parts();
-        let r = q.ferry_plugin_quoting().call_get_quote(store, id).await;
+        let r = q.ferry_quoting_quoting().call_get_quote(store, id).await;
         call.finish(r)
     };
     tokio::time::timeout(Duration::from_secs(20), call)

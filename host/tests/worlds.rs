@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use common::*;
-use ferry::runtime::bindings::mapping::{Context, Severity};
 use ferry::runtime::bindings::quoting::InboundWebhook;
+use ferry::runtime::bindings::transform::{Context, Severity};
 use ferry::runtime::bindings::types::{ChangeAction, Document, Entity, Error, Field, Line, Value};
 use ferry::runtime::connections::sql::{SqlConnection, SqliteSettings};
 use ferry::runtime::grants::Secret;
@@ -184,7 +184,7 @@ async fn transform_documents_and_issues_round_trip() {
     // describe() lists what the transform reads and writes.
     let mut call = rt.transform(&plugin, g).await.expect("instantiate");
     let (t, store) = call.parts();
-    let r = t.ferry_plugin_mapping().call_describe(store).await;
+    let r = t.ferry_transform_transform().call_describe(store).await;
     let usage = call.finish(r).expect("describe");
     assert_eq!(usage[0].kind, "quote-to-order");
     assert!(usage[0].writes.contains(&"CUNO".to_string()));
@@ -256,7 +256,7 @@ async fn erp_connector_results_and_classified_errors_round_trip() {
         ($id:expr) => {{
             let mut call = rt.erp(&plugin, g.clone()).await.expect("instantiate");
             let (erp, store) = call.parts();
-            let r = erp.ferry_plugin_erp().call_get_item(store, $id).await;
+            let r = erp.ferry_erp_erp().call_get_item(store, $id).await;
             call.finish(r).expect("call")
         }};
     }
@@ -302,7 +302,7 @@ async fn erp_connector_results_and_classified_errors_round_trip() {
     let mut call = rt.erp(&plugin, g.clone()).await.expect("instantiate");
     let (erp, store) = call.parts();
     let r = erp
-        .ferry_plugin_erp()
+        .ferry_erp_erp()
         .call_create_order(store, &order, "Q-77")
         .await;
     let receipt = call.finish(r).expect("call").expect("receipt");
@@ -315,10 +315,7 @@ async fn erp_connector_results_and_classified_errors_round_trip() {
     bad.lines[1].fields[1] = decimal("ORQT", "0");
     let mut call = rt.erp(&plugin, g.clone()).await.expect("instantiate");
     let (erp, store) = call.parts();
-    let r = erp
-        .ferry_plugin_erp()
-        .call_validate_order(store, &bad)
-        .await;
+    let r = erp.ferry_erp_erp().call_validate_order(store, &bad).await;
     let problems = call.finish(r).expect("call").expect("validated");
     assert_eq!(problems.len(), 1);
     assert_eq!(
@@ -330,23 +327,23 @@ async fn erp_connector_results_and_classified_errors_round_trip() {
     let mut call = rt.erp(&plugin, g.clone()).await.expect("instantiate");
     let (erp, store) = call.parts();
     let r = erp
-        .ferry_plugin_erp()
+        .ferry_erp_erp()
         .call_parse_event(store, "text/plain", b"A100\nB200\n")
         .await;
     let changes = call.finish(r).expect("call").expect("changes");
     assert_eq!(changes.len(), 2);
     assert_eq!(
         (
-            changes[1].entity,
-            changes[1].action,
+            &changes[1].entity,
+            &changes[1].action,
             changes[1].key.as_str()
         ),
-        (Entity::Item, ChangeAction::Updated, "B200")
+        (&Entity::Item, &ChangeAction::Updated, "B200")
     );
     let mut call = rt.erp(&plugin, g).await.expect("instantiate");
     let (erp, store) = call.parts();
     let r = erp
-        .ferry_plugin_erp()
+        .ferry_erp_erp()
         .call_parse_event(store, "application/xml", b"<x/>")
         .await;
     assert!(matches!(
@@ -408,7 +405,7 @@ async fn quoting_connector_sql_and_webhooks_round_trip() {
         }};
     }
 
-    let quote = quoting!(|q, s| q.ferry_plugin_quoting().call_get_quote(s, "7")).expect("quote");
+    let quote = quoting!(|q, s| q.ferry_quoting_quoting().call_get_quote(s, "7")).expect("quote");
     assert_eq!(
         field(&quote.fields, "DocNo"),
         Some(&Value::Text("Q1007".into()))
@@ -433,11 +430,11 @@ async fn quoting_connector_sql_and_webhooks_round_trip() {
     );
 
     assert!(matches!(
-        quoting!(|q, s| q.ferry_plugin_quoting().call_get_quote(s, "404")),
+        quoting!(|q, s| q.ferry_quoting_quoting().call_get_quote(s, "404")),
         Err(Error::NotFound(_))
     ));
 
-    let ready = quoting!(|q, s| q.ferry_plugin_quoting().call_list_ready_quotes(
+    let ready = quoting!(|q, s| q.ferry_quoting_quoting().call_list_ready_quotes(
         s,
         &ferry::runtime::bindings::types::PageRequest {
             cursor: None,
@@ -454,7 +451,7 @@ async fn quoting_connector_sql_and_webhooks_round_trip() {
         vec!["Q1007"]
     );
 
-    quoting!(|q, s| q.ferry_plugin_quoting().call_mark_transferred(
+    quoting!(|q, s| q.ferry_quoting_quoting().call_mark_transferred(
         s,
         "7",
         "1000123",
@@ -472,7 +469,7 @@ async fn quoting_connector_sql_and_webhooks_round_trip() {
     assert_eq!((status.as_str(), order.as_str()), ("Ordered", "1000123"));
 
     // A broken statement is a classified error, not a trap.
-    match quoting!(|q, s| q.ferry_plugin_quoting().call_get_customer(s, "1")) {
+    match quoting!(|q, s| q.ferry_quoting_quoting().call_get_customer(s, "1")) {
         Err(Error::Fatal(m)) => assert!(m.contains("syntax error"), "{m}"),
         other => panic!("expected fatal, got {other:?}"),
     }
@@ -483,7 +480,7 @@ async fn quoting_connector_sql_and_webhooks_round_trip() {
         headers: vec![("Content-Type".to_string(), "application/json".to_string())],
         body: body.as_bytes().to_vec(),
     };
-    let event = quoting!(|q, s| q.ferry_plugin_quoting().call_parse_webhook(
+    let event = quoting!(|q, s| q.ferry_quoting_quoting().call_parse_webhook(
         s,
         &hook(r#"{"DocID": "7", "DocStatus": "Approved", "EventID": "e-1"}"#)
     ))
@@ -495,7 +492,7 @@ async fn quoting_connector_sql_and_webhooks_round_trip() {
     assert_eq!(event.status.as_deref(), Some("Approved"));
     assert!(matches!(
         quoting!(|q, s| q
-            .ferry_plugin_quoting()
+            .ferry_quoting_quoting()
             .call_parse_webhook(s, &hook("{not json"))),
         Err(Error::Invalid(_))
     ));

@@ -15,10 +15,14 @@ fn check_reports_the_world_and_refuses_incompatible_components() {
         &["plugin", "check", path(&plugin("test_transform"))],
     )
     .expect_code(0);
-    assert!(ok.stdout.contains("world:   transform"), "{}", ok.stdout);
+    assert!(
+        ok.stdout.contains("world:   ferry:transform/plugin"),
+        "{}",
+        ok.stdout
+    );
     assert!(
         ok.stdout
-            .contains("ferry:plugin/mapping@0.1.0: map-document, describe"),
+            .contains("ferry:transform/transform@1.1.0: map-document, describe"),
         "{}",
         ok.stdout
     );
@@ -30,12 +34,12 @@ fn check_reports_the_world_and_refuses_incompatible_components() {
     )
     .expect_code(1);
     assert!(
-        future.stdout.contains("built for ferry:plugin@1.0.0"),
+        future.stdout.contains("built for ferry:transform@2.0.0"),
         "{}",
         future.stdout
     );
     assert!(
-        future.stdout.contains("imports ferry:plugin/kv@1.0.0"),
+        future.stdout.contains("imports ferry:transform/kv@2.0.0"),
         "{}",
         future.stdout
     );
@@ -58,7 +62,7 @@ fn check_reports_the_world_and_refuses_incompatible_components() {
         json["problems"][0]
             .as_str()
             .unwrap_or_default()
-            .contains("needs world quoting-connector")
+            .contains("needs world ferry:quoting/plugin")
     );
 
     let missing = ferry(data.path(), &["plugin", "check", "/nonexistent/x.wasm"]);
@@ -197,7 +201,7 @@ fn install_activate_list_and_rollback_through_the_cli() {
     assert!(
         wrong_role
             .stderr
-            .contains("role erp needs world erp-connector"),
+            .contains("role erp needs world ferry:erp/plugin"),
         "{}",
         wrong_role.stderr
     );

@@ -402,10 +402,15 @@ fn build_python_example(root: &Path, out_dir: &Path) -> anyhow::Result<()> {
     let out = ferry_layout::component_path(out_dir, "example_pricing");
     let stamp = out_dir.join("example_pricing.inputs");
     let mut inputs = vec![app_dir.join("app.py")];
-    let mut wit: Vec<PathBuf> = std::fs::read_dir(root.join("wit"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "wit"))
-        .collect();
+    // The transform package and the packages it depends on (wit/transform/deps links them).
+    let mut wit: Vec<PathBuf> = Vec::new();
+    for package in ["transform", "host", "types"] {
+        wit.extend(
+            std::fs::read_dir(root.join("wit").join(package))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "wit")),
+        );
+    }
     wit.sort();
     inputs.extend(wit);
     let mut hash = Fnv::default();
@@ -460,8 +465,8 @@ fn build_python_example(root: &Path, out_dir: &Path) -> anyhow::Result<()> {
             "import sys; from componentize_py import script; sys.argv[0] = 'componentize-py'; sys.exit(script())",
         ])
         .arg("-d")
-        .arg(root.join("wit"))
-        .args(["-w", "transform", "componentize", "-p"])
+        .arg(root.join("wit/transform"))
+        .args(["-w", "plugin", "componentize", "-p"])
         .arg(&app_dir)
         .args(["app", "-o"])
         .arg(&out)

@@ -112,9 +112,10 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
             check_grants(&config, &registry, tenant, *role, &bytes).await?;
             let installed = registry.install(bytes, tenant, *role).await?;
             println!(
-                "installed {} for tenant '{tenant}' role {role} (world {}, {PKG}@{})",
+                "installed {} for tenant '{tenant}' role {role} (world {}, {}@{})",
                 installed.digest,
                 role.world(),
+                role.package().name,
                 installed.report.version.as_deref().unwrap_or("?"),
             );
             if *activate {
@@ -209,9 +210,8 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
             deadline_ms,
             memory_mib,
         } => {
-            let role = Role::parse(world).with_context(|| {
-                format!("unknown world '{world}' (erp-connector, quoting-connector, transform)")
-            })?;
+            let role = Role::parse(world)
+                .with_context(|| format!("unknown world '{world}' (erp, quoting, transform)"))?;
             let mut rs = config.runtime_settings(&data_dir);
             if let Some(ms) = deadline_ms {
                 rs.call_deadline_ms = *ms;
@@ -252,8 +252,6 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
         }
     }
 }
-
-const PKG: &str = crate::runtime::contract::PACKAGE;
 
 /// Refuses a component that needs a connection the configured tenant does not grant its role
 /// (a tenant this config doesn't know is checked when a server builds it).
@@ -353,7 +351,7 @@ fn print_report(file: &Path, report: &crate::runtime::ContractReport) {
     println!("{}", file.display());
     println!(
         "  world:   {}",
-        report.world.unwrap_or("(none of ferry:plugin's worlds)")
+        report.world.unwrap_or("(none of ferry's role worlds)")
     );
     println!("  version: {}", report.version.as_deref().unwrap_or("?"));
     println!("  exports:");
@@ -365,10 +363,11 @@ fn print_report(file: &Path, report: &crate::runtime::ContractReport) {
         println!("    {i}");
     }
     if report.problems.is_empty() {
-        println!(
-            "  ok: compatible with this host's {PKG}@{}",
-            crate::runtime::contract::VERSION
-        );
+        let served: Vec<String> = crate::runtime::contract::PACKAGES
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        println!("  ok: compatible with this host's {}", served.join(", "));
     } else {
         println!("  refused:");
         for p in &report.problems {

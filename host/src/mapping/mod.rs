@@ -9,7 +9,7 @@ pub mod suggest;
 pub use ferry_mapping_engine as engine;
 pub use ferry_mapping_engine::{Mapping, MappingError};
 
-use crate::runtime::bindings::mapping as wit_mapping;
+use crate::runtime::bindings::transform as wit_mapping;
 use crate::runtime::bindings::types;
 
 /// The shipped default mappings (every `mappings/*.toml`), by kind: the list the mapping engine

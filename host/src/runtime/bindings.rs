@@ -1,64 +1,75 @@
-//! Host-side bindings for the `ferry:plugin` contract.
+//! Host-side bindings for the contract's packages (`wit/`): `ferry:types`, `ferry:host` and one
+//! package per role (`ferry:erp`, `ferry:quoting`, `ferry:transform`), each role package holding
+//! the role's interface and its `plugin` world.
 //!
-//! The host imports and shared types are generated once (world `imports`); each role's world
-//! reuses them through `with`, so a `Document` is one Rust type whichever plugin it came from.
+//! The host imports and shared types are generated once (world `ferry:host/imports`); each role's
+//! world reuses them through `with`, so a `Document` is one Rust type whichever plugin it came
+//! from. wasmtime's `bindgen!` enables every WIT feature, so functions marked
+//! `@unstable(feature = sync)` (no flow calls them yet) are bound too and a role plugin must
+//! export them: both connectors do (`features: ["sync"]` in their `generate!`), and their tests
+//! call them.
 
 pub mod imports {
     wasmtime::component::bindgen!({
         world: "imports",
-        path: "../wit",
+        path: "../wit/host",
         // Documents are compared in tests and (later) persisted as JSON by the store.
         additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
         imports: {
-            "ferry:plugin/http.send": async | trappable,
-            "ferry:plugin/http.send-idempotent": async | trappable,
-            "ferry:plugin/sql.get-dialect": async | trappable,
-            "ferry:plugin/sql.query": async | trappable,
-            "ferry:plugin/sql.execute": async | trappable,
-            "ferry:plugin/sql.transaction": async | trappable,
+            "ferry:host/http.send": async | trappable,
+            "ferry:host/http.send-idempotent": async | trappable,
+            "ferry:host/sql.get-dialect": async | trappable,
+            "ferry:host/sql.query": async | trappable,
+            "ferry:host/sql.execute": async | trappable,
+            "ferry:host/sql.transaction": async | trappable,
         },
     });
 }
 
-pub use imports::ferry::plugin::{config, http, log, secrets, sql, types};
+pub use imports::ferry::host::{config, http, log, secrets, sql};
+pub use imports::ferry::types::types;
 
 macro_rules! role_world {
-    ($module:ident, $world:literal, { $($iface:literal => $path:ident),* $(,)? }) => {
+    ($module:ident, $path:literal, $world:ident, $pre:ident, { $($iface:literal => $target:ident),* $(,)? }) => {
         pub mod $module {
+            /// The role's world under the name the runtime uses for it.
+            pub type $world = Plugin;
+            pub type $pre<T> = PluginPre<T>;
+
             wasmtime::component::bindgen!({
-                world: $world,
-                path: "../wit",
+                world: "plugin",
+                path: $path,
                 exports: { default: async },
                 additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
-                with: { $($iface: super::$path,)* },
+                with: { $($iface: super::$target,)* },
             });
         }
     };
 }
 
-role_world!(erp_world, "erp-connector", {
-    "ferry:plugin/types@0.1.0" => types,
-    "ferry:plugin/http@0.1.0" => http,
-    "ferry:plugin/log@0.1.0" => log,
-    "ferry:plugin/config@0.1.0" => config,
+role_world!(erp_world, "../wit/erp", ErpConnector, ErpConnectorPre, {
+    "ferry:types/types" => types,
+    "ferry:host/http" => http,
+    "ferry:host/log" => log,
+    "ferry:host/config" => config,
 });
-role_world!(quoting_world, "quoting-connector", {
-    "ferry:plugin/types@0.1.0" => types,
-    "ferry:plugin/http@0.1.0" => http,
-    "ferry:plugin/sql@0.1.0" => sql,
-    "ferry:plugin/log@0.1.0" => log,
-    "ferry:plugin/config@0.1.0" => config,
-    "ferry:plugin/secrets@0.1.0" => secrets,
+role_world!(quoting_world, "../wit/quoting", QuotingConnector, QuotingConnectorPre, {
+    "ferry:types/types" => types,
+    "ferry:host/http" => http,
+    "ferry:host/sql" => sql,
+    "ferry:host/log" => log,
+    "ferry:host/config" => config,
+    "ferry:host/secrets" => secrets,
 });
-role_world!(transform_world, "transform", {
-    "ferry:plugin/types@0.1.0" => types,
-    "ferry:plugin/log@0.1.0" => log,
-    "ferry:plugin/config@0.1.0" => config,
+role_world!(transform_world, "../wit/transform", Transform, TransformPre, {
+    "ferry:types/types" => types,
+    "ferry:host/log" => log,
+    "ferry:host/config" => config,
 });
 
 pub use erp_world::ErpConnector;
-pub use erp_world::exports::ferry::plugin::erp;
+pub use erp_world::exports::ferry::erp::erp;
 pub use quoting_world::QuotingConnector;
-pub use quoting_world::exports::ferry::plugin::quoting;
+pub use quoting_world::exports::ferry::quoting::quoting;
 pub use transform_world::Transform;
-pub use transform_world::exports::ferry::plugin::mapping;
+pub use transform_world::exports::ferry::transform::transform;

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use wasmtime::{Store, UpdateDeadline};
 
-use super::bindings::mapping::{Context, Issue, Mapped};
+use super::bindings::transform::{Context, Issue, Mapped};
 use super::bindings::types::Document;
 use super::bindings::{ErpConnector, QuotingConnector, Transform};
 use super::engine::Runtime;
@@ -46,7 +46,7 @@ pub enum CallError {
 /// ```ignore
 /// let mut call = runtime.transform(&plugin, grants).await?;
 /// let (mapping, store) = call.parts();
-/// let result = mapping.ferry_plugin_mapping().call_map_document(store, kind, &doc, &ctx).await;
+/// let result = mapping.ferry_transform_transform().call_map_document(store, kind, &doc, &ctx).await;
 /// let outcome = call.finish(result)?;
 /// ```
 pub struct PluginCall<B> {
@@ -135,7 +135,7 @@ impl PluginCall<Transform> {
     ) -> Result<Result<Mapped, Vec<Issue>>, CallError> {
         let (transform, store) = self.parts();
         let result = transform
-            .ferry_plugin_mapping()
+            .ferry_transform_transform()
             .call_map_document(store, kind, input, context)
             .await;
         self.finish(result)

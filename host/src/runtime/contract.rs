@@ -9,15 +9,53 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-/// The contract package and version this host implements.
-pub const PACKAGE: &str = "ferry:plugin";
-pub const VERSION: Version = Version {
-    major: 0,
-    minor: 1,
-    patch: 0,
-};
+/// A contract package and the version of it this host serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Package {
+    pub name: &'static str,
+    pub version: Version,
+}
 
-/// What a plugin does for a tenant. Each role is one world of the contract.
+impl fmt::Display for Package {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.version)
+    }
+}
+
+const fn v(major: u64, minor: u64, patch: u64) -> Version {
+    Version {
+        major,
+        minor,
+        patch,
+    }
+}
+
+/// The shared types (documents, errors, paging, changes).
+pub const TYPES: Package = Package {
+    name: "ferry:types",
+    version: v(1, 0, 0),
+};
+/// The host's capabilities (http, sql, log, config, secrets). 1.1 added `log.enabled`.
+pub const HOST: Package = Package {
+    name: "ferry:host",
+    version: v(1, 1, 0),
+};
+/// Every package this host serves, each versioned on its own.
+pub const PACKAGES: [Package; 5] = [
+    TYPES,
+    HOST,
+    Role::Erp.package(),
+    Role::Quoting.package(),
+    Role::Transform.package(),
+];
+
+/// The package of a `ferry:*` name, if this host serves it.
+fn served(package: &str) -> Option<Package> {
+    PACKAGES.into_iter().find(|p| p.name == package)
+}
+
+/// What a plugin does for a tenant. Each role is one package of the contract (`ferry:erp`...)
+/// holding the role's interface (named like the role) and its world `plugin`.
 #[derive(
     Debug,
     Clone,
@@ -33,11 +71,11 @@ pub const VERSION: Version = Version {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
-    /// World `erp-connector`, exports `erp` (Infor M3).
+    /// `ferry:erp`: world `plugin` exports `erp` (Infor M3).
     Erp,
-    /// World `quoting-connector`, exports `quoting` (QuoteWerks).
+    /// `ferry:quoting`: world `plugin` exports `quoting` (QuoteWerks).
     Quoting,
-    /// World `transform`, exports `mapping`.
+    /// `ferry:transform`: world `plugin` exports `transform`.
     Transform,
 }
 
@@ -52,37 +90,72 @@ impl Role {
         }
     }
 
+    /// The role's package and the version of it this host serves. 1.1 of each role is 1.0's
+    /// interface in a world that imports `ferry:host@1.1`, so a 1.0 plugin is served as is
+    /// (wasmtime resolves its 1.0 names to the 1.1 ones by semver).
+    pub const fn package(self) -> Package {
+        match self {
+            Role::Erp => Package {
+                name: "ferry:erp",
+                version: v(1, 1, 0),
+            },
+            Role::Quoting => Package {
+                name: "ferry:quoting",
+                version: v(1, 1, 0),
+            },
+            Role::Transform => Package {
+                name: "ferry:transform",
+                version: v(1, 1, 0),
+            },
+        }
+    }
+
+    /// The role's world, fully qualified.
     pub fn world(self) -> &'static str {
         match self {
+            Role::Erp => "ferry:erp/plugin",
+            Role::Quoting => "ferry:quoting/plugin",
+            Role::Transform => "ferry:transform/plugin",
+        }
+    }
+
+    /// The interface this role's world exports (named like the role).
+    pub fn export(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// The host interfaces this role's world may import, as `package/interface`.
+    pub fn granted_imports(self) -> &'static [&'static str] {
+        match self {
+            Role::Erp => &[
+                "ferry:types/types",
+                "ferry:host/http",
+                "ferry:host/log",
+                "ferry:host/config",
+            ],
+            Role::Quoting => &[
+                "ferry:types/types",
+                "ferry:host/http",
+                "ferry:host/sql",
+                "ferry:host/log",
+                "ferry:host/config",
+                "ferry:host/secrets",
+            ],
+            Role::Transform => &["ferry:types/types", "ferry:host/log", "ferry:host/config"],
+        }
+    }
+
+    /// Accepts a role name, its world's name or its 0.1 world's name (`erp-connector`), which
+    /// scripts still pass to `ferry plugin call`.
+    pub fn parse(s: &str) -> Option<Role> {
+        let legacy = |r: Role| match r {
             Role::Erp => "erp-connector",
             Role::Quoting => "quoting-connector",
             Role::Transform => "transform",
-        }
-    }
-
-    /// The interface this role's world exports.
-    pub fn export(self) -> &'static str {
-        match self {
-            Role::Erp => "erp",
-            Role::Quoting => "quoting",
-            Role::Transform => "mapping",
-        }
-    }
-
-    /// The host interfaces this role's world may import.
-    pub fn granted_imports(self) -> &'static [&'static str] {
-        match self {
-            Role::Erp => &["types", "http", "log", "config"],
-            Role::Quoting => &["types", "http", "sql", "log", "config", "secrets"],
-            Role::Transform => &["types", "log", "config"],
-        }
-    }
-
-    /// Accepts a role name or its world's name.
-    pub fn parse(s: &str) -> Option<Role> {
+        };
         Role::ALL
             .into_iter()
-            .find(|r| r.as_str() == s || r.world() == s)
+            .find(|r| r.as_str() == s || r.world() == s || legacy(*r) == s)
     }
 }
 
@@ -100,7 +173,7 @@ pub struct Version {
 }
 
 impl Version {
-    fn parse(s: &str) -> Option<Version> {
+    pub fn parse(s: &str) -> Option<Version> {
         let mut parts = s.split(['.', '-', '+']);
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next()?.parse().ok()?;
@@ -113,15 +186,16 @@ impl Version {
     }
 
     /// Semver compatibility as cargo reads it: same major; for 0.x, same minor. A plugin built
-    /// against a newer minor than the host may call things the host lacks, so it is refused.
-    fn compatible_with_host(self) -> bool {
-        if self.major != VERSION.major {
+    /// against a newer minor than the host serves may call things the host lacks, so it is
+    /// refused; an older minor is served (a minor only adds `@since` items).
+    fn compatible_with(self, host: Version) -> bool {
+        if self.major != host.major {
             return false;
         }
-        if VERSION.major == 0 {
-            return self.minor == VERSION.minor;
+        if host.major == 0 {
+            return self.minor == host.minor;
         }
-        self.minor <= VERSION.minor
+        self.minor <= host.minor
     }
 }
 
@@ -137,6 +211,7 @@ pub struct ContractReport {
     /// The role whose export the component provides, if any.
     pub role: Option<Role>,
     pub world: Option<&'static str>,
+    /// The version of the role's package the component was built against (its export's).
     pub version: Option<String>,
     pub exports: Vec<InterfaceReport>,
     pub imports: Vec<String>,
@@ -156,19 +231,40 @@ pub struct ContractError {
     pub problems: Vec<String>,
 }
 
-/// A `ferry:plugin/NAME@VERSION` interface name, split.
+/// A `ferry:PACKAGE/INTERFACE@VERSION` name, split.
 struct FerryName<'a> {
+    /// `ferry:erp`
+    package: &'a str,
+    /// `ferry:erp/erp`
+    qualified: &'a str,
     interface: &'a str,
     version: Option<&'a str>,
 }
 
 fn ferry_name(name: &str) -> Option<FerryName<'_>> {
-    let rest = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
-    let (interface, version) = match rest.split_once('@') {
-        Some((i, v)) => (i, Some(v)),
-        None => (rest, None),
+    if !name.starts_with("ferry:") {
+        return None;
+    }
+    let (qualified, version) = match name.split_once('@') {
+        Some((q, v)) => (q, Some(v)),
+        None => (name, None),
     };
-    Some(FerryName { interface, version })
+    let (package, interface) = qualified.split_once('/')?;
+    Some(FerryName {
+        package,
+        qualified,
+        interface,
+        version,
+    })
+}
+
+/// The role whose export `name` is (`ferry:erp/erp@1.0.0`), with its version.
+pub fn role_export(name: &str) -> Option<(Role, Option<&str>)> {
+    let fname = ferry_name(name)?;
+    let role = Role::ALL
+        .into_iter()
+        .find(|r| r.package().name == fname.package && r.export() == fname.interface)?;
+    Some((role, fname.version))
 }
 
 /// Inspects a compiled component. With `expected`, problems are judged against that role;
@@ -194,13 +290,9 @@ pub fn inspect(engine: &Engine, component: &Component, expected: Option<Role>) -
             name: name.to_string(),
             functions,
         });
-        if let Some(fname) = ferry_name(name)
-            && let Some(role) = Role::ALL
-                .into_iter()
-                .find(|r| r.export() == fname.interface)
-        {
+        if let Some((role, v)) = role_export(name) {
             found_role = Some(role);
-            version = fname.version.map(str::to_string);
+            version = v.map(str::to_string);
         }
     }
 
@@ -208,44 +300,47 @@ pub fn inspect(engine: &Engine, component: &Component, expected: Option<Role>) -
     let world = role.map(Role::world);
     match (expected, found_role) {
         (Some(want), Some(got)) if want != got => problems.push(format!(
-            "role {want} needs world {} (export {PACKAGE}/{}@{VERSION}); this component \
-             implements world {} (it exports {PACKAGE}/{})",
+            "role {want} needs world {} (export {}/{}@{}); this component implements world {} \
+             (it exports {}/{})",
             want.world(),
+            want.package().name,
             want.export(),
+            want.package().version,
             got.world(),
+            got.package().name,
             got.export()
         )),
         (Some(want), None) => problems.push(format!(
-            "role {want} needs world {}: export {PACKAGE}/{}@{VERSION} is missing",
+            "role {want} needs world {}: export {}/{}@{} is missing",
             want.world(),
-            want.export()
+            want.package().name,
+            want.export(),
+            want.package().version
         )),
         (None, None) => problems.push(format!(
-            "exports none of {PACKAGE}'s roles ({})",
+            "exports none of ferry's roles ({})",
             Role::ALL
                 .iter()
-                .map(|r| format!("{PACKAGE}/{}", r.export()))
+                .map(|r| format!("{}/{}", r.package().name, r.export()))
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
         _ => {}
     }
-    if found_role.is_some() && (expected.is_none() || expected == found_role) {
+    if let Some(found) = found_role
+        && (expected.is_none() || expected == found_role)
+    {
+        let served = found.package();
         match version.as_deref().map(|v| (v, Version::parse(v))) {
             None => problems.push(format!(
-                "export {PACKAGE}/{} carries no version; this host speaks {PACKAGE}@{VERSION}",
-                role.map(Role::export).unwrap_or("?")
+                "export {}/{} carries no version; this host speaks {served}",
+                served.name,
+                found.export()
             )),
             Some((v, None)) => problems.push(format!("unreadable contract version '{v}'")),
-            Some((v, Some(parsed))) if !parsed.compatible_with_host() => problems.push(format!(
-                "built for {PACKAGE}@{v}, incompatible with this host's {PACKAGE}@{VERSION} \
-                 (a different major version{})",
-                if VERSION.major == 0 {
-                    " or 0.x minor"
-                } else {
-                    ""
-                }
-            )),
+            Some((v, Some(parsed))) if !parsed.compatible_with(served.version) => {
+                problems.push(incompatible(served, v))
+            }
             _ => {}
         }
     }
@@ -268,20 +363,32 @@ pub fn inspect(engine: &Engine, component: &Component, expected: Option<Role>) -
     }
 }
 
+fn incompatible(served: Package, v: &str) -> String {
+    format!(
+        "built for {}@{v}, incompatible with this host's {served} (a newer minor or a \
+         different major version)",
+        served.name
+    )
+}
+
 /// Why an import can't be satisfied for `role`, if it can't.
 fn import_problem(name: &str, role: Option<Role>) -> Option<String> {
     if let Some(fname) = ferry_name(name) {
+        let Some(package) = served(fname.package) else {
+            return Some(format!(
+                "imports {name}, from a package this host does not serve ({})",
+                fname.package
+            ));
+        };
         let compatible = fname
             .version
             .and_then(Version::parse)
-            .is_some_and(Version::compatible_with_host);
+            .is_some_and(|v| v.compatible_with(package.version));
         if !compatible {
-            return Some(format!(
-                "imports {name}, but this host provides {PACKAGE}@{VERSION}"
-            ));
+            return Some(format!("imports {name}, but this host serves {package}"));
         }
         let granted = role.map(Role::granted_imports).unwrap_or(&[]);
-        if !granted.contains(&fname.interface) {
+        if !granted.contains(&fname.qualified) {
             return Some(match role {
                 Some(r) => format!(
                     "imports {name}, which world {} is not granted (it may import: {})",

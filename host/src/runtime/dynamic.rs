@@ -40,9 +40,11 @@ impl Runtime {
             .report
             .exports
             .iter()
-            .find(|e| e.name.starts_with("ferry:plugin/"))
+            .find(|e| super::contract::role_export(&e.name).is_some())
             .map(|e| (e.name.clone(), e.functions.clone()))
-            .ok_or_else(|| DynamicError::Input("the plugin has no ferry:plugin export".into()))?;
+            .ok_or_else(|| {
+                DynamicError::Input("the plugin exports none of ferry's roles".into())
+            })?;
         if !interface.1.iter().any(|f| f == call) {
             return Err(DynamicError::NoSuchCall {
                 call: call.to_string(),

@@ -146,10 +146,10 @@ pub fn check_plugin(
     }
 }
 
-/// Whether `import` (e.g. `ferry:plugin/sql@0.1.0`) is the contract's `kind` interface.
+/// Whether `import` (e.g. `ferry:host/sql@1.0.0`) is the contract's `kind` interface.
 fn imports_interface(import: &str, kind: ConnectionKind) -> bool {
     import
-        .strip_prefix(super::contract::PACKAGE)
+        .strip_prefix(super::contract::HOST.name)
         .and_then(|rest| rest.strip_prefix('/'))
         .map(|rest| rest.split('@').next() == Some(kind.import()))
         .unwrap_or(false)
@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_component_importing_sql_needs_a_granted_sql_connection() {
-        let sql = imports(&["ferry:plugin/sql@0.1.0", "ferry:plugin/log@0.1.0"]);
+        let sql = imports(&["ferry:host/sql@1.0.0", "ferry:host/log@1.0.0"]);
         let err = check_plugin(
             "acme",
             Role::Quoting,
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn a_setting_naming_an_ungranted_connection_is_refused_with_its_name() {
         let g = granted(&[("m3", ConnectionKind::Http)]);
-        let http = imports(&["ferry:plugin/http@0.1.0"]);
+        let http = imports(&["ferry:host/http@1.0.0"]);
         let err = check_plugin(
             "acme",
             Role::Erp,
@@ -227,11 +227,11 @@ mod tests {
     #[test]
     fn imports_are_matched_by_interface_not_by_substring() {
         assert!(imports_interface(
-            "ferry:plugin/http@0.1.0",
+            "ferry:host/http@1.0.0",
             ConnectionKind::Http
         ));
         assert!(!imports_interface(
-            "ferry:plugin/http@0.1.0",
+            "ferry:host/http@1.0.0",
             ConnectionKind::Sql
         ));
         assert!(!imports_interface(
@@ -239,7 +239,7 @@ mod tests {
             ConnectionKind::Http
         ));
         assert!(!imports_interface(
-            "ferry:plugin/sqlite@0.1.0",
+            "ferry:host/sqlite@1.0.0",
             ConnectionKind::Sql
         ));
     }

@@ -13,7 +13,7 @@ use super::grants::Grants;
 use super::plugin::{LoadError, Plugin};
 
 /// The export run before the snapshot. It takes nothing and its result is dropped.
-const INIT: &str = "ferry:plugin/mapping.describe@0.1.0()";
+const INIT: &str = "ferry:transform/transform.describe@1.1.0()";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {

@@ -9,7 +9,7 @@ The customer's contract says:
 - prices are rounded half-up to cents.
 
 Money is Python's `decimal.Decimal`, never float. Built by `cargo xtask build-plugins` with
-componentize-py against world `transform` of wit/.
+componentize-py against world `plugin` of wit/transform (ferry:transform).
 """
 
 from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 
 from componentize_py_types import Err
 from wit_world import exports
-from wit_world.exports.mapping import Context, FieldUsage, Issue, Mapped, Severity
+from wit_world.exports.transform import Context, FieldUsage, Issue, Mapped, Severity
 from wit_world.imports import config, log
 from wit_world.imports.types import (
     Document,
@@ -115,7 +115,7 @@ def dec(name: str, d: Decimal) -> Field:
     return Field(name, Value_Decimal(str(d)))
 
 
-class Mapping(exports.Mapping):
+class Transform(exports.Transform):
     def map_document(self, kind: str, input: Document, context: Context) -> Mapped:
         if kind != "quote-to-order":
             raise Err([issue("kind", f"example-pricing maps quote-to-order, not '{kind}'")])

@@ -180,7 +180,7 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
                     bod_id = Some(value.clone());
                 }
                 if let Some(noun) = current.as_mut() {
-                    match (noun.entity, name.as_str()) {
+                    match (noun.entity.clone(), name.as_str()) {
                         (Some(Entity::Item), "ID") if parent == "ItemID" && noun.key.is_empty() => {
                             noun.key = value.clone()
                         }
@@ -239,11 +239,11 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
             "{root}: not an item, customer or sales-order BOD this connector reads"
         )));
     }
-    let verb_action = |entity: Entity| -> ChangeAction {
+    let verb_action = |entity: &Entity| -> ChangeAction {
         match action.as_str() {
             "Delete" => ChangeAction::Deleted,
-            "Add" if entity != Entity::Order => ChangeAction::Created,
-            _ if entity == Entity::Order => ChangeAction::StatusChanged,
+            "Add" if *entity != Entity::Order => ChangeAction::Created,
+            _ if *entity == Entity::Order => ChangeAction::StatusChanged,
             _ => ChangeAction::Updated,
         }
     };
@@ -267,10 +267,11 @@ pub fn parse(content_type: &str, payload: &[u8], max_bytes: usize) -> Result<Vec
         if let Some(id) = &bod_id {
             push(&mut detail, "event-id", id);
         }
+        let action = verb_action(&entity);
         changes.push(Change {
             entity,
             key: n.key,
-            action: verb_action(entity),
+            action,
             changed_at: n.changed_at.or_else(|| created.clone()),
             detail,
         });

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::exports::ferry::plugin::erp::{Price, StockBalance};
+use crate::exports::ferry::erp::erp::{Price, StockBalance};
 use crate::fields;
 use crate::mi::Record;
 use ferry_pdk::{Document, Error, Page, PageRequest, Value};

@@ -17,13 +17,15 @@
 //! exports to them.
 
 wit_bindgen::generate!({
-    world: "erp-connector",
-    path: "../../wit",
+    world: "plugin",
+    path: "../../wit/erp",
+    // Implements the `@unstable(feature = sync)` functions too, ahead of the flows.
+    features: ["sync"],
     with: {
-        "ferry:plugin/types@0.1.0": ferry_pdk::types,
-        "ferry:plugin/http@0.1.0": ferry_pdk::http,
-        "ferry:plugin/log@0.1.0": ferry_pdk::log,
-        "ferry:plugin/config@0.1.0": ferry_pdk::config,
+        "ferry:types/types@1.0.0": ferry_pdk::types,
+        "ferry:host/http@1.1.0": ferry_pdk::http,
+        "ferry:host/log@1.1.0": ferry_pdk::log,
+        "ferry:host/config@1.1.0": ferry_pdk::config,
     },
 });
 
@@ -35,7 +37,7 @@ mod mi;
 mod orders;
 mod records;
 
-use crate::exports::ferry::plugin::erp::{Guest, OrderReceipt, Price, StockBalance};
+use crate::exports::ferry::erp::erp::{Guest, OrderReceipt, Price, StockBalance};
 use ferry_pdk::{Change, Document, Error, FieldError, Line, MatchCriteria, Page, PageRequest};
 use records::{client, document, key, setting};
 

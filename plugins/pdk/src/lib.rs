@@ -6,19 +6,24 @@
 //!
 //! ```ignore
 //! wit_bindgen::generate!({
-//!     world: "transform",
-//!     path: "../../wit",
-//!     with: { "ferry:plugin/types@0.1.0": ferry_pdk::types, /* log, config, ... likewise */ },
+//!     world: "plugin",
+//!     path: "../../wit/transform",
+//!     with: { "ferry:types/types@1.0.0": ferry_pdk::types, /* "ferry:host/log@1.1.0" ... */ },
 //! });
 //! ```
 
 wit_bindgen::generate!({
     world: "imports",
-    path: "../../wit",
+    path: "../../wit/host",
     generate_all,
+    // `types` has no functions to pull its types in; plugins use them all.
+    generate_unused_types: true,
+    // Connectors compare change vocabularies (`entity != Entity::Order`).
+    additional_derives: [PartialEq, Eq],
 });
 
-pub use ferry::plugin::{config, http, log, secrets, sql, types};
+pub use ferry::host::{config, http, log, secrets, sql};
+pub use ferry::types::types;
 
 mod document;
 mod errors;

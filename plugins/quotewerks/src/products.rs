@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
-use crate::exports::ferry::plugin::quoting::{Availability, UpsertReport};
+use crate::exports::ferry::quoting::quoting::{Availability, UpsertReport};
 use ferry_pdk::sql::{self, SqlValue, Statement};
 use ferry_pdk::{Decimal, Document, Error, FieldsExt, Value};
 

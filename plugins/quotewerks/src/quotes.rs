@@ -1,7 +1,7 @@
 //! Quotes: the ready list, one quote with its lines (and whether it is a revision), and what
 //! is written back (order number, status).
 
-use crate::exports::ferry::plugin::quoting::{QuotePage, QuoteSummary};
+use crate::exports::ferry::quoting::quoting::{QuotePage, QuoteSummary};
 use ferry_pdk::sql::SqlValue;
 use ferry_pdk::{Decimal, Document, Error, Field, Line, PageRequest, Value};
 

@@ -410,6 +410,7 @@ fn error_class(e: &Error) -> &'static str {
         Error::Transient(_) => "transient",
         Error::Unauthorized(_) => "unauthorized",
         Error::Fatal(_) => "fatal",
+        Error::Unsupported(_) => "unsupported",
     }
 }
 

@@ -1,4 +1,4 @@
-//! `ferry:plugin/config`: the non-secret settings the tenant gave this plugin.
+//! `ferry:host/config`: the non-secret settings the tenant gave this plugin.
 
 use crate::runtime::bindings::config::Host;
 use crate::runtime::state::PluginState;

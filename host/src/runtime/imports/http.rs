@@ -1,4 +1,4 @@
-//! `ferry:plugin/http`: requests go out only on the tenant's named connections, and each is
+//! `ferry:host/http`: requests go out only on the tenant's named connections, and each is
 //! bounded by what is left of the calling plugin's deadline: a slow upstream stops the call as
 //! a deadline stop, just like a loop in guest code. While the request is out the call gives its
 //! tenant's turn back (guest code isn't running), and takes it again before returning.

@@ -1,4 +1,4 @@
-//! `ferry:plugin/log`: plugin logs become tracing events tagged with tenant and plugin, capped
+//! `ferry:host/log`: plugin logs become tracing events tagged with tenant and plugin, capped
 //! in size and count per call so a plugin can't flood the host's logs, with control
 //! characters escaped so a plugin can't forge a line of its own (or recolour the terminal).
 
@@ -33,6 +33,22 @@ impl Host for PluginState {
             Level::Info => tracing::info!(target: "ferry::plugin", tenant, plugin, "{message}"),
             Level::Warn => tracing::warn!(target: "ferry::plugin", tenant, plugin, "{message}"),
             Level::Error => tracing::error!(target: "ferry::plugin", tenant, plugin, "{message}"),
+        }
+    }
+
+    /// 1.1: false when the host's filter would drop the message, or this call's log budget is
+    /// spent, so the plugin need not format it.
+    fn enabled(&mut self, level: Level) -> bool {
+        use tracing::Level as L;
+        if self.logs_left == 0 {
+            return false;
+        }
+        match level {
+            Level::Trace => tracing::enabled!(target: "ferry::plugin", L::TRACE),
+            Level::Debug => tracing::enabled!(target: "ferry::plugin", L::DEBUG),
+            Level::Info => tracing::enabled!(target: "ferry::plugin", L::INFO),
+            Level::Warn => tracing::enabled!(target: "ferry::plugin", L::WARN),
+            Level::Error => tracing::enabled!(target: "ferry::plugin", L::ERROR),
         }
     }
 }

@@ -10,12 +10,13 @@ mod sql;
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::bindings::imports::ferry::plugin as iface;
+use super::bindings::imports::ferry::host as iface;
+use super::bindings::types;
 use super::contract::Role;
 use super::engine::RuntimeError;
 use super::state::PluginState;
 
-impl iface::types::Host for PluginState {}
+impl types::Host for PluginState {}
 
 /// A linker with WASI (nothing granted) and exactly the role's host interfaces.
 pub(crate) fn linker_for(engine: &Engine, role: Role) -> Result<Linker<PluginState>, RuntimeError> {
@@ -27,12 +28,22 @@ pub(crate) fn linker_for(engine: &Engine, role: Role) -> Result<Linker<PluginSta
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_err)?;
     for name in role.granted_imports() {
         let linked = match *name {
-            "types" => iface::types::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s),
-            "http" => iface::http::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s),
-            "sql" => iface::sql::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s),
-            "log" => iface::log::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s),
-            "config" => iface::config::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s),
-            "secrets" => {
+            "ferry:types/types" => {
+                types::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
+            }
+            "ferry:host/http" => {
+                iface::http::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
+            }
+            "ferry:host/sql" => {
+                iface::sql::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
+            }
+            "ferry:host/log" => {
+                iface::log::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
+            }
+            "ferry:host/config" => {
+                iface::config::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
+            }
+            "ferry:host/secrets" => {
                 iface::secrets::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
             }
             other => Err(wasmtime::Error::msg(format!("unknown interface {other}"))),

@@ -1,4 +1,4 @@
-//! `ferry:plugin/secrets`: a plugin asks whether a presented value equals a named secret; it
+//! `ferry:host/secrets`: a plugin asks whether a presented value equals a named secret; it
 //! never reads the secret.
 
 use crate::runtime::bindings::secrets::Host;

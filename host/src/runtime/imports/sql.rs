@@ -1,4 +1,4 @@
-//! `ferry:plugin/sql`: statements run only on the tenant's named database connections, and
+//! `ferry:host/sql`: statements run only on the tenant's named database connections, and
 //! only until the call's deadline: a statement stopped there traps with `Interrupt`, so the call
 //! ends as a deadline stop exactly as a guest that ran too long. While a statement waits or
 //! runs, the call gives its tenant's turn back (guest code isn't running), as `http` does.

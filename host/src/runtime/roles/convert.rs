@@ -1,12 +1,13 @@
-//! The one place the contract's generated types (`ferry:plugin@0.1.0`) and Ferry's domain types
+//! The one place the contract's generated types (`ferry:types`, `ferry:erp`, `ferry:quoting`, `ferry:transform` 1.0) and Ferry's domain types
 //! meet. Adapters, the native mapping path and test-only paths all convert here; nothing else
 //! in the host translates between the two.
 
 use ferry_domain as domain;
 
 use crate::runtime::CallError;
+use crate::runtime::bindings::transform as mapping;
 use crate::runtime::bindings::types as wit;
-use crate::runtime::bindings::{erp, mapping, quoting};
+use crate::runtime::bindings::{erp, quoting};
 
 // ---- documents ----
 
@@ -118,6 +119,7 @@ impl From<wit::Error> for domain::RoleError {
             wit::Error::Transient(m) => domain::RoleError::new(C::Transient, m),
             wit::Error::Unauthorized(m) => domain::RoleError::new(C::Unauthorized, m),
             wit::Error::Fatal(m) => domain::RoleError::new(C::Fatal, m),
+            wit::Error::Unsupported(m) => domain::RoleError::new(C::Unsupported, m),
         }
     }
 }
@@ -164,37 +166,39 @@ impl From<erp::OrderReceipt> for domain::OrderReceipt {
     }
 }
 
-/// The contract's closed entity list as the domain's open vocabulary.
-fn entity_name(e: wit::Entity) -> &'static str {
+/// The contract's entity vocabulary (known names plus `other`) as the domain's open string.
+fn entity_name(e: wit::Entity) -> String {
     match e {
-        wit::Entity::Customer => "customer",
-        wit::Entity::Item => "item",
-        wit::Entity::Price => "price",
-        wit::Entity::Stock => "stock",
-        wit::Entity::Order => "order",
-        wit::Entity::Quote => "quote",
-        wit::Entity::Product => "product",
+        wit::Entity::Customer => "customer".into(),
+        wit::Entity::Item => "item".into(),
+        wit::Entity::Price => "price".into(),
+        wit::Entity::Stock => "stock".into(),
+        wit::Entity::Order => "order".into(),
+        wit::Entity::Quote => "quote".into(),
+        wit::Entity::Product => "product".into(),
+        wit::Entity::Other(name) => name,
     }
 }
 
-fn action_name(a: wit::ChangeAction) -> &'static str {
+fn action_name(a: wit::ChangeAction) -> String {
     match a {
-        wit::ChangeAction::Created => "created",
-        wit::ChangeAction::Updated => "updated",
-        wit::ChangeAction::Deleted => "deleted",
-        wit::ChangeAction::StatusChanged => "status-changed",
+        wit::ChangeAction::Created => "created".into(),
+        wit::ChangeAction::Updated => "updated".into(),
+        wit::ChangeAction::Deleted => "deleted".into(),
+        wit::ChangeAction::StatusChanged => "status-changed".into(),
+        wit::ChangeAction::Other(name) => name,
     }
 }
 
 impl From<wit::Change> for domain::Change {
     fn from(c: wit::Change) -> Self {
         domain::Change {
-            entity: entity_name(c.entity).to_string(),
+            entity: entity_name(c.entity),
             key: c.key,
-            action: action_name(c.action).to_string(),
+            action: action_name(c.action),
             changed_at: c.changed_at,
             detail: vec_into(c.detail),
-            // Contract 0.1 has no event id on a change.
+            // Contract 1.0 has no event id on a change.
             event_id: None,
         }
     }

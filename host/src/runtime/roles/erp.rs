@@ -30,7 +30,7 @@ impl Erp for ErpAdapter {
     async fn find_customers(&self, criteria: &MatchCriteria) -> RoleResult<Vec<Document>> {
         let criteria = wit::MatchCriteria::from(criteria.clone());
         let found = guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_find_customers(s, &criteria));
         answer(found.map(|docs| docs.into_iter().map(Document::from).collect::<Vec<_>>()))
     }
@@ -38,14 +38,14 @@ impl Erp for ErpAdapter {
     async fn create_customer(&self, customer: &Document) -> RoleResult<String> {
         let customer = wit::Document::from(customer.clone());
         answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_create_customer(s, &customer)))
     }
 
     async fn validate_order(&self, order: &Document) -> RoleResult<Vec<FieldError>> {
         let order = wit::Document::from(order.clone());
         let problems = guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_validate_order(s, &order));
         answer(problems.map(|p| p.into_iter().map(FieldError::from).collect::<Vec<_>>()))
     }
@@ -57,7 +57,7 @@ impl Erp for ErpAdapter {
     ) -> RoleResult<Option<OrderReceipt>> {
         let (reference, customer) = (reference.to_string(), customer.map(str::to_string));
         let found = guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_find_order(s, &reference, customer.as_deref()));
         answer(found.map(|r| r.map(OrderReceipt::from)))
     }
@@ -65,7 +65,7 @@ impl Erp for ErpAdapter {
     async fn begin_order(&self, header: &Document, reference: &str) -> RoleResult<String> {
         let (header, reference) = (wit::Document::from(header.clone()), reference.to_string());
         answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_begin_order(s, &header, &reference)))
     }
 
@@ -73,28 +73,28 @@ impl Erp for ErpAdapter {
         let draft = draft.to_string();
         let lines: Vec<wit::Line> = lines.iter().cloned().map(wit::Line::from).collect();
         answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_add_order_lines(s, &draft, &lines)))
     }
 
     async fn confirm_order(&self, draft: &str) -> RoleResult<OrderReceipt> {
         let draft = draft.to_string();
         answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_confirm_order(s, &draft)))
     }
 
     async fn get_order_status(&self, order_number: &str) -> RoleResult<OrderReceipt> {
         let number = order_number.to_string();
         answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_get_order_status(s, &number)))
     }
 
     async fn parse_event(&self, content_type: &str, payload: &[u8]) -> RoleResult<Vec<Change>> {
         let (content_type, payload) = (content_type.to_string(), payload.to_vec());
         let changes = guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_plugin_erp()
+            .ferry_erp_erp()
             .call_parse_event(s, &content_type, &payload));
         answer(changes.map(|c| c.into_iter().map(Change::from).collect::<Vec<_>>()))
     }

@@ -57,7 +57,7 @@ fn no_plugin(message: String) -> CallFailure {
 }
 
 /// Runs one export of the role's plugin on the guest threads and yields the plugin's own
-/// result (still in contract types): `guest_call!(source, Erp, erp, |b, s| b.ferry_plugin_erp()
+/// result (still in contract types): `guest_call!(source, Erp, erp, |b, s| b.ferry_erp_erp()
 /// .call_get_order_status(s, &number))`. The body may only use values it owns (moved in).
 macro_rules! guest_call {
     ($source:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{

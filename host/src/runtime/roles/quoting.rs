@@ -30,21 +30,21 @@ impl Quoting for QuotingAdapter {
     async fn parse_webhook(&self, webhook: &InboundWebhook) -> RoleResult<QuoteEvent> {
         let webhook = wit_quoting::InboundWebhook::from(webhook.clone());
         answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
-            .ferry_plugin_quoting()
+            .ferry_quoting_quoting()
             .call_parse_webhook(s, &webhook)))
     }
 
     async fn list_ready_quotes(&self, page: &PageRequest) -> RoleResult<QuotePage> {
         let page = wit::PageRequest::from(page.clone());
         answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
-            .ferry_plugin_quoting()
+            .ferry_quoting_quoting()
             .call_list_ready_quotes(s, &page)))
     }
 
     async fn get_quote(&self, id: &str) -> RoleResult<Document> {
         let id = id.to_string();
         answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
-            .ferry_plugin_quoting()
+            .ferry_quoting_quoting()
             .call_get_quote(s, &id)))
     }
 
@@ -60,14 +60,14 @@ impl Quoting for QuotingAdapter {
             status.map(str::to_string),
         );
         answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
-            .ferry_plugin_quoting()
+            .ferry_quoting_quoting()
             .call_mark_transferred(s, &id, &number, status.as_deref())))
     }
 
     async fn set_status(&self, id: &str, status: &str) -> RoleResult<()> {
         let (id, status) = (id.to_string(), status.to_string());
         answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
-            .ferry_plugin_quoting()
+            .ferry_quoting_quoting()
             .call_set_status(s, &id, &status)))
     }
 }

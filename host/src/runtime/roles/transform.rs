@@ -7,7 +7,7 @@ use ferry_domain::{Context, Document, Issue, Mapped, RoleResult, Transform};
 
 use super::convert::mapping_result;
 use super::{PluginSource, guest_call};
-use crate::runtime::bindings::mapping as wit_mapping;
+use crate::runtime::bindings::transform as wit_mapping;
 use crate::runtime::bindings::types as wit;
 
 pub(super) struct TransformAdapter {
@@ -32,7 +32,7 @@ impl Transform for TransformAdapter {
         let input = wit::Document::from(input.clone());
         let context = wit_mapping::Context::from(context.clone());
         let mapped = guest_call!(&self.source, Transform, transform, |b, s| b
-            .ferry_plugin_mapping()
+            .ferry_transform_transform()
             .call_map_document(s, &kind, &input, &context));
         Ok(mapping_result(mapped))
     }

@@ -8,7 +8,7 @@ pub use readback::{find, status};
 
 use std::collections::BTreeMap;
 
-use crate::exports::ferry::plugin::erp::OrderReceipt;
+use crate::exports::ferry::erp::erp::OrderReceipt;
 use crate::fields;
 use crate::mi::{Mi, Nok, Record};
 use crate::records::{inputs_from, key, setting};

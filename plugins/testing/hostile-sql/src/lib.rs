@@ -7,19 +7,21 @@
 //! ends on its own, for the deadline tests. Every other export does nothing.
 
 wit_bindgen::generate!({
-    world: "quoting-connector",
-    path: "../../../wit",
+    world: "plugin",
+    path: "../../../wit/quoting",
+    // Implements the `@unstable(feature = sync)` functions too, ahead of the flows.
+    features: ["sync"],
     with: {
-        "ferry:plugin/types@0.1.0": ferry_pdk::types,
-        "ferry:plugin/http@0.1.0": ferry_pdk::http,
-        "ferry:plugin/sql@0.1.0": ferry_pdk::sql,
-        "ferry:plugin/log@0.1.0": ferry_pdk::log,
-        "ferry:plugin/config@0.1.0": ferry_pdk::config,
-        "ferry:plugin/secrets@0.1.0": ferry_pdk::secrets,
+        "ferry:types/types@1.0.0": ferry_pdk::types,
+        "ferry:host/http@1.1.0": ferry_pdk::http,
+        "ferry:host/sql@1.1.0": ferry_pdk::sql,
+        "ferry:host/log@1.1.0": ferry_pdk::log,
+        "ferry:host/config@1.1.0": ferry_pdk::config,
+        "ferry:host/secrets@1.1.0": ferry_pdk::secrets,
     },
 });
 
-use exports::ferry::plugin::quoting::{
+use exports::ferry::quoting::quoting::{
     Availability, Guest, InboundWebhook, QuoteEvent, QuotePage, UpsertReport,
 };
 use ferry_pdk::sql::{self, Rows, SqlValue, Statement};

@@ -6,17 +6,19 @@
 //! `header:NAME` tries to set header NAME (which the host must refuse).
 
 wit_bindgen::generate!({
-    world: "erp-connector",
-    path: "../../../wit",
+    world: "plugin",
+    path: "../../../wit/erp",
+    // Implements the `@unstable(feature = sync)` functions too, ahead of the flows.
+    features: ["sync"],
     with: {
-        "ferry:plugin/types@0.1.0": ferry_pdk::types,
-        "ferry:plugin/http@0.1.0": ferry_pdk::http,
-        "ferry:plugin/log@0.1.0": ferry_pdk::log,
-        "ferry:plugin/config@0.1.0": ferry_pdk::config,
+        "ferry:types/types@1.0.0": ferry_pdk::types,
+        "ferry:host/http@1.1.0": ferry_pdk::http,
+        "ferry:host/log@1.1.0": ferry_pdk::log,
+        "ferry:host/config@1.1.0": ferry_pdk::config,
     },
 });
 
-use exports::ferry::plugin::erp::{Guest, OrderReceipt, Price, StockBalance};
+use exports::ferry::erp::erp::{Guest, OrderReceipt, Price, StockBalance};
 use ferry_pdk::http::{self, Method, Request, Response};
 use ferry_pdk::{
     Change, ChangeAction, Document, DocumentBuilder, Entity, Error, FieldError, FieldsExt, Line,

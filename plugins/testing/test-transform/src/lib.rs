@@ -2,16 +2,16 @@
 //! handle: normal mapping, errors, and hostile plugins (loops, memory hogs, escape attempts).
 
 wit_bindgen::generate!({
-    world: "transform",
-    path: "../../../wit",
+    world: "plugin",
+    path: "../../../wit/transform",
     with: {
-        "ferry:plugin/types@0.1.0": ferry_pdk::types,
-        "ferry:plugin/log@0.1.0": ferry_pdk::log,
-        "ferry:plugin/config@0.1.0": ferry_pdk::config,
+        "ferry:types/types@1.0.0": ferry_pdk::types,
+        "ferry:host/log@1.1.0": ferry_pdk::log,
+        "ferry:host/config@1.1.0": ferry_pdk::config,
     },
 });
 
-use exports::ferry::plugin::mapping::{Context, FieldUsage, Guest, Issue, Mapped, Severity};
+use exports::ferry::transform::transform::{Context, FieldUsage, Guest, Issue, Mapped, Severity};
 use ferry_pdk::{Decimal, Document, DocumentBuilder, DocumentExt, Field, Line, Value};
 
 mod quote_to_order {
