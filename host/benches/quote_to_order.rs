@@ -14,7 +14,7 @@ use ferry::flows::quote_to_order::KIND;
 use ferry::sandbox::{TENANT, start_stack};
 use ferry_sandbox::quotewerks::{NewLine, NewQuote, SoldTo};
 use ferry_sandbox::seed;
-use ferry_store::{JobState, Jobs, Store};
+use ferry_store::{JobState, Store};
 use rust_decimal::Decimal;
 
 const LINES: usize = 10;
