@@ -5,7 +5,7 @@ use ferry_domain::{ErrorClass, Value};
 
 use super::{TENANT, World, held};
 use crate::flows::fakes::{Fail, role_error};
-use ferry_store::{JobState, Links, Outcome};
+use ferry_store::{Inbox, JobState, Links, Outcome};
 
 #[tokio::test]
 async fn an_approved_quote_becomes_one_order_written_back_to_the_quote() {
@@ -284,4 +284,41 @@ async fn a_big_order_that_keeps_moving_is_not_given_up_on() {
         "more attempts than the policy's 3, all moving"
     );
     assert_eq!(w.fakes.erp.order("Q-17").expect("order").lines.len(), 60);
+}
+
+#[tokio::test]
+async fn writing_back_again_keeps_a_status_pushed_back_since() {
+    let w = World::new(1);
+    w.enqueue("17").await;
+    assert!(matches!(w.pass().await, Outcome::Done));
+    // The status push-back moved the order on; then the quote's job runs again (a crash
+    // between the order record and the commit repeats the write-back).
+    assert!(
+        w.store
+            .set_link_state(TENANT, "order", "17", "44")
+            .await
+            .expect("state")
+    );
+    let job = ferry_store::NewJob {
+        tenant: TENANT,
+        kind: super::KIND,
+        key: "17",
+        checkpoint: w.job("17").await.checkpoint,
+    };
+    w.store
+        .rerun(None, job, super::now_ms())
+        .await
+        .expect("rerun");
+    assert!(matches!(w.pass().await, Outcome::Done));
+    assert_eq!(
+        w.erp_calls("begin_order"),
+        1,
+        "the order was adopted, not made again"
+    );
+    let link = w.store.link(TENANT, "order", "17").await.expect("read");
+    assert_eq!(
+        link.and_then(|l| l.state).as_deref(),
+        Some("44"),
+        "a repeated write-back must not make the pushed status look unpushed"
+    );
 }
