@@ -52,6 +52,10 @@ enum Cmd {
 }
 
 const WASM_TARGET: &str = "wasm32-wasip2";
+/// The README's commands build Ferry with the simulators linked in (`ferry sandbox`, `ferry
+/// sim`); a release build leaves them out. Test builds use the same features as the build of
+/// the binary the end-to-end tests run, so neither rebuilds the other's `ferry`.
+const SANDBOX: &str = "ferry/sandbox";
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -65,14 +69,24 @@ fn main() -> anyhow::Result<()> {
         Cmd::Demo => {
             let dir = build_plugins(&root)?;
             let mut cmd = cargo(&root);
-            cmd.args(["run", "--quiet", "-p", "ferry", "--", "sandbox", "--demo"])
-                .env(ferry_layout::PLUGIN_DIR_ENV, &dir);
+            cmd.args([
+                "run",
+                "--quiet",
+                "-p",
+                "ferry",
+                "--features",
+                "sandbox",
+                "--",
+                "sandbox",
+                "--demo",
+            ])
+            .env(ferry_layout::PLUGIN_DIR_ENV, &dir);
             run(cmd)
         }
         Cmd::Bench { rest } => {
             let dir = build_plugins(&root)?;
             let mut cmd = cargo(&root);
-            cmd.args(["bench", "-p", "ferry"])
+            cmd.args(["bench", "-p", "ferry", "--features", "sandbox"])
                 .args(rest)
                 .env(ferry_layout::PLUGIN_DIR_ENV, &dir);
             run(cmd)
@@ -135,10 +149,10 @@ fn test(root: &Path, plugin_dir: &Path, rest: &[String]) -> anyhow::Result<()> {
     ensure_faketime();
     // End-to-end tests drive the real binary: build it first so they never race its build.
     let mut build = cargo(root);
-    build.args(["build", "-p", "ferry"]);
+    build.args(["build", "-p", "ferry", "--features", SANDBOX]);
     run(build)?;
     let mut cmd = cargo(root);
-    cmd.args(["test", "--workspace"])
+    cmd.args(["test", "--workspace", "--features", SANDBOX])
         .args(rest)
         .env(ferry_layout::PLUGIN_DIR_ENV, plugin_dir)
         .env("FERRY_BIN", root.join("target").join("debug").join("ferry"));
@@ -329,6 +343,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("test-quoting", "test_quoting"),
     ("hostile-sql", "hostile_sql"),
     ("future-transform", "future_transform"),
+    ("contract-1-0", "contract_1_0"),
     ("ferry-mapping", "ferry_mapping"),
     ("example-bundles", "example_bundles"),
     ("m3-connector", "m3_connector"),

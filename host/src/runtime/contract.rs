@@ -165,7 +165,7 @@ impl fmt::Display for Role {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Version {
     pub major: u64,
     pub minor: u64,
@@ -417,5 +417,42 @@ impl ContractReport {
                 problems: self.problems,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ver(s: &str) -> Version {
+        Version::parse(s).expect("version")
+    }
+
+    #[test]
+    fn an_older_minor_is_served_a_newer_minor_or_other_major_is_not() {
+        let host = ver("1.1.0");
+        assert!(ver("1.0.0").compatible_with(host));
+        assert!(ver("1.1.3").compatible_with(host));
+        assert!(!ver("1.2.0").compatible_with(host));
+        assert!(!ver("2.0.0").compatible_with(host));
+        assert!(!ver("0.1.0").compatible_with(host));
+    }
+
+    #[test]
+    fn imports_are_judged_per_package_and_granted_per_role() {
+        assert_eq!(
+            import_problem("ferry:host/log@1.0.0", Some(Role::Transform)),
+            None
+        );
+        assert_eq!(
+            import_problem("ferry:types/types@1.0.0", Some(Role::Erp)),
+            None
+        );
+        let newer = import_problem("ferry:host/log@1.9.0", Some(Role::Transform));
+        assert!(newer.is_some_and(|p| p.contains("this host serves ferry:host@1.1.0")));
+        let ungranted = import_problem("ferry:host/sql@1.1.0", Some(Role::Transform));
+        assert!(ungranted.is_some_and(|p| p.contains("not granted")));
+        let unknown = import_problem("ferry:plugin/log@0.1.0", Some(Role::Transform));
+        assert!(unknown.is_some_and(|p| p.contains("does not serve (ferry:plugin)")));
     }
 }

@@ -1,0 +1,107 @@
+//! Versions side by side: a component built against the frozen 1.0.0 contract
+//! (`plugins/testing/contract-1-0`, from `wit/frozen/transform@1.0.0`) keeps loading and running
+//! on this host, which serves `ferry:host@1.1` (`log.enabled` added `@since(1.1.0)`) and the role
+//! packages at 1.1.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ferry::runtime::bindings::transform::Context;
+use ferry::runtime::bindings::types::{Document, Field, Value};
+use ferry::runtime::contract::{HOST, Version};
+use ferry::runtime::{Grants, Role};
+
+fn text<'a>(doc: &'a Document, name: &str) -> Option<&'a str> {
+    doc.fields
+        .iter()
+        .find(|f| f.name == name)
+        .and_then(|f| match &f.value {
+            Value::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+}
+
+#[tokio::test]
+async fn a_component_built_against_frozen_1_0_loads_and_runs_on_the_1_1_host() {
+    // The premise: this host serves a newer minor than the fixture was built for.
+    let v1_0 = Version::parse("1.0.0").expect("version");
+    assert!(HOST.version > v1_0, "host serves {HOST}");
+    assert!(Role::Transform.package().version > v1_0);
+
+    let rt = common::runtime();
+    let plugin = rt
+        .load(&common::component("contract_1_0"), Some(Role::Transform))
+        .expect("a 1.0 component passes the contract check of a 1.1 host");
+    let report = &plugin.report;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.version.as_deref(), Some("1.0.0"));
+    assert!(
+        report
+            .exports
+            .iter()
+            .any(|e| e.name == "ferry:transform/transform@1.0.0"),
+        "{:?}",
+        report.exports
+    );
+    for import in ["ferry:host/log@1.0.0", "ferry:host/config@1.0.0"] {
+        assert!(
+            report.imports.iter().any(|i| i == import),
+            "{import} in {:?}",
+            report.imports
+        );
+    }
+
+    // Runs: its 1.0 `config.get` and `log.log` imports resolve to the host's 1.1 ones.
+    let settings = BTreeMap::from([("greeting".to_string(), "hello from 1.1".to_string())]);
+    let grants = Arc::new(Grants::for_tenant("acme").with_plugin("contract-1-0", settings));
+    let input = Document {
+        kind: "quote".into(),
+        id: Some("17".into()),
+        fields: vec![Field {
+            name: "DocNo".into(),
+            value: Value::Text("AAAQ1001".into()),
+        }],
+        lines: Vec::new(),
+    };
+    let context = Context {
+        tenant: "acme".into(),
+        settings: Vec::new(),
+        ids: Vec::new(),
+    };
+    let mapped = rt
+        .transform(&plugin, grants)
+        .await
+        .expect("instantiate")
+        .map_document("echo", &input, &context)
+        .await
+        .expect("the call completes")
+        .expect("maps");
+    let doc = mapped.document;
+    assert_eq!(doc.kind, "echo");
+    assert_eq!(text(&doc, "DocNo"), Some("AAAQ1001"));
+    assert_eq!(text(&doc, "BuiltAgainst"), Some("ferry:transform@1.0.0"));
+    assert_eq!(text(&doc, "Tenant"), Some("acme"));
+    assert_eq!(text(&doc, "Greeting"), Some("hello from 1.1"));
+}
+
+#[tokio::test]
+async fn a_live_1_1_component_and_the_frozen_1_0_one_serve_side_by_side() {
+    let rt = common::runtime();
+    let old = common::load(&rt, "contract_1_0", Role::Transform);
+    let new = common::load(&rt, "test_transform", Role::Transform);
+    assert_eq!(old.report.version.as_deref(), Some("1.0.0"));
+    assert_eq!(
+        new.report.version.as_deref(),
+        Some(Role::Transform.package().version.to_string().as_str())
+    );
+    assert!(
+        new.report
+            .imports
+            .iter()
+            .any(|i| i == "ferry:host/log@1.1.0"),
+        "{:?}",
+        new.report.imports
+    );
+}
