@@ -143,7 +143,7 @@ pub fn outcome_for(error: &StepError, attempt: u32, policy: &RetryPolicy, now_ms
     }
 }
 
-/// The job store's clock (see `store::clock_ms`: wall time that a clock step doesn't move).
+/// The job store's clock (see `ferry_store::clock_ms`: wall time that a clock step doesn't move).
 pub fn now_ms() -> i64 {
     ferry_store::clock_ms()
 }

@@ -18,7 +18,7 @@ pub struct Workers {
     pub store: Arc<dyn Store>,
     pub tenants: Arc<HashMap<String, Arc<TenantEnv>>>,
     pub wake: Arc<Notify>,
-    /// This node's stable id; workers are named `{node}-{n}` (see `store::release_claims_of`).
+    /// This node's stable id; workers are named `{node}-{n}` (see `Jobs::release_claims_of`).
     pub node: String,
     /// How long a claim holds a job without renewal; renewed every third of it.
     pub lease_ms: i64,
