@@ -204,6 +204,37 @@ impl From<wit::Change> for domain::Change {
     }
 }
 
+/// The contract's timestamps are RFC 3339. A change whose `changed-at` is not is refused (the
+/// inbox orders and deduplicates on it); see [`rfc3339_or_none`] for the informational ones.
+pub(crate) fn check_changes(changes: &[domain::Change]) -> Result<(), domain::RoleError> {
+    for c in changes {
+        if let Some(at) = &c.changed_at
+            && chrono::DateTime::parse_from_rfc3339(at).is_err()
+        {
+            return Err(domain::RoleError::new(
+                domain::ErrorClass::Fatal,
+                format!(
+                    "the plugin's change to {} {} has changed-at '{at}', not an RFC 3339 \
+                     timestamp",
+                    c.entity, c.key
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `occurred-at` and `modified-at` only inform: one that is not RFC 3339 is dropped (and
+/// logged) rather than passed on as if it were.
+fn rfc3339_or_none(field: &str, at: Option<String>) -> Option<String> {
+    let at = at?;
+    if chrono::DateTime::parse_from_rfc3339(&at).is_ok() {
+        return Some(at);
+    }
+    tracing::warn!(field, value = %at, "a plugin timestamp is not RFC 3339; dropped");
+    None
+}
+
 // ---- quoting ----
 
 impl From<domain::PageRequest> for wit::PageRequest {
@@ -222,7 +253,7 @@ impl From<quoting::QuoteSummary> for domain::QuoteSummary {
             number: q.number,
             revision: q.revision,
             status: q.status,
-            modified_at: q.modified_at,
+            modified_at: rfc3339_or_none("modified-at", q.modified_at),
         }
     }
 }
@@ -252,7 +283,7 @@ impl From<quoting::QuoteEvent> for domain::QuoteEvent {
             quote_id: e.quote_id,
             event: e.event,
             status: e.status,
-            occurred_at: e.occurred_at,
+            occurred_at: rfc3339_or_none("occurred-at", e.occurred_at),
         }
     }
 }
@@ -355,6 +386,52 @@ pub(crate) fn mapping_result_to_wit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_must_be_rfc_3339() {
+        let change = |at: &str| domain::Change {
+            entity: "order".into(),
+            key: "1000123".into(),
+            action: "status-changed".into(),
+            changed_at: Some(at.into()),
+            detail: Vec::new(),
+            event_id: None,
+        };
+        assert!(check_changes(&[change("2026-05-01T09:59:00Z")]).is_ok());
+        assert!(check_changes(&[change("2026-05-01T11:59:00+02:00")]).is_ok());
+        let refused = check_changes(&[change("2026-05-01 09:59")]).expect_err("refused");
+        assert_eq!(refused.class, domain::ErrorClass::Fatal);
+        assert!(refused.message.contains("2026-05-01 09:59"), "{refused:?}");
+
+        let summary = |at: &str| quoting::QuoteSummary {
+            id: "17".into(),
+            number: "AAAQ1001".into(),
+            revision: None,
+            status: "Ready".into(),
+            modified_at: Some(at.into()),
+        };
+        let kept = domain::QuoteSummary::from(summary("2026-05-01T09:59:00Z"));
+        assert_eq!(kept.modified_at.as_deref(), Some("2026-05-01T09:59:00Z"));
+        let dropped = domain::QuoteSummary::from(summary("2026-05-01"));
+        assert_eq!(dropped.modified_at, None);
+    }
+
+    #[test]
+    fn open_vocabularies_pass_unknown_names_through() {
+        let change = domain::Change::from(wit::Change {
+            entity: wit::Entity::Other("contact".into()),
+            key: "C1".into(),
+            action: wit::ChangeAction::Other("merged".into()),
+            changed_at: None,
+            detail: Vec::new(),
+        });
+        assert_eq!(
+            (change.entity.as_str(), change.action.as_str()),
+            ("contact", "merged")
+        );
+        let unsupported = domain::RoleError::from(wit::Error::Unsupported("no prices".into()));
+        assert_eq!(unsupported.class, domain::ErrorClass::Unsupported);
+    }
 
     #[test]
     fn documents_survive_the_round_trip_through_the_contract() {

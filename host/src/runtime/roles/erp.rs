@@ -1,4 +1,4 @@
-//! The ERP role over an `erp-connector` plugin of contract 0.1.
+//! The ERP role over a `ferry:erp` plugin (1.0 or 1.1: the interface is the same).
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use ferry_domain::{
     Change, Document, Erp, FieldError, Line, MatchCriteria, OrderReceipt, RoleError, RoleResult,
 };
 
+use super::convert::check_changes;
 use super::{PluginSource, guest_call};
 use crate::runtime::bindings::types as wit;
 
@@ -96,6 +97,9 @@ impl Erp for ErpAdapter {
         let changes = guest_call!(&self.source, Erp, erp, |b, s| b
             .ferry_erp_erp()
             .call_parse_event(s, &content_type, &payload));
-        answer(changes.map(|c| c.into_iter().map(Change::from).collect::<Vec<_>>()))
+        let changes: Vec<Change> =
+            answer(changes.map(|c| c.into_iter().map(Change::from).collect::<Vec<_>>()))?;
+        check_changes(&changes)?;
+        Ok(changes)
     }
 }

@@ -1,4 +1,4 @@
-//! The quoting role over a `quoting-connector` plugin of contract 0.1.
+//! The quoting role over a `ferry:quoting` plugin (1.0 or 1.1: the interface is the same).
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The transform role over a `transform` plugin of contract 0.1.
+//! The transform role over a `ferry:transform` plugin (1.0 or 1.1: the interface is the same).
 
 use std::sync::Arc;
 
