@@ -19,8 +19,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ferry::config::FerryConfig;
 use ferry::runtime::bindings::types::{Document, Field, Line, Value};
 use ferry::runtime::{Grants, Plugin, Role, Runtime, RuntimeSettings};
-use ferry_sandbox::m3::{FaultConfig, Latency};
-use ferry_sandbox::{M3Sim, M3SimConfig, M3SimHandle, seed};
+use ferry_sim::m3::{FaultConfig, Latency};
+use ferry_sim::{M3Sim, M3SimConfig, M3SimHandle, seed};
 use tracing_subscriber::layer::SubscriberExt;
 
 const LINES: usize = 10;

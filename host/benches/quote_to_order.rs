@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use common::plugin_dir;
 use ferry::flows::quote_to_order::KIND;
 use ferry::sandbox::{TENANT, start_stack};
-use ferry_sandbox::quotewerks::{NewLine, NewQuote, SoldTo};
-use ferry_sandbox::seed;
+use ferry_sim::quotewerks::{NewLine, NewQuote, SoldTo};
+use ferry_sim::seed;
 use ferry_store::{JobState, Store};
 use rust_decimal::Decimal;
 

@@ -328,7 +328,7 @@ impl FerryConfig {
         let mut settings = self.runtime.clone();
         settings
             .cache_dir
-            .get_or_insert_with(|| data_dir.join("cache"));
+            .get_or_insert_with(|| ferry_layout::DataDir::new(data_dir).compile_cache());
         settings
     }
 

@@ -8,6 +8,8 @@ pub mod flows;
 pub mod mapping;
 pub mod node;
 pub mod runtime;
+/// The demo stack (simulators linked in): only with feature `sandbox`, never in a release build.
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod server;
 pub mod tenant;

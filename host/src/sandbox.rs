@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use ferry_sandbox::{M3Sim, M3SimConfig, QuoteWerksSim, QuoteWerksSimConfig};
+use ferry_sim::{M3Sim, M3SimConfig, QuoteWerksSim, QuoteWerksSimConfig};
 
 use crate::config::FerryConfig;
 use crate::server::{self, RunningServer};
@@ -29,7 +29,7 @@ pub struct SandboxArgs {
     pub approve: usize,
     /// Where the built plugin components are (default: FERRY_PLUGIN_DIR, else target/plugins
     /// next to this binary).
-    #[arg(long, env = "FERRY_PLUGIN_DIR")]
+    #[arg(long, env = ferry_layout::PLUGIN_DIR_ENV)]
     pub plugins: Option<PathBuf>,
 }
 
@@ -46,13 +46,8 @@ fn plugin_dir(args: &SandboxArgs) -> anyhow::Result<PathBuf> {
         return Ok(dir.clone());
     }
     let exe = std::env::current_exe()?;
-    // target/debug/ferry -> target/plugins
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|t| t.join("plugins"))
-        .context("can't locate target/plugins from the binary's path")?;
-    Ok(dir)
+    ferry_layout::component_dir_beside(&exe)
+        .context("can't locate target/plugins from the binary's path")
 }
 
 /// Refuses to start without the demo tenant's components.
@@ -146,8 +141,8 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
 /// Both simulators and a Ferry server for the demo tenant, wired together, in this process.
 pub struct Stack {
     pub ferry: RunningServer,
-    pub m3: ferry_sandbox::M3SimHandle,
-    pub qw: ferry_sandbox::QuoteWerksSimHandle,
+    pub m3: ferry_sim::M3SimHandle,
+    pub qw: ferry_sim::QuoteWerksSimHandle,
     pub config_path: PathBuf,
     pub data_dir: PathBuf,
     pub ferry_url: String,
@@ -290,8 +285,8 @@ pub async fn settle(
 async fn demo(
     args: &SandboxArgs,
     ferry: &RunningServer,
-    m3: &ferry_sandbox::M3SimHandle,
-    qw: &ferry_sandbox::QuoteWerksSimHandle,
+    m3: &ferry_sim::M3SimHandle,
+    qw: &ferry_sim::QuoteWerksSimHandle,
 ) -> anyhow::Result<()> {
     let store: &dyn Store = ferry.store.as_ref();
     let candidates: Vec<_> = qw
@@ -444,7 +439,7 @@ async fn demo(
     );
     m3.change_item(
         &item,
-        &ferry_sandbox::m3::ItemChange {
+        &ferry_sim::m3::ItemChange {
             itds: None,
             stat: Some("20".into()),
             sapr: None,

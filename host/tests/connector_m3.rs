@@ -17,9 +17,9 @@ use ferry::runtime::bindings::types::{
     PageRequest, Value,
 };
 use ferry::runtime::{Grants, Plugin, Role, Runtime};
-use ferry_sandbox::m3::{CustomerChange, FaultKind, ItemChange, QueuedFault};
-use ferry_sandbox::seed;
-use ferry_sandbox::{M3Sim, M3SimConfig, M3SimHandle};
+use ferry_sim::m3::{CustomerChange, FaultKind, ItemChange, QueuedFault};
+use ferry_sim::seed;
+use ferry_sim::{M3Sim, M3SimConfig, M3SimHandle};
 use tracing_subscriber::layer::SubscriberExt;
 
 struct Env {

@@ -14,7 +14,7 @@ use common::*;
 use ferry::config::FerryConfig;
 use ferry::runtime::bindings::types::{Document, Field, Line, MatchCriteria, Value};
 use ferry::runtime::{Grants, Role};
-use ferry_sandbox::{M3Sim, M3SimConfig, QuoteWerksSim, QuoteWerksSimConfig};
+use ferry_sim::{M3Sim, M3SimConfig, QuoteWerksSim, QuoteWerksSimConfig};
 use rust_decimal::Decimal;
 
 fn get<'a>(fields: &'a [Field], name: &str) -> Option<&'a str> {

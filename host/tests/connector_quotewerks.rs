@@ -17,9 +17,9 @@ use ferry::config::FerryConfig;
 use ferry::runtime::bindings::quoting::{Availability, InboundWebhook};
 use ferry::runtime::bindings::types::{Document, Error, Field, MatchCriteria, PageRequest, Value};
 use ferry::runtime::{Grants, Plugin, Role, Runtime};
-use ferry_sandbox::quotewerks::{NewLine, NewQuote};
-use ferry_sandbox::seed;
-use ferry_sandbox::{QuoteWerksSim, QuoteWerksSimConfig, QuoteWerksSimHandle};
+use ferry_sim::quotewerks::{NewLine, NewQuote};
+use ferry_sim::seed;
+use ferry_sim::{QuoteWerksSim, QuoteWerksSimConfig, QuoteWerksSimHandle};
 use rust_decimal::Decimal;
 
 const READY: &str = "3-Manager Approved";

@@ -19,7 +19,21 @@ pub fn ferry_bin() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target/debug/ferry"));
     assert!(
         path.exists(),
-        "{} not found: run the tests with `cargo xtask test` (or `cargo build -p ferry` first)",
+        "{} not found: run the tests with `cargo xtask test` (or `cargo build -p ferry --features sandbox` first)",
+        path.display()
+    );
+    // The end-to-end tests run the simulators through `ferry sim`, linked in only with the
+    // `sandbox` feature: say so once rather than fail every test on an unknown subcommand.
+    static HAS_SIM: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let has_sim = *HAS_SIM.get_or_init(|| {
+        Command::new(&path)
+            .args(["sim", "--help"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    assert!(
+        has_sim,
+        "{} was built without the simulators: build it with `cargo build -p ferry --features sandbox` (`cargo xtask test` does)",
         path.display()
     );
     path

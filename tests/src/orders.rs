@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use ferry_sandbox::quotewerks::{NewLine, NewQuote, SoldTo};
-use ferry_sandbox::seed;
+use ferry_sim::quotewerks::{NewLine, NewQuote, SoldTo};
+use ferry_sim::seed;
 use rust_decimal::Decimal;
 
 use crate::stack::{CUSTOMERS, ITEMS, READY, SEED, Stack, TRANSFERRED};

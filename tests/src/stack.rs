@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ferry_sandbox::m3::OrderRecord;
-use ferry_sandbox::quotewerks::NewQuote;
+use ferry_sim::m3::OrderRecord;
+use ferry_sim::quotewerks::NewQuote;
 
 use crate::{Running, plugin, spawn_raw};
 
@@ -252,17 +252,17 @@ prepare = true
 
     /// M3's orders, read from its state database (works whatever Ferry is doing).
     pub fn m3_orders(&self) -> Vec<OrderRecord> {
-        ferry_sandbox::m3::read_orders_from_state_dir(&self.dir.path().join("m3"))
+        ferry_sim::m3::read_orders_from_state_dir(&self.dir.path().join("m3"))
             .expect("m3 orders")
     }
 
     /// Job states in Ferry's store: (key, state, hold reason).
     pub fn jobs(&self) -> Vec<(String, String, Option<String>)> {
-        let path = self.data.join("ferry.db");
+        let path = ferry_layout::DataDir::new(&self.data).db();
         if !path.exists() {
             return Vec::new();
         }
-        let db = rusqlite::Connection::open(path).expect("ferry.db");
+        let db = rusqlite::Connection::open(path).expect("open the job database");
         let mut st = db.prepare("SELECT key, state, coalesce(hold_reason, CASE WHEN state = 'dead' THEN last_error END) FROM jobs ORDER BY id").expect("prepare");
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .expect("query")

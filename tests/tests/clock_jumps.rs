@@ -11,8 +11,8 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ferry_sandbox::quotewerks::{NewLine, NewQuote, SoldTo};
-use ferry_sandbox::seed;
+use ferry_sim::quotewerks::{NewLine, NewQuote, SoldTo};
+use ferry_sim::seed;
 use ferry_tests::spawn_raw_env;
 use ferry_tests::stack::{CUSTOMERS, ITEMS, Options, READY, SEED, Stack};
 use rust_decimal::Decimal;

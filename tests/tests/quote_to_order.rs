@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ferry_sandbox::quotewerks::{NewLine, NewQuote, SoldTo};
-use ferry_sandbox::seed;
+use ferry_sim::quotewerks::{NewLine, NewQuote, SoldTo};
+use ferry_sim::seed;
 use ferry_tests::orders::{
     approve_all, assert_exactly_once, assert_orders, create_quotes, d, definite_customers, quote,
     sellable_items, settle_all_done, unconfirmed_batch_orders,

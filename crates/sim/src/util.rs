@@ -78,7 +78,7 @@ pub fn control_token_refusal(
             axum::http::StatusCode::UNAUTHORIZED,
             [(
                 axum::http::header::WWW_AUTHENTICATE,
-                "Bearer realm=\"ferry-sandbox-control\"",
+                "Bearer realm=\"ferry-sim-control\"",
             )],
             "control token required\n",
         )

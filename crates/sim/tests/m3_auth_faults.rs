@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{client, get, place_order, start_m3, token, token_response};
-use ferry_sandbox::m3::{FaultConfig, FaultKind, QueuedFault};
-use ferry_sandbox::seed;
+use ferry_sim::m3::{FaultConfig, FaultKind, QueuedFault};
+use ferry_sim::seed;
 
 #[tokio::test]
 async fn missing_and_expired_tokens_get_401_with_www_authenticate() {
@@ -87,7 +87,7 @@ async fn wrong_credentials_are_refused_and_control_expiry_works() {
         i.token_url(),
         format!("{}/{}/as/token.oauth2", m3.base_url, m3.tenant)
     );
-    let file: ferry_sandbox::m3::IonApi =
+    let file: ferry_sim::m3::IonApi =
         serde_json::from_str(&std::fs::read_to_string(&m3.ionapi_path).expect("ionapi file"))
             .expect("ionapi json");
     assert_eq!(&file, i);
@@ -363,7 +363,7 @@ async fn restart_over_the_same_state_dir_keeps_orders_tokens_and_credentials() {
     let ionapi = m3.ionapi.clone();
     m3.shutdown().await;
 
-    let orders = ferry_sandbox::m3::read_orders_from_state_dir(dir.path()).expect("read state");
+    let orders = ferry_sim::m3::read_orders_from_state_dir(dir.path()).expect("read state");
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].orno, orno);
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{client, get, start_m3, token};
-use ferry_sandbox::m3::{FaultKind, QueuedFault};
+use ferry_sim::m3::{FaultKind, QueuedFault};
 
 fn records(v: &serde_json::Value) -> Vec<serde_json::Value> {
     v["results"][0]["records"]

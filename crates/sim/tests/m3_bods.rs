@@ -4,8 +4,8 @@
 mod common;
 
 use common::{get, next_request, place_order, spawn_receiver, start_m3, token};
-use ferry_sandbox::m3::{CustomerChange, ItemChange, StockChange};
-use ferry_sandbox::seed;
+use ferry_sim::m3::{CustomerChange, ItemChange, StockChange};
+use ferry_sim::seed;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use rust_decimal::Decimal;

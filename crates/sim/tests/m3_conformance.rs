@@ -4,7 +4,7 @@
 mod common;
 
 use common::{client, get, place_order, start_m3, token, v1_value};
-use ferry_sandbox::seed;
+use ferry_sim::seed;
 use serde_json::json;
 
 #[tokio::test]

@@ -7,14 +7,14 @@ mod common;
 use std::collections::HashSet;
 
 use common::{client, get, next_request, spawn_receiver, start_m3, token};
-use ferry_sandbox::quotewerks::{NewLine, NewQuote, QuoteWerksSim, QuoteWerksSimConfig, SoldTo};
-use ferry_sandbox::seed;
+use ferry_sim::quotewerks::{NewLine, NewQuote, QuoteWerksSim, QuoteWerksSimConfig, SoldTo};
+use ferry_sim::seed;
 use rusqlite::Connection;
 use rust_decimal::Decimal;
 
 async fn start(
     f: impl FnOnce(&mut QuoteWerksSimConfig),
-) -> ferry_sandbox::quotewerks::QuoteWerksSimHandle {
+) -> ferry_sim::quotewerks::QuoteWerksSimHandle {
     let mut cfg = QuoteWerksSimConfig::default();
     f(&mut cfg);
     QuoteWerksSim::start(cfg)

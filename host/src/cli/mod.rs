@@ -35,12 +35,15 @@ pub enum Command {
     /// Test, check and get suggestions for declarative mapping files.
     #[command(subcommand)]
     Mapping(mapping::MappingCommand),
-    /// Run a simulator of one of the real systems.
+    /// Run a simulator of one of the real systems (builds with feature `sandbox`).
+    #[cfg(feature = "sandbox")]
     #[command(subcommand)]
     Sim(SimCommand),
     /// Run the server: webhook intake, durable jobs, pollers (needs --config).
     Serve,
-    /// Both simulators and Ferry with a demo tenant wired to them; `--demo` tells the story.
+    /// Both simulators and Ferry with a demo tenant wired to them; `--demo` tells the story
+    /// (builds with feature `sandbox`).
+    #[cfg(feature = "sandbox")]
     Sandbox(crate::sandbox::SandboxArgs),
     /// Dead letters: list, show, replay.
     #[command(subcommand)]
@@ -58,12 +61,13 @@ pub enum Command {
     },
 }
 
+#[cfg(feature = "sandbox")]
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Infor M3: MI REST (v1, v2, bulk) behind an ION API gateway with OAuth.
-    M3(ferry_sandbox::M3SimArgs),
+    M3(ferry_sim::M3SimArgs),
     /// QuoteWerks: its database tables and its webhook emitter.
-    Quotewerks(ferry_sandbox::QuoteWerksSimArgs),
+    Quotewerks(ferry_sim::QuoteWerksSimArgs),
 }
 
 impl Cli {
@@ -87,12 +91,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
         Command::Plugin(cmd) => plugin::run(&cli, cmd).await,
         Command::Mapping(cmd) => mapping::run(cmd).await,
+        #[cfg(feature = "sandbox")]
         Command::Sim(SimCommand::M3(args)) => {
-            ferry_sandbox::run_m3(args.clone()).await?;
+            ferry_sim::run_m3(args.clone()).await?;
             Ok(0)
         }
+        #[cfg(feature = "sandbox")]
         Command::Sim(SimCommand::Quotewerks(args)) => {
-            ferry_sandbox::run_quotewerks(args.clone()).await?;
+            ferry_sim::run_quotewerks(args.clone()).await?;
             Ok(0)
         }
         Command::Serve => {
@@ -105,6 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             crate::server::serve(config, &data_dir, shutdown_signal()).await?;
             Ok(0)
         }
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => crate::sandbox::run(args.clone()).await,
         Command::Dlq(cmd) => ops::dlq(&cli.data_dir(&cli.load_config()?), cmd).await,
         Command::Holds(cmd) => ops::holds(&cli.data_dir(&cli.load_config()?), cmd).await,

@@ -1,7 +1,7 @@
 //! Helpers shared by the simulator tests: real HTTP over 127.0.0.1 only.
 #![allow(dead_code)]
 
-use ferry_sandbox::m3::{M3Sim, M3SimConfig, M3SimHandle};
+use ferry_sim::m3::{M3Sim, M3SimConfig, M3SimHandle};
 use serde_json::Value;
 
 pub async fn start_m3(f: impl FnOnce(&mut M3SimConfig)) -> M3SimHandle {
