@@ -142,6 +142,8 @@ fn run(mut cmd: Command) -> anyhow::Result<()> {
 }
 
 fn test(root: &Path, plugin_dir: &Path, rest: &[String]) -> anyhow::Result<()> {
+    // Layers and frozen contracts first: no build needed, and a break is a design fault.
+    tidy::tidy(root)?;
     // The guest crates' own unit tests, natively (a filter in `rest` is for the host's tests).
     if rest.is_empty() {
         test_guests(root)?;
