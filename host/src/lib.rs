@@ -1,5 +1,11 @@
 //! Ferry: a quote-to-cash integration host. Vendor APIs and customer rules run as sandboxed
-//! WebAssembly components behind the `ferry:plugin` WIT contract (see `wit/` and DESIGN.md).
+//! WebAssembly components behind the WIT contract in `wit/` (see DESIGN.md).
+//!
+//! The `ferry` crate is the composition root: config (parse, then resolve), tenants, the HTTP
+//! API, the CLI, and, until they become crates of their own, the runtime (`runtime/`:
+//! everything wasmtime) and the flows (`flows/`: the domain's role traits and the store's
+//! traits only; `cargo xtask tidy` fails a flow that names wasmtime, bindings or axum).
+//! May depend on every Ferry crate; `ferry-sim` only with feature `sandbox`.
 
 pub mod api;
 pub mod cli;

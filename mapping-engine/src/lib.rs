@@ -1,5 +1,8 @@
 //! Ferry's declarative mapping engine.
 //!
+//! May depend on: the domain (its document model), rust_decimal, serde and toml; nothing
+//! host-only or wasm-only (it compiles into the `mapping` component and into the host).
+//!
 //! A mapping file (TOML) names, for each target field, an expression over the source document:
 //! copies with type conversion, conditionals, lookup tables, concat/split, decimal formulas with
 //! rounding rules, defaults, date and number formats, and per-field length rules. Lines map with

@@ -4,6 +4,11 @@
 //! - [`quotewerks`]: QuoteWerks' database tables in SQLite plus its webhook emitter.
 //!
 //! Both draw master data from [`seed`], so quotes reference real M3 customers and items.
+//!
+//! May depend on: the M3 field catalog (`ferry-m3-fields`) and ordinary server crates (axum,
+//! rusqlite, tokio); never on the host, its runtime or its store: the simulators stand in for
+//! systems written by someone else. Linked into `ferry` only with feature `sandbox`; also its
+//! own binary, `ferry-sim`.
 
 pub mod m3;
 pub mod quotewerks;
