@@ -10,10 +10,12 @@
 //! - answers a missing plugin as `CallFailureKind::NoPlugin`, a stopped call (deadline, trap,
 //!   busy tenant) as a `CallFailure`, and the plugin's own WIT error as a classified `RoleError`.
 //!
-//! The adapters here speak contract `ferry:plugin@0.1.0`, the only one the host serves today;
-//! conversions live in [`convert`] only. A later contract version gets its own bindings,
-//! conversions and adapters beside these, and [`roles`] then picks per plugin by the version
-//! its contract report names.
+//! The adapters here serve the role packages at 1.1 and, unchanged, plugins built against 1.0:
+//! 1.1 only moved the worlds to `ferry:host@1.1`, and wasmtime resolves a 1.0 export to the 1.1
+//! bindings by semver. Conversions live in [`convert`] only. When a role interface itself gains
+//! a `@since` function, that version gets its own bindings and adapter file beside these,
+//! [`roles`] picks per plugin by the version its contract report names, and the older adapter
+//! answers the new function with `ErrorClass::Unsupported`.
 //!
 //! ```ignore
 //! let roles = env.roles();
