@@ -88,7 +88,7 @@ impl SqliteStore {
 fn open_blocking(path: &Path) -> Res<Connection> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    wal_mode(&conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     migrations::migrate(&mut conn)?;
@@ -97,6 +97,24 @@ fn open_blocking(path: &Path) -> Res<Connection> {
         "CREATE TABLE IF NOT EXISTS ready_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)",
     )?;
     Ok(conn)
+}
+
+/// Switches to WAL. Two processes opening a new file at once race for the switch, and SQLite
+/// answers the loser "database is locked" at once, without consulting the busy timeout: try
+/// again for as long as that timeout.
+fn wal_mode(conn: &Connection) -> Res<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 #[async_trait]
