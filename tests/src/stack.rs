@@ -252,8 +252,7 @@ prepare = true
 
     /// M3's orders, read from its state database (works whatever Ferry is doing).
     pub fn m3_orders(&self) -> Vec<OrderRecord> {
-        ferry_sim::m3::read_orders_from_state_dir(&self.dir.path().join("m3"))
-            .expect("m3 orders")
+        ferry_sim::m3::read_orders_from_state_dir(&self.dir.path().join("m3")).expect("m3 orders")
     }
 
     /// Job states in Ferry's store: (key, state, hold reason).

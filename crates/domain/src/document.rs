@@ -104,7 +104,10 @@ mod tests {
             }],
         };
         let json = serde_json::to_value(&doc).unwrap();
-        assert_eq!(json["fields"][0]["value"], serde_json::json!({"text": "AAAQ1001"}));
+        assert_eq!(
+            json["fields"][0]["value"],
+            serde_json::json!({"text": "AAAQ1001"})
+        );
         assert_eq!(json["fields"][2]["value"], serde_json::json!("null"));
         assert_eq!(serde_json::from_value::<Document>(json).unwrap(), doc);
         // The form jobs were checkpointed in before this crate (the bindings' own derive).

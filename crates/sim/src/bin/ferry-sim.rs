@@ -4,7 +4,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "ferry-sim", version, about = "Simulators of Infor M3 and QuoteWerks")]
+#[command(
+    name = "ferry-sim",
+    version,
+    about = "Simulators of Infor M3 and QuoteWerks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
