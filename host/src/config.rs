@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use url::Url;
 
 use crate::runtime::connections::ConnectionError;
@@ -90,7 +89,7 @@ pub struct TenantConfig {
     #[serde(default)]
     pub quote_to_order: QuoteToOrderPolicy,
     #[serde(default)]
-    pub retry: crate::flows::RetryPolicy,
+    pub retry: ferry_flows::RetryPolicy,
 }
 
 /// `[tenants.T.host]`: what the host checks before any plugin code runs.
@@ -195,52 +194,8 @@ impl Default for ServerConfig {
     }
 }
 
-/// The tenant's policy for quote -> order.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct QuoteToOrderPolicy {
-    /// The quoting status that means "send to the ERP" (match the connector's setting). A
-    /// webhook for another status is stored but starts nothing. None: every event starts one.
-    pub ready_status: Option<String>,
-    /// Poll the quoting system for ready quotes this often (catches missed webhooks); 0 = off.
-    pub poll_interval_secs: u64,
-    /// Create an ERP customer from the mapping when none matches; else hold for review.
-    pub create_customers: bool,
-    /// Status written to the quote with the order number (None: the connector's setting).
-    pub transferred_status: Option<String>,
-    /// Poll ERP order status for push-back this often; 0 = off (ION events still push).
-    pub status_poll_secs: u64,
-    /// The quote status to write for each ERP order status (unlisted: "ERP status N").
-    pub status_names: BTreeMap<String, String>,
-    /// ERP statuses after which an order is no longer polled.
-    pub final_statuses: Vec<String>,
-    /// Keys that moved to `[tenants.T.host]`: accepted by the parser only so that
-    /// `validate` can say where they went.
-    #[serde(rename = "ion_token_secret")]
-    pub(crate) moved_ion_token_secret: Option<IgnoredAny>,
-    #[serde(rename = "webhook_secret")]
-    pub(crate) moved_webhook_secret: Option<IgnoredAny>,
-    #[serde(rename = "webhook_header")]
-    pub(crate) moved_webhook_header: Option<IgnoredAny>,
-}
-
-impl Default for QuoteToOrderPolicy {
-    fn default() -> Self {
-        Self {
-            ready_status: None,
-            poll_interval_secs: 60,
-            create_customers: false,
-            transferred_status: None,
-            status_poll_secs: 0,
-            status_names: BTreeMap::new(),
-            // M3's last order statuses: invoiced, and deleted/cancelled. Tenants may differ.
-            final_statuses: vec!["77".into(), "90".into(), "99".into()],
-            moved_ion_token_secret: None,
-            moved_webhook_secret: None,
-            moved_webhook_header: None,
-        }
-    }
-}
+/// The tenant's policy for quote -> order lives with the flows that follow it.
+pub use ferry_flows::QuoteToOrderPolicy;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]

@@ -2,15 +2,16 @@
 //! WebAssembly components behind the WIT contract in `wit/` (see DESIGN.md).
 //!
 //! The `ferry` crate is the composition root: config (parse, then resolve), tenants, the HTTP
-//! API, the CLI, and, until they become crates of their own, the runtime (`runtime/`:
-//! everything wasmtime) and the flows (`flows/`: the domain's role traits and the store's
-//! traits only; `cargo xtask tidy` fails a flow that names wasmtime, bindings or axum).
+//! API, the CLI, and, until it becomes a crate of its own, the runtime (`runtime/`: everything
+//! wasmtime). The flows are `ferry-flows` (`cargo xtask tidy` fails one that names wasmtime,
+//! bindings or axum).
 //! May depend on every Ferry crate; `ferry-sim` only with feature `sandbox`.
 
 pub mod api;
 pub mod cli;
 pub mod config;
-pub mod flows;
+/// The flows are their own crate (no wasmtime, no axum); `crate::flows` keeps naming them.
+pub use ferry_flows as flows;
 pub mod mapping;
 pub mod node;
 pub mod runtime;

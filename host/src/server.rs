@@ -98,15 +98,23 @@ pub async fn start(
     }
     tracing::info!(node = %node.id, "node id");
     let mut background = Vec::new();
+    // The flows' view of each tenant: its roles resolve the active plugin at every call, so
+    // one view serves for the process's life.
+    let flow_tenants: Arc<HashMap<String, Arc<ferry_flows::Tenant>>> = Arc::new(
+        tenants
+            .iter()
+            .map(|(name, env)| (name.clone(), Arc::new(env.flow_tenant())))
+            .collect(),
+    );
     let workers = Arc::new(Workers {
         store: jobs.clone(),
-        tenants: tenants.clone(),
+        tenants: flow_tenants.clone(),
         wake: wake.clone(),
         node: node.id.clone(),
         lease_ms: i64::try_from(config.server.lease_ms).unwrap_or(i64::MAX),
     });
     background.push(tokio::spawn(workers.run(config.server.workers)));
-    for env in tenants.values() {
+    for env in flow_tenants.values() {
         background.push(tokio::spawn(poll_ready_quotes(
             env.clone(),
             jobs.clone(),

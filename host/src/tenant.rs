@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::{FerryConfig, HostCredentials, QuoteToOrderPolicy};
-use crate::flows::RetryPolicy;
 use crate::runtime::{Grants, Plugin, Registry, Role, Runtime};
+use ferry_flows::RetryPolicy;
 
 pub struct TenantEnv {
     pub name: String,
@@ -118,6 +118,17 @@ impl TenantEnv {
 /// its grants) at every call, so an activation or a finished transform snapshot serves the
 /// next call.
 impl TenantEnv {
+    /// The tenant as the flows see it: name, policies and the roles its plugins serve.
+    pub fn flow_tenant(&self) -> ferry_flows::Tenant {
+        ferry_flows::Tenant {
+            name: self.name.clone(),
+            policy: self.policy.clone(),
+            retry: self.retry.clone(),
+            roles: self.roles(),
+            transform_settings: self.transform_settings(),
+        }
+    }
+
     pub fn roles(&self) -> ferry_domain::Roles {
         crate::runtime::roles::roles(Arc::new(self.plugins()))
     }

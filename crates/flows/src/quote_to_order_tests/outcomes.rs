@@ -5,9 +5,9 @@ use ferry_domain::{ErrorClass, FieldError, Issue, QuoteSummary, RoleError, Sever
 use serde_json::Value as Json;
 
 use super::{TENANT, World, held};
-use crate::flows::fakes::{Fail, no_plugin, role_error};
-use crate::flows::quote_to_order::{Checkpoint, KIND};
-use crate::flows::{RetryPolicy, StepError, now_ms, outcome_for, poller};
+use crate::fakes::{Fail, no_plugin, role_error};
+use crate::quote_to_order::{Checkpoint, KIND};
+use crate::{RetryPolicy, StepError, now_ms, outcome_for, poller};
 use ferry_store::{JobState, Jobs, Links, NewJob, Outcome};
 
 #[tokio::test]

@@ -2,8 +2,12 @@
 //! the domain's role traits (`ferry_domain::{Erp, Quoting, Transform}`, through [`Tenant`]'s
 //! `roles`) and Ferry's own vocabulary, never a vendor's field names (connectors and mappings
 //! do that), never wasmtime or the contract's generated bindings (the runtime's adapters do).
+//!
+//! May depend on: the domain (`ferry-domain`), the store's traits (`ferry-store`), tokio,
+//! serde, tracing. Never wasmtime, axum, or the `ferry` crate (`cargo xtask tidy` checks).
 
 pub mod intake;
+pub mod policy;
 pub mod poller;
 pub mod quote_to_order;
 pub mod retry;
@@ -19,11 +23,10 @@ use std::time::Duration;
 
 use ferry_domain::{CallFailure, CallFailureKind, ErrorClass, RoleError, RoleFailure, Roles};
 
-use crate::config::QuoteToOrderPolicy;
-use crate::tenant::TenantEnv;
 use ferry_store::{Outcome, StoreError};
 
 pub use ferry_domain::error::field_errors;
+pub use policy::QuoteToOrderPolicy;
 pub use retry::RetryPolicy;
 
 /// A tenant as a flow sees it: its name, policies and roles, nothing of how the roles are
@@ -36,19 +39,6 @@ pub struct Tenant {
     pub roles: Roles,
     /// The settings a transform's context carries (default warehouse, order type, ...).
     pub transform_settings: Vec<(String, String)>,
-}
-
-impl Tenant {
-    /// The flow's view of a configured tenant, its roles served by the tenant's plugins.
-    pub fn of(env: &TenantEnv) -> Self {
-        Self {
-            name: env.name.clone(),
-            policy: env.policy.clone(),
-            retry: env.retry.clone(),
-            roles: env.roles(),
-            transform_settings: env.transform_settings(),
-        }
-    }
 }
 
 /// Why a step did not complete.

@@ -8,15 +8,14 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::{now_ms, quote_to_order, status};
-use crate::tenant::TenantEnv;
+use super::{Tenant, now_ms, quote_to_order, status};
 use ferry_store::{Claim, Outcome, Store, StoreError};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
 pub struct Workers {
     pub store: Arc<dyn Store>,
-    pub tenants: Arc<HashMap<String, Arc<TenantEnv>>>,
+    pub tenants: Arc<HashMap<String, Arc<Tenant>>>,
     pub wake: Arc<Notify>,
     /// This node's stable id; workers are named `{node}-{n}` (see `Jobs::release_claims_of`).
     pub node: String,
@@ -71,8 +70,7 @@ impl Workers {
                         quote_to_order::run(env, self.store.as_ref(), claim).await
                     }
                     status::KIND => {
-                        let roles = env.roles();
-                        let push = status::StatusPush::of(env, &roles);
+                        let push = status::StatusPush::of(env);
                         status::run(&push, self.store.as_ref(), claim).await
                     }
                     other => Outcome::Dead {

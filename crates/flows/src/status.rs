@@ -15,8 +15,7 @@ use std::time::Duration;
 use ferry_domain::{Erp, Quoting, RoleFailure};
 use serde_json::json;
 
-use super::{RetryPolicy, StepError, now_ms, outcome_for, quote_to_order};
-use crate::tenant::TenantEnv;
+use super::{RetryPolicy, StepError, Tenant, now_ms, outcome_for, quote_to_order};
 use ferry_store::{Claim, Ingested, Link, NewEvent, NewJob, Outcome, Store, StoreError};
 
 pub const KIND: &str = "order-status";
@@ -125,7 +124,7 @@ fn role(e: RoleFailure) -> StepError {
 /// Polls open orders forever at the tenant's interval (nothing when it is 0), queueing the
 /// push-back for each order whose ERP status moved. The safety net for missed ERP events.
 /// Workers find the queued jobs on their next idle poll.
-pub async fn poll_order_status(env: Arc<TenantEnv>, store: Arc<dyn Store>) {
+pub async fn poll_order_status(env: Arc<Tenant>, store: Arc<dyn Store>) {
     let interval = env.policy.status_poll_secs;
     if interval == 0 {
         return;
@@ -140,8 +139,8 @@ pub async fn poll_order_status(env: Arc<TenantEnv>, store: Arc<dyn Store>) {
 
 /// One pass over open orders; returns how many push-backs were queued. A read that fails is
 /// left to the next pass (or an event); only the push-back is a job.
-pub async fn poll_once(env: &Arc<TenantEnv>, store: &dyn Store) -> Result<usize, StoreError> {
-    let roles = env.roles();
+pub async fn poll_once(env: &Tenant, store: &dyn Store) -> Result<usize, StoreError> {
+    let roles = &env.roles;
     let (mut queued, mut failed, mut last) = (0, 0, None);
     let open = store
         .open_links(&env.name, ORDER_LINK, &env.policy.final_statuses)
@@ -171,8 +170,9 @@ async fn moved(erp: &dyn Erp, order: &Link) -> Result<bool, RoleFailure> {
 }
 
 impl<'a> StatusPush<'a> {
-    /// The push-back as `env` configures it, over `roles` (from `env.roles()`).
-    pub fn of(env: &'a TenantEnv, roles: &'a ferry_domain::Roles) -> Self {
+    /// The push-back as the tenant configures it, over its roles.
+    pub fn of(env: &'a Tenant) -> Self {
+        let roles = &env.roles;
         Self {
             tenant: &env.name,
             erp: roles.erp.as_ref(),

@@ -9,9 +9,9 @@ mod outcomes;
 mod writes;
 
 use super::fakes::Fakes;
-use super::quote_to_order::{Checkpoint, KIND, run_for};
+use super::quote_to_order::{Checkpoint, KIND, run};
 use super::{RetryPolicy, Tenant, now_ms};
-use crate::config::QuoteToOrderPolicy;
+use crate::QuoteToOrderPolicy;
 use ferry_store::{Audit, Claim, Jobs, MemoryStore, NewJob, Outcome};
 
 pub(super) const TENANT: &str = "acme";
@@ -80,7 +80,7 @@ impl World {
     /// One worker pass: claim, run, record the outcome; returns the outcome.
     pub(super) async fn pass(&self) -> Outcome {
         let claim = self.claim().await;
-        let outcome = run_for(&self.tenant, &self.store, &claim).await;
+        let outcome = run(&self.tenant, &self.store, &claim).await;
         self.store
             .finish(&claim, outcome.clone(), now_ms())
             .await

@@ -4,7 +4,7 @@
 use ferry_domain::{ErrorClass, Value};
 
 use super::{TENANT, World, held};
-use crate::flows::fakes::{Fail, role_error};
+use crate::fakes::{Fail, role_error};
 use ferry_store::{Inbox, JobState, Links, Outcome};
 
 #[tokio::test]

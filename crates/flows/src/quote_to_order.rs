@@ -18,7 +18,6 @@ use serde_json::Value as Json;
 use ferry_domain::{Context, Document, Issue, MatchCriteria, OrderReceipt, Severity};
 
 use super::{StepError, Tenant, field_errors, now_ms, outcome_for};
-use crate::tenant::TenantEnv;
 use ferry_store::{Claim, LinkRef, Outcome, Store};
 
 pub const KIND: &str = "quote-to-order";
@@ -112,13 +111,8 @@ impl Step {
     }
 }
 
-/// Runs a claimed job for a configured tenant (its roles served by its plugins).
-pub async fn run(env: &TenantEnv, store: &dyn Store, claim: &Claim) -> Outcome {
-    run_for(&Tenant::of(env), store, claim).await
-}
-
 /// Runs a claimed job as far as it goes; the outcome says how it ends this time.
-pub async fn run_for(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
+pub async fn run(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
     let cp: Checkpoint = match serde_json::from_value(claim.job.checkpoint.clone()) {
         Ok(cp) => cp,
         Err(e) => {

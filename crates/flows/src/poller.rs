@@ -10,21 +10,19 @@ use ferry_domain::PageRequest;
 
 use super::quote_to_order::{Checkpoint, KIND};
 use super::{Tenant, now_ms};
-use crate::tenant::TenantEnv;
 use ferry_store::{NewJob, Store};
 
 const PAGE: u32 = 100;
 const MAX_PAGES: usize = 100;
 
 /// Polls forever at the tenant's interval (does nothing when the interval is 0).
-pub async fn poll_ready_quotes(env: Arc<TenantEnv>, store: Arc<dyn Store>, wake: Arc<Notify>) {
+pub async fn poll_ready_quotes(env: Arc<Tenant>, store: Arc<dyn Store>, wake: Arc<Notify>) {
     let interval = env.policy.poll_interval_secs;
     if interval == 0 {
         return;
     }
-    let tenant = Tenant::of(&env);
     loop {
-        match poll_once(&tenant, store.as_ref()).await {
+        match poll_once(&env, store.as_ref()).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(tenant = %env.name, "poll queued {n} ready quotes");

@@ -1,0 +1,57 @@
+//! What a tenant decides about quote -> order: when a quote is ready, whether customers are
+//! created, what is written back, how order status is named and polled.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+/// The tenant's policy for quote -> order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuoteToOrderPolicy {
+    /// The quoting status that means "send to the ERP" (match the connector's setting). A
+    /// webhook for another status is stored but starts nothing. None: every event starts one.
+    pub ready_status: Option<String>,
+    /// Poll the quoting system for ready quotes this often (catches missed webhooks); 0 = off.
+    pub poll_interval_secs: u64,
+    /// Create an ERP customer from the mapping when none matches; else hold for review.
+    pub create_customers: bool,
+    /// Status written to the quote with the order number (None: the connector's setting).
+    pub transferred_status: Option<String>,
+    /// Poll ERP order status for push-back this often; 0 = off (ION events still push).
+    pub status_poll_secs: u64,
+    /// The quote status to write for each ERP order status (unlisted: "ERP status N").
+    pub status_names: BTreeMap<String, String>,
+    /// ERP statuses after which an order is no longer polled.
+    pub final_statuses: Vec<String>,
+    /// Keys that moved to `[tenants.T.host]`: accepted by the parser only so that the
+    /// config's validation can say where they went (hidden: not policy).
+    #[serde(rename = "ion_token_secret")]
+    #[doc(hidden)]
+    pub moved_ion_token_secret: Option<IgnoredAny>,
+    #[serde(rename = "webhook_secret")]
+    #[doc(hidden)]
+    pub moved_webhook_secret: Option<IgnoredAny>,
+    #[serde(rename = "webhook_header")]
+    #[doc(hidden)]
+    pub moved_webhook_header: Option<IgnoredAny>,
+}
+
+impl Default for QuoteToOrderPolicy {
+    fn default() -> Self {
+        Self {
+            ready_status: None,
+            poll_interval_secs: 60,
+            create_customers: false,
+            transferred_status: None,
+            status_poll_secs: 0,
+            status_names: BTreeMap::new(),
+            // M3's last order statuses: invoiced, and deleted/cancelled. Tenants may differ.
+            final_statuses: vec!["77".into(), "90".into(), "99".into()],
+            moved_ion_token_secret: None,
+            moved_webhook_secret: None,
+            moved_webhook_header: None,
+        }
+    }
+}
