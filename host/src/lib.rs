@@ -2,9 +2,9 @@
 //! WebAssembly components behind the WIT contract in `wit/` (see DESIGN.md).
 //!
 //! The `ferry` crate is the composition root: config (parse, then resolve), tenants, the HTTP
-//! API, the CLI, and, until it becomes a crate of its own, the runtime (`runtime/`: everything
-//! wasmtime). The flows are `ferry-flows` (`cargo xtask tidy` fails one that names wasmtime,
-//! bindings or axum).
+//! API and the CLI. The runtime (`ferry-runtime`: everything wasmtime) and the flows
+//! (`ferry-flows`: role and store traits only; `cargo xtask tidy` fails one that names
+//! wasmtime, bindings or axum) are crates of their own.
 //! May depend on every Ferry crate; `ferry-sim` only with feature `sandbox`.
 
 pub mod api;
@@ -14,7 +14,8 @@ pub mod config;
 pub use ferry_flows as flows;
 pub mod mapping;
 pub mod node;
-pub mod runtime;
+/// The runtime is its own crate (everything wasmtime); `crate::runtime` keeps naming it.
+pub use ferry_runtime as runtime;
 /// The demo stack (simulators linked in): only with feature `sandbox`, never in a release build.
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

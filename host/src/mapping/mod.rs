@@ -33,7 +33,7 @@ pub fn map_native(
 ) -> Result<wit_mapping::Mapped, Vec<wit_mapping::Issue>> {
     let document = engine::Document::from(input.clone());
     let context = engine::Context::from(context.clone());
-    crate::runtime::roles::convert::mapping_result_to_wit(mapping.map(&document, &context))
+    crate::runtime::roles::mapping_result_to_wit(mapping.map(&document, &context))
 }
 
 #[cfg(test)]

@@ -15,9 +15,9 @@ use tokio::sync::Mutex;
 
 use super::sqlite_guard::{self, Guard};
 use super::{SqlStop, default_max_rows};
-use crate::runtime::bindings::sql::{Rows, SqlValue, Statement};
-use crate::runtime::bindings::types::Error;
-use crate::runtime::connections::ConnectionError;
+use crate::bindings::sql::{Rows, SqlValue, Statement};
+use crate::bindings::types::Error;
+use crate::connections::ConnectionError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -21,14 +21,14 @@ pub mod tsql;
 
 use std::time::Instant;
 
-use crate::runtime::bindings::sql::{Dialect, Rows, Statement};
-use crate::runtime::bindings::types::Error;
+use crate::bindings::sql::{Dialect, Rows, Statement};
+use crate::bindings::types::Error;
 
 pub use mssql::SqlServerSettings;
 pub use sqlite::SqliteSettings;
 
 use super::ConnectionError;
-use crate::runtime::grants::Secret;
+use crate::grants::Secret;
 
 /// Why a statement did not complete.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use ferry_domain::{
 };
 
 use super::{PluginSource, guest_call};
-use crate::runtime::bindings::quoting as wit_quoting;
-use crate::runtime::bindings::types as wit;
+use crate::bindings::quoting as wit_quoting;
+use crate::bindings::types as wit;
 
 pub(super) struct QuotingAdapter {
     source: Arc<dyn PluginSource>,

@@ -3,9 +3,9 @@
 //! a deadline stop, just like a loop in guest code. While the request is out the call gives its
 //! tenant's turn back (guest code isn't running), and takes it again before returning.
 
-use crate::runtime::bindings::http::{Host, Request, Response};
-use crate::runtime::bindings::types::Error;
-use crate::runtime::state::PluginState;
+use crate::bindings::http::{Host, Request, Response};
+use crate::bindings::types::Error;
+use crate::state::PluginState;
 
 impl Host for PluginState {
     async fn send(

@@ -1,7 +1,7 @@
 //! `ferry:host/config`: the non-secret settings the tenant gave this plugin.
 
-use crate::runtime::bindings::config::Host;
-use crate::runtime::state::PluginState;
+use crate::bindings::config::Host;
+use crate::state::PluginState;
 
 impl Host for PluginState {
     fn get(&mut self, key: String) -> Option<String> {

@@ -1,8 +1,8 @@
 //! `ferry:host/secrets`: a plugin asks whether a presented value equals a named secret; it
 //! never reads the secret.
 
-use crate::runtime::bindings::secrets::Host;
-use crate::runtime::state::PluginState;
+use crate::bindings::secrets::Host;
+use crate::state::PluginState;
 
 impl Host for PluginState {
     fn matches(&mut self, name: String, presented: String) -> bool {

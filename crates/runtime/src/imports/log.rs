@@ -2,8 +2,8 @@
 //! in size and count per call so a plugin can't flood the host's logs, with control
 //! characters escaped so a plugin can't forge a line of its own (or recolour the terminal).
 
-use crate::runtime::bindings::log::{Host, Level};
-use crate::runtime::state::PluginState;
+use crate::bindings::log::{Host, Level};
+use crate::state::PluginState;
 
 const MAX_MESSAGE: usize = 4096;
 

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use crate::runtime::bindings::sql::{Dialect, Host, Rows, Statement};
-use crate::runtime::bindings::types::Error;
-use crate::runtime::connections::sql::{SqlConnection, SqlStop};
-use crate::runtime::state::PluginState;
+use crate::bindings::sql::{Dialect, Host, Rows, Statement};
+use crate::bindings::types::Error;
+use crate::connections::sql::{SqlConnection, SqlStop};
+use crate::state::PluginState;
 
 /// Upper bound on statements in one transaction call.
 const MAX_STATEMENTS: usize = 1_000;

@@ -10,8 +10,8 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::ConnectionError;
-use crate::runtime::bindings::types::Error;
-use crate::runtime::grants::Secret;
+use crate::bindings::types::Error;
+use crate::grants::Secret;
 
 /// The fields of an `.ionapi` file Ferry uses. Unknown fields (`cn`, `dt`, `ev`, `v`, `oa`,
 /// `or`, ...) are ignored; `dt` and `ev` are undocumented.

@@ -7,8 +7,8 @@ use ferry_domain::{Context, Document, Issue, Mapped, RoleResult, Transform};
 
 use super::convert::mapping_result;
 use super::{PluginSource, guest_call};
-use crate::runtime::bindings::transform as wit_mapping;
-use crate::runtime::bindings::types as wit;
+use crate::bindings::transform as wit_mapping;
+use crate::bindings::types as wit;
 
 pub(super) struct TransformAdapter {
     source: Arc<dyn PluginSource>,

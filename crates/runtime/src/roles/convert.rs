@@ -4,10 +4,10 @@
 
 use ferry_domain as domain;
 
-use crate::runtime::CallError;
-use crate::runtime::bindings::transform as mapping;
-use crate::runtime::bindings::types as wit;
-use crate::runtime::bindings::{erp, quoting};
+use crate::CallError;
+use crate::bindings::transform as mapping;
+use crate::bindings::types as wit;
+use crate::bindings::{erp, quoting};
 
 // ---- documents ----
 
@@ -377,7 +377,7 @@ pub(crate) fn mapping_result(
 
 /// A domain mapping result as the contract's (the native mapping path, compared with a
 /// component's answer in tests).
-pub(crate) fn mapping_result_to_wit(
+pub fn mapping_result_to_wit(
     r: Result<domain::Mapped, Vec<domain::Issue>>,
 ) -> Result<mapping::Mapped, Vec<mapping::Issue>> {
     r.map(Into::into).map_err(vec_into)

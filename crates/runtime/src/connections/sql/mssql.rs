@@ -37,10 +37,10 @@ use tokio::sync::Mutex;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use super::{SqlStop, default_max_rows, tsql};
-use crate::runtime::bindings::sql::{Rows, SqlValue, Statement};
-use crate::runtime::bindings::types::Error;
-use crate::runtime::connections::ConnectionError;
-use crate::runtime::grants::Secret;
+use crate::bindings::sql::{Rows, SqlValue, Statement};
+use crate::bindings::types::Error;
+use crate::connections::ConnectionError;
+use crate::grants::Secret;
 
 /// `kind = "sqlserver"` settings besides the connection string (a secret, by reference).
 #[derive(Debug, Clone, Deserialize)]

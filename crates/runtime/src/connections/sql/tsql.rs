@@ -17,7 +17,7 @@
 //! `dbo.t.col`, a method on an xml column `t.col.value(…)`) are refused too; write them with an
 //! alias. `?` placeholders become `@P1…@Pn` here as well, with the same lexer.
 
-use crate::runtime::bindings::types::Error;
+use crate::bindings::types::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -1,5 +1,10 @@
 //! The plugin runtime: one wasmtime `Engine`, compiled components cached on disk, a fresh
 //! bounded instance per call, the capabilities plugins are granted, and the per-tenant registry.
+//!
+//! May depend on: wasmtime and what the capabilities need (reqwest, rusqlite, tiberius), the
+//! domain (the role traits it implements in `roles/`) and the store's `Activations` trait.
+//! Never on flows, axum or the `ferry` crate. Generated bindings are converted to domain types
+//! in one place, `roles/convert.rs`.
 
 /// The contract's generated bindings. Private to the runtime in spirit: flows, the API and the
 /// CLI use the role adapters (`roles`) and domain types. Public, hidden, only for the tests and

@@ -23,6 +23,10 @@
 //! ```
 
 pub(crate) mod convert;
+/// The native mapping path's one conversion back to the contract (tests compare it with a
+/// component's answer).
+#[doc(hidden)]
+pub use convert::mapping_result_to_wit;
 mod erp;
 mod quoting;
 mod transform;
@@ -63,11 +67,11 @@ fn no_plugin(message: String) -> CallFailure {
 /// .call_get_order_status(s, &number))`. The body may only use values it owns (moved in).
 macro_rules! guest_call {
     ($source:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
-        let source: &std::sync::Arc<dyn $crate::runtime::roles::PluginSource> = $source;
+        let source: &std::sync::Arc<dyn $crate::roles::PluginSource> = $source;
         let plugin = source
-            .plugin($crate::runtime::Role::$role)
-            .map_err($crate::runtime::roles::no_plugin)?;
-        let grants = source.grants($crate::runtime::Role::$role);
+            .plugin($crate::Role::$role)
+            .map_err($crate::roles::no_plugin)?;
+        let grants = source.grants($crate::Role::$role);
         let runtime = source.runtime().clone();
         let guest = runtime.clone();
         runtime

@@ -12,7 +12,7 @@
 pub mod imports {
     wasmtime::component::bindgen!({
         world: "imports",
-        path: "../wit/host",
+        path: "../../wit/host",
         // Documents are compared in tests and (later) persisted as JSON by the store.
         additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
         imports: {
@@ -47,13 +47,13 @@ macro_rules! role_world {
     };
 }
 
-role_world!(erp_world, "../wit/erp", ErpConnector, ErpConnectorPre, {
+role_world!(erp_world, "../../wit/erp", ErpConnector, ErpConnectorPre, {
     "ferry:types/types" => types,
     "ferry:host/http" => http,
     "ferry:host/log" => log,
     "ferry:host/config" => config,
 });
-role_world!(quoting_world, "../wit/quoting", QuotingConnector, QuotingConnectorPre, {
+role_world!(quoting_world, "../../wit/quoting", QuotingConnector, QuotingConnectorPre, {
     "ferry:types/types" => types,
     "ferry:host/http" => http,
     "ferry:host/sql" => sql,
@@ -61,7 +61,7 @@ role_world!(quoting_world, "../wit/quoting", QuotingConnector, QuotingConnectorP
     "ferry:host/config" => config,
     "ferry:host/secrets" => secrets,
 });
-role_world!(transform_world, "../wit/transform", Transform, TransformPre, {
+role_world!(transform_world, "../../wit/transform", Transform, TransformPre, {
     "ferry:types/types" => types,
     "ferry:host/log" => log,
     "ferry:host/config" => config,

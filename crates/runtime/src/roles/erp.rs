@@ -9,7 +9,7 @@ use ferry_domain::{
 
 use super::convert::check_changes;
 use super::{PluginSource, guest_call};
-use crate::runtime::bindings::types as wit;
+use crate::bindings::types as wit;
 
 pub(super) struct ErpAdapter {
     source: Arc<dyn PluginSource>,

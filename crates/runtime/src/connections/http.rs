@@ -11,8 +11,8 @@ use url::Url;
 
 use super::ConnectionError;
 use super::oauth::TokenProvider;
-use crate::runtime::bindings::http::{Method, Request, Response};
-use crate::runtime::bindings::types::Error;
+use crate::bindings::http::{Method, Request, Response};
+use crate::bindings::types::Error;
 
 /// Headers a plugin may never set: credentials and anything that changes framing or routing.
 const FORBIDDEN_HEADERS: &[&str] = &[
