@@ -448,7 +448,7 @@ fn on_demand_allocation_keeps_the_memory_cap() {
 }
 
 /// Config nonsense stops `ferry` at load with the reason (each rule has a unit test in
-/// `host/src/config/validate.rs`; this is the user's view of it).
+/// `crates/ferry/src/config/validate.rs`; this is the user's view of it).
 #[test]
 fn a_config_with_nonsense_is_refused_at_load_with_its_reasons() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -25,7 +25,7 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "flows speak the domain's role traits only (DESIGN.md: never wasmtime, never axum)",
     ),
     (
-        "host/src/api",
+        "crates/ferry/src/api",
         &["wasmtime", "runtime::bindings", "ferry_plugin_"],
         "the API calls plugins through the role traits only",
     ),

@@ -21,12 +21,11 @@ const PENDING: &[(&str, &str)] = &[];
 
 /// Folders whose sources are not tests (test files make temporary stores of their own).
 const SOURCES: &[&str] = &[
-    "host/src",
-    "host/tests/common",
-    "host/benches/common",
+    "crates",
+    "crates/ferry/tests/common",
+    "crates/ferry/benches/common",
     "tests/src",
     "xtask/src",
-    "crates",
 ];
 
 fn root() -> PathBuf {
@@ -102,7 +101,7 @@ fn no_other_source_spells_a_component_or_data_dir_path() {
 #[test]
 fn the_scan_finds_a_copy_where_one_is_written() {
     let dir = std::env::temp_dir().join(format!("layout-copy-{}", std::process::id()));
-    let src = dir.join("host/src");
+    let src = dir.join("crates/ferry/src");
     std::fs::create_dir_all(&src).expect("temp dir");
     std::fs::write(
         src.join("server.rs"),
@@ -118,6 +117,6 @@ fn the_scan_finds_a_copy_where_one_is_written() {
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(
         found,
-        vec![("host/src/server.rs".to_string(), "\"ferry.db\"")]
+        vec![("crates/ferry/src/server.rs".to_string(), "\"ferry.db\"")]
     );
 }

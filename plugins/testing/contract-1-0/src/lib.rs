@@ -1,7 +1,7 @@
 //! A transform built against the frozen 1.0.0 contract (`wit/frozen/transform@1.0.0`, which
 //! imports `ferry:host@1.0.0`), as a plugin released before 1.1 was. It does not use ferry-pdk
 //! (which follows the live contract), so its imports and export carry 1.0.0. The host, serving
-//! 1.1, must pass its contract check and run it (host/tests/contract_versions.rs).
+//! 1.1, must pass its contract check and run it (crates/ferry/tests/contract_versions.rs).
 
 wit_bindgen::generate!({
     world: "plugin",

@@ -1,6 +1,6 @@
 //! `ferry mapping suggest`: proposes mapping rules for each target field, with a score, from
 //! field names, field descriptions (M3's MI field texts and types from the one M3 field catalog,
-//! `crates/m3-fields`; QuoteWerks' in `host/data/quotewerks-fields.txt`) and sample values.
+//! `crates/m3-fields`; QuoteWerks' in `crates/ferry/data/quotewerks-fields.txt`) and sample values.
 //!
 //! Scoring: the words of the target's description against the source's name and description
 //! (split at camel case, a small thesaurus of integration words, each word weighted by how rare

@@ -4,7 +4,7 @@
 use ferry_mapping_engine::{Context, Document, Field, Issue, Line, Mapping, Severity, Value};
 
 fn shipped(name: &str) -> Mapping {
-    let path = format!("{}/../mappings/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../../mappings/{name}.toml", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("read mapping");
     Mapping::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -432,7 +432,7 @@ fn describe_lists_reads_and_writes() {
 /// file name, with the kind it declares, and nothing else is.
 #[test]
 fn the_default_list_is_every_file_in_mappings() {
-    let dir = format!("{}/../mappings", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!("{}/../../mappings", env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
         .expect("read mappings/")
         .filter_map(|e| e.ok().map(|e| e.path()))

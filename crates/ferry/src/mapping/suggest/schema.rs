@@ -1,6 +1,6 @@
 //! The schemas `suggest` works over: each side's fields with level, type, length and
 //! description, from the one M3 field catalog (`crates/m3-fields`) and QuoteWerks' field list
-//! (`host/data/quotewerks-fields.txt`).
+//! (`crates/ferry/data/quotewerks-fields.txt`).
 
 use std::collections::HashSet;
 

@@ -17,7 +17,7 @@ use ferry_domain::{Context, Document, Field, Line, Value};
 mod native {
     use ferry_domain::{Document, Field, Line, Value};
     use rust_decimal::Decimal;
-    include!("../../plugins/testing/test-transform/src/quote_to_order.rs");
+    include!("../../../plugins/testing/test-transform/src/quote_to_order.rs");
 }
 
 fn text(name: &str, v: &str) -> Field {

@@ -398,7 +398,7 @@ async fn python_example_applies_contract_prices_and_volume_tiers() {
 
 /// The kinds of the files in `mappings/` (file names without `.toml`), sorted.
 fn shipped_kinds() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mappings");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../mappings");
     let mut kinds: Vec<String> = std::fs::read_dir(&dir)
         .expect("read mappings/")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -419,7 +419,7 @@ fn shipped_mappings_and_the_host_defaults_are_the_same_files() {
         .collect();
     assert_eq!(kinds, shipped_kinds());
     for (kind, text) in ferry::mapping::DEFAULTS {
-        let path = format!("{}/../mappings/{kind}.toml", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../../mappings/{kind}.toml", env!("CARGO_MANIFEST_DIR"));
         assert_eq!(std::fs::read_to_string(&path).expect("read"), *text);
         Mapping::parse(text).expect("parses");
         assert!(default_mapping(kind).is_some(), "{kind}");

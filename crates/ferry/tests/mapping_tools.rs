@@ -10,7 +10,7 @@ use ferry::mapping::suggest::{hit_rate, source_schema, target_schema};
 
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
+        .join("../..")
         .join(path)
 }
 
