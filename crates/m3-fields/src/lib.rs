@@ -6,6 +6,8 @@
 //! The data are text files in `data/`, compiled in:
 //! - `m3-transaction-fields.txt`: the MI metadata dump of the reference (M3H5), verbatim;
 //! - `constructed-transactions.txt`: transactions the dump lacks (CONSTRUCTED, UNVERIFIED);
+//! - `order-depth-transactions.txt`: texts, charges, delivery address, credit and invoices
+//!   (the M3H5 dump of reference/m3-order-depth.md);
 //! - `field-types.txt`: types the dump does not give (input-only fields) or serves wrongly
 //!   (amounts the Get/List metadata types as alphanumeric); these win over the dump.
 //!
@@ -24,6 +26,7 @@ use std::sync::OnceLock;
 
 const DUMP: &str = include_str!("../data/m3-transaction-fields.txt");
 const CONSTRUCTED: &str = include_str!("../data/constructed-transactions.txt");
+const ORDER_DEPTH: &str = include_str!("../data/order-depth-transactions.txt");
 const FIELD_TYPES: &str = include_str!("../data/field-types.txt");
 
 /// An MI field type, as the metadata's `@type` says it.
@@ -128,6 +131,7 @@ impl Catalog {
     pub fn load() -> Self {
         let mut transactions = parse_transactions(DUMP);
         transactions.extend(parse_transactions(CONSTRUCTED));
+        transactions.extend(parse_transactions(ORDER_DEPTH));
         Catalog { transactions }
     }
 
@@ -176,7 +180,7 @@ impl Catalog {
 /// The field table from the OUT lists of both dumps, then `field-types.txt`.
 fn field_specs() -> HashMap<&'static str, FieldSpec> {
     let mut specs: HashMap<&'static str, FieldSpec> = HashMap::new();
-    let outs = [DUMP, CONSTRUCTED]
+    let outs = [DUMP, CONSTRUCTED, ORDER_DEPTH]
         .into_iter()
         .flat_map(str::lines)
         .filter_map(|l| l.trim_start().strip_prefix("OUT:"))
