@@ -60,6 +60,25 @@ CREATE TABLE IF NOT EXISTS order_lines (
   whlo TEXT NOT NULL, sapr TEXT NOT NULL, dip1 TEXT NOT NULL, nepr TEXT NOT NULL,
   nlam TEXT NOT NULL, orst TEXT NOT NULL, dwdt TEXT NOT NULL, cupo TEXT NOT NULL,
   PRIMARY KEY (orno, ponr, posx));
+-- Order depth (transactions/ois100_depth.rs): texts, charges and addresses of batch orders,
+-- copied to the customer order by Confirm (OSYTXH/OOCHRG/OOADRE loosely). type 1 = head
+-- (ponr 0), 2 = line; tytr 1 = pre, 2 = post.
+CREATE TABLE IF NOT EXISTS batch_texts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, orno TEXT NOT NULL, type INTEGER NOT NULL,
+  ponr INTEGER NOT NULL, tytr INTEGER NOT NULL, txhe TEXT NOT NULL, parm TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batch_charges (
+  orno TEXT NOT NULL, crid TEXT NOT NULL, cram TEXT NOT NULL, crd0 TEXT NOT NULL,
+  PRIMARY KEY (orno, crid));
+CREATE TABLE IF NOT EXISTS batch_addresses (
+  orno TEXT NOT NULL, adrt INTEGER NOT NULL, cunm TEXT NOT NULL, cua1 TEXT NOT NULL,
+  cua2 TEXT NOT NULL, cua3 TEXT NOT NULL, cua4 TEXT NOT NULL, pono TEXT NOT NULL,
+  town TEXT NOT NULL, ecar TEXT NOT NULL, cscd TEXT NOT NULL, phno TEXT NOT NULL,
+  yref TEXT NOT NULL, PRIMARY KEY (orno, adrt));
+-- The CO charge master (OIS030) and the currencies with an exchange rate (CRS055).
+CREATE TABLE IF NOT EXISTS charge_types (crid TEXT PRIMARY KEY, crd0 TEXT NOT NULL);
+INSERT OR IGNORE INTO charge_types VALUES ('FRT', 'Freight'), ('HND', 'Handling'), ('INS', 'Insurance');
+CREATE TABLE IF NOT EXISTS currencies (cucd TEXT PRIMARY KEY, arat TEXT NOT NULL);
+INSERT OR IGNORE INTO currencies VALUES ('USD', '1'), ('EUR', '1.08'), ('GBP', '1.27'), ('CAD', '0.73'), ('SEK', '0.095');
 CREATE TABLE IF NOT EXISTS oauth_tokens (
   token_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, expires_at_ms INTEGER NOT NULL,
   revoked INTEGER NOT NULL DEFAULT 0);

@@ -6,6 +6,7 @@ mod bods;
 mod conn;
 mod control;
 mod data;
+mod depth;
 mod faults;
 mod format;
 pub mod metadata;
@@ -23,6 +24,9 @@ use tokio::sync::Notify;
 
 pub use control::{BodRecord, CustomerChange, ItemChange, StateSummary, StockChange};
 pub use data::{DB_FILE, OrderLineRecord, OrderRecord, read_orders_from_state_dir};
+pub use depth::{
+    OrderAddress, OrderCharge, OrderDepth, OrderText, read_order_depth_from_state_dir,
+};
 pub use faults::{FaultConfig, FaultKind, Latency, QueuedFault};
 pub use oauth::IonApi;
 pub use server::DEFAULT_MAXRECS;

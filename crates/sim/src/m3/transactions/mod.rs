@@ -7,6 +7,7 @@ mod mms080;
 mod mms200;
 mod ois100;
 mod ois100_batch;
+mod ois100_depth;
 mod ois320;
 
 use std::collections::HashMap;
@@ -198,6 +199,15 @@ fn handler(program: &str, transaction: &str) -> Option<Handler> {
         ("OIS100MI", "LstBatchLine") => ois100_batch::lst_batch_line,
         ("OIS100MI", "DelBatchLine") => ois100_batch::del_batch_line,
         ("OIS100MI", "DelBatchHead") => ois100_batch::del_batch_head,
+        ("OIS100MI", "AddBatchText") => ois100_depth::add_batch_text,
+        ("OIS100MI", "DelBatchText") => ois100_depth::del_batch_text,
+        ("OIS100MI", "AddBatchHeadChg") => ois100_depth::add_batch_head_chg,
+        ("OIS100MI", "AddBatchAddress") => ois100_depth::add_batch_address,
+        ("OIS100MI", "LstHeadText") => ois100_depth::lst_head_text,
+        ("OIS100MI", "LstLineText") => ois100_depth::lst_line_text,
+        ("OIS100MI", "LstOrderCharge") => ois100_depth::lst_order_charge,
+        ("OIS100MI", "GetAddress") => ois100_depth::get_address,
+        ("OIS030MI", "LstOrderCharges") => ois100_depth::lst_order_charges,
         ("OIS100MI", "GetHead") => ois100::get_head,
         ("OIS100MI", "LstHead") => ois100::lst_head,
         ("OIS100MI", "GetLine") => ois100::get_line,

@@ -81,6 +81,20 @@ pub fn add_batch_head(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record
     let faci = input.opt("FACI").map(str::to_string).unwrap_or(faci);
     let ordt = input.date("ORDT")?.unwrap_or_else(today);
     let rldt = input.date("RLDT")?.unwrap_or_else(|| ordt.clone());
+    let cucd = input.opt("CUCD").unwrap_or(&c.cucd).to_string();
+    // An order in another currency than the customer's needs an exchange rate (CRS055).
+    let rated: i64 = ctx.tx.query_row(
+        "SELECT COUNT(*) FROM currencies WHERE cucd = ?1",
+        [&cucd],
+        |r| r.get(0),
+    )?;
+    if cucd != c.cucd && rated == 0 {
+        return Err(MiError::nok(
+            "XRE0103",
+            "CUCD",
+            format!("Currency {cucd} does not exist or has no exchange rate"),
+        ));
+    }
     let orno = next_number(ctx.tx, "batch_order", 9_000_001)?.to_string();
     ctx.tx.execute(
         "INSERT INTO batch_heads (orno, cuno, cuor, ortp, faci, whlo, cucd, ordt, rldt, yref, oref, ofno, smcd, state)
@@ -92,7 +106,7 @@ pub fn add_batch_head(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record
             input.opt("ORTP").unwrap_or(&c.ortp),
             faci,
             whlo,
-            input.opt("CUCD").unwrap_or(&c.cucd),
+            cucd,
             ordt,
             rldt,
             input.get("YREF"),

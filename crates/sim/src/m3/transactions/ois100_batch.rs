@@ -131,6 +131,7 @@ pub fn del_batch_head(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record
         .execute("DELETE FROM batch_lines WHERE orno = ?1", [orno])?;
     ctx.tx
         .execute("DELETE FROM batch_errors WHERE orno = ?1", [orno])?;
+    super::ois100_depth::delete_batch_depth(ctx, orno)?;
     ctx.tx
         .execute("DELETE FROM batch_heads WHERE orno = ?1", [orno])?;
     Ok(Vec::new())
