@@ -63,6 +63,11 @@ pub fn header_columns() -> Vec<String> {
         "ShippingCost",
         "ShippingPricingMethod",
         "AlternateCurrency",
+        // The quote's notes (QuoteLink offers these four; the column names are UNVERIFIED).
+        "IntroductionNotes",
+        "PurchasingNotes",
+        "ClosingNotes",
+        "InternalNotes",
     ] {
         cols.push(f.to_string());
     }
@@ -82,6 +87,15 @@ pub fn header_columns() -> Vec<String> {
 }
 
 pub const HEADER_INTEGERS: &[&str] = &["Locked"];
+
+/// Header columns besides `Custom*` a caller may set through `NewQuote::custom`.
+pub const SETTABLE_HEADER: &[&str] = &[
+    "IntroductionNotes",
+    "PurchasingNotes",
+    "ClosingNotes",
+    "InternalNotes",
+    "AlternateCurrency",
+];
 
 /// Column names of DocumentItems besides `ID` and `DocID`.
 pub fn item_columns() -> Vec<String> {

@@ -137,7 +137,8 @@ pub fn create(conn: &mut Connection, product_db: &str, q: &NewQuote) -> rusqlite
     }
     let header_cols = schema::header_columns();
     for (k, v) in &q.custom {
-        if allowed_custom(k, &header_cols) {
+        if allowed_custom(k, &header_cols) || schema::SETTABLE_HEADER.contains(&k.as_str()) {
+            row.retain(|(c, _)| c != k);
             row.push((k.clone(), v.clone()));
         }
     }
