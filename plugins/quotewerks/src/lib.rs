@@ -33,6 +33,7 @@ mod lines;
 mod products;
 mod quotes;
 mod settings;
+mod texts;
 mod webhook;
 
 use exports::ferry::quoting::quoting::{

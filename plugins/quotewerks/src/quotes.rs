@@ -8,6 +8,7 @@ use ferry_pdk::{Decimal, Document, Error, Field, Line, PageRequest, Value};
 use crate::db::*;
 use crate::lines;
 use crate::settings::*;
+use crate::texts;
 
 /// QuoteWerks saves a revision under a new number with a numeric or alpha suffix ("-01",
 /// "-A"; reference/quotewerks.md §2.5). A DocNo of that shape whose base number is another
@@ -66,6 +67,8 @@ pub(crate) fn read_quote(db: &Db, s: &Settings, id: i64) -> Result<Document, Err
         })
         .collect();
     let ordered = lines::order_lines(&raw, &s.tax_item_types);
+    let notes: Vec<String> = items.iter().map(|r| text_of(r.get("Notes"))).collect();
+    let texts = texts::attach(&raw, &notes, &ordered.lines);
     for w in &ordered.warnings {
         ferry_pdk::warn!("quote {id}: {w}");
     }
@@ -92,6 +95,14 @@ pub(crate) fn read_quote(db: &Db, s: &Settings, id: i64) -> Result<Document, Err
                 value: Value::Text(text_of(items[g].get("Description"))),
             });
         }
+        for (name, found) in [
+            ("TextBefore", texts.line_pre.get(&n)),
+            ("TextAfter", texts.line_post.get(&n)),
+        ] {
+            if let Some(t) = found {
+                fields.push(text_field(name, t));
+            }
+        }
         out_lines.push(Line { fields });
     }
     let mut fields = fields_of(&header, |_| true);
@@ -100,6 +111,15 @@ pub(crate) fn read_quote(db: &Db, s: &Settings, id: i64) -> Result<Document, Err
             name: "RevisionOf".into(),
             value: Value::Text(base),
         });
+    }
+    // Comments and headings that belong to no order line (see `texts`).
+    for (name, t) in [
+        ("TextBefore", &texts.head_pre),
+        ("TextAfter", &texts.head_post),
+    ] {
+        if !t.is_empty() {
+            fields.push(text_field(name, t));
+        }
     }
     fields.push(dec_field("PercentChargeTotal", ordered.charges));
     let total: Decimal = ordered.lines.iter().map(|l| l.net_amount()).sum();
@@ -257,4 +277,12 @@ pub(crate) fn set_status(id: String, status: String) -> Result<(), Error> {
         vec![SqlValue::Text(status), SqlValue::Integer(id)],
     )?;
     Ok(())
+}
+
+/// Text rows for one place, one paragraph each.
+fn text_field(name: &str, paragraphs: &[String]) -> Field {
+    Field {
+        name: name.into(),
+        value: Value::Text(paragraphs.join("\n")),
+    }
 }

@@ -37,6 +37,14 @@ pub struct StockChange {
     pub stqt: Decimal,
 }
 
+/// A customer's credit (CRS610 financial data): limit 3 (0 = none) and outstanding invoices.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreditChange {
+    pub crl3: Decimal,
+    pub toin: Decimal,
+}
+
 /// Changes to a customer; publishes one SyncCustomerPartyMaster BOD.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -193,6 +201,11 @@ impl Sim {
         })
     }
 
+    /// Sets a customer's credit limit 3 and outstanding invoice amount.
+    pub fn set_credit(&self, cuno: &str, change: &CreditChange) -> Result<(), MiError> {
+        self.change(|ctx| super::transactions::set_credit(ctx, cuno, change.crl3, change.toin))
+    }
+
     pub fn summary(&self) -> anyhow::Result<StateSummary> {
         self.with_db(|db| {
             let c = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0));
@@ -280,6 +293,7 @@ pub fn router(state: SimState) -> Router<SimState> {
         .route("/_control/tokens/expire", post(post_expire_tokens))
         .route("/_control/items/{itno}", post(post_item))
         .route("/_control/customers/{cuno}", post(post_customer))
+        .route("/_control/customers/{cuno}/credit", post(post_credit))
         .route("/_control/bods", get(get_bods))
         .layer(middleware::from_fn_with_state(state, require_control_token))
 }
@@ -367,6 +381,17 @@ async fn post_customer(
     Json(c): Json<CustomerChange>,
 ) -> Response {
     match s.change_customer(&cuno, &c) {
+        Ok(()) => Json(json!({"cuno": cuno})).into_response(),
+        Err(e) => mi_error(e),
+    }
+}
+
+async fn post_credit(
+    State(s): State<SimState>,
+    Path(cuno): Path<String>,
+    Json(c): Json<CreditChange>,
+) -> Response {
+    match s.set_credit(&cuno, &c) {
         Ok(()) => Json(json!({"cuno": cuno})).into_response(),
         Err(e) => mi_error(e),
     }

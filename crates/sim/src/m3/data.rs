@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS batch_addresses (
   cua2 TEXT NOT NULL, cua3 TEXT NOT NULL, cua4 TEXT NOT NULL, pono TEXT NOT NULL,
   town TEXT NOT NULL, ecar TEXT NOT NULL, cscd TEXT NOT NULL, phno TEXT NOT NULL,
   yref TEXT NOT NULL, PRIMARY KEY (orno, adrt));
+-- Credit limit 3 and outstanding invoices per customer (CRS610 financial data); none = no limit.
+CREATE TABLE IF NOT EXISTS credit (cuno TEXT PRIMARY KEY, crl3 TEXT NOT NULL, toin TEXT NOT NULL);
 -- The CO charge master (OIS030) and the currencies with an exchange rate (CRS055).
 CREATE TABLE IF NOT EXISTS charge_types (crid TEXT PRIMARY KEY, crd0 TEXT NOT NULL);
 INSERT OR IGNORE INTO charge_types VALUES ('FRT', 'Freight'), ('HND', 'Handling'), ('INS', 'Insurance');

@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::Notify;
 
-pub use control::{BodRecord, CustomerChange, ItemChange, StateSummary, StockChange};
+pub use control::{BodRecord, CreditChange, CustomerChange, ItemChange, StateSummary, StockChange};
 pub use data::{DB_FILE, OrderLineRecord, OrderRecord, read_orders_from_state_dir};
 pub use depth::{
     OrderAddress, OrderCharge, OrderDepth, OrderText, read_order_depth_from_state_dir,

@@ -95,6 +95,12 @@ impl Sim {
                         "INSERT INTO batch_errors (orno, levl, msid, mdta, tx60) VALUES (?1, '1', ?2, ?3, ?4)",
                         params![orno, err.code, err.message, tx60],
                     );
+                    if err.code == transactions::CREDIT_STOP {
+                        let _ = guard.execute(
+                            "UPDATE batch_heads SET state = 'credit-stop' WHERE orno = ?1 AND state = 'open'",
+                            [orno],
+                        );
+                    }
                 }
                 Err(err)
             }

@@ -1,6 +1,8 @@
 //! Sales orders through OIS100MI batch entry: AddBatchHead → AddBatchLine… → Confirm, with
 //! LstErrMsgOrder read back on failure and each message reported against its line.
 
+mod credit;
+mod depth;
 mod readback;
 
 use readback::{delete_batch_order, delete_lines, head_keys, unconfirmed_batch_orders};
@@ -41,11 +43,9 @@ fn head_inputs(
     reference: &str,
     errors: &mut Vec<FieldError>,
 ) -> Vec<(String, String)> {
-    let fields: Vec<_> = header
-        .fields
-        .iter()
+    let fields: Vec<_> = depth::without(&header.fields, depth::HEAD_FIELDS)
+        .into_iter()
         .filter(|f| f.name != "CUOR")
-        .cloned()
         .collect();
     let mut inputs = inputs_from(&fields, HEAD_INPUTS, None, errors, "OIS100MI/AddBatchHead");
     for (s, field) in HEAD_DEFAULTS {
@@ -102,7 +102,7 @@ fn order_inputs(order: &Document, reference: &str) -> OrderInputs {
 
 fn line_inputs(line: &Line, index: u32, errors: &mut Vec<FieldError>) -> Vec<(String, String)> {
     let inputs = inputs_from(
-        &line.fields,
+        &depth::without(&line.fields, depth::LINE_FIELDS),
         LINE_INPUTS,
         Some(index),
         errors,
@@ -131,6 +131,16 @@ fn line_inputs(line: &Line, index: u32, errors: &mut Vec<FieldError>) -> Vec<(St
 pub fn validate(mi: &Mi, order: &Document) -> Result<Vec<FieldError>, Error> {
     let reference = order.text("CUOR").unwrap_or_else(|| "validate".into());
     let (head, lines, mut errors) = order_inputs(order, &reference);
+    let cuno = head
+        .iter()
+        .find(|(k, _)| k == "CUNO")
+        .map(|(_, c)| c.clone());
+    errors.extend(depth::validate_head(mi, order, cuno.as_deref())?);
+    if let Some(cuno) = &cuno
+        && let Some(e) = credit::check(mi, order, cuno)?
+    {
+        errors.push(e);
+    }
     if let Some((_, cuno)) = head.iter().find(|(k, _)| k == "CUNO") {
         match mi.get_one("CRS610MI", "GetBasicData", &[("CUNO".into(), cuno.clone())]) {
             Ok(r) => {
@@ -254,6 +264,8 @@ fn order_errors(
     line_items: &[(u32, String)],
     extra: Option<&Nok>,
 ) -> Result<Error, Error> {
+    // `extra` was classified (and so reported) by the caller; each line's NOK is reported here.
+    failures.iter().for_each(|(_, nok)| nok.report());
     let mut errors: Vec<FieldError> = failures
         .iter()
         .map(|(line, nok)| field_error(&nok.field_or("ITNO"), Some(*line), &nok.describe()))
@@ -302,6 +314,7 @@ fn order_errors(
             })
             .map(|(i, _)| *i);
         let field = if line.is_some() { "ITNO" } else { "order" };
+        ferry_pdk::detail("m3.message-id", &msid);
         errors.push(field_error(
             field,
             line,
@@ -400,10 +413,18 @@ pub fn create(mi: &Mi, order: &Document, reference: &str) -> Result<OrderReceipt
         return Err(Error::Invalid(errors));
     }
     let line_items = items_of(&lines, 0);
+    let (cuno, _) = head_keys(&head);
+    let extra = depth::head_depth(mi, order, &cuno)?;
     let orno = add_head(mi, &head)?;
+    depth::apply_head(mi, &orno, &extra, false)?;
     let added = add_batch_lines(mi, &orno, lines, 0)?;
     if !added.failures.is_empty() {
         return Err(order_errors(mi, &orno, &added.failures, &line_items, None)?);
+    }
+    for (line, ponr) in order.lines.iter().zip(&added.ponrs) {
+        let texts = depth::texts_of(&line.fields);
+        let txhe = depth::txhe_of(&line.fields);
+        depth::add_texts(mi, &orno, Some(ponr), &texts, txhe.as_deref(), false)?;
     }
     let (final_orno, status) = confirm(mi, &orno, &line_items)?;
     let mode = if mi.settings.bulk_orders {
@@ -434,7 +455,10 @@ pub fn begin(mi: &Mi, header: &Document, reference: &str) -> Result<String, Erro
         return Err(Error::Invalid(errors));
     }
     let (cuno, cuor) = head_keys(&head);
+    // Checked before any write: an unknown charge id or a bad address writes nothing.
+    let extra = depth::head_depth(mi, header, &cuno)?;
     let mut open = unconfirmed_batch_orders(mi, &cuno, &cuor)?;
+    let reused = !open.is_empty();
     let orno = if open.is_empty() {
         add_head(mi, &head)?
     } else {
@@ -445,6 +469,7 @@ pub fn begin(mi: &Mi, header: &Document, reference: &str) -> Result<String, Erro
         ferry_pdk::info!("m3 order {cuor}: batch order {keep} already exists, reused");
         keep
     };
+    depth::apply_head(mi, &orno, &extra, reused)?;
     ferry_pdk::info!(
         "m3 order {cuor}: batch order {orno} in {} M3 round trips",
         mi.round_trips()
@@ -513,6 +538,13 @@ pub fn add_lines(
         mi.round_trips()
     );
     ponrs.extend(added.ponrs);
+    // Texts of the lines just added; a held line's are written again (its text may be what an
+    // interrupted attempt did not get to), replacing whatever it holds.
+    for (i, (line, ponr)) in lines.iter().zip(&ponrs).enumerate() {
+        let texts = depth::texts_of(&line.fields);
+        let txhe = depth::txhe_of(&line.fields);
+        depth::add_texts(mi, &orno, Some(ponr), &texts, txhe.as_deref(), i < start)?;
+    }
     Ok(ponrs)
 }
 

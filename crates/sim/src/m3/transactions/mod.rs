@@ -2,6 +2,7 @@
 //! over-long field) the way M3 does them, then the program's own logic inside one SQLite
 //! transaction, then BODs for whatever changed.
 
+mod credit;
 mod crs610;
 mod mms080;
 mod mms200;
@@ -214,6 +215,7 @@ fn handler(program: &str, transaction: &str) -> Option<Handler> {
         ("OIS100MI", "LstLine") => ois100::lst_line,
         ("OIS100MI", "LstWarehBalance") => ois100::lst_wareh_balance,
         ("OIS275MI", "GetTmpOrderStat") => ois100::get_tmp_order_stat,
+        ("CRS610MI", "GetFinancial") => credit::get_financial,
         ("CRS610MI", "Add") => crs610::add,
         ("CRS610MI", "Copy") => crs610::copy,
         ("CRS610MI", "GetBasicData") => crs610::get_basic_data,
@@ -311,6 +313,10 @@ pub fn rec<const N: usize>(pairs: [(&str, String); N]) -> Record {
 pub fn num(d: Decimal) -> String {
     d.normalize().to_string()
 }
+
+/// The NOK code of a credit stop at Confirm: the server keeps the batch order at status 30.
+pub const CREDIT_STOP: &str = "OCR0301";
+pub use credit::set_credit;
 
 /// Order status operations used by the control API and the status clock.
 pub mod ois100_status {

@@ -347,6 +347,8 @@ pub fn confirm(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record>, MiEr
             ],
         )?;
     }
+    let charges = super::ois100_depth::batch_charge_total(ctx, orno)?;
+    super::credit::check_at_confirm(ctx, orno, &cuno, ntam + charges)?;
     let stat = statuses.iter().min().copied().unwrap_or("22").to_string();
     ctx.tx.execute(
         "INSERT INTO orders (orno, batch_orno, cuno, cuor, ortp, faci, whlo, cucd, ordt, rldt, yref, oref, ofno, smcd, stat, ntam, created_at)
@@ -388,7 +390,7 @@ pub fn get_tmp_order_stat(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Re
         .optional()?;
     let (final_orno, state) = row.ok_or_else(|| MiError::not_found("ORNO", "Batch order", orno))?;
     // Batch statuses (UNVERIFIED codes): 10 = entered, 90 = transferred to a customer order.
-    let stat = if state == "confirmed" { "90" } else { "10" };
+    let stat = super::ois100_batch::batch_status(&state);
     Ok(vec![rec([
         ("ORNO", orno.to_string()),
         ("ORNR", final_orno.unwrap_or_default()),
@@ -435,7 +437,7 @@ pub fn get_batch_head(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record
                     ("ORNO", r.get(0)?),
                     ("ORTP", r.get(1)?),
                     ("ORDT", r.get(2)?),
-                    ("STAT", if state == "confirmed" { "90".into() } else { "10".into() }),
+                    ("STAT", super::ois100_batch::batch_status(&state).into()),
                     ("FACI", r.get(3)?),
                     ("CUOR", r.get(4)?),
                     ("CUCD", r.get(5)?),

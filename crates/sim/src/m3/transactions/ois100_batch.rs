@@ -11,8 +11,13 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Ctx, Input, MiError, Record, rec};
 
-fn batch_status(state: &str) -> &'static str {
-    if state == "confirmed" { "90" } else { "10" }
+pub(super) fn batch_status(state: &str) -> &'static str {
+    match state {
+        "confirmed" => "90",
+        // Stopped for credit at Confirm (transactions/credit.rs).
+        "credit-stop" => "30",
+        _ => "10",
+    }
 }
 
 pub fn lst_batch_head(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record>, MiError> {

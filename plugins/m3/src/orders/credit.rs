@@ -1,0 +1,93 @@
+//! The customer's credit, checked before any write (reference/m3-order-depth.md §5): limit 3
+//! (`CRL3`, outstanding invoices + orders) from `CRS610MI/GetFinancial` against the exposure
+//! (`TOIN` outstanding invoices + `TBLG` order value not invoiced) plus this order's value. An
+//! order that would pass the limit is refused with the figures, so the flow holds it; the flow
+//! checks again when the order is released (after the limit was raised).
+//!
+//! Setting `credit_check`: `hold` (default) checks here; `off` leaves it to M3, whose Confirm
+//! stops such an order for credit (batch status 30), which is reported the same way.
+//! The exposure formula is INFERRED from the field descriptions (M3's own is UNVERIFIED).
+
+use crate::mi::Mi;
+use crate::records::{key, setting};
+use ferry_pdk::{Decimal, Document, Error, FieldError, FieldsExt, field_error};
+
+/// The order's value as M3 will count it: each line's quantity × price less its discounts,
+/// plus the head charge.
+pub fn order_value(order: &Document) -> Decimal {
+    let lines: Decimal = order
+        .lines
+        .iter()
+        .map(|l| {
+            let get = |n: &str| l.decimal(n).ok().flatten().unwrap_or_default();
+            let gross = get("ORQT") * get("SAPR");
+            let pct = get("DIP1");
+            (gross * (Decimal::ONE_HUNDRED - pct) / Decimal::ONE_HUNDRED - get("DIA1")).round_dp(2)
+        })
+        .sum();
+    lines + order.decimal("CRAM").ok().flatten().unwrap_or_default()
+}
+
+/// None when the order fits the customer's credit (or the check is off); else the problem.
+pub fn check(mi: &Mi, order: &Document, cuno: &str) -> Result<Option<FieldError>, Error> {
+    if setting("credit_check").is_some_and(|s| s.trim().eq_ignore_ascii_case("off")) {
+        return Ok(None);
+    }
+    let fin = match mi.get_one("CRS610MI", "GetFinancial", &[key("CUNO", cuno)?]) {
+        Ok(r) => r,
+        // The customer check reports a missing customer.
+        Err(Error::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let num = |k: &str| {
+        fin.get(k)
+            .and_then(|v| v.trim().parse::<Decimal>().ok())
+            .unwrap_or_default()
+    };
+    let limit = num("CRL3");
+    if limit <= Decimal::ZERO {
+        return Ok(None);
+    }
+    let exposure = num("TOIN") + num("TBLG");
+    let value = order_value(order);
+    Ok((exposure + value > limit).then(|| {
+        field_error(
+            "CUNO",
+            None,
+            &format!(
+                "credit limit exceeded for customer {cuno}: limit {}, exposure {}, order value {}; raise the limit in M3 (CRS610) or reduce the order, then release",
+                limit.normalize(),
+                exposure.normalize(),
+                value.normalize()
+            ),
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_pdk::{Field, Line, Value};
+
+    #[test]
+    fn order_value_counts_discounts_and_the_charge() {
+        let f = |n: &str, v: &str| Field {
+            name: n.into(),
+            value: Value::Decimal(v.into()),
+        };
+        let order = Document {
+            kind: "order".into(),
+            id: None,
+            fields: vec![f("CRAM", "45")],
+            lines: vec![
+                Line {
+                    fields: vec![f("ORQT", "2"), f("SAPR", "100"), f("DIP1", "10")],
+                },
+                Line {
+                    fields: vec![f("ORQT", "3"), f("SAPR", "10"), f("DIA1", "5")],
+                },
+            ],
+        };
+        assert_eq!(order_value(&order), Decimal::from(180 + 25 + 45));
+    }
+}
