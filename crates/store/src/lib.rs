@@ -4,12 +4,14 @@
 //! hashes) and [`Activations`] (the plugin registry's durable half); [`Store`] is all of them.
 //!
 //! May depend on: serde, serde_json, thiserror, async-trait, tokio (to run blocking drivers off
-//! the async threads), rusqlite, chrono, rand, hex. Never on wasmtime, axum, the domain's
+//! the async threads), rusqlite, tokio-postgres and deadpool-postgres, chrono, rand, hex. Never on wasmtime, axum, the domain's
 //! role traits or the `ferry` host: the store keeps JSON checkpoints, it does not read them.
 //!
-//! Backends: [`SqliteStore`] (one file, WAL; the embedded default) and [`MemoryStore`] (the same
-//! semantics in memory, for flow unit tests). A new backend implements the traits and adds one
-//! line to `tests/conformance.rs`, which runs every behaviour against every backend.
+//! Backends: [`SqliteStore`] (one file, WAL; the embedded default), [`PgStore`] (PostgreSQL,
+//! for several nodes on one database) and [`MemoryStore`] (the same semantics in memory, for
+//! flow unit tests); [`open`] opens the one a [`Location`] names. Durable backends share one
+//! migration rule ([`Migrated`]). A new backend implements the traits and adds one line to
+//! `tests/conformance/main.rs`, which runs every behaviour against every backend.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferry_store::StoreError> {
@@ -24,11 +26,19 @@
 //! ```
 
 mod memory;
+mod open;
+mod postgres;
+mod schema;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod traits;
 mod types;
 
 pub use memory::MemoryStore;
+pub use open::{Location, Opened, open};
+pub use postgres::PgStore;
+pub use schema::Migrated;
 pub use sqlite::SqliteStore;
 pub use traits::{Activations, Audit, Health, Inbox, Jobs, Links, Store, SyncState};
 pub use types::{
@@ -55,4 +65,14 @@ pub enum StoreError {
     LeaseLost(i64),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The database was migrated by a newer binary: this one refuses to touch it.
+    #[error(
+        "the {backend} database's schema is at version {found}, newer than this binary knows \
+         (version {known}): run a ferry at least as new as the one that migrated it"
+    )]
+    SchemaTooNew {
+        backend: &'static str,
+        found: i64,
+        known: i64,
+    },
 }

@@ -9,6 +9,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::Res;
+use crate::schema::{Migrated, applied};
 
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the plugin registry.
@@ -139,15 +140,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );",
 ];
 
-/// Applies the migrations the database lacks, all in one transaction.
-pub(super) fn migrate(conn: &mut Connection) -> Res<()> {
+/// Applies the migrations the database lacks, all in one transaction (the rule in
+/// `crate::schema`: a database newer than this binary is refused, untouched).
+pub(super) fn migrate(conn: &mut Connection) -> Res<Migrated> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let done = usize::try_from(current.max(0)).unwrap_or(usize::MAX);
+    let done = applied("sqlite", current, MIGRATIONS.len())?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     tx.commit()?;
-    Ok(())
+    Ok(Migrated {
+        backend: "sqlite",
+        from: current,
+        to: MIGRATIONS.len() as i64,
+    })
 }

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, params};
 
 use crate::StoreError;
+use crate::schema::Migrated;
 use crate::traits::Health;
 use crate::types::now;
 
@@ -24,6 +25,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// One connection, used by one operation at a time (SQLite has one writer anyway).
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    schema: Migrated,
 }
 
 /// An operation's failure inside the blocking closure: the driver's, or the store's own.
@@ -60,13 +62,19 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let path = path.to_path_buf();
-        let conn =
+        let (conn, schema) =
             tokio::task::spawn_blocking(move || open_blocking(&path).map_err(Fail::into_store))
                 .await
                 .map_err(|e| StoreError::Backend(format!("opening the store: {e}")))??;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            schema,
         })
+    }
+
+    /// What opening did to the schema.
+    pub fn schema(&self) -> Migrated {
+        self.schema
     }
 
     /// Runs `op` on the connection on the blocking pool.
@@ -85,18 +93,18 @@ impl SqliteStore {
     }
 }
 
-fn open_blocking(path: &Path) -> Res<Connection> {
+fn open_blocking(path: &Path) -> Res<(Connection, Migrated)> {
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     wal_mode(&conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    migrations::migrate(&mut conn)?;
+    let schema = migrations::migrate(&mut conn)?;
     // Outside the migrations on purpose: a scratch row for `can_write`, not data.
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS ready_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)",
     )?;
-    Ok(conn)
+    Ok((conn, schema))
 }
 
 /// Switches to WAL. Two processes opening a new file at once race for the switch, and SQLite

@@ -5,7 +5,8 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use ferry_store::{MemoryStore, NewJob, SqliteStore, Store};
+use ferry_store::testing::pg::PgCluster;
+use ferry_store::{MemoryStore, NewJob, PgStore, SqliteStore, Store};
 use serde_json::json;
 
 type Opening = Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>>;
@@ -45,6 +46,26 @@ pub async fn sqlite() -> Fixture {
             })
         }),
         _dir: Some(dir),
+    }
+}
+
+/// A fresh database in the process's throwaway PostgreSQL cluster; another handle is another
+/// pool on it (as another node would have).
+pub async fn postgres() -> Fixture {
+    let url = PgCluster::shared()
+        .database()
+        .await
+        .expect("a fresh database");
+    let store = Arc::new(PgStore::open(&url).await.expect("open"));
+    Fixture {
+        store,
+        another: Box::new(move || {
+            let url = url.clone();
+            Box::pin(async move {
+                Arc::new(PgStore::open(&url).await.expect("reopen")) as Arc<dyn Store>
+            })
+        }),
+        _dir: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The store's behaviour, written once and run against every backend. Adding a backend: give
+//! The store's behaviour, written once and run against every backend (PostgreSQL on a
+//! throwaway cluster the suite starts itself: `ferry_store::testing::pg`). Adding a backend: give
 //! `common.rs` a function that opens a fresh one, and add one `backend!` line at the bottom of this file.
 
 mod common;
@@ -60,3 +61,4 @@ macro_rules! backend {
 
 backend!(sqlite, crate::common::sqlite);
 backend!(memory, crate::common::memory);
+backend!(postgres, crate::common::postgres);

@@ -1,0 +1,158 @@
+//! The PostgreSQL schema as numbered migrations, tracked in `ferry_schema` (one row, the
+//! version). Same rule as SQLite's (`crate::schema`): never edit a released migration, add the
+//! next. Migration 1 is the SQLite schema at its version 7 (without the retired `orders`);
+//! later changes get their own number here and in SQLite's list alike.
+//!
+//! Several nodes may start at once: the version is read and the migrations applied in one
+//! transaction that first takes a transaction-scoped advisory lock, so exactly one applies
+//! them and the others find them done.
+
+use deadpool_postgres::Pool;
+
+use super::Res;
+use crate::schema::{Migrated, applied};
+
+/// The advisory lock key that serializes migrations (any fixed number: "ferry" in ASCII).
+const MIGRATION_LOCK: i64 = 0x66_65_72_72_79;
+
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: everything SQLite has at version 7.
+    "CREATE TABLE plugin_installs (
+        tenant TEXT NOT NULL,
+        role TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        installed_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, role, digest)
+    );
+    CREATE TABLE plugin_activations (
+        seq BIGSERIAL PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        role TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        activated_at TEXT NOT NULL,
+        retired_at TEXT
+    );
+    CREATE INDEX plugin_activations_live ON plugin_activations (tenant, role, retired_at, seq);
+    CREATE TABLE inbox (
+        id BIGSERIAL PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        source TEXT NOT NULL,
+        dedup_key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (tenant, source, dedup_key)
+    );
+    CREATE TABLE jobs (
+        id BIGSERIAL PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        step TEXT NOT NULL,
+        checkpoint TEXT NOT NULL,
+        intent TEXT,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        run_at BIGINT NOT NULL,
+        claim_token TEXT,
+        claimed_by TEXT,
+        lease_until BIGINT,
+        last_error TEXT,
+        hold_reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        scheduled_at BIGINT,
+        leased_at BIGINT,
+        UNIQUE (tenant, kind, key)
+    );
+    CREATE INDEX jobs_runnable ON jobs (state, run_at);
+    CREATE TABLE xref (
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        local_id TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        state TEXT,
+        PRIMARY KEY (tenant, kind, local_id)
+    );
+    CREATE INDEX xref_by_remote ON xref (tenant, kind, remote_id);
+    CREATE TABLE dead_letters (
+        id BIGSERIAL PRIMARY KEY,
+        job_id BIGINT NOT NULL,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        input TEXT NOT NULL,
+        error TEXT NOT NULL,
+        replayed_at TEXT
+    );
+    CREATE TABLE audit (
+        id BIGSERIAL PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        job_id BIGINT,
+        at TEXT NOT NULL,
+        step TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_key ON audit (tenant, key, id);
+    CREATE TABLE reference_locks (
+        tenant TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        job_id BIGINT NOT NULL,
+        taken_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, reference)
+    );
+    CREATE TABLE sync_cursors (
+        tenant TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        cursor TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, stream)
+    );
+    CREATE TABLE sync_hashes (
+        tenant TEXT NOT NULL,
+        entity_kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, entity_kind, key)
+    );
+    CREATE TABLE ready_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
+];
+
+/// Applies the migrations the database lacks, all in one transaction.
+pub(super) async fn migrate(pool: &Pool) -> Res<Migrated> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS ferry_schema (version BIGINT NOT NULL)")
+        .await?;
+    let current: i64 = tx
+        .query_opt("SELECT version FROM ferry_schema", &[])
+        .await?
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    let done = applied("postgres", current, MIGRATIONS.len())?;
+    for sql in MIGRATIONS.iter().skip(done) {
+        tx.batch_execute(sql).await?;
+    }
+    let known = MIGRATIONS.len() as i64;
+    if current == 0 {
+        tx.execute("DELETE FROM ferry_schema", &[]).await?;
+        tx.execute("INSERT INTO ferry_schema (version) VALUES ($1)", &[&known])
+            .await?;
+    } else {
+        tx.execute("UPDATE ferry_schema SET version = $1", &[&known])
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Migrated {
+        backend: "postgres",
+        from: current,
+        to: known,
+    })
+}
