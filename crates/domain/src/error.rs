@@ -110,14 +110,25 @@ impl RoleError {
 }
 
 impl fmt::Display for RoleError {
-    /// `not found: no such order` / `invalid: lines[0].ORQT: ...`.
+    /// `not found: no such order` / `invalid: lines[0].ORQT: ...`, then the vendor details
+    /// (`[m3.message-id=XRE0103; m3.field=CUNO]`): this text is what a held or dead job keeps
+    /// and what `ferry holds`/`dlq` show.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.class.as_str())?;
         if self.class == ErrorClass::Invalid && !self.fields.is_empty() {
-            f.write_str(&field_errors(&self.fields))
+            f.write_str(&field_errors(&self.fields))?;
         } else {
-            f.write_str(&self.message)
+            f.write_str(&self.message)?;
         }
+        if !self.details.is_empty() {
+            let details: Vec<String> = self
+                .details
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            write!(f, " [{}]", details.join("; "))?;
+        }
+        Ok(())
     }
 }
 

@@ -26,7 +26,7 @@ pub mod imports {
     });
 }
 
-pub use imports::ferry::host::{config, http, log, secrets, sql};
+pub use imports::ferry::host::{config, diagnostics, http, log, secrets, sql};
 pub use imports::ferry::types::types;
 
 macro_rules! role_world {
@@ -52,6 +52,7 @@ role_world!(erp_world, "../../wit/erp", ErpConnector, ErpConnectorPre, {
     "ferry:host/http" => http,
     "ferry:host/log" => log,
     "ferry:host/config" => config,
+    "ferry:host/diagnostics" => diagnostics,
 });
 role_world!(quoting_world, "../../wit/quoting", QuotingConnector, QuotingConnectorPre, {
     "ferry:types/types" => types,
@@ -60,6 +61,7 @@ role_world!(quoting_world, "../../wit/quoting", QuotingConnector, QuotingConnect
     "ferry:host/log" => log,
     "ferry:host/config" => config,
     "ferry:host/secrets" => secrets,
+    "ferry:host/diagnostics" => diagnostics,
 });
 role_world!(transform_world, "../../wit/transform", Transform, TransformPre, {
     "ferry:types/types" => types,

@@ -72,6 +72,12 @@ impl<B> PluginCall<B> {
         (&self.bindings, self.store.get())
     }
 
+    /// The vendor details the plugin added so far (`ferry:host/diagnostics`), taken out of
+    /// the call: the adapter attaches them to the error the call returned, if any.
+    pub(crate) fn take_details(&mut self) -> Vec<(String, String)> {
+        self.store.get().data_mut().details.take()
+    }
+
     /// Ends the call: classifies a trap, and drops the instance either way.
     pub fn finish<T>(mut self, result: wasmtime::Result<T>) -> Result<T, CallError> {
         result.map_err(|e| classify(self.store.get(), self.deadline_ms, e))

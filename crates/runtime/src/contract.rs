@@ -35,7 +35,8 @@ pub const TYPES: Package = Package {
     name: "ferry:types",
     version: v(1, 0, 0),
 };
-/// The host's capabilities (http, sql, log, config, secrets). 1.1 added `log.enabled`.
+/// The host's capabilities (http, sql, log, config, secrets, diagnostics). 1.1 added
+/// `log.enabled` and `diagnostics` (vendor details on errors).
 pub const HOST: Package = Package {
     name: "ferry:host",
     version: v(1, 1, 0),
@@ -132,6 +133,7 @@ impl Role {
                 "ferry:host/http",
                 "ferry:host/log",
                 "ferry:host/config",
+                "ferry:host/diagnostics",
             ],
             Role::Quoting => &[
                 "ferry:types/types",
@@ -140,6 +142,7 @@ impl Role {
                 "ferry:host/log",
                 "ferry:host/config",
                 "ferry:host/secrets",
+                "ferry:host/diagnostics",
             ],
             Role::Transform => &["ferry:types/types", "ferry:host/log", "ferry:host/config"],
         }

@@ -24,6 +24,8 @@ pub struct PluginState {
     pub(crate) grants: Arc<Grants>,
     pub(crate) logs_left: u32,
     pub(crate) logs_dropped: u32,
+    /// Vendor details for the error this call may return (`ferry:host/diagnostics`).
+    pub(crate) details: super::imports::Details,
     stderr: MemoryOutputPipe,
     /// When this call's budget runs out. Host calls (SQL, HTTP) bound their own waits by it,
     /// since the epoch deadline only interrupts guest code.
@@ -51,6 +53,7 @@ impl PluginState {
             grants,
             logs_left: LOG_LINES_PER_CALL,
             logs_dropped: 0,
+            details: Default::default(),
             stderr,
             deadline: Instant::now() + budget,
             turn: None,

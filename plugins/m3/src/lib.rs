@@ -26,6 +26,7 @@ wit_bindgen::generate!({
         "ferry:host/http@1.1.0": ferry_pdk::http,
         "ferry:host/log@1.1.0": ferry_pdk::log,
         "ferry:host/config@1.1.0": ferry_pdk::config,
+        "ferry:host/diagnostics@1.1.0": ferry_pdk::diagnostics,
     },
 });
 

@@ -1,6 +1,6 @@
 //! Ferry's plugin development kit for Rust guests.
 //!
-//! The host imports (`http`, `sql`, `log`, `config`, `secrets`) and the shared `types` are
+//! The host imports (`http`, `sql`, `log`, `config`, `secrets`, `diagnostics`) and the shared `types` are
 //! generated once here, so every plugin shares them and gets the helpers below. A plugin then
 //! generates only its world's export, mapping the shared interfaces onto this crate:
 //!
@@ -9,6 +9,8 @@
 //!     world: "plugin",
 //!     path: "../../wit/transform",
 //!     with: { "ferry:types/types@1.0.0": ferry_pdk::types, /* "ferry:host/log@1.1.0" ... */ },
+//!     // a role world's every import needs its line, `diagnostics` too (erp, quoting):
+//!     // "ferry:host/diagnostics@1.1.0": ferry_pdk::diagnostics,
 //! });
 //! ```
 
@@ -22,14 +24,18 @@ wit_bindgen::generate!({
     additional_derives: [PartialEq, Eq],
 });
 
-pub use ferry::host::{config, http, log, secrets, sql};
+pub use ferry::host::{config, diagnostics, http, log, secrets, sql};
 pub use ferry::types::types;
 
+mod details;
 mod document;
 mod errors;
 mod logging;
 mod names;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use details::take_reported;
+pub use details::{WithDetails, detail};
 pub use document::{DocumentBuilder, DocumentExt, FieldsExt, LineBuilder, line_error};
 pub use errors::field_error;
 pub use names::normalize_company_name;

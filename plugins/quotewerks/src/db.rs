@@ -20,7 +20,7 @@ pub(crate) type Row = BTreeMap<String, SqlValue>;
 impl Db {
     pub(crate) fn open() -> Result<Self, Error> {
         let connection = setting("connection", "quotewerks");
-        let dialect = sql::get_dialect(&connection)?;
+        let dialect = sql::get_dialect(&connection).map_err(reported)?;
         Ok(Self {
             connection,
             dialect,
@@ -47,7 +47,7 @@ impl Db {
     }
 
     pub(crate) fn query(&self, sql: String, params: Vec<SqlValue>) -> Result<Vec<Row>, Error> {
-        let rows = sql::query(&self.connection, &Statement { sql, params })?;
+        let rows = sql::query(&self.connection, &Statement { sql, params }).map_err(reported)?;
         Ok(rows
             .rows
             .into_iter()
@@ -63,13 +63,43 @@ impl Db {
                 sql,
                 params: vec![],
             },
-        )?
+        )
+        .map_err(reported)?
         .columns)
     }
 
     pub(crate) fn execute(&self, sql: String, params: Vec<SqlValue>) -> Result<u64, Error> {
-        sql::execute(&self.connection, &Statement { sql, params })
+        sql::execute(&self.connection, &Statement { sql, params }).map_err(reported)
     }
+}
+
+/// A SQL failure from the host, passed on with the database's own error number as a vendor
+/// detail (`sql.error-number`): the host words them "SQL Server error 2627: ..." or
+/// "SQLite error 2067: ...".
+pub(crate) fn reported(e: Error) -> Error {
+    let message = match &e {
+        Error::NotFound(m)
+        | Error::Conflict(m)
+        | Error::Transient(m)
+        | Error::Unauthorized(m)
+        | Error::Fatal(m)
+        | Error::Unsupported(m) => m.as_str(),
+        Error::RateLimited(r) => r.message.as_str(),
+        Error::Invalid(_) => "",
+    };
+    for engine in ["SQL Server", "SQLite"] {
+        let Some(at) = message.find(&format!("{engine} error ")) else {
+            continue;
+        };
+        let rest = &message[at + engine.len() + " error ".len()..];
+        let number: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !number.is_empty() {
+            ferry_pdk::detail("sql.engine", engine);
+            ferry_pdk::detail("sql.error-number", &number);
+        }
+        break;
+    }
+    e
 }
 
 pub(crate) fn text_of(v: Option<&SqlValue>) -> String {
@@ -230,5 +260,28 @@ pub(crate) fn same_value(existing: Option<&SqlValue>, new: &Value) -> bool {
                 || int_of(existing) == i64::from(*b)
         }
         Value::Text(t) | Value::Date(t) => text_of(existing) == *t,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sql_failure_reports_the_databases_error_number() {
+        let _ = ferry_pdk::take_reported();
+        let e = reported(Error::conflict(
+            "sql 'quotewerks': SQL Server error 2627: Violation of PRIMARY KEY constraint",
+        ));
+        assert!(matches!(e, Error::Conflict(_)));
+        assert_eq!(
+            ferry_pdk::take_reported(),
+            vec![
+                ("sql.engine".to_string(), "SQL Server".to_string()),
+                ("sql.error-number".to_string(), "2627".to_string()),
+            ]
+        );
+        reported(Error::fatal("no SQL error number here"));
+        assert!(ferry_pdk::take_reported().is_empty());
     }
 }

@@ -23,6 +23,7 @@ wit_bindgen::generate!({
         "ferry:host/sql@1.1.0": ferry_pdk::sql,
         "ferry:host/log@1.1.0": ferry_pdk::log,
         "ferry:host/config@1.1.0": ferry_pdk::config,
+        "ferry:host/diagnostics@1.1.0": ferry_pdk::diagnostics,
         "ferry:host/secrets@1.1.0": ferry_pdk::secrets,
     },
 });

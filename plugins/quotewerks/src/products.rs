@@ -135,7 +135,7 @@ pub(crate) fn upsert_products(products: Vec<Document>) -> Result<UpsertReport, E
         );
     }
     for batch in statements.chunks(500) {
-        sql::transaction(&db.connection, batch)?;
+        sql::transaction(&db.connection, batch).map_err(crate::db::reported)?;
     }
     Ok(report)
 }
@@ -172,7 +172,10 @@ pub(crate) fn set_availability(items: Vec<Availability>) -> Result<u32, Error> {
         .collect();
     let mut updated = 0u64;
     for batch in statements.chunks(500) {
-        updated += sql::transaction(&db.connection, batch)?.iter().sum::<u64>();
+        updated += sql::transaction(&db.connection, batch)
+            .map_err(crate::db::reported)?
+            .iter()
+            .sum::<u64>();
     }
     Ok(u32::try_from(updated).unwrap_or(u32::MAX))
 }

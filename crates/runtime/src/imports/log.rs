@@ -56,7 +56,7 @@ impl Host for PluginState {
 /// Newlines, carriage returns, ESC and every other control character (C0, DEL, C1), plus
 /// Unicode line separators and bidirectional overrides, written as visible escapes
 /// (`\n`, `\u{1b}`): the message stays one line and reads the same in any terminal.
-fn escape_controls(message: &str) -> String {
+pub(super) fn escape_controls(message: &str) -> String {
     let forging = |c: char| {
         c.is_control()
             || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')

@@ -2,10 +2,13 @@
 //! calling tenant's grants; `linker_for` links only what a role's world may import.
 
 mod config;
+mod diagnostics;
 mod http;
 mod log;
 mod secrets;
 mod sql;
+
+pub(crate) use diagnostics::Details;
 
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
@@ -45,6 +48,9 @@ pub(crate) fn linker_for(engine: &Engine, role: Role) -> Result<Linker<PluginSta
             }
             "ferry:host/secrets" => {
                 iface::secrets::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
+            }
+            "ferry:host/diagnostics" => {
+                iface::diagnostics::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |s| s)
             }
             other => Err(wasmtime::Error::msg(format!("unknown interface {other}"))),
         };

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_domain::{
-    Change, Document, Erp, FieldError, Line, MatchCriteria, OrderReceipt, RoleError, RoleResult,
+    Change, Document, Erp, FieldError, Line, MatchCriteria, OrderReceipt, RoleResult,
 };
 
 use super::convert::check_changes;
-use super::{PluginSource, guest_call};
+use super::{PluginSource, answer, guest_call};
+use crate::bindings::erp;
 use crate::bindings::types as wit;
 
 pub(super) struct ErpAdapter {
@@ -21,19 +22,14 @@ impl ErpAdapter {
     }
 }
 
-/// The plugin's answer in domain terms.
-fn answer<W, T: From<W>>(r: Result<W, wit::Error>) -> RoleResult<T> {
-    r.map(T::from).map_err(|e| RoleError::from(e).into())
-}
-
 #[async_trait]
 impl Erp for ErpAdapter {
     async fn find_customers(&self, criteria: &MatchCriteria) -> RoleResult<Vec<Document>> {
         let criteria = wit::MatchCriteria::from(criteria.clone());
-        let found = guest_call!(&self.source, Erp, erp, |b, s| b
+        let found: Vec<wit::Document> = answer(guest_call!(&self.source, Erp, erp, |b, s| b
             .ferry_erp_erp()
-            .call_find_customers(s, &criteria));
-        answer(found.map(|docs| docs.into_iter().map(Document::from).collect::<Vec<_>>()))
+            .call_find_customers(s, &criteria)))?;
+        Ok(found.into_iter().map(Document::from).collect())
     }
 
     async fn create_customer(&self, customer: &Document) -> RoleResult<String> {
@@ -45,10 +41,11 @@ impl Erp for ErpAdapter {
 
     async fn validate_order(&self, order: &Document) -> RoleResult<Vec<FieldError>> {
         let order = wit::Document::from(order.clone());
-        let problems = guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_validate_order(s, &order));
-        answer(problems.map(|p| p.into_iter().map(FieldError::from).collect::<Vec<_>>()))
+        let problems: Vec<wit::FieldError> =
+            answer(guest_call!(&self.source, Erp, erp, |b, s| b
+                .ferry_erp_erp()
+                .call_validate_order(s, &order)))?;
+        Ok(problems.into_iter().map(FieldError::from).collect())
     }
 
     async fn find_order(
@@ -57,10 +54,11 @@ impl Erp for ErpAdapter {
         customer: Option<&str>,
     ) -> RoleResult<Option<OrderReceipt>> {
         let (reference, customer) = (reference.to_string(), customer.map(str::to_string));
-        let found = guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_find_order(s, &reference, customer.as_deref()));
-        answer(found.map(|r| r.map(OrderReceipt::from)))
+        let found: Option<erp::OrderReceipt> =
+            answer(guest_call!(&self.source, Erp, erp, |b, s| b
+                .ferry_erp_erp()
+                .call_find_order(s, &reference, customer.as_deref())))?;
+        Ok(found.map(OrderReceipt::from))
     }
 
     async fn begin_order(&self, header: &Document, reference: &str) -> RoleResult<String> {
@@ -94,11 +92,10 @@ impl Erp for ErpAdapter {
 
     async fn parse_event(&self, content_type: &str, payload: &[u8]) -> RoleResult<Vec<Change>> {
         let (content_type, payload) = (content_type.to_string(), payload.to_vec());
-        let changes = guest_call!(&self.source, Erp, erp, |b, s| b
+        let changes: Vec<wit::Change> = answer(guest_call!(&self.source, Erp, erp, |b, s| b
             .ferry_erp_erp()
-            .call_parse_event(s, &content_type, &payload));
-        let changes: Vec<Change> =
-            answer(changes.map(|c| c.into_iter().map(Change::from).collect::<Vec<_>>()))?;
+            .call_parse_event(s, &content_type, &payload)))?;
+        let changes: Vec<Change> = changes.into_iter().map(Change::from).collect();
         check_changes(&changes)?;
         Ok(changes)
     }

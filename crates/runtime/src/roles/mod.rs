@@ -33,7 +33,9 @@ mod transform;
 
 use std::sync::Arc;
 
-use ferry_domain::{CallFailure, CallFailureKind, Roles};
+use ferry_domain::{CallFailure, CallFailureKind, RoleError, RoleResult, Roles};
+
+use crate::bindings::types as wit;
 
 use super::{Grants, Plugin, Role, Runtime};
 
@@ -55,6 +57,18 @@ pub fn roles(source: Arc<dyn PluginSource>) -> Roles {
     }
 }
 
+/// The plugin's answer in domain terms, its error carrying the vendor details the plugin added
+/// during the call (dropped when it succeeded).
+fn answer<W, T: From<W>>(
+    (result, details): (Result<W, wit::Error>, Vec<(String, String)>),
+) -> RoleResult<T> {
+    result.map(T::from).map_err(|e| {
+        let mut error = RoleError::from(e);
+        error.details = details;
+        error.into()
+    })
+}
+
 fn no_plugin(message: String) -> CallFailure {
     CallFailure {
         kind: CallFailureKind::NoPlugin,
@@ -63,8 +77,9 @@ fn no_plugin(message: String) -> CallFailure {
 }
 
 /// Runs one export of the role's plugin on the guest threads and yields the plugin's own
-/// result (still in contract types): `guest_call!(source, Erp, erp, |b, s| b.ferry_erp_erp()
-/// .call_get_order_status(s, &number))`. The body may only use values it owns (moved in).
+/// result (still in contract types) with the vendor details it added during the call:
+/// `guest_call!(source, Erp, erp, |b, s| b.ferry_erp_erp().call_get_order_status(s, &number))`.
+/// The body may only use values it owns (moved in).
 macro_rules! guest_call {
     ($source:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
         let source: &std::sync::Arc<dyn $crate::roles::PluginSource> = $source;
@@ -79,7 +94,8 @@ macro_rules! guest_call {
                 let mut call = guest.$instantiate(&plugin, grants).await?;
                 let ($b, $s) = call.parts();
                 let result = $body.await;
-                call.finish(result)
+                let details = call.take_details();
+                call.finish(result).map(|r| (r, details))
             })
             .await
             .map_err(ferry_domain::CallFailure::from)?

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_domain::{
-    Document, InboundWebhook, PageRequest, QuoteEvent, QuotePage, Quoting, RoleError, RoleResult,
+    Document, InboundWebhook, PageRequest, QuoteEvent, QuotePage, Quoting, RoleResult,
 };
 
-use super::{PluginSource, guest_call};
+use super::{PluginSource, answer, guest_call};
 use crate::bindings::quoting as wit_quoting;
 use crate::bindings::types as wit;
 
@@ -19,10 +19,6 @@ impl QuotingAdapter {
     pub(super) fn new(source: Arc<dyn PluginSource>) -> Self {
         Self { source }
     }
-}
-
-fn answer<W, T: From<W>>(r: Result<W, wit::Error>) -> RoleResult<T> {
-    r.map(T::from).map_err(|e| RoleError::from(e).into())
 }
 
 #[async_trait]

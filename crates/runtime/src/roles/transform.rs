@@ -31,7 +31,8 @@ impl Transform for TransformAdapter {
         let kind = kind.to_string();
         let input = wit::Document::from(input.clone());
         let context = wit_mapping::Context::from(context.clone());
-        let mapped = guest_call!(&self.source, Transform, transform, |b, s| b
+        // A transform's world has no `diagnostics`: its problems are issues, not errors.
+        let (mapped, _details) = guest_call!(&self.source, Transform, transform, |b, s| b
             .ferry_transform_transform()
             .call_map_document(s, &kind, &input, &context));
         Ok(mapping_result(mapped))

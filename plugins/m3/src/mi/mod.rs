@@ -108,8 +108,27 @@ impl Nok {
         m.contains("already exists") || m.contains("already confirmed") || m.contains("is locked")
     }
 
-    /// The classified error for a lookup or a write outside an order.
+    /// Reports M3's own terms for this NOK as the error's vendor details (ferry:host
+    /// diagnostics): MI program and transaction, message id, field and error type.
+    pub fn report(&self) {
+        let (program, transaction) = self
+            .transaction
+            .split_once('/')
+            .unwrap_or((self.transaction.as_str(), ""));
+        for (key, value) in [
+            ("m3.program", program),
+            ("m3.transaction", transaction),
+            ("m3.message-id", self.code.as_str()),
+            ("m3.field", self.field.as_str()),
+            ("m3.error-type", self.kind.as_str()),
+        ] {
+            ferry_pdk::detail(key, value);
+        }
+    }
+
+    /// The classified error for a lookup or a write outside an order (its details reported).
     pub fn classify(&self) -> Error {
+        self.report();
         let text = self.describe();
         match self.kind.as_str() {
             "TransactionNotFound" => Error::fatal(text),

@@ -37,6 +37,26 @@ fn v2_http_400_is_a_nok_with_its_field() {
 }
 
 #[test]
+fn a_classified_nok_reports_m3s_own_terms_as_details() {
+    let nok = parse_response(
+        Api::V2,
+        "CRS610MI/GetBasicData",
+        &resp(400, r#"{"errorMessage":"Customer number X does not exist","errorType":"ServerReturnedNOK","errorCode":"XRE0103","errorField":"CUNO","results":[]}"#),
+    )
+    .expect("answer")
+    .expect_err("nok");
+    let _ = ferry_pdk::take_reported();
+    nok.classify();
+    let details = ferry_pdk::take_reported();
+    let get = |k: &str| details.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("m3.program"), Some("CRS610MI"));
+    assert_eq!(get("m3.transaction"), Some("GetBasicData"));
+    assert_eq!(get("m3.message-id"), Some("XRE0103"));
+    assert_eq!(get("m3.field"), Some("CUNO"));
+    assert_eq!(get("m3.error-type"), Some("ServerReturnedNOK"));
+}
+
+#[test]
 fn v2_http_400_with_the_nok_only_in_results_is_that_nok() {
     let r = parse_response(
         Api::V2,

@@ -3,7 +3,8 @@
 //!
 //! `get-item(id)` speaks to connection "erp" (`GET items/{id}`) unless the id asks for
 //! something else: `conn:NAME/ID` uses connection NAME, `path:P` sends path P verbatim,
-//! `header:NAME` tries to set header NAME (which the host must refuse).
+//! `header:NAME` tries to set header NAME (which the host must refuse). `get-order-status`
+//! adds vendor details (see there).
 
 wit_bindgen::generate!({
     world: "plugin",
@@ -15,6 +16,7 @@ wit_bindgen::generate!({
         "ferry:host/http@1.1.0": ferry_pdk::http,
         "ferry:host/log@1.1.0": ferry_pdk::log,
         "ferry:host/config@1.1.0": ferry_pdk::config,
+        "ferry:host/diagnostics@1.1.0": ferry_pdk::diagnostics,
     },
 });
 
@@ -249,8 +251,25 @@ impl Guest for TestErp {
     ) -> Result<Option<OrderReceipt>, Error> {
         unsupported("find-order")
     }
-    fn get_order_status(_order_number: String) -> Result<OrderReceipt, Error> {
-        unsupported("get-order-status")
+    /// Vendor details (`ferry:host/diagnostics`): `details-ok:N` adds N details and
+    /// succeeds (the host drops them); `details-err:N` adds N (`vendor.n` = 0..N) and fails
+    /// with `not-found`.
+    fn get_order_status(order_number: String) -> Result<OrderReceipt, Error> {
+        let (what, n) = order_number.split_once(':').unwrap_or((&order_number, "0"));
+        let n: u32 = n.parse().unwrap_or(0);
+        for i in 0..n {
+            ferry_pdk::detail("vendor.n", &i.to_string());
+        }
+        match what {
+            "details-ok" => Ok(OrderReceipt {
+                order_number,
+                reference: String::new(),
+                status: "22".into(),
+                line_numbers: Vec::new(),
+            }),
+            "details-err" => Err(Error::not_found(format!("order {order_number}"))),
+            _ => unsupported("get-order-status"),
+        }
     }
 
     fn parse_event(content_type: String, payload: Vec<u8>) -> Result<Vec<Change>, Error> {

@@ -416,21 +416,19 @@ pub fn read_value(column_type: ColumnType, data: &ColumnData<'static>) -> SqlVal
 fn classify(e: tiberius::error::Error) -> Error {
     use tiberius::error::Error as E;
     match &e {
-        E::Server(token) => match token.code() {
-            // 2627 unique constraint, 2601 duplicate key in a unique index, 547 FK/check.
-            2627 | 2601 | 547 => Error::Conflict(token.message().to_string()),
-            // 1205 deadlock victim, 1222 lock timeout, 40501/40613/49918-20: Azure throttling.
-            1205 | 1222 | 40501 | 40613 | 49918..=49920 => {
-                Error::Transient(token.message().to_string())
+        E::Server(token) => {
+            // Every class names the error number, which a plugin reports as a vendor detail.
+            let text = format!("SQL Server error {}: {}", token.code(), token.message());
+            match token.code() {
+                // 2627 unique constraint, 2601 duplicate key in a unique index, 547 FK/check.
+                2627 | 2601 | 547 => Error::Conflict(text),
+                // 1205 deadlock victim, 1222 lock timeout, 40501/40613/49918-20: Azure throttling.
+                1205 | 1222 | 40501 | 40613 | 49918..=49920 => Error::Transient(text),
+                // 18456 login failed.
+                18456 => Error::Unauthorized("SQL Server error 18456: login failed".into()),
+                _ => Error::Fatal(text),
             }
-            // 18456 login failed.
-            18456 => Error::Unauthorized("SQL Server login failed".into()),
-            _ => Error::Fatal(format!(
-                "SQL Server error {}: {}",
-                token.code(),
-                token.message()
-            )),
-        },
+        }
         E::Io { .. } | E::Routing { .. } => Error::Transient(e.to_string()),
         _ => Error::Fatal(e.to_string()),
     }

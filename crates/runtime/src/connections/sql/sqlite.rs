@@ -175,9 +175,12 @@ impl Session {
                 "refused: {why} (a plugin's SQL runs only on its granted database)"
             )));
         }
-        let code = match &e {
-            rusqlite::Error::SqliteFailure(f, _) => Some(f.code),
-            _ => None,
+        let (code, text) = match &e {
+            // The extended result code, which a plugin reports as a vendor detail.
+            rusqlite::Error::SqliteFailure(f, _) => {
+                (Some(f.code), format!("SQLite error {}: {e}", f.extended_code))
+            }
+            _ => (None, e.to_string()),
         };
         SqlStop::Failed(match code {
             Some(ErrorCode::OperationInterrupted) => return SqlStop::Deadline,
@@ -186,14 +189,12 @@ impl Session {
             {
                 return SqlStop::Deadline;
             }
-            Some(ErrorCode::ConstraintViolation) => Error::Conflict(e.to_string()),
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-                Error::Transient(e.to_string())
-            }
+            Some(ErrorCode::ConstraintViolation) => Error::Conflict(text),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Transient(text),
             _ if matches!(e, rusqlite::Error::MultipleStatement) => {
                 Error::Fatal("refused: more than one statement in one call".into())
             }
-            _ => Error::Fatal(e.to_string()),
+            _ => Error::Fatal(text),
         })
     }
 }
