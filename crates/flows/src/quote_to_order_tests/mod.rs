@@ -5,6 +5,7 @@
 //! `writes.rs`: the order is made once (steps, in doubt, chunks); `outcomes.rs`: holds,
 //! retries, old checkpoints, the poller. This file: the harness both use.
 
+mod credit;
 mod outcomes;
 mod writes;
 

@@ -1,0 +1,82 @@
+//! Credit holds (issue 17): an order past the customer's credit limit is held with the
+//! figures before anything is written, and checked again when released; a batch order the ERP
+//! stops for credit at confirm (M3 batch status 30) is held the same way, not dead-lettered,
+//! and goes through once released, as one order.
+
+use ferry_domain::{ErrorClass, FieldError};
+
+use super::{TENANT, World, held};
+use crate::fakes::{Fail, role_error};
+use crate::now_ms;
+use crate::quote_to_order::KIND;
+use ferry_store::{JobState, Jobs, Outcome, Release};
+
+const OVER: &str = "credit limit exceeded for customer C1: limit 100, exposure 40, order value 250; raise the limit in M3 (CRS610) or reduce the order, then release";
+
+#[tokio::test]
+async fn an_order_past_the_credit_limit_is_held_with_the_figures_and_checked_again_on_release() {
+    let w = World::new(2);
+    w.fakes.erp.problems.lock().expect("lock").push(FieldError {
+        field: "CUNO".into(),
+        line: None,
+        message: OVER.into(),
+    });
+    w.enqueue("17").await;
+    let outcome = w.pass().await;
+    assert_eq!(
+        held(&outcome),
+        format!("the ERP would refuse this order: CUNO: {OVER}")
+    );
+    assert_eq!(w.erp_calls("begin_order"), 0, "nothing written");
+
+    // The limit is raised in the ERP; the order desk releases the hold.
+    w.fakes.erp.problems.lock().expect("lock").clear();
+    w.store
+        .release(TENANT, KIND, "17", Release::AtCheckpoint, now_ms())
+        .await
+        .expect("release");
+    assert!(matches!(w.pass().await, Outcome::Done));
+    assert_eq!(w.erp_calls("validate_order"), 2, "checked again on release");
+    assert_eq!(w.erp_calls("confirm_order"), 1);
+    assert_eq!(w.job("17").await.state, JobState::Done);
+}
+
+#[tokio::test]
+async fn a_credit_stop_at_confirm_is_a_hold_and_the_order_goes_through_once_released() {
+    let w = World::new(2);
+    let stop = "OIS100MI/Confirm: Credit limit exceeded for customer C1: limit 100, exposure 40, order value 250 (OCR0301) [batch order 9000001]";
+    w.fakes.erp.script.fail(
+        "confirm_order",
+        Fail::Before(role_error(ErrorClass::Invalid, stop)),
+    );
+    w.enqueue("17").await;
+    let outcome = w.pass().await;
+    assert!(held(&outcome).contains(stop), "{outcome:?}");
+    assert_eq!(w.job("17").await.state, JobState::Held);
+    assert!(
+        w.fakes
+            .erp
+            .order("Q-17")
+            .and_then(|o| o.confirmed)
+            .is_none()
+    );
+
+    w.store
+        .release(TENANT, KIND, "17", Release::AtCheckpoint, now_ms())
+        .await
+        .expect("release");
+    assert!(matches!(w.pass().await, Outcome::Done));
+    assert!(
+        w.fakes
+            .erp
+            .order("Q-17")
+            .and_then(|o| o.confirmed)
+            .is_some()
+    );
+    assert_eq!(
+        w.erp_calls("begin_order"),
+        2,
+        "the release reads the ERP back and reopens the batch order (the connector reuses it)"
+    );
+    assert_eq!(w.erp_calls("confirm_order"), 2);
+}

@@ -1,0 +1,318 @@
+//! Issue 17 end to end (the real `ferry serve`, both simulators, loopback): a quote with every
+//! line type, notes, freight, another Ship-to and another currency becomes one M3 order whose
+//! texts, charge, delivery address and currency are read back from the M3 simulator; an
+//! over-limit customer is held with the figures and goes through once the limit is raised; and
+//! none of it is doubled under the faults the exactly-once tests use.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ferry_sim::m3::{OrderDepth, OrderText, read_order_depth_from_state_dir};
+use ferry_sim::quotewerks::{NewLine, NewQuote, SoldTo};
+use ferry_tests::orders::{d, definite_customers, sellable_items};
+use ferry_tests::stack::{Options, READY, Stack, TENANT};
+use rust_decimal::Decimal;
+
+/// The tenant's mapping settings for this file: document class CO02, every kind of note.
+fn with_depth_settings(stack: &mut Stack) {
+    let config = std::fs::read_to_string(&stack.config).expect("config");
+    let at = "prepare = true\n";
+    assert!(config.contains(at), "the stack's transform section moved");
+    let settings = "prepare = true\nsettings = { text_document_class = \"CO02\", order_notes = \"introduction,purchasing,closing\" }\n";
+    std::fs::write(&stack.config, config.replacen(at, settings, 1)).expect("config");
+    stack.kill_ferry();
+    stack.start_ferry();
+}
+
+const INTRO: &str = "Thank you for choosing us for the new plant in Reno. This quote covers the first phase of the fit-out.";
+const PURCHASING: &str = "Ship complete, no partial deliveries.";
+const CLOSING: &str = "Prices valid 30 days.";
+const INTERNAL: &str = "Margin approved by JD (not for the customer).";
+
+/// Quote `k` with every line type QuoteWerks has, notes, freight, a Ship-to of its own and
+/// euros. Returns the quote and its three order lines' items.
+fn depth_quote(k: usize) -> (NewQuote, Vec<String>) {
+    let items = sellable_items();
+    let customers = definite_customers();
+    let item = |j: usize| items[(k * 11 + j * 5) % items.len()].clone();
+    let (a, b, c) = (item(0), item(1), item(2));
+    let lines = vec![
+        NewLine::comment("Prepared after the site visit"),
+        NewLine::heading("Hardware"),
+        NewLine::product(&a, d(2)).with_modifier("D10"),
+        NewLine::comment("Delivered to the loading dock"),
+        NewLine::group(
+            "Starter kit",
+            d(2),
+            vec![NewLine::product(&b, d(1)), NewLine::product(&c, d(3))],
+        ),
+        NewLine::subtotal(),
+        NewLine::percent_discount(d(5)),
+        NewLine::running_subtotal(),
+        NewLine::percent_charge(d(2), "2% Fuel surcharge"),
+        NewLine::product(&item(3), d(1)).optional(false),
+        NewLine::product(&item(4), d(4)).excluded(),
+        NewLine::comment("Excluded remark").excluded(),
+        NewLine::tax(Decimal::new(1234, 2)),
+        NewLine::heading("Terms apply"),
+    ];
+    let custom: BTreeMap<String, String> = [
+        ("IntroductionNotes", INTRO),
+        ("PurchasingNotes", PURCHASING),
+        ("ClosingNotes", CLOSING),
+        ("InternalNotes", INTERNAL),
+        ("AlternateCurrency", "EUR\u{4}€\u{4}1.08"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let customer = &customers[k % customers.len()];
+    let q = NewQuote {
+        sold_to: SoldTo::from_seed(customer),
+        ship_to: Some(SoldTo {
+            company: "Northwind Reno Warehouse".into(),
+            contact: "Dock Office".into(),
+            address1: "1 Dock Rd".into(),
+            city: "Reno".into(),
+            state: "NV".into(),
+            postal_code: "89501".into(),
+            country: "US".into(),
+            ..SoldTo::default()
+        }),
+        doc_no: Some(format!("D{k:04}")),
+        doc_name: None,
+        doc_type: "QUOTE".into(),
+        status: "1-In Progress".into(),
+        doc_date: None,
+        sales_rep: "JSMITH".into(),
+        po_number: format!("PO-D{k:04}"),
+        project_no: None,
+        local_tax_rate: Decimal::ZERO,
+        shipping_amount: Decimal::new(4550, 2),
+        custom,
+        lines,
+    };
+    (q, vec![a, b, c])
+}
+
+fn text(ponr: i64, tytr: i64, s: &str) -> OrderText {
+    OrderText {
+        ponr,
+        tytr,
+        txhe: "CO02".into(),
+        text: s.into(),
+    }
+}
+
+/// What M3 must hold for a depth quote: texts by place, in order, lines of at most 60.
+fn expected_texts(ponrs: &[i64]) -> Vec<OrderText> {
+    vec![
+        text(
+            0,
+            1,
+            "Thank you for choosing us for the new plant in Reno. This",
+        ),
+        text(0, 1, "quote covers the first phase of the fit-out."),
+        text(0, 1, PURCHASING),
+        text(0, 1, "Prepared after the site visit"),
+        text(0, 2, "Terms apply"),
+        text(0, 2, CLOSING),
+        text(ponrs[0], 1, "Hardware"),
+        text(ponrs[0], 2, "Delivered to the loading dock"),
+        text(ponrs[1], 1, "Starter kit"),
+    ]
+}
+
+fn assert_depth(stack: &Stack, doc_no: &str, items: &[String]) -> OrderDepth {
+    let orders: Vec<_> = stack
+        .m3_orders()
+        .into_iter()
+        .filter(|o| o.cuor == doc_no)
+        .collect();
+    assert_eq!(orders.len(), 1, "one order for {doc_no}: {orders:?}");
+    let order = &orders[0];
+    let got_items: Vec<&str> = order.lines.iter().map(|l| l.itno.as_str()).collect();
+    assert_eq!(got_items, items, "order lines of {doc_no}");
+    let depth = read_order_depth_from_state_dir(&stack.dir.path().join("m3"), &order.orno)
+        .expect("read depth")
+        .expect("the order");
+    let ponrs: Vec<i64> = order.lines.iter().map(|l| l.ponr).collect();
+    let mut texts = depth.texts.clone();
+    // Head first, then by line; within a place, in the order written.
+    texts.sort_by_key(|t| (t.ponr, t.tytr));
+    assert_eq!(texts, expected_texts(&ponrs), "texts of {doc_no}");
+    assert!(texts.iter().all(|t| t.text.chars().count() <= 60));
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.text.contains("Margin") || t.text.contains("Excluded")),
+        "internal notes (not chosen) and excluded rows stay out"
+    );
+    assert_eq!(depth.charges.len(), 1, "{:?}", depth.charges);
+    assert_eq!(depth.charges[0].crid, "FRT");
+    assert_eq!(
+        depth.charges[0].cram.parse::<Decimal>().ok(),
+        Some(Decimal::new(4550, 2))
+    );
+    assert_eq!(depth.addresses.len(), 1, "{:?}", depth.addresses);
+    let a = &depth.addresses[0];
+    assert_eq!(
+        (
+            a.adrt,
+            a.cunm.as_str(),
+            a.cua1.as_str(),
+            a.town.as_str(),
+            a.ecar.as_str(),
+            a.pono.as_str()
+        ),
+        (
+            1,
+            "Northwind Reno Warehouse",
+            "1 Dock Rd",
+            "Reno",
+            "NV",
+            "89501"
+        )
+    );
+    assert_eq!(depth.cucd, "EUR");
+    assert_eq!(depth.ofno, doc_no, "the quote number in OFNO");
+    assert_eq!(
+        depth.yref,
+        format!("PO-{doc_no}"),
+        "the customer's PO number"
+    );
+    depth
+}
+
+#[test]
+fn a_full_quote_becomes_one_complete_order() {
+    let mut stack = Stack::start(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    with_depth_settings(&mut stack);
+    let (q, items) = depth_quote(1);
+    let (id, doc_no) = stack.create_quote(&q);
+    stack.set_status(id, READY);
+    let jobs = stack.settle(1, Duration::from_secs(120));
+    assert_eq!(jobs[0].1, "done", "{jobs:?}");
+    assert_depth(&stack, &doc_no, &items);
+    // The same quote approved again changes nothing in M3.
+    stack.set_status(id, READY);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_depth(&stack, &doc_no, &items);
+}
+
+fn release(stack: &Stack, id: i64) {
+    let config = stack.config.to_str().expect("utf-8");
+    let id = id.to_string();
+    let out = std::process::Command::new(ferry_tests::ferry_bin())
+        .args([
+            "--config",
+            config,
+            "holds",
+            "release",
+            id.as_str(),
+            "--tenant",
+            TENANT,
+        ])
+        .output()
+        .expect("ferry holds release");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn wait_for(stack: &Stack, id: i64, state: &str) -> (String, String, Option<String>) {
+    let start = std::time::Instant::now();
+    loop {
+        let jobs = stack.jobs();
+        if let Some(j) = jobs.iter().find(|j| j.0 == id.to_string() && j.1 == state) {
+            return j.clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "quote {id} never became {state}: {jobs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn an_over_limit_customer_is_held_with_the_figures_and_released_after_the_limit_is_raised() {
+    let mut stack = Stack::start(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    with_depth_settings(&mut stack);
+    let (q, items) = depth_quote(2);
+    let cuno = definite_customers()[2 % definite_customers().len()]
+        .cuno
+        .clone();
+    let credit = |crl3: &str| {
+        stack.m3_control(
+            reqwest::Method::POST,
+            &format!("/_control/customers/{cuno}/credit"),
+            serde_json::json!({"crl3": crl3, "toin": "40"}),
+        )
+    };
+    credit("100");
+    let (id, doc_no) = stack.create_quote(&q);
+    stack.set_status(id, READY);
+    let (_, _, reason) = wait_for(&stack, id, "held");
+    let reason = reason.unwrap_or_default();
+    assert!(
+        reason.contains("credit limit exceeded")
+            && reason.contains("limit 100")
+            && reason.contains("exposure 40")
+            && reason.contains("order value"),
+        "{reason}"
+    );
+    assert!(
+        stack.m3_orders().iter().all(|o| o.cuor != doc_no),
+        "nothing is written for a held order"
+    );
+    credit("10000000");
+    release(&stack, id);
+    wait_for(&stack, id, "done");
+    assert_depth(&stack, &doc_no, &items);
+}
+
+#[test]
+fn texts_charges_and_addresses_are_not_doubled_under_faults() {
+    let stack = Stack::start(Options {
+        m3_flags: &[
+            "--fault-503-after-write-rate",
+            "0.15",
+            "--fault-drop-response-rate",
+            "0.05",
+            "--fault-retry-after-secs",
+            "0",
+            "--fault-seed",
+            "17",
+        ],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let mut stack = stack;
+    with_depth_settings(&mut stack);
+    let quotes: Vec<(i64, String, Vec<String>)> = (10..18)
+        .map(|k| {
+            let (q, items) = depth_quote(k);
+            let (id, doc_no) = stack.create_quote(&q);
+            (id, doc_no, items)
+        })
+        .collect();
+    for (id, _, _) in &quotes {
+        stack.set_status(*id, READY);
+    }
+    let jobs = stack.settle(quotes.len(), Duration::from_secs(600));
+    assert!(jobs.iter().all(|j| j.1 == "done"), "{jobs:?}");
+    for (_, doc_no, items) in &quotes {
+        assert_depth(&stack, doc_no, items);
+    }
+}
