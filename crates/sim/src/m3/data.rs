@@ -76,6 +76,10 @@ CREATE TABLE IF NOT EXISTS batch_addresses (
   yref TEXT NOT NULL, PRIMARY KEY (orno, adrt));
 -- Credit limit 3 and outstanding invoices per customer (CRS610 financial data); none = no limit.
 CREATE TABLE IF NOT EXISTS credit (cuno TEXT PRIMARY KEY, crl3 TEXT NOT NULL, toin TEXT NOT NULL);
+-- Customer invoices (OIS350), one per order invoiced (status 77).
+CREATE TABLE IF NOT EXISTS invoices (
+  ivno INTEGER PRIMARY KEY, yea4 TEXT NOT NULL, orno TEXT NOT NULL, cuno TEXT NOT NULL,
+  idat TEXT NOT NULL, dudt TEXT NOT NULL, ivav TEXT NOT NULL, cucd TEXT NOT NULL);
 -- The CO charge master (OIS030) and the currencies with an exchange rate (CRS055).
 CREATE TABLE IF NOT EXISTS charge_types (crid TEXT PRIMARY KEY, crd0 TEXT NOT NULL);
 INSERT OR IGNORE INTO charge_types VALUES ('FRT', 'Freight'), ('HND', 'Handling'), ('INS', 'Insurance');

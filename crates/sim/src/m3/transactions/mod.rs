@@ -10,6 +10,7 @@ mod ois100;
 mod ois100_batch;
 mod ois100_depth;
 mod ois320;
+mod ois350;
 
 use std::collections::HashMap;
 
@@ -216,6 +217,7 @@ fn handler(program: &str, transaction: &str) -> Option<Handler> {
         ("OIS100MI", "LstWarehBalance") => ois100::lst_wareh_balance,
         ("OIS275MI", "GetTmpOrderStat") => ois100::get_tmp_order_stat,
         ("CRS610MI", "GetFinancial") => credit::get_financial,
+        ("OIS350MI", "LstAllInvByCO") => ois350::lst_all_inv_by_co,
         ("CRS610MI", "Add") => crs610::add,
         ("CRS610MI", "Copy") => crs610::copy,
         ("CRS610MI", "GetBasicData") => crs610::get_basic_data,
