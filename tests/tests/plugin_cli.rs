@@ -78,6 +78,15 @@ fn check_reports_the_world_and_refuses_incompatible_components() {
 fn install_activate_list_and_rollback_through_the_cli() {
     let data = tempfile::tempdir().expect("tmp");
     let d = data.path();
+    // Registry commands are about configured tenants only.
+    let cfg = d.join("ferry.toml");
+    std::fs::write(&cfg, "[tenants.acme]\n[tenants.globex]\n").expect("config");
+    let cfg = path(&cfg).to_string();
+    let ferry = |d: &std::path::Path, args: &[&str]| {
+        let mut all = vec!["--config", cfg.as_str()];
+        all.extend_from_slice(args);
+        ferry(d, &all)
+    };
     let v1 = ferry(
         d,
         &[

@@ -185,3 +185,85 @@ fn installing_a_plugin_for_a_role_that_lacks_its_grants_is_refused_and_nothing_c
         .json();
     assert_eq!(listed[0]["active"], serde_json::json!(true), "{listed}");
 }
+
+/// Activation is checked against the config the server runs with, even when the operator
+/// gives none: `ferry serve` records its config in the data directory, and `ferry plugin
+/// activate` without `--config` checks the grants in it (before, it checked nothing and the
+/// running server picked the ungranted plugin up within a second). With no config at all,
+/// the tenant is unknown and nothing is activated.
+#[test]
+fn activating_without_config_checks_the_grants_of_the_config_the_server_runs_with() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let data = d.join("data");
+    let component = plugin("quotewerks_connector");
+    // Installed (not active) under a config that grants the connection...
+    let granted_dir = d.join("granted");
+    std::fs::create_dir_all(&granted_dir).expect("dir");
+    let granted = config(&granted_dir, "connections = [\"quotewerks\"]", false);
+    let installed = ferry(
+        &data,
+        &[
+            "--config",
+            granted.to_str().expect("utf-8"),
+            "plugin",
+            "install",
+            component.to_str().expect("utf-8"),
+            "--tenant",
+            "acme",
+            "--role",
+            "quoting",
+        ],
+    )
+    .expect_code(0);
+    let digest = installed
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .expect("digest")
+        .to_string();
+    let activate = |data: &Path| {
+        ferry(
+            data,
+            &[
+                "plugin", "activate", &digest, "--tenant", "acme", "--role", "quoting",
+            ],
+        )
+    };
+    let nothing_active = |data: &Path| {
+        let listed = ferry(data, &["plugin", "list", "--json"])
+            .expect_code(0)
+            .json();
+        assert!(
+            listed
+                .as_array()
+                .is_some_and(|rows| rows.iter().all(|r| r["active"] == false)),
+            "{listed}"
+        );
+    };
+
+    // No config anywhere: refused, nothing changes.
+    let run = activate(&data);
+    refused_naming(&run, &["tenant 'acme' is not configured", "--config"]);
+
+    // ...while the server runs with one that grants this role nothing.
+    let ungranted = config(d, "", false);
+    let _server = spawn(
+        &data,
+        &["--config", ungranted.to_str().expect("utf-8"), "serve"],
+    );
+    let run = activate(&data);
+    refused_naming(
+        &run,
+        &["tenant 'acme', plugin quoting", "granted no sql connection"],
+    );
+    nothing_active(&data);
+
+    // Once the server's config grants it, the same activation goes through.
+    std::fs::write(
+        &ungranted,
+        std::fs::read_to_string(&granted).expect("granted config"),
+    )
+    .expect("rewrite");
+    activate(&data).expect_code(0);
+}

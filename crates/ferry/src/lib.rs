@@ -1,10 +1,11 @@
 //! Ferry: a quote-to-cash integration host. Vendor APIs and customer rules run as sandboxed
 //! WebAssembly components behind the WIT contract in `wit/` (see DESIGN.md).
 //!
-//! The `ferry` crate is the composition root: config (parse, then resolve), tenants, the HTTP
-//! API and the CLI. The runtime (`ferry-runtime`: everything wasmtime) and the flows
-//! (`ferry-flows`: role and store traits only; `cargo xtask tidy` fails one that names
-//! wasmtime, bindings or axum) are crates of their own.
+//! The `ferry` crate is the composition root: config (parse, then resolve), tenants, the
+//! services the CLI and the console share (`services`), the HTTP API and the CLI. The
+//! runtime (`ferry-runtime`: everything wasmtime) and the flows (`ferry-flows`: role and store
+//! traits only; `cargo xtask tidy` fails one that names wasmtime, bindings or axum) are crates
+//! of their own.
 //! May depend on every Ferry crate; `ferry-sim` only with feature `sandbox`.
 
 pub mod api;
@@ -20,4 +21,5 @@ pub use ferry_runtime as runtime;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod server;
+pub mod services;
 pub mod tenant;

@@ -68,7 +68,6 @@ fn served(package: &str) -> Option<Package> {
     Hash,
     Serialize,
     Deserialize,
-    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
@@ -159,6 +158,16 @@ impl Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s || r.world() == s || legacy(*r) == s)
+    }
+}
+
+/// `erp`, `quoting` or `transform` (also the world's name, or the 1.0 world names): how the
+/// command line and the registry name a role.
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::parse(s).ok_or_else(|| format!("unknown role '{s}' (erp, quoting or transform)"))
     }
 }
 

@@ -84,7 +84,7 @@ impl RuntimeSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum PoolingMode {
     /// Use the pooling allocator when the address space can be reserved, else on-demand.

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Subcommand;
 
+use super::out;
+
 use crate::mapping::engine::{Context, Level, Mapping};
 use crate::mapping::{DEFAULTS, json, suggest};
 
@@ -69,9 +71,9 @@ pub async fn run(cmd: &MappingCommand) -> anyhow::Result<i32> {
         MappingCommand::Check { mapping } => {
             let (m, origin) = load(mapping)?;
             let usage = m.describe();
-            println!("{origin}: ok, kind {} -> {}", m.kind(), m.output_kind());
-            println!("  reads:  {}", usage.reads.join(", "));
-            println!("  writes: {}", usage.writes.join(", "));
+            out!("{origin}: ok, kind {} -> {}", m.kind(), m.output_kind())?;
+            out!("  reads:  {}", usage.reads.join(", "))?;
+            out!("  writes: {}", usage.writes.join(", "))?;
             Ok(0)
         }
         MappingCommand::Suggest {
@@ -173,17 +175,17 @@ fn test(
                     "document": json::document_json(&mapped.document),
                     "warnings": mapped.warnings.iter().map(json::issue_json).collect::<Vec<_>>(),
                 });
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                out!("{}", serde_json::to_string_pretty(&out)?)?;
             } else {
                 let d = &mapped.document;
-                println!("{} {}", d.kind, d.id.as_deref().unwrap_or("(no id)"));
-                print_fields("  ", &d.fields);
+                out!("{} {}", d.kind, d.id.as_deref().unwrap_or("(no id)"))?;
+                print_fields("  ", &d.fields)?;
                 for (i, line) in d.lines.iter().enumerate() {
-                    println!("  lines[{i}]");
-                    print_fields("    ", &line.fields);
+                    out!("  lines[{i}]")?;
+                    print_fields("    ", &line.fields)?;
                 }
                 for w in &mapped.warnings {
-                    println!("warning: {w}");
+                    out!("warning: {w}")?;
                 }
             }
             Ok(0)
@@ -193,7 +195,7 @@ fn test(
                 let out = serde_json::json!({
                     "errors": issues.iter().map(json::issue_json).collect::<Vec<_>>(),
                 });
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                out!("{}", serde_json::to_string_pretty(&out)?)?;
             } else {
                 for i in &issues {
                     let rule = i
@@ -201,13 +203,13 @@ fn test(
                         .as_deref()
                         .map(|r| format!(" [rule {r}]"))
                         .unwrap_or_default();
-                    println!(
+                    out!(
                         "{}: {i}{rule}",
                         match i.severity {
                             crate::mapping::engine::Severity::Error => "error",
                             crate::mapping::engine::Severity::Warning => "warning",
                         }
-                    );
+                    )?;
                 }
             }
             Ok(1)
@@ -215,7 +217,7 @@ fn test(
     }
 }
 
-fn print_fields(indent: &str, fields: &[crate::mapping::engine::Field]) {
+fn print_fields(indent: &str, fields: &[crate::mapping::engine::Field]) -> std::io::Result<()> {
     use crate::mapping::engine::Value;
     let width = fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
     for f in fields {
@@ -227,8 +229,9 @@ fn print_fields(indent: &str, fields: &[crate::mapping::engine::Field]) {
             Value::Date(s) => format!("{s} (date)"),
             Value::Null => "null".to_string(),
         };
-        println!("{indent}{:<width$} = {shown}", f.name);
+        out!("{indent}{:<width$} = {shown}", f.name)?;
     }
+    Ok(())
 }
 
 fn run_suggest(
@@ -266,7 +269,7 @@ fn run_suggest(
         to.starts_with("m3:"),
         top.max(1),
     );
-    println!("# Suggested rules {from} -> {to}: score 0..1, best first; check each before use.");
+    out!("# Suggested rules {from} -> {to}: score 0..1, best first; check each before use.")?;
     for level in [Level::Header, Level::Lines] {
         let section: Vec<_> = suggestions
             .iter()
@@ -276,16 +279,16 @@ fn run_suggest(
         if section.is_empty() {
             continue;
         }
-        println!(
+        out!(
             "\n[{}]",
             if level == Level::Header {
                 "header"
             } else {
                 "lines.fields"
             }
-        );
+        )?;
         for s in section {
-            println!("# {} ({})", s.target.name, s.target.description);
+            out!("# {} ({})", s.target.name, s.target.description)?;
             for (i, c) in s
                 .candidates
                 .iter()
@@ -293,10 +296,10 @@ fn run_suggest(
                 .enumerate()
             {
                 let prefix = if i == 0 { "" } else { "# or: " };
-                println!(
+                out!(
                     "{prefix}{} = {}   # {:.2} {}  (matched: {})",
                     s.target.name, c.rule, c.score, c.source, c.why
-                );
+                )?;
             }
         }
     }

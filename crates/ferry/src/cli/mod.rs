@@ -1,4 +1,6 @@
-//! The `ferry` command line: clap definitions here, one file per command group.
+//! The `ferry` command line: clap definitions here, one file per command group. Each command
+//! parses its arguments, calls [`crate::services`] and prints; exit codes are decided here
+//! and in `main` only (README, "Exit codes").
 
 mod mapping;
 mod ops;
@@ -6,9 +8,38 @@ mod plugin;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::FerryConfig;
+use crate::runtime::Role;
+use crate::services::{Context, ServiceError};
+
+/// Exit codes (README documents each).
+pub mod exit {
+    /// Done.
+    pub const OK: i32 = 0;
+    /// The answer is "no": the plugin returned an error, `plugin check` refused the
+    /// component, the quote or dead letter asked about has no record.
+    pub const NO: i32 = 1;
+    /// `plugin run`: the call was stopped (deadline, memory cap, trap).
+    pub const STOPPED: i32 = 2;
+    /// The command failed (config, store, a refused install or activation...).
+    pub const FAILED: i32 = 3;
+    /// `doctor`: at least one check failed.
+    pub const UNHEALTHY: i32 = 4;
+    /// The command line itself is wrong (unknown flag, missing argument): sysexits' EX_USAGE.
+    pub const USAGE: i32 = 64;
+}
+
+/// Prints a line to stdout, returning the write's error instead of panicking on it (so a
+/// reader that went away, `ferry … | head`, ends the command quietly; see `main`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+pub(crate) use out;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,13 +49,24 @@ use crate::config::FerryConfig;
 )]
 pub struct Cli {
     /// Configuration file (tenants, connections, secrets by reference, runtime limits).
+    /// Without it, the one `ferry serve` last ran with on the data directory.
     #[arg(long, global = true, env = "FERRY_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where the registry, compile cache and database live (overrides the config's data_dir).
     #[arg(long, global = true, env = "FERRY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Log lines as text (colored only on a terminal, never with NO_COLOR) or JSON, one
+    /// object per line. Which lines: FERRY_LOG (e.g. `warn`, `ferry=debug`), default `info`.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "FERRY_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +95,7 @@ pub enum Command {
     Holds(ops::HoldsCommand),
     /// The whole story of one quote: every step, when, and the ERP numbers.
     Trace {
+        /// The quote: its number (Q1042) or its internal id.
         quote: String,
         #[arg(long)]
         tenant: String,
@@ -70,19 +113,15 @@ pub enum SimCommand {
     Quotewerks(ferry_sim::QuoteWerksSimArgs),
 }
 
-impl Cli {
-    pub fn load_config(&self) -> anyhow::Result<FerryConfig> {
-        Ok(match &self.config {
-            Some(path) => FerryConfig::load(path)?,
-            None => FerryConfig::default(),
-        })
-    }
+/// `--role erp|quoting|transform`: the runtime's own names, listed for help and completions.
+fn role_parser() -> impl TypedValueParser<Value = Role> {
+    PossibleValuesParser::new(Role::ALL.map(Role::as_str)).try_map(|s| s.parse::<Role>())
+}
 
-    pub fn data_dir(&self, config: &FerryConfig) -> PathBuf {
-        self.data_dir
-            .clone()
-            .or_else(|| config.data_dir())
-            .unwrap_or_else(|| PathBuf::from("ferry-data"))
+impl Cli {
+    /// The config and data directory the command works against.
+    pub fn context(&self) -> Result<Context, ServiceError> {
+        Context::load(self.config.clone(), self.data_dir.clone())
     }
 }
 
@@ -94,32 +133,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         #[cfg(feature = "sandbox")]
         Command::Sim(SimCommand::M3(args)) => {
             ferry_sim::run_m3(args.clone()).await?;
-            Ok(0)
+            Ok(exit::OK)
         }
         #[cfg(feature = "sandbox")]
         Command::Sim(SimCommand::Quotewerks(args)) => {
             ferry_sim::run_quotewerks(args.clone()).await?;
-            Ok(0)
+            Ok(exit::OK)
         }
         Command::Serve => {
-            anyhow::ensure!(
-                cli.config.is_some(),
-                "ferry serve needs --config FILE (tenants, connections, plugins)"
-            );
-            let config = cli.load_config()?;
-            let data_dir = cli.data_dir(&config);
-            crate::server::serve(config, &data_dir, shutdown_signal()).await?;
-            Ok(0)
+            let Some(path) = &cli.config else {
+                anyhow::bail!("ferry serve needs --config FILE (tenants, connections, plugins)");
+            };
+            let ctx = cli.context()?;
+            // Later commands on this data directory check tenants and grants against it.
+            crate::services::remember_served_config(&ctx.data_dir, path)?;
+            crate::server::serve(ctx.config, &ctx.data_dir, shutdown_signal()).await?;
+            Ok(exit::OK)
         }
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => crate::sandbox::run(args.clone()).await,
-        Command::Dlq(cmd) => ops::dlq(&cli.data_dir(&cli.load_config()?), cmd).await,
-        Command::Holds(cmd) => ops::holds(&cli.data_dir(&cli.load_config()?), cmd).await,
+        Command::Dlq(cmd) => ops::dlq(&cli.context()?, cmd).await,
+        Command::Holds(cmd) => ops::holds(&cli.context()?, cmd).await,
         Command::Trace {
             quote,
             tenant,
             json,
-        } => ops::trace(&cli.data_dir(&cli.load_config()?), tenant, quote, *json).await,
+        } => ops::trace(&cli.context()?, tenant, quote, *json).await,
+    }
+}
+
+/// The one line an error prints: its message, then each cause the message does not already
+/// say (many errors quote their source), so nothing is printed twice.
+pub fn render_error(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
+}
+
+/// Whether the error is stdout's reader having gone away (`ferry … | head`).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The exit code for an error a service returned: "no such thing" is an answer, not a failure.
+pub fn exit_code_of(e: &anyhow::Error) -> i32 {
+    match e.downcast_ref::<ServiceError>() {
+        Some(ServiceError::NoQuote { .. } | ServiceError::NoDeadLetter(_)) => exit::NO,
+        _ => exit::FAILED,
     }
 }
 

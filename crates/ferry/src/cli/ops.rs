@@ -1,16 +1,11 @@
-//! Operating the durable work from the command line: `ferry dlq …`, `ferry holds …`,
-//! `ferry trace QUOTE`. They read and write the same store `ferry serve` uses (SQLite in WAL
-//! mode allows both at once); a running server picks released and replayed jobs up on its
-//! next poll.
+//! `ferry dlq …`, `ferry holds …`, `ferry trace QUOTE`: arguments and printing over
+//! [`crate::services::journeys`]. A quote is given by its number (`Q1042`) or internal id.
 
-use std::path::Path;
-
-use anyhow::Context;
 use clap::Subcommand;
 
-use crate::flows::now_ms;
-use crate::flows::quote_to_order::KIND;
-use ferry_store::{Audit, JobState, Jobs, Release, SqliteStore};
+use super::{exit, out};
+use crate::services::Context;
+use crate::services::journeys::{self, Letter};
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
@@ -18,13 +13,45 @@ pub enum DlqCommand {
     List {
         #[arg(long)]
         tenant: Option<String>,
+        /// Only this quote's (number or id; needs --tenant).
+        #[arg(long, requires = "tenant")]
+        quote: Option<String>,
         #[arg(long)]
         json: bool,
     },
     /// One dead letter with its original input and the job's checkpoint.
-    Show { id: i64 },
+    Show {
+        #[command(flatten)]
+        which: Which,
+    },
     /// Queue the job again from its last checkpoint (idempotency is kept).
-    Replay { id: i64 },
+    Replay {
+        #[command(flatten)]
+        which: Which,
+    },
+}
+
+/// A dead letter: its id, or a quote's latest (`--quote Q1042 --tenant acme`).
+#[derive(Debug, clap::Args)]
+pub struct Which {
+    /// The dead letter's id (from `ferry dlq list`).
+    #[arg(required_unless_present = "quote", conflicts_with = "quote")]
+    id: Option<i64>,
+    /// The quote (number or id) whose latest dead letter is meant; needs --tenant.
+    #[arg(long, requires = "tenant")]
+    quote: Option<String>,
+    #[arg(long, requires = "quote")]
+    tenant: Option<String>,
+}
+
+impl Which {
+    fn letter(&self) -> Letter<'_> {
+        match (&self.quote, &self.tenant) {
+            (Some(quote), Some(tenant)) => Letter::Quote { tenant, quote },
+            // clap lets nothing else through: an id alone.
+            _ => Letter::Id(self.id.unwrap_or_default()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +65,7 @@ pub enum HoldsCommand {
     },
     /// After fixing the data, let a held quote go on from where it stopped.
     Release {
+        /// The quote: its number (Q1042) or internal id.
         quote: String,
         #[arg(long)]
         tenant: String,
@@ -47,75 +75,72 @@ pub enum HoldsCommand {
     },
 }
 
-async fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    let path = ferry_layout::DataDir::new(data_dir).db();
-    anyhow::ensure!(
-        path.exists(),
-        "no Ferry database at {} (wrong --data-dir?)",
-        path.display()
-    );
-    Ok(SqliteStore::open(&path).await?)
-}
-
-pub async fn dlq(data_dir: &Path, cmd: &DlqCommand) -> anyhow::Result<i32> {
-    let store = open(data_dir).await?;
+pub async fn dlq(ctx: &Context, cmd: &DlqCommand) -> anyhow::Result<i32> {
     match cmd {
-        DlqCommand::List { tenant, json } => {
-            let letters = store.dead_letters(tenant.as_deref()).await?;
+        DlqCommand::List {
+            tenant,
+            quote,
+            json,
+        } => {
+            let letters = journeys::dead_letters(ctx, tenant.as_deref(), quote.as_deref()).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&letters)?);
+                out!("{}", serde_json::to_string_pretty(&letters)?)?;
             } else if letters.is_empty() {
-                println!("no dead letters");
+                out!("no dead letters")?;
             } else {
                 for d in letters {
                     let replayed = d
                         .replayed_at
                         .map(|r| format!(" (replayed {r})"))
                         .unwrap_or_default();
-                    println!(
+                    out!(
                         "{:>5}  {}  {}/{}  {}{replayed}\n       {}",
-                        d.id, d.at, d.tenant, d.key, d.kind, d.error
-                    );
+                        d.id,
+                        d.at,
+                        d.tenant,
+                        d.key,
+                        d.kind,
+                        d.error
+                    )?;
                 }
             }
         }
-        DlqCommand::Show { id } => {
-            let d = store
-                .dead_letter(*id)
-                .await?
-                .with_context(|| format!("no dead letter {id}"))?;
-            println!("{}", serde_json::to_string_pretty(&d)?);
+        DlqCommand::Show { which } => {
+            let d = journeys::dead_letter(ctx, which.letter()).await?;
+            out!("{}", serde_json::to_string_pretty(&d)?)?;
         }
-        DlqCommand::Replay { id } => {
-            let job = store.replay(*id, now_ms()).await?;
-            println!(
+        DlqCommand::Replay { which } => {
+            let (id, job) = journeys::replay(ctx, which.letter()).await?;
+            out!(
                 "dead letter {id} replayed: {} job for '{}' (tenant {}) is queued again at step {}",
-                job.kind, job.key, job.tenant, job.step
-            );
+                job.kind,
+                job.key,
+                job.tenant,
+                job.step
+            )?;
         }
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
-pub async fn holds(data_dir: &Path, cmd: &HoldsCommand) -> anyhow::Result<i32> {
-    let store = open(data_dir).await?;
+pub async fn holds(ctx: &Context, cmd: &HoldsCommand) -> anyhow::Result<i32> {
     match cmd {
         HoldsCommand::List { tenant, json } => {
-            let held = store.jobs(tenant.as_deref(), Some(JobState::Held)).await?;
+            let held = journeys::holds(ctx, tenant.as_deref()).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&held)?);
+                out!("{}", serde_json::to_string_pretty(&held)?)?;
             } else if held.is_empty() {
-                println!("no holds");
+                out!("no holds")?;
             } else {
                 for j in held {
-                    println!(
+                    out!(
                         "{}/{}  at step {}  since {}\n    {}",
                         j.tenant,
                         j.key,
                         j.step,
                         j.updated_at,
                         j.hold_reason.unwrap_or_default()
-                    );
+                    )?;
                 }
             }
         }
@@ -124,60 +149,47 @@ pub async fn holds(data_dir: &Path, cmd: &HoldsCommand) -> anyhow::Result<i32> {
             tenant,
             restart,
         } => {
-            // A restart keeps only the quote's id and the event that started it.
-            let from = if *restart {
-                Release::Restart {
-                    keep: &["quote_id", "event"],
-                }
-            } else {
-                Release::AtCheckpoint
-            };
-            let job = store.release(tenant, KIND, quote, from, now_ms()).await?;
-            println!(
+            let job = journeys::release(ctx, tenant, quote, *restart).await?;
+            out!(
                 "released {}/{}: queued again at step {}",
-                job.tenant, job.key, job.step
-            );
+                job.tenant,
+                job.key,
+                job.step
+            )?;
         }
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
-pub async fn trace(data_dir: &Path, tenant: &str, quote: &str, json: bool) -> anyhow::Result<i32> {
-    let store = open(data_dir).await?;
-    let job = store.job(tenant, KIND, quote).await?;
-    let trail = store.trail(tenant, quote).await?;
+pub async fn trace(ctx: &Context, tenant: &str, quote: &str, json: bool) -> anyhow::Result<i32> {
+    let journey = journeys::trace(ctx, tenant, quote).await?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "job": job, "trail": trail }))?
-        );
-        return Ok(0);
+        out!("{}", serde_json::to_string_pretty(&journey)?)?;
+        return Ok(exit::OK);
     }
-    let Some(job) = job else {
-        println!("no record of quote '{quote}' for tenant '{tenant}'");
-        return Ok(1);
-    };
-    println!(
-        "quote {quote} (tenant {tenant}): {} at step {}, {} attempt(s)",
+    let job = &journey.job;
+    let number = journey
+        .quote_number
+        .as_ref()
+        .map(|n| format!("{n} (id {})", journey.quote_id))
+        .unwrap_or_else(|| journey.quote_id.clone());
+    out!(
+        "quote {number} (tenant {tenant}): {} at step {}, {} attempt(s)",
         job.state.as_str(),
         job.step,
         job.attempts
-    );
+    )?;
     if let Some(r) = &job.hold_reason {
-        println!("  held: {r}");
+        out!("  held: {r}")?;
     }
     if let Some(e) = &job.last_error {
-        println!("  last error: {e}");
+        out!("  last error: {e}")?;
     }
-    if let Some(receipt) = job.checkpoint.get("receipt").filter(|r| !r.is_null()) {
-        println!(
-            "  ERP order: {} (status {})",
-            receipt["order_number"].as_str().unwrap_or("?"),
-            receipt["status"].as_str().unwrap_or("?")
-        );
+    if let Some((number, status)) = journey.order() {
+        out!("  ERP order: {number} (status {status})")?;
     }
-    for e in trail {
-        println!("  {}  {:<14} {}", e.at, e.step, e.message);
+    for e in &journey.trail {
+        out!("  {}  {:<14} {}", e.at, e.step, e.message)?;
     }
-    Ok(0)
+    Ok(exit::OK)
 }

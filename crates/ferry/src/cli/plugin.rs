@@ -1,20 +1,15 @@
-//! `ferry plugin …`: install, activate, rollback, list (the registry), check and run (for
+//! `ferry plugin …`: arguments and printing over [`crate::services::plugins`]: install,
+//! activate, rollback, list (the registry; the tenant must be configured), check and run (for
 //! plugin authors, no tenant needed).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::Context as _;
 use clap::Subcommand;
-use url::Url;
 
-use super::Cli;
-use crate::config::FerryConfig;
-use crate::runtime::connections::http::{HttpConnection, HttpSettings};
-use crate::runtime::connections::sql::{SqlConnection, SqliteSettings};
-use crate::runtime::dynamic::DynamicError;
-use crate::runtime::{Grants, Registry, Role, Runtime};
-use ferry_store::SqliteStore;
+use super::{Cli, exit, out, role_parser};
+use crate::runtime::Role;
+use crate::services::plugins::{self, RunOutcome, RunRequest};
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -23,7 +18,7 @@ pub enum PluginCommand {
         file: PathBuf,
         #[arg(long)]
         tenant: String,
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = role_parser())]
         role: Role,
         /// Activate it right away.
         #[arg(long)]
@@ -34,14 +29,14 @@ pub enum PluginCommand {
         digest: String,
         #[arg(long)]
         tenant: String,
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = role_parser())]
         role: Role,
     },
     /// Go back to the previously active component of the tenant's role.
     Rollback {
         #[arg(long)]
         tenant: String,
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = role_parser())]
         role: Role,
     },
     /// Installed components, and which are active.
@@ -55,7 +50,7 @@ pub enum PluginCommand {
     Check {
         file: PathBuf,
         /// Judge it for this role (default: the role its export implies).
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = role_parser())]
         role: Option<Role>,
         #[arg(long)]
         json: bool,
@@ -93,13 +88,8 @@ pub enum PluginCommand {
     },
 }
 
-/// Exit codes of `plugin run`: the plugin answered an error; the call was stopped.
-const EXIT_PLUGIN_ERROR: i32 = 1;
-const EXIT_STOPPED: i32 = 2;
-
 pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
-    let config = cli.load_config()?;
-    let data_dir = cli.data_dir(&config);
+    let ctx = cli.context()?;
     match cmd {
         PluginCommand::Install {
             file,
@@ -107,96 +97,80 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
             role,
             activate,
         } => {
-            let registry = open_registry(&config, &data_dir).await?;
-            let bytes = read_component(file)?;
-            check_grants(&config, &registry, tenant, *role, &bytes).await?;
-            let installed = registry.install(bytes, tenant, *role).await?;
-            println!(
+            let done = plugins::install(&ctx, file, tenant, *role, *activate).await?;
+            let installed = &done.installed;
+            out!(
                 "installed {} for tenant '{tenant}' role {role} (world {}, {}@{})",
                 installed.digest,
                 role.world(),
                 role.package().name,
                 installed.report.version.as_deref().unwrap_or("?"),
-            );
-            if *activate {
-                registry.activate(tenant, *role, &installed.digest).await?;
-                println!("activated {}", installed.digest);
+            )?;
+            if done.activated {
+                out!("activated {}", installed.digest)?;
             }
-            Ok(0)
         }
         PluginCommand::Activate {
             digest,
             tenant,
             role,
         } => {
-            let registry = open_registry(&config, &data_dir).await?;
-            let mut candidates = registry
-                .list(Some(tenant))
-                .await?
-                .into_iter()
-                .filter(|r| r.role == role.as_str() && r.digest.starts_with(digest.as_str()));
-            // None or several: `activate` says why.
-            if let (Some(row), None) = (candidates.next(), candidates.next()) {
-                let bytes = registry.blob(&row.digest)?;
-                check_grants(&config, &registry, tenant, *role, &bytes).await?;
-            }
-            let plugin = registry.activate(tenant, *role, digest).await?;
-            println!(
+            let plugin = plugins::activate(&ctx, tenant, *role, digest).await?;
+            out!(
                 "activated {} for tenant '{tenant}' role {role}",
                 plugin.digest
-            );
-            Ok(0)
+            )?;
         }
         PluginCommand::Rollback { tenant, role } => {
-            let registry = open_registry(&config, &data_dir).await?;
-            let plugin = registry.rollback(tenant, *role).await?;
-            println!(
+            let plugin = plugins::rollback(&ctx, tenant, *role).await?;
+            out!(
                 "rolled back tenant '{tenant}' role {role}; active again: {}",
                 plugin.digest
-            );
-            Ok(0)
+            )?;
         }
         PluginCommand::List { tenant, json } => {
-            let registry = open_registry(&config, &data_dir).await?;
-            let rows = registry.list(tenant.as_deref()).await?;
+            let rows = plugins::list(&ctx, tenant.as_deref()).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                out!("{}", serde_json::to_string_pretty(&rows)?)?;
             } else if rows.is_empty() {
-                println!("no plugins installed");
+                out!("no plugins installed")?;
             } else {
-                println!(
-                    "{:<12} {:<10} {:<8} {:<66} INSTALLED",
-                    "TENANT", "ROLE", "ACTIVE", "DIGEST"
-                );
+                out!(
+                    "{:<12} {:<10} {:<6} {:<20} {:<10} {:<22} {:<64} INSTALLED",
+                    "TENANT",
+                    "ROLE",
+                    "ACTIVE",
+                    "NAME",
+                    "VERSION",
+                    "CONTRACT",
+                    "DIGEST"
+                )?;
                 for r in rows {
-                    println!(
-                        "{:<12} {:<10} {:<8} {:<66} {}",
+                    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+                    out!(
+                        "{:<12} {:<10} {:<6} {:<20} {:<10} {:<22} {:<64} {}",
                         r.tenant,
                         r.role,
                         if r.active { "yes" } else { "" },
+                        or_dash(r.name),
+                        or_dash(r.version),
+                        or_dash(r.contract),
                         r.digest,
                         r.installed_at
-                    );
+                    )?;
                 }
             }
-            Ok(0)
         }
         PluginCommand::Check { file, role, json } => {
-            let runtime = Runtime::new(config.runtime_settings(&data_dir))?;
-            let bytes = read_component(file)?;
-            let role = *role;
-            let report =
-                tokio::task::spawn_blocking(move || runtime.inspect(&bytes, role)).await??;
+            let report = plugins::check(&ctx, file, *role).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                out!("{}", serde_json::to_string_pretty(&report)?)?;
             } else {
-                print_report(file, &report);
+                print_report(file, &report)?;
             }
-            Ok(if report.problems.is_empty() {
-                0
-            } else {
-                EXIT_PLUGIN_ERROR
-            })
+            if !report.problems.is_empty() {
+                return Ok(exit::NO);
+            }
         }
         PluginCommand::Run {
             file,
@@ -212,76 +186,36 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
         } => {
             let role = Role::parse(world)
                 .with_context(|| format!("unknown world '{world}' (erp, quoting, transform)"))?;
-            let mut rs = config.runtime_settings(&data_dir);
-            if let Some(ms) = deadline_ms {
-                rs.call_deadline_ms = *ms;
-            }
-            if let Some(mib) = memory_mib {
-                rs.memory_limit_mib = *mib;
-            }
-            let runtime = Runtime::new(rs)?;
-            let input = read_input(input)?;
-            let bytes = read_component(file)?;
-            let loader = runtime.clone();
-            let plugin =
-                tokio::task::spawn_blocking(move || loader.load(&bytes, Some(role))).await??;
-            let grants = run_grants(
-                &config,
-                tenant.as_deref(),
+            let req = RunRequest {
+                file: file.clone(),
                 role,
-                settings,
-                http,
-                sqlite,
-                &plugin.label(),
-            )?;
-            match runtime
-                .call_json(&plugin, Arc::new(grants), call, &input)
-                .await
-            {
-                Ok(output) => {
-                    println!("{}", serde_json::to_string_pretty(&output)?);
-                    let failed = output.as_object().is_some_and(|o| o.contains_key("err"));
-                    Ok(if failed { EXIT_PLUGIN_ERROR } else { 0 })
+                call: call.clone(),
+                input: read_input(input)?,
+                tenant: tenant.clone(),
+                settings: pairs("setting", settings)?,
+                http: pairs("http", http)?,
+                sqlite: pairs("sqlite", sqlite)?
+                    .into_iter()
+                    .map(|(k, v)| (k, PathBuf::from(v)))
+                    .collect(),
+                deadline_ms: *deadline_ms,
+                memory_mib: *memory_mib,
+            };
+            match plugins::run(&ctx, req).await? {
+                RunOutcome::Answered(output) => {
+                    out!("{}", serde_json::to_string_pretty(&output)?)?;
+                    if output.as_object().is_some_and(|o| o.contains_key("err")) {
+                        return Ok(exit::NO);
+                    }
                 }
-                Err(DynamicError::Call(stopped)) => {
-                    eprintln!("{stopped}");
-                    Ok(EXIT_STOPPED)
+                RunOutcome::Stopped(why) => {
+                    eprintln!("{why}");
+                    return Ok(exit::STOPPED);
                 }
-                Err(other) => Err(other.into()),
             }
         }
     }
-}
-
-/// Refuses a component that needs a connection the configured tenant does not grant its role
-/// (a tenant this config doesn't know is checked when a server builds it).
-async fn check_grants(
-    config: &FerryConfig,
-    registry: &Registry,
-    tenant: &str,
-    role: Role,
-    bytes: &[u8],
-) -> anyhow::Result<()> {
-    if !config.tenants.contains_key(tenant) {
-        return Ok(());
-    }
-    let (runtime, bytes) = (registry.runtime().clone(), bytes.to_vec());
-    let report = tokio::task::spawn_blocking(move || runtime.inspect(&bytes, Some(role))).await??;
-    config.check_plugin(tenant, role, Some(&report.imports))?;
-    Ok(())
-}
-
-async fn open_registry(config: &FerryConfig, data_dir: &Path) -> anyhow::Result<Arc<Registry>> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-    let runtime = Runtime::new(config.runtime_settings(data_dir))?;
-    let files = ferry_layout::DataDir::new(data_dir);
-    let store = Arc::new(SqliteStore::open(&files.db()).await?);
-    Ok(Registry::open(runtime, store, &files.plugins()).await?)
-}
-
-fn read_component(file: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(file).with_context(|| format!("reading {}", file.display()))
+    Ok(exit::OK)
 }
 
 fn read_input(path: &Path) -> anyhow::Result<serde_json::Value> {
@@ -299,79 +233,45 @@ fn read_input(path: &Path) -> anyhow::Result<serde_json::Value> {
     Ok(value)
 }
 
-fn split_pair<'a>(flag: &str, s: &'a str) -> anyhow::Result<(&'a str, &'a str)> {
-    s.split_once('=')
-        .filter(|(k, _)| !k.is_empty())
-        .with_context(|| format!("--{flag} expects NAME=VALUE, got '{s}'"))
+/// `NAME=VALUE` flags, split.
+fn pairs(flag: &str, values: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    values
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("--{flag} expects NAME=VALUE, got '{s}'"))
+        })
+        .collect()
 }
 
-fn run_grants(
-    config: &FerryConfig,
-    tenant: Option<&str>,
-    role: Role,
-    settings: &[String],
-    http: &[String],
-    sqlite: &[String],
-    label: &str,
-) -> anyhow::Result<Grants> {
-    let (base, mut plugin_settings) = match tenant {
-        Some(t) => (
-            config.plugin_grants(t, role)?,
-            config.plugin_settings(t, role),
-        ),
-        None => (Arc::new(Grants::for_tenant("cli")), Default::default()),
-    };
-    for s in settings {
-        let (k, v) = split_pair("setting", s)?;
-        plugin_settings.insert(k.to_string(), v.to_string());
-    }
-    let mut grants = base.with_plugin(label, plugin_settings);
-    for h in http {
-        let (name, url) = split_pair("http", h)?;
-        let url = Url::parse(url).with_context(|| format!("--http {name}: bad URL"))?;
-        let conn = HttpConnection::new(&grants.tenant, name, HttpSettings::new(url), None)?;
-        grants.http.insert(name.to_string(), Arc::new(conn));
-    }
-    for s in sqlite {
-        let (name, path) = split_pair("sqlite", s)?;
-        let conn = SqlConnection::sqlite(
-            name,
-            &SqliteSettings {
-                path: PathBuf::from(path),
-                max_rows: 10_000,
-                busy_timeout_ms: 5_000,
-            },
-        )?;
-        grants.sql.insert(name.to_string(), Arc::new(conn));
-    }
-    Ok(grants)
-}
-
-fn print_report(file: &Path, report: &crate::runtime::ContractReport) {
-    println!("{}", file.display());
-    println!(
+fn print_report(file: &Path, report: &crate::runtime::ContractReport) -> std::io::Result<()> {
+    out!("{}", file.display())?;
+    out!(
         "  world:   {}",
         report.world.unwrap_or("(none of ferry's role worlds)")
-    );
-    println!("  version: {}", report.version.as_deref().unwrap_or("?"));
-    println!("  exports:");
+    )?;
+    out!("  version: {}", report.version.as_deref().unwrap_or("?"))?;
+    out!("  exports:")?;
     for e in &report.exports {
-        println!("    {}: {}", e.name, e.functions.join(", "));
+        out!("    {}: {}", e.name, e.functions.join(", "))?;
     }
-    println!("  imports:");
+    out!("  imports:")?;
     for i in &report.imports {
-        println!("    {i}");
+        out!("    {i}")?;
     }
     if report.problems.is_empty() {
         let served: Vec<String> = crate::runtime::contract::PACKAGES
             .iter()
             .map(ToString::to_string)
             .collect();
-        println!("  ok: compatible with this host's {}", served.join(", "));
+        out!("  ok: compatible with this host's {}", served.join(", "))?;
     } else {
-        println!("  refused:");
+        out!("  refused:")?;
         for p in &report.problems {
-            println!("    - {p}");
+            out!("    - {p}")?;
         }
     }
+    Ok(())
 }

@@ -1,0 +1,199 @@
+//! The durable work as an operator sees it: a quote's journey (its job and audit trail),
+//! quotes held for a person, dead letters. They read and write the store `ferry serve` uses
+//! (SQLite in WAL mode allows both at once); a running server picks released and replayed
+//! jobs up on its next poll.
+//!
+//! A quote is named either by the id the job is keyed by (QuoteWerks' internal document id)
+//! or by the number people use (`Q1042`): the quote's `DocNo` once fetched, else the order
+//! reference the mapping made of it.
+
+use serde::Serialize;
+
+use super::{Context, ServiceError};
+use crate::flows::now_ms;
+use crate::flows::quote_to_order::KIND;
+use ferry_domain::Document;
+use ferry_store::{Audit, AuditEntry, DeadLetter, Job, JobState, Jobs, Release, SqliteStore};
+
+/// The quoting document field holding the number people use (QuoteWerks' `DocNo`).
+const QUOTE_NUMBER_FIELD: &str = "DocNo";
+
+/// One quote's whole story.
+#[derive(Debug, Serialize)]
+pub struct Journey {
+    /// The id its job is keyed by.
+    pub quote_id: String,
+    /// The number people use, once the quote was fetched.
+    pub quote_number: Option<String>,
+    pub job: Job,
+    pub trail: Vec<AuditEntry>,
+}
+
+impl Journey {
+    /// The ERP order made for it (number, status), once there is one.
+    pub fn order(&self) -> Option<(String, String)> {
+        let receipt = self.job.checkpoint.get("receipt").filter(|r| !r.is_null())?;
+        let text = |k: &str| receipt[k].as_str().unwrap_or("?").to_string();
+        Some((text("order_number"), text("status")))
+    }
+}
+
+/// The whole story of one quote (by id or number).
+pub async fn trace(ctx: &Context, tenant: &str, quote: &str) -> Result<Journey, ServiceError> {
+    ctx.tenant(tenant)?;
+    let store = ctx.open_store().await?;
+    let job = find_quote(&store, tenant, quote).await?;
+    let trail = store.trail(tenant, &job.key).await?;
+    Ok(Journey {
+        quote_id: job.key.clone(),
+        quote_number: quote_number(&job),
+        job,
+        trail,
+    })
+}
+
+/// Quotes waiting for a person (one tenant's, or all).
+pub async fn holds(ctx: &Context, tenant: Option<&str>) -> Result<Vec<Job>, ServiceError> {
+    if let Some(t) = tenant {
+        ctx.tenant(t)?;
+    }
+    let store = ctx.open_store().await?;
+    Ok(store.jobs(tenant, Some(JobState::Held)).await?)
+}
+
+/// Lets a held quote go on from where it stopped (the data was fixed in the ERP), or from
+/// the start (`restart`: the fix was made in the quoting system, so read the quote again).
+pub async fn release(
+    ctx: &Context,
+    tenant: &str,
+    quote: &str,
+    restart: bool,
+) -> Result<Job, ServiceError> {
+    ctx.tenant(tenant)?;
+    let store = ctx.open_store().await?;
+    let job = find_quote(&store, tenant, quote).await?;
+    // A restart keeps only the quote's id and the event that started it.
+    let from = if restart {
+        Release::Restart {
+            keep: &["quote_id", "event"],
+        }
+    } else {
+        Release::AtCheckpoint
+    };
+    Ok(store.release(tenant, KIND, &job.key, from, now_ms()).await?)
+}
+
+/// Dead letters (one tenant's, or all), optionally only one quote's.
+pub async fn dead_letters(
+    ctx: &Context,
+    tenant: Option<&str>,
+    quote: Option<&str>,
+) -> Result<Vec<DeadLetter>, ServiceError> {
+    if let Some(t) = tenant {
+        ctx.tenant(t)?;
+    }
+    let store = ctx.open_store().await?;
+    let mut letters = store.dead_letters(tenant).await?;
+    if let (Some(t), Some(q)) = (tenant, quote) {
+        let job = find_quote(&store, t, q).await?;
+        letters.retain(|d| d.job_id == job.id);
+    }
+    Ok(letters)
+}
+
+/// Which dead letter an operator means: its id, or a quote's latest one.
+pub enum Letter<'a> {
+    Id(i64),
+    Quote { tenant: &'a str, quote: &'a str },
+}
+
+pub async fn dead_letter(ctx: &Context, which: Letter<'_>) -> Result<DeadLetter, ServiceError> {
+    let store = ctx.open_store().await?;
+    find_letter(ctx, &store, which).await
+}
+
+/// Queues a dead letter's job again from its last checkpoint (idempotency is kept).
+pub async fn replay(ctx: &Context, which: Letter<'_>) -> Result<(i64, Job), ServiceError> {
+    let store = ctx.open_store().await?;
+    let letter = find_letter(ctx, &store, which).await?;
+    Ok((letter.id, store.replay(letter.id, now_ms()).await?))
+}
+
+async fn find_letter(
+    ctx: &Context,
+    store: &SqliteStore,
+    which: Letter<'_>,
+) -> Result<DeadLetter, ServiceError> {
+    match which {
+        Letter::Id(id) => store
+            .dead_letter(id)
+            .await?
+            .ok_or(ServiceError::NoDeadLetter(id)),
+        Letter::Quote { tenant, quote } => {
+            ctx.tenant(tenant)?;
+            let job = find_quote(store, tenant, quote).await?;
+            store
+                .dead_letters(Some(tenant))
+                .await?
+                .into_iter()
+                .filter(|d| d.job_id == job.id)
+                .max_by_key(|d| d.id)
+                .ok_or_else(|| ServiceError::QuoteNotDead {
+                    tenant: tenant.to_string(),
+                    quote: quote.to_string(),
+                })
+        }
+    }
+}
+
+/// The quote-to-order job of a quote named by its id, else by its number (`DocNo`), else by
+/// its order reference. A number shared by several quotes is refused with their ids.
+async fn find_quote(store: &SqliteStore, tenant: &str, quote: &str) -> Result<Job, ServiceError> {
+    if let Some(job) = store.job(tenant, KIND, quote).await? {
+        return Ok(job);
+    }
+    let jobs: Vec<Job> = store
+        .jobs(Some(tenant), None)
+        .await?
+        .into_iter()
+        .filter(|j| j.kind == KIND)
+        .collect();
+    let by_number: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| quote_number(j).is_some_and(|n| n.eq_ignore_ascii_case(quote)))
+        .collect();
+    let found = if by_number.is_empty() {
+        jobs.iter()
+            .filter(|j| j.checkpoint["reference"].as_str() == Some(quote))
+            .collect()
+    } else {
+        by_number
+    };
+    match found.as_slice() {
+        [] => Err(ServiceError::NoQuote {
+            tenant: tenant.to_string(),
+            quote: quote.to_string(),
+        }),
+        [one] => Ok((*one).clone()),
+        several => Err(ServiceError::AmbiguousQuote {
+            tenant: tenant.to_string(),
+            quote: quote.to_string(),
+            ids: several
+                .iter()
+                .map(|j| j.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// The quote's number, from the quote document in the job's checkpoint.
+fn quote_number(job: &Job) -> Option<String> {
+    let quote: Document = serde_json::from_value(job.checkpoint.get("quote")?.clone()).ok()?;
+    quote
+        .fields
+        .iter()
+        .find(|f| f.name == QUOTE_NUMBER_FIELD)
+        .and_then(|f| f.value.as_text())
+        .map(str::to_string)
+}
