@@ -181,3 +181,21 @@ async fn readiness_says_the_database_is_locked_within_its_own_wait() {
         .await
         .expect("ready again");
 }
+
+#[tokio::test]
+async fn a_file_migrated_by_a_newer_binary_is_refused_untouched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ferry.db");
+    let known = SqliteStore::open(&path).await.expect("open").schema().to;
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .pragma_update(None, "user_version", known + 1)
+        .expect("a newer binary was here");
+    let refused = SqliteStore::open(&path).await;
+    assert!(
+        matches!(&refused, Err(StoreError::SchemaTooNew { backend: "sqlite", found, .. }) if *found == known + 1),
+        "{:?}",
+        refused.as_ref().err()
+    );
+    assert_eq!(user_version(&path), known + 1, "left as it was");
+}

@@ -1,0 +1,153 @@
+//! What only the PostgreSQL backend has: several nodes (pools) on one database at once —
+//! migrations applied exactly once, claims that never hand a job to two nodes — and a
+//! database migrated by a newer binary refused with the reason. On the throwaway cluster
+//! `ferry_store::testing::pg` starts.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use ferry_store::testing::pg::PgCluster;
+use ferry_store::{Jobs, NewJob, Outcome, PgStore, StoreError, SyncState};
+use serde_json::json;
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_opening_a_new_database_at_once_migrate_it_exactly_once() {
+    let url = PgCluster::shared().database().await.expect("database");
+    let opened = futures_join(&url, 4).await;
+    let from: Vec<i64> = opened.iter().map(|s| s.schema().from).collect();
+    assert_eq!(
+        from.iter().filter(|v| **v == 0).count(),
+        1,
+        "one node migrated, the others found it done: {from:?}"
+    );
+    let to = opened[0].schema().to;
+    assert!(opened.iter().all(|s| s.schema().to == to));
+    opened[0]
+        .set_cursor("acme", "items", "c1")
+        .await
+        .expect("write");
+    assert_eq!(
+        opened[3]
+            .cursor("acme", "items")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("c1")
+    );
+    let version: i64 = connect(&url)
+        .await
+        .query_one("SELECT version FROM ferry_schema", &[])
+        .await
+        .expect("version row")
+        .get(0);
+    assert_eq!(version, to);
+}
+
+async fn futures_join(url: &str, n: usize) -> Vec<PgStore> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let url = url.to_string();
+            tokio::spawn(async move { PgStore::open(&url).await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("task").expect("opens"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_migrated_by_a_newer_binary_is_refused_untouched() {
+    let url = PgCluster::shared().database().await.expect("database");
+    let store = PgStore::open(&url).await.expect("opens");
+    let known = store.schema().to;
+    drop(store);
+    let admin = connect(&url).await;
+    admin
+        .execute("UPDATE ferry_schema SET version = $1", &[&(known + 1)])
+        .await
+        .expect("a newer binary was here");
+    let refused = PgStore::open(&url).await;
+    let Err(err) = refused else {
+        panic!("a newer database was opened");
+    };
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found, known: k, .. } if found == known + 1 && k == known),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("newer than this binary") && message.contains("postgres"),
+        "{message}"
+    );
+    let version: i64 = admin
+        .query_one("SELECT version FROM ferry_schema", &[])
+        .await
+        .expect("version")
+        .get(0);
+    assert_eq!(version, known + 1, "left as it was");
+}
+
+/// Four nodes' workers claim the same queue at once, round after round: every job is claimed
+/// by exactly one of them (SKIP LOCKED lets them pass each other without waiting).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_from_several_nodes_never_share_a_job() {
+    const JOBS: usize = 60;
+    let url = PgCluster::shared().database().await.expect("database");
+    let nodes: Vec<Arc<PgStore>> = futures_join(&url, 4)
+        .await
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    for i in 0..JOBS {
+        let key = format!("Q{i}");
+        let job = NewJob {
+            tenant: "acme",
+            kind: "quote-to-order",
+            key: &key,
+            checkpoint: json!({}),
+        };
+        nodes[0].enqueue(job, 0).await.expect("enqueue");
+    }
+    let workers: Vec<_> = nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(n, node)| {
+            (0..3).map(move |w| {
+                let node = node.clone();
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    loop {
+                        let claims = node
+                            .claim(&format!("node{n}-{w}"), 2, 60_000, 1)
+                            .await
+                            .expect("claim");
+                        if claims.is_empty() {
+                            return mine;
+                        }
+                        for c in claims {
+                            node.finish(&c, Outcome::Done, 1).await.expect("finish");
+                            mine.push(c.job.key);
+                        }
+                    }
+                })
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.expect("worker"));
+    }
+    let distinct: HashSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), JOBS, "each job claimed once: {all:?}");
+    assert_eq!(distinct.len(), JOBS);
+}
