@@ -274,6 +274,13 @@ impl M3SimHandle {
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
+    /// Sets a customer's credit limit 3 and outstanding invoices.
+    pub fn set_credit(&self, cuno: &str, change: &CreditChange) -> anyhow::Result<()> {
+        self.sim
+            .set_credit(cuno, change)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
     /// The READY payload printed by the CLI.
     pub fn ready_json(&self) -> serde_json::Value {
         serde_json::json!({
