@@ -22,8 +22,8 @@ pub fn ferry_bin() -> PathBuf {
         "{} not found: run the tests with `cargo xtask test` (or `cargo build -p ferry --features sandbox` first)",
         path.display()
     );
-    // The end-to-end tests run the simulators through `ferry sim`, linked in only with the
-    // `sandbox` feature: say so once rather than fail every test on an unknown subcommand.
+    // `ferry sandbox` and `ferry sim` are linked in only with the `sandbox` feature: say so once
+    // rather than fail a test on an unknown subcommand.
     static HAS_SIM: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let has_sim = *HAS_SIM.get_or_init(|| {
         Command::new(&path)
@@ -37,6 +37,12 @@ pub fn ferry_bin() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Where `cargo xtask build-plugins` put the components (`FERRY_PLUGIN_DIR`, else
+/// target/plugins).
+pub fn plugin_dir() -> PathBuf {
+    ferry_layout::component_dir()
 }
 
 /// A component built by `cargo xtask build-plugins`.

@@ -1,17 +1,19 @@
-//! The whole system as a user runs it: `ferry sim m3`, `ferry sim quotewerks` and `ferry serve`
-//! as separate processes on loopback, wired by a generated config.
+//! The whole system as a user runs it: the stack harness (`ferry_sim::stack`) starts M3 and
+//! QuoteWerks and writes the config; this layer runs the real `ferry serve` on it as a process
+//! of its own (so a test can kill -9 it and start it again) and reads the outcome.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ferry_sim::m3::OrderRecord;
-use ferry_sim::quotewerks::NewQuote;
+use ferry_sim::m3::{M3SimHandle, OrderRecord};
+use ferry_sim::quotewerks::{NewQuote, QuoteWerksSimHandle};
+use ferry_sim::stack::{Catalog, FerrySettings, Retry, SimStack, StackOptions};
 
-use crate::{Running, plugin, spawn_raw};
+use crate::{Running, spawn_raw};
+
+pub use ferry_sim::stack::{READY, TRANSFERRED};
 
 pub const TENANT: &str = "acme";
-pub const READY: &str = "3-Manager Approved";
-pub const TRANSFERRED: &str = "5-Order Created in M3";
 pub const SEED: u64 = 42;
 pub const ITEMS: usize = 120;
 pub const CUSTOMERS: usize = 30;
@@ -19,137 +21,101 @@ pub const CUSTOMERS: usize = 30;
 pub const ION_TOKEN: &str = "test-ion-token-9876543210";
 
 pub struct Stack {
-    pub dir: tempfile::TempDir,
-    pub m3: Running,
-    pub qw: Running,
+    /// Dropped first: a test never leaks a server.
     pub ferry: Option<Running>,
+    pub m3: M3SimHandle,
+    pub qw: QuoteWerksSimHandle,
     pub config: PathBuf,
     pub data: PathBuf,
-    ferry_port: u16,
+    ferry_url: String,
     http: reqwest::blocking::Client,
+    /// Runs the simulators; dropped after them.
+    _runtime: tokio::runtime::Runtime,
+    /// Removed last, once nothing writes into it.
+    pub dir: tempfile::TempDir,
 }
 
 pub struct Options<'a> {
+    /// `ferry sim m3` flags: faults, latency.
     pub m3_flags: &'a [&'a str],
     pub create_customers: bool,
     /// The M3 connector's order entry: `batch` (a call per line) or `bulk` (lines in one POST).
     pub order_entry: &'a str,
 }
 
+impl Options<'_> {
+    /// The e2e tenant: a bigger catalog than the demo's, no seeded quotes (each test makes its
+    /// own), fast polls and retries, M3's status polled every second and its BODs left in its
+    /// outbox (tests post them themselves).
+    fn stack(&self, dir: PathBuf) -> StackOptions {
+        StackOptions {
+            dir: Some(dir),
+            plugins: crate::plugin_dir(),
+            tenant: TENANT.into(),
+            catalog: Catalog {
+                seed: SEED,
+                items: ITEMS,
+                customers: CUSTOMERS,
+            },
+            quotes: 0,
+            bad_quotes: false,
+            m3: ferry_sim::stack::m3_from_flags(self.m3_flags)
+                .unwrap_or_else(|e| panic!("m3 flags {:?}: {e}", self.m3_flags)),
+            bods_to_ferry: false,
+            ion_token: Some(ION_TOKEN.into()),
+            webhook_secret: None,
+            ferry: FerrySettings {
+                workers: 8,
+                call_deadline_ms: Some(20_000),
+                m3_timeout_ms: Some(5000),
+                poll_interval_secs: 2,
+                status_poll_secs: Some(1),
+                create_customers: self.create_customers,
+                retry: Retry {
+                    initial_interval_ms: 50,
+                    maximum_interval_ms: 1000,
+                    maximum_attempts: 40,
+                },
+                erp_settings: vec![
+                    ("customer_template".into(), "TEMPLATE".into()),
+                    ("order_entry".into(), self.order_entry.into()),
+                ],
+            },
+        }
+    }
+}
+
 impl Stack {
     pub fn start(opts: Options<'_>) -> Stack {
         let dir = tempfile::tempdir().expect("tmp");
-        let d = dir.path().to_path_buf();
-        let s = |p: &Path| p.to_str().expect("utf-8 path").to_string();
-        let (items, customers, seed) = (ITEMS.to_string(), CUSTOMERS.to_string(), SEED.to_string());
-        let mut m3_args = vec![
-            "sim".to_string(),
-            "m3".into(),
-            "--state".into(),
-            s(&d.join("m3")),
-            "--ionapi-out".into(),
-            s(&d.join("m3.ionapi")),
-            "--items".into(),
-            items.clone(),
-            "--customers".into(),
-            customers.clone(),
-            "--seed".into(),
-            seed.clone(),
-        ];
-        m3_args.extend(opts.m3_flags.iter().map(|f| f.to_string()));
-        let m3 = spawn_raw(&d, &m3_args);
-        // Ferry's port is fixed before QuoteWerks starts: it is the webhook target.
-        let ferry_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let secret = "test-webhook-secret-0123456789";
-        std::fs::write(d.join("webhook.secret"), secret).expect("secret");
-        std::fs::write(d.join("ion.secret"), ION_TOKEN).expect("ion secret");
-        let qw = spawn_raw(
-            &d,
-            &[
-                "sim".into(),
-                "quotewerks".into(),
-                "--db".into(),
-                s(&d.join("qw.db")),
-                "--quotes".into(),
-                "0".into(),
-                "--webhook".into(),
-                format!("http://127.0.0.1:{ferry_port}/hooks/{TENANT}/quotewerks"),
-                "--secret".into(),
-                secret.into(),
-                "--m3-items".into(),
-                items,
-                "--m3-customers".into(),
-                customers,
-                "--seed".into(),
-                seed,
-            ],
-        );
-        let config = d.join("ferry.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-data_dir = "data"
-[server]
-listen = "127.0.0.1:{ferry_port}"
-workers = 8
-[runtime]
-call_deadline_ms = 20000
-[tenants.{TENANT}.connections.m3]
-kind = "http"
-ionapi = {{ file = "m3.ionapi" }}
-timeout_ms = 5000
-[tenants.{TENANT}.connections.quotewerks]
-kind = "sqlite"
-path = "qw.db"
-[tenants.{TENANT}.host]
-webhook_secret = {{ file = "webhook.secret" }}
-webhook_header = "X-QuoteWerks-Secret"
-ion_token = {{ file = "ion.secret" }}
-[tenants.{TENANT}.quote_to_order]
-ready_status = "{READY}"
-poll_interval_secs = 2
-create_customers = {create}
-transferred_status = "{TRANSFERRED}"
-status_poll_secs = 1
-status_names = {{ "33" = "6-M3 Allocated", "44" = "7-M3 Picked", "66" = "8-M3 Delivered", "77" = "9-M3 Invoiced" }}
-[tenants.{TENANT}.retry]
-initial_interval_ms = 50
-maximum_interval_ms = 1000
-maximum_attempts = 40
-[tenants.{TENANT}.plugins.erp]
-file = "{erp}"
-connections = ["m3"]
-settings = {{ customer_template = "TEMPLATE", order_entry = "{entry}" }}
-[tenants.{TENANT}.plugins.quoting]
-file = "{quoting}"
-connections = ["quotewerks"]
-settings = {{ ready_status = "{READY}", transferred_status = "{TRANSFERRED}" }}
-[tenants.{TENANT}.plugins.transform]
-file = "{transform}"
-prepare = true
-"#,
-                create = opts.create_customers,
-                entry = opts.order_entry,
-                erp = plugin("m3_connector").display(),
-                quoting = plugin("quotewerks_connector").display(),
-                transform = plugin("ferry_mapping").display(),
-            ),
-        )
-        .expect("config");
-        let mut stack = Stack {
-            data: d.join("data"),
-            dir,
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let SimStack {
             m3,
             qw,
+            config_path,
+            data_dir,
+            ferry_url,
+            ferry_listener,
+            ..
+        } = runtime
+            .block_on(SimStack::start(opts.stack(dir.path().to_path_buf())))
+            .expect("the stack's simulators");
+        // `ferry serve` binds the address itself.
+        drop(ferry_listener);
+        let mut stack = Stack {
             ferry: None,
-            config,
-            ferry_port,
+            m3,
+            qw,
+            config: config_path,
+            data: data_dir,
+            ferry_url,
             http: reqwest::blocking::Client::new(),
+            _runtime: runtime,
+            dir,
         };
         stack.start_ferry();
         stack
@@ -171,7 +137,7 @@ prepare = true
     }
 
     pub fn ferry_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.ferry_port)
+        self.ferry_url.clone()
     }
 
     fn qw_control(
@@ -180,12 +146,11 @@ prepare = true
         path: &str,
         body: Option<serde_json::Value>,
     ) -> serde_json::Value {
-        let url = format!(
-            "{}{path}",
-            self.qw.ready["base_url"].as_str().unwrap_or_default()
-        );
-        let token = self.qw.ready["control_token"].as_str().unwrap_or_default();
-        let mut req = self.http.request(method, url).bearer_auth(token);
+        let url = format!("{}{path}", self.qw.base_url);
+        let mut req = self
+            .http
+            .request(method, url)
+            .bearer_auth(&self.qw.control_token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -232,15 +197,11 @@ prepare = true
         path: &str,
         body: serde_json::Value,
     ) -> serde_json::Value {
-        let url = format!(
-            "{}{path}",
-            self.m3.ready["base_url"].as_str().unwrap_or_default()
-        );
-        let token = self.m3.ready["control_token"].as_str().unwrap_or_default();
+        let url = format!("{}{path}", self.m3.base_url);
         let resp = self
             .http
             .request(method, url)
-            .bearer_auth(token)
+            .bearer_auth(&self.m3.control_token)
             .json(&body)
             .send()
             .expect("m3 control");
@@ -252,7 +213,7 @@ prepare = true
 
     /// M3's orders, read from its state database (works whatever Ferry is doing).
     pub fn m3_orders(&self) -> Vec<OrderRecord> {
-        ferry_sim::m3::read_orders_from_state_dir(&self.dir.path().join("m3")).expect("m3 orders")
+        ferry_sim::m3::read_orders_from_state_dir(&self.m3.state_dir).expect("m3 orders")
     }
 
     /// Job states in Ferry's store: (key, state, hold reason).

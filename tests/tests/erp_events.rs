@@ -203,11 +203,8 @@ fn the_same_bod_twice_changes_nothing_and_role_routes_work_beside_the_old_paths(
 
     // QuoteWerks' webhook, replayed on the role-named route: the same event, so a duplicate.
     let hooks = reqwest::blocking::Client::new()
-        .get(format!(
-            "{}/_control/webhooks",
-            stack.qw.ready["base_url"].as_str().unwrap_or_default()
-        ))
-        .bearer_auth(stack.qw.ready["control_token"].as_str().unwrap_or_default())
+        .get(format!("{}/_control/webhooks", stack.qw.base_url))
+        .bearer_auth(&stack.qw.control_token)
         .send()
         .expect("webhooks")
         .json::<serde_json::Value>()
@@ -216,7 +213,7 @@ fn the_same_bod_twice_changes_nothing_and_role_routes_work_beside_the_old_paths(
         .as_array()
         .and_then(|h| h.iter().find(|d| d["delivered"] == true))
         .unwrap_or_else(|| panic!("no delivered webhook: {hooks}"));
-    let secret = stack.qw.ready["webhook_secret"].as_str().expect("secret");
+    let secret = stack.qw.webhook_secret.as_deref().expect("secret");
     let webhook = |path: &str, secret: &str| {
         reqwest::blocking::Client::new()
             .post(format!("{}{path}", stack.ferry_url()))

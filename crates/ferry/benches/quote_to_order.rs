@@ -14,13 +14,13 @@ use ferry::flows::quote_to_order::KIND;
 use ferry::sandbox::{TENANT, start_stack};
 use ferry_sim::quotewerks::{NewLine, NewQuote, SoldTo};
 use ferry_sim::seed;
+use ferry_sim::stack::{Catalog as Seeded, READY};
 use ferry_store::{JobState, Store};
 use rust_decimal::Decimal;
 
 const LINES: usize = 10;
 const LATENCY_ORDERS: usize = 40;
 const THROUGHPUT_ORDERS: usize = 80;
-const READY: &str = "3-Manager Approved";
 
 struct Catalog {
     customers: Vec<seed::SeedCustomer>,
@@ -28,15 +28,15 @@ struct Catalog {
 }
 
 impl Catalog {
-    fn demo() -> Self {
-        // The sandbox's M3 simulator seeds 20 customers and 50 items with seed 42.
+    /// The active customers and items of the master data the stack seeded.
+    fn of(seeded: Seeded) -> Self {
         Self {
-            customers: (0..20)
-                .map(|i| seed::customer(42, i))
+            customers: (0..seeded.customers)
+                .map(|i| seed::customer(seeded.seed, i))
                 .filter(|c| c.stat == "20")
                 .collect(),
-            items: (0..50)
-                .map(|i| seed::item(42, i))
+            items: (0..seeded.items)
+                .map(|i| seed::item(seeded.seed, i))
                 .filter(|i| i.stat == "20")
                 .map(|i| i.itno)
                 .collect(),
@@ -197,35 +197,35 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     tokio.block_on(async {
-        let dir = tempfile::tempdir()?;
-        let stack = start_stack(dir.path(), &plugin_dir()).await?;
+        let stack = start_stack(None, &plugin_dir()).await?;
         let store: Arc<dyn Store> = stack.ferry.store.clone();
-        let catalog = Catalog::demo();
+        let catalog = Catalog::of(stack.sims.catalog);
+        let (m3, qw) = (&stack.sims.m3, &stack.sims.qw);
 
         // Warm-up: first calls compile nothing (cache) but resolve customers and fill caches.
         for k in 0..catalog.customers.len() {
-            let doc = stack.qw.create_quote(&catalog.quote(90_000 + k))?;
-            stack.qw.set_status(doc.id, READY)?;
+            let doc = qw.create_quote(&catalog.quote(90_000 + k))?;
+            qw.set_status(doc.id, READY)?;
             wait_done(store.as_ref(), &doc.id.to_string()).await?;
         }
 
         // Ferry, one quote at a time: approval to confirmed order and order number written back.
         let mut ferry_lat = Vec::new();
-        let trips_before = stack.m3.mi_requests();
+        let trips_before = m3.mi_requests();
         for k in 0..LATENCY_ORDERS {
-            let doc = stack.qw.create_quote(&catalog.quote(k))?;
+            let doc = qw.create_quote(&catalog.quote(k))?;
             let t = Instant::now();
-            stack.qw.set_status(doc.id, READY)?;
+            qw.set_status(doc.id, READY)?;
             wait_done(store.as_ref(), &doc.id.to_string()).await?;
             ferry_lat.push(t.elapsed());
         }
-        let ferry_trips = (stack.m3.mi_requests() - trips_before) as f64 / LATENCY_ORDERS as f64;
+        let ferry_trips = (m3.mi_requests() - trips_before) as f64 / LATENCY_ORDERS as f64;
 
         // Ferry, all at once.
-        let docs: Vec<_> = (0..THROUGHPUT_ORDERS).map(|k| stack.qw.create_quote(&catalog.quote(10_000 + k))).collect::<Result<_, _>>()?;
+        let docs: Vec<_> = (0..THROUGHPUT_ORDERS).map(|k| qw.create_quote(&catalog.quote(10_000 + k))).collect::<Result<_, _>>()?;
         let t = Instant::now();
         for d in &docs {
-            stack.qw.set_status(d.id, READY)?;
+            qw.set_status(d.id, READY)?;
         }
         for d in &docs {
             wait_done(store.as_ref(), &d.id.to_string()).await?;
@@ -233,7 +233,7 @@ fn main() -> anyhow::Result<()> {
         let ferry_rate = THROUGHPUT_ORDERS as f64 / t.elapsed().as_secs_f64();
 
         // The direct client, same simulator, same shapes.
-        let direct = Arc::new(Direct::new(&stack.m3.ionapi_path, stack.m3.api_base()).await?);
+        let direct = Arc::new(Direct::new(&m3.ionapi_path, m3.api_base()).await?);
         let lines = |k: usize| -> Vec<(String, i64)> {
             (0..LINES).map(|j| (catalog.items[(k * 3 + j) % catalog.items.len()].clone(), 1 + j as i64 % 3)).collect()
         };
@@ -281,6 +281,7 @@ fn main() -> anyhow::Result<()> {
         );
         println!("  (Ferry's figures include the QuoteWerks webhook, durable intake, SQL reads and the write-back.)");
         stack.ferry.stop().await?;
+        stack.sims.shutdown().await;
         anyhow::Ok(())
     })
 }

@@ -6,15 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use ferry_sim::{M3Sim, M3SimConfig, QuoteWerksSim, QuoteWerksSimConfig};
+use ferry_sim::stack::{READY, SimStack, StackOptions};
 
 use crate::config::FerryConfig;
 use crate::server::{self, RunningServer};
 use ferry_store::{JobState, Release, Store};
 
-pub const TENANT: &str = "demo";
-const READY: &str = "3-Manager Approved";
-const TRANSFERRED: &str = "5-Order Created in M3";
+pub const TENANT: &str = ferry_sim::stack::DEMO_TENANT;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SandboxArgs {
@@ -33,14 +31,6 @@ pub struct SandboxArgs {
     pub plugins: Option<PathBuf>,
 }
 
-/// The plugin components the demo tenant runs, by role, as `cargo xtask build-plugins` names
-/// them.
-const DEMO_PLUGINS: [(&str, &str); 3] = [
-    ("erp", "m3_connector"),
-    ("quoting", "quotewerks_connector"),
-    ("transform", "ferry_mapping"),
-];
-
 fn plugin_dir(args: &SandboxArgs) -> anyhow::Result<PathBuf> {
     if let Some(dir) = &args.plugins {
         return Ok(dir.clone());
@@ -50,52 +40,20 @@ fn plugin_dir(args: &SandboxArgs) -> anyhow::Result<PathBuf> {
         .context("can't locate target/plugins from the binary's path")
 }
 
-/// Refuses to start without the demo tenant's components.
-pub fn check_plugins(plugins: &Path) -> anyhow::Result<()> {
-    for (_, name) in DEMO_PLUGINS {
-        let path = plugins.join(format!("{name}.wasm"));
-        anyhow::ensure!(
-            path.exists(),
-            "{} is missing: build the plugins first (`cargo xtask demo` does it)",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
 fn say(step: &str, text: &str) {
     println!("\n== {step}\n   {text}");
 }
 
 pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
-    let temp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d.clone()
-        }
-        None => {
-            temp = tempfile::tempdir()?;
-            temp.path().to_path_buf()
-        }
-    };
-    let plugins = plugin_dir(&args)?;
-    check_plugins(&plugins)?;
-
-    let Stack {
-        ferry,
-        m3,
-        qw,
-        config_path,
-        data_dir,
-        ferry_url,
-    } = start_stack(&dir, &plugins).await?;
+    let Stack { ferry, sims } = start_stack(args.dir.clone(), &plugin_dir(&args)?).await?;
+    let (m3, qw) = (&sims.m3, &sims.qw);
+    let ferry_url = &sims.ferry_url;
 
     println!("Ferry sandbox");
     println!(
         "  Ferry        {} (tenant '{TENANT}', config {})",
         ferry.base_url(),
-        config_path.display()
+        sims.config_path.display()
     );
     println!(
         "  Infor M3     {} (MI REST under /{}/M3/m3api-rest, .ionapi {})",
@@ -113,19 +71,19 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
     );
     println!(
         "  Try          ferry --data-dir {} trace QUOTE_ID --tenant {TENANT}",
-        data_dir.display()
+        sims.data_dir.display()
     );
 
     if !args.demo {
         println!("\nRunning; Ctrl-C stops everything.");
         tokio::signal::ctrl_c().await?;
         ferry.stop().await?;
+        sims.shutdown().await;
         return Ok(0);
     }
-    let outcome = demo(&args, &ferry, &m3, &qw).await;
+    let outcome = demo(&args, &ferry, &sims).await;
     ferry.stop().await?;
-    m3.shutdown().await;
-    qw.shutdown().await;
+    sims.shutdown().await;
     match outcome {
         Ok(()) => {
             println!("\nThe demo checked every step against the simulators' own state. All held.");
@@ -138,126 +96,19 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// Both simulators and a Ferry server for the demo tenant, wired together, in this process.
+/// The demo stack (`ferry_sim::stack`) with Ferry serving it in this process.
 pub struct Stack {
     pub ferry: RunningServer,
-    pub m3: ferry_sim::M3SimHandle,
-    pub qw: ferry_sim::QuoteWerksSimHandle,
-    pub config_path: PathBuf,
-    pub data_dir: PathBuf,
-    pub ferry_url: String,
+    pub sims: SimStack,
 }
 
-/// Starts the stack with its files under `dir` and the demo tenant's plugins from `plugins`.
-pub async fn start_stack(dir: &Path, plugins: &Path) -> anyhow::Result<Stack> {
-    // Ferry's address must be known before QuoteWerks starts: it is the webhook target.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let ferry_url = format!("http://{}", listener.local_addr()?);
-    let ion_secret = random_secret();
-    let webhook_secret = random_secret();
-
-    let m3 = M3Sim::start(M3SimConfig {
-        state: Some(dir.join("m3")),
-        ionapi_out: Some(dir.join("m3.ionapi")),
-        bod_endpoint: Some(format!("{ferry_url}/ion/{TENANT}/events")),
-        bod_token: Some(ion_secret.clone()),
-        ..M3SimConfig::default()
-    })
-    .await?;
-    let qw = QuoteWerksSim::start(QuoteWerksSimConfig {
-        db: Some(dir.join("quotewerks.db")),
-        webhook: Some(format!("{ferry_url}/hooks/{TENANT}/quotewerks")),
-        secret: Some(webhook_secret.clone()),
-        // FRYQ9001-9003: an unknown item, a discontinued item, a preliminary customer.
-        bad_quotes: true,
-        ..QuoteWerksSimConfig::default()
-    })
-    .await?;
-
-    std::fs::write(dir.join("webhook.secret"), &webhook_secret)?;
-    std::fs::write(dir.join("ion.secret"), &ion_secret)?;
-    let config_path = dir.join("ferry.toml");
-    std::fs::write(&config_path, demo_config(plugins, &qw.product_table))?;
-    let config = FerryConfig::load(&config_path)?;
-    let data_dir = config.data_dir().unwrap_or_else(|| dir.join("data"));
-    let ferry = server::start(config, &data_dir, Some(listener)).await?;
-    Ok(Stack {
-        ferry,
-        m3,
-        qw,
-        config_path,
-        data_dir,
-        ferry_url,
-    })
-}
-
-fn random_secret() -> String {
-    use rand::RngExt;
-    let bytes: [u8; 24] = rand::rng().random();
-    hex::encode(bytes)
-}
-
-fn demo_config(plugins: &Path, product_table: &str) -> String {
-    let product_db = product_table.trim_end_matches("_Products");
-    let file = |name: &str| {
-        plugins
-            .join(format!("{name}.wasm"))
-            .display()
-            .to_string()
-            .replace('\\', "\\\\")
-    };
-    format!(
-        r#"# The sandbox's demo tenant, wired to the simulators. Secrets are files next to this one.
-data_dir = "data"
-
-[server]
-listen = "127.0.0.1:0"
-workers = 2
-
-[tenants.{TENANT}.connections.m3]
-kind = "http"
-ionapi = {{ file = "m3.ionapi" }}
-
-[tenants.{TENANT}.connections.quotewerks]
-kind = "sqlite"
-path = "quotewerks.db"
-
-# The host's own credentials: checked (constant time) before any plugin runs; no plugin sees them.
-[tenants.{TENANT}.host]
-webhook_secret = {{ file = "webhook.secret" }}
-webhook_header = "X-QuoteWerks-Secret"
-ion_token = {{ file = "ion.secret" }}
-
-[tenants.{TENANT}.quote_to_order]
-ready_status = "{READY}"
-poll_interval_secs = 30
-create_customers = false
-transferred_status = "{TRANSFERRED}"
-status_names = {{ "33" = "6-M3 Allocated", "44" = "7-M3 Picked", "66" = "8-M3 Delivered", "77" = "9-M3 Invoiced" }}
-
-[tenants.{TENANT}.retry]
-initial_interval_ms = 200
-maximum_interval_ms = 5000
-maximum_attempts = 8
-
-# Each plugin gets only the connections it is granted.
-[tenants.{TENANT}.plugins.erp]
-file = "{erp}"
-connections = ["m3"]
-
-[tenants.{TENANT}.plugins.quoting]
-file = "{quoting}"
-connections = ["quotewerks"]
-settings = {{ ready_status = "{READY}", transferred_status = "{TRANSFERRED}", product_db = "{product_db}" }}
-
-[tenants.{TENANT}.plugins.transform]
-file = "{transform}"
-prepare = true
-"#,
-        erp = file(DEMO_PLUGINS[0].1),
-        quoting = file(DEMO_PLUGINS[1].1),
-        transform = file(DEMO_PLUGINS[2].1),
-    )
+/// Starts the demo stack with its files under `dir` (default: a temporary directory) and the
+/// plugins from `plugins`.
+pub async fn start_stack(dir: Option<PathBuf>, plugins: &Path) -> anyhow::Result<Stack> {
+    let mut sims = SimStack::start(StackOptions::demo(dir, plugins)).await?;
+    let config = FerryConfig::load(&sims.config_path)?;
+    let ferry = server::start(config, &sims.data_dir, sims.ferry_listener.take()).await?;
+    Ok(Stack { ferry, sims })
 }
 
 /// Waits until the quote's job is finished (done, held or dead), up to `limit`.
@@ -282,12 +133,8 @@ pub async fn settle(
     }
 }
 
-async fn demo(
-    args: &SandboxArgs,
-    ferry: &RunningServer,
-    m3: &ferry_sim::M3SimHandle,
-    qw: &ferry_sim::QuoteWerksSimHandle,
-) -> anyhow::Result<()> {
+async fn demo(args: &SandboxArgs, ferry: &RunningServer, sims: &SimStack) -> anyhow::Result<()> {
+    let (m3, qw) = (&sims.m3, &sims.qw);
     let store: &dyn Store = ferry.store.as_ref();
     let candidates: Vec<_> = qw
         .documents(None)?
