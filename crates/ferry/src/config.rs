@@ -21,10 +21,12 @@ use crate::runtime::{Role, RuntimeSettings};
 
 pub mod resolve;
 pub mod secret;
+pub mod store;
 pub mod validate;
 
 pub use resolve::{HostCredentials, ResolvedTenant};
 pub use secret::SecretRef;
+pub use store::StoreSetting;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -52,6 +54,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Ungranted(#[from] Ungranted),
+    #[error("store: {0}")]
+    Store(String),
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -59,6 +63,9 @@ pub enum ConfigError {
 pub struct FerryConfig {
     /// Registry, compile cache and database live here (relative to the config file).
     pub data_dir: Option<PathBuf>,
+    /// Where the durable state is: absent, SQLite in `data_dir`; else a PostgreSQL URL, inline
+    /// or by reference (see [`store`]).
+    pub store: Option<StoreSetting>,
     #[serde(default)]
     pub runtime: RuntimeSettings,
     #[serde(default)]

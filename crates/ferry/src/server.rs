@@ -19,7 +19,7 @@ use crate::flows::worker::Workers;
 use crate::node::Node;
 use crate::runtime::{Registry, Runtime};
 use crate::tenant::TenantEnv;
-use ferry_store::{SqliteStore, Store};
+use ferry_store::Store;
 
 /// Runs until `shutdown` resolves, announcing itself with one `READY {json}` line on stdout.
 pub async fn serve(
@@ -73,7 +73,20 @@ pub async fn start(
     let files = ferry_layout::DataDir::new(data_dir);
     crate::api::install_metrics();
     let runtime = Runtime::new(settings)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&files.db()).await?);
+    // One code path for every backend: the config says where (SQLite in the data directory
+    // unless `store` names a PostgreSQL database).
+    let location = config.store_location(data_dir)?;
+    let opened = ferry_store::open(&location)
+        .await
+        .with_context(|| format!("opening the store ({location})"))?;
+    if opened.schema.from != opened.schema.to {
+        tracing::info!(
+            "store {location}: schema migrated from version {} to {}",
+            opened.schema.from,
+            opened.schema.to
+        );
+    }
+    let store: Arc<dyn Store> = opened.store;
     let registry = Registry::open(runtime, store.clone(), &files.plugins()).await?;
     bootstrap_plugins(&config, &registry).await?;
 
