@@ -149,6 +149,7 @@ fn test(root: &Path, plugin_dir: &Path, rest: &[String]) -> anyhow::Result<()> {
         test_guests(root)?;
     }
     ensure_faketime();
+    ensure_postgres();
     // End-to-end tests drive the real binary: build it first so they never race its build.
     let mut build = cargo(root);
     build.args(["build", "-p", "ferry", "--features", SANDBOX]);
@@ -225,6 +226,56 @@ fn ensure_faketime() {
             "xtask: could not install faketime; tests/tests/clock_jumps.rs will fail (install it with `apt-get install faketime`)"
         );
     }
+}
+
+/// PostgreSQL's server binaries (`initdb`, `postgres`): the store's conformance suite and the
+/// PostgreSQL e2e tests start a throwaway cluster with them (`ferry_store::testing::pg`, which
+/// looks on PATH and in Debian's /usr/lib/postgresql/*/bin).
+fn postgres_installed() -> bool {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("initdb").is_file()));
+    on_path
+        || std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .any(|e| e.path().join("bin/initdb").is_file())
+}
+
+/// Installs Debian's PostgreSQL server when `initdb` is missing. Not fatal: without it the
+/// PostgreSQL tests fail and say how to install it.
+fn ensure_postgres() {
+    if postgres_installed() {
+        return;
+    }
+    eprintln!("xtask: installing postgresql with apt-get (for the PostgreSQL store tests)");
+    if !apt_install("postgresql") {
+        eprintln!(
+            "xtask: could not install postgresql; the PostgreSQL store tests will fail (install it with `apt-get install -y postgresql`)"
+        );
+    }
+}
+
+/// `apt-get install -y PACKAGE` (through `sudo -n` when not root), fetching the package lists
+/// first if the install fails on a fresh machine's empty lists.
+fn apt_install(package: &str) -> bool {
+    let root_user = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if root_user {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "apt-get"]);
+            c
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd.status().is_ok_and(|s| s.success())
+    };
+    apt(&["install", "-y", "-q", package])
+        || (apt(&["update", "-q"]) && apt(&["install", "-y", "-q", package]))
 }
 
 /// Installs a cargo subcommand from crates.io when `cargo <sub> --version` fails.
