@@ -30,6 +30,12 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "the API calls plugins through the role traits only",
     ),
     (
+        "crates/ferry/src",
+        &["runtime::bindings", "bindings::", "mapping_result_to_wit"],
+        "the generated bindings are the runtime's (public only with its `raw-contract` feature, \
+         for tests and benches): the host uses the role adapters and domain types",
+    ),
+    (
         "crates/domain/src",
         &["wasmtime", "rusqlite", "axum", "tokio"],
         "the domain depends on serde, thiserror and async-trait only",
@@ -105,6 +111,7 @@ pub fn tidy(root: &Path) -> anyhow::Result<()> {
             }
         }
     }
+    problems.extend(raw_contract_for_tests_only(root)?);
     problems.extend(frozen_wit(root)?);
     if !problems.is_empty() {
         bail!(
@@ -115,6 +122,59 @@ pub fn tidy(root: &Path) -> anyhow::Result<()> {
     }
     eprintln!("xtask: tidy ok");
     Ok(())
+}
+
+/// The runtime's `raw-contract` feature (its generated bindings, public) may be turned on only
+/// in a `[dev-dependencies]` table: tests and benches, never a build that ships.
+fn raw_contract_for_tests_only(root: &Path) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for dir in ["crates", "tests", "xtask"] {
+        for manifest in manifests(&root.join(dir))? {
+            let text = std::fs::read_to_string(&manifest)
+                .with_context(|| format!("reading {}", manifest.display()))?;
+            problems.extend(raw_contract_problems(&rel(root, &manifest), &text));
+        }
+    }
+    Ok(problems)
+}
+
+fn raw_contract_problems(manifest: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut table = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("").trim();
+        if code.starts_with('[') {
+            table = code.to_string();
+            continue;
+        }
+        // The feature's own definition in the runtime's `[features]` is no use of it.
+        let defines = table == "[features]" && code.starts_with("raw-contract");
+        if code.contains("raw-contract") && !defines && !table.contains("dev-dependencies") {
+            problems.push(format!(
+                "{manifest}:{}: turns on ferry-runtime's `raw-contract` in {table}: only \
+                 [dev-dependencies] may (the bindings stay private to shipped code)",
+                n + 1
+            ));
+        }
+    }
+    problems
+}
+
+/// Every `Cargo.toml` under `dir` (not in `target/`).
+fn manifests(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() && path.file_name().is_some_and(|n| n != "target") {
+            out.extend(manifests(&path)?);
+        } else if path.file_name().is_some_and(|n| n == "Cargo.toml") {
+            out.push(path);
+        }
+    }
+    Ok(out)
 }
 
 /// Folders under `wit/` with a `FROZEN` file (`sha256 <hex>`): the hash of their `.wit` files
@@ -247,6 +307,52 @@ mod tests {
         let err = tidy(dir.path()).unwrap_err().to_string();
         assert!(
             err.contains("crates/flows/Cargo.toml:2: depends on `wasmtime`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn host_code_naming_the_bindings_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "crates/ferry/src/mapping/mod.rs",
+            "use ferry_domain::Document;\n",
+        );
+        tidy(dir.path()).unwrap();
+        write(
+            dir.path(),
+            "crates/ferry/src/mapping/mod.rs",
+            "use crate::runtime::bindings::types;\n",
+        );
+        let err = tidy(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("crates/ferry/src/mapping/mod.rs:1: uses `runtime::bindings`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn raw_contract_outside_dev_dependencies_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = "[dependencies]\nferry-runtime = { path = \"../runtime\" }\n\n\
+                   [dev-dependencies]\n\
+                   ferry-runtime = { path = \"../runtime\", features = [\"raw-contract\"] }\n";
+        write(dir.path(), "crates/ferry/Cargo.toml", dev);
+        write(
+            dir.path(),
+            "crates/runtime/Cargo.toml",
+            "[features]\nraw-contract = []\n",
+        );
+        tidy(dir.path()).unwrap();
+        write(
+            dir.path(),
+            "crates/ferry/Cargo.toml",
+            "[dependencies]\nferry-runtime = { path = \"../runtime\", features = [\"raw-contract\"] }\n",
+        );
+        let err = tidy(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("crates/ferry/Cargo.toml:2: turns on ferry-runtime's `raw-contract`"),
             "{err}"
         );
     }

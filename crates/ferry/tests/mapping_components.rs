@@ -8,11 +8,23 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ferry::mapping::{Mapping, default_mapping, map_native};
+use ferry::mapping::{Mapping, default_mapping, engine};
 use ferry::runtime::bindings::transform::{Context, Issue, Mapped, Severity};
 use ferry::runtime::bindings::types::{Document, Field, Line, Value};
 use ferry::runtime::{Grants, Plugin, Role, Runtime, RuntimeSettings};
 use rust_decimal::Decimal;
+
+/// Runs a mapping natively over the contract's types: what the `mapping` component does,
+/// without the sandbox, converted where the runtime converts (`roles::convert`).
+fn map_native(
+    mapping: &Mapping,
+    input: &Document,
+    context: &Context,
+) -> Result<Mapped, Vec<Issue>> {
+    let document = engine::Document::from(input.clone());
+    let context = engine::Context::from(context.clone());
+    ferry::runtime::roles::mapping_result_to_wit(mapping.map(&document, &context))
+}
 
 fn t(s: &str) -> Value {
     Value::Text(s.into())

@@ -127,13 +127,22 @@ impl PluginCall<Transform> {
     ) -> Result<Result<ferry_domain::Mapped, Vec<ferry_domain::Issue>>, CallError> {
         let input = Document::from(input.clone());
         let context = Context::from(context.clone());
-        let mapped = self.map_document(kind, &input, &context).await?;
+        let mapped = self.map_raw(kind, &input, &context).await?;
         Ok(super::roles::convert::mapping_result(mapped))
     }
 
     /// [`PluginCall::map`] in the contract's own types, for tests of the raw contract.
-    #[doc(hidden)]
+    #[cfg(feature = "raw-contract")]
     pub async fn map_document(
+        self,
+        kind: &str,
+        input: &Document,
+        context: &Context,
+    ) -> Result<Result<Mapped, Vec<Issue>>, CallError> {
+        self.map_raw(kind, input, context).await
+    }
+
+    async fn map_raw(
         mut self,
         kind: &str,
         input: &Document,
@@ -174,10 +183,18 @@ fn classify(store: &Store<PluginState>, deadline_ms: u64, e: wasmtime::Error) ->
     CallError::Trap { message }
 }
 
+/// `Runtime::erp` and its siblings: the raw contract (a plugin instantiated with its typed
+/// bindings), public only with feature `raw-contract`; inside, the adapters in `roles` use it.
 macro_rules! role_call {
     ($fn:ident, $variant:ident, $bindings:ty, $expected:literal) => {
+        #[cfg(feature = "raw-contract")]
+        role_call!(@def pub, $fn, $variant, $bindings, $expected);
+        #[cfg(not(feature = "raw-contract"))]
+        role_call!(@def pub(crate), $fn, $variant, $bindings, $expected);
+    };
+    (@def $vis:vis, $fn:ident, $variant:ident, $bindings:ty, $expected:literal) => {
         /// Instantiates `plugin` for one call with the tenant's `grants`.
-        pub async fn $fn(
+        $vis async fn $fn(
             &self,
             plugin: &Plugin,
             grants: Arc<Grants>,

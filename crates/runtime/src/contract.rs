@@ -57,18 +57,7 @@ fn served(package: &str) -> Option<Package> {
 
 /// What a plugin does for a tenant. Each role is one package of the contract (`ferry:erp`...)
 /// holding the role's interface (named like the role) and its world `plugin`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// `ferry:erp`: world `plugin` exports `erp` (Infor M3).

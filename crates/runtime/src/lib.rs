@@ -4,14 +4,17 @@
 //! May depend on: wasmtime and what the capabilities need (reqwest, rusqlite, tiberius), the
 //! domain (the role traits it implements in `roles/`) and the store's `Activations` trait.
 //! Never on flows, axum or the `ferry` crate. Generated bindings are converted to domain types
-//! in one place, `roles/convert.rs`.
+//! in one place, `roles/convert.rs`, and reachable from outside only with feature
+//! `raw-contract` (tests and benches).
 
-/// The contract's generated bindings. Private to the runtime in spirit: flows, the API and the
-/// CLI use the role adapters (`roles`) and domain types. Public, hidden, only for the tests and
-/// the connector benchmark that exercise the raw contract (host imports, world checks,
-/// connector functions no role trait has yet).
-#[doc(hidden)]
+/// The contract's generated bindings, private to the runtime: flows, the API and the CLI use
+/// the role adapters (`roles`) and domain types. Public only with feature `raw-contract`, which
+/// only ferry's dev-dependency enables, for the tests and the connector benchmark that exercise
+/// the raw contract (host imports, world checks, connector functions no role trait has yet).
+#[cfg(feature = "raw-contract")]
 pub mod bindings;
+#[cfg(not(feature = "raw-contract"))]
+mod bindings;
 mod call;
 mod compile_cache;
 pub mod connections;

@@ -377,6 +377,7 @@ pub(crate) fn mapping_result(
 
 /// A domain mapping result as the contract's (the native mapping path, compared with a
 /// component's answer in tests).
+#[cfg(feature = "raw-contract")]
 pub fn mapping_result_to_wit(
     r: Result<domain::Mapped, Vec<domain::Issue>>,
 ) -> Result<mapping::Mapped, Vec<mapping::Issue>> {

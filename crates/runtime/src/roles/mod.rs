@@ -25,7 +25,7 @@
 pub(crate) mod convert;
 /// The native mapping path's one conversion back to the contract (tests compare it with a
 /// component's answer).
-#[doc(hidden)]
+#[cfg(feature = "raw-contract")]
 pub use convert::mapping_result_to_wit;
 mod erp;
 mod quoting;

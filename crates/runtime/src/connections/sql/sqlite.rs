@@ -177,9 +177,10 @@ impl Session {
         }
         let (code, text) = match &e {
             // The extended result code, which a plugin reports as a vendor detail.
-            rusqlite::Error::SqliteFailure(f, _) => {
-                (Some(f.code), format!("SQLite error {}: {e}", f.extended_code))
-            }
+            rusqlite::Error::SqliteFailure(f, _) => (
+                Some(f.code),
+                format!("SQLite error {}: {e}", f.extended_code),
+            ),
             _ => (None, e.to_string()),
         };
         SqlStop::Failed(match code {
