@@ -12,7 +12,11 @@ async fn main() {
             // Help and --version are answers (0); a wrong command line is EX_USAGE, not
             // clap's 2, which `plugin run` uses for a stopped call.
             let _ = e.print();
-            std::process::exit(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            std::process::exit(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     init_logs(cli.log_format);

@@ -298,7 +298,11 @@ fn run_suggest(
                 let prefix = if i == 0 { "" } else { "# or: " };
                 out!(
                     "{prefix}{} = {}   # {:.2} {}  (matched: {})",
-                    s.target.name, c.rule, c.score, c.source, c.why
+                    s.target.name,
+                    c.rule,
+                    c.score,
+                    c.source,
+                    c.why
                 )?;
             }
         }

@@ -2,6 +2,7 @@
 //! parses its arguments, calls [`crate::services`] and prints; exit codes are decided here
 //! and in `main` only (README, "Exit codes").
 
+mod doctor;
 mod mapping;
 mod ops;
 mod plugin;
@@ -10,7 +11,7 @@ mod store;
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::runtime::Role;
 use crate::services::{Context, ServiceError};
@@ -97,6 +98,19 @@ pub enum Command {
     /// Quotes held for a person: list, release.
     #[command(subcommand)]
     Holds(ops::HoldsCommand),
+    /// Check a configuration: every secret, each tenant's OAuth grant and SQL connection,
+    /// each configured plugin file against the active one; one line per check.
+    Doctor {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shell completions, on stdout (e.g. `ferry completions bash > /etc/bash_completion.d/ferry`).
+    Completions { shell: clap_complete::Shell },
+    /// The man page (roff), on stdout: `ferry man > ferry.1`.
+    Man,
     /// The whole story of one quote: every step, when, and the ERP numbers.
     Trace {
         /// The quote: its number (Q1042) or its internal id.
@@ -151,8 +165,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let ctx = cli.context()?;
             // Later commands on this data directory check tenants and grants against it.
             crate::services::remember_served_config(&ctx.data_dir, path)?;
+            // `ferry doctor`'s checks, beside the start rather than before it: a slow OAuth
+            // server delays a warning, not the intake.
+            tokio::spawn(doctor::warn_at_start(ctx.clone()));
             crate::server::serve(ctx.config, &ctx.data_dir, shutdown_signal()).await?;
             Ok(exit::OK)
+        }
+        Command::Doctor { tenant, json } => {
+            doctor::run(&cli.context()?, tenant.as_deref(), *json).await
+        }
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "ferry", &mut text);
+            write_stdout(&text)
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut text)?;
+            write_stdout(&text)
         }
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => crate::sandbox::run(args.clone()).await,
@@ -165,6 +195,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             json,
         } => ops::trace(&cli.context()?, tenant, quote, *json).await,
     }
+}
+
+/// Writes generated text (completions, the man page) to stdout; a closed pipe is an error the
+/// caller ends quietly on (the generators themselves panic on one, so they write to memory).
+fn write_stdout(text: &[u8]) -> anyhow::Result<i32> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text)?;
+    out.flush()?;
+    Ok(exit::OK)
 }
 
 /// The one line an error prints: its message, then each cause the message does not already

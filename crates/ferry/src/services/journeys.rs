@@ -32,7 +32,11 @@ pub struct Journey {
 impl Journey {
     /// The ERP order made for it (number, status), once there is one.
     pub fn order(&self) -> Option<(String, String)> {
-        let receipt = self.job.checkpoint.get("receipt").filter(|r| !r.is_null())?;
+        let receipt = self
+            .job
+            .checkpoint
+            .get("receipt")
+            .filter(|r| !r.is_null())?;
         let text = |k: &str| receipt[k].as_str().unwrap_or("?").to_string();
         Some((text("order_number"), text("status")))
     }
@@ -80,7 +84,9 @@ pub async fn release(
     } else {
         Release::AtCheckpoint
     };
-    Ok(store.release(tenant, KIND, &job.key, from, now_ms()).await?)
+    Ok(store
+        .release(tenant, KIND, &job.key, from, now_ms())
+        .await?)
 }
 
 /// Dead letters (one tenant's, or all), optionally only one quote's.

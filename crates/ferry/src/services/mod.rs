@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod doctor;
 pub mod journeys;
 mod metadata;
 pub mod plugins;
@@ -87,7 +88,9 @@ impl Context {
     /// used, if it still exists; without a data directory, the config's, else `ferry-data`.
     pub fn load(config: Option<PathBuf>, data_dir: Option<PathBuf>) -> Result<Self, ServiceError> {
         let config_path = config.or_else(|| {
-            let dir = data_dir.clone().unwrap_or_else(|| PathBuf::from("ferry-data"));
+            let dir = data_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("ferry-data"));
             served_config(&dir)
         });
         let config = match &config_path {
@@ -127,7 +130,9 @@ impl Context {
 
 /// The file in a data directory naming the config `ferry serve` last ran with there.
 fn served_config_file(data_dir: &Path) -> PathBuf {
-    ferry_layout::DataDir::new(data_dir).root().join("served-config")
+    ferry_layout::DataDir::new(data_dir)
+        .root()
+        .join("served-config")
 }
 
 /// Records, for the commands run later on the same data directory without `--config`, which

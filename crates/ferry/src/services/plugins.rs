@@ -101,7 +101,11 @@ pub async fn activate(
 
 /// Goes back to the previously active component of the tenant's role, if it still passes
 /// the grant check (the config may have changed since it served).
-pub async fn rollback(ctx: &Context, tenant: &str, role: Role) -> Result<Arc<Plugin>, ServiceError> {
+pub async fn rollback(
+    ctx: &Context,
+    tenant: &str,
+    role: Role,
+) -> Result<Arc<Plugin>, ServiceError> {
     ctx.tenant(tenant)?;
     let registry = open_registry(ctx).await?;
     let store = ctx.open_store().await?;
@@ -121,7 +125,10 @@ pub async fn list(ctx: &Context, tenant: Option<&str>) -> Result<Vec<PluginRow>,
     let mut rows = Vec::new();
     for r in registry.list(tenant).await? {
         let bytes = registry.blob(&r.digest).ok();
-        let meta = bytes.as_deref().map(super::metadata::read).unwrap_or_default();
+        let meta = bytes
+            .as_deref()
+            .map(super::metadata::read)
+            .unwrap_or_default();
         let contract = match (bytes, Role::parse(&r.role)) {
             (Some(bytes), Some(role)) => {
                 let runtime = registry.runtime().clone();
@@ -220,7 +227,8 @@ async fn check_grants(
 ) -> Result<(), ServiceError> {
     let (runtime, bytes) = (registry.runtime().clone(), bytes.to_vec());
     let report = tokio::task::spawn_blocking(move || runtime.inspect(&bytes, Some(role))).await??;
-    ctx.config.check_plugin(tenant, role, Some(&report.imports))?;
+    ctx.config
+        .check_plugin(tenant, role, Some(&report.imports))?;
     Ok(())
 }
 

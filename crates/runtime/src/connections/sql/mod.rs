@@ -116,6 +116,19 @@ impl SqlConnection {
         r.map_err(|e| prefix(&self.name, e))
     }
 
+    /// Whether the database answers a `SELECT 1` before `deadline` (`ferry doctor`).
+    pub async fn ping(&self, deadline: Instant) -> Result<(), String> {
+        let statement = Statement {
+            sql: "SELECT 1".into(),
+            params: Vec::new(),
+        };
+        match self.query(statement, deadline).await {
+            Ok(_) => Ok(()),
+            Err(SqlStop::Deadline) => Err("no answer in time".into()),
+            Err(SqlStop::Failed(e)) => Err(ferry_domain::RoleError::from(e).to_string()),
+        }
+    }
+
     /// All statements in one transaction: all take effect or none.
     pub async fn transaction(
         &self,
