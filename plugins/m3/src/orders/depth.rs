@@ -191,17 +191,29 @@ pub fn address_inputs(
     cuno: &str,
     errors: &mut Vec<FieldError>,
 ) -> Result<Option<Vec<(String, String)>>, Error> {
+    // A value too long for M3 matters only when the address is sent.
+    let mut problems = Vec::new();
     let wanted: Vec<(String, String)> = ADDRESS
         .iter()
-        .filter_map(|f| input_of(header, f, errors).map(|v| ((*f).to_string(), v)))
+        .filter_map(|f| input_of(header, f, &mut problems).map(|v| ((*f).to_string(), v)))
         .collect();
-    if !wanted.iter().any(|(k, _)| PLACE.contains(&k.as_str())) {
+    let raw = |f: &str| match header.fields.iter().find(|x| x.name == f).map(|x| &x.value) {
+        Some(Value::Text(t)) => t.trim().to_string(),
+        _ => String::new(),
+    };
+    let place: Vec<(String, String)> = PLACE
+        .iter()
+        .map(|f| ((*f).to_string(), raw(f)))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    if place.is_empty() {
         return Ok(None);
     }
     let customer = mi.get_one("CRS610MI", "GetBasicData", &[key("CUNO", cuno)?])?;
-    if same_place(&customer, &wanted) {
+    if same_place(&customer, &place) {
         return Ok(None);
     }
+    errors.extend(problems);
     if !wanted.iter().any(|(k, _)| k == "CUNM") {
         errors.push(field_error("CUNM", None, "a delivery address needs a name"));
     }
