@@ -105,3 +105,41 @@ async fn a_live_1_1_component_and_the_frozen_1_0_one_serve_side_by_side() {
         new.report.imports
     );
 }
+
+#[tokio::test]
+async fn a_frozen_1_0_transform_is_prepared_like_a_1_1_one() {
+    // Preparing runs the transform's `describe` and snapshots it; the export a 1.0 component
+    // has is `…/transform@1.0.0`, which the snapshot must find by the component's version.
+    let rt = common::runtime();
+    let settings = BTreeMap::from([("greeting".to_string(), "prepared".to_string())]);
+    let grants = Arc::new(Grants::for_tenant("acme").with_plugin("contract-1-0", settings));
+    let prepared = rt
+        .prepare_transform(&common::component("contract_1_0"), grants.clone())
+        .await
+        .expect("a 1.0 transform is prepared");
+    assert_eq!(prepared.report.version.as_deref(), Some("1.0.0"));
+    let input = Document {
+        kind: "quote".into(),
+        id: None,
+        fields: Vec::new(),
+        lines: Vec::new(),
+    };
+    let context = Context {
+        tenant: "acme".into(),
+        settings: Vec::new(),
+        ids: Vec::new(),
+    };
+    let mapped = rt
+        .transform(&prepared, grants)
+        .await
+        .expect("instantiate")
+        .map_document("echo", &input, &context)
+        .await
+        .expect("the call completes")
+        .expect("maps");
+    assert_eq!(
+        text(&mapped.document, "BuiltAgainst"),
+        Some("ferry:transform@1.0.0")
+    );
+    assert_eq!(text(&mapped.document, "Greeting"), Some("prepared"));
+}

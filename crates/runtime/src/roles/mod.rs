@@ -11,11 +11,47 @@
 //!   busy tenant) as a `CallFailure`, and the plugin's own WIT error as a classified `RoleError`.
 //!
 //! The adapters here serve the role packages at 1.1 and, unchanged, plugins built against 1.0:
-//! 1.1 only moved the worlds to `ferry:host@1.1`, and wasmtime resolves a 1.0 export to the 1.1
-//! bindings by semver. Conversions live in [`convert`] only. When a role interface itself gains
-//! a `@since` function, that version gets its own bindings and adapter file beside these,
-//! [`roles`] picks per plugin by the version its contract report names, and the older adapter
-//! answers the new function with `ErrorClass::Unsupported`.
+//! 1.1 only changed the worlds' imports (`ferry:host@1.1`: `log.enabled`, `diagnostics`), and
+//! wasmtime resolves a 1.0 export to the 1.1 bindings by semver. Conversions live in `convert`
+//! only. A plugin's error carries the vendor details it added during the call
+//! (`ferry:host/diagnostics`, collected in the call's store; see `answer`).
+//!
+//! # Adding a function to a role (a minor version)
+//!
+//! A component built before the function existed lacks that export, and the typed `*Pre` of
+//! bindings that include it refuses the component at load ("does not match the host's
+//! bindings"). So each role version that differs in *exports* gets its own bindings, and the
+//! adapter dispatches per plugin. Nothing of this exists yet: no role has gained an export
+//! since 1.0. For, say, `ferry:erp` 1.1 → 1.2 with a new `get-invoice`:
+//!
+//! 1. Freeze what shipped: copy `wit/erp/` to `wit/frozen/erp@1.1.0/` (with `deps/` as
+//!    `wit/frozen/erp@1.0.0/` has it) and write its hash in `FROZEN` (`cargo xtask tidy`
+//!    prints the actual hash when it differs).
+//! 2. In `wit/erp/erp.wit`: `package ferry:erp@1.2.0;`, the function marked
+//!    `@since(version = 1.2.0)`, its doc comment saying whether it is idempotent. Only
+//!    additions: a changed signature is a new major. (`wit/erp/erp.wit` may be edited by
+//!    whoever needs the function; keep it additive.)
+//! 3. `contract.rs`: `Role::Erp.package()` serves 1.2.0.
+//! 4. `bindings.rs`: a second `role_world!(erp_world_1_1, "../../wit/frozen/erp@1.1.0", …)`
+//!    with the same `with:` map, so documents, errors and host imports stay one Rust type; the
+//!    role's own records (`OrderReceipt`, `Price`…) are distinct types per module and get their
+//!    `From` impls in `convert.rs` (a macro over both modules keeps them one copy).
+//! 5. `plugin.rs`: a `RolePre::ErpV1_1(erp_world_1_1::ErpConnectorPre<_>)` variant;
+//!    `Runtime::load` picks it when the contract report's `version` is below 1.2.0 (the
+//!    contract check already refuses newer minors and other majors). `call.rs`: a
+//!    `role_call!(erp_v1_1, ErpV1_1, …)`.
+//! 6. The domain trait (`ferry_domain::Erp`) gets the method; `roles/erp.rs` calls the 1.2
+//!    bindings for a 1.2 plugin, and `roles/erp_1_1.rs` serves the older plugin: every old
+//!    function through its bindings, and the new one as
+//!    `Err(RoleError::new(ErrorClass::Unsupported, "… built against ferry:erp@1.1.0 has no
+//!    get-invoice (since 1.2.0)"))` *without instantiating the plugin*, which is what the
+//!    flows' fallback path expects.
+//! 7. A fixture under `plugins/testing/` built against `wit/frozen/erp@1.1.0` (as
+//!    `contract-1-0` is for transform 1.0) and a test in `crates/ferry/tests/contract_versions.rs`:
+//!    it loads, its old functions answer, the new one is `Unsupported` and the guest never ran.
+//!
+//! A version whose exports equal the next one's (transform 1.0 and 1.1 today) needs none of
+//! this: semver resolution serves it with the newer bindings.
 //!
 //! ```ignore
 //! let roles = env.roles();
