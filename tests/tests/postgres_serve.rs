@@ -151,4 +151,21 @@ fn serve_on_postgres_takes_an_approved_quote_to_exactly_one_order() {
         !ferry_layout::DataDir::new(&sim.data_dir).db().exists(),
         "nothing went to SQLite"
     );
+
+    // The operator's commands read the same database the server writes.
+    let trace = Command::new(ferry_bin())
+        .arg("--config")
+        .arg(&sim.config_path)
+        .args(["trace", &doc_no, "--tenant", &sim.tenant, "--json"])
+        .env("FERRY_DATABASE_URL", &url)
+        .output()
+        .expect("ferry trace");
+    let stdout = String::from_utf8_lossy(&trace.stdout);
+    assert!(
+        trace.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&trace.stderr)
+    );
+    let journey: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(journey["job"]["state"], "done", "{journey}");
 }

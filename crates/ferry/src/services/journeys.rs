@@ -13,7 +13,7 @@ use super::{Context, ServiceError};
 use crate::flows::now_ms;
 use crate::flows::quote_to_order::KIND;
 use ferry_domain::Document;
-use ferry_store::{Audit, AuditEntry, DeadLetter, Job, JobState, Jobs, Release, SqliteStore};
+use ferry_store::{AuditEntry, DeadLetter, Job, JobState, Release, Store};
 
 /// The quoting document field holding the number people use (QuoteWerks' `DocNo`).
 const QUOTE_NUMBER_FIELD: &str = "DocNo";
@@ -46,7 +46,7 @@ impl Journey {
 pub async fn trace(ctx: &Context, tenant: &str, quote: &str) -> Result<Journey, ServiceError> {
     ctx.tenant(tenant)?;
     let store = ctx.open_store().await?;
-    let job = find_quote(&store, tenant, quote).await?;
+    let job = find_quote(&*store, tenant, quote).await?;
     let trail = store.trail(tenant, &job.key).await?;
     Ok(Journey {
         quote_id: job.key.clone(),
@@ -75,7 +75,7 @@ pub async fn release(
 ) -> Result<Job, ServiceError> {
     ctx.tenant(tenant)?;
     let store = ctx.open_store().await?;
-    let job = find_quote(&store, tenant, quote).await?;
+    let job = find_quote(&*store, tenant, quote).await?;
     // A restart keeps only the quote's id and the event that started it.
     let from = if restart {
         Release::Restart {
@@ -101,7 +101,7 @@ pub async fn dead_letters(
     let store = ctx.open_store().await?;
     let mut letters = store.dead_letters(tenant).await?;
     if let (Some(t), Some(q)) = (tenant, quote) {
-        let job = find_quote(&store, t, q).await?;
+        let job = find_quote(&*store, t, q).await?;
         letters.retain(|d| d.job_id == job.id);
     }
     Ok(letters)
@@ -115,19 +115,19 @@ pub enum Letter<'a> {
 
 pub async fn dead_letter(ctx: &Context, which: Letter<'_>) -> Result<DeadLetter, ServiceError> {
     let store = ctx.open_store().await?;
-    find_letter(ctx, &store, which).await
+    find_letter(ctx, &*store, which).await
 }
 
 /// Queues a dead letter's job again from its last checkpoint (idempotency is kept).
 pub async fn replay(ctx: &Context, which: Letter<'_>) -> Result<(i64, Job), ServiceError> {
     let store = ctx.open_store().await?;
-    let letter = find_letter(ctx, &store, which).await?;
+    let letter = find_letter(ctx, &*store, which).await?;
     Ok((letter.id, store.replay(letter.id, now_ms()).await?))
 }
 
 async fn find_letter(
     ctx: &Context,
-    store: &SqliteStore,
+    store: &dyn Store,
     which: Letter<'_>,
 ) -> Result<DeadLetter, ServiceError> {
     match which {
@@ -154,7 +154,7 @@ async fn find_letter(
 
 /// The quote-to-order job of a quote named by its id, else by its number (`DocNo`), else by
 /// its order reference. A number shared by several quotes is refused with their ids.
-async fn find_quote(store: &SqliteStore, tenant: &str, quote: &str) -> Result<Job, ServiceError> {
+async fn find_quote(store: &dyn Store, tenant: &str, quote: &str) -> Result<Job, ServiceError> {
     if let Some(job) = store.job(tenant, KIND, quote).await? {
         return Ok(job);
     }

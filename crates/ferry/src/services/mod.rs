@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{ConfigError, FerryConfig, TenantConfig};
 use crate::runtime::{LoadError, RegistryError, RuntimeError};
-use ferry_store::{SqliteStore, StoreError};
+use ferry_store::{Location, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -118,13 +118,16 @@ impl Context {
             })
     }
 
-    /// The store `ferry serve` uses; it must exist (a typo'd data directory is not created).
-    pub async fn open_store(&self) -> Result<SqliteStore, ServiceError> {
-        let path = ferry_layout::DataDir::new(&self.data_dir).db();
-        if !path.exists() {
-            return Err(ServiceError::NoDatabase(path));
+    /// The store `ferry serve` uses (the config's `store`, else SQLite in the data
+    /// directory); a SQLite file must exist (a typo'd data directory is not created).
+    pub async fn open_store(&self) -> Result<std::sync::Arc<dyn Store>, ServiceError> {
+        let location = self.config.store_location(&self.data_dir)?;
+        if let Location::Sqlite(path) = &location
+            && !path.exists()
+        {
+            return Err(ServiceError::NoDatabase(path.clone()));
         }
-        Ok(SqliteStore::open(&path).await?)
+        Ok(ferry_store::open(&location).await?.store)
     }
 }
 

@@ -16,7 +16,6 @@ use crate::runtime::connections::sql::{SqlConnection, SqliteSettings};
 use crate::runtime::dynamic::DynamicError;
 use crate::runtime::registry::Installed;
 use crate::runtime::{ContractReport, Grants, Plugin, Registry, Role, Runtime};
-use ferry_store::{Activations, SqliteStore};
 
 /// What `install` did.
 pub struct InstallOutcome {
@@ -48,7 +47,9 @@ pub async fn open_registry(ctx: &Context) -> Result<Arc<Registry>, ServiceError>
     })?;
     let runtime = Runtime::new(ctx.config.runtime_settings(&ctx.data_dir))?;
     let files = ferry_layout::DataDir::new(&ctx.data_dir);
-    let store = Arc::new(SqliteStore::open(&files.db()).await?);
+    let store = ferry_store::open(&ctx.config.store_location(&ctx.data_dir)?)
+        .await?
+        .store;
     Ok(Registry::open(runtime, store, &files.plugins()).await?)
 }
 
