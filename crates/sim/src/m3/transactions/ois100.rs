@@ -671,7 +671,7 @@ pub fn set_order_status(ctx: &mut Ctx<'_, '_>, orno: &str, to: &str) -> Result<(
         "UPDATE orders SET stat = ?1 WHERE orno = ?2",
         params![to, orno],
     )?;
-    if from.as_str() < "77" && to >= "77" && to < "90" {
+    if from.as_str() < "77" && ("77".."90").contains(&to) {
         super::ois350::invoice_order(ctx, orno)?;
     }
     ctx.events.push(Event::OrderStatus(orno.to_string()));
