@@ -499,10 +499,7 @@ impl Jobs for PgStore {
 
     async fn release_claims_of(&self, node: &str, now_ms: i64) -> Result<usize, StoreError> {
         // Workers are named `{node}-{n}`; the dash keeps node `a` from matching node `ab`.
-        let pattern = format!(
-            "{}-%",
-            node.replace('\\', "").replace('%', "").replace('_', "\\_")
-        );
+        let pattern = format!("{}-%", node.replace(['\\', '%'], "").replace('_', "\\_"));
         async {
             let client = self.client().await?;
             let n = client

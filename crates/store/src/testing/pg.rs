@@ -105,10 +105,10 @@ pub fn bin_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("FERRY_PG_BIN") {
         return Ok(PathBuf::from(dir));
     }
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|d| d.join("initdb").is_file()) {
-            return Ok(dir);
-        }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|d| d.join("initdb").is_file())
+    {
+        return Ok(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
