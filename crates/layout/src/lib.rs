@@ -90,6 +90,12 @@ impl DataDir {
     pub fn node_lock(&self) -> PathBuf {
         self.0.join("node.lock")
     }
+
+    /// The path of the config `ferry serve` last ran with here: commands run later without
+    /// `--config` check tenants and plugin grants against it.
+    pub fn served_config(&self) -> PathBuf {
+        self.0.join("served-config")
+    }
 }
 
 #[cfg(test)]

@@ -133,9 +133,7 @@ impl Context {
 
 /// The file in a data directory naming the config `ferry serve` last ran with there.
 fn served_config_file(data_dir: &Path) -> PathBuf {
-    ferry_layout::DataDir::new(data_dir)
-        .root()
-        .join("served-config")
+    ferry_layout::DataDir::new(data_dir).served_config()
 }
 
 /// Records, for the commands run later on the same data directory without `--config`, which
