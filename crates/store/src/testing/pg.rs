@@ -103,7 +103,11 @@ fn effective_uid() -> Result<u32, String> {
 /// else the newest `/usr/lib/postgresql/*/bin` (Debian keeps them off PATH).
 pub fn bin_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("FERRY_PG_BIN") {
-        return Ok(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        return match dir.join("initdb").is_file() {
+            true => Ok(dir),
+            false => Err(format!("FERRY_PG_BIN={}: no initdb there", dir.display())),
+        };
     }
     if let Some(path) = std::env::var_os("PATH")
         && let Some(dir) = std::env::split_paths(&path).find(|d| d.join("initdb").is_file())
