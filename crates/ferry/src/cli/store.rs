@@ -2,6 +2,7 @@
 //! did. `ferry serve` migrates at start too; this is for doing it first, on its own (before a
 //! rolling upgrade, or to see that the database is reachable and not newer than the binary).
 
+use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::{Cli, exit, out};
@@ -23,7 +24,9 @@ pub async fn run(cli: &Cli, cmd: &StoreCommand) -> anyhow::Result<i32> {
             {
                 std::fs::create_dir_all(dir)?;
             }
-            let opened = ferry_store::open(&location).await?;
+            let opened = ferry_store::open(&location)
+                .await
+                .with_context(|| format!("opening the store ({location})"))?;
             let schema = opened.schema;
             if schema.from == schema.to {
                 out!("{location}: schema at version {}, nothing to do", schema.to)?;
