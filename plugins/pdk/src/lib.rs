@@ -1,8 +1,8 @@
 //! Ferry's plugin development kit for Rust guests.
 //!
-//! The host imports (`http`, `sql`, `log`, `config`, `secrets`, `diagnostics`) and the shared `types` are
-//! generated once here, so every plugin shares them and gets the helpers below. A plugin then
-//! generates only its world's export, mapping the shared interfaces onto this crate:
+//! The host imports (`http`, `sql`, `log`, `config`, `secrets`, `diagnostics`) and the shared
+//! `types` are generated once here, so every plugin shares them and gets the helpers below. A
+//! plugin then generates only its world's export, mapping the shared interfaces onto this crate:
 //!
 //! ```ignore
 //! wit_bindgen::generate!({

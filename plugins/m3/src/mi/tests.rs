@@ -48,7 +48,12 @@ fn a_classified_nok_reports_m3s_own_terms_as_details() {
     let _ = ferry_pdk::take_reported();
     nok.classify();
     let details = ferry_pdk::take_reported();
-    let get = |k: &str| details.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| {
+        details
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
     assert_eq!(get("m3.program"), Some("CRS610MI"));
     assert_eq!(get("m3.transaction"), Some("GetBasicData"));
     assert_eq!(get("m3.message-id"), Some("XRE0103"));
