@@ -16,7 +16,7 @@ use crate::runtime::connections::oauth::{IonApiFile, TokenProvider};
 use crate::runtime::connections::sql::{SqlConnection, SqlServerSettings};
 use crate::runtime::grants::Secret;
 use crate::runtime::{Role, digest_of};
-use ferry_store::{Activations, SqliteStore};
+use ferry_store::Store;
 
 /// How long one network check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -86,36 +86,35 @@ pub async fn run(ctx: &Context, tenant: Option<&str>) -> Result<Vec<Check>, Serv
             ctx.config.tenants.len()
         ),
     )];
-    let db = ferry_layout::DataDir::new(&ctx.data_dir).db();
-    let store = if db.exists() {
-        match SqliteStore::open(&db).await {
-            Ok(s) => {
-                checks.push(Check::ok(None, "store", db.display().to_string()));
-                Some(s)
-            }
-            Err(e) => {
-                checks.push(Check::failed(
-                    None,
-                    "store",
-                    format!("{}: {e}", db.display()),
-                    "check the data directory's permissions and free space (--data-dir)",
-                ));
-                None
-            }
+    let store = match ctx.open_store().await {
+        Ok(s) => {
+            checks.push(Check::ok(None, "store", "opens"));
+            Some(s)
         }
-    } else {
-        checks.push(Check::ok(
-            None,
-            "store",
-            format!("none yet at {} (ferry serve creates it)", db.display()),
-        ));
-        None
+        // A data directory `ferry serve` has not used yet: nothing is active anywhere.
+        Err(ServiceError::NoDatabase(path)) => {
+            checks.push(Check::ok(
+                None,
+                "store",
+                format!("none yet at {} (ferry serve creates it)", path.display()),
+            ));
+            None
+        }
+        Err(e) => {
+            checks.push(Check::failed(
+                None,
+                "store",
+                e.to_string(),
+                "check the config's store (its URL or reference, the server answering) or the data directory's permissions and free space (--data-dir)",
+            ));
+            None
+        }
     };
     for name in names {
         let tc = ctx.tenant(name)?;
         checks.extend(secrets(ctx, name, tc));
         checks.extend(connections(ctx, name, tc).await);
-        checks.extend(plugins(ctx, name, tc, store.as_ref()).await);
+        checks.extend(plugins(ctx, name, tc, store.as_deref()).await);
     }
     Ok(checks)
 }
@@ -270,7 +269,7 @@ async fn plugins(
     ctx: &Context,
     tenant: &str,
     tc: &TenantConfig,
-    store: Option<&SqliteStore>,
+    store: Option<&dyn Store>,
 ) -> Vec<Check> {
     let (active, installs) = match store {
         Some(s) => (
