@@ -203,3 +203,65 @@ fn quote_number(job: &Job) -> Option<String> {
         .and_then(|f| f.value.as_text())
         .map(str::to_string)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::FerryConfig;
+    use ferry_store::{Jobs, MemoryStore, NewJob};
+
+    /// A context over a memory store holding quote-to-order jobs keyed by id, each with the
+    /// quote (number `doc_no`) fetched into its checkpoint.
+    async fn context(quotes: &[(&str, &str)]) -> Context {
+        let store = Arc::new(MemoryStore::new());
+        for (id, doc_no) in quotes {
+            let checkpoint = serde_json::json!({
+                "quote_id": id,
+                "quote": {"kind": "quote", "id": id, "fields": [{"name": "DocNo", "value": {"text": doc_no}}], "lines": []},
+            });
+            let job = NewJob {
+                tenant: "acme",
+                kind: KIND,
+                key: id,
+                checkpoint,
+            };
+            store.enqueue(job, 0).await.expect("enqueue");
+        }
+        let config =
+            FerryConfig::parse("[tenants.acme]\n", std::path::Path::new(".")).expect("config");
+        Context {
+            config,
+            config_path: Some("ferry.toml".into()),
+            data_dir: "unused".into(),
+            store: None,
+            registry: None,
+        }
+        .with_store(store)
+    }
+
+    #[tokio::test]
+    async fn a_quote_is_found_by_id_or_by_number_and_a_shared_number_names_both_ids() {
+        let ctx = context(&[("17", "Q1042"), ("18", "Q1043"), ("19", "Q1043")]).await;
+        let by_number = trace(&ctx, "acme", "q1042").await.expect("by number");
+        assert_eq!(by_number.quote_id, "17");
+        assert_eq!(by_number.quote_number.as_deref(), Some("Q1042"));
+        assert_eq!(
+            trace(&ctx, "acme", "17").await.expect("by id").quote_id,
+            "17"
+        );
+        match trace(&ctx, "acme", "Q1043").await {
+            Err(ServiceError::AmbiguousQuote { ids, .. }) => assert_eq!(ids, "18, 19"),
+            other => panic!("{:?}", other.map(|j| j.quote_id)),
+        }
+        assert!(matches!(
+            trace(&ctx, "acme", "Q9").await,
+            Err(ServiceError::NoQuote { .. })
+        ));
+        assert!(matches!(
+            trace(&ctx, "globex", "17").await,
+            Err(ServiceError::UnknownTenant { .. })
+        ));
+    }
+}

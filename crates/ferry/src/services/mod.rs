@@ -23,9 +23,10 @@ mod metadata;
 pub mod plugins;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::{ConfigError, FerryConfig, TenantConfig};
-use crate::runtime::{LoadError, RegistryError, RuntimeError};
+use crate::runtime::{LoadError, Registry, RegistryError, RuntimeError};
 use ferry_store::{Location, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -73,13 +74,17 @@ pub enum ServiceError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// The config and data directory every operation works against.
-#[derive(Debug, Clone)]
+/// The config and data directory every operation works against, and, inside a server (the
+/// admin API and console), the store and registry it already holds, so its calls share them
+/// instead of opening their own.
+#[derive(Clone)]
 pub struct Context {
     pub config: FerryConfig,
     /// The file `config` was read from; None: no config (no tenant is configured).
     pub config_path: Option<PathBuf>,
     pub data_dir: PathBuf,
+    store: Option<Arc<dyn Store>>,
+    registry: Option<Arc<Registry>>,
 }
 
 impl Context {
@@ -104,7 +109,27 @@ impl Context {
             config,
             config_path,
             data_dir,
+            store: None,
+            registry: None,
         })
+    }
+
+    /// Operations on this context use `store` (a server's own) rather than opening one.
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Plugin operations on this context use `registry` (a server's own, so an activation
+    /// swaps the serving plugin at once) rather than opening one.
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// The registry given with [`Context::with_registry`], if any.
+    pub(crate) fn registry(&self) -> Option<Arc<Registry>> {
+        self.registry.clone()
     }
 
     /// The tenant's config; a tenant the config doesn't name is an error for every operation.
@@ -120,7 +145,10 @@ impl Context {
 
     /// The store `ferry serve` uses (the config's `store`, else SQLite in the data
     /// directory); a SQLite file must exist (a typo'd data directory is not created).
-    pub async fn open_store(&self) -> Result<std::sync::Arc<dyn Store>, ServiceError> {
+    pub async fn open_store(&self) -> Result<Arc<dyn Store>, ServiceError> {
+        if let Some(store) = &self.store {
+            return Ok(store.clone());
+        }
         let location = self.config.store_location(&self.data_dir)?;
         if let Location::Sqlite(path) = &location
             && !path.exists()

@@ -41,6 +41,9 @@ pub struct PluginRow {
 
 /// The registry over the data directory's store and blobs (created on first use).
 pub async fn open_registry(ctx: &Context) -> Result<Arc<Registry>, ServiceError> {
+    if let Some(registry) = ctx.registry() {
+        return Ok(registry);
+    }
     std::fs::create_dir_all(&ctx.data_dir).map_err(|source| ServiceError::Read {
         path: ctx.data_dir.clone(),
         source,
