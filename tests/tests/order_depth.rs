@@ -316,3 +316,51 @@ fn texts_charges_and_addresses_are_not_doubled_under_faults() {
         assert_depth(&stack, doc_no, items);
     }
 }
+
+#[test]
+fn an_unknown_freight_charge_or_a_currency_m3_cannot_take_is_held_with_the_reason() {
+    let mut stack = Stack::start(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let config = std::fs::read_to_string(&stack.config).expect("config");
+    let settings = "prepare = true\nsettings = { freight_charge_id = \"SHIP\" }\n";
+    std::fs::write(
+        &stack.config,
+        config.replacen("prepare = true\n", settings, 1),
+    )
+    .expect("config");
+    stack.kill_ferry();
+    stack.start_ferry();
+    let (freight, _) = depth_quote(3);
+    let (mut currency, _) = depth_quote(4);
+    currency.shipping_amount = Decimal::ZERO;
+    currency
+        .custom
+        .insert("AlternateCurrency".into(), "XYZ\u{4}¤\u{4}2".into());
+    let (freight_id, freight_no) = stack.create_quote(&freight);
+    let (currency_id, currency_no) = stack.create_quote(&currency);
+    stack.set_status(freight_id, READY);
+    stack.set_status(currency_id, READY);
+    let (_, _, why) = wait_for(&stack, freight_id, "held");
+    let why = why.unwrap_or_default();
+    assert!(
+        why.contains("CRID") && why.contains("charge SHIP is not defined in M3 (OIS030)"),
+        "{why}"
+    );
+    let (_, _, why) = wait_for(&stack, currency_id, "held");
+    let why = why.unwrap_or_default();
+    assert!(
+        why.contains("CUCD") && why.contains("Currency XYZ"),
+        "{why}"
+    );
+    let orders = stack.m3_orders();
+    assert!(
+        orders
+            .iter()
+            .all(|o| o.cuor != freight_no && o.cuor != currency_no),
+        "neither reached M3: {orders:?}"
+    );
+    assert_eq!(ferry_tests::orders::unconfirmed_batch_orders(&stack), 0);
+}

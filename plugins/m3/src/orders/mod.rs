@@ -356,7 +356,20 @@ fn items_of(lines: &[Vec<(String, String)>], first: u32) -> Vec<(u32, String)> {
 }
 
 fn add_head(mi: &Mi, inputs: &[(String, String)]) -> Result<String, Error> {
-    let r = mi.get_one("OIS100MI", "AddBatchHead", inputs)?;
+    let recs = match mi.try_call("OIS100MI", "AddBatchHead", inputs, Some(1))? {
+        Ok(recs) => recs,
+        // What the head names and M3 does not have (a customer, a warehouse, a currency
+        // without an exchange rate) is data a person fixes: a hold, not a dead letter.
+        Err(nok) => {
+            return Err(match nok.classify() {
+                Error::NotFound(m) => {
+                    Error::Invalid(vec![field_error(&nok.field_or("order"), None, &m)])
+                }
+                other => other,
+            });
+        }
+    };
+    let r = recs.into_iter().next().unwrap_or_default();
     r.get("ORNO")
         .map(|o| o.trim().to_string())
         .filter(|o| !o.is_empty())
