@@ -151,3 +151,49 @@ async fn concurrent_claims_from_several_nodes_never_share_a_job() {
     assert_eq!(all.len(), JOBS, "each job claimed once: {all:?}");
     assert_eq!(distinct.len(), JOBS);
 }
+
+/// Two nodes' jobs race for the same order reference, round after round: exactly one takes it
+/// each time (the read and the take are one step across nodes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_racing_for_one_order_reference_never_both_take_it() {
+    const ROUNDS: usize = 40;
+    let url = PgCluster::shared().database().await.expect("database");
+    let nodes = futures_join(&url, 2).await;
+    for round in 0..ROUNDS {
+        let (a, b) = (format!("A{round}"), format!("B{round}"));
+        for key in [&a, &b] {
+            let job = NewJob {
+                tenant: "acme",
+                kind: "quote-to-order",
+                key,
+                checkpoint: json!({}),
+            };
+            nodes[0].enqueue(job, 0).await.expect("enqueue");
+        }
+        let ca = nodes[0]
+            .claim("n0-0", 1, 60_000, 1)
+            .await
+            .expect("claim")
+            .pop()
+            .expect("a");
+        let cb = nodes[1]
+            .claim("n1-0", 1, 60_000, 1)
+            .await
+            .expect("claim")
+            .pop()
+            .expect("b");
+        let reference = format!("PO-{round}");
+        let (ta, tb) = tokio::join!(
+            nodes[0].lock_reference(&ca, &reference),
+            nodes[1].lock_reference(&cb, &reference)
+        );
+        let (ta, tb) = (ta.expect("lock a"), tb.expect("lock b"));
+        assert!(
+            ta ^ tb,
+            "round {round}: exactly one holder, got a={ta} b={tb}"
+        );
+        for c in [&ca, &cb] {
+            nodes[0].finish(c, Outcome::Done, 2).await.expect("finish");
+        }
+    }
+}
