@@ -397,6 +397,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("hostile-sql", "hostile_sql"),
     ("future-transform", "future_transform"),
     ("contract-1-0", "contract_1_0"),
+    ("wasi-logging-transform", "wasi_logging_transform"),
     ("ferry-mapping", "ferry_mapping"),
     ("example-bundles", "example_bundles"),
     ("m3-connector", "m3_connector"),

@@ -143,3 +143,86 @@ async fn a_frozen_1_0_transform_is_prepared_like_a_1_1_one() {
     );
     assert_eq!(text(&mapped.document, "Greeting"), Some("prepared"));
 }
+
+/// Captures the level and message of each log event.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<(tracing::Level, String)>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Logs {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct V(String);
+        impl tracing::field::Visit for V {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut v = V(String::new());
+        event.record(&mut v);
+        let level = *event.metadata().level();
+        self.0.lock().expect("lock").push((level, v.0));
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_logging_through_wasi_logging_loads_and_its_lines_reach_the_host_log() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let logs = Logs::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(logs.clone()));
+
+    let rt = common::runtime();
+    let plugin = rt
+        .load(
+            &common::component("wasi_logging_transform"),
+            Some(Role::Transform),
+        )
+        .expect("wasi:logging is accepted for a transform");
+    assert!(
+        plugin
+            .report
+            .imports
+            .iter()
+            .any(|i| i == "wasi:logging/logging@0.1.0-draft"),
+        "{:?}",
+        plugin.report.imports
+    );
+    let grants = Arc::new(Grants::for_tenant("acme").with_plugin("wasi-logging", BTreeMap::new()));
+    let input = Document {
+        kind: "quote".into(),
+        id: None,
+        fields: Vec::new(),
+        lines: Vec::new(),
+    };
+    let context = Context {
+        tenant: "acme".into(),
+        settings: Vec::new(),
+        ids: Vec::new(),
+    };
+    for kind in ["info", "critical"] {
+        rt.transform(&plugin, grants.clone())
+            .await
+            .expect("instantiate")
+            .map_document(kind, &input, &context)
+            .await
+            .expect("the call completes")
+            .expect("maps");
+    }
+    let logs = logs.0.lock().expect("lock").clone();
+    assert!(
+        logs.contains(&(
+            tracing::Level::INFO,
+            "wasi-fixture: mapped quote as info".into()
+        )),
+        "{logs:?}"
+    );
+    // `critical` has no tracing level of its own: it is an error.
+    assert!(
+        logs.contains(&(
+            tracing::Level::ERROR,
+            "wasi-fixture: mapped quote as critical".into()
+        )),
+        "{logs:?}"
+    );
+}

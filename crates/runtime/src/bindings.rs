@@ -27,6 +27,17 @@ pub mod imports {
 }
 
 pub use imports::ferry::host::{config, diagnostics, http, log, secrets, sql};
+
+/// `wasi:logging/logging@0.1.0-draft` (`wit/wasi-logging`), accepted beside `ferry:host/log`
+/// for guests whose toolchains emit it.
+pub mod wasi_logging {
+    wasmtime::component::bindgen!({
+        path: "../../wit/wasi-logging",
+        world: "wasi:logging/imports",
+    });
+
+    pub use self::wasi::logging::logging;
+}
 pub use imports::ferry::types::types;
 
 macro_rules! role_world {

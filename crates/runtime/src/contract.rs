@@ -41,6 +41,9 @@ pub const HOST: Package = Package {
     name: "ferry:host",
     version: v(1, 1, 0),
 };
+/// The one WASI draft accepted, for every role: logs go where `ferry:host/log`'s go.
+pub const WASI_LOGGING: &str = "wasi:logging/logging@0.1.0-draft";
+
 /// Every package this host serves, each versioned on its own.
 pub const PACKAGES: [Package; 5] = [
     TYPES,
@@ -402,8 +405,16 @@ fn import_problem(name: &str, role: Option<Role>) -> Option<String> {
         return None;
     }
     // WASI 0.2 is linked with nothing granted (no files, sockets, env); anything else is
-    // something this host doesn't offer.
-    if name.starts_with("wasi:") && name.contains("@0.2.") {
+    // something this host doesn't offer, drafts (`wasi:config/store@0.2.0-draft`) included.
+    if name.starts_with("wasi:")
+        && name
+            .split_once('@')
+            .is_some_and(|(_, v)| v.starts_with("0.2.") && !v.contains('-'))
+    {
+        return None;
+    }
+    // The logging draft, served like `ferry:host/log` (README: "WASI logging and config").
+    if name == WASI_LOGGING {
         return None;
     }
     Some(format!("imports {name}, which this host does not provide"))
@@ -455,5 +466,20 @@ mod tests {
         assert!(ungranted.is_some_and(|p| p.contains("not granted")));
         let unknown = import_problem("ferry:plugin/log@0.1.0", Some(Role::Transform));
         assert!(unknown.is_some_and(|p| p.contains("does not serve (ferry:plugin)")));
+        assert_eq!(import_problem(WASI_LOGGING, Some(Role::Transform)), None);
+        for other in [
+            "wasi:logging/logging@0.1.1-draft",
+            "wasi:config/store@0.2.0-draft",
+        ] {
+            let problem = import_problem(other, Some(Role::Erp));
+            assert!(
+                problem.is_some_and(|p| p.contains("does not provide")),
+                "{other}"
+            );
+        }
+        assert_eq!(
+            import_problem("wasi:io/streams@0.2.6", Some(Role::Erp)),
+            None
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! `ferry:host/log`: plugin logs become tracing events tagged with tenant and plugin, capped
 //! in size and count per call so a plugin can't flood the host's logs, with control
 //! characters escaped so a plugin can't forge a line of its own (or recolour the terminal).
+//! `wasi:logging` (the draft some toolchains emit) goes through the same path.
 
 use crate::bindings::log::{Host, Level};
 use crate::state::PluginState;
@@ -50,6 +51,31 @@ impl Host for PluginState {
             Level::Warn => tracing::enabled!(target: "ferry::plugin", L::WARN),
             Level::Error => tracing::enabled!(target: "ferry::plugin", L::ERROR),
         }
+    }
+}
+
+/// `wasi:logging/logging@0.1.0-draft`: the same sink, cap and escaping as `ferry:host/log`.
+impl crate::bindings::wasi_logging::logging::Host for PluginState {
+    fn log(
+        &mut self,
+        level: crate::bindings::wasi_logging::logging::Level,
+        context: String,
+        message: String,
+    ) {
+        use crate::bindings::wasi_logging::logging::Level as W;
+        let level = match level {
+            W::Trace => Level::Trace,
+            W::Debug => Level::Debug,
+            W::Info => Level::Info,
+            W::Warn => Level::Warn,
+            W::Error | W::Critical => Level::Error,
+        };
+        let message = if context.is_empty() {
+            message
+        } else {
+            format!("{context}: {message}")
+        };
+        Host::log(self, level, message);
     }
 }
 

@@ -21,7 +21,7 @@ use super::state::PluginState;
 
 impl types::Host for PluginState {}
 
-/// A linker with WASI (nothing granted) and exactly the role's host interfaces.
+/// A linker with WASI (nothing granted), `wasi:logging` and exactly the role's host interfaces.
 pub(crate) fn linker_for(engine: &Engine, role: Role) -> Result<Linker<PluginState>, RuntimeError> {
     let link_err = |e: wasmtime::Error| RuntimeError::Link {
         role,
@@ -56,5 +56,11 @@ pub(crate) fn linker_for(engine: &Engine, role: Role) -> Result<Linker<PluginSta
         };
         linked.map_err(link_err)?;
     }
+    // Every role may log, through `ferry:host/log` or the WASI draft some toolchains emit.
+    crate::bindings::wasi_logging::logging::add_to_linker::<_, HasSelf<PluginState>>(
+        &mut linker,
+        |s| s,
+    )
+    .map_err(link_err)?;
     Ok(linker)
 }
