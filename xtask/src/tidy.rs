@@ -73,6 +73,24 @@ const MANIFESTS: &[(&str, &[&str], &str)] = &[
         &["wasmtime", "axum", "ferry", "ferry-flows"],
         "the store knows nothing of plugins, HTTP or flows",
     ),
+    (
+        "crates/runtime/Cargo.toml",
+        &[
+            "clap",
+            "axum",
+            "tower-http",
+            "hyper",
+            "ferry",
+            "ferry-flows",
+            "ferry-sim",
+        ],
+        "the runtime runs plugins; command lines, servers and flows are the host's",
+    ),
+    (
+        "crates/ferry/Cargo.toml",
+        &["wasmtime", "wasmtime-wasi", "wasmtime-wizer", "tiberius"],
+        "the composition root reaches engines and drivers only through the runtime",
+    ),
 ];
 
 pub fn tidy(root: &Path) -> anyhow::Result<()> {
