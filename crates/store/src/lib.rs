@@ -1,7 +1,8 @@
 //! Ferry's durable state behind one async interface, split by job: [`Inbox`] (deduplicated
 //! inbound events), [`Jobs`] (fenced claims, checkpoints, intents, holds, dead letters),
 //! [`Links`] (cross-references with a state), [`Audit`], [`SyncState`] (cursors and content
-//! hashes) and [`Activations`] (the plugin registry's durable half); [`Store`] is all of them.
+//! hashes), [`Activations`] (the plugin registry's durable half) and [`Tokens`] (the admin
+//! API's hashed bearer tokens); [`Store`] is all of them.
 //!
 //! May depend on: serde, serde_json, thiserror, async-trait, tokio (to run blocking drivers off
 //! the async threads), rusqlite, tokio-postgres and deadpool-postgres, chrono, rand, hex. Never on wasmtime, axum, the domain's
@@ -40,10 +41,10 @@ pub use open::{Location, Opened, open};
 pub use postgres::PgStore;
 pub use schema::Migrated;
 pub use sqlite::SqliteStore;
-pub use traits::{Activations, Audit, Health, Inbox, Jobs, Links, Store, SyncState};
+pub use traits::{Activations, Audit, Health, Inbox, Jobs, Links, Store, SyncState, Tokens};
 pub use types::{
-    Activation, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job, JobState, Link,
-    LinkRef, NewEvent, NewJob, Outcome, Release, clock_ms,
+    Activation, ApiToken, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job,
+    JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release, clock_ms,
 };
 
 /// Why a store operation failed, the same for every backend.

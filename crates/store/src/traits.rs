@@ -13,8 +13,8 @@ use serde_json::Value as Json;
 
 use crate::StoreError;
 use crate::types::{
-    Activation, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job, JobState, Link,
-    LinkRef, NewEvent, NewJob, Outcome, Release,
+    Activation, ApiToken, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job,
+    JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release,
 };
 
 /// Deduplicated inbound events (webhooks, ION BODs), each stored before it is acknowledged.
@@ -278,6 +278,24 @@ pub trait Activations: Send + Sync {
     async fn generation(&self) -> Result<i64, StoreError>;
 }
 
+/// The admin API's bearer tokens, kept by the hash of their secret (the secret is shown to
+/// the operator once and stored nowhere). Looked up on every admin request.
+#[async_trait]
+pub trait Tokens: Send + Sync {
+    /// Stores a new token; [`StoreError::Conflict`] when its id or hash is taken.
+    async fn create_token(&self, token: NewToken<'_>) -> Result<ApiToken, StoreError>;
+
+    /// The live (not revoked) token whose secret hashes to `hash`, if any.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Every token, revoked ones too, oldest first.
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes the token (idempotent: an already revoked one keeps its first `revoked_at`);
+    /// [`StoreError::NotFound`] when there is no such id.
+    async fn revoke_token(&self, id: &str) -> Result<ApiToken, StoreError>;
+}
+
 /// Readiness.
 #[async_trait]
 pub trait Health: Send + Sync {
@@ -287,7 +305,9 @@ pub trait Health: Send + Sync {
 }
 
 /// The whole store. Implemented for every type that implements each part.
-pub trait Store: Inbox + Jobs + Links + Audit + SyncState + Activations + Health {}
+pub trait Store: Inbox + Jobs + Links + Audit + SyncState + Activations + Tokens + Health {}
 
-impl<T> Store for T where T: Inbox + Jobs + Links + Audit + SyncState + Activations + Health + ?Sized
-{}
+impl<T> Store for T where
+    T: Inbox + Jobs + Links + Audit + SyncState + Activations + Tokens + Health + ?Sized
+{
+}

@@ -288,3 +288,29 @@ mod tests {
         assert_ne!(a, b);
     }
 }
+
+/// An admin API bearer token as stored: never its secret, only the SHA-256 of it (`hash`,
+/// which callers look tokens up by and which is never returned).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApiToken {
+    /// A short public id (shown in listings and the audit, given to `revoke`).
+    pub id: String,
+    /// What the operator called it, if anything.
+    pub name: Option<String>,
+    /// The one tenant it may see; None: an admin token (every tenant).
+    pub tenant: Option<String>,
+    pub created_at: String,
+    /// Set once revoked: a revoked token authenticates nothing.
+    pub revoked_at: Option<String>,
+}
+
+/// A token to store: its id, scope and the hash of its secret.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    /// None: admin scope.
+    pub tenant: Option<&'a str>,
+    /// Hex SHA-256 of the secret.
+    pub hash: &'a str,
+}

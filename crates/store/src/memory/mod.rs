@@ -5,6 +5,7 @@
 
 mod jobs;
 mod records;
+mod tokens;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -72,6 +73,8 @@ struct State {
     installs: Vec<Install>,
     /// Every activation ever made, and whether a rollback retired it.
     activations: Vec<(Activation, bool)>,
+    /// Each token with the hash of its secret.
+    tokens: Vec<(crate::types::ApiToken, String)>,
 }
 
 fn key3(a: &str, b: &str, c: &str) -> Key3 {

@@ -121,6 +121,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant, entity_kind, key)
     );
     CREATE TABLE ready_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
+    // 2 (SQLite's 8): the admin API's bearer tokens, by the SHA-256 of their secret.
+    "CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        seq BIGSERIAL,
+        name TEXT,
+        tenant TEXT,
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction.

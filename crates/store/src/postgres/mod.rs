@@ -10,6 +10,7 @@ mod activations;
 mod jobs;
 mod migrations;
 mod records;
+mod tokens;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -138,6 +138,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL,
         PRIMARY KEY (tenant, entity_kind, key)
     );",
+    // 8: the admin API's bearer tokens, by the SHA-256 of their secret (tenant NULL: admin).
+    "CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        tenant TEXT,
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction (the rule in

@@ -6,6 +6,7 @@ mod activations;
 mod jobs;
 mod migrations;
 mod records;
+mod tokens;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -11,6 +11,7 @@ mod jobs;
 mod links;
 mod rerun;
 mod sync;
+mod tokens;
 
 /// One `#[tokio::test]` per behaviour for the backend `$open` makes.
 macro_rules! tests {
@@ -54,6 +55,7 @@ macro_rules! backend {
                 activations::activation_needs_an_install_and_is_idempotent,
                 activations::rollback_restores_the_previous_activation_for_every_handle,
                 activations::the_generation_moves_on_every_change_and_only_then,
+                tokens::a_token_is_found_by_its_hash_until_revoked_and_revocation_is_seen_by_every_handle,
             }
         }
     };
