@@ -82,7 +82,7 @@ CREATE TABLE IF NOT EXISTS invoices (
   idat TEXT NOT NULL, dudt TEXT NOT NULL, ivav TEXT NOT NULL, cucd TEXT NOT NULL);
 -- The CO charge master (OIS030) and the currencies with an exchange rate (CRS055).
 CREATE TABLE IF NOT EXISTS charge_types (crid TEXT PRIMARY KEY, crd0 TEXT NOT NULL);
-INSERT OR IGNORE INTO charge_types VALUES ('FRT', 'Freight'), ('HND', 'Handling'), ('INS', 'Insurance');
+INSERT OR IGNORE INTO charge_types VALUES ('FRT', 'Freight'), ('HND', 'Handling'), ('INS', 'Insurance'), ('SUR', 'Surcharge');
 CREATE TABLE IF NOT EXISTS currencies (cucd TEXT PRIMARY KEY, arat TEXT NOT NULL);
 INSERT OR IGNORE INTO currencies VALUES ('USD', '1'), ('EUR', '1.08'), ('GBP', '1.27'), ('CAD', '0.73'), ('SEK', '0.095');
 CREATE TABLE IF NOT EXISTS oauth_tokens (

@@ -13,7 +13,7 @@ use crate::records::{key, setting};
 use ferry_pdk::{Decimal, Document, Error, FieldError, FieldsExt, field_error};
 
 /// The order's value as M3 will count it: each line's quantity × price less its discounts,
-/// plus the head charge.
+/// plus the head charges.
 pub fn order_value(order: &Document) -> Decimal {
     let lines: Decimal = order
         .lines
@@ -25,7 +25,8 @@ pub fn order_value(order: &Document) -> Decimal {
             (gross * (Decimal::ONE_HUNDRED - pct) / Decimal::ONE_HUNDRED - get("DIA1")).round_dp(2)
         })
         .sum();
-    lines + order.decimal("CRAM").ok().flatten().unwrap_or_default()
+    let charge = |n: &str| order.decimal(n).ok().flatten().unwrap_or_default();
+    lines + charge("CRAM") + charge("CRAM2")
 }
 
 /// None when the order fits the customer's credit (or the check is off); else the problem.

@@ -4,7 +4,8 @@
 //!   head or 2 line, TYTR 1 pre or 2 post), split into lines of at most 60 characters (safe
 //!   under both the 240 of PARM and the 60 of the TX60 lines M3 reads back), one call a line;
 //!   header field `TXHE` is the document class;
-//! - a head charge: header fields `CRID`, `CRAM`, `CRD0` → `OIS100MI/AddBatchHeadChg`; an
+//! - head charges: header fields `CRID`, `CRAM`, `CRD0` (freight) and `CRID2`, `CRAM2`,
+//!   `CRD02` (a second one, e.g. QuoteWerks' % charge lines) → `OIS100MI/AddBatchHeadChg`; an
 //!   amount without a charge id, or an id OIS030 does not know, is refused before any write;
 //! - a delivery address: header fields `CUNM`, `CUA1`-`CUA4`, `PONO`, `TOWN`, `ECAR`, `CSCD`,
 //!   `PHNO` → `OIS100MI/AddBatchAddress` (ADRT 1), only when it differs from the customer's.
@@ -27,6 +28,9 @@ pub const HEAD_FIELDS: &[&str] = &[
     "CRID",
     "CRAM",
     "CRD0",
+    "CRID2",
+    "CRAM2",
+    "CRD02",
     "CUNM",
     "CUA1",
     "CUA2",
@@ -131,13 +135,27 @@ fn input_of(doc: &Document, name: &str, errors: &mut Vec<FieldError>) -> Option<
     }
 }
 
-/// The head's charge inputs (CRID, CRAM, CRD0), or None when the order has no charge.
+/// Header field suffixes of the head charges.
+const CHARGES: [&str; 2] = ["", "2"];
+
+/// The AddBatchHeadChg inputs (CRID, CRAM, CRD0) of each head charge the order has.
+pub fn charges(header: &Document, errors: &mut Vec<FieldError>) -> Vec<Vec<(String, String)>> {
+    CHARGES
+        .iter()
+        .filter_map(|suffix| charge_inputs(header, suffix, errors))
+        .collect()
+}
+
+/// One head charge's inputs (header fields `CRID<suffix>`, `CRAM<suffix>`, `CRD0<suffix>`),
+/// or None when it has no amount.
 pub fn charge_inputs(
     header: &Document,
+    suffix: &str,
     errors: &mut Vec<FieldError>,
 ) -> Option<Vec<(String, String)>> {
-    let crid = input_of(header, "CRID", errors);
-    let cram = input_of(header, "CRAM", errors);
+    let name = |f: &str| format!("{f}{suffix}");
+    let crid = input_of(header, &name("CRID"), errors);
+    let cram = input_of(header, &name("CRAM"), errors);
     let amount = cram
         .as_deref()
         .and_then(|c| c.parse::<Decimal>().ok())
@@ -147,9 +165,11 @@ pub fn charge_inputs(
     }
     let Some(crid) = crid else {
         errors.push(field_error(
-            "CRID",
+            &name("CRID"),
             None,
-            &format!("the order has a charge of {amount} but no charge id (set the tenant's freight charge id)"),
+            &format!(
+                "the order has a charge of {amount} but no charge id (set the tenant's charge id)"
+            ),
         ));
         return None;
     };
@@ -157,7 +177,7 @@ pub fn charge_inputs(
         ("CRID".to_string(), crid),
         ("CRAM".to_string(), amount.to_string()),
     ];
-    if let Some(d) = input_of(header, "CRD0", errors) {
+    if let Some(d) = input_of(header, &name("CRD0"), errors) {
         inputs.push(("CRD0".into(), d));
     }
     Some(inputs)
@@ -287,7 +307,7 @@ pub fn add_texts(
 pub struct HeadDepth {
     pub texts: Vec<(u8, String)>,
     pub txhe: Option<String>,
-    pub charge: Option<Vec<(String, String)>>,
+    pub charges: Vec<Vec<(String, String)>>,
     pub address: Option<Vec<(String, String)>>,
 }
 
@@ -295,12 +315,13 @@ pub struct HeadDepth {
 pub fn head_depth(mi: &Mi, header: &Document, cuno: &str) -> Result<HeadDepth, Error> {
     let mut errors = Vec::new();
     let txhe = input_of(header, "TXHE", &mut errors);
-    let charge = charge_inputs(header, &mut errors);
-    if let Some(c) = &charge
-        && let Some((_, crid)) = c.iter().find(|(k, _)| k == "CRID")
-        && let Some(e) = check_charge(mi, crid)?
-    {
-        errors.push(e);
+    let charges = charges(header, &mut errors);
+    for c in &charges {
+        if let Some((_, crid)) = c.iter().find(|(k, _)| k == "CRID")
+            && let Some(e) = check_charge(mi, crid)?
+        {
+            errors.push(e);
+        }
     }
     let address = address_inputs(mi, header, cuno, &mut errors)?;
     if !errors.is_empty() {
@@ -309,7 +330,7 @@ pub fn head_depth(mi: &Mi, header: &Document, cuno: &str) -> Result<HeadDepth, E
     Ok(HeadDepth {
         texts: texts_of(&header.fields),
         txhe,
-        charge,
+        charges,
         address,
     })
 }
@@ -318,11 +339,12 @@ pub fn head_depth(mi: &Mi, header: &Document, cuno: &str) -> Result<HeadDepth, E
 /// attempt may have added some already.
 pub fn apply_head(mi: &Mi, orno: &str, d: &HeadDepth, reused: bool) -> Result<(), Error> {
     add_texts(mi, orno, None, &d.texts, d.txhe.as_deref(), reused)?;
-    for (transaction, inputs) in [
-        ("AddBatchHeadChg", &d.charge),
-        ("AddBatchAddress", &d.address),
-    ] {
-        let Some(inputs) = inputs else { continue };
+    let writes = d
+        .charges
+        .iter()
+        .map(|c| ("AddBatchHeadChg", c))
+        .chain(d.address.iter().map(|a| ("AddBatchAddress", a)));
+    for (transaction, inputs) in writes {
         let mut all = vec![("ORNO".to_string(), orno.to_string())];
         all.extend(inputs.iter().cloned());
         match mi.try_call("OIS100MI", transaction, &all, Some(0))? {
@@ -343,12 +365,13 @@ pub fn validate_head(
     cuno: Option<&str>,
 ) -> Result<Vec<FieldError>, Error> {
     let mut errors = Vec::new();
-    let charge = charge_inputs(header, &mut errors);
-    if let Some(c) = &charge
-        && let Some((_, crid)) = c.iter().find(|(k, _)| k == "CRID")
-        && let Some(e) = check_charge(mi, crid)?
-    {
-        errors.push(e);
+    let charges = charges(header, &mut errors);
+    for c in &charges {
+        if let Some((_, crid)) = c.iter().find(|(k, _)| k == "CRID")
+            && let Some(e) = check_charge(mi, crid)?
+        {
+            errors.push(e);
+        }
     }
     if let Some(cuno) = cuno {
         match address_inputs(mi, header, cuno, &mut errors) {
@@ -422,6 +445,7 @@ mod tests {
         let mut errors = Vec::new();
         let c = charge_inputs(
             &doc(vec![("CRAM", Value::Decimal("25.50".into()))]),
+            "",
             &mut errors,
         );
         assert!(c.is_none());
@@ -433,6 +457,7 @@ mod tests {
                 ("CRAM", Value::Decimal("0".into())),
                 ("CRID", Value::Text("FRT".into())),
             ]),
+            "",
             &mut errors,
         );
         assert!(c.is_none() && errors.is_empty());
@@ -441,6 +466,7 @@ mod tests {
                 ("CRAM", Value::Decimal("25.50".into())),
                 ("CRID", Value::Text("FRT".into())),
             ]),
+            "",
             &mut errors,
         );
         assert_eq!(
@@ -450,5 +476,24 @@ mod tests {
                 ("CRAM".into(), "25.5".into())
             ])
         );
+    }
+
+    #[test]
+    fn a_second_charge_is_read_from_its_own_fields() {
+        let f = |n: &str, v: &str| Field {
+            name: n.into(),
+            value: Value::Text(v.into()),
+        };
+        let doc = Document {
+            kind: "order".into(),
+            id: None,
+            fields: vec![f("CRAM", "45"), f("CRID", "FRT"), f("CRAM2", "12.40")],
+            lines: Vec::new(),
+        };
+        let mut errors = Vec::new();
+        let c = charges(&doc, &mut errors);
+        assert_eq!(c.len(), 1, "only the charge with an id");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "CRID2");
     }
 }
