@@ -151,11 +151,18 @@ pub async fn start(
         }
     }));
 
+    let admin = crate::services::Context::for_server(
+        config.clone(),
+        data_dir,
+        store.clone(),
+        registry.clone(),
+    );
     let app = router(
         ApiState {
             store: jobs,
             tenants: tenants.clone(),
             wake,
+            admin: Some(Arc::new(admin)),
         },
         RequestLimits::from_config(&config.server),
         Readiness::new(

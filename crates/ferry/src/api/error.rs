@@ -19,6 +19,13 @@ pub enum ApiError {
     /// What was wrong with the caller's own input (cut to 200 characters in the answer).
     #[error("{0}")]
     Invalid(String),
+    /// No such thing, or one the caller's token may not see: the same 404 for both (admin API).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request clashes with the thing's state (a dead letter already retried): 409, with
+    /// a short reason like a 400's.
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     TooLarge(String),
     /// The body did not arrive in time.
@@ -68,6 +75,8 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -95,6 +104,8 @@ impl IntoResponse for ApiError {
         let error = match &self {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Invalid(_) => "invalid request",
+            ApiError::NotFound(_) => "not found",
+            ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge(_) => "request body too large",
             ApiError::Timeout(_) => "the request body did not arrive in time",
             ApiError::TooManyRequests { .. } => "too many requests for this tenant; retry later",
@@ -102,7 +113,7 @@ impl IntoResponse for ApiError {
             ApiError::Internal(_) => "internal error",
         };
         let mut body = serde_json::json!({ "error": error, "correlation_id": correlation_id });
-        if let ApiError::Invalid(reason) = &self {
+        if let ApiError::Invalid(reason) | ApiError::Conflict(reason) = &self {
             body["reason"] = serde_json::Value::String(reason.chars().take(200).collect());
         }
         let retry_after = match &self {

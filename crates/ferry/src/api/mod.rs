@@ -1,7 +1,9 @@
 //! The HTTP surface. Routes are named by role: `/hooks/{tenant}/quoting` (quoting webhooks)
 //! and `/events/{tenant}/erp` (ERP events); today's vendor paths stay as aliases. Every
-//! handler answers errors through [`ApiError`]. The admin API and dashboard join it later.
+//! handler answers errors through [`ApiError`]. The admin API (`/api/v1/`, [`admin`]) is served
+//! beside them when the state carries a services context; the dashboard joins it later.
 
+pub mod admin;
 mod conn;
 mod error;
 mod health;
@@ -38,6 +40,9 @@ pub struct ApiState {
     pub store: Arc<dyn Store>,
     pub tenants: Arc<HashMap<String, Arc<TenantEnv>>>,
     pub wake: Arc<Notify>,
+    /// The services context the admin API works against (a server's config, store and
+    /// registry); None: no admin API.
+    pub admin: Option<Arc<crate::services::Context>>,
 }
 
 /// Starts recording metrics for `/metrics` (idempotent).
@@ -53,6 +58,13 @@ pub fn router(state: ApiState, bounds: RequestLimits, readiness: Readiness) -> R
     let ready = Router::new()
         .route("/readyz", get(health::readyz))
         .with_state(Arc::new(readiness));
+    let admin = match &state.admin {
+        Some(ctx) => admin::router(admin::AdminState {
+            ctx: ctx.clone(),
+            wake: state.wake.clone(),
+        }),
+        None => Router::new(),
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics::render))
@@ -64,6 +76,7 @@ pub fn router(state: ApiState, bounds: RequestLimits, readiness: Readiness) -> R
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
         .merge(ready)
+        .merge(admin)
         .layer(from_fn_with_state(Arc::new(bounds), limits::bound_body))
         .layer(from_fn_with_state(rates, limits::rate_limit))
 }

@@ -7,6 +7,7 @@ mod mapping;
 mod ops;
 mod plugin;
 mod store;
+mod tokens;
 
 use std::path::PathBuf;
 
@@ -98,6 +99,9 @@ pub enum Command {
     /// Quotes held for a person: list, release.
     #[command(subcommand)]
     Holds(ops::HoldsCommand),
+    /// The admin API's bearer tokens: create (admin or one tenant), list, revoke.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
     /// Check a configuration: every secret, each tenant's OAuth grant and SQL connection,
     /// each configured plugin file against the active one; one line per check.
     Doctor {
@@ -189,6 +193,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Store(cmd) => store::run(&cli, cmd).await,
         Command::Dlq(cmd) => ops::dlq(&cli.context()?, cmd).await,
         Command::Holds(cmd) => ops::holds(&cli.context()?, cmd).await,
+        Command::Tokens(cmd) => tokens::run(&cli.context()?, cmd).await,
         Command::Trace {
             quote,
             tenant,

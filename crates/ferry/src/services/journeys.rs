@@ -56,6 +56,30 @@ pub async fn trace(ctx: &Context, tenant: &str, quote: &str) -> Result<Journey, 
     })
 }
 
+/// A tenant's quote runs (quote-to-order jobs) in id order, optionally in one state, optionally
+/// only the one a quote number or id names (none when it names nothing).
+pub async fn runs(
+    ctx: &Context,
+    tenant: &str,
+    state: Option<JobState>,
+    quote: Option<&str>,
+) -> Result<Vec<Job>, ServiceError> {
+    ctx.tenant(tenant)?;
+    let store = ctx.open_store().await?;
+    let jobs = match quote {
+        Some(q) => match find_quote(&*store, tenant, q).await {
+            Ok(job) => vec![job],
+            Err(ServiceError::NoQuote { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        },
+        None => store.jobs(Some(tenant), state).await?,
+    };
+    Ok(jobs
+        .into_iter()
+        .filter(|j| j.kind == KIND && state.is_none_or(|s| j.state == s))
+        .collect())
+}
+
 /// Quotes waiting for a person (one tenant's, or all).
 pub async fn holds(ctx: &Context, tenant: Option<&str>) -> Result<Vec<Job>, ServiceError> {
     if let Some(t) = tenant {
@@ -194,7 +218,7 @@ async fn find_quote(store: &dyn Store, tenant: &str, quote: &str) -> Result<Job,
 }
 
 /// The quote's number, from the quote document in the job's checkpoint.
-fn quote_number(job: &Job) -> Option<String> {
+pub fn quote_number(job: &Job) -> Option<String> {
     let quote: Document = serde_json::from_value(job.checkpoint.get("quote")?.clone()).ok()?;
     quote
         .fields

@@ -21,6 +21,7 @@ pub mod doctor;
 pub mod journeys;
 mod metadata;
 pub mod plugins;
+pub mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -112,6 +113,23 @@ impl Context {
             store: None,
             registry: None,
         })
+    }
+
+    /// A server's context: its config, data directory, store and registry (the admin API's
+    /// calls share them).
+    pub fn for_server(
+        config: FerryConfig,
+        data_dir: &Path,
+        store: Arc<dyn Store>,
+        registry: Arc<Registry>,
+    ) -> Self {
+        Self {
+            config,
+            config_path: None,
+            data_dir: data_dir.to_path_buf(),
+            store: Some(store),
+            registry: Some(registry),
+        }
     }
 
     /// Operations on this context use `store` (a server's own) rather than opening one.

@@ -1,0 +1,151 @@
+//! The admin API, `/api/v1/`: a tenant's runs (a quote's journey), holds, dead letters and
+//! plugins over [`crate::services`], the same operations the CLI runs. Every route but the
+//! OpenAPI document needs a bearer token (`ferry tokens create`); a token scoped to one tenant
+//! that names another gets the same 404 as a tenant that does not exist, so nothing tells it
+//! which tenants there are. Every change is written to the audit trail with the token's id.
+//!
+//! The OpenAPI 3.1 document is generated from these handlers and types ([`ApiDoc`], utoipa)
+//! and served at `/api/v1/openapi.json`; `crates/ferry/openapi.json` is its committed copy
+//! (a test keeps them equal; `FERRY_UPDATE_OPENAPI=1` rewrites the copy).
+
+mod auth;
+mod plugins;
+mod runs;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::ApiError;
+use crate::services::{Context, ServiceError};
+use ferry_store::StoreError;
+
+pub use auth::Caller;
+
+/// What the admin routes work against: a server's services context (its config, store and
+/// registry).
+#[derive(Clone)]
+pub struct AdminState {
+    pub ctx: Arc<Context>,
+    /// Wakes the workers so a retried or released run starts now, not at the next poll.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+impl AdminState {
+    fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// The `/api/v1` routes.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/tenants/{tenant}/runs", get(runs::list))
+        .route("/api/v1/tenants/{tenant}/runs/{run}", get(runs::detail))
+        .route("/api/v1/tenants/{tenant}/holds", get(runs::holds))
+        .route(
+            "/api/v1/tenants/{tenant}/holds/{quote}/release",
+            post(runs::release),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/dead-letters",
+            get(runs::dead_letters),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/dead-letters/{id}/retry",
+            post(runs::retry),
+        )
+        .route("/api/v1/tenants/{tenant}/plugins", get(plugins::list))
+        .route(
+            "/api/v1/tenants/{tenant}/plugins/{role}/activate",
+            post(plugins::activate),
+        )
+        .with_state(state)
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Ferry admin API",
+        description = "A tenant's runs, holds, dead letters and plugins. Bearer token from `ferry tokens create`; a token scoped to one tenant gets 404 for any other."
+    ),
+    paths(
+        runs::list,
+        runs::detail,
+        runs::holds,
+        runs::release,
+        runs::dead_letters,
+        runs::retry,
+        plugins::list,
+        plugins::activate
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document as served, pretty-printed (the committed copy is byte-for-byte this).
+pub fn openapi_document() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+async fn openapi_json() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi_document(),
+    )
+}
+
+/// Every error answer's body.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The status's generic text.
+    pub error: String,
+    /// Find the detail in the server's log under this id.
+    pub correlation_id: String,
+    /// What was wrong with the request (400, 409 only).
+    pub reason: Option<String>,
+}
+
+/// A service's failure as the admin API answers it: anything missing is 404 (like a tenant the
+/// token may not see), a refused change 400 or 409, a store that can't answer now 503.
+pub(crate) fn from_service(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::UnknownTenant { .. }
+        | ServiceError::NoQuote { .. }
+        | ServiceError::NoDeadLetter(_)
+        | ServiceError::Store(StoreError::NotFound(_)) => ApiError::NotFound(e.to_string()),
+        ServiceError::AmbiguousQuote { .. }
+        | ServiceError::Input(_)
+        | ServiceError::Config(_)
+        | ServiceError::Registry(_)
+        | ServiceError::Load(_) => ApiError::Invalid(e.to_string()),
+        ServiceError::QuoteNotDead { .. } | ServiceError::Store(StoreError::Conflict(_)) => {
+            ApiError::Conflict(e.to_string())
+        }
+        ServiceError::Store(StoreError::Backend(_)) => ApiError::Unavailable(e.to_string()),
+        _ => ApiError::Internal(e.to_string()),
+    }
+}
