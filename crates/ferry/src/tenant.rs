@@ -130,7 +130,10 @@ impl TenantEnv {
     }
 
     pub fn roles(&self) -> ferry_domain::Roles {
-        crate::runtime::roles::roles(Arc::new(self.plugins()))
+        crate::runtime::roles::roles_with_default_transform(
+            Arc::new(self.plugins()),
+            Arc::new(crate::mapping::DefaultMappings),
+        )
     }
 
     /// The transform's settings, as a transform's context carries them.

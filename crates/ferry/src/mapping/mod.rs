@@ -3,10 +3,12 @@
 //! the benchmark's native baseline (the engine's documents are the domain's); and documents as
 //! JSON. Nothing here names the contract's bindings (tidy checks it).
 
+mod fallback;
 pub mod json;
 pub mod suggest;
 
 pub use ferry_mapping_engine as engine;
+pub use fallback::DefaultMappings;
 pub use ferry_mapping_engine::{Mapping, MappingError};
 
 /// The shipped default mappings (every `mappings/*.toml`), by kind: the list the mapping engine

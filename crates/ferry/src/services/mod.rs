@@ -132,6 +132,17 @@ impl Context {
         }
     }
 
+    /// A context over `config` and `data_dir` with no file behind the config (tests).
+    pub fn from_config(config: FerryConfig, data_dir: &Path) -> Self {
+        Self {
+            config,
+            config_path: None,
+            data_dir: data_dir.to_path_buf(),
+            store: None,
+            registry: None,
+        }
+    }
+
     /// Operations on this context use `store` (a server's own) rather than opening one.
     pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);

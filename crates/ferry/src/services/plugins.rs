@@ -50,9 +50,15 @@ pub async fn open_registry(ctx: &Context) -> Result<Arc<Registry>, ServiceError>
     })?;
     let runtime = Runtime::new(ctx.config.runtime_settings(&ctx.data_dir))?;
     let files = ferry_layout::DataDir::new(&ctx.data_dir);
-    let store = ferry_store::open(&ctx.config.store_location(&ctx.data_dir)?)
-        .await?
-        .store;
+    // The context's store when it has one (a server's, a test's), else the configured one.
+    let store = match &ctx.store {
+        Some(store) => store.clone(),
+        None => {
+            ferry_store::open(&ctx.config.store_location(&ctx.data_dir)?)
+                .await?
+                .store
+        }
+    };
     Ok(Registry::open(runtime, store, &files.plugins()).await?)
 }
 

@@ -89,7 +89,23 @@ pub fn roles(source: Arc<dyn PluginSource>) -> Roles {
     Roles {
         erp: Arc::new(erp::ErpAdapter::new(source.clone())),
         quoting: Arc::new(quoting::QuotingAdapter::new(source.clone())),
-        transform: Arc::new(transform::TransformAdapter::new(source)),
+        transform: Arc::new(transform::TransformAdapter::new(source, None)),
+    }
+}
+
+/// [`roles`], with the transform bound per kind: a kind the plugin's `describe` does not name
+/// goes to `default_transform` (the host's default mappings).
+pub fn roles_with_default_transform(
+    source: Arc<dyn PluginSource>,
+    default_transform: Arc<dyn ferry_domain::Transform>,
+) -> Roles {
+    Roles {
+        erp: Arc::new(erp::ErpAdapter::new(source.clone())),
+        quoting: Arc::new(quoting::QuotingAdapter::new(source.clone())),
+        transform: Arc::new(transform::TransformAdapter::new(
+            source,
+            Some(default_transform),
+        )),
     }
 }
 

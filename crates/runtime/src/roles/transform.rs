@@ -1,22 +1,95 @@
 //! The transform role over a `ferry:transform` plugin (1.0 or 1.1: the interface is the same).
+//!
+//! A transform is bound per kind: the plugin serves the kinds its `describe` names, and every
+//! other kind a flow asks for goes to the fallback (the host's default mappings), so a plugin
+//! written for `quote-to-order` alone does not hold every quote at `quote-to-customer`. A
+//! plugin whose `describe` names no kind (or fails) serves every kind, as before.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ferry_domain::{Context, Document, Issue, Mapped, RoleResult, Transform};
 
 use super::convert::mapping_result;
-use super::{PluginSource, guest_call};
+use super::{PluginSource, guest_call, no_plugin};
+use crate::Role;
 use crate::bindings::transform as wit_mapping;
 use crate::bindings::types as wit;
 
 pub(super) struct TransformAdapter {
     source: Arc<dyn PluginSource>,
+    /// Serves the kinds the plugin does not declare; none: the plugin serves every kind.
+    fallback: Option<Arc<dyn Transform>>,
+    /// The kinds the last-seen plugin declared, by its digest (asked once per version).
+    served: Mutex<Option<(String, Served)>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Served {
+    All,
+    Only(BTreeSet<String>),
+}
+
+impl Served {
+    fn from_kinds(kinds: impl IntoIterator<Item = String>) -> Self {
+        let kinds: BTreeSet<String> = kinds.into_iter().filter(|k| !k.is_empty()).collect();
+        if kinds.is_empty() {
+            Served::All
+        } else {
+            Served::Only(kinds)
+        }
+    }
+
+    fn serves(&self, kind: &str) -> bool {
+        match self {
+            Served::All => true,
+            Served::Only(kinds) => kinds.contains(kind),
+        }
+    }
 }
 
 impl TransformAdapter {
-    pub(super) fn new(source: Arc<dyn PluginSource>) -> Self {
-        Self { source }
+    pub(super) fn new(source: Arc<dyn PluginSource>, fallback: Option<Arc<dyn Transform>>) -> Self {
+        Self {
+            source,
+            fallback,
+            served: Mutex::new(None),
+        }
+    }
+
+    /// Whether the active plugin maps `kind` itself (true without a fallback).
+    async fn plugin_serves(&self, kind: &str) -> RoleResult<bool> {
+        if self.fallback.is_none() {
+            return Ok(true);
+        }
+        let plugin = self.source.plugin(Role::Transform).map_err(no_plugin)?;
+        if let Ok(cached) = self.served.lock()
+            && let Some((digest, served)) = cached.as_ref()
+            && *digest == plugin.digest
+        {
+            return Ok(served.serves(kind));
+        }
+        let served = match self.describe().await {
+            Ok(usages) => Served::from_kinds(usages.into_iter().map(|u| u.kind)),
+            // Not fatal: a plugin that cannot say what it maps is asked for everything.
+            Err(e) => {
+                tracing::warn!(digest = %plugin.digest, "transform describe failed, it serves every kind: {e}");
+                Served::All
+            }
+        };
+        let answer = served.serves(kind);
+        if let Ok(mut cached) = self.served.lock() {
+            *cached = Some((plugin.digest.clone(), served));
+        }
+        Ok(answer)
+    }
+
+    async fn describe(&self) -> RoleResult<Vec<wit_mapping::FieldUsage>> {
+        let (usages, _details) = guest_call!(&self.source, Transform, transform, |b, s| b
+            .ferry_transform_transform()
+            .call_describe(s));
+        Ok(usages)
     }
 }
 
@@ -28,6 +101,11 @@ impl Transform for TransformAdapter {
         input: &Document,
         context: &Context,
     ) -> RoleResult<Result<Mapped, Vec<Issue>>> {
+        if let Some(fallback) = &self.fallback
+            && !self.plugin_serves(kind).await?
+        {
+            return fallback.map_document(kind, input, context).await;
+        }
         let kind = kind.to_string();
         let input = wit::Document::from(input.clone());
         let context = wit_mapping::Context::from(context.clone());
@@ -36,5 +114,24 @@ impl Transform for TransformAdapter {
             .ferry_transform_transform()
             .call_map_document(s, &kind, &input, &context));
         Ok(mapping_result(mapped))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Served;
+
+    #[test]
+    fn a_plugin_that_names_kinds_serves_only_those() {
+        let served = Served::from_kinds(["quote-to-order".to_string()]);
+        assert!(served.serves("quote-to-order"));
+        assert!(!served.serves("quote-to-customer"));
+    }
+
+    #[test]
+    fn a_plugin_that_names_no_kind_serves_every_kind() {
+        let served = Served::from_kinds([String::new()]);
+        assert_eq!(served, Served::All);
+        assert!(served.serves("item-to-product"));
     }
 }
