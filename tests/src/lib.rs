@@ -2,6 +2,7 @@
 //! the built plugin components are, and running the binary like a user does.
 
 use std::path::{Path, PathBuf};
+pub mod nodes;
 pub mod orders;
 pub mod stack;
 
@@ -153,6 +154,22 @@ pub fn spawn_raw_env(cwd: &Path, args: &[String], env: &[(&str, &std::ffi::OsStr
 pub fn spawn_logged(cwd: &Path, args: &[String], log: &Path) -> Running {
     let file = std::fs::File::create(log).expect("log file");
     spawn_with(cwd, args, &[], Stdio::from(file))
+}
+
+/// As [`spawn_logged`], with extra environment variables; the log is appended to (a node
+/// restarted keeps its earlier runs' lines).
+pub fn spawn_logged_env(
+    cwd: &Path,
+    args: &[String],
+    env: &[(&str, &std::ffi::OsStr)],
+    log: &Path,
+) -> Running {
+    let file = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    spawn_with(cwd, args, env, Stdio::from(file))
 }
 
 fn spawn_with(

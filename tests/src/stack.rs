@@ -87,6 +87,17 @@ impl Options<'_> {
 
 impl Stack {
     pub fn start(opts: Options<'_>) -> Stack {
+        let (mut stack, listener) = Stack::simulators(opts);
+        // `ferry serve` binds the address itself.
+        drop(listener);
+        stack.start_ferry();
+        stack
+    }
+
+    /// The simulators and the config, without a `ferry serve`: for tests that run nodes of
+    /// their own. The listener is bound on the config's Ferry address, where QuoteWerks sends
+    /// its webhooks (serve it, or drop it).
+    pub fn simulators(opts: Options<'_>) -> (Stack, std::net::TcpListener) {
         let dir = tempfile::tempdir().expect("tmp");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -104,9 +115,7 @@ impl Stack {
         } = runtime
             .block_on(SimStack::start(opts.stack(dir.path().to_path_buf())))
             .expect("the stack's simulators");
-        // `ferry serve` binds the address itself.
-        drop(ferry_listener);
-        let mut stack = Stack {
+        let stack = Stack {
             ferry: None,
             m3,
             qw,
@@ -117,8 +126,12 @@ impl Stack {
             _runtime: runtime,
             dir,
         };
-        stack.start_ferry();
-        stack
+        (stack, ferry_listener.expect("the stack binds Ferry's address"))
+    }
+
+    /// The runtime the simulators run on, for a test's own tasks beside them.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        self._runtime.handle()
     }
 
     pub fn start_ferry(&mut self) {
