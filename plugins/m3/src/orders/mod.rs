@@ -211,10 +211,24 @@ struct Added {
     failures: Vec<(u32, Nok)>,
 }
 
+/// A line's texts (TYTR, text line) and document class.
+type LineTexts = (Vec<(u8, String)>, Option<String>);
+
+fn line_texts(lines: &[Line]) -> Vec<LineTexts> {
+    lines
+        .iter()
+        .map(|l| (depth::texts_of(&l.fields), depth::txhe_of(&l.fields)))
+        .collect()
+}
+
+/// Adds the lines, each line's texts right after it (one call a line), or, in bulk, the lines
+/// in one POST and then their texts. Added one by one, a line's texts are complete before the
+/// next line exists: after an interruption only the last line M3 holds can lack them.
 fn add_batch_lines(
     mi: &Mi,
     orno: &str,
     line_inputs: Vec<Vec<(String, String)>>,
+    texts: &[LineTexts],
     first_index: u32,
 ) -> Result<Added, Error> {
     let mut added = Added {
@@ -236,10 +250,21 @@ fn add_batch_lines(
                 Err(nok) => added.failures.push((first_index + i as u32, nok)),
             }
         }
+        if added.failures.is_empty() {
+            for (p, (t, txhe)) in added.ponrs.iter().zip(texts) {
+                depth::add_texts(mi, orno, Some(p), t, txhe.as_deref(), false)?;
+            }
+        }
     } else {
         for (i, inputs) in line_inputs.into_iter().enumerate() {
             match mi.try_call("OIS100MI", "AddBatchLine", &with_orno(inputs), Some(1))? {
-                Ok(recs) => added.ponrs.push(ponr(&recs)),
+                Ok(recs) => {
+                    let p = ponr(&recs);
+                    if let Some((t, txhe)) = texts.get(i) {
+                        depth::add_texts(mi, orno, Some(&p), t, txhe.as_deref(), false)?;
+                    }
+                    added.ponrs.push(p);
+                }
                 Err(nok) => added.failures.push((first_index + i as u32, nok)),
             }
         }
@@ -430,14 +455,9 @@ pub fn create(mi: &Mi, order: &Document, reference: &str) -> Result<OrderReceipt
     let extra = depth::head_depth(mi, order, &cuno)?;
     let orno = add_head(mi, &head)?;
     depth::apply_head(mi, &orno, &extra, false)?;
-    let added = add_batch_lines(mi, &orno, lines, 0)?;
+    let added = add_batch_lines(mi, &orno, lines, &line_texts(&order.lines), 0)?;
     if !added.failures.is_empty() {
         return Err(order_errors(mi, &orno, &added.failures, &line_items, None)?);
-    }
-    for (line, ponr) in order.lines.iter().zip(&added.ponrs) {
-        let texts = depth::texts_of(&line.fields);
-        let txhe = depth::txhe_of(&line.fields);
-        depth::add_texts(mi, &orno, Some(ponr), &texts, txhe.as_deref(), false)?;
     }
     let (final_orno, status) = confirm(mi, &orno, &line_items)?;
     let mode = if mi.settings.bulk_orders {
@@ -531,6 +551,18 @@ pub fn add_lines(
         ferry_pdk::warn!("batch order {orno} held other lines than wanted: deleted them");
         0
     };
+    // Held lines whose texts an interrupted attempt may not have finished get them again
+    // before any line is added, replacing what they hold: added one by one, only the last
+    // held line can lack them; after a bulk POST, any can.
+    let redo = if mi.settings.bulk_orders {
+        0
+    } else {
+        start.saturating_sub(1)
+    };
+    let held_texts = line_texts(&lines[redo..start]);
+    for (p, (t, txhe)) in ponrs[redo..start].iter().zip(&held_texts) {
+        depth::add_texts(mi, &orno, Some(p), t, txhe.as_deref(), true)?;
+    }
     let rest = inputs[start..].to_vec();
     let line_items = items_of(&rest, first_index + start as u32);
     let added = if rest.is_empty() {
@@ -539,7 +571,8 @@ pub fn add_lines(
             failures: Vec::new(),
         }
     } else {
-        add_batch_lines(mi, &orno, rest, first_index + start as u32)?
+        let texts = line_texts(&lines[start..]);
+        add_batch_lines(mi, &orno, rest, &texts, first_index + start as u32)?
     };
     if !added.failures.is_empty() {
         return Err(order_errors(mi, &orno, &added.failures, &line_items, None)?);
@@ -551,13 +584,6 @@ pub fn add_lines(
         mi.round_trips()
     );
     ponrs.extend(added.ponrs);
-    // Texts of the lines just added; a held line's are written again (its text may be what an
-    // interrupted attempt did not get to), replacing whatever it holds.
-    for (i, (line, ponr)) in lines.iter().zip(&ponrs).enumerate() {
-        let texts = depth::texts_of(&line.fields);
-        let txhe = depth::txhe_of(&line.fields);
-        depth::add_texts(mi, &orno, Some(ponr), &texts, txhe.as_deref(), i < start)?;
-    }
     Ok(ponrs)
 }
 
