@@ -6,6 +6,7 @@
 //! (checkpoints, audit data, the admin API) is one of these types, in one JSON encoding: the
 //! serde derive below (see [`document`] for its shape).
 
+pub mod catalog;
 pub mod document;
 pub mod error;
 pub mod event;
@@ -13,6 +14,9 @@ pub mod order;
 pub mod roles;
 pub mod transform;
 
+pub use catalog::{
+    Availability, DocumentPage, ErpCatalog, Price, QuotingCatalog, StockBalance, UpsertReport,
+};
 pub use document::{Document, Field, Line, Value};
 pub use error::{CallFailure, CallFailureKind, ErrorClass, FieldError, RoleError, RoleFailure};
 pub use event::{Change, InboundWebhook, QuoteEvent};

@@ -75,4 +75,6 @@ pub struct Roles {
     pub erp: Arc<dyn Erp>,
     pub quoting: Arc<dyn Quoting>,
     pub transform: Arc<dyn Transform>,
+    pub erp_catalog: Arc<dyn crate::catalog::ErpCatalog>,
+    pub quoting_catalog: Arc<dyn crate::catalog::QuotingCatalog>,
 }

@@ -97,6 +97,16 @@ pub struct TenantConfig {
     pub quote_to_order: QuoteToOrderPolicy,
     #[serde(default)]
     pub retry: ferry_flows::RetryPolicy,
+    /// `[tenants.T.sync.*]`: the syncs besides quote → order (the catalog today).
+    #[serde(default)]
+    pub sync: SyncConfig,
+}
+
+/// `[tenants.T.sync]`: each sync's policy and schedule (off unless `every` is set).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    pub catalog: ferry_flows::catalog::CatalogPolicy,
 }
 
 /// `[tenants.T.host]`: what the host checks before any plugin code runs.

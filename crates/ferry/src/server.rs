@@ -138,6 +138,13 @@ pub async fn start(
             jobs.clone(),
         )));
     }
+    for (name, tenant) in &config.tenants {
+        background.push(tokio::spawn(crate::flows::catalog::schedule(
+            name.clone(),
+            tenant.sync.catalog.clone(),
+            jobs.clone(),
+        )));
+    }
     let refresh = Duration::from_millis(config.server.registry_refresh_ms.max(100));
     let reg = registry.clone();
     background.push(tokio::spawn(async move {

@@ -73,7 +73,7 @@ impl Script {
     }
 
     /// Logs the call and runs `effect` unless a failure is scripted before it.
-    fn run<T>(
+    pub fn run<T>(
         &self,
         call: &'static str,
         arg: &str,
@@ -428,6 +428,7 @@ impl Transform for FakeTransform {
             let document = match kind {
                 "quote-to-customer" => Ok(quote_to_customer(input)),
                 "quote-to-order" => quote_to_order(input, context),
+                "item-to-product" => Ok(crate::catalog_fakes::item_to_product(input)),
                 other => Err(vec![Issue {
                     severity: Severity::Error,
                     rule: None,
@@ -450,6 +451,8 @@ pub struct Fakes {
     pub erp: Arc<FakeErp>,
     pub quoting: Arc<FakeQuoting>,
     pub transform: Arc<FakeTransform>,
+    pub items: Arc<crate::catalog_fakes::FakeItems>,
+    pub products: Arc<crate::catalog_fakes::FakeProducts>,
 }
 
 impl Fakes {
@@ -458,6 +461,8 @@ impl Fakes {
             erp: self.erp.clone(),
             quoting: self.quoting.clone(),
             transform: self.transform.clone(),
+            erp_catalog: self.items.clone(),
+            quoting_catalog: self.products.clone(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! May depend on: the domain (`ferry-domain`), the store's traits (`ferry-store`), tokio,
 //! serde, tracing. Never wasmtime, axum, or the `ferry` crate (`cargo xtask tidy` checks).
 
+pub mod catalog;
 pub mod intake;
 pub mod policy;
 pub mod poller;
@@ -14,6 +15,8 @@ pub mod retry;
 pub mod status;
 pub mod worker;
 
+#[cfg(test)]
+mod catalog_fakes;
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::{Tenant, now_ms, quote_to_order, status};
+use super::{Tenant, catalog, now_ms, quote_to_order, status};
 use ferry_store::{Claim, Outcome, Store, StoreError};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
@@ -73,6 +73,7 @@ impl Workers {
                         let push = status::StatusPush::of(env);
                         status::run(&push, self.store.as_ref(), claim).await
                     }
+                    catalog::KIND => catalog::run(env, self.store.as_ref(), claim).await,
                     other => Outcome::Dead {
                         error: format!("unknown job kind '{other}'"),
                     },

@@ -7,6 +7,7 @@ mod mapping;
 mod ops;
 mod plugin;
 mod store;
+mod sync;
 mod tokens;
 
 use std::path::PathBuf;
@@ -99,6 +100,9 @@ pub enum Command {
     /// Quotes held for a person: list, release.
     #[command(subcommand)]
     Holds(ops::HoldsCommand),
+    /// Syncs besides quote → order, run by the server: `catalog` (M3 items → products).
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
     /// The admin API's bearer tokens: create (admin or one tenant), list, revoke.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
@@ -194,6 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Dlq(cmd) => ops::dlq(&cli.context()?, cmd).await,
         Command::Holds(cmd) => ops::holds(&cli.context()?, cmd).await,
         Command::Tokens(cmd) => tokens::run(&cli.context()?, cmd).await,
+        Command::Sync(cmd) => sync::run(&cli.context()?, cmd).await,
         Command::Trace {
             quote,
             tenant,

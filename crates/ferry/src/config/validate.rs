@@ -85,6 +85,8 @@ pub enum Invalid {
     OldWebhookSecret { tenant: String, reference: String },
     #[error("tenant '{0}': host.webhook_header = '{1}' is not an HTTP header name")]
     WebhookHeader(String, String),
+    #[error("tenant '{0}': sync.catalog.{1}")]
+    SyncCatalog(String, String),
 }
 
 /// Every problem in `config`, or `Ok` when there is none.
@@ -100,6 +102,9 @@ pub fn check(config: &FerryConfig) -> Result<(), Vec<Invalid>> {
     for (name, tenant) in &config.tenants {
         grants(config, name, tenant, &mut problems);
         host(name, tenant, &mut problems);
+        if let Err(e) = tenant.sync.catalog.interval() {
+            problems.push(Invalid::SyncCatalog(name.clone(), e));
+        }
         let erp = tenant.plugins.get(&Role::Erp);
         let setting = |key: &str| {
             erp.and_then(|p| p.settings.get(key))

@@ -21,6 +21,7 @@ pub mod doctor;
 pub mod journeys;
 mod metadata;
 pub mod plugins;
+pub mod sync;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};

@@ -64,7 +64,9 @@ pub(crate) mod convert;
 #[cfg(feature = "raw-contract")]
 pub use convert::mapping_result_to_wit;
 mod erp;
+mod erp_catalog;
 mod quoting;
+mod quoting_catalog;
 mod transform;
 
 use std::sync::Arc;
@@ -89,6 +91,8 @@ pub fn roles(source: Arc<dyn PluginSource>) -> Roles {
     Roles {
         erp: Arc::new(erp::ErpAdapter::new(source.clone())),
         quoting: Arc::new(quoting::QuotingAdapter::new(source.clone())),
+        erp_catalog: Arc::new(erp_catalog::ErpCatalogAdapter::new(source.clone())),
+        quoting_catalog: Arc::new(quoting_catalog::QuotingCatalogAdapter::new(source.clone())),
         transform: Arc::new(transform::TransformAdapter::new(source, None)),
     }
 }
@@ -102,6 +106,8 @@ pub fn roles_with_default_transform(
     Roles {
         erp: Arc::new(erp::ErpAdapter::new(source.clone())),
         quoting: Arc::new(quoting::QuotingAdapter::new(source.clone())),
+        erp_catalog: Arc::new(erp_catalog::ErpCatalogAdapter::new(source.clone())),
+        quoting_catalog: Arc::new(quoting_catalog::QuotingCatalogAdapter::new(source.clone())),
         transform: Arc::new(transform::TransformAdapter::new(
             source,
             Some(default_transform),

@@ -1,0 +1,93 @@
+//! The syncs an operator starts by hand (`ferry sync catalog`): queued as the same durable job
+//! a schedule queues, on the store the server works from, and followed until it ends.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Context, ServiceError};
+use crate::flows::catalog::{self, CatalogReport, Checkpoint, Mode};
+use ferry_store::Job;
+
+/// How often a follower looks at the job.
+const POLL: Duration = Duration::from_millis(200);
+
+/// A catalog run as the store has it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogRun {
+    pub tenant: String,
+    pub mode: Mode,
+    /// queued, running, done, held or dead.
+    pub state: String,
+    pub report: CatalogReport,
+    /// Why it is held or dead, or why its last attempt failed.
+    pub error: Option<String>,
+}
+
+impl CatalogRun {
+    fn of(job: &Job) -> Result<Self, ServiceError> {
+        let cp: Checkpoint = serde_json::from_value(job.checkpoint.clone())
+            .map_err(|e| ServiceError::Input(format!("not a catalog job's checkpoint: {e}")))?;
+        Ok(Self {
+            tenant: job.tenant.clone(),
+            mode: cp.mode,
+            state: job.state.as_str().to_string(),
+            report: cp.report,
+            error: job.hold_reason.clone().or_else(|| job.last_error.clone()),
+        })
+    }
+
+    /// Whether the run has ended (done, held or dead).
+    pub fn ended(&self) -> bool {
+        !matches!(self.state.as_str(), "queued" | "running")
+    }
+}
+
+/// Queues a catalog run for `tenant` (`full`: every item, else a delta from the stored
+/// cursor) with the tenant's configured policy.
+pub async fn queue_catalog(ctx: &Context, tenant: &str, full: bool) -> Result<(), ServiceError> {
+    let policy = ctx.tenant(tenant)?.sync.catalog.clone();
+    let store = ctx.open_store().await?;
+    let mode = if full { Mode::Full } else { Mode::Delta };
+    catalog::queue(store.as_ref(), tenant, mode, &policy).await?;
+    Ok(())
+}
+
+/// The tenant's catalog run as it stands, if there was one.
+pub async fn catalog_run(ctx: &Context, tenant: &str) -> Result<Option<CatalogRun>, ServiceError> {
+    ctx.tenant(tenant)?;
+    let store = ctx.open_store().await?;
+    match store.job(tenant, catalog::KIND, catalog::KEY).await? {
+        Some(job) => Ok(Some(CatalogRun::of(&job)?)),
+        None => Ok(None),
+    }
+}
+
+/// Follows the tenant's catalog run until it ends or `timeout` passes; `progress` sees each
+/// new state of it. Returns the last state seen.
+pub async fn follow_catalog(
+    ctx: &Context,
+    tenant: &str,
+    timeout: Duration,
+    mut progress: impl FnMut(&CatalogRun),
+) -> Result<CatalogRun, ServiceError> {
+    let store = ctx.open_store().await?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last: Option<(String, u64)> = None;
+    loop {
+        let job = store
+            .job(tenant, catalog::KIND, catalog::KEY)
+            .await?
+            .ok_or_else(|| ServiceError::Input(format!("tenant '{tenant}' has no catalog run")))?;
+        let run = CatalogRun::of(&job)?;
+        let seen = (run.state.clone(), run.report.read);
+        if last.as_ref() != Some(&seen) {
+            progress(&run);
+            last = Some(seen);
+        }
+        if run.ended() || tokio::time::Instant::now() >= deadline {
+            return Ok(run);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}

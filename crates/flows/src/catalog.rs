@@ -1,0 +1,405 @@
+//! The catalog sync, ERP items → the quoting system's products, as a durable job (kind
+//! `catalog-sync`, one per tenant: key `catalog`, so a schedule never runs twice at once).
+//!
+//! A run pages through the ERP's items (all of them for a full sync; those changed since the
+//! stored cursor for a delta), maps each with the transform kind `item-to-product`, and
+//! upserts the products whose mapped content changed since Ferry last wrote them (a content
+//! hash per product in the store), in batches. A discontinued item (its status in the tenant's
+//! list, or the item itself listed) is written inactive, never deleted. Each page ends in a
+//! checkpoint holding the page cursor and the counts so far: a run that crashed resumes at the
+//! page it was on. A finished run moves the delta cursor to the time it started.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_domain::{Context, Document, DocumentPage, PageRequest, RoleFailure, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{StepError, Tenant, now_ms, outcome_for};
+use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
+
+pub const KIND: &str = "catalog-sync";
+/// One job per tenant.
+pub const KEY: &str = "catalog";
+/// The transform kind that makes a product of an item.
+pub const MAPPING: &str = "item-to-product";
+/// The store's cursor stream for the delta (the start of the last finished run).
+pub const CURSOR: &str = "catalog.items-changed";
+/// The store's content-hash kind: the mapped product last written, per product key.
+const HASH_KIND: &str = "product";
+
+/// What a tenant decides about the catalog sync (`[tenants.T.sync.catalog]`). The field names
+/// are the tenant's systems' (the defaults are M3's and QuoteWerks').
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogPolicy {
+    /// Run a delta this often (`"15m"`, `"1h"`, `"30s"`); none: only when asked.
+    pub every: Option<String>,
+    /// Items per page read from the ERP.
+    pub page_size: u32,
+    /// Products per upsert call.
+    pub batch_size: usize,
+    /// The item's status field, and the statuses that mean discontinued.
+    pub status_field: String,
+    pub discontinued_statuses: Vec<String>,
+    /// Item keys the tenant discontinued, whatever their status.
+    pub discontinued_items: Vec<String>,
+    /// The product field that marks a discontinued item, and the value written to it (none:
+    /// boolean false). QuoteWerks' product table has no standard one: a tenant names its own
+    /// (e.g. `CustomText02` = "Discontinued").
+    pub inactive_field: String,
+    pub inactive_value: Option<String>,
+}
+
+impl Default for CatalogPolicy {
+    fn default() -> Self {
+        Self {
+            every: None,
+            page_size: 500,
+            batch_size: 200,
+            status_field: "STAT".into(),
+            // M3: 90 is "discontinued".
+            discontinued_statuses: vec!["90".into()],
+            discontinued_items: Vec::new(),
+            inactive_field: "Active".into(),
+            inactive_value: None,
+        }
+    }
+}
+
+impl CatalogPolicy {
+    /// The schedule's interval: `every` as a number and a unit (`s`, `m`, `h`, `d`); none when
+    /// unset; `Err` says what is wrong with it.
+    pub fn interval(&self) -> Result<Option<Duration>, String> {
+        let Some(every) = self.every.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        let split = every
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(every.len());
+        let (n, unit) = every.split_at(split);
+        let n: u64 = n
+            .parse()
+            .map_err(|_| format!("every = \"{every}\" is not a number and a unit (\"15m\")"))?;
+        let secs = match unit.trim() {
+            "s" => n,
+            "m" => n.saturating_mul(60),
+            "h" => n.saturating_mul(3_600),
+            "d" => n.saturating_mul(86_400),
+            other => {
+                return Err(format!(
+                    "every = \"{every}\": unit '{other}' is not s, m, h or d"
+                ));
+            }
+        };
+        if secs == 0 {
+            return Err(format!(
+                "every = \"{every}\" is no interval (leave it out for none)"
+            ));
+        }
+        Ok(Some(Duration::from_secs(secs)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Every item.
+    Full,
+    /// Items changed since the stored cursor (a full sync when there is none yet).
+    Delta,
+}
+
+/// What a run did, item by item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CatalogReport {
+    pub pages: u64,
+    pub read: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    /// Mapped the same as last written (not sent), or the quoting system had it already.
+    pub unchanged: u64,
+    /// Written inactive because discontinued (also counted as inserted or updated).
+    pub deactivated: u64,
+    /// Items the mapping refused (named in the audit trail).
+    pub failed: u64,
+}
+
+/// The job's checkpoint: the run's mode and policy, where it is, and what it did so far.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub mode: Mode,
+    pub policy: CatalogPolicy,
+    /// The delta's lower bound (RFC 3339), when a delta.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// When this run started (RFC 3339): the next delta's `since`, once it finishes.
+    #[serde(default)]
+    pub started_at: Option<String>,
+    /// The next page to read (none: the first, or done when `finished`).
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub finished: bool,
+    #[serde(default)]
+    pub report: CatalogReport,
+}
+
+impl Checkpoint {
+    pub fn new(mode: Mode, policy: CatalogPolicy) -> Self {
+        Self {
+            mode,
+            policy,
+            since: None,
+            started_at: None,
+            cursor: None,
+            finished: false,
+            report: CatalogReport::default(),
+        }
+    }
+}
+
+/// Queues a run (or queues it again when the last one ended; a queued one stands, a running
+/// one runs once more after it ends).
+pub async fn queue(
+    store: &dyn Store,
+    tenant: &str,
+    mode: Mode,
+    policy: &CatalogPolicy,
+) -> Result<Ingested, StoreError> {
+    let checkpoint = serde_json::to_value(Checkpoint::new(mode, policy.clone()))
+        .map_err(|e| StoreError::Corrupt(format!("catalog checkpoint: {e}")))?;
+    let job = NewJob {
+        tenant,
+        kind: KIND,
+        key: KEY,
+        checkpoint,
+    };
+    store.rerun(None, job, now_ms()).await
+}
+
+/// Queues a delta for the tenant at its policy's interval, forever (nothing when it has
+/// none). The job's one key per tenant keeps two runs from overlapping: a tick while a run is
+/// queued adds nothing, one while it runs makes it run once more after.
+pub async fn schedule(tenant: String, policy: CatalogPolicy, store: Arc<dyn Store>) {
+    let Ok(Some(every)) = policy.interval() else {
+        return;
+    };
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = queue(store.as_ref(), &tenant, Mode::Delta, &policy).await {
+            tracing::warn!(%tenant, "queueing the scheduled catalog sync failed: {e}");
+        }
+    }
+}
+
+/// Runs one claimed catalog job.
+pub async fn run(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
+    match sync(env, store, claim).await {
+        Ok(_) => Outcome::Done,
+        Err(e) => {
+            let attempt = u32::try_from(claim.job.attempts).unwrap_or(u32::MAX);
+            outcome_for(&e, attempt, &env.retry, now_ms())
+        }
+    }
+}
+
+/// The run, from the claim's checkpoint to the last page; returns its report.
+pub async fn sync(
+    env: &Tenant,
+    store: &dyn Store,
+    claim: &Claim,
+) -> Result<CatalogReport, StepError> {
+    let mut cp: Checkpoint = serde_json::from_value(claim.job.checkpoint.clone())
+        .map_err(|e| StepError::Fatal(format!("not a catalog checkpoint: {e}")))?;
+    if cp.finished {
+        // Queued again after it ended (a rerun while it ran): the same kind of run, afresh.
+        cp = Checkpoint::new(cp.mode, cp.policy);
+    }
+    if cp.started_at.is_none() {
+        cp.started_at = Some(rfc3339(now_ms()));
+        if cp.mode == Mode::Delta {
+            cp.since = store.cursor(&env.name, CURSOR).await?;
+        }
+    }
+    let page_size = cp.policy.page_size.clamp(1, 10_000);
+    let roles = &env.roles;
+    loop {
+        let request = PageRequest {
+            cursor: cp.cursor.clone(),
+            limit: page_size,
+        };
+        let page: DocumentPage = match &cp.since {
+            Some(since) => roles.erp_catalog.list_items_changed(since, &request).await,
+            None => roles.erp_catalog.list_items(&request).await,
+        }
+        .map_err(role)?;
+        let done = apply_page(env, store, &cp.policy, &page.documents, &mut cp.report).await?;
+        cp.report.pages += 1;
+        cp.cursor = page.next.clone();
+        cp.finished = page.next.is_none();
+        let audit = format!(
+            "page {}: {} items, {} written, {} unchanged",
+            cp.report.pages,
+            page.documents.len(),
+            done.written,
+            done.unchanged
+        );
+        if cp.finished
+            && let Some(started) = &cp.started_at
+        {
+            store.set_cursor(&env.name, CURSOR, started).await?;
+        }
+        let checkpoint = serde_json::to_value(&cp)
+            .map_err(|e| StepError::Fatal(format!("catalog checkpoint: {e}")))?;
+        let step = if cp.finished { "synced" } else { "page" };
+        store
+            .commit_step(claim, step, &checkpoint, &audit, None)
+            .await?;
+        if cp.finished {
+            return Ok(cp.report);
+        }
+    }
+}
+
+/// What one page wrote.
+struct PageDone {
+    written: u64,
+    unchanged: u64,
+}
+
+/// Maps a page's items, upserts the products whose content changed, records their hashes.
+async fn apply_page(
+    env: &Tenant,
+    store: &dyn Store,
+    policy: &CatalogPolicy,
+    items: &[Document],
+    report: &mut CatalogReport,
+) -> Result<PageDone, StepError> {
+    let context = Context {
+        tenant: env.name.clone(),
+        settings: env.transform_settings.clone(),
+        ids: Vec::new(),
+    };
+    let listed: BTreeSet<&str> = policy.discontinued_items.iter().map(|s| s.trim()).collect();
+    let mut changed: Vec<(Document, String, bool)> = Vec::new();
+    let mut unchanged = 0u64;
+    for item in items {
+        report.read += 1;
+        let mapped = env
+            .roles
+            .transform
+            .map_document(MAPPING, item, &context)
+            .await
+            .map_err(role)?;
+        let mut product = match mapped {
+            Ok(m) => m.document,
+            Err(issues) => {
+                report.failed += 1;
+                let key = item.id.clone().unwrap_or_default();
+                let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
+                store
+                    .audit(
+                        &env.name,
+                        KIND,
+                        KEY,
+                        "item-refused",
+                        &format!("item {key} not mapped: {}", text.join("; ")),
+                        &json!({ "item": key }),
+                    )
+                    .await?;
+                continue;
+            }
+        };
+        let key = product
+            .id
+            .clone()
+            .or_else(|| item.id.clone())
+            .unwrap_or_default();
+        let discontinued = listed.contains(key.trim())
+            || item
+                .id
+                .as_deref()
+                .is_some_and(|i| listed.contains(i.trim()))
+            || item
+                .get(&policy.status_field)
+                .and_then(value_text)
+                .is_some_and(|s| policy.discontinued_statuses.iter().any(|d| d.trim() == s));
+        if discontinued {
+            let inactive = match &policy.inactive_value {
+                Some(v) => Value::Text(v.clone()),
+                None => Value::Boolean(false),
+            };
+            product.fields.retain(|f| f.name != policy.inactive_field);
+            product
+                .fields
+                .push(ferry_domain::Field::new(&policy.inactive_field, inactive));
+        }
+        let hash = content_hash(&product);
+        if store
+            .content_hash(&env.name, HASH_KIND, &key)
+            .await?
+            .as_deref()
+            == Some(&hash)
+        {
+            unchanged += 1;
+            continue;
+        }
+        changed.push((product, hash, discontinued));
+    }
+    report.unchanged += unchanged;
+    let mut written = 0u64;
+    for batch in changed.chunks(policy.batch_size.max(1)) {
+        let products: Vec<Document> = batch.iter().map(|(p, _, _)| p.clone()).collect();
+        let done = env
+            .roles
+            .quoting_catalog
+            .upsert_products(&products)
+            .await
+            .map_err(role)?;
+        report.inserted += u64::from(done.inserted);
+        report.updated += u64::from(done.updated);
+        report.unchanged += u64::from(done.unchanged);
+        written += u64::from(done.inserted) + u64::from(done.updated);
+        for (product, hash, discontinued) in batch {
+            let key = product.id.clone().unwrap_or_default();
+            store
+                .set_content_hash(&env.name, HASH_KIND, &key, hash)
+                .await?;
+            report.deactivated += u64::from(*discontinued);
+        }
+    }
+    Ok(PageDone { written, unchanged })
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(s) | Value::Decimal(s) => Some(s.trim().to_string()),
+        Value::Integer(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The product's content as written: its JSON (fields in the mapping's order), hashed.
+fn content_hash(product: &Document) -> String {
+    let bytes = serde_json::to_vec(product).unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn role(e: RoleFailure) -> StepError {
+    StepError::from(e)
+}
+
+#[cfg(test)]
+#[path = "catalog_tests.rs"]
+mod tests;

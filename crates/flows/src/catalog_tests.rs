@@ -1,0 +1,243 @@
+//! The catalog sync on the in-memory fakes and store: only changed products written, a
+//! discontinued item written inactive, a crashed run resumed at its page, the delta from the
+//! stored cursor.
+
+use ferry_domain::{ErrorClass, Value};
+use ferry_store::{Jobs, MemoryStore, Outcome, SyncState};
+
+use super::*;
+use crate::RetryPolicy;
+use crate::catalog_fakes::item;
+use crate::fakes::{Fail, Fakes, role_error};
+
+const TENANT: &str = "acme";
+
+fn assert_done(outcome: Outcome) {
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+}
+
+struct World {
+    store: MemoryStore,
+    fakes: Fakes,
+    tenant: Tenant,
+}
+
+impl World {
+    /// `n` released items `A001`.. in the ERP.
+    fn new(n: usize) -> Self {
+        let fakes = Fakes::default();
+        for i in 1..=n {
+            let it = item(&format!("A{i:03}"), &format!("Item {i}"), "20");
+            fakes.items.put_at(it, "2020-01-01T00:00:00Z");
+        }
+        let tenant = Tenant {
+            name: TENANT.into(),
+            policy: Default::default(),
+            retry: RetryPolicy {
+                initial_interval_ms: 1_000,
+                backoff_coefficient: 2,
+                maximum_interval_ms: 60_000,
+                maximum_attempts: 5,
+            },
+            roles: fakes.roles(),
+            transform_settings: vec![],
+        };
+        Self {
+            store: MemoryStore::new(),
+            fakes,
+            tenant,
+        }
+    }
+
+    fn policy() -> CatalogPolicy {
+        CatalogPolicy {
+            page_size: 2,
+            batch_size: 2,
+            ..CatalogPolicy::default()
+        }
+    }
+
+    /// Queues a run and works it as a worker would until it ends; the last outcome.
+    async fn sync(&self, mode: Mode) -> Outcome {
+        queue(&self.store, TENANT, mode, &Self::policy())
+            .await
+            .expect("queue");
+        self.work().await
+    }
+
+    /// Claims and runs the queued job until it is no longer queued.
+    async fn work(&self) -> Outcome {
+        loop {
+            let claim = self
+                .store
+                .claim("test-0", 1, 60_000, now_ms() + 3_600_000)
+                .await
+                .expect("claim")
+                .pop()
+                .expect("a queued catalog job");
+            let outcome = run(&self.tenant, &self.store, &claim).await;
+            self.store
+                .finish(&claim, outcome.clone(), now_ms())
+                .await
+                .expect("finish");
+            if !matches!(outcome, Outcome::Retry { .. }) {
+                return outcome;
+            }
+        }
+    }
+
+    async fn checkpoint(&self) -> Checkpoint {
+        let job = self
+            .store
+            .job(TENANT, KIND, KEY)
+            .await
+            .expect("read")
+            .expect("the job");
+        serde_json::from_value(job.checkpoint).expect("checkpoint")
+    }
+
+    fn written(&self) -> Vec<String> {
+        self.fakes.products.written()
+    }
+}
+
+#[tokio::test]
+async fn a_full_sync_writes_every_item_then_a_second_writes_nothing() {
+    let w = World::new(5);
+    assert_done(w.sync(Mode::Full).await);
+    let first = w.checkpoint().await.report;
+    assert_eq!((first.read, first.inserted, first.pages), (5, 5, 3));
+    assert_eq!(w.written().len(), 5);
+    let row = w.fakes.products.row("A003").expect("A003 written");
+    assert_eq!(row.get("Description"), Some(&Value::Text("Item 3".into())));
+
+    assert_done(w.sync(Mode::Full).await);
+    let second = w.checkpoint().await.report;
+    assert_eq!(
+        (
+            second.read,
+            second.unchanged,
+            second.inserted,
+            second.updated
+        ),
+        (5, 5, 0, 0)
+    );
+    assert_eq!(w.written().len(), 5, "the second run sent nothing");
+}
+
+#[tokio::test]
+async fn only_the_item_that_changed_is_written_again() {
+    let w = World::new(4);
+    assert_done(w.sync(Mode::Full).await);
+    w.fakes.items.put(item("A002", "Item 2, new text", "20"));
+    assert_done(w.sync(Mode::Full).await);
+    assert_eq!(&w.written()[4..], ["A002"]);
+    let report = w.checkpoint().await.report;
+    assert_eq!((report.updated, report.unchanged), (1, 3));
+}
+
+#[tokio::test]
+async fn a_discontinued_item_becomes_inactive_and_stays() {
+    let w = World::new(3);
+    assert_done(w.sync(Mode::Full).await);
+    w.fakes.items.put(item("A001", "Item 1", "90"));
+    // The tenant's own list discontinues A003 whatever its status.
+    let mut policy = World::policy();
+    policy.discontinued_items = vec!["A003".into()];
+    queue(&w.store, TENANT, Mode::Full, &policy)
+        .await
+        .expect("queue");
+    assert_done(w.work().await);
+    for key in ["A001", "A003"] {
+        let row = w.fakes.products.row(key).expect("still there");
+        assert_eq!(row.get("Active"), Some(&Value::Boolean(false)), "{key}");
+    }
+    let active = w.fakes.products.row("A002").expect("A002");
+    assert_eq!(active.get("Active"), Some(&Value::Boolean(true)));
+    assert_eq!(w.checkpoint().await.report.deactivated, 2);
+    assert_eq!(
+        w.fakes.products.rows.lock().expect("rows").len(),
+        3,
+        "none deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_run_that_failed_mid_way_resumes_at_its_page() {
+    let w = World::new(6);
+    // Pages of two: the first page's write goes through, the second's fails (M3 or SQL
+    // Server gone for a moment).
+    w.fakes.products.script.fail("upsert_products", Fail::Pass);
+    w.fakes.products.script.fail(
+        "upsert_products",
+        Fail::Before(role_error(ErrorClass::Transient, "connection reset")),
+    );
+    queue(&w.store, TENANT, Mode::Full, &World::policy())
+        .await
+        .expect("queue");
+    let claim = w
+        .store
+        .claim("test-0", 1, 60_000, now_ms())
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job");
+    let outcome = run(&w.tenant, &w.store, &claim).await;
+    assert!(matches!(outcome, Outcome::Retry { .. }), "{outcome:?}");
+    w.store
+        .finish(&claim, outcome, now_ms())
+        .await
+        .expect("finish");
+    let stopped = w.checkpoint().await;
+    assert_eq!(stopped.cursor.as_deref(), Some("2"), "at the second page");
+    assert!(!stopped.finished);
+
+    assert_done(w.work().await);
+    let pages: Vec<String> = w
+        .fakes
+        .items
+        .script
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("list_items"))
+        .collect();
+    assert_eq!(
+        pages,
+        ["list_items", "list_items 2", "list_items 2", "list_items 4"],
+        "the first page is not read again"
+    );
+    let mut written = w.written();
+    written.sort();
+    written.dedup();
+    assert_eq!(written.len(), 6, "every item arrived");
+    assert_eq!(w.written().len(), 6, "none written twice");
+}
+
+#[tokio::test]
+async fn a_delta_reads_only_what_changed_since_the_last_run() {
+    let w = World::new(3);
+    // No cursor yet: the delta reads everything (and sets the cursor when it ends).
+    assert_done(w.sync(Mode::Delta).await);
+    assert_eq!(
+        w.fakes.items.script.count("list_items"),
+        2,
+        "two pages of every item"
+    );
+    assert_eq!(w.fakes.items.script.count("list_items_changed"), 0);
+    let cursor = w
+        .store
+        .cursor(TENANT, CURSOR)
+        .await
+        .expect("read")
+        .expect("a cursor after the first run");
+
+    w.fakes.items.put(item("A003", "Item 3, renamed", "20"));
+    assert_done(w.sync(Mode::Delta).await);
+    assert_eq!(
+        w.fakes.items.script.calls().last().map(String::as_str),
+        Some(format!("list_items_changed {cursor}").as_str())
+    );
+    let report = w.checkpoint().await.report;
+    assert_eq!((report.read, report.updated), (1, 1), "{report:?}");
+    assert_eq!(&w.written()[3..], ["A003"]);
+}
