@@ -1,7 +1,8 @@
 //! The HTTP surface. Routes are named by role: `/hooks/{tenant}/quoting` (quoting webhooks)
 //! and `/events/{tenant}/erp` (ERP events); today's vendor paths stay as aliases. Every
 //! handler answers errors through [`ApiError`]. The admin API (`/api/v1/`, [`admin`]) is served
-//! beside them when the state carries a services context; the dashboard joins it later.
+//! beside them when the state carries a services context, and with it the operations console
+//! (`/ui`, [`ui`]) over the same operations.
 
 pub mod admin;
 mod conn;
@@ -11,6 +12,7 @@ mod intake;
 mod ion;
 mod limits;
 mod metrics;
+pub mod ui;
 
 pub use conn::{ConnLimits, serve};
 pub use error::ApiError;
@@ -59,10 +61,13 @@ pub fn router(state: ApiState, bounds: RequestLimits, readiness: Readiness) -> R
         .route("/readyz", get(health::readyz))
         .with_state(Arc::new(readiness));
     let admin = match &state.admin {
-        Some(ctx) => admin::router(admin::AdminState {
-            ctx: ctx.clone(),
-            wake: state.wake.clone(),
-        }),
+        Some(ctx) => {
+            let admin = admin::AdminState {
+                ctx: ctx.clone(),
+                wake: state.wake.clone(),
+            };
+            admin::router(admin.clone()).merge(ui::router(ui::UiState::new(admin)))
+        }
         None => Router::new(),
     };
     Router::new()

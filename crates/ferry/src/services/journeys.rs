@@ -80,6 +80,31 @@ pub async fn runs(
         .collect())
 }
 
+/// A tenant's quote runs for a search box (the console's): without `text`, like [`runs`];
+/// with it, every run whose quote id, quote number (any case), order reference or ERP order
+/// number is `text`. A number several quotes share names them all rather than none.
+pub async fn search(
+    ctx: &Context,
+    tenant: &str,
+    state: Option<JobState>,
+    text: Option<&str>,
+) -> Result<Vec<Job>, ServiceError> {
+    let Some(text) = text else {
+        return runs(ctx, tenant, state, None).await;
+    };
+    let matches = |job: &Job| {
+        job.key == text
+            || quote_number(job).is_some_and(|n| n.eq_ignore_ascii_case(text))
+            || job.checkpoint["reference"].as_str() == Some(text)
+            || job.checkpoint["receipt"]["order_number"].as_str() == Some(text)
+    };
+    Ok(runs(ctx, tenant, state, None)
+        .await?
+        .into_iter()
+        .filter(matches)
+        .collect())
+}
+
 /// Quotes waiting for a person (one tenant's, or all).
 pub async fn holds(ctx: &Context, tenant: Option<&str>) -> Result<Vec<Job>, ServiceError> {
     if let Some(t) = tenant {

@@ -16,6 +16,31 @@ use ferry_store::ApiToken;
 pub struct Caller {
     pub token: ApiToken,
     pub scope: Scope,
+    /// Which surface the request came through, for the audit trail.
+    pub via: Via,
+}
+
+/// Where a change was made: its audit entry's step says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    AdminApi,
+    Console,
+}
+
+impl Via {
+    fn step(self) -> &'static str {
+        match self {
+            Via::AdminApi => "admin-api",
+            Via::Console => "console",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Via::AdminApi => "admin API",
+            Via::Console => "console",
+        }
+    }
 }
 
 impl FromRequestParts<AdminState> for Caller {
@@ -40,6 +65,7 @@ impl FromRequestParts<AdminState> for Caller {
         Ok(Caller {
             scope: Scope::of(&token),
             token,
+            via: Via::AdminApi,
         })
     }
 }
@@ -68,10 +94,14 @@ impl Caller {
         target: &str,
     ) -> Result<(), ApiError> {
         let store = state.ctx.open_store().await.map_err(from_service)?;
-        let message = format!("{action} {target} by token {} (admin API)", self.token.id);
+        let message = format!(
+            "{action} {target} by token {} ({})",
+            self.token.id,
+            self.via.label()
+        );
         let data = json!({ "token": self.token.id, "action": action, "target": target });
         store
-            .audit(tenant, kind, key, "admin-api", &message, &data)
+            .audit(tenant, kind, key, self.via.step(), &message, &data)
             .await
             .map_err(|e| from_service(e.into()))
     }

@@ -9,8 +9,8 @@
 //! (a test keeps them equal; `FERRY_UPDATE_OPENAPI=1` rewrites the copy).
 
 mod auth;
-mod plugins;
-mod runs;
+pub(crate) mod plugins;
+pub(crate) mod runs;
 #[cfg(test)]
 mod tests;
 
@@ -26,7 +26,7 @@ use super::ApiError;
 use crate::services::{Context, ServiceError};
 use ferry_store::StoreError;
 
-pub use auth::Caller;
+pub use auth::{Caller, Via};
 
 /// What the admin routes work against: a server's services context (its config, store and
 /// registry).

@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 
 use super::{AdminState, Caller, ErrorBody, from_service};
 use crate::api::ApiError;
-use crate::runtime::Role;
+use std::sync::Arc;
+
+use crate::runtime::{Plugin, Role};
 use crate::services::plugins::{self, PluginRow};
 
 /// One installed component of a tenant's role.
@@ -85,23 +87,62 @@ pub async fn activate(
     Path((tenant, role)): Path<(String, String)>,
     Json(body): Json<ActivateRequest>,
 ) -> Result<Json<Activated>, ApiError> {
-    caller.tenant(&state, &tenant)?;
+    let (role, plugin) = activate_for(&state, &caller, &tenant, &role, &body.digest).await?;
+    Ok(Json(Activated {
+        role: role.as_str().to_string(),
+        digest: plugin.digest.clone(),
+    }))
+}
+
+/// Activates an installed component for `caller` (the API's and the console's activate): the
+/// grant check first (in the service), then the audit with the token's id.
+pub(crate) async fn activate_for(
+    state: &AdminState,
+    caller: &Caller,
+    tenant: &str,
+    role: &str,
+    digest: &str,
+) -> Result<(Role, Arc<Plugin>), ApiError> {
+    caller.tenant(state, tenant)?;
     let role: Role =
-        Role::parse(&role).ok_or_else(|| ApiError::NotFound(format!("role {role:?}")))?;
-    let plugin = plugins::activate(&state.ctx, &tenant, role, &body.digest)
+        Role::parse(role).ok_or_else(|| ApiError::NotFound(format!("role {role:?}")))?;
+    let plugin = plugins::activate(&state.ctx, tenant, role, digest)
         .await
         .map_err(from_service)?;
     caller
         .audit(
-            &state,
-            &tenant,
+            state,
+            tenant,
             ("plugin", role.as_str()),
             "plugin.activate",
             &format!("{} plugin {}", role.as_str(), plugin.digest),
         )
         .await?;
-    Ok(Json(Activated {
-        role: role.as_str().to_string(),
-        digest: plugin.digest.clone(),
-    }))
+    Ok((role, plugin))
+}
+
+/// Goes back to the role's previously active component for `caller` (grant check in the
+/// service), audited with the token's id.
+pub(crate) async fn rollback_for(
+    state: &AdminState,
+    caller: &Caller,
+    tenant: &str,
+    role: &str,
+) -> Result<(Role, Arc<Plugin>), ApiError> {
+    caller.tenant(state, tenant)?;
+    let role: Role =
+        Role::parse(role).ok_or_else(|| ApiError::NotFound(format!("role {role:?}")))?;
+    let plugin = plugins::rollback(&state.ctx, tenant, role)
+        .await
+        .map_err(from_service)?;
+    caller
+        .audit(
+            state,
+            tenant,
+            ("plugin", role.as_str()),
+            "plugin.rollback",
+            &format!("{} plugin {}", role.as_str(), plugin.digest),
+        )
+        .await?;
+    Ok((role, plugin))
 }

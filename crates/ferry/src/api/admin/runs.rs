@@ -222,9 +222,22 @@ pub async fn release(
     Path((tenant, quote)): Path<(String, String)>,
     body: Option<Json<ReleaseRequest>>,
 ) -> Result<Json<Run>, ApiError> {
-    caller.tenant(&state, &tenant)?;
     let restart = body.is_some_and(|Json(b)| b.restart);
-    let job = journeys::release(&state.ctx, &tenant, &quote, restart)
+    let job = release_held(&state, &caller, &tenant, &quote, restart).await?;
+    Ok(Json(Run::from(&job)))
+}
+
+/// Releases a held quote for `caller` (the API's and the console's release): admits the
+/// tenant, queues the run again, audits it with the token's id and wakes the workers.
+pub(crate) async fn release_held(
+    state: &AdminState,
+    caller: &Caller,
+    tenant: &str,
+    quote: &str,
+    restart: bool,
+) -> Result<Job, ApiError> {
+    caller.tenant(state, tenant)?;
+    let job = journeys::release(&state.ctx, tenant, quote, restart)
         .await
         .map_err(from_service)?;
     let action = if restart {
@@ -234,15 +247,15 @@ pub async fn release(
     };
     caller
         .audit(
-            &state,
-            &tenant,
+            state,
+            tenant,
             (KIND, &job.key),
             action,
             &format!("hold {}", job.key),
         )
         .await?;
     state.wake();
-    Ok(Json(Run::from(&job)))
+    Ok(job)
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/dead-letters", tag = "dead letters",
@@ -276,7 +289,22 @@ pub async fn retry(
     caller: Caller,
     Path((tenant, id)): Path<(String, i64)>,
 ) -> Result<Json<Retried>, ApiError> {
-    caller.tenant(&state, &tenant)?;
+    let (id, job) = retry_dead(&state, &caller, &tenant, id).await?;
+    Ok(Json(Retried {
+        dead_letter: id,
+        run: Run::from(&job),
+    }))
+}
+
+/// Retries a dead letter for `caller` (the API's and the console's retry): another tenant's
+/// letter is as absent as none; the retry is audited with the token's id and wakes the workers.
+pub(crate) async fn retry_dead(
+    state: &AdminState,
+    caller: &Caller,
+    tenant: &str,
+    id: i64,
+) -> Result<(i64, Job), ApiError> {
+    caller.tenant(state, tenant)?;
     // A dead letter is found by id across tenants: another tenant's is as absent as none.
     let letter = journeys::dead_letter(&state.ctx, Letter::Id(id))
         .await
@@ -291,16 +319,13 @@ pub async fn retry(
         .map_err(from_service)?;
     caller
         .audit(
-            &state,
-            &tenant,
+            state,
+            tenant,
             (&job.kind, &job.key),
             "dead-letter.retry",
             &format!("dead letter {id}"),
         )
         .await?;
     state.wake();
-    Ok(Json(Retried {
-        dead_letter: id,
-        run: Run::from(&job),
-    }))
+    Ok((id, job))
 }

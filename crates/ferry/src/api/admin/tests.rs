@@ -15,7 +15,7 @@ use crate::config::FerryConfig;
 use crate::flows::quote_to_order::KIND;
 use crate::services::Context;
 use crate::services::tokens::{self, Scope};
-use ferry_store::{Jobs, MemoryStore, NewJob, Outcome, Store, Tokens};
+use ferry_store::{Audit, Jobs, MemoryStore, NewJob, Outcome, Store, Tokens};
 
 /// Every route, as (method, path under `/api/v1/tenants/{tenant}`, body).
 const ROUTES: &[(&str, &str, Option<&str>)] = &[
