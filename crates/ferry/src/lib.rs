@@ -9,6 +9,7 @@
 //! May depend on every Ferry crate; `ferry-sim` only with feature `sandbox`.
 
 pub mod api;
+pub mod authoring;
 pub mod cli;
 pub mod config;
 /// The flows are their own crate (no wasmtime, no axum); `crate::flows` keeps naming them.

@@ -2,6 +2,7 @@
 //! parses its arguments, calls [`crate::services`] and prints; exit codes are decided here
 //! and in `main` only (README, "Exit codes").
 
+mod authoring;
 mod doctor;
 mod mapping;
 mod ops;
@@ -78,6 +79,9 @@ pub enum Command {
     /// Install, activate, roll back, list, check and run plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// The contract this binary serves: `export DIR` writes it for a plugin project.
+    #[command(subcommand)]
+    Wit(authoring::WitCommand),
     /// Test, check and get suggestions for declarative mapping files.
     #[command(subcommand)]
     Mapping(mapping::MappingCommand),
@@ -156,6 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match &cli.command {
         Command::Plugin(cmd) => plugin::run(&cli, cmd).await,
         Command::Mapping(cmd) => mapping::run(cmd).await,
+        Command::Wit(cmd) => authoring::wit(cmd),
         #[cfg(feature = "sandbox")]
         Command::Sim(SimCommand::M3(args)) => {
             ferry_sim::run_m3(args.clone()).await?;

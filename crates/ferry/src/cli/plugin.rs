@@ -55,6 +55,12 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A new plugin project (Rust or Python) for a world: builds with one command, has a
+    /// passing test and a README, and carries the contract in its wit/.
+    New(super::authoring::NewArgs),
+    /// Run a transform against recorded fixtures (NAME.input.json, NAME.expected.json); a
+    /// difference is printed field by field and the exit code is 1.
+    Test(super::authoring::TestArgs),
     /// Call one export of a component under the normal limits and print what came back.
     Run {
         file: PathBuf,
@@ -89,8 +95,15 @@ pub enum PluginCommand {
 }
 
 pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
+    // For plugin authors: no tenant, store or registry to open.
+    match cmd {
+        PluginCommand::New(args) => return super::authoring::new(args),
+        PluginCommand::Test(args) => return super::authoring::test(cli, args).await,
+        _ => {}
+    }
     let ctx = cli.context()?;
     match cmd {
+        PluginCommand::New(_) | PluginCommand::Test(_) => {}
         PluginCommand::Install {
             file,
             tenant,
