@@ -384,6 +384,60 @@ pub fn mapping_result_to_wit(
     r.map(Into::into).map_err(vec_into)
 }
 
+// ---- catalog (items, prices, stock, products) ----
+
+impl From<wit::Page> for domain::DocumentPage {
+    fn from(p: wit::Page) -> Self {
+        domain::DocumentPage {
+            documents: vec_into(p.documents),
+            next: p.next,
+        }
+    }
+}
+
+impl From<erp::Price> for domain::Price {
+    fn from(p: erp::Price) -> Self {
+        domain::Price {
+            item: p.item,
+            amount: p.amount,
+            currency: p.currency,
+            unit: p.unit,
+            min_quantity: p.min_quantity,
+        }
+    }
+}
+
+impl From<erp::StockBalance> for domain::StockBalance {
+    fn from(b: erp::StockBalance) -> Self {
+        domain::StockBalance {
+            warehouse: b.warehouse,
+            on_hand: b.on_hand,
+            allocatable: b.allocatable,
+            allocated: b.allocated,
+        }
+    }
+}
+
+impl From<quoting::UpsertReport> for domain::UpsertReport {
+    fn from(r: quoting::UpsertReport) -> Self {
+        domain::UpsertReport {
+            inserted: r.inserted,
+            updated: r.updated,
+            unchanged: r.unchanged,
+        }
+    }
+}
+
+impl From<domain::Availability> for quoting::Availability {
+    fn from(a: domain::Availability) -> Self {
+        quoting::Availability {
+            product: a.product,
+            quantity: a.quantity,
+            warehouse: a.warehouse,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,59 +580,5 @@ mod tests {
             (c.entity.as_str(), c.action.as_str()),
             ("order", "status-changed")
         );
-    }
-}
-
-// ---- catalog (items, prices, stock, products) ----
-
-impl From<wit::Page> for domain::DocumentPage {
-    fn from(p: wit::Page) -> Self {
-        domain::DocumentPage {
-            documents: vec_into(p.documents),
-            next: p.next,
-        }
-    }
-}
-
-impl From<erp::Price> for domain::Price {
-    fn from(p: erp::Price) -> Self {
-        domain::Price {
-            item: p.item,
-            amount: p.amount,
-            currency: p.currency,
-            unit: p.unit,
-            min_quantity: p.min_quantity,
-        }
-    }
-}
-
-impl From<erp::StockBalance> for domain::StockBalance {
-    fn from(b: erp::StockBalance) -> Self {
-        domain::StockBalance {
-            warehouse: b.warehouse,
-            on_hand: b.on_hand,
-            allocatable: b.allocatable,
-            allocated: b.allocated,
-        }
-    }
-}
-
-impl From<quoting::UpsertReport> for domain::UpsertReport {
-    fn from(r: quoting::UpsertReport) -> Self {
-        domain::UpsertReport {
-            inserted: r.inserted,
-            updated: r.updated,
-            unchanged: r.unchanged,
-        }
-    }
-}
-
-impl From<domain::Availability> for quoting::Availability {
-    fn from(a: domain::Availability) -> Self {
-        quoting::Availability {
-            product: a.product,
-            quantity: a.quantity,
-            warehouse: a.warehouse,
-        }
     }
 }
