@@ -1,0 +1,130 @@
+//! The catalog sync over the real binary and both simulators: `ferry sync catalog --full` puts
+//! M3's items into QuoteWerks' product table, a second run writes nothing, an item changed in
+//! M3 arrives with a delta, and an item set to status 90 is marked discontinued (not deleted).
+
+use std::io::Write as _;
+
+use ferry_tests::ferry;
+use ferry_tests::stack::{Options, Stack, TENANT};
+use serde_json::{Value, json};
+
+/// The sim's product database is `M3`: its table `M3_Products`.
+const TABLE: &str = "M3_Products";
+
+fn products(stack: &Stack) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open(&stack.qw.db_path).expect("the QuoteWerks database");
+    db.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    db
+}
+
+fn keys(stack: &Stack) -> Vec<String> {
+    let db = products(stack);
+    let mut st = db
+        .prepare(&format!(
+            "SELECT ManufacturerPartNumber FROM {TABLE} ORDER BY 1"
+        ))
+        .expect("prepare");
+    st.query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+fn column(stack: &Stack, key: &str, column: &str) -> String {
+    products(stack)
+        .query_row(
+            &format!("SELECT CAST({column} AS TEXT) FROM {TABLE} WHERE ManufacturerPartNumber = ?1"),
+            [key],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("product {key}: {e}"))
+}
+
+/// `ferry sync catalog` to its end; the run's JSON.
+fn sync(stack: &Stack, full: bool) -> Value {
+    let config = stack.config.to_str().expect("utf-8");
+    let mut args = vec!["--config", config, "sync", "catalog", "--tenant", TENANT];
+    args.extend(["--json", "--timeout-secs", "120"]);
+    if full {
+        args.push("--full");
+    }
+    let run = ferry(&stack.data, &args).expect_code(0).json();
+    assert_eq!(run["state"], "done", "{run}");
+    run
+}
+
+fn count(run: &Value, what: &str) -> u64 {
+    run["report"][what].as_u64().unwrap_or_else(|| panic!("{what} in {run}"))
+}
+
+#[test]
+fn the_catalog_follows_m3_full_then_by_delta() {
+    let (mut stack, listener) = Stack::simulators(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    // QuoteWerks has no standard "inactive" column: this tenant marks discontinued products
+    // in a custom text field.
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&stack.config)
+        .expect("config");
+    writeln!(
+        config,
+        "\n[tenants.{TENANT}.sync.catalog]\npage_size = 50\ninactive_field = \"CustomText02\"\ninactive_value = \"Discontinued\""
+    )
+    .expect("write config");
+    drop(config);
+    drop(listener);
+    stack.start_ferry();
+
+    // The simulator seeds QuoteWerks with M3's items; start from an empty product table.
+    let items = keys(&stack);
+    assert!(items.len() > 100, "{} items", items.len());
+    products(&stack)
+        .execute(&format!("DELETE FROM {TABLE}"), [])
+        .expect("empty the product table");
+
+    let first = sync(&stack, true);
+    assert_eq!(count(&first, "inserted"), items.len() as u64, "{first}");
+    assert_eq!(count(&first, "failed"), 0, "{first}");
+    assert_eq!(keys(&stack), items, "every M3 item is a product");
+
+    let second = sync(&stack, true);
+    assert_eq!(count(&second, "unchanged"), items.len() as u64, "{second}");
+    assert_eq!(
+        (count(&second, "inserted"), count(&second, "updated")),
+        (0, 0),
+        "{second}"
+    );
+
+    let (renamed, dropped) = (&items[3], &items[7]);
+    stack.m3_control(
+        reqwest::Method::POST,
+        &format!("/_control/items/{renamed}"),
+        json!({ "itds": "Renamed in M3" }),
+    );
+    let delta = sync(&stack, false);
+    assert_eq!(count(&delta, "updated"), 1, "{delta}");
+    assert!(
+        count(&delta, "read") < items.len() as u64,
+        "a delta reads the changed items only: {delta}"
+    );
+    assert!(
+        column(&stack, renamed, "Description").starts_with("Renamed in M3"),
+        "{}",
+        column(&stack, renamed, "Description")
+    );
+
+    stack.m3_control(
+        reqwest::Method::POST,
+        &format!("/_control/items/{dropped}"),
+        json!({ "stat": "90" }),
+    );
+    let delta = sync(&stack, false);
+    assert_eq!(count(&delta, "deactivated"), 1, "{delta}");
+    assert_eq!(column(&stack, dropped, "CustomText02"), "Discontinued");
+    assert_eq!(keys(&stack).len(), items.len(), "nothing deleted");
+}
