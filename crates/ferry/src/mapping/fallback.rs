@@ -86,6 +86,7 @@ mod tests {
                 Field::new("SoldToCMAccountNo", Value::Text("C-7".into())),
                 Field::new("SoldToEmail", Value::Text("a@example.com".into())),
                 Field::new("SoldToCompany", Value::Text("Acme".into())),
+                Field::new("SoldToAddress1", Value::Text("1 Main St".into())),
             ],
             ..Document::default()
         };

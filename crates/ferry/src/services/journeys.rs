@@ -125,6 +125,14 @@ pub async fn release(
     ctx.tenant(tenant)?;
     let store = ctx.open_store().await?;
     let job = find_quote(&*store, tenant, quote).await?;
+    // A quote that is not held (released already, done, dead) is a conflict, not a missing one.
+    if job.state != JobState::Held {
+        return Err(ServiceError::QuoteNotHeld {
+            tenant: tenant.to_string(),
+            quote: quote.to_string(),
+            state: job.state.as_str().to_string(),
+        });
+    }
     // A restart keeps only the quote's id and the event that started it.
     let from = if restart {
         Release::Restart {
@@ -171,6 +179,10 @@ pub async fn dead_letter(ctx: &Context, which: Letter<'_>) -> Result<DeadLetter,
 pub async fn replay(ctx: &Context, which: Letter<'_>) -> Result<(i64, Job), ServiceError> {
     let store = ctx.open_store().await?;
     let letter = find_letter(ctx, &*store, which).await?;
+    // A dead letter replays once; a second retry is a conflict, not a missing letter.
+    if letter.replayed_at.is_some() {
+        return Err(ServiceError::AlreadyRetried(letter.id));
+    }
     Ok((letter.id, store.replay(letter.id, now_ms()).await?))
 }
 

@@ -62,6 +62,14 @@ pub enum ServiceError {
     },
     #[error("quote '{quote}' of tenant '{tenant}' has no dead letter")]
     QuoteNotDead { tenant: String, quote: String },
+    #[error("quote '{quote}' of tenant '{tenant}' is not held (it is {state})")]
+    QuoteNotHeld {
+        tenant: String,
+        quote: String,
+        state: String,
+    },
+    #[error("dead letter {0} was already retried")]
+    AlreadyRetried(i64),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]

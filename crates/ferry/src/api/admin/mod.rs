@@ -142,7 +142,10 @@ pub(crate) fn from_service(e: ServiceError) -> ApiError {
         | ServiceError::Config(_)
         | ServiceError::Registry(_)
         | ServiceError::Load(_) => ApiError::Invalid(e.to_string()),
-        ServiceError::QuoteNotDead { .. } | ServiceError::Store(StoreError::Conflict(_)) => {
+        ServiceError::QuoteNotDead { .. }
+        | ServiceError::QuoteNotHeld { .. }
+        | ServiceError::AlreadyRetried(_)
+        | ServiceError::Store(StoreError::Conflict(_)) => {
             ApiError::Conflict(e.to_string())
         }
         ServiceError::Store(StoreError::Backend(_)) => ApiError::Unavailable(e.to_string()),
