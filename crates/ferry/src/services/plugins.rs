@@ -126,6 +126,17 @@ pub async fn rollback(
     Ok(registry.rollback(tenant, role).await?)
 }
 
+/// The component a rollback of the tenant's role would go back to, if any.
+pub async fn previous(
+    ctx: &Context,
+    tenant: &str,
+    role: Role,
+) -> Result<Option<ferry_store::Activation>, ServiceError> {
+    ctx.tenant(tenant)?;
+    let store = ctx.open_store().await?;
+    Ok(store.previous(tenant, role.as_str()).await?)
+}
+
 /// Installed components (one tenant's, or all), with what each is.
 pub async fn list(ctx: &Context, tenant: Option<&str>) -> Result<Vec<PluginRow>, ServiceError> {
     if let Some(t) = tenant {

@@ -150,13 +150,11 @@ pub async fn plugins(
         let rows = plugins::list(ctx, Some(&tenant))
             .await
             .map_err(from_service)?;
-        let store = ctx.open_store().await.map_err(from_service)?;
         let mut previous = Vec::new();
         for role in Role::ALL {
-            if let Some(a) = store
-                .previous(&tenant, role.as_str())
+            if let Some(a) = plugins::previous(ctx, &tenant, role)
                 .await
-                .map_err(|e| from_service(e.into()))?
+                .map_err(from_service)?
             {
                 previous.push((a.role, a.digest));
             }

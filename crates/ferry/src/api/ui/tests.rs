@@ -740,3 +740,81 @@ async fn the_assets_are_served_from_the_binary() {
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.body.contains(r#"name="token""#));
 }
+
+#[tokio::test]
+async fn plugins_are_activated_and_rolled_back_from_the_console_and_audited() {
+    let f = fixture().await;
+    let ctx = &f.state.admin.ctx;
+    let mut digests = Vec::new();
+    for name in ["test_transform", "test_transform_v2"] {
+        let file = ferry_layout::component(name);
+        let out = crate::services::plugins::install(
+            ctx,
+            &file,
+            "acme",
+            crate::runtime::Role::Transform,
+            true,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("install {}: {e}", file.display()));
+        digests.push(out.installed.digest);
+    }
+    let acme = sign_in(&f.app, &f.acme).await;
+    let page = send(&f.app, "GET", "/ui/plugins", Some(&acme.cookie), None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&digests[0][..12]) && page.body.contains(&digests[1][..12]));
+    assert!(
+        page.body.contains("previous") && page.body.contains("Roll back"),
+        "{}",
+        page.body
+    );
+
+    let csrf = format!("csrf={}", acme.csrf);
+    let back = send(
+        &f.app,
+        "POST",
+        "/ui/tenants/acme/plugins/transform/rollback",
+        Some(&acme.cookie),
+        Some(&csrf),
+    )
+    .await;
+    assert_eq!(
+        (back.status, back.location()),
+        (
+            StatusCode::SEE_OTHER,
+            "/ui/plugins?tenant=acme&done=rolled-back"
+        )
+    );
+    let active = |rows: &[crate::services::plugins::PluginRow]| {
+        rows.iter().find(|r| r.active).map(|r| r.digest.clone())
+    };
+    let rows = crate::services::plugins::list(ctx, Some("acme"))
+        .await
+        .expect("list");
+    assert_eq!(
+        active(&rows),
+        Some(digests[0].clone()),
+        "rolled back to the first"
+    );
+
+    let again = send(
+        &f.app,
+        "POST",
+        "/ui/tenants/acme/plugins/transform/activate",
+        Some(&acme.cookie),
+        Some(&format!("{csrf}&digest={}", digests[1])),
+    )
+    .await;
+    assert_eq!(again.location(), "/ui/plugins?tenant=acme&done=activated");
+    let rows = crate::services::plugins::list(ctx, Some("acme"))
+        .await
+        .expect("list");
+    assert_eq!(active(&rows), Some(digests[1].clone()));
+    let trail = f.store.trail("acme", "transform").await.expect("trail");
+    let actions: Vec<&str> = trail
+        .iter()
+        .filter(|e| e.step == "console")
+        .filter_map(|e| e.data["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["plugin.rollback", "plugin.activate"]);
+}
