@@ -34,7 +34,9 @@ fn keys(stack: &Stack) -> Vec<String> {
 fn column(stack: &Stack, key: &str, column: &str) -> String {
     products(stack)
         .query_row(
-            &format!("SELECT CAST({column} AS TEXT) FROM {TABLE} WHERE ManufacturerPartNumber = ?1"),
+            &format!(
+                "SELECT CAST({column} AS TEXT) FROM {TABLE} WHERE ManufacturerPartNumber = ?1"
+            ),
             [key],
             |r| r.get(0),
         )
@@ -55,7 +57,9 @@ fn sync(stack: &Stack, full: bool) -> Value {
 }
 
 fn count(run: &Value, what: &str) -> u64 {
-    run["report"][what].as_u64().unwrap_or_else(|| panic!("{what} in {run}"))
+    run["report"][what]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{what} in {run}"))
 }
 
 #[test]

@@ -241,3 +241,20 @@ async fn a_delta_reads_only_what_changed_since_the_last_run() {
     assert_eq!((report.read, report.updated), (1, 1), "{report:?}");
     assert_eq!(&w.written()[3..], ["A003"]);
 }
+
+#[test]
+fn the_schedule_is_a_number_and_a_unit_and_off_by_default() {
+    let every = |s: &str| {
+        CatalogPolicy {
+            every: Some(s.into()),
+            ..CatalogPolicy::default()
+        }
+        .interval()
+    };
+    assert_eq!(CatalogPolicy::default().interval(), Ok(None));
+    assert_eq!(every("15m"), Ok(Some(std::time::Duration::from_secs(900))));
+    assert_eq!(every("2h"), Ok(Some(std::time::Duration::from_secs(7200))));
+    for bad in ["15", "m", "0s", "15 minutes", "-5m"] {
+        assert!(every(bad).is_err(), "{bad}");
+    }
+}
