@@ -397,6 +397,8 @@ const PLUGINS: &[(&str, &str)] = &[
     ("hostile-sql", "hostile_sql"),
     ("future-transform", "future_transform"),
     ("contract-1-0", "contract_1_0"),
+    ("contract-1-1-erp", "contract_1_1_erp"),
+    ("contract-1-1-quoting", "contract_1_1_quoting"),
     ("wasi-logging-transform", "wasi_logging_transform"),
     ("ferry-mapping", "ferry_mapping"),
     ("example-bundles", "example_bundles"),

@@ -20,6 +20,6 @@ pub use catalog::{
 pub use document::{Document, Field, Line, Value};
 pub use error::{CallFailure, CallFailureKind, ErrorClass, FieldError, RoleError, RoleFailure};
 pub use event::{Change, InboundWebhook, QuoteEvent};
-pub use order::{MatchCriteria, OrderReceipt, PageRequest, QuotePage, QuoteSummary};
+pub use order::{Invoice, MatchCriteria, OrderReceipt, PageRequest, QuotePage, QuoteSummary};
 pub use roles::{Erp, Quoting, RoleResult, Roles, Transform};
 pub use transform::{Context, FieldUsage, Issue, Mapped, Severity};

@@ -16,6 +16,18 @@ pub struct OrderReceipt {
     pub line_numbers: Vec<String>,
 }
 
+/// An invoice the ERP raised for an order (M3: OIS350MI/LstAllInvByCO).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// The number the customer sees (M3: the extended invoice number).
+    pub number: String,
+    /// ISO 8601 calendar date (`2026-12-03`).
+    pub date: String,
+    /// The invoice total as a decimal string, when the ERP gives it.
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+}
+
 /// How to find a record when the key is unknown; all given criteria must match.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MatchCriteria {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::document::{Document, Line};
-use crate::error::{FieldError, RoleFailure};
+use crate::error::{ErrorClass, FieldError, RoleError, RoleFailure};
 use crate::event::{Change, InboundWebhook, QuoteEvent};
-use crate::order::{MatchCriteria, OrderReceipt, PageRequest, QuotePage};
+use crate::order::{Invoice, MatchCriteria, OrderReceipt, PageRequest, QuotePage};
 use crate::transform::{Context, Issue, Mapped};
 
 pub type RoleResult<T> = Result<T, RoleFailure>;
@@ -37,6 +37,20 @@ pub trait Erp: Send + Sync {
     async fn get_order_status(&self, order_number: &str) -> RoleResult<OrderReceipt>;
     /// Parses an event payload the ERP pushed (M3: an OAGIS BOD from ION) into changes.
     async fn parse_event(&self, content_type: &str, payload: &[u8]) -> RoleResult<Vec<Change>>;
+    /// The invoices raised for the order so far, oldest first (a read). `Unsupported` from a
+    /// plugin built before `ferry:erp` 1.2, and from an implementation that lacks it.
+    async fn list_order_invoices(&self, order_number: &str) -> RoleResult<Vec<Invoice>> {
+        let _ = order_number;
+        Err(unsupported("list-order-invoices"))
+    }
+}
+
+fn unsupported(function: &str) -> RoleFailure {
+    RoleError::new(
+        ErrorClass::Unsupported,
+        format!("this role has no {function}"),
+    )
+    .into()
 }
 
 /// The quoting system (QuoteWerks is one implementation).
@@ -55,6 +69,13 @@ pub trait Quoting: Send + Sync {
     ) -> RoleResult<()>;
     /// Idempotent.
     async fn set_status(&self, id: &str, status: &str) -> RoleResult<()>;
+    /// Writes the ERP's invoice number and date (ISO 8601) onto the quote: idempotent.
+    /// `Unsupported` from a plugin built before `ferry:quoting` 1.2, and from an implementation
+    /// that lacks it.
+    async fn set_invoice(&self, id: &str, number: &str, date: &str) -> RoleResult<()> {
+        let _ = (id, number, date);
+        Err(unsupported("set-invoice"))
+    }
 }
 
 /// A transform: maps one system's document to another's. Pure.

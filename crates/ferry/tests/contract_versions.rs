@@ -1,7 +1,9 @@
 //! Versions side by side: a component built against the frozen 1.0.0 contract
 //! (`plugins/testing/contract-1-0`, from `wit/frozen/transform@1.0.0`) keeps loading and running
-//! on this host, which serves `ferry:host@1.1` (`log.enabled` added `@since(1.1.0)`) and the role
-//! packages at 1.1.
+//! on this host, which serves `ferry:host@1.1` (`log.enabled` added `@since(1.1.0)`), transform
+//! at 1.1 and erp and quoting at 1.2. An erp and a quoting plugin built against the frozen 1.1
+//! (`plugins/testing/contract-1-1-erp`, `-quoting`), which lack 1.2's new exports, load, answer
+//! their functions, and get `unsupported` for the new ones without the guest running.
 
 mod common;
 
@@ -10,8 +12,11 @@ use std::sync::Arc;
 
 use ferry::runtime::bindings::transform::Context;
 use ferry::runtime::bindings::types::{Document, Field, Value};
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use ferry::runtime::contract::{HOST, Version};
-use ferry::runtime::{Grants, Role};
+use ferry::runtime::{Grants, Plugin, PluginSource, Role, Runtime};
+use ferry_domain::{ErrorClass, RoleFailure, Roles};
 
 fn text<'a>(doc: &'a Document, name: &str) -> Option<&'a str> {
     doc.fields
@@ -225,4 +230,173 @@ async fn a_plugin_logging_through_wasi_logging_loads_and_its_lines_reach_the_hos
         )),
         "{logs:?}"
     );
+}
+
+/// One tenant's roles over exactly these plugins. Every call that reaches a guest instantiates
+/// it with the tenant's grants, so `instantiations` counts the guest runs.
+struct Fixed {
+    runtime: Arc<Runtime>,
+    erp: Arc<Plugin>,
+    quoting: Arc<Plugin>,
+    instantiations: AtomicU32,
+}
+
+impl PluginSource for Fixed {
+    fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    fn plugin(&self, role: Role) -> Result<Arc<Plugin>, String> {
+        match role {
+            Role::Erp => Ok(self.erp.clone()),
+            Role::Quoting => Ok(self.quoting.clone()),
+            Role::Transform => Err("no transform here".into()),
+        }
+    }
+
+    fn grants(&self, _: Role) -> Arc<Grants> {
+        self.instantiations.fetch_add(1, Ordering::SeqCst);
+        Arc::new(common::grants("acme"))
+    }
+}
+
+fn roles_over(erp: &str, quoting: &str) -> (Arc<Fixed>, Roles) {
+    let runtime = common::runtime();
+    let source = Arc::new(Fixed {
+        erp: Arc::new(common::load(&runtime, erp, Role::Erp)),
+        quoting: Arc::new(common::load(&runtime, quoting, Role::Quoting)),
+        runtime,
+        instantiations: AtomicU32::new(0),
+    });
+    let roles = ferry::runtime::roles::roles(source.clone());
+    (source, roles)
+}
+
+fn unsupported_naming(e: RoleFailure, words: &[&str]) {
+    let RoleFailure::Error(e) = e else {
+        panic!("a role error, not {e:?}");
+    };
+    assert_eq!(e.class, ErrorClass::Unsupported, "{e}");
+    for w in words {
+        assert!(e.message.contains(w), "{w} in {}", e.message);
+    }
+}
+
+#[tokio::test]
+async fn erp_and_quoting_plugins_built_against_frozen_1_1_load_on_the_1_2_host() {
+    let v1_1 = Version::parse("1.1.0").expect("version");
+    assert!(Role::Erp.package().version > v1_1);
+    assert!(Role::Quoting.package().version > v1_1);
+    let (source, _) = roles_over("contract_1_1_erp", "contract_1_1_quoting");
+    for (plugin, export) in [
+        (&source.erp, "ferry:erp/erp@1.1.0"),
+        (&source.quoting, "ferry:quoting/quoting@1.1.0"),
+    ] {
+        let report = &plugin.report;
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.version.as_deref(), Some("1.1.0"));
+        assert!(
+            report.exports.iter().any(|e| e.name == export),
+            "{:?}",
+            report.exports
+        );
+        assert!(plugin.predates_exports(), "served by the 1.1 bindings");
+    }
+}
+
+#[tokio::test]
+async fn a_1_1_erp_plugin_answers_its_functions_and_invoices_are_unsupported_without_running_it() {
+    let (source, roles) = roles_over("contract_1_1_erp", "contract_1_1_quoting");
+    let receipt = roles
+        .erp
+        .get_order_status("1000017")
+        .await
+        .expect("answers");
+    assert_eq!(receipt.order_number, "1000017");
+    assert_eq!(receipt.status, "77");
+    assert_eq!(receipt.reference, "built against ferry:erp@1.1.0");
+    let found = roles
+        .erp
+        .find_order("Q17", Some("C1"))
+        .await
+        .expect("answers");
+    assert_eq!(found.map(|r| r.line_numbers), Some(vec!["1".to_string()]));
+    assert_eq!(source.instantiations.load(Ordering::SeqCst), 2);
+
+    let e = roles
+        .erp
+        .list_order_invoices("1000017")
+        .await
+        .expect_err("a 1.1 plugin has no invoices");
+    unsupported_naming(e, &["ferry:erp@1.1.0", "list-order-invoices", "1.2.0"]);
+    assert_eq!(
+        source.instantiations.load(Ordering::SeqCst),
+        2,
+        "the guest never ran for it"
+    );
+}
+
+#[tokio::test]
+async fn a_1_1_quoting_plugin_answers_its_functions_and_set_invoice_is_unsupported_without_running_it()
+ {
+    let (source, roles) = roles_over("contract_1_1_erp", "contract_1_1_quoting");
+    let quote = roles.quoting.get_quote("17").await.expect("answers");
+    assert_eq!(quote.id.as_deref(), Some("17"));
+    assert!(
+        quote.fields.iter().any(|f| f.name == "BuiltAgainst"
+            && f.value == ferry_domain::Value::Text("ferry:quoting@1.1.0".into())),
+        "{quote:?}"
+    );
+    let page = roles
+        .quoting
+        .list_ready_quotes(&ferry_domain::PageRequest::default())
+        .await
+        .expect("answers");
+    assert_eq!(page.quotes[0].number, "AAAQ1017");
+    let event = roles
+        .quoting
+        .parse_webhook(&ferry_domain::InboundWebhook {
+            headers: Vec::new(),
+            body: b"17".to_vec(),
+        })
+        .await
+        .expect("answers");
+    assert_eq!(event.quote_id, "17");
+    roles
+        .quoting
+        .set_status("17", "Ordered")
+        .await
+        .expect("answers");
+    assert_eq!(source.instantiations.load(Ordering::SeqCst), 4);
+
+    let e = roles
+        .quoting
+        .set_invoice("17", "200001", "2026-12-03")
+        .await
+        .expect_err("a 1.1 plugin can't write invoices");
+    unsupported_naming(e, &["ferry:quoting@1.1.0", "set-invoice", "1.2.0"]);
+    assert_eq!(
+        source.instantiations.load(Ordering::SeqCst),
+        4,
+        "the guest never ran for it"
+    );
+}
+
+#[tokio::test]
+async fn a_1_2_erp_plugin_beside_a_1_1_one_lists_invoices() {
+    let (source, roles) = roles_over("test_erp", "contract_1_1_quoting");
+    assert!(!source.erp.predates_exports());
+    assert_eq!(
+        source.erp.report.version.as_deref(),
+        Some(Role::Erp.package().version.to_string().as_str())
+    );
+    let invoices = roles
+        .erp
+        .list_order_invoices("1000017")
+        .await
+        .expect("a 1.2 plugin lists invoices");
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(invoices[0].number, "INV-1000017");
+    assert_eq!(invoices[0].date, "2026-12-03");
+    assert_eq!(source.instantiations.load(Ordering::SeqCst), 1);
 }

@@ -93,6 +93,7 @@ async fn m3s_message_id_field_and_transaction_reach_the_dead_letter() {
         erp: roles.erp.as_ref(),
         quoting: roles.quoting.as_ref(),
         status_names: &BTreeMap::new(),
+        invoiced_status: None,
         retry: &RetryPolicy::default(),
     };
     let outcome = status::run(&push, &store, &claim).await;

@@ -25,6 +25,10 @@ pub struct QuoteToOrderPolicy {
     pub status_names: BTreeMap<String, String>,
     /// ERP statuses after which an order is no longer polled.
     pub final_statuses: Vec<String>,
+    /// The ERP status at which an order is invoiced: reaching it writes the invoice number and
+    /// date onto the quote. Empty: off.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub invoiced_status: Option<String>,
     /// Keys that moved to `[tenants.T.host]`: accepted by the parser only so that the
     /// config's validation can say where they went (hidden: not policy).
     #[serde(rename = "ion_token_secret")]
@@ -49,9 +53,18 @@ impl Default for QuoteToOrderPolicy {
             status_names: BTreeMap::new(),
             // M3's last order statuses: invoiced, and deleted/cancelled. Tenants may differ.
             final_statuses: vec!["77".into(), "90".into(), "99".into()],
+            // M3's "invoiced".
+            invoiced_status: Some("77".into()),
             moved_ion_token_secret: None,
             moved_webhook_secret: None,
             moved_webhook_header: None,
         }
     }
+}
+
+/// `invoiced_status = ""` turns the invoice write-back off.
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = String::deserialize(d)?;
+    let s = s.trim();
+    Ok((!s.is_empty()).then(|| s.to_string()))
 }

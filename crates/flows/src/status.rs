@@ -4,6 +4,10 @@
 //! from the ERP, writes it to the quote in the tenant's words when it moved, records it and
 //! audits; a failure is retried with the tenant's retry policy like any job's.
 //!
+//! When the order reaches the tenant's invoiced status (M3: 77), the job also writes the
+//! order's latest invoice number and date onto the quote (contract 1.2 on both sides; a plugin
+//! built before it is skipped with a log line).
+//!
 //! The job reads the current state, so one run after the last event is enough: a new event
 //! queues a finished job again, and one that arrives while the job runs makes it run once
 //! more (`Inbox::rerun`).
@@ -12,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_domain::{Erp, Quoting, RoleFailure};
+use ferry_domain::{Erp, ErrorClass, Quoting, RoleFailure};
 use serde_json::json;
 
 use super::{RetryPolicy, StepError, Tenant, now_ms, outcome_for, quote_to_order};
@@ -31,6 +35,9 @@ pub struct StatusPush<'a> {
     pub quoting: &'a dyn Quoting,
     /// The quote status to write for each ERP order status (unlisted: "ERP status N").
     pub status_names: &'a BTreeMap<String, String>,
+    /// The ERP status at which the order is invoiced (M3: 77): reaching it (or one past it)
+    /// writes the order's latest invoice number and date onto the quote. None: off.
+    pub invoiced_status: Option<&'a str>,
     pub retry: &'a RetryPolicy,
 }
 
@@ -95,6 +102,14 @@ pub async fn push_back(
         .set_status(&order.local_id, &text)
         .await
         .map_err(role)?;
+    // Before the state is recorded: a failed invoice write retries the job, which finds the
+    // status still moved and writes both again (both writes are idempotent).
+    if push
+        .invoiced_status
+        .is_some_and(|invoiced| reached(&receipt.status, invoiced))
+    {
+        invoice_back(push, store, &order).await?;
+    }
     store
         .set_link_state(push.tenant, ORDER_LINK, &order.local_id, &receipt.status)
         .await?;
@@ -115,6 +130,65 @@ pub async fn push_back(
         )
         .await?;
     Ok(true)
+}
+
+/// Whether `status` is `target` or past it: numerically when both are numbers (M3's are), else
+/// only the same status.
+fn reached(status: &str, target: &str) -> bool {
+    match (status.trim().parse::<u32>(), target.trim().parse::<u32>()) {
+        (Ok(status), Ok(target)) => status >= target,
+        _ => status.trim() == target.trim(),
+    }
+}
+
+/// Writes the order's latest invoice (number and date) onto the quote and audits it. A plugin
+/// that can't (built before contract 1.2, or not implementing it) is skipped with a log line,
+/// as is an order the ERP lists no invoice for yet: the status push-back itself succeeds.
+async fn invoice_back(
+    push: &StatusPush<'_>,
+    store: &dyn Store,
+    order: &Link,
+) -> Result<(), StepError> {
+    let invoices = match push.erp.list_order_invoices(&order.remote_id).await {
+        Err(e) if unsupported(&e) => {
+            tracing::info!(tenant = push.tenant, order = %order.remote_id, "invoice not written back: the ERP plugin can't list invoices ({e})");
+            return Ok(());
+        }
+        other => other.map_err(role)?,
+    };
+    let Some(invoice) = invoices.last() else {
+        tracing::warn!(tenant = push.tenant, order = %order.remote_id, "invoiced, but the ERP lists no invoice for the order yet; nothing written to the quote");
+        return Ok(());
+    };
+    match push
+        .quoting
+        .set_invoice(&order.local_id, &invoice.number, &invoice.date)
+        .await
+    {
+        Err(e) if unsupported(&e) => {
+            tracing::info!(tenant = push.tenant, quote = %order.local_id, "invoice {} not written back: the quoting plugin can't ({e})", invoice.number);
+            return Ok(());
+        }
+        other => other.map_err(role)?,
+    }
+    store
+        .audit(
+            push.tenant,
+            quote_to_order::KIND,
+            &order.local_id,
+            "invoice",
+            &format!(
+                "ERP order {} invoiced: invoice {} of {} written to the quote",
+                order.remote_id, invoice.number, invoice.date
+            ),
+            &json!({ "order": order.remote_id, "invoice": invoice.number, "date": invoice.date }),
+        )
+        .await?;
+    Ok(())
+}
+
+fn unsupported(e: &RoleFailure) -> bool {
+    matches!(e, RoleFailure::Error(e) if e.class == ErrorClass::Unsupported)
 }
 
 fn role(e: RoleFailure) -> StepError {
@@ -178,6 +252,7 @@ impl<'a> StatusPush<'a> {
             erp: roles.erp.as_ref(),
             quoting: roles.quoting.as_ref(),
             status_names: &env.policy.status_names,
+            invoiced_status: env.policy.invoiced_status.as_deref(),
             retry: &env.retry,
         }
     }

@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use ferry_domain::{
-    Change, Document, ErrorClass, FieldError, Line, MatchCriteria, OrderReceipt, RoleError,
-    RoleFailure, RoleResult,
+    Change, Document, ErrorClass, FieldError, Invoice, Line, MatchCriteria, OrderReceipt,
+    RoleError, RoleFailure, RoleResult,
 };
 use serde_json::json;
 
@@ -35,6 +35,9 @@ struct FakeErp {
     statuses: Mutex<HashMap<String, String>>,
     failures: AtomicU32,
     reads: AtomicU32,
+    /// Invoices by order number; with `old_contract` the ERP can't list them.
+    invoices: Mutex<HashMap<String, Vec<Invoice>>>,
+    old_contract: AtomicBool,
 }
 
 #[async_trait]
@@ -88,6 +91,13 @@ impl Erp for FakeErp {
     async fn parse_event(&self, _: &str, _: &[u8]) -> RoleResult<Vec<Change>> {
         unsupported()
     }
+    async fn list_order_invoices(&self, order_number: &str) -> RoleResult<Vec<Invoice>> {
+        if self.old_contract.load(Ordering::SeqCst) {
+            return unsupported();
+        }
+        let invoices = self.invoices.lock().expect("lock");
+        Ok(invoices.get(order_number).cloned().unwrap_or_default())
+    }
 }
 
 /// A quoting system that records the statuses written to it; its next `failures` writes fail.
@@ -95,6 +105,11 @@ impl Erp for FakeErp {
 struct FakeQuoting {
     written: Mutex<Vec<(String, String)>>,
     failures: AtomicU32,
+    /// (quote, invoice number, date) as written; with `old_contract` it can't write them, and
+    /// its next `invoice_failures` writes fail.
+    invoices: Mutex<Vec<(String, String, String)>>,
+    old_contract: AtomicBool,
+    invoice_failures: AtomicU32,
 }
 
 #[async_trait]
@@ -129,6 +144,23 @@ impl Quoting for FakeQuoting {
             .lock()
             .expect("lock")
             .push((id.into(), status.into()));
+        Ok(())
+    }
+    async fn set_invoice(&self, id: &str, number: &str, date: &str) -> RoleResult<()> {
+        if self.old_contract.load(Ordering::SeqCst) {
+            return unsupported();
+        }
+        if self
+            .invoice_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return transient();
+        }
+        self.invoices
+            .lock()
+            .expect("lock")
+            .push((id.into(), number.into(), date.into()));
         Ok(())
     }
 }
@@ -174,6 +206,7 @@ impl World {
             erp: &self.erp,
             quoting: &self.quoting,
             status_names: &self.names,
+            invoiced_status: Some("77"),
             retry: &self.retry,
         }
     }
@@ -343,4 +376,107 @@ async fn a_new_event_queues_a_finished_job_again_and_a_redelivered_one_changes_n
         .await
         .expect("finish");
     assert_eq!(w.written(), [("17".to_string(), "7-M3 Picked".to_string())]);
+}
+
+impl World {
+    /// ORD1 is invoiced twice in the ERP (the later one is the one the quote shows).
+    fn erp_invoices(&self) {
+        let invoice = |number: &str, date: &str| Invoice {
+            number: number.into(),
+            date: date.into(),
+            amount: Some("120.00".into()),
+            currency: Some("EUR".into()),
+        };
+        self.erp.invoices.lock().expect("lock").insert(
+            "ORD1".into(),
+            vec![
+                invoice("200001", "2026-12-01"),
+                invoice("200002", "2026-12-03"),
+            ],
+        );
+    }
+
+    fn invoices_written(&self) -> Vec<(String, String, String)> {
+        self.quoting.invoices.lock().expect("lock").clone()
+    }
+}
+
+#[tokio::test]
+async fn an_invoiced_order_writes_its_latest_invoice_to_the_quote_once() {
+    let w = World::new().await;
+    w.erp_invoices();
+    w.erp_moves_to("66");
+    assert!(push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert!(w.invoices_written().is_empty(), "not invoiced yet at 66");
+
+    w.erp_moves_to("77");
+    assert!(push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert!(!push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert_eq!(
+        w.invoices_written(),
+        [("17".into(), "200002".into(), "2026-12-03".into())]
+    );
+    let trail = w.store.trail(TENANT, "17").await.expect("trail");
+    assert!(
+        trail
+            .iter()
+            .any(|a| a.step == "invoice" && a.message.contains("invoice 200002 of 2026-12-03")),
+        "{trail:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_order_that_skips_straight_past_invoiced_still_brings_its_invoice() {
+    let w = World::new().await;
+    w.erp_invoices();
+    w.erp_moves_to("90");
+    assert!(push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert_eq!(w.invoices_written().len(), 1);
+}
+
+#[tokio::test]
+async fn plugins_without_invoices_skip_the_write_and_the_status_still_arrives() {
+    for (erp_old, quoting_old) in [(true, false), (false, true)] {
+        let w = World::new().await;
+        w.erp_invoices();
+        w.erp.old_contract.store(erp_old, Ordering::SeqCst);
+        w.quoting.old_contract.store(quoting_old, Ordering::SeqCst);
+        w.erp_moves_to("77");
+        assert!(
+            push_back(&w.push(), &w.store, "ORD1")
+                .await
+                .expect("not a failure")
+        );
+        assert!(w.invoices_written().is_empty());
+        assert_eq!(w.written().len(), 1, "the status is written all the same");
+        let order = w.store.links_by_remote(TENANT, ORDER_LINK, "ORD1").await;
+        let order = order.expect("read").into_iter().next();
+        assert_eq!(order.and_then(|o| o.state).as_deref(), Some("77"));
+    }
+}
+
+#[tokio::test]
+async fn a_failed_invoice_write_retries_the_push_back_until_it_lands() {
+    let w = World::new().await;
+    w.erp_invoices();
+    w.erp_moves_to("77");
+    w.quoting.invoice_failures.store(1, Ordering::SeqCst);
+    assert!(push_back(&w.push(), &w.store, "ORD1").await.is_err());
+    assert!(w.invoices_written().is_empty());
+    // The status is not recorded as pushed, so the retry writes the invoice.
+    assert!(push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert_eq!(w.invoices_written().len(), 1);
+}
+
+#[tokio::test]
+async fn no_invoiced_status_means_no_invoice_calls() {
+    let w = World::new().await;
+    w.erp_invoices();
+    w.erp_moves_to("77");
+    let push = StatusPush {
+        invoiced_status: None,
+        ..w.push()
+    };
+    assert!(push_back(&push, &w.store, "ORD1").await.expect("ok"));
+    assert!(w.invoices_written().is_empty());
 }

@@ -74,6 +74,24 @@ role_world!(quoting_world, "../../wit/quoting", QuotingConnector, QuotingConnect
     "ferry:host/secrets" => secrets,
     "ferry:host/diagnostics" => diagnostics,
 });
+// The role versions whose exports differ from the newest (`roles/mod.rs` has the steps): a
+// plugin built against them is served through these, with the same shared types.
+role_world!(erp_world_1_1, "../../wit/frozen/erp@1.1.0", ErpConnectorV1_1, ErpConnectorV1_1Pre, {
+    "ferry:types/types" => types,
+    "ferry:host/http" => http,
+    "ferry:host/log" => log,
+    "ferry:host/config" => config,
+    "ferry:host/diagnostics" => diagnostics,
+});
+role_world!(quoting_world_1_1, "../../wit/frozen/quoting@1.1.0", QuotingConnectorV1_1, QuotingConnectorV1_1Pre, {
+    "ferry:types/types" => types,
+    "ferry:host/http" => http,
+    "ferry:host/sql" => sql,
+    "ferry:host/log" => log,
+    "ferry:host/config" => config,
+    "ferry:host/secrets" => secrets,
+    "ferry:host/diagnostics" => diagnostics,
+});
 role_world!(transform_world, "../../wit/transform", Transform, TransformPre, {
     "ferry:types/types" => types,
     "ferry:host/log" => log,
@@ -82,7 +100,11 @@ role_world!(transform_world, "../../wit/transform", Transform, TransformPre, {
 
 pub use erp_world::ErpConnector;
 pub use erp_world::exports::ferry::erp::erp;
+pub use erp_world_1_1::ErpConnectorV1_1;
+pub use erp_world_1_1::exports::ferry::erp::erp as erp_1_1;
 pub use quoting_world::QuotingConnector;
 pub use quoting_world::exports::ferry::quoting::quoting;
+pub use quoting_world_1_1::QuotingConnectorV1_1;
+pub use quoting_world_1_1::exports::ferry::quoting::quoting as quoting_1_1;
 pub use transform_world::Transform;
 pub use transform_world::exports::ferry::transform::transform;

@@ -13,7 +13,9 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::transform::{Context, Issue, Mapped};
 use super::bindings::types::Document;
-use super::bindings::{ErpConnector, QuotingConnector, Transform};
+use super::bindings::{
+    ErpConnector, ErpConnectorV1_1, QuotingConnector, QuotingConnectorV1_1, Transform,
+};
 use super::engine::Runtime;
 use super::grants::Grants;
 use super::plugin::{Plugin, RolePre};
@@ -233,6 +235,14 @@ macro_rules! role_call {
 impl Runtime {
     role_call!(erp, Erp, ErpConnector, "erp-connector");
     role_call!(quoting, Quoting, QuotingConnector, "quoting-connector");
+    // Plugins built against ferry:erp / ferry:quoting 1.0 or 1.1 (before 1.2's new exports).
+    role_call!(erp_v1_1, ErpV1_1, ErpConnectorV1_1, "erp-connector@1.1");
+    role_call!(
+        quoting_v1_1,
+        QuotingV1_1,
+        QuotingConnectorV1_1,
+        "quoting-connector@1.1"
+    );
     role_call!(transform, Transform, Transform, "transform");
 
     /// A store for one call: limits, deadline (covering instantiation and the call), grants.

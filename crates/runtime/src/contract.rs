@@ -84,21 +84,32 @@ impl Role {
 
     /// The role's package and the version of it this host serves. 1.1 of each role is 1.0's
     /// interface in a world that imports `ferry:host@1.1`, so a 1.0 plugin is served as is
-    /// (wasmtime resolves its 1.0 names to the 1.1 ones by semver).
+    /// (wasmtime resolves its 1.0 names to the 1.1 ones by semver). `ferry:erp` 1.2 added
+    /// `list-order-invoices` and `ferry:quoting` 1.2 `set-invoice`: a 1.0 or 1.1 plugin of
+    /// those roles lacks an export and is served by its own bindings ([`Role::exports_since`]).
     pub const fn package(self) -> Package {
         match self {
             Role::Erp => Package {
                 name: "ferry:erp",
-                version: v(1, 1, 0),
+                version: v(1, 2, 0),
             },
             Role::Quoting => Package {
                 name: "ferry:quoting",
-                version: v(1, 1, 0),
+                version: v(1, 2, 0),
             },
             Role::Transform => Package {
                 name: "ferry:transform",
                 version: v(1, 1, 0),
             },
+        }
+    }
+
+    /// The version whose exports the host's newest bindings of this role expect: a plugin
+    /// built against an older minor lacks a function and gets the older bindings.
+    pub const fn exports_since(self) -> Version {
+        match self {
+            Role::Erp | Role::Quoting => v(1, 2, 0),
+            Role::Transform => v(1, 0, 0),
         }
     }
 

@@ -6,9 +6,11 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre};
 
 use super::bindings::erp_world::ErpConnectorPre;
+use super::bindings::erp_world_1_1::ErpConnectorV1_1Pre;
 use super::bindings::quoting_world::QuotingConnectorPre;
+use super::bindings::quoting_world_1_1::QuotingConnectorV1_1Pre;
 use super::bindings::transform_world::TransformPre;
-use super::contract::{self, ContractError, ContractReport, Role};
+use super::contract::{self, ContractError, ContractReport, Role, Version};
 use super::engine::Runtime;
 use super::state::PluginState;
 
@@ -28,9 +30,14 @@ pub enum LoadedFrom {
     Compiled,
 }
 
+/// The typed pre-instance, per role and per contract version whose exports differ: a plugin
+/// built against `ferry:erp@1.1.0` lacks 1.2's `list-order-invoices` and is served by the 1.1
+/// bindings (`roles/` answers the missing function `unsupported`).
 pub(crate) enum RolePre {
     Erp(ErpConnectorPre<PluginState>),
+    ErpV1_1(ErpConnectorV1_1Pre<PluginState>),
     Quoting(QuotingConnectorPre<PluginState>),
+    QuotingV1_1(QuotingConnectorV1_1Pre<PluginState>),
     Transform(TransformPre<PluginState>),
 }
 
@@ -38,10 +45,27 @@ impl RolePre {
     pub fn instance_pre(&self) -> &InstancePre<PluginState> {
         match self {
             RolePre::Erp(p) => p.instance_pre(),
+            RolePre::ErpV1_1(p) => p.instance_pre(),
             RolePre::Quoting(p) => p.instance_pre(),
+            RolePre::QuotingV1_1(p) => p.instance_pre(),
             RolePre::Transform(p) => p.instance_pre(),
         }
     }
+}
+
+impl Plugin {
+    /// Whether the plugin was built against a role version older than the one whose exports
+    /// the newest bindings expect (it is served by older bindings, and lacks a function).
+    pub fn predates_exports(&self) -> bool {
+        older_exports(self.role, self.report.version.as_deref())
+    }
+}
+
+/// A component whose export carries no version is taken to be current.
+fn older_exports(role: Role, version: Option<&str>) -> bool {
+    version
+        .and_then(Version::parse)
+        .is_some_and(|v| v < role.exports_since())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,8 +116,15 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(link)?;
         // The typed `*Pre` constructors check every export's signature against the host's.
+        let older = older_exports(role, report.version.as_deref());
         let pre = match role {
+            Role::Erp if older => {
+                RolePre::ErpV1_1(ErpConnectorV1_1Pre::new(instance_pre).map_err(link)?)
+            }
             Role::Erp => RolePre::Erp(ErpConnectorPre::new(instance_pre).map_err(link)?),
+            Role::Quoting if older => {
+                RolePre::QuotingV1_1(QuotingConnectorV1_1Pre::new(instance_pre).map_err(link)?)
+            }
             Role::Quoting => {
                 RolePre::Quoting(QuotingConnectorPre::new(instance_pre).map_err(link)?)
             }

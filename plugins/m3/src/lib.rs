@@ -13,7 +13,8 @@
 //!
 //! One job a file: `mi` (MI REST calls and answers), `fields` (M3's field types, from the one
 //! catalog), `records` (records as documents, documents as inputs, paging), `customers`,
-//! `items` (items, prices, stock), `orders`, `bod` (ION events); this file binds the `erp`
+//! `items` (items, prices, stock), `orders`, `invoices` (an order's invoices), `bod` (ION
+//! events); this file binds the `erp`
 //! exports to them.
 
 wit_bindgen::generate!({
@@ -33,12 +34,13 @@ wit_bindgen::generate!({
 mod bod;
 mod customers;
 mod fields;
+mod invoices;
 mod items;
 mod mi;
 mod orders;
 mod records;
 
-use crate::exports::ferry::erp::erp::{Guest, OrderReceipt, Price, StockBalance};
+use crate::exports::ferry::erp::erp::{Guest, Invoice, OrderReceipt, Price, StockBalance};
 use ferry_pdk::{Change, Document, Error, FieldError, Line, MatchCriteria, Page, PageRequest};
 use records::{client, document, key, setting};
 
@@ -132,6 +134,11 @@ impl Guest for M3 {
     fn get_order_status(order_number: String) -> Result<OrderReceipt, Error> {
         let mi = client()?;
         orders::status(&mi, &order_number)
+    }
+
+    fn list_order_invoices(order_number: String) -> Result<Vec<Invoice>, Error> {
+        let mi = client()?;
+        invoices::list(&mi, &order_number)
     }
 
     fn parse_event(content_type: String, payload: Vec<u8>) -> Result<Vec<Change>, Error> {

@@ -30,6 +30,7 @@ wit_bindgen::generate!({
 
 mod customers;
 mod db;
+mod invoices;
 mod lines;
 mod products;
 mod quotes;
@@ -75,6 +76,10 @@ impl Guest for QuoteWerks {
 
     fn set_status(id: String, status: String) -> Result<(), Error> {
         quotes::set_status(id, status)
+    }
+
+    fn set_invoice(id: String, invoice_number: String, invoice_date: String) -> Result<(), Error> {
+        invoices::set_invoice(id, invoice_number, invoice_date)
     }
 
     fn upsert_products(products: Vec<Document>) -> Result<UpsertReport, Error> {

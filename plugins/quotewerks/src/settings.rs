@@ -33,6 +33,9 @@ pub(crate) struct Settings {
     pub(crate) ready_status: String,
     pub(crate) transferred_status: String,
     pub(crate) order_number_field: String,
+    /// Header columns for the ERP's invoice number and date (`set-invoice`).
+    pub(crate) invoice_number_field: String,
+    pub(crate) invoice_date_field: String,
     pub(crate) product_table: String,
     pub(crate) product_key: String,
     pub(crate) percent_discounts: bool,
@@ -67,6 +70,14 @@ impl Settings {
             order_number_field: ident(
                 "order_number_field",
                 &setting("order_number_field", "CustomText24"),
+            )?,
+            invoice_number_field: ident(
+                "invoice_number_field",
+                &setting("invoice_number_field", "CustomText23"),
+            )?,
+            invoice_date_field: ident(
+                "invoice_date_field",
+                &setting("invoice_date_field", "CustomDate05"),
             )?,
             product_table,
             product_key: ident(

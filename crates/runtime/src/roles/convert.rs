@@ -7,7 +7,7 @@ use ferry_domain as domain;
 use crate::CallError;
 use crate::bindings::transform as mapping;
 use crate::bindings::types as wit;
-use crate::bindings::{erp, quoting};
+use crate::bindings::{erp, erp_1_1, quoting, quoting_1_1};
 
 // ---- documents ----
 
@@ -155,13 +155,32 @@ impl From<domain::MatchCriteria> for wit::MatchCriteria {
     }
 }
 
-impl From<erp::OrderReceipt> for domain::OrderReceipt {
-    fn from(r: erp::OrderReceipt) -> Self {
-        domain::OrderReceipt {
-            order_number: r.order_number,
-            reference: r.reference,
-            status: r.status,
-            line_numbers: r.line_numbers,
+/// The ERP role's own records, one copy for each bindings module (1.2, and 1.1 for older
+/// plugins): the records are distinct Rust types per module.
+macro_rules! erp_records {
+    ($erp:ident) => {
+        impl From<$erp::OrderReceipt> for domain::OrderReceipt {
+            fn from(r: $erp::OrderReceipt) -> Self {
+                domain::OrderReceipt {
+                    order_number: r.order_number,
+                    reference: r.reference,
+                    status: r.status,
+                    line_numbers: r.line_numbers,
+                }
+            }
+        }
+    };
+}
+erp_records!(erp);
+erp_records!(erp_1_1);
+
+impl From<erp::Invoice> for domain::Invoice {
+    fn from(i: erp::Invoice) -> Self {
+        domain::Invoice {
+            number: i.number,
+            date: i.date,
+            amount: i.amount,
+            currency: i.currency,
         }
     }
 }
@@ -246,47 +265,55 @@ impl From<domain::PageRequest> for wit::PageRequest {
     }
 }
 
-impl From<quoting::QuoteSummary> for domain::QuoteSummary {
-    fn from(q: quoting::QuoteSummary) -> Self {
-        domain::QuoteSummary {
-            id: q.id,
-            number: q.number,
-            revision: q.revision,
-            status: q.status,
-            modified_at: rfc3339_or_none("modified-at", q.modified_at),
+/// The quoting role's own records, one copy for each bindings module (1.2, and 1.1 for older
+/// plugins).
+macro_rules! quoting_records {
+    ($quoting:ident) => {
+        impl From<$quoting::QuoteSummary> for domain::QuoteSummary {
+            fn from(q: $quoting::QuoteSummary) -> Self {
+                domain::QuoteSummary {
+                    id: q.id,
+                    number: q.number,
+                    revision: q.revision,
+                    status: q.status,
+                    modified_at: rfc3339_or_none("modified-at", q.modified_at),
+                }
+            }
         }
-    }
-}
 
-impl From<quoting::QuotePage> for domain::QuotePage {
-    fn from(p: quoting::QuotePage) -> Self {
-        domain::QuotePage {
-            quotes: vec_into(p.quotes),
-            next: p.next,
+        impl From<$quoting::QuotePage> for domain::QuotePage {
+            fn from(p: $quoting::QuotePage) -> Self {
+                domain::QuotePage {
+                    quotes: vec_into(p.quotes),
+                    next: p.next,
+                }
+            }
         }
-    }
-}
 
-impl From<domain::InboundWebhook> for quoting::InboundWebhook {
-    fn from(w: domain::InboundWebhook) -> Self {
-        quoting::InboundWebhook {
-            headers: w.headers,
-            body: w.body,
+        impl From<domain::InboundWebhook> for $quoting::InboundWebhook {
+            fn from(w: domain::InboundWebhook) -> Self {
+                $quoting::InboundWebhook {
+                    headers: w.headers,
+                    body: w.body,
+                }
+            }
         }
-    }
-}
 
-impl From<quoting::QuoteEvent> for domain::QuoteEvent {
-    fn from(e: quoting::QuoteEvent) -> Self {
-        domain::QuoteEvent {
-            event_id: e.event_id,
-            quote_id: e.quote_id,
-            event: e.event,
-            status: e.status,
-            occurred_at: rfc3339_or_none("occurred-at", e.occurred_at),
+        impl From<$quoting::QuoteEvent> for domain::QuoteEvent {
+            fn from(e: $quoting::QuoteEvent) -> Self {
+                domain::QuoteEvent {
+                    event_id: e.event_id,
+                    quote_id: e.quote_id,
+                    event: e.event,
+                    status: e.status,
+                    occurred_at: rfc3339_or_none("occurred-at", e.occurred_at),
+                }
+            }
         }
-    }
+    };
 }
+quoting_records!(quoting);
+quoting_records!(quoting_1_1);
 
 // ---- transform ----
 

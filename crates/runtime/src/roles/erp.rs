@@ -1,15 +1,19 @@
-//! The ERP role over a `ferry:erp` plugin (1.0 or 1.1: the interface is the same).
+//! The ERP role over a `ferry:erp` plugin. A 1.2 plugin is called through the 1.2 bindings; a
+//! plugin built against 1.0 or 1.1 through the 1.1 bindings (1.0's interface is 1.1's), and
+//! the function it lacks (`list-order-invoices`) is answered `unsupported` without
+//! instantiating it.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_domain::{
-    Change, Document, Erp, FieldError, Line, MatchCriteria, OrderReceipt, RoleResult,
+    Change, Document, Erp, FieldError, Invoice, Line, MatchCriteria, OrderReceipt, RoleResult,
 };
 
 use super::convert::check_changes;
+use super::versions::{answer_with, older, predates, unsupported};
 use super::{PluginSource, answer, guest_call};
-use crate::bindings::erp;
+use crate::Role;
 use crate::bindings::types as wit;
 
 pub(super) struct ErpAdapter {
@@ -22,30 +26,45 @@ impl ErpAdapter {
     }
 }
 
+/// Calls one export that every `ferry:erp` 1.x has, through the bindings that serve the
+/// plugin; `=> conv` converts the plugin's own answer (its record types differ per bindings).
+macro_rules! erp_call {
+    ($source:expr, $method:ident($($arg:expr),*)) => {
+        erp_call!($source, $method($($arg),*) => |answer| answer)
+    };
+    ($source:expr, $method:ident($($arg:expr),*) => $conv:expr) => {{
+        let source: &Arc<dyn PluginSource> = $source;
+        if predates(source, Role::Erp) {
+            answer_with(
+                guest_call!(source, Erp, erp_v1_1, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
+                $conv,
+            )
+        } else {
+            answer_with(
+                guest_call!(source, Erp, erp, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
+                $conv,
+            )
+        }
+    }};
+}
+
 #[async_trait]
 impl Erp for ErpAdapter {
     async fn find_customers(&self, criteria: &MatchCriteria) -> RoleResult<Vec<Document>> {
         let criteria = wit::MatchCriteria::from(criteria.clone());
-        let found: Vec<wit::Document> = answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_find_customers(s, &criteria)))?;
-        Ok(found.into_iter().map(Document::from).collect())
+        erp_call!(&self.source, call_find_customers(&criteria)
+            => |found: Vec<wit::Document>| found.into_iter().map(Document::from).collect())
     }
 
     async fn create_customer(&self, customer: &Document) -> RoleResult<String> {
         let customer = wit::Document::from(customer.clone());
-        answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_create_customer(s, &customer)))
+        erp_call!(&self.source, call_create_customer(&customer))
     }
 
     async fn validate_order(&self, order: &Document) -> RoleResult<Vec<FieldError>> {
         let order = wit::Document::from(order.clone());
-        let problems: Vec<wit::FieldError> =
-            answer(guest_call!(&self.source, Erp, erp, |b, s| b
-                .ferry_erp_erp()
-                .call_validate_order(s, &order)))?;
-        Ok(problems.into_iter().map(FieldError::from).collect())
+        erp_call!(&self.source, call_validate_order(&order)
+            => |found: Vec<wit::FieldError>| found.into_iter().map(FieldError::from).collect())
     }
 
     async fn find_order(
@@ -54,49 +73,48 @@ impl Erp for ErpAdapter {
         customer: Option<&str>,
     ) -> RoleResult<Option<OrderReceipt>> {
         let (reference, customer) = (reference.to_string(), customer.map(str::to_string));
-        let found: Option<erp::OrderReceipt> =
-            answer(guest_call!(&self.source, Erp, erp, |b, s| b
-                .ferry_erp_erp()
-                .call_find_order(s, &reference, customer.as_deref())))?;
-        Ok(found.map(OrderReceipt::from))
+        erp_call!(&self.source, call_find_order(&reference, customer.as_deref())
+            => |found| found.map(OrderReceipt::from))
     }
 
     async fn begin_order(&self, header: &Document, reference: &str) -> RoleResult<String> {
         let (header, reference) = (wit::Document::from(header.clone()), reference.to_string());
-        answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_begin_order(s, &header, &reference)))
+        erp_call!(&self.source, call_begin_order(&header, &reference))
     }
 
     async fn add_order_lines(&self, draft: &str, lines: &[Line]) -> RoleResult<()> {
         let draft = draft.to_string();
         let lines: Vec<wit::Line> = lines.iter().cloned().map(wit::Line::from).collect();
-        answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_add_order_lines(s, &draft, &lines)))
+        erp_call!(&self.source, call_add_order_lines(&draft, &lines))
     }
 
     async fn confirm_order(&self, draft: &str) -> RoleResult<OrderReceipt> {
         let draft = draft.to_string();
-        answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_confirm_order(s, &draft)))
+        erp_call!(&self.source, call_confirm_order(&draft) => OrderReceipt::from)
     }
 
     async fn get_order_status(&self, order_number: &str) -> RoleResult<OrderReceipt> {
         let number = order_number.to_string();
-        answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_get_order_status(s, &number)))
+        erp_call!(&self.source, call_get_order_status(&number) => OrderReceipt::from)
     }
 
     async fn parse_event(&self, content_type: &str, payload: &[u8]) -> RoleResult<Vec<Change>> {
         let (content_type, payload) = (content_type.to_string(), payload.to_vec());
-        let changes: Vec<wit::Change> = answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_parse_event(s, &content_type, &payload)))?;
-        let changes: Vec<Change> = changes.into_iter().map(Change::from).collect();
+        let changes: Vec<Change> = erp_call!(&self.source, call_parse_event(&content_type, &payload) => |changes: Vec<wit::Change>| changes.into_iter().map(Change::from).collect())?;
         check_changes(&changes)?;
         Ok(changes)
+    }
+
+    /// Since `ferry:erp` 1.2: an older plugin is not instantiated, the answer is `unsupported`.
+    async fn list_order_invoices(&self, order_number: &str) -> RoleResult<Vec<Invoice>> {
+        if let Some(old) = older(&self.source, Role::Erp) {
+            return Err(unsupported(&old, "list-order-invoices", "1.2.0"));
+        }
+        let number = order_number.to_string();
+        let invoices: Vec<crate::bindings::erp::Invoice> =
+            answer(guest_call!(&self.source, Erp, erp, |b, s| b
+                .ferry_erp_erp()
+                .call_list_order_invoices(s, &number)))?;
+        Ok(invoices.into_iter().map(Invoice::from).collect())
     }
 }

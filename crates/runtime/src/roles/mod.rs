@@ -68,6 +68,7 @@ mod erp_catalog;
 mod quoting;
 mod quoting_catalog;
 mod transform;
+mod versions;
 
 use std::sync::Arc;
 

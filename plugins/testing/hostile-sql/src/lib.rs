@@ -170,6 +170,9 @@ impl Guest for HostileSql {
     fn set_status(_id: String, _status: String) -> Result<(), Error> {
         Err(Error::fatal("not implemented"))
     }
+    fn set_invoice(_id: String, _number: String, _date: String) -> Result<(), Error> {
+        Err(Error::fatal("not implemented"))
+    }
     fn upsert_products(_products: Vec<Document>) -> Result<UpsertReport, Error> {
         Err(Error::fatal("not implemented"))
     }

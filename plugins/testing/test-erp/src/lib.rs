@@ -20,7 +20,7 @@ wit_bindgen::generate!({
     },
 });
 
-use exports::ferry::erp::erp::{Guest, OrderReceipt, Price, StockBalance};
+use exports::ferry::erp::erp::{Guest, Invoice, OrderReceipt, Price, StockBalance};
 use ferry_pdk::http::{self, Method, Request, Response};
 use ferry_pdk::{
     Change, ChangeAction, Document, DocumentBuilder, Entity, Error, FieldError, FieldsExt, Line,
@@ -270,6 +270,16 @@ impl Guest for TestErp {
             "details-err" => Err(Error::not_found(format!("order {order_number}"))),
             _ => unsupported("get-order-status"),
         }
+    }
+
+    /// One invoice per order, numbered after it: what a 1.2 plugin answers.
+    fn list_order_invoices(order_number: String) -> Result<Vec<Invoice>, Error> {
+        Ok(vec![Invoice {
+            number: format!("INV-{order_number}"),
+            date: "2026-12-03".into(),
+            amount: Some("100.00".into()),
+            currency: Some("EUR".into()),
+        }])
     }
 
     fn parse_event(content_type: String, payload: Vec<u8>) -> Result<Vec<Change>, Error> {

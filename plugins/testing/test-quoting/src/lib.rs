@@ -201,6 +201,10 @@ impl Guest for TestQuoting {
         Ok(())
     }
 
+    fn set_invoice(_id: String, _number: String, _date: String) -> Result<(), Error> {
+        unsupported("set-invoice")
+    }
+
     fn set_status(id: String, status: String) -> Result<(), Error> {
         let n = sql::execute(
             DB,

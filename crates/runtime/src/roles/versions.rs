@@ -1,0 +1,50 @@
+//! What the adapters need to serve a plugin built against an older minor of its role: call
+//! through the bindings that match it, and answer a function it lacks without running it.
+
+/// [`super::answer`], then `conv` on the plugin's own answer: for records whose Rust type
+/// differs per bindings module (each version's conversion is its own `From`).
+pub(crate) fn answer_with<W, T>(
+    raw: (Result<W, crate::bindings::types::Error>, Vec<(String, String)>),
+    conv: impl FnOnce(W) -> T,
+) -> ferry_domain::RoleResult<T> {
+    super::answer::<W, W>(raw).map(conv)
+}
+
+/// Whether the plugin serving `role` now was built before the role's newest exports (it is
+/// served by older bindings). No plugin: not, and the call says there is none.
+pub(crate) fn predates(
+    source: &std::sync::Arc<dyn super::PluginSource>,
+    role: crate::Role,
+) -> bool {
+    older(source, role).is_some()
+}
+
+/// The plugin serving `role` now, when it was built before the role's newest exports.
+pub(crate) fn older(
+    source: &std::sync::Arc<dyn super::PluginSource>,
+    role: crate::Role,
+) -> Option<std::sync::Arc<crate::Plugin>> {
+    source.plugin(role).ok().filter(|p| p.predates_exports())
+}
+
+/// The answer for a function `plugin` was built too early to have: the host never calls it.
+pub(crate) fn unsupported(
+    plugin: &crate::Plugin,
+    function: &str,
+    since: &str,
+) -> ferry_domain::RoleFailure {
+    let package = plugin.role.package().name;
+    let built = plugin
+        .report
+        .version
+        .as_deref()
+        .unwrap_or("an older version");
+    ferry_domain::RoleError::new(
+        ferry_domain::ErrorClass::Unsupported,
+        format!(
+            "plugin {} was built against {package}@{built}, which has no {function} (since {since})",
+            plugin.label()
+        ),
+    )
+    .into()
+}
