@@ -150,6 +150,7 @@ fn test(root: &Path, plugin_dir: &Path, rest: &[String]) -> anyhow::Result<()> {
     }
     ensure_faketime();
     ensure_postgres();
+    ensure_chromium();
     // End-to-end tests drive the real binary: build it first so they never race its build.
     let mut build = cargo(root);
     build.args(["build", "-p", "ferry", "--features", SANDBOX]);
@@ -252,6 +253,26 @@ fn ensure_postgres() {
     if !apt_install("postgresql") {
         eprintln!(
             "xtask: could not install postgresql; the PostgreSQL store tests will fail (install it with `apt-get install -y postgresql`)"
+        );
+    }
+}
+
+/// Installs Debian's Chromium and its WebDriver when either is missing, for the console's
+/// browser test (`tests/tests/console.rs`). Not fatal: without them that test fails and says
+/// how to install them.
+fn ensure_chromium() {
+    let installed = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
+        .iter()
+        .all(|p| Path::new(p).is_file());
+    if installed {
+        return;
+    }
+    eprintln!(
+        "xtask: installing chromium and chromium-driver with apt-get (for the console's browser test)"
+    );
+    if !(apt_install("chromium") && apt_install("chromium-driver")) {
+        eprintln!(
+            "xtask: could not install chromium; the console's browser test will fail (install it with `apt-get install -y chromium chromium-driver`)"
         );
     }
 }
