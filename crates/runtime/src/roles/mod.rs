@@ -21,8 +21,9 @@
 //! A component built before the function existed lacks that export, and the typed `*Pre` of
 //! bindings that include it refuses the component at load ("does not match the host's
 //! bindings"). So each role version that differs in *exports* gets its own bindings, and the
-//! adapter dispatches per plugin. Nothing of this exists yet: no role has gained an export
-//! since 1.0. For, say, `ferry:erp` 1.1 → 1.2 with a new `get-invoice`:
+//! adapter dispatches per plugin. `ferry:erp` and `ferry:quoting` 1.1 → 1.2 did this
+//! (`list-order-invoices`, `set-invoice`: `erp_world_1_1`, `RolePre::ErpV1_1`, `versions.rs`,
+//! `plugins/testing/contract-1-1-*`); the steps, for `ferry:erp` with a new function:
 //!
 //! 1. Freeze what shipped: copy `wit/erp/` to `wit/frozen/erp@1.1.0/` (with `deps/` as
 //!    `wit/frozen/erp@1.0.0/` has it) and write its hash in `FROZEN` (`cargo xtask tidy`
