@@ -198,7 +198,14 @@ fn spawn_with(
             }
             _ => {
                 let _ = child.kill();
-                panic!("ferry {args:?} exited before it was ready");
+                // The node's log, when it went to a file: why it stopped.
+                let log = args
+                    .iter()
+                    .position(|a| a == "--data-dir")
+                    .and_then(|i| args.get(i + 1))
+                    .and_then(|d| std::fs::read_to_string(format!("{d}.log")).ok())
+                    .unwrap_or_default();
+                panic!("ferry {args:?} exited before it was ready\n{log}");
             }
         }
     };

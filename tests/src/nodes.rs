@@ -49,10 +49,7 @@ impl Cluster {
     pub fn new(n: usize, opts: Options<'_>, lease_ms: u64) -> Cluster {
         let pg = PgCluster::start().expect("a throwaway PostgreSQL");
         let (stack, listener) = Stack::simulators(opts);
-        let url = stack
-            .runtime()
-            .block_on(pg.database())
-            .expect("a database");
+        let url = stack.runtime().block_on(pg.database()).expect("a database");
         let store = stack
             .runtime()
             .block_on(PgStore::open(&url))
@@ -148,7 +145,12 @@ impl Cluster {
     }
 
     fn signal(&self, i: usize, sig: &str) {
-        let pid = self.nodes[i].proc.as_ref().expect("a running node").child.id();
+        let pid = self.nodes[i]
+            .proc
+            .as_ref()
+            .expect("a running node")
+            .child
+            .id();
         let ok = Command::new("kill")
             .args([format!("-{sig}"), pid.to_string()])
             .status()
@@ -210,7 +212,12 @@ fn spawn_node(node: &Node, cwd: &Path, url: &str) -> Running {
         node.data.to_str().expect("utf-8").into(),
         "serve".into(),
     ];
-    spawn_logged_env(cwd, &args, &[("FERRY_DATABASE_URL", url.as_ref())], &node.log)
+    spawn_logged_env(
+        cwd,
+        &args,
+        &[("FERRY_DATABASE_URL", url.as_ref())],
+        &node.log,
+    )
 }
 
 fn address(running: &Running) -> SocketAddr {

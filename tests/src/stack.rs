@@ -126,7 +126,10 @@ impl Stack {
             _runtime: runtime,
             dir,
         };
-        (stack, ferry_listener.expect("the stack binds Ferry's address"))
+        (
+            stack,
+            ferry_listener.expect("the stack binds Ferry's address"),
+        )
     }
 
     /// The runtime the simulators run on, for a test's own tasks beside them.

@@ -298,3 +298,42 @@ async fn compiled_components_are_cached_on_disk() {
         LoadedFrom::Compiled
     );
 }
+
+#[tokio::test]
+async fn a_node_without_the_active_component_starts_and_serves_it_once_installed() {
+    // Two nodes on one store, each with its own component folder: node A activates a
+    // component node B has never installed.
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = Arc::new(
+        SqliteStore::open(&dir.path().join("ferry.db"))
+            .await
+            .expect("store"),
+    );
+    let node = |name: &str| {
+        let rt = Runtime::new(settings()).expect("runtime");
+        let blobs = dir.path().join(name);
+        let store = store.clone();
+        async move { Registry::open(rt, store, &blobs).await }
+    };
+    let a = node("a").await.expect("node a");
+    let v1 = a
+        .install(component("test_transform"), "acme", Role::Transform)
+        .await
+        .expect("install");
+    a.activate("acme", Role::Transform, &v1.digest)
+        .await
+        .expect("activate");
+
+    let b = node("b")
+        .await
+        .expect("node b starts without the component");
+    assert!(b.active("acme", Role::Transform).is_none());
+    b.install(component("test_transform"), "acme", Role::Transform)
+        .await
+        .expect("install on b");
+    b.refresh().await.expect("refresh");
+    assert_eq!(
+        b.active("acme", Role::Transform).map(|p| p.digest.clone()),
+        Some(v1.digest)
+    );
+}

@@ -203,16 +203,38 @@ impl Registry {
         let wanted: Vec<Activation> = self.store.active().await?;
         let mut next = HashMap::new();
         let mut changed = 0;
+        let mut missing = false;
         for a in wanted {
             let role =
                 Role::parse(&a.role).ok_or_else(|| RegistryError::UnknownRole(a.role.clone()))?;
             let key = (a.tenant.clone(), role);
             let plugin = match self.active(&a.tenant, role) {
                 Some(p) if p.digest == a.digest => p,
-                _ => {
-                    changed += 1;
-                    self.load_digest(&a.digest, role).await?
-                }
+                current => match self.load_digest(&a.digest, role).await {
+                    Ok(p) => {
+                        changed += 1;
+                        p
+                    }
+                    // Components live in each node's data directory: another node may have
+                    // activated one this node has not installed yet. Serve what it served
+                    // before (or nothing) and look again at the next refresh, rather than
+                    // refusing to start or to refresh any other tenant.
+                    Err(RegistryError::Io { path, source })
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        tracing::warn!(
+                            tenant = %a.tenant, role = %a.role, digest = %a.digest,
+                            "the active component is not on this node ({}): install it here",
+                            path.display()
+                        );
+                        missing = true;
+                        match current {
+                            Some(p) => p,
+                            None => continue,
+                        }
+                    }
+                    Err(e) => return Err(e),
+                },
             };
             next.insert(key, plugin);
         }
@@ -223,7 +245,9 @@ impl Registry {
             .filter(|k| !next.contains_key(*k))
             .count();
         self.active.store(Arc::new(next));
-        *self.generation.lock().map_err(|_| StoreError::Poisoned)? = generation;
+        if !missing {
+            *self.generation.lock().map_err(|_| StoreError::Poisoned)? = generation;
+        }
         Ok(changed)
     }
 

@@ -7,8 +7,8 @@ mod fallback;
 pub mod json;
 pub mod suggest;
 
-pub use ferry_mapping_engine as engine;
 pub use fallback::DefaultMappings;
+pub use ferry_mapping_engine as engine;
 pub use ferry_mapping_engine::{Mapping, MappingError};
 
 /// The shipped default mappings (every `mappings/*.toml`), by kind: the list the mapping engine

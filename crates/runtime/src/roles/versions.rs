@@ -4,7 +4,10 @@
 /// [`super::answer`], then `conv` on the plugin's own answer: for records whose Rust type
 /// differs per bindings module (each version's conversion is its own `From`).
 pub(crate) fn answer_with<W, T>(
-    raw: (Result<W, crate::bindings::types::Error>, Vec<(String, String)>),
+    raw: (
+        Result<W, crate::bindings::types::Error>,
+        Vec<(String, String)>,
+    ),
     conv: impl FnOnce(W) -> T,
 ) -> ferry_domain::RoleResult<T> {
     super::answer::<W, W>(raw).map(conv)

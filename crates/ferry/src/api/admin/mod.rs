@@ -145,9 +145,7 @@ pub(crate) fn from_service(e: ServiceError) -> ApiError {
         ServiceError::QuoteNotDead { .. }
         | ServiceError::QuoteNotHeld { .. }
         | ServiceError::AlreadyRetried(_)
-        | ServiceError::Store(StoreError::Conflict(_)) => {
-            ApiError::Conflict(e.to_string())
-        }
+        | ServiceError::Store(StoreError::Conflict(_)) => ApiError::Conflict(e.to_string()),
         ServiceError::Store(StoreError::Backend(_)) => ApiError::Unavailable(e.to_string()),
         _ => ApiError::Internal(e.to_string()),
     }
