@@ -25,12 +25,20 @@ struct WasiLogging;
 impl Guest for WasiLogging {
     /// Echoes the input, logging one line per level it is asked for in `kind`
     /// (`critical`, `info`).
-    fn map_document(kind: String, input: Document, _context: Context) -> Result<Mapped, Vec<Issue>> {
+    fn map_document(
+        kind: String,
+        input: Document,
+        _context: Context,
+    ) -> Result<Mapped, Vec<Issue>> {
         let level = match kind.as_str() {
             "critical" => Level::Critical,
             _ => Level::Info,
         };
-        log(level, "wasi-fixture", &format!("mapped {} as {kind}", input.kind));
+        log(
+            level,
+            "wasi-fixture",
+            &format!("mapped {} as {kind}", input.kind),
+        );
         Ok(Mapped {
             document: input,
             warnings: Vec::new(),
