@@ -287,7 +287,8 @@ pub struct HitRate {
     pub detail: Vec<(String, Vec<String>, Option<String>)>,
 }
 
-/// Hides every other rule of `mapping` (`offset` 0 hides the 1st, 3rd...; 1 the 2nd, 4th...),
+/// Hides every other rule of `mapping` that writes a field of `target` (`offset` 0 hides the
+/// 1st, 3rd...; 1 the 2nd, 4th...),
 /// runs `suggest` with the rest known, and counts the hidden rules whose top suggestion is one
 /// of the fields the rule reads.
 pub fn hit_rate(
@@ -305,10 +306,18 @@ pub fn hit_rate(
             .cloned()
             .collect()
     };
+    // Only a rule writing a field of the target schema can be suggested; the others (an order's
+    // texts, charges and delivery address are other transactions' fields) stay known.
+    let in_schema = |r: &super::engine::RuleInfo| {
+        target
+            .fields
+            .iter()
+            .any(|f| f.level == r.level && f.name == r.target)
+    };
     let (hidden, known): (Vec<_>, Vec<_>) = rules
         .iter()
         .enumerate()
-        .partition(|(i, _)| i % 2 == offset % 2);
+        .partition(|(i, r)| in_schema(r) && i % 2 == offset % 2);
     let known: Vec<(Level, String, Vec<String>)> = known
         .into_iter()
         .map(|(_, r)| (r.level, r.target.clone(), reads_of(r)))
