@@ -231,7 +231,10 @@ fn suggest_recovers_hidden_rules_of_the_default_quote_to_order_mapping() {
         })
         .count();
     assert!(hidden > 0);
-    assert_eq!(hidden, suggestible, "each rule of a target field is hidden once");
+    assert_eq!(
+        hidden, suggestible,
+        "each rule of a target field is hidden once"
+    );
     // A floor, so a regression in scoring fails the build; the figure itself is printed.
     assert!(
         recovered * 2 >= hidden,
