@@ -29,7 +29,7 @@ use ferry_domain::{CallFailure, CallFailureKind, ErrorClass, RoleError, RoleFail
 use ferry_store::{Outcome, StoreError};
 
 pub use ferry_domain::error::field_errors;
-pub use policy::QuoteToOrderPolicy;
+pub use policy::{OverCreditLimit, QuoteToOrderPolicy};
 pub use retry::RetryPolicy;
 
 /// A tenant as a flow sees it: its name, policies and roles, nothing of how the roles are

@@ -29,6 +29,11 @@ pub struct QuoteToOrderPolicy {
     /// date onto the quote. Empty: off.
     #[serde(deserialize_with = "empty_is_none")]
     pub invoiced_status: Option<String>,
+    /// What to do with an order the ERP's check finds past the customer's credit limit.
+    pub over_credit_limit: OverCreditLimit,
+    /// With `send-and-flag`: the status written to the quote (with the order number) instead
+    /// of `transferred_status`, so the rep sees the flag in QuoteWerks. None: the usual one.
+    pub credit_flag_status: Option<String>,
     /// Keys that moved to `[tenants.T.host]`: accepted by the parser only so that the
     /// config's validation can say where they went (hidden: not policy).
     #[serde(rename = "ion_token_secret")]
@@ -55,11 +60,25 @@ impl Default for QuoteToOrderPolicy {
             final_statuses: vec!["77".into(), "90".into(), "99".into()],
             // M3's "invoiced".
             invoiced_status: Some("77".into()),
+            over_credit_limit: OverCreditLimit::Hold,
+            credit_flag_status: None,
             moved_ion_token_secret: None,
             moved_webhook_secret: None,
             moved_webhook_header: None,
         }
     }
+}
+
+/// `over_credit_limit = "hold" | "send-and-flag"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverCreditLimit {
+    /// Held with the figures before anything is written; checked again on release.
+    #[default]
+    Hold,
+    /// Sent all the same; the quote's trail (and, with `credit_flag_status`, its status)
+    /// carries the figures for the credit desk.
+    SendAndFlag,
 }
 
 /// `invoiced_status = ""` turns the invoice write-back off.

@@ -17,10 +17,14 @@ use serde_json::Value as Json;
 
 use ferry_domain::{Context, Document, Issue, MatchCriteria, OrderReceipt, Severity};
 
-use super::{StepError, Tenant, field_errors, now_ms, outcome_for};
+use super::{OverCreditLimit, StepError, Tenant, field_errors, now_ms, outcome_for};
 use ferry_store::{Claim, LinkRef, Outcome, Store};
 
 pub const KIND: &str = "quote-to-order";
+
+/// The field an ERP connector's `validate-order` names for a credit finding (the contract's
+/// vocabulary): the tenant's `over_credit_limit` decides whether it holds the order.
+pub const CREDIT_FIELD: &str = "credit";
 
 /// Lines sent per `add-order-lines` call; progress is committed after each, so a fault costs
 /// at most one chunk.
@@ -54,6 +58,9 @@ pub struct Checkpoint {
     /// earlier steps used.
     #[serde(default)]
     pub progress_at_attempt: i64,
+    /// Sent past the customer's credit limit (policy `send-and-flag`): the ERP's figures.
+    #[serde(default)]
+    pub credit_flag: Option<String>,
 }
 
 impl Checkpoint {
@@ -391,14 +398,48 @@ impl Run<'_> {
     async fn validate(&mut self) -> Result<Step, StepError> {
         let order = Self::need(&self.cp.order, "order")?.clone();
         let problems = self.env.roles.erp.validate_order(&order).await?;
-        if !problems.is_empty() {
+        let flag = self.env.policy.over_credit_limit == OverCreditLimit::SendAndFlag;
+        let (credit, other): (Vec<_>, Vec<_>) = problems
+            .into_iter()
+            .partition(|p| flag && p.field == CREDIT_FIELD);
+        if !other.is_empty() {
             return Err(StepError::Hold(format!(
                 "the ERP would refuse this order: {}",
-                field_errors(&problems)
+                field_errors(&other)
             )));
         }
-        self.commit(Step::Validated, "validated by the ERP", None)
-            .await
+        if credit.is_empty() {
+            self.cp.credit_flag = None;
+            return self
+                .commit(Step::Validated, "validated by the ERP", None)
+                .await;
+        }
+        let figures = credit
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        // In the quote's trail at its own step, where the credit desk and the console find it.
+        self.store
+            .audit(
+                &self.env.name,
+                KIND,
+                &self.claim.job.key,
+                "credit-flag",
+                &format!(
+                    "sent past the credit limit (over_credit_limit = send-and-flag): {figures}"
+                ),
+                &Json::Null,
+            )
+            .await?;
+        tracing::warn!(tenant = %self.env.name, quote = %self.cp.quote_id, "order sent past the credit limit: {figures}");
+        self.cp.credit_flag = Some(figures);
+        self.commit(
+            Step::Validated,
+            "validated by the ERP; flagged for credit",
+            None,
+        )
+        .await
     }
 
     async fn create_head(&mut self) -> Result<Step, StepError> {
@@ -497,7 +538,11 @@ impl Run<'_> {
         let receipt = Self::need(&self.cp.receipt, "receipt")?.clone();
         let number = receipt.order_number;
         let id = self.cp.quote_id.clone();
-        let status = self.env.policy.transferred_status.clone();
+        let policy = &self.env.policy;
+        let status = match (&self.cp.credit_flag, &policy.credit_flag_status) {
+            (Some(_), Some(flagged)) => Some(flagged.clone()),
+            _ => policy.transferred_status.clone(),
+        };
         self.env
             .roles
             .quoting

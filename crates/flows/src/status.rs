@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_domain::{Erp, ErrorClass, Quoting, RoleFailure};
+use ferry_domain::{Erp, ErrorClass, Quoting, RoleError, RoleFailure};
 use serde_json::json;
 
 use super::{RetryPolicy, StepError, Tenant, now_ms, outcome_for, quote_to_order};
@@ -142,8 +142,8 @@ fn reached(status: &str, target: &str) -> bool {
 }
 
 /// Writes the order's latest invoice (number and date) onto the quote and audits it. A plugin
-/// that can't (built before contract 1.2, or not implementing it) is skipped with a log line,
-/// as is an order the ERP lists no invoice for yet: the status push-back itself succeeds.
+/// that can't (built before contract 1.2, or not implementing it) is skipped with a log line:
+/// the status push-back itself succeeds.
 async fn invoice_back(
     push: &StatusPush<'_>,
     store: &dyn Store,
@@ -156,9 +156,16 @@ async fn invoice_back(
         }
         other => other.map_err(role)?,
     };
+    // M3 can set the order status before the invoice is listed: retry with the tenant's
+    // policy (the status is not recorded as pushed yet) rather than lose the invoice.
     let Some(invoice) = invoices.last() else {
-        tracing::warn!(tenant = push.tenant, order = %order.remote_id, "invoiced, but the ERP lists no invoice for the order yet; nothing written to the quote");
-        return Ok(());
+        return Err(StepError::Plugin(RoleError::new(
+            ErrorClass::Transient,
+            format!(
+                "ERP order {} is invoiced, but the ERP lists no invoice for it yet",
+                order.remote_id
+            ),
+        )));
     };
     match push
         .quoting

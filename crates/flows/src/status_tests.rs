@@ -480,3 +480,35 @@ async fn no_invoiced_status_means_no_invoice_calls() {
     assert!(push_back(&push, &w.store, "ORD1").await.expect("ok"));
     assert!(w.invoices_written().is_empty());
 }
+
+#[tokio::test]
+async fn an_order_invoiced_before_its_invoice_is_listed_retries_until_the_invoice_arrives() {
+    let w = World::new().await;
+    w.erp_moves_to("77");
+    let early = push_back(&w.push(), &w.store, "ORD1").await;
+    let Err(e) = early else {
+        panic!("an invoiced order without a listed invoice must not count as pushed back")
+    };
+    assert!(
+        matches!(
+            crate::outcome_for(&e, 1, &w.retry, now_ms()),
+            Outcome::Retry { .. }
+        ),
+        "retried, not held or dead: {e}"
+    );
+    let order = w.store.links_by_remote(TENANT, ORDER_LINK, "ORD1").await;
+    let order = order.expect("read").into_iter().next();
+    assert_eq!(
+        order.and_then(|o| o.state).as_deref(),
+        Some("22"),
+        "not recorded"
+    );
+
+    // M3 lists the invoice a moment later: the retry brings it onto the quote.
+    w.erp_invoices();
+    assert!(push_back(&w.push(), &w.store, "ORD1").await.expect("ok"));
+    assert_eq!(
+        w.invoices_written(),
+        [("17".into(), "200002".into(), "2026-12-03".into())]
+    );
+}

@@ -6,9 +6,10 @@
 use ferry_domain::{ErrorClass, FieldError};
 
 use super::{TENANT, World, held};
+use crate::OverCreditLimit;
 use crate::fakes::{Fail, role_error};
 use crate::now_ms;
-use crate::quote_to_order::KIND;
+use crate::quote_to_order::{CREDIT_FIELD, KIND};
 use ferry_store::{JobState, Jobs, Outcome, Release};
 
 const OVER: &str = "credit limit exceeded for customer C1: limit 100, exposure 40, order value 250; raise the limit in M3 (CRS610) or reduce the order, then release";
@@ -17,7 +18,7 @@ const OVER: &str = "credit limit exceeded for customer C1: limit 100, exposure 4
 async fn an_order_past_the_credit_limit_is_held_with_the_figures_and_checked_again_on_release() {
     let w = World::new(2);
     w.fakes.erp.problems.lock().expect("lock").push(FieldError {
-        field: "CUNO".into(),
+        field: CREDIT_FIELD.into(),
         line: None,
         message: OVER.into(),
     });
@@ -25,7 +26,7 @@ async fn an_order_past_the_credit_limit_is_held_with_the_figures_and_checked_aga
     let outcome = w.pass().await;
     assert_eq!(
         held(&outcome),
-        format!("the ERP would refuse this order: CUNO: {OVER}")
+        format!("the ERP would refuse this order: credit: {OVER}")
     );
     assert_eq!(w.erp_calls("begin_order"), 0, "nothing written");
 
@@ -79,4 +80,60 @@ async fn a_credit_stop_at_confirm_is_a_hold_and_the_order_goes_through_once_rele
         "the release reads the ERP back and reopens the batch order (the connector reuses it)"
     );
     assert_eq!(w.erp_calls("confirm_order"), 2);
+}
+
+#[tokio::test]
+async fn send_and_flag_sends_the_order_and_flags_it_on_the_quote_and_in_its_trail() {
+    let mut w = World::new(2);
+    w.tenant.policy.over_credit_limit = OverCreditLimit::SendAndFlag;
+    w.tenant.policy.credit_flag_status = Some("Ordered - credit review".into());
+    w.fakes.erp.problems.lock().expect("lock").push(FieldError {
+        field: CREDIT_FIELD.into(),
+        line: None,
+        message: OVER.into(),
+    });
+    w.enqueue("17").await;
+    assert!(matches!(w.pass().await, Outcome::Done));
+    assert_eq!(w.erp_calls("confirm_order"), 1, "sent");
+    assert_eq!(w.checkpoint("17").await.credit_flag.as_deref(), Some(OVER));
+    let trail = w.trail("17").await;
+    assert!(
+        trail
+            .iter()
+            .any(|t| t.starts_with("credit-flag: ") && t.contains(OVER)),
+        "{trail:?}"
+    );
+    let marked = w.fakes.quoting.transferred.lock().expect("lock").clone();
+    assert_eq!(
+        marked.last().map(|m| m.2.as_deref()),
+        Some(Some("Ordered - credit review")),
+        "{marked:?}"
+    );
+}
+
+#[tokio::test]
+async fn send_and_flag_still_holds_what_is_not_about_credit() {
+    let mut w = World::new(2);
+    w.tenant.policy.over_credit_limit = OverCreditLimit::SendAndFlag;
+    let mut problems = w.fakes.erp.problems.lock().expect("lock");
+    problems.push(FieldError {
+        field: CREDIT_FIELD.into(),
+        line: None,
+        message: OVER.into(),
+    });
+    problems.push(FieldError {
+        field: "ITNO".into(),
+        line: Some(1),
+        message: "item X9 does not exist".into(),
+    });
+    drop(problems);
+    w.enqueue("17").await;
+    let outcome = w.pass().await;
+    let reason = held(&outcome);
+    assert!(reason.contains("item X9 does not exist"), "{reason}");
+    assert!(
+        !reason.contains("credit limit"),
+        "the credit finding is not a reason to hold: {reason}"
+    );
+    assert_eq!(w.erp_calls("begin_order"), 0);
 }

@@ -52,8 +52,10 @@ pub fn check(mi: &Mi, order: &Document, cuno: &str) -> Result<Option<FieldError>
     let exposure = num("TOIN") + num("TBLG");
     let value = order_value(order);
     Ok((exposure + value > limit).then(|| {
+        // The contract's vocabulary for a credit finding: the host holds or sends and flags
+        // the order as the tenant chooses (`over_credit_limit`).
         field_error(
-            "CUNO",
+            "credit",
             None,
             &format!(
                 "credit limit exceeded for customer {cuno}: limit {}, exposure {}, order value {}; raise the limit in M3 (CRS610) or reduce the order, then release",
