@@ -44,7 +44,7 @@ pub use sqlite::SqliteStore;
 pub use traits::{Activations, Audit, Health, Inbox, Jobs, Links, Store, SyncState, Tokens};
 pub use types::{
     Activation, ApiToken, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job,
-    JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release, clock_ms,
+    JobCount, JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release, clock_ms,
 };
 
 /// Why a store operation failed, the same for every backend.

@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 use crate::StoreError;
 use crate::types::{
     Activation, ApiToken, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job,
-    JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release,
+    JobCount, JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release,
 };
 
 /// Deduplicated inbound events (webhooks, ION BODs), each stored before it is acknowledged.
@@ -130,6 +130,15 @@ pub trait Jobs: Send + Sync {
         tenant: Option<&str>,
         state: Option<JobState>,
     ) -> Result<Vec<Job>, StoreError>;
+
+    /// How many of the tenant's jobs are in each (kind, state), counting only jobs last
+    /// changed (`updated_at`) at or after `changed_since` (RFC 3339 as rows carry it; None:
+    /// every job). Counts without loading checkpoints: for alerts and health figures.
+    async fn job_counts(
+        &self,
+        tenant: &str,
+        changed_since: Option<&str>,
+    ) -> Result<Vec<JobCount>, StoreError>;
 
     /// Puts a dead job back in the queue, keeping its checkpoint (so idempotency holds).
     /// A dead letter replays once.

@@ -92,6 +92,14 @@ pub struct Job {
 }
 
 /// A claimed job and the token that fences every write about it.
+/// How many of a tenant's jobs of one kind are in one state (`Jobs::job_counts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobCount {
+    pub kind: String,
+    pub state: JobState,
+    pub count: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Claim {
     pub job: Job,

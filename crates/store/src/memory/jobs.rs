@@ -7,8 +7,8 @@ use super::{JobRow, MemoryStore, State};
 use crate::StoreError;
 use crate::traits::Jobs;
 use crate::types::{
-    Claim, DeadLetter, Job, JobState, Link, LinkRef, NewJob, Outcome, Release, checkpoint_keys,
-    new_token, now, restart_checkpoint,
+    Claim, DeadLetter, Job, JobCount, JobState, Link, LinkRef, NewJob, Outcome, Release,
+    checkpoint_keys, new_token, now, restart_checkpoint,
 };
 
 impl State {
@@ -293,6 +293,33 @@ impl Jobs for MemoryStore {
                 .filter(|r| state.is_none_or(|st| r.job.state == st))
                 .map(|r| r.job.clone())
                 .collect())
+        })
+    }
+
+    async fn job_counts(
+        &self,
+        tenant: &str,
+        changed_since: Option<&str>,
+    ) -> Result<Vec<JobCount>, StoreError> {
+        self.with(|s| {
+            let mut counts = std::collections::BTreeMap::<(String, &'static str), JobCount>::new();
+            for r in s.jobs.values() {
+                let job = &r.job;
+                if job.tenant != tenant
+                    || changed_since.is_some_and(|t| job.updated_at.as_str() < t)
+                {
+                    continue;
+                }
+                counts
+                    .entry((job.kind.clone(), job.state.as_str()))
+                    .or_insert_with(|| JobCount {
+                        kind: job.kind.clone(),
+                        state: job.state,
+                        count: 0,
+                    })
+                    .count += 1;
+            }
+            Ok(counts.into_values().collect())
         })
     }
 

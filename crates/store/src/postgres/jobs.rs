@@ -11,7 +11,7 @@ use super::{Fail, PgStore, Res};
 use crate::StoreError;
 use crate::traits::Jobs;
 use crate::types::{
-    Claim, DeadLetter, Job, JobState, LinkRef, NewJob, Outcome, Release, checkpoint_keys,
+    Claim, DeadLetter, Job, JobCount, JobState, LinkRef, NewJob, Outcome, Release, checkpoint_keys,
     new_token, now, restart_checkpoint,
 };
 
@@ -541,6 +541,36 @@ impl Jobs for PgStore {
                 )
                 .await?;
             rows.iter().map(job_row).collect::<Res<Vec<_>>>()
+        }
+        .await
+        .map_err(Fail::into_store)
+    }
+
+    async fn job_counts(
+        &self,
+        tenant: &str,
+        changed_since: Option<&str>,
+    ) -> Result<Vec<JobCount>, StoreError> {
+        async {
+            let client = self.client().await?;
+            let rows = client
+                .query(
+                    "SELECT kind, state, count(*) FROM jobs WHERE tenant = $1
+                     AND ($2::text IS NULL OR updated_at >= $2)
+                     GROUP BY kind, state ORDER BY kind, state",
+                    &[&tenant, &changed_since],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let state: String = r.try_get(1)?;
+                    Ok(JobCount {
+                        kind: r.try_get(0)?,
+                        state: JobState::parse(&state).unwrap_or(JobState::Dead),
+                        count: r.try_get(2)?,
+                    })
+                })
+                .collect::<Res<Vec<_>>>()
         }
         .await
         .map_err(Fail::into_store)

@@ -9,7 +9,7 @@ use super::{Res, SqliteStore};
 use crate::StoreError;
 use crate::traits::Jobs;
 use crate::types::{
-    Claim, DeadLetter, Job, JobState, LinkRef, NewJob, Outcome, Release, checkpoint_keys,
+    Claim, DeadLetter, Job, JobCount, JobState, LinkRef, NewJob, Outcome, Release, checkpoint_keys,
     new_token, now, restart_checkpoint,
 };
 
@@ -493,6 +493,30 @@ impl Jobs for SqliteStore {
             ))?;
             let rows = stmt.query_map(params![tenant, state.map(JobState::as_str)], job_row)?;
             rows.map(|r| parse_job(r?)).collect()
+        })
+        .await
+    }
+
+    async fn job_counts(
+        &self,
+        tenant: &str,
+        changed_since: Option<&str>,
+    ) -> Result<Vec<JobCount>, StoreError> {
+        let (tenant, since) = (tenant.to_owned(), changed_since.map(str::to_owned));
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT kind, state, count(*) FROM jobs WHERE tenant = ?1 AND (?2 IS NULL OR updated_at >= ?2)
+                 GROUP BY kind, state ORDER BY kind, state",
+            )?;
+            let rows = stmt.query_map(params![tenant, since], |r| {
+                let state: String = r.get(1)?;
+                Ok(JobCount {
+                    kind: r.get(0)?,
+                    state: JobState::parse(&state).unwrap_or(JobState::Dead),
+                    count: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }

@@ -535,3 +535,87 @@ pub async fn audit_outside_a_step_joins_the_keys_trail(s: &Fixture) {
     assert_eq!(trail[0].data["status"], "66");
     assert_eq!(s.trail("acme", "old").await.expect("trail")[0].job_id, 0);
 }
+
+pub async fn job_counts_are_per_kind_and_state_of_one_tenant_and_filter_by_last_change(
+    s: &Fixture,
+) {
+    for key in ["1", "2", "3"] {
+        s.enqueue(job(key), 0).await.expect("enqueue");
+    }
+    let other = NewJob {
+        tenant: "globex",
+        kind: KIND,
+        key: "9",
+        checkpoint: json!({}),
+    };
+    s.enqueue(other, 0).await.expect("enqueue");
+    let sync = NewJob {
+        tenant: "acme",
+        kind: "catalog-sync",
+        key: "catalog",
+        checkpoint: json!({}),
+    };
+    s.enqueue(sync, 0).await.expect("enqueue");
+    // Claim acme's quote jobs 1 and 2 (oldest first): one ends done, one dead.
+    let mut claims = Vec::new();
+    while claims.len() < 2 {
+        let claim = s
+            .claim("w", 1, 60_000, 0)
+            .await
+            .expect("claim")
+            .pop()
+            .expect("a job");
+        if claim.job.tenant == "acme" && claim.job.kind == KIND {
+            claims.push(claim);
+        } else {
+            s.finish(
+                &claim,
+                Outcome::Wait {
+                    at_ms: 1_000_000,
+                    reason: "later".into(),
+                },
+                0,
+            )
+            .await
+            .expect("wait");
+        }
+    }
+    s.finish(&claims[0], Outcome::Done, 0).await.expect("done");
+    s.finish(
+        &claims[1],
+        Outcome::Dead {
+            error: "refused".into(),
+        },
+        0,
+    )
+    .await
+    .expect("dead");
+
+    let counts = s.job_counts("acme", None).await.expect("counts");
+    let of = |kind: &str, state: JobState| {
+        counts
+            .iter()
+            .filter(|c| c.kind == kind && c.state == state)
+            .map(|c| c.count)
+            .sum::<i64>()
+    };
+    assert_eq!(of(KIND, JobState::Done), 1, "{counts:?}");
+    assert_eq!(of(KIND, JobState::Dead), 1, "{counts:?}");
+    assert_eq!(of(KIND, JobState::Queued), 1, "{counts:?}");
+    assert_eq!(of("catalog-sync", JobState::Queued), 1, "{counts:?}");
+    assert_eq!(
+        counts.iter().map(|c| c.count).sum::<i64>(),
+        4,
+        "globex's job is not acme's: {counts:?}"
+    );
+    let past = s
+        .job_counts("acme", Some("2000-01-01T00:00:00.000Z"))
+        .await
+        .expect("counts");
+    assert_eq!(past, counts, "every job changed after 2000");
+    let future = s
+        .job_counts("acme", Some("2999-01-01T00:00:00.000Z"))
+        .await
+        .expect("counts");
+    assert!(future.is_empty(), "none changed after 2999: {future:?}");
+}

@@ -42,6 +42,7 @@ macro_rules! backend {
                 jobs::another_tenants_job_never_waits_on_this_tenants_reference,
                 jobs::a_job_written_by_one_handle_is_claimed_once_across_handles,
                 jobs::audit_outside_a_step_joins_the_keys_trail,
+                jobs::job_counts_are_per_kind_and_state_of_one_tenant_and_filter_by_last_change,
                 clock::a_clock_stepped_back_delays_a_retry_by_its_backoff_not_by_the_step,
                 clock::a_clock_stepped_back_keeps_a_dead_workers_lease_for_one_lease_only,
                 clock::a_heartbeat_after_a_clock_step_back_keeps_the_lease_with_its_holder,
