@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 pub mod nodes;
 pub mod orders;
+pub mod sinks;
 pub mod stack;
 
 use std::io::BufRead;

@@ -21,7 +21,9 @@ use crate::runtime::{Role, RuntimeSettings};
 
 pub mod resolve;
 pub mod secret;
+pub mod settings;
 pub mod store;
+pub mod trust;
 pub mod validate;
 
 pub use resolve::{HostCredentials, ResolvedTenant};
@@ -100,6 +102,9 @@ pub struct TenantConfig {
     /// `[tenants.T.sync.*]`: the syncs besides quote → order (the catalog today).
     #[serde(default)]
     pub sync: SyncConfig,
+    /// `[tenants.T.trust]`: which plugin packages install accepts (signatures, vendor keys).
+    #[serde(default)]
+    pub trust: trust::TrustPolicy,
 }
 
 /// `[tenants.T.sync]`: each sync's policy and schedule (off unless `every` is set).
@@ -144,8 +149,8 @@ pub struct PluginConfig {
     /// configuration, not per call).
     #[serde(default)]
     pub prepare: bool,
-    /// Non-secret settings handed to the plugin (`config` import).
-    #[serde(default)]
+    /// Non-secret settings handed to the plugin (`config` import): strings, numbers, booleans.
+    #[serde(default, deserialize_with = "settings::scalars")]
     pub settings: BTreeMap<String, String>,
     /// The tenant's connections this plugin may use, by name.
     #[serde(default)]

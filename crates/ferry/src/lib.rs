@@ -8,6 +8,7 @@
 //! of their own.
 //! May depend on every Ferry crate; `ferry-sim` only with feature `sandbox`.
 
+pub mod alerts;
 pub mod api;
 pub mod authoring;
 pub mod cli;

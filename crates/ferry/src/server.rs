@@ -145,6 +145,11 @@ pub async fn start(
             jobs.clone(),
         )));
     }
+    background.push(tokio::spawn(crate::alerts::run(
+        config.clone(),
+        data_dir.to_path_buf(),
+        store.clone(),
+    )));
     let refresh = Duration::from_millis(config.server.registry_refresh_ms.max(100));
     let reg = registry.clone();
     background.push(tokio::spawn(async move {

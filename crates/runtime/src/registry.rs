@@ -269,6 +269,26 @@ impl Registry {
         self.blobs.join(format!("{digest}.wasm"))
     }
 
+    /// Keeps a package's manifest beside its installed component (`DIGEST.manifest.toml`):
+    /// what the plugin declared it needs, checked again at each activation.
+    pub fn put_manifest(&self, digest: &str, text: &str) -> Result<(), RegistryError> {
+        let path = self.blobs.join(format!("{digest}.manifest.toml"));
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|source| RegistryError::Io { path, source })
+    }
+
+    /// The manifest installed with a component, if it came in a package.
+    pub fn manifest(&self, digest: &str) -> Result<Option<String>, RegistryError> {
+        let path = self.blobs.join(format!("{digest}.manifest.toml"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(RegistryError::Io { path, source }),
+        }
+    }
+
     async fn resolve_digest(
         &self,
         tenant: &str,

@@ -4,7 +4,10 @@
 
 pub mod contract;
 pub mod fixtures;
+pub mod manifest;
+pub mod package;
 pub mod scaffold;
+pub mod sign;
 
 use std::path::{Path, PathBuf};
 

@@ -9,11 +9,13 @@ use clap::Subcommand;
 
 use super::{Cli, exit, out, role_parser};
 use crate::runtime::Role;
+use crate::services::packages;
 use crate::services::plugins::{self, RunOutcome, RunRequest};
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Store a component and bind it to a tenant's role (checked; not yet active).
+    /// Store a component or a plugin package (.ferry) and bind it to a tenant's role (checked
+    /// against the tenant's trust policy and the contract; not yet active).
     Install {
         file: PathBuf,
         #[arg(long)]
@@ -61,6 +63,29 @@ pub enum PluginCommand {
     /// Run a transform against recorded fixtures (NAME.input.json, NAME.expected.json); a
     /// difference is printed field by field and the exit code is 1.
     Test(super::authoring::TestArgs),
+    /// Build a plugin package (NAME-VERSION.ferry) of a manifest and a component, checked
+    /// against each other.
+    Pack {
+        /// The manifest (name, version, vendor, contract, connections, settings, secrets).
+        #[arg(long, default_value = "ferry-plugin.toml")]
+        manifest: PathBuf,
+        #[arg(long)]
+        component: PathBuf,
+        /// The package file, or a folder for NAME-VERSION.ferry (default: that name here).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
+    /// Sign a plugin package (in place) with a vendor's ed25519 secret key.
+    Sign {
+        package: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// A new vendor keypair: BASE.key (secret) and BASE.pub (for tenants' vendor_keys).
+    Keygen {
+        /// Where to write them, without extension (e.g. keys/acme).
+        base: PathBuf,
+    },
     /// Call one export of a component under the normal limits and print what came back.
     Run {
         file: PathBuf,
@@ -99,11 +124,53 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
     match cmd {
         PluginCommand::New(args) => return super::authoring::new(args),
         PluginCommand::Test(args) => return super::authoring::test(cli, args).await,
+        PluginCommand::Sign { package, key } => {
+            let (signer, signed) = packages::sign(package, key)?;
+            out!(
+                "signed {} ({}) with key {signer}; package digest sha256:{}",
+                package.display(),
+                signed.manifest.label(),
+                signed.digest()
+            )?;
+            return Ok(exit::OK);
+        }
+        PluginCommand::Keygen { base } => {
+            let public = packages::keygen(base)?;
+            out!(
+                "wrote {} (secret: keep it) and {}",
+                base.with_extension("key").display(),
+                base.with_extension("pub").display()
+            )?;
+            out!("public key (for a tenant's [trust] vendor_keys): {public}")?;
+            return Ok(exit::OK);
+        }
         _ => {}
     }
     let ctx = cli.context()?;
     match cmd {
-        PluginCommand::New(_) | PluginCommand::Test(_) => {}
+        PluginCommand::New(_)
+        | PluginCommand::Test(_)
+        | PluginCommand::Sign { .. }
+        | PluginCommand::Keygen { .. } => {}
+        PluginCommand::Pack {
+            manifest,
+            component,
+            out,
+        } => {
+            let (path, package) = packages::pack(&ctx, manifest, component, out.as_deref()).await?;
+            let contract = package
+                .manifest
+                .contract
+                .as_ref()
+                .map(|c| format!("{}@{}", c.world, c.version))
+                .unwrap_or_default();
+            out!(
+                "packed {} ({contract}) into {}; package digest sha256:{} (unsigned)",
+                package.manifest.label(),
+                path.display(),
+                package.digest()
+            )?;
+        }
         PluginCommand::Install {
             file,
             tenant,

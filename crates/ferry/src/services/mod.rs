@@ -20,6 +20,7 @@
 pub mod doctor;
 pub mod journeys;
 mod metadata;
+pub mod packages;
 pub mod plugins;
 pub mod sync;
 pub mod tokens;

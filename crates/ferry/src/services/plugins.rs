@@ -62,8 +62,9 @@ pub async fn open_registry(ctx: &Context) -> Result<Arc<Registry>, ServiceError>
     Ok(Registry::open(runtime, store, &files.plugins()).await?)
 }
 
-/// Stores a component for the tenant's role (checked against the contract and the role's
-/// grants), and activates it when asked.
+/// Stores a component, or the component of a plugin package, for the tenant's role (checked
+/// against the tenant's trust policy, the contract and the role's grants), and activates it
+/// when asked. A package's manifest is kept beside the component.
 pub async fn install(
     ctx: &Context,
     file: &Path,
@@ -73,9 +74,20 @@ pub async fn install(
 ) -> Result<InstallOutcome, ServiceError> {
     ctx.tenant(tenant)?;
     let registry = open_registry(ctx).await?;
-    let bytes = read_file(file)?;
+    let admitted = super::packages::admit(ctx, tenant, role, read_file(file)?)?;
+    let bytes = admitted.component;
     check_grants(ctx, &registry, tenant, role, &bytes).await?;
+    if let Some(package) = &admitted.package {
+        super::packages::check_packaged(&registry, role, package).await?;
+        if activate {
+            super::packages::check_manifest(&ctx.config, tenant, role, &package.manifest)
+                .map_err(|e| ServiceError::Input(e.to_string()))?;
+        }
+    }
     let installed = registry.install(bytes, tenant, role).await?;
+    if let Some(package) = &admitted.package {
+        registry.put_manifest(&installed.digest, &package.manifest_text)?;
+    }
     if activate {
         registry.activate(tenant, role, &installed.digest).await?;
     }
@@ -105,6 +117,7 @@ pub async fn activate(
     if let (Some(row), None) = (candidates.next(), candidates.next()) {
         let bytes = registry.blob(&row.digest)?;
         check_grants(ctx, &registry, tenant, role, &bytes).await?;
+        check_capabilities(ctx, &registry, tenant, role, &row.digest)?;
     }
     Ok(registry.activate(tenant, role, digest).await?)
 }
@@ -122,6 +135,7 @@ pub async fn rollback(
     if let Some(previous) = store.previous(tenant, role.as_str()).await? {
         let bytes = registry.blob(&previous.digest)?;
         check_grants(ctx, &registry, tenant, role, &bytes).await?;
+        check_capabilities(ctx, &registry, tenant, role, &previous.digest)?;
     }
     Ok(registry.rollback(tenant, role).await?)
 }
@@ -250,6 +264,22 @@ async fn check_grants(
     let report = tokio::task::spawn_blocking(move || runtime.inspect(&bytes, Some(role))).await??;
     ctx.config
         .check_plugin(tenant, role, Some(&report.imports))?;
+    Ok(())
+}
+
+/// Refuses a packaged component whose manifest needs what the tenant's config does not grant
+/// (or whose settings the tenant got wrong), naming tenant, plugin and capability.
+fn check_capabilities(
+    ctx: &Context,
+    registry: &Registry,
+    tenant: &str,
+    role: Role,
+    digest: &str,
+) -> Result<(), ServiceError> {
+    if let Some(manifest) = super::packages::installed_manifest(registry, digest)? {
+        super::packages::check_manifest(&ctx.config, tenant, role, &manifest)
+            .map_err(|e| ServiceError::Input(e.to_string()))?;
+    }
     Ok(())
 }
 

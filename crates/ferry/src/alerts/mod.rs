@@ -1,0 +1,247 @@
+//! Alerts (`[tenants.T.alerts]`): `ferry serve` evaluates each tenant's rules every `every`
+//! against the store (failure rate over a window, dead-letter depth, hold age, and what did
+//! not happen: an approved quote with no ERP order, no catalog sync) and sends an alert to
+//! each configured channel when a rule starts holding, and again ("resolved") when it stops.
+//!
+//! What each channel was last sent per rule is kept (in memory and in
+//! `{data_dir}/alerts/{tenant}.json`), so a holding rule is not sent again every tick nor
+//! after a restart, and a rule that cleared while the server was down is still resolved. A
+//! failed delivery is logged at WARN and tried again next tick; nothing here stops the server.
+//! Every node evaluates its own rules: with several nodes on one PostgreSQL store, each sends.
+
+pub mod deliver;
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferry_store::{Store, clock_ms};
+
+use crate::config::FerryConfig;
+use crate::config::alerts::{AlertRule, TenantAlerts};
+use deliver::{Channel, Deliver, Email, Webhook};
+use rules::Reading;
+
+/// One alert as sent: a rule of a tenant that started holding (`firing`) or stopped.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub tenant: String,
+    /// The rule's name (its kind unless named).
+    pub rule: String,
+    pub kind: &'static str,
+    pub firing: bool,
+    pub reading: Reading,
+}
+
+impl Alert {
+    fn word(&self) -> &'static str {
+        if self.firing { "FIRING" } else { "RESOLVED" }
+    }
+
+    /// `[ferry] FIRING acme dead-letters`
+    pub fn subject(&self) -> String {
+        format!("[ferry] {} {} {}", self.word(), self.tenant, self.rule)
+    }
+
+    /// The message: state, tenant, rule, figures, then the jobs concerned, one a line.
+    pub fn text(&self) -> String {
+        // ASCII only: mail then goes as plain 7-bit text, readable in any client.
+        let kind = if self.rule == self.kind {
+            String::new()
+        } else {
+            format!(" ({})", self.kind)
+        };
+        let mut text = format!(
+            "[{}] tenant {}, rule {}{kind}: {}",
+            self.word(),
+            self.tenant,
+            self.rule,
+            self.reading.summary
+        );
+        for example in &self.reading.examples {
+            text.push_str("\n- ");
+            text.push_str(example);
+        }
+        text
+    }
+}
+
+/// What each channel was last sent, per rule: true = firing. Absent = resolved (nothing
+/// to say yet).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sent(BTreeMap<String, BTreeMap<String, bool>>);
+
+impl Sent {
+    fn firing(&self, rule: &str, channel: &str) -> bool {
+        self.0
+            .get(rule)
+            .and_then(|c| c.get(channel))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn set(&mut self, rule: &str, channel: &str, firing: bool) {
+        let rules = self.0.entry(rule.to_string()).or_default();
+        if firing {
+            rules.insert(channel.to_string(), true);
+        } else {
+            rules.remove(channel);
+        }
+        if rules.is_empty() {
+            self.0.remove(rule);
+        }
+    }
+
+    /// Reads the state kept in `path`; a missing or unreadable file is a fresh start.
+    fn load(path: &Path) -> Sent {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!("alerts: ignoring {} ({e}): starting afresh", path.display());
+                Sent::default()
+            }),
+            Err(_) => Sent::default(),
+        }
+    }
+
+    /// Writes the state (to a temporary file renamed over the old one: never half written).
+    fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self).unwrap_or_default())?;
+        std::fs::rename(&tmp, path)
+    }
+}
+
+/// One tenant's rules and channels, and what was sent.
+pub struct Evaluator<C> {
+    pub tenant: String,
+    pub rules: Vec<AlertRule>,
+    pub channels: Vec<C>,
+    pub sent: Sent,
+    /// When evaluation started (the catalog rule's reference before any sync).
+    pub started_ms: i64,
+}
+
+impl<C: Deliver> Evaluator<C> {
+    pub fn new(tenant: &str, rules: Vec<AlertRule>, channels: Vec<C>, sent: Sent) -> Self {
+        Self {
+            tenant: tenant.to_string(),
+            rules,
+            channels,
+            sent,
+            started_ms: clock_ms(),
+        }
+    }
+
+    /// Evaluates every rule at `now_ms` and sends each channel what changed since it was
+    /// last sent. Returns the alerts sent (per channel, in order), so a caller knows whether
+    /// the state moved.
+    pub async fn tick(&mut self, store: &dyn Store, now_ms: i64) -> Vec<(String, Alert)> {
+        let mut delivered = Vec::new();
+        for rule in &self.rules {
+            let reading = match rules::evaluate(store, &self.tenant, rule, now_ms, self.started_ms)
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(tenant = %self.tenant, rule = rule.name(), "alert rule not evaluated: {e}");
+                    continue;
+                }
+            };
+            let alert = Alert {
+                tenant: self.tenant.clone(),
+                rule: rule.name().to_string(),
+                kind: rule.kind(),
+                firing: reading.holds,
+                reading,
+            };
+            for channel in &self.channels {
+                if self.sent.firing(&alert.rule, channel.id()) == alert.firing {
+                    continue;
+                }
+                match channel.send(&alert).await {
+                    Ok(()) => {
+                        tracing::info!(tenant = %alert.tenant, rule = %alert.rule, channel = channel.id(), "alert {}: {}", alert.word(), alert.reading.summary);
+                        self.sent.set(&alert.rule, channel.id(), alert.firing);
+                        delivered.push((channel.id().to_string(), alert.clone()));
+                    }
+                    Err(e) => tracing::warn!(
+                        tenant = %alert.tenant, rule = %alert.rule, channel = channel.id(),
+                        "alert {} not delivered (tried again next tick): {e}", alert.word()
+                    ),
+                }
+            }
+        }
+        // Rules no longer configured are forgotten.
+        let names: std::collections::BTreeSet<&str> =
+            self.rules.iter().map(AlertRule::name).collect();
+        self.sent.0.retain(|rule, _| names.contains(rule.as_str()));
+        delivered
+    }
+}
+
+/// The channels a tenant's config names.
+fn channels(config: &FerryConfig, alerts: &TenantAlerts) -> Vec<Channel> {
+    let mut channels = Vec::new();
+    if let Some(url) = &alerts.webhook {
+        match Webhook::new(url.clone(), config.base_dir.clone(), alerts.timeout) {
+            Ok(w) => channels.push(Channel::Webhook(w)),
+            Err(e) => tracing::warn!("alerts: no webhook channel: {e}"),
+        }
+    }
+    if let Some(smtp) = &alerts.smtp
+        && !alerts.email_to.is_empty()
+    {
+        channels.push(Channel::Email(Email {
+            smtp: smtp.clone(),
+            to: alerts.email_to.clone(),
+            base: config.base_dir.clone(),
+            timeout: alerts.timeout,
+        }));
+    }
+    channels
+}
+
+/// Where a tenant's sent-state is kept.
+fn state_file(data_dir: &Path, tenant: &str) -> PathBuf {
+    data_dir.join("alerts").join(format!("{tenant}.json"))
+}
+
+/// Evaluates every tenant's rules until the task is dropped (`ferry serve` spawns it once).
+pub async fn run(config: FerryConfig, data_dir: PathBuf, store: Arc<dyn Store>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (tenant, tc) in &config.tenants {
+        let alerts = &tc.alerts;
+        if !alerts.active() {
+            continue;
+        }
+        let file = state_file(&data_dir, tenant);
+        let mut evaluator = Evaluator::new(
+            tenant,
+            alerts.rules.clone(),
+            channels(&config, alerts),
+            Sent::load(&file),
+        );
+        let (store, every) = (store.clone(), alerts.every);
+        tasks.spawn(async move {
+            loop {
+                let before = evaluator.sent.clone();
+                evaluator.tick(store.as_ref(), clock_ms()).await;
+                if evaluator.sent != before
+                    && let Err(e) = evaluator.sent.save(&file)
+                {
+                    tracing::warn!("alerts: keeping what was sent in {}: {e}", file.display());
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+    // Dropping this future (the server stopping) aborts the tenants' loops with it.
+    while tasks.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,160 @@
+//! Plugin packages: pack (manifest + component, checked against each other), sign, keygen; at
+//! install, the tenant's trust policy ([`admit`]); at activation, the manifest's needs against
+//! what the tenant's config grants ([`check_manifest`]).
+
+use std::path::{Path, PathBuf};
+
+use super::{Context, ServiceError, read_file};
+use crate::authoring::manifest::{Manifest, NotGranted, TenantGrants};
+use crate::authoring::package::Package;
+use crate::authoring::sign;
+use crate::config::FerryConfig;
+use crate::runtime::grants::ConnectionKind;
+use crate::runtime::{Registry, Role, Runtime};
+
+fn input(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Input(e.to_string())
+}
+
+/// Builds a package from a manifest file and a component: the component must load as a
+/// plugin of the manifest's contract (read from it when the manifest names none) and the
+/// manifest must declare the connections its imports need. Writes `out` (a folder: the
+/// package's own `NAME-VERSION.ferry` in it; none: that name here).
+pub async fn pack(
+    ctx: &Context,
+    manifest_path: &Path,
+    component_path: &Path,
+    out: Option<&Path>,
+) -> Result<(PathBuf, Package), ServiceError> {
+    let text = String::from_utf8(read_file(manifest_path)?)
+        .map_err(|_| input(format!("{} is not UTF-8", manifest_path.display())))?;
+    let mut manifest =
+        Manifest::parse(&text).map_err(|e| input(format!("{}: {e}", manifest_path.display())))?;
+    let bytes = read_file(component_path)?;
+    let runtime = Runtime::new(ctx.config.runtime_settings(&ctx.data_dir))?;
+    let (role, component) = (manifest.role(), bytes.clone());
+    let report = tokio::task::spawn_blocking(move || runtime.inspect(&component, role)).await??;
+    manifest.check_component(&report).map_err(input)?;
+    let package = Package::new(manifest, bytes);
+    let path = match out {
+        Some(p) if p.is_dir() => p.join(package.file_name()),
+        Some(p) => p.to_path_buf(),
+        None => PathBuf::from(package.file_name()),
+    };
+    package.write(&path).map_err(input)?;
+    Ok((path, package))
+}
+
+/// Signs a package in place with a secret key file; returns the signer's public key.
+pub fn sign(package_path: &Path, key_path: &Path) -> Result<(String, Package), ServiceError> {
+    let mut package = Package::read(package_path).map_err(input)?;
+    let key = sign::read_signing_key(key_path).map_err(input)?;
+    sign::sign(&mut package, &key);
+    package.write(package_path).map_err(input)?;
+    let signer = package
+        .signature
+        .as_ref()
+        .map(|s| s.key.clone())
+        .unwrap_or_default();
+    Ok((signer, package))
+}
+
+/// A new vendor keypair at `BASE.key` / `BASE.pub`; returns the public key.
+pub fn keygen(base: &Path) -> Result<String, ServiceError> {
+    sign::keygen(base).map_err(input)
+}
+
+/// What install takes from a file: the component, and the package it came in, if any.
+pub struct Admitted {
+    pub component: Vec<u8>,
+    pub package: Option<Package>,
+}
+
+/// Reads what install was given (a package or a bare component) and holds it against the
+/// tenant's trust policy, naming the reason for a refusal; a package must be for `role`.
+pub fn admit(
+    ctx: &Context,
+    tenant: &str,
+    role: Role,
+    bytes: Vec<u8>,
+) -> Result<Admitted, ServiceError> {
+    let policy = &ctx.tenant(tenant)?.trust;
+    if !Package::is_package(&bytes) {
+        sign::admit(None, policy)
+            .map_err(|r| input(format!("tenant '{tenant}' refuses the component: {r}")))?;
+        return Ok(Admitted {
+            component: bytes,
+            package: None,
+        });
+    }
+    let package = Package::from_bytes(&bytes).map_err(input)?;
+    let label = package.manifest.label();
+    sign::admit(Some(&package), policy)
+        .map_err(|r| input(format!("tenant '{tenant}' refuses package {label}: {r}")))?;
+    if package.manifest.role() != Some(role) {
+        let world = package.manifest.contract.as_ref().map(|c| c.world.as_str());
+        return Err(input(format!(
+            "package {label} is for {}, not role {role} ({})",
+            world.unwrap_or("no contract world"),
+            role.world()
+        )));
+    }
+    Ok(Admitted {
+        component: package.component.clone(),
+        package: Some(package),
+    })
+}
+
+/// The package's manifest, checked again against its component (a package may be made by
+/// hand), before it is stored.
+pub async fn check_packaged(
+    registry: &Registry,
+    role: Role,
+    package: &Package,
+) -> Result<(), ServiceError> {
+    let (runtime, bytes) = (registry.runtime().clone(), package.component.clone());
+    let report = tokio::task::spawn_blocking(move || runtime.inspect(&bytes, Some(role))).await??;
+    let mut manifest = package.manifest.clone();
+    manifest.check_component(&report).map_err(input)
+}
+
+/// The manifest installed with a component, if it came in a package.
+pub fn installed_manifest(
+    registry: &Registry,
+    digest: &str,
+) -> Result<Option<Manifest>, ServiceError> {
+    registry
+        .manifest(digest)?
+        .map(|text| Manifest::parse(&text).map_err(input))
+        .transpose()
+}
+
+/// Checks what the tenant's config gives its `role` plugin against the manifest's needs:
+/// connections (by name and kind), secrets, and settings (declared, typed, required set).
+/// Called before a packaged component serves a role.
+pub fn check_manifest(
+    config: &FerryConfig,
+    tenant: &str,
+    role: Role,
+    manifest: &Manifest,
+) -> Result<(), NotGranted> {
+    let tc = config.tenants.get(tenant);
+    let plugin = tc.and_then(|t| t.plugins.get(&role));
+    let connections = plugin
+        .map(|p| p.connections.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| {
+            let kind: ConnectionKind = tc?.connections.get(name)?.kind();
+            Some((name.clone(), kind))
+        })
+        .collect();
+    let none = Default::default();
+    manifest.check_tenant(&TenantGrants {
+        tenant,
+        role,
+        connections,
+        secrets: plugin.map(|p| p.secrets.as_slice()).unwrap_or_default(),
+        settings: plugin.map(|p| &p.settings).unwrap_or(&none),
+    })
+}
