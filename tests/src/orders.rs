@@ -19,18 +19,11 @@ pub struct Expected {
 }
 
 pub fn sellable_items() -> Vec<String> {
-    (0..ITEMS)
-        .map(|i| seed::item(SEED, i))
-        .filter(|it| it.stat == "20")
-        .map(|it| it.itno)
-        .collect()
+    seed::sellable_items(SEED, ITEMS)
 }
 
 pub fn definite_customers() -> Vec<seed::SeedCustomer> {
-    (0..CUSTOMERS)
-        .map(|i| seed::customer(SEED, i))
-        .filter(|c| c.stat == "20")
-        .collect()
+    seed::definite_customers(SEED, CUSTOMERS)
 }
 
 pub fn d(n: i64) -> Decimal {

@@ -2,14 +2,15 @@
 //! line type, notes, freight, another Ship-to and another currency becomes one M3 order whose
 //! texts, charge, delivery address and currency are read back from the M3 simulator; an
 //! over-limit customer is held with the figures and goes through once the limit is raised; and
-//! none of it is doubled under the faults the exactly-once tests use.
+//! none of it is doubled under the faults and kills the exactly-once tests use; with
+//! `send-and-flag` an over-limit order is sent and the quote flagged.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ferry_sim::m3::{OrderDepth, OrderText, read_order_depth_from_state_dir};
-use ferry_sim::quotewerks::{NewLine, NewQuote, SoldTo};
-use ferry_tests::orders::{d, definite_customers, sellable_items};
+use ferry_sim::quotewerks::NewQuote;
+use ferry_sim::quotewerks::samples::{CLOSING, FREIGHT, PURCHASING, complete_quote};
+use ferry_tests::orders::{definite_customers, sellable_items};
 use ferry_tests::stack::{Options, READY, Stack, TENANT};
 use rust_decimal::Decimal;
 
@@ -24,75 +25,9 @@ fn with_depth_settings(stack: &mut Stack) {
     stack.start_ferry();
 }
 
-const INTRO: &str = "Thank you for choosing us for the new plant in Reno. This quote covers the first phase of the fit-out.";
-const PURCHASING: &str = "Ship complete, no partial deliveries.";
-const CLOSING: &str = "Prices valid 30 days.";
-const INTERNAL: &str = "Margin approved by JD (not for the customer).";
-
-/// Quote `k` with every line type QuoteWerks has, notes, freight, a Ship-to of its own and
-/// euros. Returns the quote and its three order lines' items.
+/// Complete quote `k` of the stack's catalog and the items of its three text-carrying lines.
 fn depth_quote(k: usize) -> (NewQuote, Vec<String>) {
-    let items = sellable_items();
-    let customers = definite_customers();
-    let item = |j: usize| items[(k * 11 + j * 5) % items.len()].clone();
-    let (a, b, c) = (item(0), item(1), item(2));
-    let lines = vec![
-        NewLine::comment("Prepared after the site visit"),
-        NewLine::heading("Hardware"),
-        NewLine::product(&a, d(2)).with_modifier("D10"),
-        NewLine::comment("Delivered to the loading dock"),
-        NewLine::group(
-            "Starter kit",
-            d(2),
-            vec![NewLine::product(&b, d(1)), NewLine::product(&c, d(3))],
-        ),
-        NewLine::subtotal(),
-        NewLine::percent_discount(d(5)),
-        NewLine::running_subtotal(),
-        NewLine::percent_charge(d(2), "2% Fuel surcharge"),
-        NewLine::product(&item(3), d(1)).optional(false),
-        NewLine::product(&item(4), d(4)).excluded(),
-        NewLine::comment("Excluded remark").excluded(),
-        NewLine::tax(Decimal::new(1234, 2)),
-        NewLine::heading("Terms apply"),
-    ];
-    let custom: BTreeMap<String, String> = [
-        ("IntroductionNotes", INTRO),
-        ("PurchasingNotes", PURCHASING),
-        ("ClosingNotes", CLOSING),
-        ("InternalNotes", INTERNAL),
-        ("AlternateCurrency", "EUR\u{4}€\u{4}1.08"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let customer = &customers[k % customers.len()];
-    let q = NewQuote {
-        sold_to: SoldTo::from_seed(customer),
-        ship_to: Some(SoldTo {
-            company: "Northwind Reno Warehouse".into(),
-            contact: "Dock Office".into(),
-            address1: "1 Dock Rd".into(),
-            city: "Reno".into(),
-            state: "NV".into(),
-            postal_code: "89501".into(),
-            country: "US".into(),
-            ..SoldTo::default()
-        }),
-        doc_no: Some(format!("D{k:04}")),
-        doc_name: None,
-        doc_type: "QUOTE".into(),
-        status: "1-In Progress".into(),
-        doc_date: None,
-        sales_rep: "JSMITH".into(),
-        po_number: format!("PO-D{k:04}"),
-        project_no: None,
-        local_tax_rate: Decimal::ZERO,
-        shipping_amount: Decimal::new(4550, 2),
-        custom,
-        lines,
-    };
-    (q, vec![a, b, c])
+    complete_quote(k, &sellable_items(), &definite_customers())
 }
 
 fn text(ponr: i64, tytr: i64, s: &str) -> OrderText {
@@ -173,7 +108,7 @@ fn assert_depth(stack: &Stack, id: i64, doc_no: &str, items: &[String]) -> Order
     assert_eq!(
         charges,
         vec![
-            ("FRT", Some(Decimal::new(4550, 2))),
+            ("FRT", Some(FREIGHT)),
             ("SUR", Some(percent_charges(stack, id)))
         ],
         "freight and the % charge line"
@@ -307,7 +242,55 @@ fn an_over_limit_customer_is_held_with_the_figures_and_released_after_the_limit_
 }
 
 #[test]
-fn texts_charges_and_addresses_are_not_doubled_under_faults() {
+fn send_and_flag_sends_an_over_limit_order_and_flags_the_quote() {
+    let mut stack = Stack::start(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let config = std::fs::read_to_string(&stack.config).expect("config");
+    let at = "[tenants.acme.quote_to_order]\n";
+    assert!(config.contains(at), "the stack's policy section moved");
+    let policy = format!(
+        "{at}over_credit_limit = \"send-and-flag\"\ncredit_flag_status = \"Ordered - credit review\"\n"
+    );
+    std::fs::write(&stack.config, config.replacen(at, &policy, 1)).expect("config");
+    with_depth_settings(&mut stack);
+    let (q, items) = depth_quote(5);
+    let cuno = definite_customers()[5 % definite_customers().len()]
+        .cuno
+        .clone();
+    stack.m3_control(
+        reqwest::Method::POST,
+        &format!("/_control/customers/{cuno}/credit"),
+        serde_json::json!({"crl3": "100", "toin": "40"}),
+    );
+    let (id, doc_no) = stack.create_quote(&q);
+    stack.set_status(id, READY);
+    wait_for(&stack, id, "done");
+    assert_depth(&stack, id, &doc_no, &items);
+    let doc = stack.document(id);
+    assert_eq!(
+        doc["header"]["DocStatus"].as_str(),
+        Some("Ordered - credit review"),
+        "the rep sees the flag on the quote: {doc}"
+    );
+    let out = std::process::Command::new(ferry_tests::ferry_bin())
+        .args(["--config", stack.config.to_str().expect("utf-8")])
+        .args(["trace", &doc_no, "--tenant", TENANT])
+        .output()
+        .expect("ferry trace");
+    let trace = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        trace.contains("credit-flag")
+            && trace.contains("limit 100")
+            && trace.contains("exposure 40"),
+        "the figures are in the quote's trail: {trace}"
+    );
+}
+
+#[test]
+fn texts_charges_and_addresses_are_not_doubled_under_faults_and_kills() {
     let stack = Stack::start(Options {
         m3_flags: &[
             // A head with its texts, charges and address is a dozen writes, and a failure of
@@ -336,11 +319,19 @@ fn texts_charges_and_addresses_are_not_doubled_under_faults() {
     for (id, _, _) in &quotes {
         stack.set_status(*id, READY);
     }
+    // kill -9 mid-run, as the exactly-once tests do: texts, charges and addresses of a head
+    // in doubt are read back, not written twice.
+    for pause_ms in [900, 1300] {
+        std::thread::sleep(Duration::from_millis(pause_ms));
+        stack.kill_ferry();
+        stack.start_ferry();
+    }
     let jobs = stack.settle(quotes.len(), Duration::from_secs(600));
     assert!(jobs.iter().all(|j| j.1 == "done"), "{jobs:?}");
     for (id, doc_no, items) in &quotes {
         assert_depth(&stack, *id, doc_no, items);
     }
+    assert_eq!(ferry_tests::orders::unconfirmed_batch_orders(&stack), 0);
 }
 
 #[test]

@@ -469,3 +469,20 @@ mod tests {
         assert!(it.name.len() <= 30 && it.description.len() <= 60);
     }
 }
+
+/// The numbers of the first `items` seeded items M3 sells (status 20), in seed order.
+pub fn sellable_items(seed: u64, items: usize) -> Vec<String> {
+    (0..items)
+        .map(|i| item(seed, i))
+        .filter(|it| it.stat == "20")
+        .map(|it| it.itno)
+        .collect()
+}
+
+/// The first `customers` seeded customers that are definite in M3 (status 20).
+pub fn definite_customers(seed: u64, customers: usize) -> Vec<SeedCustomer> {
+    (0..customers)
+        .map(|i| customer(seed, i))
+        .filter(|c| c.stat == "20")
+        .collect()
+}

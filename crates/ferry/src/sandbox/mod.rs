@@ -1,6 +1,9 @@
 //! `ferry sandbox`: both simulators and a Ferry server with a demo tenant wired to them, in one
 //! process. With `--demo` it tells the quote-to-cash story with real calls and checks each
 //! outcome against the simulators' own state, then exits (0 only if every check held).
+//! `depth.rs`: its ending, a complete order and the invoice back.
+
+mod depth;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -317,5 +320,5 @@ async fn demo(args: &SandboxArgs, ferry: &RunningServer, sims: &SimStack) -> any
         "expected exactly one new M3 order"
     );
     println!("   FRYQ9002 -> M3 order {number}");
-    Ok(())
+    depth::complete_order_and_invoice(store, sims).await
 }

@@ -5,6 +5,7 @@
 
 mod control;
 mod documents;
+pub mod samples;
 pub mod schema;
 pub mod seed;
 pub mod webhook;
