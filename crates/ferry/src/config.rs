@@ -19,6 +19,7 @@ use crate::runtime::connections::sql::SqliteSettings;
 use crate::runtime::grants::{ConnectionKind, Ungranted};
 use crate::runtime::{Role, RuntimeSettings};
 
+pub mod alerts;
 pub mod resolve;
 pub mod secret;
 pub mod settings;
@@ -102,6 +103,9 @@ pub struct TenantConfig {
     /// `[tenants.T.sync.*]`: the syncs besides quote → order (the catalog today).
     #[serde(default)]
     pub sync: SyncConfig,
+    /// `[tenants.T.alerts]`: the rules `ferry serve` evaluates and where it sends them.
+    #[serde(default)]
+    pub alerts: alerts::TenantAlerts,
     /// `[tenants.T.trust]`: which plugin packages install accepts (signatures, vendor keys).
     #[serde(default)]
     pub trust: trust::TrustPolicy,
