@@ -183,6 +183,9 @@ impl TenantPlugins {
             .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.tenant)))
     }
 
+    /// Asks the runtime for the prepared transform (made on its prepare thread, shared with
+    /// every tenant whose transform is the same component under the same settings). Never on
+    /// the caller's threads: calls meanwhile are served by the plain component.
     fn prepare_in_background(&self, active: Arc<Plugin>, prepared: &Prepared) {
         let digest = active.digest.clone();
         let (registry, grants, tenant) = (
@@ -191,33 +194,30 @@ impl TenantPlugins {
             self.tenant.clone(),
         );
         let (slot, busy) = (prepared.slot.clone(), prepared.busy.clone());
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            busy.store(false, Ordering::SeqCst);
-            return;
+        let bytes = {
+            let (registry, digest) = (registry.clone(), digest.clone());
+            move || registry.blob(&digest).map_err(|e| e.to_string())
         };
-        handle.spawn(async move {
-            let outcome = match registry.blob(&digest) {
-                Ok(bytes) => registry.runtime().prepare_transform(&bytes, grants).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match outcome {
-                Ok(plugin) => {
-                    tracing::info!(%tenant, base = %digest, prepared = %plugin.digest, "transform prepared");
-                    if let Ok(mut s) = slot.lock() {
-                        *s = Some((digest, Arc::new(plugin)));
+        registry
+            .runtime()
+            .prepare_in_background(digest.clone(), bytes, grants, move |outcome| {
+                let serve = match outcome {
+                    Ok(plugin) => {
+                        tracing::info!(%tenant, base = %digest, prepared = %plugin.digest, "transform prepared");
+                        plugin
                     }
-                }
-                // Not fatal: calls keep using the plain component, and this version is not
-                // tried again (a new activation is).
-                Err(e) => {
-                    tracing::warn!(%tenant, "preparing the transform failed: {e}");
-                    if let Ok(mut s) = slot.lock() {
-                        *s = Some((digest, active));
+                    // Not fatal: calls keep using the plain component, and this version is
+                    // not tried again (a new activation is).
+                    Err(e) => {
+                        tracing::warn!(%tenant, "preparing the transform failed: {e}");
+                        active
                     }
+                };
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some((digest, serve));
                 }
-            }
-            busy.store(false, Ordering::SeqCst);
-        });
+                busy.store(false, Ordering::SeqCst);
+            });
     }
 }
 
@@ -232,5 +232,125 @@ impl crate::runtime::PluginSource for TenantPlugins {
 
     fn grants(&self, role: Role) -> Arc<Grants> {
         TenantPlugins::grants(self, role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use ferry_store::MemoryStore;
+
+    /// A mapping other than the shipped one, as a tenant's setting (the snapshot bakes it in).
+    const CUSTOM: &str = "[mapping]\nkind = \"quote-to-order\"\noutput = \"order\"\nid = \"DocNo\"\n[header]\nCUOR = \"DocNo\"\nORTP = \"'ZZZ'\"\n";
+
+    /// Tenants `acme` and `globex` with the same (default) transform settings, `initech` with
+    /// its own mapping; each with the shipped mapping component active and prepared.
+    async fn tenants(dir: &std::path::Path) -> Vec<TenantEnv> {
+        let custom = toml::Value::from(CUSTOM).to_string();
+        let text = format!(
+            "[tenants.acme.plugins.transform]\nprepare = true\n\
+             [tenants.globex.plugins.transform]\nprepare = true\n\
+             [tenants.initech.plugins.transform]\nprepare = true\n\
+             settings = {{ \"mapping.quote-to-order\" = {custom} }}\n"
+        );
+        let config = FerryConfig::parse(&text, dir).expect("config");
+        let runtime = Runtime::new(crate::runtime::RuntimeSettings {
+            max_instances: 16,
+            memory_limit_mib: 64,
+            ..Default::default()
+        })
+        .expect("runtime");
+        let registry = Registry::open(runtime, Arc::new(MemoryStore::new()), &dir.join("plugins"))
+            .await
+            .expect("registry");
+        let bytes = std::fs::read(ferry_layout::component("ferry_mapping"))
+            .expect("target/plugins/ferry_mapping.wasm (cargo xtask plugins)");
+        let mut envs = Vec::new();
+        for name in ["acme", "globex", "initech"] {
+            let installed = registry
+                .install(bytes.clone(), name, Role::Transform)
+                .await
+                .expect("install");
+            registry
+                .activate(name, Role::Transform, &installed.digest)
+                .await
+                .expect("activate");
+            envs.push(TenantEnv::build(&config, name, registry.clone()).expect("tenant"));
+        }
+        envs
+    }
+
+    /// The transform a tenant serves once its prepared one is in, polling without ever
+    /// yielding to the async runtime the caller is on (a generous bound, so a hang fails).
+    fn prepared(p: &TenantPlugins) -> Arc<Plugin> {
+        let base = p
+            .registry
+            .active(&p.tenant, Role::Transform)
+            .expect("active");
+        let until = Instant::now() + Duration::from_secs(180);
+        loop {
+            let served = p.plugin(Role::Transform).expect("transform");
+            if served.digest != base.digest {
+                return served;
+            }
+            assert!(Instant::now() < until, "{}: never prepared", p.tenant);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The bug: preparing ran as a task on the server's async threads, stalling every flow on
+    /// them for about a second. Here the runtime has one thread and this test holds it (a
+    /// blocking wait, no await) until the prepared transform is served: the old code's prepare
+    /// task never got that thread and never finished.
+    #[test]
+    fn preparing_needs_none_of_the_callers_async_threads() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let other_ran = Arc::new(AtomicBool::new(false));
+        rt.block_on(async {
+            let envs = tenants(dir.path()).await;
+            let acme = &envs[0];
+            let base = acme.plugin(Role::Transform).expect("transform");
+            let flag = other_ran.clone();
+            let other = tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+            // Until the snapshot is ready, calls get the plain component (no waiting on it).
+            assert_eq!(base.digest, acme.plugin(Role::Transform).expect("t").digest);
+            let served = prepared(&acme.plugins());
+            assert_ne!(served.digest, base.digest);
+            // Nothing on this runtime ran while it was held, the other task included.
+            assert!(!other_ran.load(Ordering::SeqCst));
+            other.await.expect("other task");
+        });
+        assert!(other_ran.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn tenants_with_the_same_component_and_settings_share_one_prepared_transform() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let envs = tenants(dir.path()).await;
+        let [acme, globex, initech] = [&envs[0], &envs[1], &envs[2]];
+        for env in [acme, globex, initech] {
+            env.plugin(Role::Transform).expect("transform");
+        }
+        let plugins: Vec<_> = envs.iter().map(TenantEnv::plugins).collect();
+        let (a, g, i) = tokio::task::spawn_blocking(move || {
+            let [a, g, i] = [0, 1, 2].map(|k| prepared(&plugins[k]));
+            (a, g, i)
+        })
+        .await
+        .expect("waiting");
+        assert!(
+            Arc::ptr_eq(&a, &g),
+            "same component and settings: one prepared plugin"
+        );
+        assert!(
+            !Arc::ptr_eq(&a, &i) && a.digest != i.digest,
+            "other settings: a snapshot of their own"
+        );
     }
 }
