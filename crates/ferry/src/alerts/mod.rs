@@ -219,12 +219,17 @@ pub async fn run(config: FerryConfig, data_dir: PathBuf, store: Arc<dyn Store>) 
             continue;
         }
         let file = state_file(&data_dir, tenant);
-        let mut evaluator = Evaluator::new(
-            tenant,
-            alerts.rules.clone(),
-            channels(&config, alerts),
-            Sent::load(&file),
+        let channels = channels(&config, alerts);
+        let names: Vec<&str> = channels.iter().map(Deliver::id).collect();
+        tracing::info!(
+            %tenant,
+            "alerts: {} rules every {} s to {}",
+            alerts.rules.len(),
+            alerts.every.as_secs(),
+            names.join(", ")
         );
+        let mut evaluator =
+            Evaluator::new(tenant, alerts.rules.clone(), channels, Sent::load(&file));
         let (store, every) = (store.clone(), alerts.every);
         tasks.spawn(async move {
             loop {
