@@ -168,7 +168,7 @@ pub fn admit(package: Option<&Package>, policy: &TrustPolicy) -> Result<(), Refu
     let Some(package) = package else {
         return if policy.require_signature {
             Err(Refusal::Unsigned(
-                "a bare .wasm carries none: pack and sign it (ferry plugin pack, ferry plugin sign)"
+                "a bare .wasm carries none; pack and sign it: ferry plugin pack, ferry plugin sign"
                     .into(),
             ))
         } else {
