@@ -242,7 +242,7 @@ fn an_over_limit_customer_is_held_with_the_figures_and_released_after_the_limit_
 }
 
 #[test]
-fn send_and_flag_sends_an_over_limit_order_and_flags_the_quote() {
+fn send_and_flag_sends_an_over_limit_order_and_flags_the_quote_until_m3_releases_it() {
     let mut stack = Stack::start(Options {
         m3_flags: &[],
         create_customers: false,
@@ -252,7 +252,7 @@ fn send_and_flag_sends_an_over_limit_order_and_flags_the_quote() {
     let at = "[tenants.acme.quote_to_order]\n";
     assert!(config.contains(at), "the stack's policy section moved");
     let policy = format!(
-        "{at}over_credit_limit = \"send-and-flag\"\ncredit_flag_status = \"Ordered - credit review\"\n"
+        "{at}over_credit_limit = \"send-and-flag\"\ncredit_flag_status = \"Credit review in M3\"\ncredit_recheck_secs = 1\n"
     );
     std::fs::write(&stack.config, config.replacen(at, &policy, 1)).expect("config");
     with_depth_settings(&mut stack);
@@ -260,20 +260,50 @@ fn send_and_flag_sends_an_over_limit_order_and_flags_the_quote() {
     let cuno = definite_customers()[5 % definite_customers().len()]
         .cuno
         .clone();
-    stack.m3_control(
-        reqwest::Method::POST,
-        &format!("/_control/customers/{cuno}/credit"),
-        serde_json::json!({"crl3": "100", "toin": "40"}),
-    );
+    let credit = |crl3: &str| {
+        stack.m3_control(
+            reqwest::Method::POST,
+            &format!("/_control/customers/{cuno}/credit"),
+            serde_json::json!({"crl3": crl3, "toin": "40"}),
+        )
+    };
+    credit("100");
     let (id, doc_no) = stack.create_quote(&q);
     stack.set_status(id, READY);
+    // Sent: M3 takes the batch order and stops it for credit (batch status 30); the rep sees
+    // the flag on the quote, and nothing is held in Ferry.
+    let start = std::time::Instant::now();
+    loop {
+        let doc = stack.document(id);
+        if doc["header"]["DocStatus"] == "Credit review in M3" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the quote never showed the flag: {}",
+            doc["header"]["DocStatus"]
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let jobs = stack.jobs();
+    assert!(
+        jobs.iter().all(|j| j.1 != "held" && j.1 != "dead"),
+        "{jobs:?}"
+    );
+    assert!(
+        stack.m3_orders().iter().all(|o| o.cuor != doc_no),
+        "no customer order while M3's credit stop holds it"
+    );
+    // M3's credit department raises the limit: Ferry's next look confirms the same batch order.
+    credit("10000000");
     wait_for(&stack, id, "done");
     assert_depth(&stack, id, &doc_no, &items);
+    assert_eq!(ferry_tests::orders::unconfirmed_batch_orders(&stack), 0);
     let doc = stack.document(id);
     assert_eq!(
-        doc["header"]["DocStatus"].as_str(),
-        Some("Ordered - credit review"),
-        "the rep sees the flag on the quote: {doc}"
+        doc["header"]["DocStatus"],
+        ferry_tests::stack::TRANSFERRED,
+        "released: the usual status with the order number"
     );
     let out = std::process::Command::new(ferry_tests::ferry_bin())
         .args(["--config", stack.config.to_str().expect("utf-8")])

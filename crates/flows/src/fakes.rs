@@ -276,6 +276,8 @@ pub struct FakeQuoting {
     pub ready: Mutex<Vec<QuoteSummary>>,
     /// `(quote, order number, status)` per `mark_transferred`.
     pub transferred: Mutex<Vec<(String, String, Option<String>)>>,
+    /// `(quote, status)` per `set_status`.
+    pub statuses: Mutex<Vec<(String, String)>>,
 }
 
 #[async_trait]
@@ -323,8 +325,11 @@ impl Quoting for FakeQuoting {
         })
     }
 
-    async fn set_status(&self, id: &str, _: &str) -> RoleResult<()> {
-        self.script.run("set_status", id, || Ok(()))
+    async fn set_status(&self, id: &str, status: &str) -> RoleResult<()> {
+        self.script.run("set_status", id, || {
+            lock(&self.statuses).push((id.into(), status.into()));
+            Ok(())
+        })
     }
 }
 

@@ -63,6 +63,10 @@ pub enum StepError {
     /// a moment, using no attempt.
     #[error("{0}")]
     Busy(String),
+    /// The ERP holds the work for a person there (M3's credit department releasing a
+    /// credit stop): look again in `recheck_ms`, using no attempt.
+    #[error("{reason}")]
+    AwaitingErp { reason: String, recheck_ms: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -131,6 +135,10 @@ pub fn outcome_for(error: &StepError, attempt: u32, policy: &RetryPolicy, now_ms
         StepError::Fatal(m) => Outcome::Dead { error: m.clone() },
         StepError::Busy(reason) => Outcome::Wait {
             at_ms: now_ms + BUSY_WAIT_MS,
+            reason: reason.clone(),
+        },
+        StepError::AwaitingErp { reason, recheck_ms } => Outcome::Wait {
+            at_ms: now_ms + recheck_ms,
             reason: reason.clone(),
         },
     }

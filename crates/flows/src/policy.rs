@@ -34,6 +34,9 @@ pub struct QuoteToOrderPolicy {
     /// With `send-and-flag`: the status written to the quote (with the order number) instead
     /// of `transferred_status`, so the rep sees the flag in QuoteWerks. None: the usual one.
     pub credit_flag_status: Option<String>,
+    /// With `send-and-flag`: how often an order the ERP stopped for credit is confirmed again
+    /// (each look is two entries in the quote's trail).
+    pub credit_recheck_secs: u64,
     /// Keys that moved to `[tenants.T.host]`: accepted by the parser only so that the
     /// config's validation can say where they went (hidden: not policy).
     #[serde(rename = "ion_token_secret")]
@@ -62,6 +65,7 @@ impl Default for QuoteToOrderPolicy {
             invoiced_status: Some("77".into()),
             over_credit_limit: OverCreditLimit::Hold,
             credit_flag_status: None,
+            credit_recheck_secs: 300,
             moved_ion_token_secret: None,
             moved_webhook_secret: None,
             moved_webhook_header: None,

@@ -15,16 +15,16 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use ferry_domain::{Context, Document, Issue, MatchCriteria, OrderReceipt, Severity};
+use ferry_domain::{Context, Document, Issue, MatchCriteria, OrderReceipt, RoleFailure, Severity};
 
-use super::{OverCreditLimit, StepError, Tenant, field_errors, now_ms, outcome_for};
+use super::{OverCreditLimit, StepError, Tenant, now_ms, outcome_for};
 use ferry_store::{Claim, LinkRef, Outcome, Store};
 
 pub const KIND: &str = "quote-to-order";
 
-/// The field an ERP connector's `validate-order` names for a credit finding (the contract's
-/// vocabulary): the tenant's `over_credit_limit` decides whether it holds the order.
-pub const CREDIT_FIELD: &str = "credit";
+pub use credit::CREDIT_FIELD;
+
+mod credit;
 
 /// Lines sent per `add-order-lines` call; progress is committed after each, so a fault costs
 /// at most one chunk.
@@ -61,6 +61,9 @@ pub struct Checkpoint {
     /// Sent past the customer's credit limit (policy `send-and-flag`): the ERP's figures.
     #[serde(default)]
     pub credit_flag: Option<String>,
+    /// The ERP stopped the order for credit at confirm; the job waits for its release.
+    #[serde(default)]
+    pub credit_stopped: bool,
 }
 
 impl Checkpoint {
@@ -395,53 +398,6 @@ impl Run<'_> {
         self.commit(Step::Mapped, &message, None).await
     }
 
-    async fn validate(&mut self) -> Result<Step, StepError> {
-        let order = Self::need(&self.cp.order, "order")?.clone();
-        let problems = self.env.roles.erp.validate_order(&order).await?;
-        let flag = self.env.policy.over_credit_limit == OverCreditLimit::SendAndFlag;
-        let (credit, other): (Vec<_>, Vec<_>) = problems
-            .into_iter()
-            .partition(|p| flag && p.field == CREDIT_FIELD);
-        if !other.is_empty() {
-            return Err(StepError::Hold(format!(
-                "the ERP would refuse this order: {}",
-                field_errors(&other)
-            )));
-        }
-        if credit.is_empty() {
-            self.cp.credit_flag = None;
-            return self
-                .commit(Step::Validated, "validated by the ERP", None)
-                .await;
-        }
-        let figures = credit
-            .iter()
-            .map(|p| p.message.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        // In the quote's trail at its own step, where the credit desk and the console find it.
-        self.store
-            .audit(
-                &self.env.name,
-                KIND,
-                &self.claim.job.key,
-                "credit-flag",
-                &format!(
-                    "sent past the credit limit (over_credit_limit = send-and-flag): {figures}"
-                ),
-                &Json::Null,
-            )
-            .await?;
-        tracing::warn!(tenant = %self.env.name, quote = %self.cp.quote_id, "order sent past the credit limit: {figures}");
-        self.cp.credit_flag = Some(figures);
-        self.commit(
-            Step::Validated,
-            "validated by the ERP; flagged for credit",
-            None,
-        )
-        .await
-    }
-
     async fn create_head(&mut self) -> Result<Step, StepError> {
         let order = Self::need(&self.cp.order, "order")?.clone();
         let reference = Self::need(&self.cp.reference, "reference")?.clone();
@@ -519,11 +475,23 @@ impl Run<'_> {
         let draft = Self::need(&self.cp.draft, "draft")?.clone();
         let reference = Self::need(&self.cp.reference, "reference")?.clone();
         self.store.begin_intent(self.claim, "confirm").await?;
-        let receipt = self.env.roles.erp.confirm_order(&draft).await?;
-        let message = format!(
+        let flag = self.env.policy.over_credit_limit == OverCreditLimit::SendAndFlag;
+        let receipt = match self.env.roles.erp.confirm_order(&draft).await {
+            Err(RoleFailure::Error(e)) if flag && credit::credit_finding(&e).is_some() => {
+                return self.await_credit_release(&e).await;
+            }
+            other => other?,
+        };
+        let mut message = format!(
             "confirmed: ERP order {} (status {})",
             receipt.order_number, receipt.status
         );
+        if self.cp.credit_stopped {
+            // The ERP's credit department released it: that was the review the flag asked for.
+            self.cp.credit_stopped = false;
+            self.cp.credit_flag = None;
+            message.push_str(" after the ERP's credit stop was released");
+        }
         self.cp.receipt = Some(receipt);
         let quote_id = self.cp.quote_id.clone();
         self.commit(

@@ -17,10 +17,11 @@ use super::{say, settle};
 const INVOICE_NUMBER: &str = "CustomText23";
 const INVOICE_DATE: &str = "CustomDate05";
 
+/// Returns the quote's number.
 pub(super) async fn complete_order_and_invoice(
     store: &dyn Store,
     sims: &SimStack,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let (m3, qw) = (&sims.m3, &sims.qw);
     let catalog = &sims.catalog;
     let items = seed::sellable_items(catalog.seed, catalog.items);
@@ -151,5 +152,5 @@ pub(super) async fn complete_order_and_invoice(
         !header.text(INVOICE_DATE).is_empty(),
         "the invoice date is missing on the quote"
     );
-    Ok(())
+    Ok(doc_no)
 }

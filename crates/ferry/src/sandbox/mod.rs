@@ -3,6 +3,7 @@
 //! outcome against the simulators' own state, then exits (0 only if every check held).
 //! `depth.rs`: its ending, a complete order and the invoice back.
 
+mod console;
 mod depth;
 
 use std::path::{Path, PathBuf};
@@ -76,6 +77,11 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
         "  Try          ferry --data-dir {} trace QUOTE_ID --tenant {TENANT}",
         sims.data_dir.display()
     );
+    let secret = console::token(ferry.store.as_ref(), TENANT).await?;
+    println!(
+        "  Console      {}/ui (sign in with this token for tenant '{TENANT}', shown once: {secret})",
+        ferry.base_url()
+    );
 
     if !args.demo {
         println!("\nRunning; Ctrl-C stops everything.");
@@ -84,7 +90,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<i32> {
         sims.shutdown().await;
         return Ok(0);
     }
-    let outcome = demo(&args, &ferry, &sims).await;
+    let outcome = demo(&args, &ferry, &sims, &secret).await;
     ferry.stop().await?;
     sims.shutdown().await;
     match outcome {
@@ -136,7 +142,12 @@ pub async fn settle(
     }
 }
 
-async fn demo(args: &SandboxArgs, ferry: &RunningServer, sims: &SimStack) -> anyhow::Result<()> {
+async fn demo(
+    args: &SandboxArgs,
+    ferry: &RunningServer,
+    sims: &SimStack,
+    console_token: &str,
+) -> anyhow::Result<()> {
     let (m3, qw) = (&sims.m3, &sims.qw);
     let store: &dyn Store = ferry.store.as_ref();
     let candidates: Vec<_> = qw
@@ -320,5 +331,15 @@ async fn demo(args: &SandboxArgs, ferry: &RunningServer, sims: &SimStack) -> any
         "expected exactly one new M3 order"
     );
     println!("   FRYQ9002 -> M3 order {number}");
-    depth::complete_order_and_invoice(store, sims).await
+    let quote = depth::complete_order_and_invoice(store, sims).await?;
+
+    say(
+        "10. The console",
+        &format!(
+            "an operator signs in at /ui with the printed token and finds {quote}'s run by its number."
+        ),
+    );
+    console::check(&ferry.base_url(), console_token, &quote).await?;
+    println!("   signed in; {quote} found and its run opened");
+    Ok(())
 }

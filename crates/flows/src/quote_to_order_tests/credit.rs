@@ -137,3 +137,63 @@ async fn send_and_flag_still_holds_what_is_not_about_credit() {
     );
     assert_eq!(w.erp_calls("begin_order"), 0);
 }
+
+#[tokio::test]
+async fn send_and_flag_waits_out_an_erp_credit_stop_and_confirms_once_released() {
+    let mut w = World::new(2);
+    w.tenant.policy.over_credit_limit = OverCreditLimit::SendAndFlag;
+    w.tenant.policy.credit_flag_status = Some("Credit review in M3".into());
+    let stop = "OIS100MI/Confirm: Credit limit exceeded for customer C1: limit 100, exposure 40, order value 250 (OCR0301) [batch order 9000001]";
+    let mut e = ferry_domain::RoleError::new(ErrorClass::Invalid, "");
+    e.fields.push(FieldError {
+        field: CREDIT_FIELD.into(),
+        line: None,
+        message: stop.into(),
+    });
+    w.fakes.erp.script.fail(
+        "confirm_order",
+        Fail::Before(ferry_domain::RoleFailure::Error(e.clone())),
+    );
+    w.enqueue("17").await;
+    let outcome = w.pass().await;
+    assert!(
+        matches!(&outcome, Outcome::Wait { reason, .. } if reason.contains(stop)),
+        "waits for the ERP, neither held nor retried: {outcome:?}"
+    );
+    assert_eq!(
+        w.fakes.quoting.statuses.lock().expect("lock").clone(),
+        [("17".to_string(), "Credit review in M3".to_string())],
+        "the rep sees the flag at once"
+    );
+    let trail = w.trail("17").await;
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|t| t.starts_with("credit-flag: "))
+            .count(),
+        1,
+        "{trail:?}"
+    );
+
+    // Still stopped on the next look: no second flag.
+    w.fakes.erp.script.fail(
+        "confirm_order",
+        Fail::Before(ferry_domain::RoleFailure::Error(e)),
+    );
+    assert!(matches!(w.pass().await, Outcome::Wait { .. }));
+    assert_eq!(w.fakes.quoting.statuses.lock().expect("lock").len(), 1);
+
+    // The credit department releases it: confirmed once, the usual status with the number.
+    assert!(matches!(w.pass().await, Outcome::Done));
+    assert_eq!(
+        w.erp_calls("begin_order"),
+        1,
+        "the batch order is kept, not made again"
+    );
+    let marked = w.fakes.quoting.transferred.lock().expect("lock").clone();
+    assert_eq!(
+        marked.last().and_then(|m| m.2.clone()).as_deref(),
+        Some("Ordered")
+    );
+    assert_eq!(w.checkpoint("17").await.credit_flag, None);
+}

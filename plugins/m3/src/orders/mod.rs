@@ -353,6 +353,20 @@ fn order_errors(
     Ok(Error::Invalid(errors))
 }
 
+/// Whether M3 stopped the batch order for credit: batch status 30 (OIS275MI/GetTmpOrderStat),
+/// head and lines fine, waiting for the credit department (OIS275 release) or a higher limit.
+fn credit_stopped(mi: &Mi, orno: &str) -> bool {
+    matches!(
+        mi.try_call(
+            "OIS275MI",
+            "GetTmpOrderStat",
+            &[("ORNO".into(), orno.to_string())],
+            Some(1),
+        ),
+        Ok(Ok(recs)) if recs.first().and_then(|r| r.get("STAT")).map(|s| s.trim()) == Some("30")
+    )
+}
+
 fn receipt_status(r: &Record) -> String {
     let get = |k: &str| {
         r.get(k)
@@ -437,7 +451,16 @@ fn confirm(mi: &Mi, orno: &str, line_items: &[(u32, String)]) -> Result<(String,
             }
             match nok.classify() {
                 Error::Invalid(_) | Error::NotFound(_) | Error::Conflict(_) => {
-                    Err(order_errors(mi, orno, &[], line_items, Some(&nok))?)
+                    let mut errors = order_errors(mi, orno, &[], line_items, Some(&nok))?;
+                    if credit_stopped(mi, orno)
+                        && let Error::Invalid(fields) = &mut errors
+                    {
+                        // The contract's word for it: the host holds, or sends and flags.
+                        for f in fields.iter_mut().filter(|f| f.line.is_none()) {
+                            f.field = "credit".into();
+                        }
+                    }
+                    Err(errors)
                 }
                 other => Err(other),
             }
