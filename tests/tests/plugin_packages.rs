@@ -250,4 +250,39 @@ fn a_strict_tenant_installs_only_trusted_signed_packages_and_activation_checks_c
         .find(|r| r["digest"] == digest.as_str())
         .unwrap_or_else(|| panic!("{rows}"));
     assert_eq!(active["active"], true);
+
+    // A bare component installed while the tenant trusted anything is not activated once its
+    // policy requires signatures.
+    let lenient = "[tenants.acme]\n";
+    let bare = plugin("test_transform_v2");
+    let out = env
+        .run(
+            Some(lenient),
+            &[
+                "plugin",
+                "install",
+                bare.to_str().expect("utf-8"),
+                "--tenant",
+                "acme",
+                "--role",
+                "transform",
+            ],
+        )
+        .expect_code(0);
+    let bare_digest = out.stdout.split_whitespace().nth(1).expect("digest");
+    refused(
+        env.run(
+            Some(&granted),
+            &[
+                "plugin",
+                "activate",
+                bare_digest,
+                "--tenant",
+                "acme",
+                "--role",
+                "transform",
+            ],
+        ),
+        "unsigned: the tenant's trust policy requires a signature",
+    );
 }

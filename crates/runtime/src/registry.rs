@@ -269,19 +269,31 @@ impl Registry {
         self.blobs.join(format!("{digest}.wasm"))
     }
 
-    /// Keeps a package's manifest beside its installed component (`DIGEST.manifest.toml`):
-    /// what the plugin declared it needs, checked again at each activation.
-    pub fn put_manifest(&self, digest: &str, text: &str) -> Result<(), RegistryError> {
-        let path = self.blobs.join(format!("{digest}.manifest.toml"));
-        let tmp = path.with_extension("tmp");
+    /// Keeps a file about a component beside it, as one tenant installed it
+    /// (`DIGEST.TENANT.NAME`: a package's manifest and signature, checked again at each
+    /// activation). Tenant names are path-safe (the config refuses others).
+    pub fn put_beside(
+        &self,
+        digest: &str,
+        tenant: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), RegistryError> {
+        let path = self.blobs.join(format!("{digest}.{tenant}.{name}"));
+        let tmp = self.blobs.join(format!("{digest}.{tenant}.{name}.tmp"));
         std::fs::write(&tmp, text)
             .and_then(|_| std::fs::rename(&tmp, &path))
             .map_err(|source| RegistryError::Io { path, source })
     }
 
-    /// The manifest installed with a component, if it came in a package.
-    pub fn manifest(&self, digest: &str) -> Result<Option<String>, RegistryError> {
-        let path = self.blobs.join(format!("{digest}.manifest.toml"));
+    /// A file [`Self::put_beside`] kept, if there is one.
+    pub fn beside(
+        &self,
+        digest: &str,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let path = self.blobs.join(format!("{digest}.{tenant}.{name}"));
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

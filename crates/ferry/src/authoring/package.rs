@@ -74,10 +74,7 @@ impl Package {
             (manifest::FILE_NAME, self.manifest_text.as_bytes()),
             (COMPONENT, &self.component),
         ];
-        let signature = self
-            .signature
-            .as_ref()
-            .map(|s| toml::to_string(s).unwrap_or_default());
+        let signature = self.signature_text();
         if let Some(s) = &signature {
             members.push((SIGNATURE, s.as_bytes()));
         }
@@ -136,11 +133,22 @@ impl Package {
         .map_err(|_| format(format!("{} is not UTF-8", manifest::FILE_NAME)))?;
         let component = component.ok_or_else(|| format(format!("no {COMPONENT}")))?;
         let signature = signature
-            .map(|s| {
-                std::str::from_utf8(&s)
-                    .map_err(|e| e.to_string())
-                    .and_then(|t| toml::from_str::<PackageSignature>(t).map_err(|e| e.to_string()))
-                    .map_err(|e| format(format!("{SIGNATURE}: {e}")))
+            .map(|s| String::from_utf8(s).map_err(|_| format(format!("{SIGNATURE} is not UTF-8"))))
+            .transpose()?;
+        Self::from_parts(manifest_text, component, signature.as_deref())
+    }
+
+    /// A package from its members (as read from a package, or kept beside an installed
+    /// component).
+    pub fn from_parts(
+        manifest_text: String,
+        component: Vec<u8>,
+        signature: Option<&str>,
+    ) -> Result<Self, PackageError> {
+        let signature = signature
+            .map(|text| {
+                toml::from_str::<PackageSignature>(text)
+                    .map_err(|e| PackageError::Format(format!("{SIGNATURE}: {}", e.message())))
             })
             .transpose()?;
         Ok(Self {
@@ -149,6 +157,13 @@ impl Package {
             component,
             signature,
         })
+    }
+
+    /// `signature.toml`'s text, when signed.
+    pub fn signature_text(&self) -> Option<String> {
+        self.signature
+            .as_ref()
+            .map(|s| toml::to_string(s).unwrap_or_default())
     }
 
     pub fn read(path: &Path) -> Result<Self, PackageFileError> {

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{Context, ServiceError, read_file};
+use crate::authoring::manifest;
 use crate::authoring::manifest::{Manifest, NotGranted, TenantGrants};
-use crate::authoring::package::Package;
+use crate::authoring::package::{self, Package};
 use crate::authoring::sign;
 use crate::config::FerryConfig;
 use crate::runtime::grants::ConnectionKind;
@@ -118,15 +119,56 @@ pub async fn check_packaged(
     manifest.check_component(&report).map_err(input)
 }
 
-/// The manifest installed with a component, if it came in a package.
-pub fn installed_manifest(
+/// Keeps the package's manifest and signature beside the component it installed for `tenant`.
+pub fn keep(
     registry: &Registry,
+    tenant: &str,
     digest: &str,
-) -> Result<Option<Manifest>, ServiceError> {
-    registry
-        .manifest(digest)?
-        .map(|text| Manifest::parse(&text).map_err(input))
-        .transpose()
+    package: &Package,
+) -> Result<(), ServiceError> {
+    registry.put_beside(digest, tenant, manifest::FILE_NAME, &package.manifest_text)?;
+    if let Some(signature) = package.signature_text() {
+        registry.put_beside(digest, tenant, package::SIGNATURE, &signature)?;
+    }
+    Ok(())
+}
+
+/// The package an installed component came in for `tenant` (None: installed bare).
+pub fn installed_package(
+    registry: &Registry,
+    tenant: &str,
+    digest: &str,
+    component: &[u8],
+) -> Result<Option<Package>, ServiceError> {
+    let Some(manifest_text) = registry.beside(digest, tenant, manifest::FILE_NAME)? else {
+        return Ok(None);
+    };
+    let signature = registry.beside(digest, tenant, package::SIGNATURE)?;
+    Package::from_parts(manifest_text, component.to_vec(), signature.as_deref())
+        .map(Some)
+        .map_err(input)
+}
+
+/// Before an installed component serves the tenant's role: the tenant's trust policy again
+/// (it may have been tightened since install), then a package's needs against the config.
+pub fn check_installed(
+    ctx: &Context,
+    registry: &Registry,
+    tenant: &str,
+    role: Role,
+    digest: &str,
+    component: &[u8],
+) -> Result<(), ServiceError> {
+    let package = installed_package(registry, tenant, digest, component)?;
+    sign::admit(package.as_ref(), &ctx.tenant(tenant)?.trust).map_err(|r| {
+        input(format!(
+            "tenant '{tenant}' refuses to activate {digest}: {r}"
+        ))
+    })?;
+    if let Some(package) = package {
+        check_manifest(&ctx.config, tenant, role, &package.manifest).map_err(input)?;
+    }
+    Ok(())
 }
 
 /// Checks what the tenant's config gives its `role` plugin against the manifest's needs:

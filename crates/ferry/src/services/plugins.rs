@@ -86,7 +86,7 @@ pub async fn install(
     }
     let installed = registry.install(bytes, tenant, role).await?;
     if let Some(package) = &admitted.package {
-        registry.put_manifest(&installed.digest, &package.manifest_text)?;
+        super::packages::keep(&registry, tenant, &installed.digest, package)?;
     }
     if activate {
         registry.activate(tenant, role, &installed.digest).await?;
@@ -117,7 +117,7 @@ pub async fn activate(
     if let (Some(row), None) = (candidates.next(), candidates.next()) {
         let bytes = registry.blob(&row.digest)?;
         check_grants(ctx, &registry, tenant, role, &bytes).await?;
-        check_capabilities(ctx, &registry, tenant, role, &row.digest)?;
+        super::packages::check_installed(ctx, &registry, tenant, role, &row.digest, &bytes)?;
     }
     Ok(registry.activate(tenant, role, digest).await?)
 }
@@ -135,7 +135,7 @@ pub async fn rollback(
     if let Some(previous) = store.previous(tenant, role.as_str()).await? {
         let bytes = registry.blob(&previous.digest)?;
         check_grants(ctx, &registry, tenant, role, &bytes).await?;
-        check_capabilities(ctx, &registry, tenant, role, &previous.digest)?;
+        super::packages::check_installed(ctx, &registry, tenant, role, &previous.digest, &bytes)?;
     }
     Ok(registry.rollback(tenant, role).await?)
 }
@@ -264,22 +264,6 @@ async fn check_grants(
     let report = tokio::task::spawn_blocking(move || runtime.inspect(&bytes, Some(role))).await??;
     ctx.config
         .check_plugin(tenant, role, Some(&report.imports))?;
-    Ok(())
-}
-
-/// Refuses a packaged component whose manifest needs what the tenant's config does not grant
-/// (or whose settings the tenant got wrong), naming tenant, plugin and capability.
-fn check_capabilities(
-    ctx: &Context,
-    registry: &Registry,
-    tenant: &str,
-    role: Role,
-    digest: &str,
-) -> Result<(), ServiceError> {
-    if let Some(manifest) = super::packages::installed_manifest(registry, digest)? {
-        super::packages::check_manifest(&ctx.config, tenant, role, &manifest)
-            .map_err(|e| ServiceError::Input(e.to_string()))?;
-    }
     Ok(())
 }
 
