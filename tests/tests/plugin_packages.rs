@@ -186,6 +186,19 @@ fn a_strict_tenant_installs_only_trusted_signed_packages_and_activation_checks_c
     std::fs::write(&tampered, &bytes).expect("write");
     refused(install(&tampered), "digest mismatch");
 
+    // `plugin check` reads a package: its component's report, then what it declares and who
+    // signed it.
+    let check = env.run(None, &["plugin", "check", &package]).expect_code(0);
+    for want in [
+        "world:   ferry:transform/plugin",
+        "package: pricer@1.0.0 by Acme Plugins",
+        "connection prices (http)",
+        "setting discount_pct (number, default 5)",
+        &format!("signed by {vendor} (verifies"),
+    ] {
+        assert!(check.stdout.contains(want), "{want}\n{}", check.stdout);
+    }
+
     // Signed by the trusted vendor: installed.
     let ok = install(&package).expect_code(0);
     let digest = ok

@@ -243,12 +243,17 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
         }
         PluginCommand::Check { file, role, json } => {
             let report = plugins::check(&ctx, file, *role).await?;
+            let package = packages::open(file)?;
             if *json {
                 out!("{}", serde_json::to_string_pretty(&report)?)?;
             } else {
                 print_report(file, &report)?;
+                if let Some((p, verdict)) = &package {
+                    print_package(p, verdict)?;
+                }
             }
-            if !report.problems.is_empty() {
+            let bad_signature = package.is_some_and(|(_, v)| v.is_err());
+            if !report.problems.is_empty() || bad_signature {
                 return Ok(exit::NO);
             }
         }
@@ -354,4 +359,35 @@ fn print_report(file: &Path, report: &crate::runtime::ContractReport) -> std::io
         }
     }
     Ok(())
+}
+
+/// A package's manifest and signature, after its component's report.
+fn print_package(
+    package: &crate::authoring::package::Package,
+    verdict: &Result<Option<String>, crate::authoring::sign::Refusal>,
+) -> std::io::Result<()> {
+    let m = &package.manifest;
+    out!("  package: {} by {}", m.label(), m.vendor)?;
+    for (name, need) in &m.connections {
+        out!("    connection {name} ({})", need.kind.as_str())?;
+    }
+    for name in &m.secrets {
+        out!("    secret {name}")?;
+    }
+    for (name, spec) in &m.settings {
+        let default = spec
+            .default
+            .as_ref()
+            .map(|d| format!(", default {d}"))
+            .unwrap_or_else(|| ", required".into());
+        out!("    setting {name} ({}{default})", spec.ty.as_str())?;
+    }
+    match verdict {
+        Ok(Some(key)) => out!(
+            "  signed by {key} (verifies; digest sha256:{})",
+            package.digest()
+        ),
+        Ok(None) => out!("  unsigned (digest sha256:{})", package.digest()),
+        Err(refusal) => out!("  signature refused: {refusal}"),
+    }
 }

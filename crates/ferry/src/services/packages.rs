@@ -65,6 +65,30 @@ pub fn keygen(base: &Path) -> Result<String, ServiceError> {
     sign::keygen(base).map_err(input)
 }
 
+/// The component in `bytes`: the bytes themselves, or a package's component.
+pub fn component_of(bytes: Vec<u8>) -> Result<Vec<u8>, ServiceError> {
+    if Package::is_package(&bytes) {
+        Ok(Package::from_bytes(&bytes).map_err(input)?.component)
+    } else {
+        Ok(bytes)
+    }
+}
+
+/// A package file and whether its signature holds (the signer's key; None: unsigned), for
+/// `plugin check`; None for a bare component.
+pub fn open(
+    path: &Path,
+) -> Result<Option<(Package, Result<Option<String>, sign::Refusal>)>, ServiceError> {
+    let bytes = read_file(path)?;
+    if !Package::is_package(&bytes) {
+        return Ok(None);
+    }
+    let package =
+        Package::from_bytes(&bytes).map_err(|e| input(format!("{}: {e}", path.display())))?;
+    let verdict = sign::verify(&package);
+    Ok(Some((package, verdict)))
+}
+
 /// What install takes from a file: the component, and the package it came in, if any.
 pub struct Admitted {
     pub component: Vec<u8>,

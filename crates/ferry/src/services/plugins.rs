@@ -188,14 +188,15 @@ pub async fn list(ctx: &Context, tenant: Option<&str>) -> Result<Vec<PluginRow>,
     Ok(rows)
 }
 
-/// The component's world, contract version, exports and imports, and why it would be refused.
+/// The component's (or a package's component's) world, contract version, exports and
+/// imports, and why it would be refused.
 pub async fn check(
     ctx: &Context,
     file: &Path,
     role: Option<Role>,
 ) -> Result<ContractReport, ServiceError> {
     let runtime = Runtime::new(ctx.config.runtime_settings(&ctx.data_dir))?;
-    let bytes = read_file(file)?;
+    let bytes = super::packages::component_of(read_file(file)?)?;
     Ok(tokio::task::spawn_blocking(move || runtime.inspect(&bytes, role)).await??)
 }
 
