@@ -364,7 +364,7 @@ fn print_report(file: &Path, report: &crate::runtime::ContractReport) -> std::io
 /// A package's manifest and signature, after its component's report.
 fn print_package(
     package: &crate::authoring::package::Package,
-    verdict: &Result<Option<String>, crate::authoring::sign::Refusal>,
+    verdict: &packages::Verdict,
 ) -> std::io::Result<()> {
     let m = &package.manifest;
     out!("  package: {} by {}", m.label(), m.vendor)?;

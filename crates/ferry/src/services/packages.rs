@@ -74,11 +74,11 @@ pub fn component_of(bytes: Vec<u8>) -> Result<Vec<u8>, ServiceError> {
     }
 }
 
-/// A package file and whether its signature holds (the signer's key; None: unsigned), for
-/// `plugin check`; None for a bare component.
-pub fn open(
-    path: &Path,
-) -> Result<Option<(Package, Result<Option<String>, sign::Refusal>)>, ServiceError> {
+/// Whether a package's signature holds: the signer's key, None when unsigned.
+pub type Verdict = Result<Option<String>, sign::Refusal>;
+
+/// A package file and its [`Verdict`], for `plugin check`; None for a bare component.
+pub fn open(path: &Path) -> Result<Option<(Package, Verdict)>, ServiceError> {
     let bytes = read_file(path)?;
     if !Package::is_package(&bytes) {
         return Ok(None);
