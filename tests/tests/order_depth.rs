@@ -252,7 +252,7 @@ fn send_and_flag_sends_an_over_limit_order_and_flags_the_quote_until_m3_releases
     let at = "[tenants.acme.quote_to_order]\n";
     assert!(config.contains(at), "the stack's policy section moved");
     let policy = format!(
-        "{at}over_credit_limit = \"send-and-flag\"\ncredit_flag_status = \"Credit review in M3\"\ncredit_recheck_secs = 1\n"
+        "{at}over_credit_limit = \"send-and-flag\"\ncredit_flag_status = \"5-M3 Credit Review\"\ncredit_recheck_secs = 1\n"
     );
     std::fs::write(&stack.config, config.replacen(at, &policy, 1)).expect("config");
     with_depth_settings(&mut stack);
@@ -275,7 +275,7 @@ fn send_and_flag_sends_an_over_limit_order_and_flags_the_quote_until_m3_releases
     let start = std::time::Instant::now();
     loop {
         let doc = stack.document(id);
-        if doc["header"]["DocStatus"] == "Credit review in M3" {
+        if doc["header"]["DocStatus"] == "5-M3 Credit Review" {
             break;
         }
         assert!(

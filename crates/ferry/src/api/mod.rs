@@ -5,6 +5,7 @@
 //! (`/ui`, [`ui`]) over the same operations.
 
 pub mod admin;
+mod availability;
 mod conn;
 mod error;
 mod health;
@@ -66,7 +67,10 @@ pub fn router(state: ApiState, bounds: RequestLimits, readiness: Readiness) -> R
                 ctx: ctx.clone(),
                 wake: state.wake.clone(),
             };
-            admin::router(admin.clone()).merge(ui::router(ui::UiState::new(admin)))
+            let stock = availability::AvailabilityState::for_tenants(admin.clone(), &state.tenants);
+            admin::router(admin.clone())
+                .merge(availability::router(stock))
+                .merge(ui::router(ui::UiState::new(admin)))
         }
         None => Router::new(),
     };

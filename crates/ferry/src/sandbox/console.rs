@@ -72,3 +72,35 @@ pub(super) async fn check(base: &str, secret: &str, quote: &str) -> anyhow::Resu
     );
     Ok(())
 }
+
+/// A rep asks how many of `item` warehouse `whlo` can promise: the answer is M3's, then the
+/// same from the cache. Returns (on hand, allocatable).
+pub(super) async fn availability(
+    base: &str,
+    secret: &str,
+    item: &str,
+    whlo: &str,
+) -> anyhow::Result<(String, String, bool)> {
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{base}/api/v1/tenants/{}/availability?item={item}&warehouse={whlo}",
+        super::TENANT
+    );
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r = http.get(&url).bearer_auth(secret).send().await?;
+        ensure!(
+            r.status() == StatusCode::OK,
+            "availability answered {}",
+            r.status()
+        );
+        answers.push(r.json::<serde_json::Value>().await?);
+    }
+    let first = &answers[0]["balances"][0];
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    Ok((
+        text(&first["on_hand"]),
+        text(&first["allocatable"]),
+        answers[1]["cached"] == true,
+    ))
+}

@@ -341,5 +341,38 @@ async fn demo(
     );
     console::check(&ferry.base_url(), console_token, &quote).await?;
     println!("   signed in; {quote} found and its run opened");
+
+    say(
+        "11. A rep asks what is in stock",
+        &format!(
+            "warehouse {STOCK_WAREHOUSE} counts {STOCK_ON_HAND} of item {item} in M3; the rep asks Ferry's availability API (with the same token)."
+        ),
+    );
+    m3.change_item(
+        &item,
+        &ferry_sim::m3::ItemChange {
+            itds: None,
+            stat: None,
+            sapr: None,
+            stock: vec![ferry_sim::m3::StockChange {
+                whlo: STOCK_WAREHOUSE.into(),
+                stqt: rust_decimal::Decimal::from(STOCK_ON_HAND),
+            }],
+        },
+    )?;
+    let (on_hand, allocatable, cached) =
+        console::availability(&ferry.base_url(), console_token, &item, STOCK_WAREHOUSE).await?;
+    anyhow::ensure!(
+        on_hand.parse::<rust_decimal::Decimal>().ok() == Some(STOCK_ON_HAND.into()),
+        "Ferry says {on_hand} on hand, M3 holds {STOCK_ON_HAND}"
+    );
+    anyhow::ensure!(cached, "the second ask was not served from the cache");
+    println!(
+        "   {item} in {STOCK_WAREHOUSE}: {on_hand} on hand, {allocatable} allocatable (asked twice: M3 once, then the cache)"
+    );
     Ok(())
 }
+
+/// The demo's stock check: a warehouse of the simulator's and the count set there.
+const STOCK_WAREHOUSE: &str = "100";
+const STOCK_ON_HAND: i64 = 37;

@@ -15,6 +15,8 @@ pub const QUOTE_STATUSES: &[&str] = &[
     "3-Manager Approved",
     "4-Presented to Customer",
     "5-Order Created in M3",
+    // Statuses a tenant adds so a credit stop in M3 (Ferry's send-and-flag) shows on the quote.
+    "5-M3 Credit Review",
     // Statuses a tenant adds so M3's order progress shows on the quote (Ferry's push-back).
     "6-M3 Allocated",
     "7-M3 Picked",

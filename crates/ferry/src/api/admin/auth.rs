@@ -2,7 +2,7 @@
 //! missing, malformed, unknown or revoked token is 401; a tenant outside the token's scope is
 //! 404 ([`Caller::tenant`]), exactly like a tenant that is not configured.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde_json::json;
@@ -43,13 +43,17 @@ impl Via {
     }
 }
 
-impl FromRequestParts<AdminState> for Caller {
+/// Any router whose state holds the admin state (the availability lookup's) admits callers
+/// the same way.
+impl<S> FromRequestParts<S> for Caller
+where
+    AdminState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AdminState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = &AdminState::from_ref(state);
         let secret = parts
             .headers
             .get(AUTHORIZATION)

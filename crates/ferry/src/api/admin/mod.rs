@@ -75,7 +75,7 @@ pub fn router(state: AdminState) -> Router {
 #[openapi(
     info(
         title = "Ferry admin API",
-        description = "A tenant's runs, holds, dead letters and plugins. Bearer token from `ferry tokens create`; a token scoped to one tenant gets 404 for any other."
+        description = "A tenant's runs, holds, dead letters, plugins and item availability. Bearer token from `ferry tokens create`; a token scoped to one tenant gets 404 for any other."
     ),
     paths(
         runs::list,
@@ -85,7 +85,8 @@ pub fn router(state: AdminState) -> Router {
         runs::dead_letters,
         runs::retry,
         plugins::list,
-        plugins::activate
+        plugins::activate,
+        crate::api::availability::availability
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
