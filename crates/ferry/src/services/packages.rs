@@ -10,6 +10,7 @@ use crate::authoring::manifest::{Manifest, NotGranted, TenantGrants};
 use crate::authoring::package::{self, Package};
 use crate::authoring::sign;
 use crate::config::FerryConfig;
+use crate::config::trust::TrustPolicy;
 use crate::runtime::grants::ConnectionKind;
 use crate::runtime::{Registry, Role, Runtime};
 
@@ -103,7 +104,17 @@ pub fn admit(
     role: Role,
     bytes: Vec<u8>,
 ) -> Result<Admitted, ServiceError> {
-    let policy = &ctx.tenant(tenant)?.trust;
+    admit_under(&ctx.tenant(tenant)?.trust, tenant, role, bytes)
+}
+
+/// [`admit`] under a given policy (for callers holding a config rather than a [`Context`]:
+/// the server's start-up install of `plugins.ROLE.file`).
+pub fn admit_under(
+    policy: &TrustPolicy,
+    tenant: &str,
+    role: Role,
+    bytes: Vec<u8>,
+) -> Result<Admitted, ServiceError> {
     if !Package::is_package(&bytes) {
         sign::admit(None, policy)
             .map_err(|r| input(format!("tenant '{tenant}' refuses the component: {r}")))?;
