@@ -1,8 +1,9 @@
 //! Ferry's durable state behind one async interface, split by job: [`Inbox`] (deduplicated
 //! inbound events), [`Jobs`] (fenced claims, checkpoints, intents, holds, dead letters),
 //! [`Links`] (cross-references with a state), [`Audit`], [`SyncState`] (cursors and content
-//! hashes), [`Activations`] (the plugin registry's durable half) and [`Tokens`] (the admin
-//! API's hashed bearer tokens); [`Store`] is all of them.
+//! hashes), [`Activations`] (the plugin registry's durable half), [`Tokens`] (the admin
+//! API's hashed bearer tokens), [`Nodes`] (the nodes sharing the store, with heartbeats) and
+//! [`Schedules`] (one run per schedule slot across nodes); [`Store`] is all of them.
 //!
 //! May depend on: serde, serde_json, thiserror, async-trait, tokio (to run blocking drivers off
 //! the async threads), rusqlite, tokio-postgres and deadpool-postgres, chrono, rand, hex. Never on wasmtime, axum, the domain's
@@ -27,6 +28,7 @@
 //! ```
 
 mod memory;
+mod nodes;
 mod open;
 mod postgres;
 mod schema;
@@ -37,11 +39,14 @@ mod traits;
 mod types;
 
 pub use memory::MemoryStore;
+pub use nodes::{NewNode, NodeClaims, NodeInfo};
 pub use open::{Location, Opened, open};
 pub use postgres::PgStore;
 pub use schema::Migrated;
 pub use sqlite::SqliteStore;
-pub use traits::{Activations, Audit, Health, Inbox, Jobs, Links, Store, SyncState, Tokens};
+pub use traits::{
+    Activations, Audit, Health, Inbox, Jobs, Links, Nodes, Schedules, Store, SyncState, Tokens,
+};
 pub use types::{
     Activation, ApiToken, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job,
     JobCount, JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release, clock_ms,

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use crate::StoreError;
+use crate::nodes::{NewNode, NodeClaims, NodeInfo};
 use crate::types::{
     Activation, ApiToken, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job,
     JobCount, JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release,
@@ -305,18 +306,73 @@ pub trait Tokens: Send + Sync {
     async fn revoke_token(&self, id: &str) -> Result<ApiToken, StoreError>;
 }
 
+/// The nodes sharing the store: each `ferry serve` registers itself and heartbeats, so any
+/// process can list which are live and what their workers hold.
+#[async_trait]
+pub trait Nodes: Send + Sync {
+    /// Records the node as started now (a restart under the same id replaces its row).
+    async fn register_node(&self, node: NewNode<'_>, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Moves the node's heartbeat to `now_ms`; false when it has no row (it was forgotten:
+    /// register again).
+    async fn heartbeat_node(&self, id: &str, now_ms: i64) -> Result<bool, StoreError>;
+
+    /// Every registered node, live or not, by id.
+    async fn nodes(&self) -> Result<Vec<NodeInfo>, StoreError>;
+
+    /// Removes the nodes whose last heartbeat is before `silent_since_ms`; how many.
+    async fn forget_nodes(&self, silent_since_ms: i64) -> Result<usize, StoreError>;
+
+    /// Per node, the running jobs its workers (`{node}-{n}`) hold claims on, expired leases
+    /// included until another worker takes them over; by node.
+    async fn node_claims(&self) -> Result<Vec<NodeClaims>, StoreError>;
+}
+
+/// Schedules that several nodes keep: each slot runs on one of them.
+#[async_trait]
+pub trait Schedules: Send + Sync {
+    /// Takes `slot` of the tenant's `schedule` for `node`: true for exactly one caller per
+    /// slot across every handle and process; false when this slot or a later one was taken
+    /// already (so a node whose clock lags can't run a slot another node has moved past).
+    /// `slot` grows with time (e.g. intervals since the epoch).
+    async fn take_slot(
+        &self,
+        tenant: &str,
+        schedule: &str,
+        slot: i64,
+        node: &str,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Readiness.
 #[async_trait]
 pub trait Health: Send + Sync {
     /// One tiny write, waiting for a lock at most `wait`; the error says why it can't write
     /// (locked, disk full, read-only).
     async fn can_write(&self, wait: Duration) -> Result<(), StoreError>;
+
+    /// Whether the store still holds its database: one trivial read, writing nothing (for
+    /// `/healthz`, polled often). Callers bound it with their own timeout.
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// The whole store. Implemented for every type that implements each part.
-pub trait Store: Inbox + Jobs + Links + Audit + SyncState + Activations + Tokens + Health {}
+pub trait Store:
+    Inbox + Jobs + Links + Audit + SyncState + Activations + Tokens + Nodes + Schedules + Health
+{
+}
 
 impl<T> Store for T where
-    T: Inbox + Jobs + Links + Audit + SyncState + Activations + Tokens + Health + ?Sized
+    T: Inbox
+        + Jobs
+        + Links
+        + Audit
+        + SyncState
+        + Activations
+        + Tokens
+        + Nodes
+        + Schedules
+        + Health
+        + ?Sized
 {
 }

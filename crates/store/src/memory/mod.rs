@@ -4,6 +4,7 @@
 //! first and changes after, so it is all or nothing like a transaction.
 
 mod jobs;
+mod nodes;
 mod records;
 mod tokens;
 
@@ -75,6 +76,9 @@ struct State {
     activations: Vec<(Activation, bool)>,
     /// Each token with the hash of its secret.
     tokens: Vec<(crate::types::ApiToken, String)>,
+    nodes: BTreeMap<String, crate::nodes::NodeInfo>,
+    /// The last slot taken per (tenant, schedule).
+    slots: HashMap<(String, String), i64>,
 }
 
 fn key3(a: &str, b: &str, c: &str) -> Key3 {
@@ -120,6 +124,10 @@ impl State {
 #[async_trait]
 impl Health for MemoryStore {
     async fn can_write(&self, _wait: Duration) -> Result<(), StoreError> {
+        self.with(|_| Ok(()))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
         self.with(|_| Ok(()))
     }
 }

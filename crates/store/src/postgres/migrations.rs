@@ -131,6 +131,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL,
         revoked_at TEXT
     );",
+    // 3 (SQLite's 9): the nodes sharing the store, and the last slot each schedule ran.
+    "CREATE TABLE nodes (
+        id TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        version TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        heartbeat_ms BIGINT NOT NULL
+    );
+    CREATE TABLE schedule_slots (
+        tenant TEXT NOT NULL,
+        schedule TEXT NOT NULL,
+        slot BIGINT NOT NULL,
+        node TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, schedule)
+    );",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction.

@@ -9,6 +9,7 @@
 mod activations;
 mod jobs;
 mod migrations;
+mod nodes;
 mod records;
 mod tokens;
 
@@ -149,5 +150,21 @@ impl Health for PgStore {
                 wait.as_millis()
             ))),
         }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        // Every connection busy with work: held, evidently; waiting for one would make the
+        // probe as slow as the busiest query.
+        let status = self.pool.status();
+        if status.size >= status.max_size && status.available == 0 {
+            return Ok(());
+        }
+        // A pooled connection proves little (the server may have gone since): a round trip.
+        async {
+            self.client().await?.simple_query("SELECT 1").await?;
+            Ok::<(), Fail>(())
+        }
+        .await
+        .map_err(Fail::into_store)
     }
 }

@@ -147,6 +147,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL,
         revoked_at TEXT
     );",
+    // 9: the nodes sharing the store (heartbeats, for `ferry nodes`), and the last slot each
+    // tenant's schedule ran, one row per schedule (taken by one node per slot).
+    "CREATE TABLE nodes (
+        id TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        version TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        heartbeat_ms INTEGER NOT NULL
+    );
+    CREATE TABLE schedule_slots (
+        tenant TEXT NOT NULL,
+        schedule TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, schedule)
+    );",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction (the rule in

@@ -5,6 +5,7 @@
 mod activations;
 mod jobs;
 mod migrations;
+mod nodes;
 mod records;
 mod tokens;
 
@@ -140,5 +141,21 @@ impl Health for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || match conn.try_lock() {
+            // Another operation has it: the connection is evidently held, and waiting for it
+            // would make the probe as slow as that operation.
+            Err(std::sync::TryLockError::WouldBlock) => Ok(()),
+            Err(std::sync::TryLockError::Poisoned(_)) => Err(StoreError::Poisoned),
+            // A read of the file's header: no lock to wait for in WAL mode.
+            Ok(conn) => conn
+                .query_row("PRAGMA schema_version", [], |_| Ok(()))
+                .map_err(|e| StoreError::Backend(e.to_string())),
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("the ping did not finish: {e}")))?
     }
 }

@@ -9,6 +9,7 @@ mod clock;
 mod inbox;
 mod jobs;
 mod links;
+mod nodes;
 mod rerun;
 mod sync;
 mod tokens;
@@ -57,6 +58,8 @@ macro_rules! backend {
                 activations::rollback_restores_the_previous_activation_for_every_handle,
                 activations::the_generation_moves_on_every_change_and_only_then,
                 tokens::a_token_is_found_by_its_hash_until_revoked_and_revocation_is_seen_by_every_handle,
+                nodes::nodes_register_heartbeat_and_are_listed_by_every_handle_with_their_claims,
+                nodes::a_schedule_slot_is_taken_once_across_handles_and_never_after_a_later_one,
             }
         }
     };
