@@ -143,6 +143,7 @@ pub async fn start(
             name.clone(),
             tenant.sync.catalog.clone(),
             jobs.clone(),
+            node.id.clone(),
         )));
     }
     background.push(tokio::spawn(crate::alerts::run(
@@ -192,6 +193,7 @@ pub async fn start(
             .with_context(|| format!("binding {}", config.server.listen))?,
     };
     let addr = listener.local_addr()?;
+    background.push(tokio::spawn(crate::node::announce(store.clone(), node.id.clone(), addr)));
     let stop = CancellationToken::new();
     let limits = ConnLimits::from_config(&config.server);
     let task = tokio::spawn(crate::api::serve(listener, app, limits, stop.clone()).map(

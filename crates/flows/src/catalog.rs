@@ -183,18 +183,47 @@ pub async fn queue(
 }
 
 /// Queues a delta for the tenant at its policy's interval, forever (nothing when it has
-/// none). The job's one key per tenant keeps two runs from overlapping: a tick while a run is
-/// queued adds nothing, one while it runs makes it run once more after.
-pub async fn schedule(tenant: String, policy: CatalogPolicy, store: Arc<dyn Store>) {
+/// none), at most once per slot across every node sharing the store. Slots are the interval's
+/// multiples since the epoch: each node wakes at every slot's start and queues the run only if
+/// it takes the slot's lease ([`take_slot`](ferry_store::Schedules::take_slot)). The job's one
+/// key per tenant alone would not do: it keeps runs from overlapping, but a finished run is
+/// queued again by the next node whose timer fires, so N nodes ran the sync N times per
+/// interval.
+pub async fn schedule(tenant: String, policy: CatalogPolicy, store: Arc<dyn Store>, node: String) {
     let Ok(Some(every)) = policy.interval() else {
         return;
     };
+    let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
     loop {
-        tokio::time::sleep(every).await;
-        if let Err(e) = queue(store.as_ref(), &tenant, Mode::Delta, &policy).await {
-            tracing::warn!(%tenant, "queueing the scheduled catalog sync failed: {e}");
+        let now = now_ms();
+        let slot = now.div_euclid(every_ms).saturating_add(1);
+        let wait = slot.saturating_mul(every_ms).saturating_sub(now);
+        tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
+        match tick(store.as_ref(), &tenant, &policy, slot, &node).await {
+            Ok(true) => {}
+            Ok(false) => tracing::debug!(%tenant, slot, "catalog sync slot taken by another node"),
+            Err(e) => tracing::warn!(%tenant, "queueing the scheduled catalog sync failed: {e}"),
         }
     }
+}
+
+/// The schedule's name in the store's slot leases.
+pub const SCHEDULE: &str = KIND;
+
+/// One slot of the schedule on one node: takes the slot's lease and, if this node got it,
+/// queues the delta. Returns whether it queued.
+pub async fn tick(
+    store: &dyn Store,
+    tenant: &str,
+    policy: &CatalogPolicy,
+    slot: i64,
+    node: &str,
+) -> Result<bool, StoreError> {
+    if !store.take_slot(tenant, SCHEDULE, slot, node).await? {
+        return Ok(false);
+    }
+    queue(store, tenant, Mode::Delta, policy).await?;
+    Ok(true)
 }
 
 /// Runs one claimed catalog job.

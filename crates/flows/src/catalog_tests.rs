@@ -258,3 +258,39 @@ fn the_schedule_is_a_number_and_a_unit_and_off_by_default() {
         assert!(every(bad).is_err(), "{bad}");
     }
 }
+
+/// Two nodes' timers fire for the same slot, the second after the run the first queued has
+/// ended: one run per slot (the job's key alone queued a finished run again).
+#[tokio::test]
+async fn a_schedule_slot_runs_once_across_nodes_even_after_its_run_ended() {
+    let w = World::new(2);
+    let policy = World::policy();
+    assert!(
+        tick(&w.store, TENANT, &policy, 7, "node-a")
+            .await
+            .expect("tick a")
+    );
+    assert_done(w.work().await);
+    assert_eq!(w.written().len(), 2);
+
+    assert!(
+        !tick(&w.store, TENANT, &policy, 7, "node-b")
+            .await
+            .expect("tick b"),
+        "the slot was node-a's"
+    );
+    let job = w.store.job(TENANT, KIND, KEY).await.expect("read");
+    assert_eq!(
+        job.map(|j| j.state),
+        Some(ferry_store::JobState::Done),
+        "nothing queued again"
+    );
+
+    assert!(
+        tick(&w.store, TENANT, &policy, 8, "node-b")
+            .await
+            .expect("next slot")
+    );
+    let job = w.store.job(TENANT, KIND, KEY).await.expect("read");
+    assert_eq!(job.map(|j| j.state), Some(ferry_store::JobState::Queued));
+}
