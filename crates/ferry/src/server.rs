@@ -146,6 +146,10 @@ pub async fn start(
             node.id.clone(),
         )));
     }
+    background.push(tokio::spawn(crate::api::sample_store_metrics(
+        store.clone(),
+        config.tenants.keys().cloned().collect(),
+    )));
     background.push(tokio::spawn(crate::alerts::run(
         config.clone(),
         data_dir.to_path_buf(),

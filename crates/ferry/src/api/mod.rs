@@ -53,6 +53,8 @@ pub fn install_metrics() {
     metrics::install();
 }
 
+pub use metrics::sample_store as sample_store_metrics;
+
 /// The routes with their request bounds: per-tenant rate limit first (before a body byte is
 /// read), then the body's size and deadline (`limits.rs`).
 pub fn router(state: ApiState, bounds: RequestLimits, readiness: Readiness) -> Router {
@@ -88,4 +90,6 @@ pub fn router(state: ApiState, bounds: RequestLimits, readiness: Readiness) -> R
         .merge(admin)
         .layer(from_fn_with_state(Arc::new(bounds), limits::bound_body))
         .layer(from_fn_with_state(rates, limits::rate_limit))
+        // Outermost: counts what every intake request was answered, refusals included.
+        .layer(axum::middleware::from_fn(metrics::track_intake))
 }

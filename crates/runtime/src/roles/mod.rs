@@ -136,6 +136,30 @@ fn no_plugin(message: String) -> CallFailure {
     }
 }
 
+/// Records a plugin call's duration and, when the host stopped it or could not make it, why
+/// (`ferry_plugin_call_seconds`, `ferry_plugin_call_stops_total`; described by the server).
+pub(crate) fn observe(
+    tenant: &str,
+    role: Role,
+    started: std::time::Instant,
+    stopped: Option<&crate::CallError>,
+) {
+    let role = role.as_str();
+    metrics::histogram!("ferry_plugin_call_seconds", "tenant" => tenant.to_string(), "role" => role)
+        .record(started.elapsed().as_secs_f64());
+    let reason = match stopped {
+        None | Some(crate::CallError::WrongRole { .. }) => return,
+        Some(crate::CallError::Deadline { .. }) => "deadline",
+        Some(crate::CallError::MemoryLimit { .. }) => "memory",
+        Some(crate::CallError::Trap { .. }) => "trap",
+        Some(crate::CallError::Instantiate { .. }) => "instantiate",
+        Some(crate::CallError::Busy { .. }) => "busy",
+    };
+    metrics::counter!("ferry_plugin_call_stops_total",
+        "tenant" => tenant.to_string(), "role" => role, "reason" => reason)
+    .increment(1);
+}
+
 /// Runs one export of the role's plugin on the guest threads and yields the plugin's own
 /// result (still in contract types) with the vendor details it added during the call:
 /// `guest_call!(source, Erp, erp, |b, s| b.ferry_erp_erp().call_get_order_status(s, &number))`.
@@ -147,9 +171,11 @@ macro_rules! guest_call {
             .plugin($crate::Role::$role)
             .map_err($crate::roles::no_plugin)?;
         let grants = source.grants($crate::Role::$role);
+        let tenant = grants.tenant.clone();
         let runtime = source.runtime().clone();
         let guest = runtime.clone();
-        runtime
+        let started = std::time::Instant::now();
+        let outcome = runtime
             .run_guest(async move {
                 let mut call = guest.$instantiate(&plugin, grants).await?;
                 let ($b, $s) = call.parts();
@@ -157,8 +183,14 @@ macro_rules! guest_call {
                 let details = call.take_details();
                 call.finish(result).map(|r| (r, details))
             })
-            .await
-            .map_err(ferry_domain::CallFailure::from)?
+            .await;
+        $crate::roles::observe(
+            &tenant,
+            $crate::Role::$role,
+            started,
+            outcome.as_ref().err(),
+        );
+        outcome.map_err(ferry_domain::CallFailure::from)?
     }};
 }
 pub(crate) use guest_call;
