@@ -155,6 +155,19 @@ pub trait Jobs: Send + Sync {
         now_ms: i64,
     ) -> Result<Job, StoreError>;
 
+    /// Closes a held or dead job by hand (the operator fixed the cause elsewhere) without
+    /// running it again: it ends `done`, keeping its checkpoint, hold reason and last error,
+    /// with `resolved_at` set; a dead job's open dead letters (not replayed) are marked
+    /// resolved too, so they can't be replayed. Audited (`resolve`). [`StoreError::NotFound`]
+    /// when no held or dead job has this key. One transaction.
+    async fn resolve(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Job, StoreError>;
+
     /// Dead letters in id order, optionally of one tenant.
     async fn dead_letters(&self, tenant: Option<&str>) -> Result<Vec<DeadLetter>, StoreError>;
 

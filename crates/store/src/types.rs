@@ -89,6 +89,9 @@ pub struct Job {
     pub hold_reason: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Set when an operator closed the job by hand ([`Jobs::resolve`](crate::Jobs::resolve)):
+    /// it ended `done` without running again, keeping its hold reason or last error.
+    pub resolved_at: Option<String>,
 }
 
 /// A claimed job and the token that fences every write about it.
@@ -194,6 +197,8 @@ pub struct DeadLetter {
     pub input: Json,
     pub error: String,
     pub replayed_at: Option<String>,
+    /// Set once resolved by hand (fixed elsewhere): a resolved letter is never replayed.
+    pub resolved_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

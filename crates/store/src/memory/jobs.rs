@@ -35,6 +35,7 @@ impl State {
                 hold_reason: None,
                 created_at: at.clone(),
                 updated_at: at,
+                resolved_at: None,
             },
             token: None,
             claimed_by: None,
@@ -228,6 +229,7 @@ impl Jobs for MemoryStore {
                     input,
                     error: error.clone(),
                     replayed_at: None,
+                    resolved_at: None,
                 };
                 s.dead.insert(letter.id, letter);
             }
@@ -357,6 +359,44 @@ impl Jobs for MemoryStore {
                 &format!("dead letter {dead_letter_id} replayed"),
                 Json::Null,
             );
+            Ok(job)
+        })
+    }
+
+    async fn resolve(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        _now_ms: i64,
+    ) -> Result<Job, StoreError> {
+        self.with(|s| {
+            let row = s
+                .job_id(tenant, kind, key)
+                .and_then(|id| s.jobs.get_mut(&id))
+                .filter(|r| matches!(r.job.state, JobState::Held | JobState::Dead))
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!(
+                        "no held or dead {kind} job for '{key}' in tenant '{tenant}'"
+                    ))
+                })?;
+            let was = row.job.state;
+            let at = now();
+            row.job.state = JobState::Done;
+            row.job.resolved_at = Some(at.clone());
+            row.job.updated_at = at.clone();
+            let job = row.job.clone();
+            // Its open dead letters close with it: nothing is left to replay.
+            for letter in s.dead.values_mut() {
+                if letter.job_id == job.id
+                    && letter.replayed_at.is_none()
+                    && letter.resolved_at.is_none()
+                {
+                    letter.resolved_at = Some(at.clone());
+                }
+            }
+            let message = format!("{} job resolved by hand; not run again", was.as_str());
+            s.append_audit(&job, "resolve", &message, Json::Null);
             Ok(job)
         })
     }

@@ -15,7 +15,7 @@ use crate::types::{
     new_token, now, restart_checkpoint,
 };
 
-pub(super) const JOB_COLUMNS: &str = "id, tenant, kind, key, state, step, checkpoint, intent, attempts, run_at, last_error, hold_reason, created_at, updated_at";
+pub(super) const JOB_COLUMNS: &str = "id, tenant, kind, key, state, step, checkpoint, intent, attempts, run_at, last_error, hold_reason, created_at, updated_at, resolved_at";
 
 pub(super) fn job_row(r: &Row) -> Res<Job> {
     let state: String = r.try_get(4)?;
@@ -37,6 +37,7 @@ pub(super) fn job_row(r: &Row) -> Res<Job> {
         hold_reason: r.try_get(11)?,
         created_at: r.try_get(12)?,
         updated_at: r.try_get(13)?,
+        resolved_at: r.try_get(14)?,
     })
 }
 
@@ -58,7 +59,7 @@ pub(super) async fn insert_job(c: &impl GenericClient, job: &NewJob<'_>, now_ms:
     .await?)
 }
 
-async fn insert_audit(
+pub(super) async fn insert_audit(
     c: &impl GenericClient,
     job: &Job,
     step: &str,
@@ -74,7 +75,7 @@ async fn insert_audit(
 }
 
 /// The job for a key; `lock`: also lock its row until the transaction ends.
-async fn job_by_key(
+pub(super) async fn job_by_key(
     c: &impl GenericClient,
     tenant: &str,
     kind: &str,
@@ -93,7 +94,8 @@ async fn job_by_key(
     row.as_ref().map(job_row).transpose()
 }
 
-const DEAD_LETTER_COLUMNS: &str = "id, job_id, tenant, kind, key, at, input, error, replayed_at";
+const DEAD_LETTER_COLUMNS: &str =
+    "id, job_id, tenant, kind, key, at, input, error, replayed_at, resolved_at";
 
 fn dead_letter_row(r: &Row) -> Res<DeadLetter> {
     let input: String = r.try_get(6)?;
@@ -107,6 +109,7 @@ fn dead_letter_row(r: &Row) -> Res<DeadLetter> {
         input: serde_json::from_str(&input).unwrap_or(Json::Null),
         error: r.try_get(7)?,
         replayed_at: r.try_get(8)?,
+        resolved_at: r.try_get(9)?,
     })
 }
 
@@ -595,6 +598,18 @@ impl Jobs for PgStore {
             Release::Restart { keep } => Some(keep),
         };
         self.release_held((tenant, kind, key), keep, now_ms)
+            .await
+            .map_err(Fail::into_store)
+    }
+
+    async fn resolve(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Job, StoreError> {
+        super::resolve::resolve(self, (tenant, kind, key), now_ms)
             .await
             .map_err(Fail::into_store)
     }

@@ -147,6 +147,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         taken_at TEXT NOT NULL,
         PRIMARY KEY (tenant, schedule)
     );",
+    // 4 (SQLite's 10): held runs and dead letters resolved by hand, and when.
+    "ALTER TABLE jobs ADD COLUMN resolved_at TEXT;
+    ALTER TABLE dead_letters ADD COLUMN resolved_at TEXT;",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction.

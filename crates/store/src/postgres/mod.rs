@@ -11,6 +11,7 @@ mod jobs;
 mod migrations;
 mod nodes;
 mod records;
+mod resolve;
 mod tokens;
 
 use std::str::FromStr;

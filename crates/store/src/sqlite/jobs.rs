@@ -13,7 +13,7 @@ use crate::types::{
     new_token, now, restart_checkpoint,
 };
 
-pub(super) const JOB_COLUMNS: &str = "id, tenant, kind, key, state, step, checkpoint, intent, attempts, run_at, last_error, hold_reason, created_at, updated_at";
+pub(super) const JOB_COLUMNS: &str = "id, tenant, kind, key, state, step, checkpoint, intent, attempts, run_at, last_error, hold_reason, created_at, updated_at, resolved_at";
 
 /// A job row with its checkpoint still as text (parsed by [`parse_job`], which can fail).
 pub(super) fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Job, String)> {
@@ -35,6 +35,7 @@ pub(super) fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Job, String)> 
             hold_reason: r.get(11)?,
             created_at: r.get(12)?,
             updated_at: r.get(13)?,
+            resolved_at: r.get(14)?,
         },
         checkpoint,
     ))
@@ -62,7 +63,7 @@ pub(super) fn insert_job(conn: &Connection, job: &NewJob<'_>, now_ms: i64) -> Re
     )?)
 }
 
-fn insert_audit(
+pub(super) fn insert_audit(
     tx: &Transaction<'_>,
     job: &Job,
     step: &str,
@@ -76,7 +77,12 @@ fn insert_audit(
     Ok(())
 }
 
-fn job_by_key(conn: &Connection, tenant: &str, kind: &str, key: &str) -> Res<Option<Job>> {
+pub(super) fn job_by_key(
+    conn: &Connection,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+) -> Res<Option<Job>> {
     let row = conn
         .query_row(
             &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant = ?1 AND kind = ?2 AND key = ?3"),
@@ -99,10 +105,12 @@ fn dead_letter_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadLetter> {
         input: serde_json::from_str(&input).unwrap_or(Json::Null),
         error: r.get(7)?,
         replayed_at: r.get(8)?,
+        resolved_at: r.get(9)?,
     })
 }
 
-const DEAD_LETTER_COLUMNS: &str = "id, job_id, tenant, kind, key, at, input, error, replayed_at";
+const DEAD_LETTER_COLUMNS: &str =
+    "id, job_id, tenant, kind, key, at, input, error, replayed_at, resolved_at";
 
 fn claim_blocking(
     conn: &mut Connection,
@@ -540,6 +548,18 @@ impl Jobs for SqliteStore {
             Release::Restart { keep } => Some(keep.iter().map(|k| (*k).to_owned()).collect()),
         };
         self.run(move |conn| release_blocking(conn, &tenant, &kind, &key, keep.as_deref(), now_ms))
+            .await
+    }
+
+    async fn resolve(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Job, StoreError> {
+        let (tenant, kind, key) = (tenant.to_owned(), kind.to_owned(), key.to_owned());
+        self.run(move |conn| super::resolve::resolve_blocking(conn, (&tenant, &kind, &key), now_ms))
             .await
     }
 

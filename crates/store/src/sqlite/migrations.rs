@@ -164,6 +164,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
         taken_at TEXT NOT NULL,
         PRIMARY KEY (tenant, schedule)
     );",
+    // 10: held runs and dead letters an operator resolved by hand (fixed elsewhere, not run
+    // again): when, so the console can list them apart from the open ones.
+    "ALTER TABLE jobs ADD COLUMN resolved_at TEXT;
+    ALTER TABLE dead_letters ADD COLUMN resolved_at TEXT;",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction (the rule in

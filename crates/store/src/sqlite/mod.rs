@@ -7,6 +7,7 @@ mod jobs;
 mod migrations;
 mod nodes;
 mod records;
+mod resolve;
 mod tokens;
 
 use std::path::Path;

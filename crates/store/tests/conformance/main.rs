@@ -11,6 +11,7 @@ mod jobs;
 mod links;
 mod nodes;
 mod rerun;
+mod resolve;
 mod sync;
 mod tokens;
 
@@ -53,6 +54,7 @@ macro_rules! backend {
                 rerun::a_rerun_queues_once_per_event_and_a_duplicate_event_changes_nothing,
                 rerun::a_rerun_while_the_job_runs_makes_it_run_once_more,
                 rerun::a_rerun_takes_a_held_or_dead_job_back_into_the_queue,
+                resolve::a_held_or_dead_job_resolved_by_hand_ends_done_and_is_never_replayed,
                 sync::cursors_and_content_hashes_are_kept_per_tenant_stream_and_entity,
                 activations::activation_needs_an_install_and_is_idempotent,
                 activations::rollback_restores_the_previous_activation_for_every_handle,
