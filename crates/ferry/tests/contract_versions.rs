@@ -400,3 +400,60 @@ async fn a_1_2_erp_plugin_beside_a_1_1_one_lists_invoices() {
     assert_eq!(invoices[0].date, "2026-12-03");
     assert_eq!(source.instantiations.load(Ordering::SeqCst), 1);
 }
+
+/// Issue 12, acceptance 5: a catalog sync's calls reach plugins built against 1.1 through the
+/// 1.1 bindings (they were made through the 1.2 ones, which refuse such a plugin).
+#[tokio::test]
+async fn the_catalog_calls_reach_1_1_erp_and_quoting_plugins() {
+    let (source, roles) = roles_over("contract_1_1_erp", "contract_1_1_quoting");
+    let page = ferry_domain::PageRequest {
+        cursor: None,
+        limit: 100,
+    };
+    let items = roles.erp_catalog.list_items(&page).await.expect("items");
+    let ids: Vec<_> = items
+        .documents
+        .iter()
+        .filter_map(|d| d.id.clone())
+        .collect();
+    assert_eq!(ids, ["A100", "A200"]);
+    let changed = roles
+        .erp_catalog
+        .list_items_changed("2026-12-01", &page)
+        .await
+        .expect("changed");
+    assert_eq!(changed.documents.len(), 1);
+    let price = roles
+        .erp_catalog
+        .get_item_price("A100")
+        .await
+        .expect("price");
+    assert_eq!(
+        (price.item.as_str(), price.amount.as_str()),
+        ("A100", "12.50")
+    );
+    let stock = roles.erp_catalog.get_stock("A100").await.expect("stock");
+    assert_eq!(stock.len(), 1);
+    assert_eq!(stock[0].allocatable, "5");
+
+    let report = roles
+        .quoting_catalog
+        .upsert_products(&items.documents)
+        .await
+        .expect("upsert");
+    assert_eq!(report.inserted, 2);
+    let availability = vec![ferry_domain::Availability {
+        product: "A100".into(),
+        quantity: "5".into(),
+        warehouse: Some("100".into()),
+    }];
+    assert_eq!(
+        roles
+            .quoting_catalog
+            .set_availability(&availability)
+            .await
+            .expect("availability"),
+        1
+    );
+    assert_eq!(source.instantiations.load(Ordering::SeqCst), 6);
+}

@@ -169,6 +169,29 @@ macro_rules! erp_records {
                 }
             }
         }
+
+        impl From<$erp::Price> for domain::Price {
+            fn from(p: $erp::Price) -> Self {
+                domain::Price {
+                    item: p.item,
+                    amount: p.amount,
+                    currency: p.currency,
+                    unit: p.unit,
+                    min_quantity: p.min_quantity,
+                }
+            }
+        }
+
+        impl From<$erp::StockBalance> for domain::StockBalance {
+            fn from(b: $erp::StockBalance) -> Self {
+                domain::StockBalance {
+                    warehouse: b.warehouse,
+                    on_hand: b.on_hand,
+                    allocatable: b.allocatable,
+                    allocated: b.allocated,
+                }
+            }
+        }
     };
 }
 erp_records!(erp);
@@ -310,6 +333,26 @@ macro_rules! quoting_records {
                 }
             }
         }
+
+        impl From<$quoting::UpsertReport> for domain::UpsertReport {
+            fn from(r: $quoting::UpsertReport) -> Self {
+                domain::UpsertReport {
+                    inserted: r.inserted,
+                    updated: r.updated,
+                    unchanged: r.unchanged,
+                }
+            }
+        }
+
+        impl From<domain::Availability> for $quoting::Availability {
+            fn from(a: domain::Availability) -> Self {
+                $quoting::Availability {
+                    product: a.product,
+                    quantity: a.quantity,
+                    warehouse: a.warehouse,
+                }
+            }
+        }
     };
 }
 quoting_records!(quoting);
@@ -418,49 +461,6 @@ impl From<wit::Page> for domain::DocumentPage {
         domain::DocumentPage {
             documents: vec_into(p.documents),
             next: p.next,
-        }
-    }
-}
-
-impl From<erp::Price> for domain::Price {
-    fn from(p: erp::Price) -> Self {
-        domain::Price {
-            item: p.item,
-            amount: p.amount,
-            currency: p.currency,
-            unit: p.unit,
-            min_quantity: p.min_quantity,
-        }
-    }
-}
-
-impl From<erp::StockBalance> for domain::StockBalance {
-    fn from(b: erp::StockBalance) -> Self {
-        domain::StockBalance {
-            warehouse: b.warehouse,
-            on_hand: b.on_hand,
-            allocatable: b.allocatable,
-            allocated: b.allocated,
-        }
-    }
-}
-
-impl From<quoting::UpsertReport> for domain::UpsertReport {
-    fn from(r: quoting::UpsertReport) -> Self {
-        domain::UpsertReport {
-            inserted: r.inserted,
-            updated: r.updated,
-            unchanged: r.unchanged,
-        }
-    }
-}
-
-impl From<domain::Availability> for quoting::Availability {
-    fn from(a: domain::Availability) -> Self {
-        quoting::Availability {
-            product: a.product,
-            quantity: a.quantity,
-            warehouse: a.warehouse,
         }
     }
 }

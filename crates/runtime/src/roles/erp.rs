@@ -48,6 +48,8 @@ macro_rules! erp_call {
     }};
 }
 
+pub(super) use erp_call;
+
 #[async_trait]
 impl Erp for ErpAdapter {
     async fn find_customers(&self, criteria: &MatchCriteria) -> RoleResult<Vec<Document>> {

@@ -1,12 +1,16 @@
 //! The ERP's catalog calls (items, prices, stock) over a `ferry:erp` plugin. These exports are
-//! `@unstable(feature = sync)`: every plugin the 1.2 bindings accept has them.
+//! `@unstable(feature = sync)` and every `ferry:erp` 1.x has them: a plugin built against 1.1
+//! or 1.0 is called through the 1.1 bindings (`erp_call!`), so its catalog syncs too.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_domain::{DocumentPage, ErpCatalog, PageRequest, Price, RoleResult, StockBalance};
 
-use super::{PluginSource, answer, guest_call};
+use super::erp::erp_call;
+use super::versions::{answer_with, predates};
+use super::{PluginSource, guest_call};
+use crate::Role;
 use crate::bindings::types as wit;
 
 pub(super) struct ErpCatalogAdapter {
@@ -23,9 +27,7 @@ impl ErpCatalogAdapter {
 impl ErpCatalog for ErpCatalogAdapter {
     async fn list_items(&self, page: &PageRequest) -> RoleResult<DocumentPage> {
         let page = wit::PageRequest::from(page.clone());
-        answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_list_items(s, &page)))
+        erp_call!(&self.source, call_list_items(&page) => DocumentPage::from)
     }
 
     async fn list_items_changed(
@@ -34,24 +36,17 @@ impl ErpCatalog for ErpCatalogAdapter {
         page: &PageRequest,
     ) -> RoleResult<DocumentPage> {
         let (since, page) = (since.to_string(), wit::PageRequest::from(page.clone()));
-        answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_list_items_changed(s, &since, &page)))
+        erp_call!(&self.source, call_list_items_changed(&since, &page) => DocumentPage::from)
     }
 
     async fn get_item_price(&self, item: &str) -> RoleResult<Price> {
         let item = item.to_string();
-        answer(guest_call!(&self.source, Erp, erp, |b, s| b
-            .ferry_erp_erp()
-            .call_get_item_price(s, &item)))
+        erp_call!(&self.source, call_get_item_price(&item) => Price::from)
     }
 
     async fn get_stock(&self, item: &str) -> RoleResult<Vec<StockBalance>> {
         let item = item.to_string();
-        let found: Vec<crate::bindings::erp::StockBalance> =
-            answer(guest_call!(&self.source, Erp, erp, |b, s| b
-                .ferry_erp_erp()
-                .call_get_stock(s, &item)))?;
-        Ok(found.into_iter().map(StockBalance::from).collect())
+        erp_call!(&self.source, call_get_stock(&item)
+            => |found: Vec<_>| found.into_iter().map(StockBalance::from).collect())
     }
 }

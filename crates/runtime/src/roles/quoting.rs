@@ -52,6 +52,8 @@ macro_rules! quoting_call {
     }};
 }
 
+pub(super) use quoting_call;
+
 #[async_trait]
 impl Quoting for QuotingAdapter {
     async fn parse_webhook(&self, webhook: &InboundWebhook) -> RoleResult<QuoteEvent> {

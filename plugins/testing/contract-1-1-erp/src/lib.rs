@@ -14,10 +14,23 @@ wit_bindgen::generate!({
 use exports::ferry::erp::erp::{Guest, OrderReceipt, Price, StockBalance};
 use ferry::host::log;
 use ferry::types::types::{
-    Change, Document, Error, FieldError, Line, MatchCriteria, Page, PageRequest,
+    Change, Document, Error, Field, FieldError, Line, MatchCriteria, Page, PageRequest, Value,
 };
 
 struct Contract11Erp;
+
+fn item(itno: &str, itds: &str) -> Document {
+    let text = |name: &str, v: &str| Field {
+        name: name.into(),
+        value: Value::Text(v.into()),
+    };
+    Document {
+        kind: "item".into(),
+        id: Some(itno.into()),
+        fields: vec![text("ITNO", itno), text("ITDS", itds), text("STAT", "20")],
+        lines: Vec::new(),
+    }
+}
 
 fn absent<T>() -> Result<T, Error> {
     Err(Error::Unsupported("not in the 1.1 fixture".into()))
@@ -62,20 +75,39 @@ impl Guest for Contract11Erp {
     fn get_item(_: String) -> Result<Document, Error> {
         absent()
     }
+    /// The catalog a 1.1 plugin serves (the host's catalog sync calls it through the 1.1
+    /// bindings): two items, one page.
     fn list_items(_: PageRequest) -> Result<Page, Error> {
-        absent()
+        Ok(Page {
+            documents: vec![item("A100", "Bearing 6204"), item("A200", "Seal 40x52")],
+            next: None,
+        })
     }
     fn list_items_changed(_: String, _: PageRequest) -> Result<Page, Error> {
-        absent()
+        Ok(Page {
+            documents: vec![item("A200", "Seal 40x52")],
+            next: None,
+        })
     }
-    fn get_item_price(_: String) -> Result<Price, Error> {
-        absent()
+    fn get_item_price(item: String) -> Result<Price, Error> {
+        Ok(Price {
+            item,
+            amount: "12.50".into(),
+            currency: Some("USD".into()),
+            unit: None,
+            min_quantity: None,
+        })
     }
     fn get_customer_price(_: String, _: String, _: String) -> Result<Price, Error> {
         absent()
     }
     fn get_stock(_: String) -> Result<Vec<StockBalance>, Error> {
-        absent()
+        Ok(vec![StockBalance {
+            warehouse: "100".into(),
+            on_hand: "7".into(),
+            allocatable: "5".into(),
+            allocated: None,
+        }])
     }
     fn validate_order(_: Document) -> Result<Vec<FieldError>, Error> {
         Ok(Vec::new())
