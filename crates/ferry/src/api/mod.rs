@@ -77,7 +77,7 @@ pub fn router(state: ApiState, bounds: RequestLimits, readiness: Readiness) -> R
         None => Router::new(),
     };
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::render))
         .route("/hooks/{tenant}/quoting", post(intake::quoting_webhook))
         .route("/events/{tenant}/erp", post(ion::events))

@@ -5,6 +5,7 @@
 mod authoring;
 mod doctor;
 mod mapping;
+mod nodes;
 mod ops;
 mod plugin;
 mod store;
@@ -110,6 +111,8 @@ pub enum Command {
     /// The admin API's bearer tokens: create (admin or one tenant), list, revoke.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// The nodes sharing the store, live or stale, with the jobs each one holds claims on.
+    Nodes(nodes::NodesArgs),
     /// Check a configuration: every secret, each tenant's OAuth grant and SQL connection,
     /// each configured plugin file against the active one; one line per check.
     Doctor {
@@ -203,6 +206,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Dlq(cmd) => ops::dlq(&cli.context()?, cmd).await,
         Command::Holds(cmd) => ops::holds(&cli.context()?, cmd).await,
         Command::Tokens(cmd) => tokens::run(&cli.context()?, cmd).await,
+        Command::Nodes(args) => nodes::run(&cli.context()?, args).await,
         Command::Sync(cmd) => sync::run(&cli.context()?, cmd).await,
         Command::Trace {
             quote,
