@@ -1,6 +1,7 @@
 //! The catalog sync over the real binary and both simulators: `ferry sync catalog --full` puts
-//! M3's items into QuoteWerks' product table, a second run writes nothing, an item changed in
-//! M3 arrives with a delta, and an item set to status 90 is marked discontinued (not deleted).
+//! M3's items into QuoteWerks' product table (a `--dry-run` first writes nothing), a second
+//! run writes nothing, an item changed in M3 arrives with a delta, and an item set to status 90
+//! is marked discontinued (not deleted).
 
 use std::io::Write as _;
 
@@ -90,6 +91,30 @@ fn the_catalog_follows_m3_full_then_by_delta() {
     products(&stack)
         .execute(&format!("DELETE FROM {TABLE}"), [])
         .expect("empty the product table");
+
+    // A dry run reads and maps everything and writes nothing.
+    let config_path = stack.config.to_str().expect("utf-8").to_string();
+    let dry = ferry(
+        &stack.data,
+        &[
+            "--config",
+            &config_path,
+            "sync",
+            "catalog",
+            "--tenant",
+            TENANT,
+            "--full",
+            "--dry-run",
+            "--json",
+            "--timeout-secs",
+            "120",
+        ],
+    )
+    .expect_code(0)
+    .json();
+    assert_eq!(count(&dry, "would_write"), items.len() as u64, "{dry}");
+    assert_eq!(count(&dry, "inserted"), 0, "{dry}");
+    assert!(keys(&stack).is_empty(), "a dry run wrote products");
 
     let first = sync(&stack, true);
     assert_eq!(count(&first, "inserted"), items.len() as u64, "{first}");

@@ -24,6 +24,11 @@ use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
 pub const KIND: &str = "catalog-sync";
 /// One job per tenant.
 pub const KEY: &str = "catalog";
+/// A dry run's job: its own key, so it never merges with (or reports as) a real run queued
+/// at the same time; it writes nothing, so running beside one is harmless.
+pub const DRY_RUN_KEY: &str = "catalog-dry-run";
+/// Keys of products a dry run would write, kept in its report (the count has them all).
+const DRY_RUN_KEYS: usize = 100;
 /// The transform kind that makes a product of an item.
 pub const MAPPING: &str = "item-to-product";
 /// The store's cursor stream for the delta (the start of the last finished run).
@@ -127,6 +132,28 @@ pub struct CatalogReport {
     pub deactivated: u64,
     /// Items the mapping refused (named in the audit trail).
     pub failed: u64,
+    /// A dry run: products whose content changed since Ferry last wrote them (not written),
+    /// and the first of their keys.
+    pub would_write: u64,
+    pub would_write_keys: Vec<String>,
+}
+
+/// How a run is asked for beyond its mode (`ferry sync catalog --dry-run --since DATE`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    /// Write nothing (no upsert, no content hash, no cursor): report what would change.
+    pub dry_run: bool,
+    /// Items changed since this date (RFC 3339 or YYYY-MM-DD) instead of the stored cursor;
+    /// such a run leaves the cursor where it was (it may skip what changed before `since`).
+    pub since: Option<String>,
+}
+
+impl RunOptions {
+    /// The job key a run with these options goes under.
+    pub fn key(&self) -> &'static str {
+        if self.dry_run { DRY_RUN_KEY } else { KEY }
+    }
 }
 
 /// The job's checkpoint: the run's mode and policy, where it is, and what it did so far.
@@ -147,6 +174,8 @@ pub struct Checkpoint {
     pub finished: bool,
     #[serde(default)]
     pub report: CatalogReport,
+    #[serde(default)]
+    pub options: RunOptions,
 }
 
 impl Checkpoint {
@@ -159,6 +188,7 @@ impl Checkpoint {
             cursor: None,
             finished: false,
             report: CatalogReport::default(),
+            options: RunOptions::default(),
         }
     }
 }
@@ -171,12 +201,28 @@ pub async fn queue(
     mode: Mode,
     policy: &CatalogPolicy,
 ) -> Result<Ingested, StoreError> {
-    let checkpoint = serde_json::to_value(Checkpoint::new(mode, policy.clone()))
+    queue_with(store, tenant, mode, policy, RunOptions::default()).await
+}
+
+/// [`queue`] with options, under [`RunOptions::key`].
+pub async fn queue_with(
+    store: &dyn Store,
+    tenant: &str,
+    mode: Mode,
+    policy: &CatalogPolicy,
+    options: RunOptions,
+) -> Result<Ingested, StoreError> {
+    let key = options.key();
+    let checkpoint = Checkpoint {
+        options,
+        ..Checkpoint::new(mode, policy.clone())
+    };
+    let checkpoint = serde_json::to_value(checkpoint)
         .map_err(|e| StoreError::Corrupt(format!("catalog checkpoint: {e}")))?;
     let job = NewJob {
         tenant,
         kind: KIND,
-        key: KEY,
+        key,
         checkpoint,
     };
     store.rerun(None, job, now_ms()).await
@@ -247,14 +293,21 @@ pub async fn sync(
         .map_err(|e| StepError::Fatal(format!("not a catalog checkpoint: {e}")))?;
     if cp.finished {
         // Queued again after it ended (a rerun while it ran): the same kind of run, afresh.
-        cp = Checkpoint::new(cp.mode, cp.policy);
+        cp = Checkpoint {
+            options: cp.options.clone(),
+            ..Checkpoint::new(cp.mode, cp.policy)
+        };
     }
     if cp.started_at.is_none() {
         cp.started_at = Some(rfc3339(now_ms()));
-        if cp.mode == Mode::Delta {
-            cp.since = store.cursor(&env.name, CURSOR).await?;
-        }
+        cp.since = match &cp.options.since {
+            Some(since) => Some(since.clone()),
+            None if cp.mode == Mode::Delta => store.cursor(&env.name, CURSOR).await?,
+            None => None,
+        };
     }
+    // Only a real run of the usual kind moves the delta's cursor.
+    let moves_cursor = !cp.options.dry_run && cp.options.since.is_none();
     let page_size = cp.policy.page_size.clamp(1, 10_000);
     let roles = &env.roles;
     loop {
@@ -267,7 +320,16 @@ pub async fn sync(
             None => roles.erp_catalog.list_items(&request).await,
         }
         .map_err(role)?;
-        let done = apply_page(env, store, &cp.policy, &page.documents, &mut cp.report).await?;
+        let dry_run = cp.options.dry_run;
+        let done = apply_page(
+            env,
+            store,
+            &cp.policy,
+            &page.documents,
+            &mut cp.report,
+            dry_run,
+        )
+        .await?;
         cp.report.pages += 1;
         cp.cursor = page.next.clone();
         cp.finished = page.next.is_none();
@@ -279,6 +341,7 @@ pub async fn sync(
             done.unchanged
         );
         if cp.finished
+            && moves_cursor
             && let Some(started) = &cp.started_at
         {
             store.set_cursor(&env.name, CURSOR, started).await?;
@@ -308,6 +371,7 @@ async fn apply_page(
     policy: &CatalogPolicy,
     items: &[Document],
     report: &mut CatalogReport,
+    dry_run: bool,
 ) -> Result<PageDone, StepError> {
     let context = Context {
         tenant: env.name.clone(),
@@ -381,6 +445,21 @@ async fn apply_page(
         changed.push((product, hash, discontinued));
     }
     report.unchanged += unchanged;
+    if dry_run {
+        for (product, _, discontinued) in &changed {
+            report.would_write += 1;
+            report.deactivated += u64::from(*discontinued);
+            if report.would_write_keys.len() < DRY_RUN_KEYS {
+                report
+                    .would_write_keys
+                    .push(product.id.clone().unwrap_or_default());
+            }
+        }
+        return Ok(PageDone {
+            written: 0,
+            unchanged,
+        });
+    }
     let mut written = 0u64;
     for batch in changed.chunks(policy.batch_size.max(1)) {
         let products: Vec<Document> = batch.iter().map(|(p, _, _)| p.clone()).collect();

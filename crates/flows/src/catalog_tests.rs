@@ -294,3 +294,71 @@ async fn a_schedule_slot_runs_once_across_nodes_even_after_its_run_ended() {
     let job = w.store.job(TENANT, KIND, KEY).await.expect("read");
     assert_eq!(job.map(|j| j.state), Some(ferry_store::JobState::Queued));
 }
+
+impl World {
+    async fn sync_with(&self, mode: Mode, options: RunOptions) -> (Outcome, CatalogReport) {
+        let key = options.key();
+        queue_with(&self.store, TENANT, mode, &Self::policy(), options)
+            .await
+            .expect("queue");
+        let outcome = self.work().await;
+        let job = self.store.job(TENANT, KIND, key).await.expect("read");
+        let cp: Checkpoint =
+            serde_json::from_value(job.expect("the job").checkpoint).expect("checkpoint");
+        (outcome, cp.report)
+    }
+}
+
+fn dry() -> RunOptions {
+    RunOptions {
+        dry_run: true,
+        since: None,
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_nothing_and_reports_what_a_real_run_would_write() {
+    let w = World::new(5);
+    let (outcome, report) = w.sync_with(Mode::Full, dry()).await;
+    assert_done(outcome);
+    assert_eq!((report.read, report.would_write), (5, 5), "{report:?}");
+    assert_eq!(
+        report.would_write_keys,
+        ["A001", "A002", "A003", "A004", "A005"]
+    );
+    assert_eq!((report.inserted, report.updated), (0, 0));
+    assert!(w.written().is_empty(), "nothing sent to the quoting system");
+    assert_eq!(w.fakes.products.script.count("upsert_products"), 0);
+    assert_eq!(w.store.cursor(TENANT, CURSOR).await.expect("read"), None);
+
+    // Nothing was recorded either: the real run writes every item.
+    assert_done(w.sync(Mode::Full).await);
+    assert_eq!(w.written().len(), 5);
+
+    w.fakes.items.put(item("A002", "Item 2, new text", "20"));
+    let (_, report) = w.sync_with(Mode::Full, dry()).await;
+    assert_eq!((report.would_write, report.unchanged), (1, 4), "{report:?}");
+    assert_eq!(report.would_write_keys, ["A002"]);
+    assert_eq!(w.written().len(), 5, "still nothing sent");
+}
+
+#[tokio::test]
+async fn a_run_since_a_date_reads_from_it_and_leaves_the_cursor() {
+    let w = World::new(3);
+    let options = RunOptions {
+        dry_run: false,
+        since: Some("2019-06-01".into()),
+    };
+    let (outcome, report) = w.sync_with(Mode::Delta, options).await;
+    assert_done(outcome);
+    assert_eq!(report.read, 3);
+    assert_eq!(
+        w.fakes.items.script.calls().first().map(String::as_str),
+        Some("list_items_changed 2019-06-01")
+    );
+    assert_eq!(
+        w.store.cursor(TENANT, CURSOR).await.expect("read"),
+        None,
+        "a run from a given date does not move the delta's cursor"
+    );
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::Subcommand;
 
 use super::{exit, out};
+use crate::flows::catalog::RunOptions;
 use crate::services::Context;
 use crate::services::sync::{self, CatalogRun};
 
@@ -16,8 +17,15 @@ pub enum SyncCommand {
         #[arg(long)]
         tenant: String,
         /// Every item, not only those changed since the last run.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "since")]
         full: bool,
+        /// Items changed since this date (2026-11-30, or RFC 3339) instead of since the last
+        /// run; the next delta still starts where the last one did.
+        #[arg(long)]
+        since: Option<String>,
+        /// Write nothing: read and map every item as a run would, and print what it would write.
+        #[arg(long)]
+        dry_run: bool,
         /// Queue it and return at once.
         #[arg(long)]
         no_wait: bool,
@@ -34,16 +42,24 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
     let SyncCommand::Catalog {
         tenant,
         full,
+        since,
+        dry_run,
         no_wait,
         timeout_secs,
         json,
     } = cmd;
-    sync::queue_catalog(ctx, tenant, *full).await?;
+    let options = RunOptions {
+        dry_run: *dry_run,
+        since: since.clone(),
+    };
+    let key = options.key();
+    sync::queue_catalog(ctx, tenant, *full, options).await?;
     if *no_wait {
         out!("queued a catalog sync for tenant '{tenant}'")?;
         return Ok(exit::OK);
     }
-    let run = sync::follow_catalog(ctx, tenant, Duration::from_secs(*timeout_secs), |r| {
+    let timeout = Duration::from_secs(*timeout_secs);
+    let run = sync::follow_catalog(ctx, tenant, key, timeout, |r| {
         if !*json && !r.ended() {
             let _ = out!("{}: {} items read", r.state, r.report.read);
         }
@@ -62,6 +78,23 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
 
 fn summary(run: &CatalogRun) -> String {
     let r = &run.report;
+    if run.options.dry_run {
+        let mut line = format!(
+            "catalog dry run {}: {} read, {} would be written ({} of them deactivated), {} unchanged, {} failed; nothing was written",
+            run.state, r.read, r.would_write, r.deactivated, r.unchanged, r.failed
+        );
+        if !r.would_write_keys.is_empty() {
+            let more = r.would_write - r.would_write_keys.len() as u64;
+            line.push_str(&format!(
+                "\n    would write: {}",
+                r.would_write_keys.join(", ")
+            ));
+            if more > 0 {
+                line.push_str(&format!(" and {more} more"));
+            }
+        }
+        return line;
+    }
     let mut line = format!(
         "catalog sync {}: {} read, {} inserted, {} updated, {} unchanged, {} deactivated, {} failed",
         run.state, r.read, r.inserted, r.updated, r.unchanged, r.deactivated, r.failed

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{Context, ServiceError};
-use crate::flows::catalog::{self, CatalogReport, Checkpoint, Mode};
+use crate::flows::catalog::{self, CatalogReport, Checkpoint, Mode, RunOptions};
 use ferry_store::Job;
 
 /// How often a follower looks at the job.
@@ -17,6 +17,7 @@ const POLL: Duration = Duration::from_millis(200);
 pub struct CatalogRun {
     pub tenant: String,
     pub mode: Mode,
+    pub options: RunOptions,
     /// queued, running, done, held or dead.
     pub state: String,
     pub report: CatalogReport,
@@ -31,6 +32,7 @@ impl CatalogRun {
         Ok(Self {
             tenant: job.tenant.clone(),
             mode: cp.mode,
+            options: cp.options,
             state: job.state.as_str().to_string(),
             report: cp.report,
             error: job.hold_reason.clone().or_else(|| job.last_error.clone()),
@@ -44,20 +46,44 @@ impl CatalogRun {
 }
 
 /// Queues a catalog run for `tenant` (`full`: every item, else a delta from the stored
-/// cursor) with the tenant's configured policy.
-pub async fn queue_catalog(ctx: &Context, tenant: &str, full: bool) -> Result<(), ServiceError> {
+/// cursor, or from `options.since`) with the tenant's configured policy. A `since` that is
+/// neither RFC 3339 nor a date, or one with `full`, is refused before anything is queued.
+pub async fn queue_catalog(
+    ctx: &Context,
+    tenant: &str,
+    full: bool,
+    options: RunOptions,
+) -> Result<(), ServiceError> {
     let policy = ctx.tenant(tenant)?.sync.catalog.clone();
+    if let Some(since) = &options.since {
+        if full {
+            return Err(ServiceError::Input(
+                "--since reads the items changed since a date; --full reads every item: choose one"
+                    .into(),
+            ));
+        }
+        let date = chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d").is_ok();
+        if !date && chrono::DateTime::parse_from_rfc3339(since).is_err() {
+            return Err(ServiceError::Input(format!(
+                "--since {since:?} is neither a date (2026-11-30) nor RFC 3339 (2026-11-30T08:00:00Z)"
+            )));
+        }
+    }
     let store = ctx.open_store().await?;
     let mode = if full { Mode::Full } else { Mode::Delta };
-    catalog::queue(store.as_ref(), tenant, mode, &policy).await?;
+    catalog::queue_with(store.as_ref(), tenant, mode, &policy, options).await?;
     Ok(())
 }
 
-/// The tenant's catalog run as it stands, if there was one.
-pub async fn catalog_run(ctx: &Context, tenant: &str) -> Result<Option<CatalogRun>, ServiceError> {
+/// The tenant's catalog run (`key`: [`RunOptions::key`]) as it stands, if there was one.
+pub async fn catalog_run(
+    ctx: &Context,
+    tenant: &str,
+    key: &str,
+) -> Result<Option<CatalogRun>, ServiceError> {
     ctx.tenant(tenant)?;
     let store = ctx.open_store().await?;
-    match store.job(tenant, catalog::KIND, catalog::KEY).await? {
+    match store.job(tenant, catalog::KIND, key).await? {
         Some(job) => Ok(Some(CatalogRun::of(&job)?)),
         None => Ok(None),
     }
@@ -68,6 +94,7 @@ pub async fn catalog_run(ctx: &Context, tenant: &str) -> Result<Option<CatalogRu
 pub async fn follow_catalog(
     ctx: &Context,
     tenant: &str,
+    key: &str,
     timeout: Duration,
     mut progress: impl FnMut(&CatalogRun),
 ) -> Result<CatalogRun, ServiceError> {
@@ -76,7 +103,7 @@ pub async fn follow_catalog(
     let mut last: Option<(String, u64)> = None;
     loop {
         let job = store
-            .job(tenant, catalog::KIND, catalog::KEY)
+            .job(tenant, catalog::KIND, key)
             .await?
             .ok_or_else(|| ServiceError::Input(format!("tenant '{tenant}' has no catalog run")))?;
         let run = CatalogRun::of(&job)?;
