@@ -1,6 +1,9 @@
 //! `ferry sync catalog`: queue a catalog run on the server's store and follow it to its end.
 
+use std::io::IsTerminal;
 use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use clap::Subcommand;
 
@@ -59,12 +62,22 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
         return Ok(exit::OK);
     }
     let timeout = Duration::from_secs(*timeout_secs);
-    let run = sync::follow_catalog(ctx, tenant, key, timeout, |r| {
-        if !*json && !r.ended() {
+    // A bar on a terminal; plain lines when piped or with --json (scripts read the end only).
+    let bar = (!*json && std::io::stderr().is_terminal()).then(progress_bar);
+    let run = sync::follow_catalog(ctx, tenant, key, timeout, |r| match &bar {
+        Some(bar) => {
+            bar.set_position(r.report.read);
+            bar.set_message(r.state.clone());
+        }
+        None if !*json && !r.ended() => {
             let _ = out!("{}: {} items read", r.state, r.report.read);
         }
+        None => {}
     })
     .await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     if *json {
         out!("{}", serde_json::to_string_pretty(&run)?)?;
     } else {
@@ -74,6 +87,19 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
         "done" => exit::OK,
         _ => exit::FAILED,
     })
+}
+
+/// M3 doesn't say how many items a run will read, so the bar counts and shows the rate, not an
+/// end or an ETA.
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template(
+            "{spinner} catalog sync {msg}: {pos} items read ({per_sec}, {elapsed})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }
 
 fn summary(run: &CatalogRun) -> String {
