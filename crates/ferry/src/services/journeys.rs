@@ -13,7 +13,7 @@ use super::{Context, ServiceError};
 use crate::flows::now_ms;
 use crate::flows::quote_to_order::KIND;
 use ferry_domain::Document;
-use ferry_store::{AuditEntry, DeadLetter, Job, JobState, Release, Store};
+use ferry_store::{AuditEntry, DeadLetter, Job, JobState, Release, Store, StoreError};
 
 /// The quoting document field holding the number people use (QuoteWerks' `DocNo`).
 const QUOTE_NUMBER_FIELD: &str = "DocNo";
@@ -183,7 +183,104 @@ pub async fn replay(ctx: &Context, which: Letter<'_>) -> Result<(i64, Job), Serv
     if letter.replayed_at.is_some() {
         return Err(ServiceError::AlreadyRetried(letter.id));
     }
+    if letter.resolved_at.is_some() {
+        let why = format!("dead letter {} was resolved by hand", letter.id);
+        return Err(StoreError::Conflict(why).into());
+    }
     Ok((letter.id, store.replay(letter.id, now_ms()).await?))
+}
+
+/// Closes a held quote by hand (it was fixed elsewhere): it ends without running again and
+/// moves from the open errors to the resolved ones.
+pub async fn resolve_hold(ctx: &Context, tenant: &str, quote: &str) -> Result<Job, ServiceError> {
+    ctx.tenant(tenant)?;
+    let store = ctx.open_store().await?;
+    let job = find_quote(&*store, tenant, quote).await?;
+    if job.state != JobState::Held {
+        return Err(ServiceError::QuoteNotHeld {
+            tenant: tenant.to_string(),
+            quote: quote.to_string(),
+            state: job.state.as_str().to_string(),
+        });
+    }
+    Ok(store.resolve(tenant, KIND, &job.key, now_ms()).await?)
+}
+
+/// Closes a dead letter by hand, without replaying it (any job kind).
+pub async fn resolve_letter(ctx: &Context, which: Letter<'_>) -> Result<(i64, Job), ServiceError> {
+    let store = ctx.open_store().await?;
+    let letter = find_letter(ctx, &*store, which).await?;
+    if letter.replayed_at.is_some() {
+        return Err(ServiceError::AlreadyRetried(letter.id));
+    }
+    if letter.resolved_at.is_some() {
+        return Err(
+            StoreError::Conflict(format!("dead letter {} is resolved already", letter.id)).into(),
+        );
+    }
+    let job = store
+        .resolve(&letter.tenant, &letter.kind, &letter.key, now_ms())
+        .await?;
+    Ok((letter.id, job))
+}
+
+/// A tenant's runs closed by hand (held or dead ones resolved), of every kind, oldest first.
+pub async fn resolved(ctx: &Context, tenant: &str) -> Result<Vec<Job>, ServiceError> {
+    ctx.tenant(tenant)?;
+    let store = ctx.open_store().await?;
+    let mut jobs: Vec<Job> = store
+        .jobs(Some(tenant), Some(JobState::Done))
+        .await?
+        .into_iter()
+        .filter(|j| j.resolved_at.is_some())
+        .collect();
+    jobs.sort_by(|a, b| a.resolved_at.cmp(&b.resolved_at));
+    Ok(jobs)
+}
+
+/// Which open dead letters a bulk retry takes: every one of the tenant's unless narrowed.
+#[derive(Debug, Default, Clone)]
+pub struct LetterFilter {
+    /// Only this flow (job kind, e.g. `quote-to-order`).
+    pub kind: Option<String>,
+    /// Only letters whose error contains this text (any case).
+    pub error_contains: Option<String>,
+}
+
+impl LetterFilter {
+    pub fn matches(&self, d: &DeadLetter) -> bool {
+        let open = d.replayed_at.is_none() && d.resolved_at.is_none();
+        let kind = self.kind.as_deref().is_none_or(|k| d.kind == k);
+        let text = self
+            .error_contains
+            .as_deref()
+            .is_none_or(|t| d.error.to_lowercase().contains(&t.to_lowercase()));
+        open && kind && text
+    }
+}
+
+/// Replays every open dead letter of `tenant` the filter matches, oldest first; returns the
+/// ones replayed (letter id, job). A letter whose job moved on meanwhile (another letter of the
+/// same job replayed first, a concurrent retry) is skipped, not an error.
+pub async fn replay_matching(
+    ctx: &Context,
+    tenant: &str,
+    filter: &LetterFilter,
+) -> Result<Vec<(i64, Job)>, ServiceError> {
+    ctx.tenant(tenant)?;
+    let store = ctx.open_store().await?;
+    let mut done = Vec::new();
+    for letter in store.dead_letters(Some(tenant)).await? {
+        if !filter.matches(&letter) {
+            continue;
+        }
+        match store.replay(letter.id, now_ms()).await {
+            Ok(job) => done.push((letter.id, job)),
+            Err(StoreError::Conflict(_) | StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(done)
 }
 
 async fn find_letter(

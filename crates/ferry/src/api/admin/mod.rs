@@ -9,10 +9,13 @@
 //! (a test keeps them equal; `FERRY_UPDATE_OPENAPI=1` rewrites the copy).
 
 mod auth;
+pub(crate) mod errors;
 pub(crate) mod plugins;
 pub(crate) mod runs;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ops;
 
 use std::sync::Arc;
 
@@ -62,6 +65,19 @@ pub fn router(state: AdminState) -> Router {
             "/api/v1/tenants/{tenant}/dead-letters/{id}/retry",
             post(runs::retry),
         )
+        .route(
+            "/api/v1/tenants/{tenant}/holds/{quote}/resolve",
+            post(errors::resolve_hold),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/dead-letters/{id}/resolve",
+            post(errors::resolve_letter),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/dead-letters/retry",
+            post(errors::retry_all),
+        )
+        .route("/api/v1/tenants/{tenant}/resolved", get(errors::resolved))
         .route("/api/v1/tenants/{tenant}/plugins", get(plugins::list))
         .route(
             "/api/v1/tenants/{tenant}/plugins/{role}/activate",
@@ -84,6 +100,10 @@ pub fn router(state: AdminState) -> Router {
         runs::release,
         runs::dead_letters,
         runs::retry,
+        errors::resolve_hold,
+        errors::resolve_letter,
+        errors::resolved,
+        errors::retry_all,
         plugins::list,
         plugins::activate,
         crate::api::availability::availability

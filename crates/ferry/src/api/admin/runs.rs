@@ -31,6 +31,10 @@ pub struct Run {
     pub order_number: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The flow (job kind): `quote-to-order` for every run but resolved listings'.
+    pub flow: String,
+    /// Set when an operator resolved it by hand (not run again).
+    pub resolved_at: Option<String>,
 }
 
 impl From<&Job> for Run {
@@ -53,6 +57,8 @@ impl From<&Job> for Run {
             order_number,
             created_at: job.created_at.clone(),
             updated_at: job.updated_at.clone(),
+            flow: job.kind.clone(),
+            resolved_at: job.resolved_at.clone(),
         }
     }
 }
@@ -99,6 +105,10 @@ pub struct DeadLetterView {
     pub error: String,
     /// Set once retried: a dead letter is retried once.
     pub replayed_at: Option<String>,
+    /// The flow (job kind) that failed.
+    pub flow: String,
+    /// Set once resolved by hand: a resolved letter is not retried.
+    pub resolved_at: Option<String>,
 }
 
 impl From<&DeadLetter> for DeadLetterView {
@@ -110,6 +120,8 @@ impl From<&DeadLetter> for DeadLetterView {
             at: d.at.clone(),
             error: d.error.clone(),
             replayed_at: d.replayed_at.clone(),
+            flow: d.kind.clone(),
+            resolved_at: d.resolved_at.clone(),
         }
     }
 }

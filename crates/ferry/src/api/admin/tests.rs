@@ -27,19 +27,23 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/dead-letters/1/retry", None),
     ("GET", "/plugins", None),
     ("POST", "/plugins/erp/activate", Some(r#"{"digest":"abc"}"#)),
+    ("POST", "/holds/2/resolve", None),
+    ("POST", "/dead-letters/1/resolve", None),
+    ("GET", "/resolved", None),
+    ("POST", "/dead-letters/retry", Some("{}")),
 ];
 
-struct Fixture {
-    app: Router,
-    store: Arc<MemoryStore>,
-    admin: String,
-    acme: String,
+pub(super) struct Fixture {
+    pub(super) app: Router,
+    pub(super) store: Arc<MemoryStore>,
+    pub(super) admin: String,
+    pub(super) acme: String,
     _dir: tempfile::TempDir,
 }
 
 /// Tenants acme and globex. acme: quote 1 (Q1) dead, quote 2 (Q2) held, quote 3 (Q3)
 /// done; globex: quote 9 (Q9) dead. A token for acme and an admin token.
-async fn fixture() -> Fixture {
+pub(super) async fn fixture() -> Fixture {
     let store = Arc::new(MemoryStore::new());
     let jobs = [
         (
@@ -118,7 +122,7 @@ async fn fixture() -> Fixture {
     }
 }
 
-async fn call(
+pub(super) async fn call(
     app: &Router,
     method: &str,
     path: &str,
