@@ -8,11 +8,14 @@
 //! files in `crates/ferry/assets/ui/`, compiled into the binary. Every answer forbids framing
 //! and any script or style not served from here (CSP), and pages are never cached.
 
+mod errors;
 mod pages;
 mod screens;
 mod session;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ops;
 
 use std::sync::Arc;
 
@@ -58,7 +61,19 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/sign-out", post(session::sign_out))
         .route("/ui/runs", get(screens::runs))
         .route("/ui/tenants/{tenant}/runs/{run}", get(screens::run))
-        .route("/ui/errors", get(screens::errors))
+        .route("/ui/errors", get(errors::errors))
+        .route(
+            "/ui/tenants/{tenant}/holds/{quote}/resolve",
+            post(errors::resolve_hold),
+        )
+        .route(
+            "/ui/tenants/{tenant}/dead-letters/{id}/resolve",
+            post(errors::resolve_letter),
+        )
+        .route(
+            "/ui/tenants/{tenant}/dead-letters/retry",
+            post(errors::retry_all),
+        )
         .route(
             "/ui/tenants/{tenant}/holds/{quote}/release",
             post(screens::release),

@@ -41,6 +41,9 @@ fn notice(done: &str) -> Option<&'static str> {
         "retried" => "Retried: the run is queued again from its last checkpoint.",
         "activated" => "Activated: the component now serves the role.",
         "rolled-back" => "Rolled back: the previous component serves the role again.",
+        "resolved" => "Resolved: closed by hand, not run again; it is listed under Resolved.",
+        "retried-all" => "Retried: every matching open dead letter is queued again.",
+        "retried-none" => "No open dead letter matched: nothing was retried.",
         _ => return None,
     })
 }
@@ -60,9 +63,10 @@ fn head(title: &str) -> Markup {
 }
 
 /// A signed-in page: header with the screens, who is signed in and sign-out.
-fn page(op: &Operator, here: &str, title: &str, done: &str, body: Markup) -> Response {
+pub(super) fn page(op: &Operator, here: &str, title: &str, done: &str, body: Markup) -> Response {
     let nav = [
         ("runs", "/ui/runs", "Runs"),
+        ("health", "/ui/health", "Health"),
         ("errors", "/ui/errors", "Errors"),
         ("plugins", "/ui/plugins", "Plugins"),
     ];
@@ -142,12 +146,12 @@ pub fn problem(status: StatusCode, title: &str, text: &str) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
 
-fn status_badge(status: &str) -> Markup {
+pub(super) fn status_badge(status: &str) -> Markup {
     html! { span class={ "status status-" (status) } { (status) } }
 }
 
 /// The tenant picker shared by the screens (only the tenants the token may see).
-fn tenant_select(tenants: &[String], chosen: &str) -> Markup {
+pub(super) fn tenant_select(tenants: &[String], chosen: &str) -> Markup {
     html! {
         label {
             "Tenant"
@@ -177,7 +181,7 @@ pub fn split_details(error: &str) -> (&str, Vec<(&str, &str)>) {
     (error, Vec::new())
 }
 
-fn error_text(error: &str) -> Markup {
+pub(super) fn error_text(error: &str) -> Markup {
     let (text, details) = split_details(error);
     html! {
         div.error { (text) }
@@ -330,7 +334,7 @@ fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
-fn release_buttons(op: &Operator, tenant: &str, quote: &str) -> Markup {
+pub(super) fn release_buttons(op: &Operator, tenant: &str, quote: &str) -> Markup {
     let action = format!("/ui/tenants/{}/holds/{}/release", seg(tenant), seg(quote));
     html! {
         form.inline method="post" action=(action) {
@@ -346,78 +350,11 @@ fn release_buttons(op: &Operator, tenant: &str, quote: &str) -> Markup {
     }
 }
 
-fn retry_button(op: &Operator, tenant: &str, id: i64) -> Markup {
+pub(super) fn retry_button(op: &Operator, tenant: &str, id: i64) -> Markup {
     html! {
         form.inline method="post" action={ "/ui/tenants/" (seg(tenant)) "/dead-letters/" (id) "/retry" } {
             input type="hidden" name="csrf" value=(op.csrf);
             button type="submit" { "Retry" }
-        }
-    }
-}
-
-pub fn errors(
-    op: &Operator,
-    tenants: &[String],
-    f: &Filter,
-    holds: &[(String, Run)],
-    letters: &[DeadLetter],
-) -> Response {
-    let (open, retried): (Vec<&DeadLetter>, Vec<&DeadLetter>) =
-        letters.iter().partition(|d| d.replayed_at.is_none());
-    let body = html! {
-        h1 { "Errors" }
-        form.filters method="get" action="/ui/errors" {
-            (tenant_select(tenants, &f.tenant))
-            button type="submit" { "Show" }
-        }
-        h2 { "Held (" (holds.len()) ")" }
-        @if holds.is_empty() { p.muted { "No run is waiting for a person." } } @else {
-            table #holds {
-                thead { tr { th { "Tenant" } th { "Quote" } th { "Why" } th { "Since" } th { "" } } }
-                tbody {
-                    @for (tenant, run) in holds {
-                        tr {
-                            td { (tenant) }
-                            td { a href=(run_url(tenant, &run.quote_id)) { (run.quote_number.as_deref().unwrap_or(&run.quote_id)) } }
-                            td { (error_text(run.hold_reason.as_deref().unwrap_or(""))) }
-                            td.muted { (run.updated_at) }
-                            td { (release_buttons(op, tenant, &run.quote_id)) }
-                        }
-                    }
-                }
-            }
-        }
-        h2 { "Dead letters (" (open.len()) ")" }
-        @if open.is_empty() { p.muted { "No dead letters." } } @else {
-            (letter_table(op, &open, true))
-        }
-        @if !retried.is_empty() {
-            h2 { "Retried (" (retried.len()) ")" }
-            (letter_table(op, &retried, false))
-        }
-    };
-    page(op, "errors", "Errors", &f.done, body)
-}
-
-fn letter_table(op: &Operator, letters: &[&DeadLetter], open: bool) -> Markup {
-    html! {
-        table.letters {
-            thead { tr { th { "#" } th { "Tenant" } th { "Quote id" } th { "At" } th { "Error" } th { "" } } }
-            tbody {
-                @for d in letters {
-                    tr {
-                        td { (d.id) }
-                        td { (d.tenant) }
-                        td { a href=(run_url(&d.tenant, &d.key)) { (d.key) } }
-                        td.muted { (d.at) }
-                        td { (error_text(&d.error)) }
-                        td {
-                            @if open { (retry_button(op, &d.tenant, d.id)) }
-                            @else { span.muted { "retried " (d.replayed_at.as_deref().unwrap_or("")) } }
-                        }
-                    }
-                }
-            }
         }
     }
 }

@@ -36,7 +36,7 @@ pub struct Filter {
 }
 
 /// The configured tenants this operator's token may see.
-fn visible(state: &UiState, op: &Operator) -> Vec<String> {
+pub(super) fn visible(state: &UiState, op: &Operator) -> Vec<String> {
     state
         .admin
         .ctx
@@ -50,7 +50,7 @@ fn visible(state: &UiState, op: &Operator) -> Vec<String> {
 
 /// The tenants a screen shows: the chosen one (404 when the token may not see it), else all
 /// visible ones.
-fn chosen(state: &UiState, op: &Operator, tenant: &str) -> Result<Vec<String>, UiError> {
+pub(super) fn chosen(state: &UiState, op: &Operator, tenant: &str) -> Result<Vec<String>, UiError> {
     if tenant.is_empty() {
         return Ok(visible(state, op));
     }
@@ -102,32 +102,6 @@ pub async fn run(
         .await
         .map_err(from_service)?;
     Ok(pages::run(&op, &tenant, &journey, &letters, &f.done))
-}
-
-/// `GET /ui/errors`: held runs and dead letters (open, then retried).
-pub async fn errors(
-    State(state): State<UiState>,
-    op: Operator,
-    Query(f): Query<Filter>,
-) -> Result<Response, UiError> {
-    let ctx = &state.admin.ctx;
-    let (mut holds, mut letters) = (Vec::new(), Vec::new());
-    for t in chosen(&state, &op, &f.tenant)? {
-        let held = journeys::holds(ctx, Some(&t)).await.map_err(from_service)?;
-        holds.extend(held.iter().map(|j| (t.clone(), Run::from(j))));
-        letters.extend(
-            journeys::dead_letters(ctx, Some(&t), None)
-                .await
-                .map_err(from_service)?,
-        );
-    }
-    Ok(pages::errors(
-        &op,
-        &visible(&state, &op),
-        &f,
-        &holds,
-        &letters,
-    ))
 }
 
 /// One tenant's installed components and, per role, the one a rollback goes back to.

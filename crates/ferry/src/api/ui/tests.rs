@@ -19,13 +19,13 @@ use crate::services::Context;
 use crate::services::tokens::{self, Scope};
 use ferry_store::{Audit, JobState, Jobs, MemoryStore, NewJob, Outcome, Store, Tokens};
 
-struct Fixture {
-    app: Router,
-    state: UiState,
-    store: Arc<MemoryStore>,
-    admin: String,
-    acme: String,
-    acme_id: String,
+pub(super) struct Fixture {
+    pub(super) app: Router,
+    pub(super) state: UiState,
+    pub(super) store: Arc<MemoryStore>,
+    pub(super) admin: String,
+    pub(super) acme: String,
+    pub(super) acme_id: String,
     _dir: tempfile::TempDir,
 }
 
@@ -36,7 +36,7 @@ const M3_ERROR: &str = "not found: OIS100MI/AddLine: Item XYZ-1 does not exist (
 /// Tenants acme and globex. acme: quote 1 (Q1) dead with an M3 error, quote 2 (Q2) held
 /// (its reason holds markup), quote 3 (Q3) done as M3 order 0000123456; globex: quote 9 (Q9)
 /// dead. Tokens: admin, and one for acme.
-async fn fixture() -> Fixture {
+pub(super) async fn fixture() -> Fixture {
     let store = Arc::new(MemoryStore::new());
     let jobs = [
         (
@@ -118,14 +118,14 @@ async fn fixture() -> Fixture {
     }
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: String,
 }
 
 impl Answer {
-    fn location(&self) -> &str {
+    pub(super) fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -139,7 +139,7 @@ impl Answer {
     }
 }
 
-async fn send(
+pub(super) async fn send(
     app: &Router,
     method: &str,
     path: &str,
@@ -169,12 +169,12 @@ async fn send(
 }
 
 /// A signed-in browser: its cookie header and the session's CSRF token read off a page.
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub(super) struct Browser {
+    pub(super) cookie: String,
+    pub(super) csrf: String,
 }
 
-async fn sign_in(app: &Router, secret: &str) -> Browser {
+pub(super) async fn sign_in(app: &Router, secret: &str) -> Browser {
     let form = format!("token={secret}");
     let answer = send(app, "POST", "/ui/sign-in", None, Some(&form)).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
@@ -314,6 +314,18 @@ const SCREENS: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/ui/tenants/acme/runs/Q1", None),
     ("GET", "/ui/errors", None),
     ("GET", "/ui/plugins", None),
+    ("GET", "/ui/errors?tab=resolved", None),
+    ("POST", "/ui/tenants/acme/holds/2/resolve", Some("csrf=x")),
+    (
+        "POST",
+        "/ui/tenants/acme/dead-letters/1/resolve",
+        Some("csrf=x"),
+    ),
+    (
+        "POST",
+        "/ui/tenants/acme/dead-letters/retry",
+        Some("csrf=x&confirm=yes"),
+    ),
     ("POST", "/ui/tenants/acme/holds/2/release", Some("csrf=x")),
     (
         "POST",
