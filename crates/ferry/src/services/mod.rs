@@ -18,6 +18,8 @@
 //! ```
 
 pub mod doctor;
+pub mod export;
+pub mod health;
 pub mod journeys;
 mod metadata;
 pub mod packages;

@@ -10,6 +10,7 @@
 
 mod auth;
 pub(crate) mod errors;
+mod health;
 pub(crate) mod plugins;
 pub(crate) mod runs;
 #[cfg(test)]
@@ -78,6 +79,15 @@ pub fn router(state: AdminState) -> Router {
             post(errors::retry_all),
         )
         .route("/api/v1/tenants/{tenant}/resolved", get(errors::resolved))
+        .route("/api/v1/tenants/{tenant}/health", get(health::health))
+        .route(
+            "/api/v1/tenants/{tenant}/export/runs",
+            get(health::export_runs),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/export/audit",
+            get(health::export_audit),
+        )
         .route("/api/v1/tenants/{tenant}/plugins", get(plugins::list))
         .route(
             "/api/v1/tenants/{tenant}/plugins/{role}/activate",
@@ -104,6 +114,9 @@ pub fn router(state: AdminState) -> Router {
         errors::resolve_letter,
         errors::resolved,
         errors::retry_all,
+        health::health,
+        health::export_runs,
+        health::export_audit,
         plugins::list,
         plugins::activate,
         crate::api::availability::availability

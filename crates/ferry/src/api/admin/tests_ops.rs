@@ -161,3 +161,148 @@ async fn retry_all_retries_the_open_dead_letters_a_filter_matches_and_says_how_m
         "{trail:?}"
     );
 }
+
+#[tokio::test]
+async fn health_counts_per_flow_what_finished_in_the_hour_and_what_waits_now() {
+    let f = fixture().await;
+    let (status, health) = call(
+        &f.app,
+        "GET",
+        "/api/v1/tenants/acme/health",
+        Some(&f.acme),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    assert_eq!(health["window_secs"], 3600);
+    let flows = health["flows"].as_array().expect("flows");
+    let names: Vec<&str> = flows.iter().filter_map(|f| f["flow"].as_str()).collect();
+    assert_eq!(names, ["catalog-sync", "order-status", "quote-to-order"]);
+    let q = &flows[2];
+    // acme: 1 dead, 1 held, 1 done, all just now.
+    assert_eq!(
+        (q["finished"].as_i64(), q["succeeded"].as_i64()),
+        (Some(2), Some(1)),
+        "{q}"
+    );
+    assert_eq!(q["success_rate"], 50.0);
+    assert_eq!(
+        (
+            q["holds"].as_i64(),
+            q["dead_letters"].as_i64(),
+            q["queued"].as_i64()
+        ),
+        (Some(1), Some(1), Some(0))
+    );
+    assert!(flows[0]["success_rate"].is_null());
+    // A queued job shows as queued; its lag is 0 s just after it was queued.
+    f.store
+        .enqueue(
+            ferry_store::NewJob {
+                tenant: "acme",
+                kind: KIND,
+                key: "4",
+                checkpoint: serde_json::json!({}),
+            },
+            crate::flows::now_ms(),
+        )
+        .await
+        .expect("enqueue");
+    let (_, health) = call(
+        &f.app,
+        "GET",
+        "/api/v1/tenants/acme/health",
+        Some(&f.admin),
+        None,
+    )
+    .await;
+    assert_eq!(health["flows"][2]["queued"], 1);
+    assert!(
+        health["flows"][2]["lag_secs"]
+            .as_i64()
+            .is_some_and(|l| l >= 0)
+    );
+}
+
+/// GET with a token, the raw answer (the exports aren't one JSON document).
+async fn raw(app: &axum::Router, path: &str, token: &str) -> (StatusCode, String, String) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = app.clone().oneshot(request).await.expect("answer");
+    let status = response.status();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (status, kind, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn runs_and_audit_export_as_json_lines_of_the_tenant_only() {
+    let f = fixture().await;
+    // An operator action, so the audit has a token's entry.
+    let (status, _) = call(
+        &f.app,
+        "POST",
+        "/api/v1/tenants/acme/holds/Q2/resolve",
+        Some(&f.acme),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, kind, body) = raw(&f.app, "/api/v1/tenants/acme/export/runs", &f.acme).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::OK, "application/x-ndjson")
+    );
+    let runs: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let keys: Vec<&str> = runs.iter().filter_map(|r| r["key"].as_str()).collect();
+    assert_eq!(keys, ["1", "2", "3"]);
+    assert!(runs.iter().all(|r| r["tenant"] == "acme"));
+    let (status, _, body) = raw(&f.app, "/api/v1/tenants/acme/export/audit", &f.acme).await;
+    assert_eq!(status, StatusCode::OK);
+    let audit: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(audit.iter().all(|e| e["tenant"] == "acme"));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["data"]["action"] == "hold.resolve" && e["key"] == "2"),
+        "{body}"
+    );
+    // since: in the future, nothing; not RFC 3339, 400.
+    let (status, _, body) = raw(
+        &f.app,
+        "/api/v1/tenants/acme/export/audit?since=2999-01-01T00:00:00%2B02:00",
+        &f.acme,
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, ""));
+    let (status, _, body) = raw(
+        &f.app,
+        "/api/v1/tenants/acme/export/runs?since=2999-01-01T00:00:00Z",
+        &f.acme,
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, ""));
+    let (status, _, _) = raw(
+        &f.app,
+        "/api/v1/tenants/acme/export/runs?since=yesterday",
+        &f.acme,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

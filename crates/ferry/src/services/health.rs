@@ -1,0 +1,89 @@
+//! A tenant's health per flow (job kind): what finished in the last hour and how much of it
+//! succeeded, what waits for a person now, and how long the oldest due job has waited (lag).
+//! Read from the store's counts, plus the queued jobs for the lag.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use super::{Context, ServiceError};
+use crate::flows::now_ms;
+use crate::flows::{catalog, quote_to_order, status};
+use ferry_store::{JobCount, JobState};
+
+/// How far back "recent" reaches.
+pub const WINDOW_SECS: i64 = 3600;
+
+/// The flows every tenant has, listed even when they have no jobs yet.
+const FLOWS: [&str; 3] = [quote_to_order::KIND, catalog::KIND, status::KIND];
+
+/// One flow of one tenant.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FlowHealth {
+    pub flow: String,
+    /// Jobs that ended (done or dead) in the window.
+    pub finished: i64,
+    /// Of those, how many ended done.
+    pub succeeded: i64,
+    /// `succeeded / finished` in percent, one decimal; None when nothing finished.
+    pub success_rate: Option<f64>,
+    /// Held for a person now.
+    pub holds: i64,
+    /// Dead now (dead letters not retried nor resolved).
+    pub dead_letters: i64,
+    /// Queued now (due or backing off).
+    pub queued: i64,
+    /// How long the longest-waiting due job has waited to be claimed, in seconds (0: none
+    /// waits).
+    pub lag_secs: i64,
+}
+
+/// The tenant's flows, by name, as of `now_ms`.
+pub async fn tenant_health(ctx: &Context, tenant: &str) -> Result<Vec<FlowHealth>, ServiceError> {
+    ctx.tenant(tenant)?;
+    let store = ctx.open_store().await?;
+    let now = now_ms();
+    let since = DateTime::<Utc>::from_timestamp_millis(now - WINDOW_SECS * 1000)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let recent = store.job_counts(tenant, Some(&since)).await?;
+    let current = store.job_counts(tenant, None).await?;
+    let queued = store.jobs(Some(tenant), Some(JobState::Queued)).await?;
+    let mut flows: Vec<String> = FLOWS.iter().map(|f| (*f).to_string()).collect();
+    for c in &current {
+        if !flows.contains(&c.kind) {
+            flows.push(c.kind.clone());
+        }
+    }
+    flows.sort();
+    Ok(flows
+        .into_iter()
+        .map(|flow| {
+            let count = |counts: &[JobCount], state: JobState| {
+                counts
+                    .iter()
+                    .filter(|c| c.kind == flow && c.state == state)
+                    .map(|c| c.count)
+                    .sum::<i64>()
+            };
+            let succeeded = count(&recent, JobState::Done);
+            let finished = succeeded + count(&recent, JobState::Dead);
+            let lag_ms = queued
+                .iter()
+                .filter(|j| j.kind == flow && j.run_at_ms <= now)
+                .map(|j| now - j.run_at_ms)
+                .max()
+                .unwrap_or(0);
+            FlowHealth {
+                finished,
+                succeeded,
+                success_rate: (finished > 0)
+                    .then(|| (succeeded as f64 * 1000.0 / finished as f64).round() / 10.0),
+                holds: count(&current, JobState::Held),
+                dead_letters: count(&current, JobState::Dead),
+                queued: count(&current, JobState::Queued),
+                lag_secs: lag_ms / 1000,
+                flow,
+            }
+        })
+        .collect())
+}
