@@ -30,7 +30,7 @@ async fn a_database_made_before_this_crate_keeps_opening_with_its_orders_as_link
         .expect("the old schema and rows");
 
     let store = SqliteStore::open(&path).await.expect("opens");
-    assert_eq!(user_version(&path), 9, "migrations 6 to 9 applied");
+    assert_eq!(user_version(&path), 10, "migrations 6 to 10 applied");
 
     // Orders made from quotes are links of kind `order`, state = status last pushed.
     let order = store
