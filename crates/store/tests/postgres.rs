@@ -197,3 +197,27 @@ async fn two_nodes_racing_for_one_order_reference_never_both_take_it() {
         }
     }
 }
+
+/// `/healthz`'s question: a ping answers while the server is up, and fails, not hangs, once
+/// it is gone (the pooled connection is dead and no new one can be made).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_fails_once_the_database_server_is_gone() {
+    use ferry_store::Health;
+    let cluster = PgCluster::start().expect("a cluster of its own");
+    let url = cluster.database().await.expect("database");
+    let store = PgStore::open(&url).await.expect("open");
+    store.ping().await.expect("the server is up");
+    drop(cluster);
+    // The server stops in the background after the drop: ask until it is gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let ping = tokio::time::timeout(std::time::Duration::from_secs(15), store.ping()).await;
+        match ping {
+            Ok(Err(StoreError::Backend(_))) => break,
+            Ok(Ok(())) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => panic!("the ping should fail once the server is gone: {other:?}"),
+        }
+    }
+}
