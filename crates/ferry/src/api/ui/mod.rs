@@ -2,13 +2,14 @@
 //! same operations as the admin API ([`crate::api::admin`]: its tenant check, its actions and
 //! their audit), signed in with an admin-API token ([`session`]). Screens: runs (filter by
 //! tenant and status, search by quote or order number), a run's detail, errors (holds and dead
-//! letters, release and retry), plugins per tenant (activate, roll back).
+//! letters: Open / Resolved, release, retry, resolve, retry all matching), health per tenant and flow, plugins per tenant (activate, roll back).
 //!
 //! No Node step: htmx (2.0.11, 0BSD, from the npm package `htmx.org`) and the style sheet are
 //! files in `crates/ferry/assets/ui/`, compiled into the binary. Every answer forbids framing
 //! and any script or style not served from here (CSP), and pages are never cached.
 
 mod errors;
+mod health;
 mod pages;
 mod screens;
 mod session;
@@ -61,6 +62,7 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/sign-out", post(session::sign_out))
         .route("/ui/runs", get(screens::runs))
         .route("/ui/tenants/{tenant}/runs/{run}", get(screens::run))
+        .route("/ui/health", get(health::health))
         .route("/ui/errors", get(errors::errors))
         .route(
             "/ui/tenants/{tenant}/holds/{quote}/resolve",

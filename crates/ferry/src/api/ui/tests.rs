@@ -315,6 +315,7 @@ const SCREENS: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/ui/errors", None),
     ("GET", "/ui/plugins", None),
     ("GET", "/ui/errors?tab=resolved", None),
+    ("GET", "/ui/health", None),
     ("POST", "/ui/tenants/acme/holds/2/resolve", Some("csrf=x")),
     (
         "POST",

@@ -137,3 +137,34 @@ async fn retry_all_needs_the_confirmation_and_retries_only_what_matches() {
         .expect("there");
     assert_eq!(globex.state, JobState::Dead);
 }
+
+#[tokio::test]
+async fn the_health_screen_shows_each_flow_of_the_tokens_tenants() {
+    let f = fixture().await;
+    let b = sign_in(&f.app, &f.acme).await;
+    let page = send(&f.app, "GET", "/ui/health", Some(&b.cookie), None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for shown in [
+        "<h2>acme</h2>",
+        "quote-to-order",
+        "catalog-sync",
+        "50 %",
+        "Finished (1 h)",
+        r#"href="/ui/health""#,
+    ] {
+        assert!(page.body.contains(shown), "{shown} missing: {}", page.body);
+    }
+    assert!(!page.body.contains("globex"));
+    let foreign = send(
+        &f.app,
+        "GET",
+        "/ui/health?tenant=globex",
+        Some(&b.cookie),
+        None,
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let admin = sign_in(&f.app, &f.admin).await;
+    let all = send(&f.app, "GET", "/ui/health", Some(&admin.cookie), None).await;
+    assert!(all.body.contains("<h2>globex</h2>"));
+}
