@@ -197,7 +197,11 @@ pub async fn start(
             .with_context(|| format!("binding {}", config.server.listen))?,
     };
     let addr = listener.local_addr()?;
-    background.push(tokio::spawn(crate::node::announce(store.clone(), node.id.clone(), addr)));
+    background.push(tokio::spawn(crate::node::announce(
+        store.clone(),
+        node.id.clone(),
+        addr,
+    )));
     let stop = CancellationToken::new();
     let limits = ConnLimits::from_config(&config.server);
     let task = tokio::spawn(crate::api::serve(listener, app, limits, stop.clone()).map(
