@@ -4,6 +4,7 @@
 
 mod authoring;
 mod doctor;
+mod export;
 mod mapping;
 mod nodes;
 mod ops;
@@ -111,6 +112,8 @@ pub enum Command {
     /// The admin API's bearer tokens: create (admin or one tenant), list, revoke.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// A tenant's runs or audit trail as JSON lines on stdout (`--since` RFC 3339).
+    Export(export::ExportArgs),
     /// The nodes sharing the store, live or stale, with the jobs each one holds claims on.
     Nodes(nodes::NodesArgs),
     /// Check a configuration: every secret, each tenant's OAuth grant and SQL connection,
@@ -207,6 +210,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Holds(cmd) => ops::holds(&cli.context()?, cmd).await,
         Command::Tokens(cmd) => tokens::run(&cli.context()?, cmd).await,
         Command::Nodes(args) => nodes::run(&cli.context()?, args).await,
+        Command::Export(args) => export::run(&cli.context()?, args).await,
         Command::Sync(cmd) => sync::run(&cli.context()?, cmd).await,
         Command::Trace {
             quote,
