@@ -17,7 +17,14 @@ pub enum PluginCommand {
     /// Store a component or a plugin package (.ferry) and bind it to a tenant's role (checked
     /// against the tenant's trust policy and the contract; not yet active).
     Install {
-        file: PathBuf,
+        #[arg(required_unless_present = "url")]
+        file: Option<PathBuf>,
+        /// Download it instead (https; at most 64 MiB); needs --sha256.
+        #[arg(long, conflicts_with = "file", requires = "sha256")]
+        url: Option<String>,
+        /// The SHA-256 (hex) the downloaded bytes must have; nothing is stored otherwise.
+        #[arg(long, value_name = "HEX", requires = "url")]
+        sha256: Option<String>,
         #[arg(long)]
         tenant: String,
         #[arg(long, value_parser = role_parser())]
@@ -173,11 +180,25 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
         }
         PluginCommand::Install {
             file,
+            url,
+            sha256,
             tenant,
             role,
             activate,
         } => {
-            let done = plugins::install(&ctx, file, tenant, *role, *activate).await?;
+            let done = match (file, url, sha256) {
+                (Some(file), _, _) => {
+                    plugins::install(&ctx, file, tenant, *role, *activate).await?
+                }
+                (None, Some(url), Some(pin)) => {
+                    ctx.tenant(tenant)?;
+                    let bytes = packages::fetch(url, pin).await?;
+                    out!("downloaded {url} ({} bytes, sha256 as pinned)", bytes.len())?;
+                    plugins::install_bytes(&ctx, bytes, tenant, *role, *activate).await?
+                }
+                // clap requires a file or both --url and --sha256.
+                _ => anyhow::bail!("give a FILE, or --url URL --sha256 HEX"),
+            };
             let installed = &done.installed;
             out!(
                 "installed {} for tenant '{tenant}' role {role} (world {}, {}@{})",

@@ -235,3 +235,116 @@ pub fn check_manifest(
         settings: plugin.map(|p| &p.settings).unwrap_or(&none),
     })
 }
+
+/// The most `install --url` downloads: a package is a component and two small TOML files.
+pub const MAX_DOWNLOAD: u64 = 64 * 1024 * 1024;
+/// How long a download may take in all (connect included).
+const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Downloads a package (or bare component) for `install --url`: HTTPS only (plain HTTP to a
+/// loopback address, for tests), at most [`MAX_DOWNLOAD`] bytes, and the bytes' SHA-256 must
+/// equal `pin` before anything is handed on, so what is installed is exactly what was pinned.
+pub async fn fetch(url: &str, pin: &str) -> Result<Vec<u8>, ServiceError> {
+    fetch_at_most(url, pin, MAX_DOWNLOAD).await
+}
+
+async fn fetch_at_most(url: &str, pin: &str, max: u64) -> Result<Vec<u8>, ServiceError> {
+    use sha2::{Digest, Sha256};
+    let pin = parse_pin(pin)?;
+    let url = reqwest::Url::parse(url).map_err(|e| input(format!("--url {url}: {e}")))?;
+    allowed_url(&url)?;
+    // A redirect must stay on HTTPS (or loopback) too; the pin still decides what is kept.
+    let redirects = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= 5 {
+            attempt.error("more than 5 redirects")
+        } else if let Err(e) = allowed_url(attempt.url()) {
+            attempt.error(e.to_string())
+        } else {
+            attempt.follow()
+        }
+    });
+    let client = reqwest::Client::builder()
+        .timeout(DOWNLOAD_TIMEOUT)
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .redirect(redirects)
+        .build()
+        .map_err(|e| input(format!("HTTP client: {e}")))?;
+    let failed = |e: reqwest::Error| input(format!("downloading {url}: {e}"));
+    let mut response = client
+        .get(url.clone())
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(failed)?;
+    let too_big = || input(format!("{url} is larger than {} MiB: refused", max >> 20));
+    if response.content_length().is_some_and(|n| n > max) {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
+        if bytes.len() as u64 + chunk.len() as u64 > max {
+            return Err(too_big());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let got = hex::encode(Sha256::digest(&bytes));
+    if got != pin {
+        return Err(input(format!(
+            "sha256 mismatch for {url}: pinned {pin}, downloaded {got}; nothing installed"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// `--sha256`: 64 hex digits, `sha256:` prefix allowed; lower-cased.
+fn parse_pin(pin: &str) -> Result<String, ServiceError> {
+    let hex = pin
+        .trim()
+        .trim_start_matches("sha256:")
+        .to_ascii_lowercase();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(input(format!(
+            "--sha256 '{pin}' is not a SHA-256 digest (64 hex digits)"
+        )));
+    }
+    Ok(hex)
+}
+
+/// HTTPS, or plain HTTP to this machine only (a test's server; nothing crosses a network).
+fn allowed_url(url: &reqwest::Url) -> Result<(), ServiceError> {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(input(format!(
+            "{url}: refused: a plugin is downloaded over https (plain http only from a loopback address)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod fetch_tests {
+    #[test]
+    fn a_pin_is_64_hex_digits_and_urls_are_https_or_loopback() {
+        let hex = "AB".repeat(32);
+        assert_eq!(
+            super::parse_pin(&format!("sha256:{hex}")).ok(),
+            Some("ab".repeat(32))
+        );
+        assert!(super::parse_pin("abc").is_err());
+        assert!(super::parse_pin(&"zz".repeat(32)).is_err());
+        let ok = |u: &str| super::allowed_url(&reqwest::Url::parse(u).expect("url")).is_ok();
+        assert!(ok("https://plugins.example.com/p.ferry"));
+        assert!(ok("http://127.0.0.1:8080/p.ferry"));
+        assert!(ok("http://[::1]/p.ferry"));
+        assert!(ok("http://localhost/p.ferry"));
+        assert!(!ok("http://plugins.example.com/p.ferry"));
+        assert!(!ok("ftp://127.0.0.1/p.ferry"));
+        assert!(!ok("file:///tmp/p.ferry"));
+    }
+}

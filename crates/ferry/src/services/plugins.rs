@@ -73,8 +73,20 @@ pub async fn install(
     activate: bool,
 ) -> Result<InstallOutcome, ServiceError> {
     ctx.tenant(tenant)?;
+    install_bytes(ctx, read_file(file)?, tenant, role, activate).await
+}
+
+/// [`install`] of bytes already read (or downloaded and checked against a pin).
+pub async fn install_bytes(
+    ctx: &Context,
+    bytes: Vec<u8>,
+    tenant: &str,
+    role: Role,
+    activate: bool,
+) -> Result<InstallOutcome, ServiceError> {
+    ctx.tenant(tenant)?;
     let registry = open_registry(ctx).await?;
-    let admitted = super::packages::admit(ctx, tenant, role, read_file(file)?)?;
+    let admitted = super::packages::admit(ctx, tenant, role, bytes)?;
     let bytes = admitted.component;
     check_grants(ctx, &registry, tenant, role, &bytes).await?;
     if let Some(package) = &admitted.package {
