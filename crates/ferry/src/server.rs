@@ -236,7 +236,27 @@ async fn bootstrap_plugins(config: &FerryConfig, registry: &Registry) -> anyhow:
             let path = config.base_dir.join(file);
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let installed = registry.install(bytes, tenant, role).await?;
+            // The tenant's trust policy holds here as at `ferry plugin install`; a package's
+            // needs are checked against the config before anything is stored.
+            let refused = |e: &dyn std::fmt::Display| {
+                anyhow::anyhow!(
+                    "tenant '{tenant}', plugin {role} ({}): not started: {e}",
+                    path.display()
+                )
+            };
+            let admitted = crate::services::packages::admit_under(&tc.trust, tenant, role, bytes)
+                .map_err(|e| refused(&e))?;
+            if let Some(package) = &admitted.package {
+                crate::services::packages::check_packaged(registry, role, package)
+                    .await
+                    .map_err(|e| refused(&e))?;
+                crate::services::packages::check_manifest(config, tenant, role, &package.manifest)
+                    .map_err(|e| refused(&e))?;
+            }
+            let installed = registry.install(admitted.component, tenant, role).await?;
+            if let Some(package) = &admitted.package {
+                crate::services::packages::keep(registry, tenant, &installed.digest, package)?;
+            }
             // Never activate a plugin that needs more than its grants.
             config.check_plugin(tenant, role, Some(&installed.report.imports))?;
             registry.activate(tenant, role, &installed.digest).await?;
