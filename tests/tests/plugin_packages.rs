@@ -299,3 +299,60 @@ fn a_strict_tenant_installs_only_trusted_signed_packages_and_activation_checks_c
         "unsigned: the tenant's trust policy requires a signature",
     );
 }
+
+/// A declared setting's default reaches the plugin when the tenant (or `--setting`) leaves it
+/// unset: `plugin run` of a package runs it as installed.
+#[test]
+fn a_packaged_plugin_is_given_its_declared_defaults() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let env = Env { dir: tmp.path() };
+    let manifest = "name = \"greeter\"\nversion = \"1.0.0\"\nvendor = \"Acme Plugins\"\n\
+                    [settings.greeting]\ntype = \"string\"\ndefault = \"hello from the manifest\"\n";
+    std::fs::write(tmp.path().join("ferry-plugin.toml"), manifest).expect("manifest");
+    let component = plugin("test_transform");
+    env.run(
+        None,
+        &[
+            "plugin",
+            "pack",
+            "--manifest",
+            &env.path("ferry-plugin.toml"),
+            "--component",
+            component.to_str().expect("utf-8"),
+            "-o",
+            &env.path("greeter.ferry"),
+        ],
+    )
+    .expect_code(0);
+    let doc = serde_json::json!({
+        "kind": "echo",
+        "input": {"kind": "quote", "id": "Q1", "fields": [], "lines": []},
+        "context": {"tenant": "acme", "settings": [], "ids": []}
+    });
+    std::fs::write(tmp.path().join("in.json"), doc.to_string()).expect("input");
+    let greeting = |extra: &[&str]| {
+        let mut args = vec![
+            "plugin".to_string(),
+            "run".into(),
+            env.path("greeter.ferry"),
+            "--world".into(),
+            "transform".into(),
+            "--call".into(),
+            "map-document".into(),
+            "--input".into(),
+            env.path("in.json"),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = env.run(None, &args).expect_code(0).json();
+        out["ok"]["document"]["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .find(|f| f["name"] == "Greeting")
+            .map(|f| f["value"]["text"].clone())
+            .unwrap_or_else(|| panic!("no Greeting in {out}"))
+    };
+    assert_eq!(greeting(&[]), "hello from the manifest");
+    assert_eq!(greeting(&["--setting", "greeting=hi"]), "hi");
+}

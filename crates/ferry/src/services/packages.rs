@@ -2,6 +2,7 @@
 //! install, the tenant's trust policy ([`admit`]); at activation, the manifest's needs against
 //! what the tenant's config grants ([`check_manifest`]).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{Context, ServiceError, read_file};
@@ -73,6 +74,34 @@ pub fn component_of(bytes: Vec<u8>) -> Result<Vec<u8>, ServiceError> {
     } else {
         Ok(bytes)
     }
+}
+
+/// The manifest of a package in `bytes`; None for a bare component.
+pub fn manifest_of(bytes: &[u8]) -> Result<Option<Manifest>, ServiceError> {
+    if !Package::is_package(bytes) {
+        return Ok(None);
+    }
+    Ok(Some(Package::from_bytes(bytes).map_err(input)?.manifest))
+}
+
+/// What a packaged plugin is given: the tenant's settings, plus each declared setting's
+/// default the tenant left unset (as text, like every setting: `5`, `true`, `EUR`).
+pub fn with_defaults(
+    mut settings: BTreeMap<String, String>,
+    manifest: &Manifest,
+) -> BTreeMap<String, String> {
+    for (name, spec) in &manifest.settings {
+        if let Some(default) = &spec.default
+            && !settings.contains_key(name)
+        {
+            let text = match default {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            settings.insert(name.clone(), text);
+        }
+    }
+    settings
 }
 
 /// Whether a package's signature holds: the signer's key, None when unsigned.
@@ -329,6 +358,24 @@ fn allowed_url(url: &reqwest::Url) -> Result<(), ServiceError> {
 
 #[cfg(test)]
 mod fetch_tests {
+    #[test]
+    fn declared_defaults_fill_what_the_tenant_left_unset() {
+        let manifest = crate::authoring::manifest::Manifest::parse(
+            "name = \"p\"\nversion = \"1.0.0\"\nvendor = \"v\"\n\
+             [settings.pct]\ntype = \"number\"\ndefault = 5\n\
+             [settings.currency]\ntype = \"string\"\ndefault = \"EUR\"\n\
+             [settings.dry_run]\ntype = \"bool\"\ndefault = false\n\
+             [settings.key]\ntype = \"string\"\n",
+        )
+        .expect("manifest");
+        let tenant = [("pct".to_string(), "7.5".to_string())].into();
+        let got: Vec<_> = super::with_defaults(tenant, &manifest)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert_eq!(got, ["currency=EUR", "dry_run=false", "pct=7.5"]);
+    }
+
     #[test]
     fn a_pin_is_64_hex_digits_and_urls_are_https_or_loopback() {
         let hex = "AB".repeat(32);

@@ -251,10 +251,16 @@ pub async fn run(ctx: &Context, req: RunRequest) -> Result<RunOutcome, ServiceEr
         rs.memory_limit_mib = mib;
     }
     let runtime = Runtime::new(rs)?;
-    let bytes = read_file(&req.file)?;
+    let file = read_file(&req.file)?;
+    // A package runs as installed: its component, with its declared setting defaults.
+    let manifest = super::packages::manifest_of(&file)?;
+    let bytes = super::packages::component_of(file)?;
     let (loader, role) = (runtime.clone(), req.role);
     let plugin = tokio::task::spawn_blocking(move || loader.load(&bytes, Some(role))).await??;
-    let grants = run_grants(ctx, &req, &plugin.label())?;
+    let mut grants = run_grants(ctx, &req, &plugin.label())?;
+    if let Some(manifest) = &manifest {
+        grants.settings = super::packages::with_defaults(grants.settings, manifest);
+    }
     match runtime
         .call_json(&plugin, Arc::new(grants), &req.call, &req.input)
         .await
