@@ -98,6 +98,8 @@ impl Inbox for MemoryStore {
                     row.job.checkpoint = job.checkpoint;
                     row.job.attempts = 0;
                     row.job.hold_reason = None;
+                    // Running again: no longer closed by hand.
+                    row.job.resolved_at = None;
                     row.job.run_at_ms = now_ms;
                     row.scheduled_at = Some(now_ms);
                 }

@@ -147,6 +147,7 @@ impl PgStore {
                 checkpoint = CASE WHEN j.state = 'queued' THEN j.checkpoint ELSE excluded.checkpoint END,
                 attempts = CASE WHEN j.state IN ('done', 'held', 'dead') THEN 0 ELSE j.attempts END,
                 hold_reason = CASE WHEN j.state IN ('done', 'held', 'dead') THEN NULL ELSE j.hold_reason END,
+                resolved_at = CASE WHEN j.state IN ('done', 'held', 'dead') THEN NULL ELSE j.resolved_at END,
                 run_at = CASE WHEN j.state IN ('done', 'held', 'dead') THEN excluded.run_at
                               WHEN j.state = 'running' THEN greatest(j.run_at + 1, excluded.run_at)
                               ELSE j.run_at END,

@@ -163,6 +163,7 @@ impl Inbox for SqliteStore {
                     checkpoint = CASE WHEN state = 'queued' THEN checkpoint ELSE excluded.checkpoint END,
                     attempts = CASE WHEN state IN ('done', 'held', 'dead') THEN 0 ELSE attempts END,
                     hold_reason = CASE WHEN state IN ('done', 'held', 'dead') THEN NULL ELSE hold_reason END,
+                    resolved_at = CASE WHEN state IN ('done', 'held', 'dead') THEN NULL ELSE resolved_at END,
                     run_at = CASE WHEN state IN ('done', 'held', 'dead') THEN excluded.run_at
                                   WHEN state = 'running' THEN max(run_at + 1, excluded.run_at)
                                   ELSE run_at END,

@@ -56,6 +56,14 @@ pub async fn a_held_or_dead_job_resolved_by_hand_ends_done_and_is_never_replayed
             "{tenant}/{key}"
         );
     }
+    // A new event for a resolved job queues it again: it is no longer resolved.
+    let again = s.rerun(None, job("1"), 4).await.expect("rerun");
+    assert_eq!(again, ferry_store::Ingested::Queued);
+    let requeued = s.job("acme", KIND, "1").await.expect("job").expect("there");
+    assert_eq!(
+        (requeued.state, requeued.resolved_at),
+        (JobState::Queued, None)
+    );
     assert_eq!(
         s.job("acme", KIND, "3")
             .await
