@@ -101,11 +101,7 @@ fn open(
                             td {
                                 (release_buttons(op, tenant, &run.quote_id))
                                 " "
-                                form.inline method="post" action={ "/ui/tenants/" (seg(tenant)) "/holds/" (seg(&run.quote_id)) "/resolve" }
-                                    hx-confirm="Resolve without running it again? (It was fixed by hand elsewhere.)" {
-                                    input type="hidden" name="csrf" value=(op.csrf);
-                                    button.plain type="submit" title="Fixed by hand elsewhere: close it without running it again" { "Resolve" }
-                                }
+                                (resolve_hold_button(op, tenant, &run.quote_id))
                             }
                         }
                     }
@@ -194,11 +190,7 @@ fn letter_table(op: Option<&Operator>, letters: &[&DeadLetter]) -> Markup {
                             @if let Some(op) = op {
                                 (retry_button(op, &d.tenant, d.id))
                                 " "
-                                form.inline method="post" action={ "/ui/tenants/" (seg(&d.tenant)) "/dead-letters/" (d.id) "/resolve" }
-                                    hx-confirm="Resolve without retrying? (It was fixed by hand elsewhere.)" {
-                                    input type="hidden" name="csrf" value=(op.csrf);
-                                    button.plain type="submit" { "Resolve" }
-                                }
+                                (resolve_letter_button(op, &d.tenant, d.id))
                             } @else if let Some(at) = &d.resolved_at {
                                 span.muted { "resolved " (at) }
                             } @else {
@@ -208,6 +200,28 @@ fn letter_table(op: Option<&Operator>, letters: &[&DeadLetter]) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// *Resolve* on a held run (asks first, with htmx).
+pub(super) fn resolve_hold_button(op: &Operator, tenant: &str, quote: &str) -> Markup {
+    html! {
+        form.inline method="post" action={ "/ui/tenants/" (seg(tenant)) "/holds/" (seg(quote)) "/resolve" }
+            hx-confirm="Resolve without running it again? (It was fixed by hand elsewhere.)" {
+            input type="hidden" name="csrf" value=(op.csrf);
+            button.plain type="submit" title="Fixed by hand elsewhere: close it without running it again" { "Resolve" }
+        }
+    }
+}
+
+/// *Resolve* on an open dead letter (asks first, with htmx).
+pub(super) fn resolve_letter_button(op: &Operator, tenant: &str, id: i64) -> Markup {
+    html! {
+        form.inline method="post" action={ "/ui/tenants/" (seg(tenant)) "/dead-letters/" (id) "/resolve" }
+            hx-confirm="Resolve without retrying? (It was fixed by hand elsewhere.)" {
+            input type="hidden" name="csrf" value=(op.csrf);
+            button.plain type="submit" title="Fixed by hand elsewhere: close it without retrying" { "Resolve" }
         }
     }
 }

@@ -264,7 +264,11 @@ pub fn run(
 ) -> Response {
     let run = Run::from(&journey.job);
     let number = run.quote_number.as_deref().unwrap_or(&run.quote_id);
-    let open_letter = letters.iter().rev().find(|d| d.replayed_at.is_none());
+    let open_letter = letters
+        .iter()
+        .rev()
+        .find(|d| d.replayed_at.is_none() && d.resolved_at.is_none());
+    let held = run.status == "held";
     let cp = &journey.job.checkpoint;
     let plugins = cp.get("plugins").filter(|p| !p.is_null());
     let body = html! {
@@ -295,10 +299,18 @@ pub fn run(
             dt { "Created" } dd { (run.created_at) }
             dt { "Updated" } dd { (run.updated_at) }
         }
+        @if let Some(at) = &run.resolved_at {
+            h2 { "Resolved" }
+            p { "Closed by hand at " (at) "; not run again." }
+        }
         @if let Some(reason) = &run.hold_reason {
-            h2 { "Held" }
+            h2 { @if held { "Held" } @else { "Was held" } }
             (error_text(reason))
-            (release_buttons(op, tenant, &run.quote_id))
+            @if held {
+                (release_buttons(op, tenant, &run.quote_id))
+                " "
+                (super::errors::resolve_hold_button(op, tenant, &run.quote_id))
+            }
         }
         @if let Some(error) = &run.last_error {
             h2 { "Last error" }
@@ -307,6 +319,8 @@ pub fn run(
         @if let Some(letter) = open_letter {
             h2 { "Dead letter " (letter.id) }
             (retry_button(op, tenant, letter.id))
+            " "
+            (super::errors::resolve_letter_button(op, tenant, letter.id))
         }
         h2 { "Timeline" }
         @if journey.trail.is_empty() {

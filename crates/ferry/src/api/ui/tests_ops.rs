@@ -46,6 +46,30 @@ async fn resolving_moves_a_hold_and_a_dead_letter_from_open_to_resolved() {
                 .any(|e| e.step == "console" && e.message.contains("resolve"))
         );
     }
+    // The run pages say so and offer neither release nor retry any more.
+    let run = send(
+        &f.app,
+        "GET",
+        "/ui/tenants/acme/runs/Q2",
+        Some(&b.cookie),
+        None,
+    )
+    .await;
+    assert!(
+        run.body.contains("Closed by hand at") && run.body.contains("Was held"),
+        "{}",
+        run.body
+    );
+    assert!(!run.body.contains("/holds/2/release") && !run.body.contains("/holds/2/resolve"));
+    let run = send(
+        &f.app,
+        "GET",
+        "/ui/tenants/acme/runs/Q1",
+        Some(&b.cookie),
+        None,
+    )
+    .await;
+    assert!(!run.body.contains("/dead-letters/1/retry"), "{}", run.body);
     let open = send(&f.app, "GET", "/ui/errors", Some(&b.cookie), None).await;
     assert!(
         open.body.contains("Held (0)") && open.body.contains("Dead letters (0)"),
