@@ -69,7 +69,7 @@ fn runs_and_audit_export_as_json_lines() {
     );
     let state = |id: i64| {
         runs.iter()
-            .find(|r| r["kind"] == "quote-to-order" && r["key"] == id.to_string())
+            .find(|r| r["kind"] == "quote-to-order" && r["key"].as_str() == Some(&id.to_string()))
             .map(|r| r["state"].as_str().unwrap_or("").to_string())
     };
     assert_eq!(state(done_id).as_deref(), Some("done"), "{runs:?}");
@@ -82,7 +82,9 @@ fn runs_and_audit_export_as_json_lines() {
             .stdout,
     );
     assert!(
-        audit.iter().any(|e| e["key"] == done_id.to_string()),
+        audit
+            .iter()
+            .any(|e| e["key"].as_str() == Some(&done_id.to_string())),
         "{audit:?}"
     );
     let ats: Vec<&str> = audit.iter().filter_map(|e| e["at"].as_str()).collect();
