@@ -454,22 +454,6 @@ pub fn item(seed: u64, index: usize) -> SeedItem {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_do_not_depend_on_count_and_names_are_unique() {
-        assert_eq!(customer(7, 3), customer(7, 3));
-        assert_ne!(customer(7, 3).name, customer(8, 3).name);
-        let names: std::collections::HashSet<_> = (0..3000).map(|i| customer(1, i).name).collect();
-        assert_eq!(names.len(), 3000);
-        let it = item(1, 12);
-        assert_eq!(it.itno, item_number(12));
-        assert!(it.name.len() <= 30 && it.description.len() <= 60);
-    }
-}
-
 /// The numbers of the first `items` seeded items M3 sells (status 20), in seed order.
 pub fn sellable_items(seed: u64, items: usize) -> Vec<String> {
     (0..items)
@@ -485,4 +469,20 @@ pub fn definite_customers(seed: u64, customers: usize) -> Vec<SeedCustomer> {
         .map(|i| customer(seed, i))
         .filter(|c| c.stat == "20")
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_do_not_depend_on_count_and_names_are_unique() {
+        assert_eq!(customer(7, 3), customer(7, 3));
+        assert_ne!(customer(7, 3).name, customer(8, 3).name);
+        let names: std::collections::HashSet<_> = (0..3000).map(|i| customer(1, i).name).collect();
+        assert_eq!(names.len(), 3000);
+        let it = item(1, 12);
+        assert_eq!(it.itno, item_number(12));
+        assert!(it.name.len() <= 30 && it.description.len() <= 60);
+    }
 }

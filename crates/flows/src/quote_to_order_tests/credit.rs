@@ -115,18 +115,19 @@ async fn send_and_flag_sends_the_order_and_flags_it_on_the_quote_and_in_its_trai
 async fn send_and_flag_still_holds_what_is_not_about_credit() {
     let mut w = World::new(2);
     w.tenant.policy.over_credit_limit = OverCreditLimit::SendAndFlag;
-    let mut problems = w.fakes.erp.problems.lock().expect("lock");
-    problems.push(FieldError {
-        field: CREDIT_FIELD.into(),
-        line: None,
-        message: OVER.into(),
-    });
-    problems.push(FieldError {
-        field: "ITNO".into(),
-        line: Some(1),
-        message: "item X9 does not exist".into(),
-    });
-    drop(problems);
+    {
+        let mut problems = w.fakes.erp.problems.lock().expect("lock");
+        problems.push(FieldError {
+            field: CREDIT_FIELD.into(),
+            line: None,
+            message: OVER.into(),
+        });
+        problems.push(FieldError {
+            field: "ITNO".into(),
+            line: Some(1),
+            message: "item X9 does not exist".into(),
+        });
+    }
     w.enqueue("17").await;
     let outcome = w.pass().await;
     let reason = held(&outcome);
