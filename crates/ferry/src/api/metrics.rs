@@ -52,13 +52,13 @@ pub const CATALOGUE: &[(&str, Kind, Option<Unit>, &str)] = &[
         "OAuth token requests to the ERP's token endpoint, by HTTP status.",
     ),
     (
-        "ferry_plugin_call_seconds",
+        "ferry_role_call_seconds",
         Kind::Histogram,
         Some(Unit::Seconds),
         "Time a plugin call took (instantiation, guest code, host calls), by tenant and role.",
     ),
     (
-        "ferry_plugin_call_stops_total",
+        "ferry_role_call_stops_total",
         Kind::Counter,
         None,
         "Plugin calls the host stopped or could not make, by tenant, role and reason (deadline, memory, trap, instantiate, busy).",

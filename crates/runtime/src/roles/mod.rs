@@ -137,7 +137,7 @@ fn no_plugin(message: String) -> CallFailure {
 }
 
 /// Records a plugin call's duration and, when the host stopped it or could not make it, why
-/// (`ferry_plugin_call_seconds`, `ferry_plugin_call_stops_total`; described by the server).
+/// (`ferry_role_call_seconds`, `ferry_role_call_stops_total`; described by the server).
 pub(crate) fn observe(
     tenant: &str,
     role: Role,
@@ -145,7 +145,7 @@ pub(crate) fn observe(
     stopped: Option<&crate::CallError>,
 ) {
     let role = role.as_str();
-    metrics::histogram!("ferry_plugin_call_seconds", "tenant" => tenant.to_string(), "role" => role)
+    metrics::histogram!("ferry_role_call_seconds", "tenant" => tenant.to_string(), "role" => role)
         .record(started.elapsed().as_secs_f64());
     let reason = match stopped {
         None | Some(crate::CallError::WrongRole { .. }) => return,
@@ -155,7 +155,7 @@ pub(crate) fn observe(
         Some(crate::CallError::Instantiate { .. }) => "instantiate",
         Some(crate::CallError::Busy { .. }) => "busy",
     };
-    metrics::counter!("ferry_plugin_call_stops_total",
+    metrics::counter!("ferry_role_call_stops_total",
         "tenant" => tenant.to_string(), "role" => role, "reason" => reason)
     .increment(1);
 }
