@@ -147,15 +147,7 @@ pub(crate) async fn resolve_dead(
     tenant: &str,
     id: i64,
 ) -> Result<(i64, Job), ApiError> {
-    caller.tenant(state, tenant)?;
-    let letter = journeys::dead_letter(&state.ctx, Letter::Id(id))
-        .await
-        .map_err(from_service)?;
-    if letter.tenant != tenant {
-        return Err(ApiError::NotFound(format!(
-            "dead letter {id} is not tenant {tenant:?}'s"
-        )));
-    }
+    super::runs::own_letter(state, caller, tenant, id).await?;
     let (id, job) = journeys::resolve_letter(&state.ctx, Letter::Id(id))
         .await
         .map_err(from_service)?;

@@ -308,16 +308,15 @@ pub async fn retry(
     }))
 }
 
-/// Retries a dead letter for `caller` (the API's and the console's retry): another tenant's
-/// letter is as absent as none; the retry is audited with the token's id and wakes the workers.
-pub(crate) async fn retry_dead(
+/// Admits `caller` to `tenant`'s dead letter `id`. A dead letter is found by id across
+/// tenants: another tenant's is as absent as none (404).
+pub(crate) async fn own_letter(
     state: &AdminState,
     caller: &Caller,
     tenant: &str,
     id: i64,
-) -> Result<(i64, Job), ApiError> {
+) -> Result<(), ApiError> {
     caller.tenant(state, tenant)?;
-    // A dead letter is found by id across tenants: another tenant's is as absent as none.
     let letter = journeys::dead_letter(&state.ctx, Letter::Id(id))
         .await
         .map_err(from_service)?;
@@ -326,6 +325,18 @@ pub(crate) async fn retry_dead(
             "dead letter {id} is not tenant {tenant:?}'s"
         )));
     }
+    Ok(())
+}
+
+/// Retries a dead letter for `caller` (the API's and the console's retry): another tenant's
+/// letter is as absent as none; the retry is audited with the token's id and wakes the workers.
+pub(crate) async fn retry_dead(
+    state: &AdminState,
+    caller: &Caller,
+    tenant: &str,
+    id: i64,
+) -> Result<(i64, Job), ApiError> {
+    own_letter(state, caller, tenant, id).await?;
     let (id, job) = journeys::replay(&state.ctx, Letter::Id(id))
         .await
         .map_err(from_service)?;
