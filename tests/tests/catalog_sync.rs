@@ -92,8 +92,33 @@ fn the_catalog_follows_m3_full_then_by_delta() {
         .execute(&format!("DELETE FROM {TABLE}"), [])
         .expect("empty the product table");
 
-    // A dry run reads and maps everything and writes nothing.
     let config_path = stack.config.to_str().expect("utf-8").to_string();
+    // A --since that is no date, or one beside --full, is refused with the reason, before
+    // anything is queued.
+    let base = [
+        "--config",
+        config_path.as_str(),
+        "sync",
+        "catalog",
+        "--tenant",
+        TENANT,
+    ];
+    for bad in ["last tuesday", "2026-13-45", "30/11/2026"] {
+        let run = ferry(&stack.data, &[&base[..], &["--since", bad]].concat()).expect_code(3);
+        assert!(
+            run.stderr.contains("--since") && run.stderr.contains(bad),
+            "{}",
+            run.stderr
+        );
+    }
+    let both = ferry(
+        &stack.data,
+        &[&base[..], &["--since", "2026-11-30", "--full"]].concat(),
+    );
+    assert_ne!(both.code, 0);
+    assert!(both.stderr.contains("--full"), "{}", both.stderr);
+
+    // A dry run reads and maps everything and writes nothing.
     let dry = ferry(
         &stack.data,
         &[
