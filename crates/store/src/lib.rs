@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod controls;
 mod memory;
 mod nodes;
 mod open;
@@ -38,6 +39,7 @@ pub mod testing;
 mod traits;
 mod types;
 
+pub use controls::{Controls, Pause};
 pub use memory::MemoryStore;
 pub use nodes::{NewNode, NodeClaims, NodeInfo};
 pub use open::{Location, Opened, open};
@@ -49,7 +51,8 @@ pub use traits::{
 };
 pub use types::{
     Activation, ApiToken, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job,
-    JobCount, JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release, clock_ms,
+    JobCount, JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, RESOLVED_BY_HAND,
+    RESOLVED_BY_LATER_RUN, Release, clock_ms,
 };
 
 /// Why a store operation failed, the same for every backend.

@@ -371,7 +371,17 @@ pub trait Health: Send + Sync {
 
 /// The whole store. Implemented for every type that implements each part.
 pub trait Store:
-    Inbox + Jobs + Links + Audit + SyncState + Activations + Tokens + Nodes + Schedules + Health
+    Inbox
+    + Jobs
+    + Links
+    + Audit
+    + SyncState
+    + Activations
+    + Tokens
+    + Nodes
+    + Schedules
+    + Health
+    + crate::controls::Controls
 {
 }
 
@@ -386,6 +396,7 @@ impl<T> Store for T where
         + Nodes
         + Schedules
         + Health
+        + crate::controls::Controls
         + ?Sized
 {
 }

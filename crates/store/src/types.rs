@@ -197,9 +197,17 @@ pub struct DeadLetter {
     pub input: Json,
     pub error: String,
     pub replayed_at: Option<String>,
-    /// Set once resolved by hand (fixed elsewhere): a resolved letter is never replayed.
+    /// Set once resolved by hand (fixed elsewhere) or by a later run of the same job that
+    /// succeeded: a resolved letter is never replayed.
     pub resolved_at: Option<String>,
+    /// How it was resolved: [`RESOLVED_BY_HAND`] or [`RESOLVED_BY_LATER_RUN`].
+    pub resolved_by: Option<String>,
 }
+
+/// A dead letter an operator resolved (`Jobs::resolve`).
+pub const RESOLVED_BY_HAND: &str = "hand";
+/// A dead letter closed because a later run of its job ended done (`Jobs::finish`).
+pub const RESOLVED_BY_LATER_RUN: &str = "later-run";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {

@@ -91,6 +91,10 @@ impl Jobs for MemoryStore {
             let mut due: Vec<(i64, i64)> = s
                 .jobs
                 .values()
+                .filter(|r| {
+                    !s.pauses
+                        .contains_key(&(r.job.tenant.clone(), r.job.kind.clone()))
+                })
                 .filter(|r| match r.job.state {
                     JobState::Queued => r.job.run_at_ms <= now_ms,
                     JobState::Running => r.lease_until.is_some_and(|until| until < now_ms),
@@ -230,10 +234,12 @@ impl Jobs for MemoryStore {
                     error: error.clone(),
                     replayed_at: None,
                     resolved_at: None,
+                    resolved_by: None,
                 };
                 s.dead.insert(letter.id, letter);
             }
             s.append_audit(&claim.job, step, &message, Json::Null);
+            close_by_later_run(s, &claim.job);
             Ok(())
         })
     }
@@ -393,6 +399,7 @@ impl Jobs for MemoryStore {
                     && letter.resolved_at.is_none()
                 {
                     letter.resolved_at = Some(at.clone());
+                    letter.resolved_by = Some(crate::types::RESOLVED_BY_HAND.to_owned());
                 }
             }
             let message = format!("{} job resolved by hand; not run again", was.as_str());
@@ -476,5 +483,34 @@ impl State {
             updated_at: now(),
         };
         self.links.insert(key, link);
+    }
+}
+
+/// A job that ended done closes its dead letters still open (a rerun took it past them
+/// without a replay): they are resolved "by a later run", and so is the job.
+fn close_by_later_run(s: &mut super::State, job: &Job) {
+    let done = s
+        .jobs
+        .get(&job.id)
+        .is_some_and(|r| r.job.state == JobState::Done);
+    if !done {
+        return;
+    }
+    let at = now();
+    let mut closed = 0;
+    for letter in s.dead.values_mut() {
+        if letter.job_id == job.id && letter.replayed_at.is_none() && letter.resolved_at.is_none() {
+            letter.resolved_at = Some(at.clone());
+            letter.resolved_by = Some(crate::types::RESOLVED_BY_LATER_RUN.to_owned());
+            closed += 1;
+        }
+    }
+    if closed > 0 {
+        if let Some(row) = s.jobs.get_mut(&job.id) {
+            row.job.resolved_at = Some(at);
+        }
+        let message =
+            format!("{closed} open dead letter(s) resolved by a later run that succeeded");
+        s.append_audit(job, "resolve", &message, Json::Null);
     }
 }

@@ -3,6 +3,7 @@
 //! Not durable: state lives as long as the value. Every operation takes the lock once, checks
 //! first and changes after, so it is all or nothing like a transaction.
 
+mod controls;
 mod jobs;
 mod nodes;
 mod records;
@@ -79,6 +80,8 @@ struct State {
     nodes: BTreeMap<String, crate::nodes::NodeInfo>,
     /// The last slot taken per (tenant, schedule).
     slots: HashMap<(String, String), i64>,
+    /// Paused flows by (tenant, flow).
+    pauses: BTreeMap<(String, String), crate::controls::Pause>,
 }
 
 fn key3(a: &str, b: &str, c: &str) -> Key3 {

@@ -95,7 +95,7 @@ pub(super) async fn job_by_key(
 }
 
 const DEAD_LETTER_COLUMNS: &str =
-    "id, job_id, tenant, kind, key, at, input, error, replayed_at, resolved_at";
+    "id, job_id, tenant, kind, key, at, input, error, replayed_at, resolved_at, resolved_by";
 
 fn dead_letter_row(r: &Row) -> Res<DeadLetter> {
     let input: String = r.try_get(6)?;
@@ -110,6 +110,7 @@ fn dead_letter_row(r: &Row) -> Res<DeadLetter> {
         error: r.try_get(7)?,
         replayed_at: r.try_get(8)?,
         resolved_at: r.try_get(9)?,
+        resolved_by: r.try_get(10)?,
     })
 }
 
@@ -144,7 +145,8 @@ impl PgStore {
         let ids: Vec<i64> = tx
             .query(
                 "SELECT id FROM jobs
-                 WHERE (state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1)
+                 WHERE ((state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1))
+                   AND NOT EXISTS (SELECT 1 FROM flow_pauses p WHERE p.tenant = jobs.tenant AND p.flow = jobs.kind)
                  ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
                 &[&now_ms, &max],
             )
@@ -252,6 +254,29 @@ impl PgStore {
         };
         fenced(n, claim)?;
         insert_audit(&tx, &claim.job, step, &message, &Json::Null).await?;
+        if matches!(outcome, Outcome::Done) {
+            // Dead letters still open (a rerun took the job past them without a replay) are
+            // resolved "by a later run", and so is the job.
+            let at = now();
+            let closed = tx
+                .execute(
+                    "UPDATE dead_letters SET resolved_at = $1, resolved_by = 'later-run'
+                     WHERE job_id = $2 AND replayed_at IS NULL AND resolved_at IS NULL
+                       AND EXISTS (SELECT 1 FROM jobs WHERE id = $2 AND state = 'done')",
+                    &[&at, &id],
+                )
+                .await?;
+            if closed > 0 {
+                tx.execute(
+                    "UPDATE jobs SET resolved_at = $1 WHERE id = $2",
+                    &[&at, &id],
+                )
+                .await?;
+                let message =
+                    format!("{closed} open dead letter(s) resolved by a later run that succeeded");
+                insert_audit(&tx, &claim.job, "resolve", &message, &Json::Null).await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -150,6 +150,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 4 (SQLite's 10): held runs and dead letters resolved by hand, and when.
     "ALTER TABLE jobs ADD COLUMN resolved_at TEXT;
     ALTER TABLE dead_letters ADD COLUMN resolved_at TEXT;",
+    // (SQLite's flow_pauses migration) Flows an operator paused per tenant (no job of theirs is claimed meanwhile), and how a
+    // dead letter was resolved (`hand`, or `later-run` when the same job later succeeded).
+    "CREATE TABLE flow_pauses (
+        tenant TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        paused_at TEXT NOT NULL,
+        paused_by TEXT,
+        PRIMARY KEY (tenant, flow)
+    );
+    ALTER TABLE dead_letters ADD COLUMN resolved_by TEXT;
+    CREATE INDEX audit_by_time ON audit (tenant, at);",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction.

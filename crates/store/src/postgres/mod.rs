@@ -7,6 +7,7 @@
 //! Plain TCP or a unix socket; TLS to the database is not wired yet.
 
 mod activations;
+mod controls;
 mod jobs;
 mod migrations;
 mod nodes;

@@ -31,7 +31,7 @@ pub(super) async fn resolve(
     .await?;
     // Its open dead letters close with it: nothing is left to replay.
     tx.execute(
-        "UPDATE dead_letters SET resolved_at = $1
+        "UPDATE dead_letters SET resolved_at = $1, resolved_by = 'hand'
          WHERE job_id = $2 AND replayed_at IS NULL AND resolved_at IS NULL",
         &[&at, &open.id],
     )

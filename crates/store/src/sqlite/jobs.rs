@@ -106,11 +106,12 @@ fn dead_letter_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadLetter> {
         error: r.get(7)?,
         replayed_at: r.get(8)?,
         resolved_at: r.get(9)?,
+        resolved_by: r.get(10)?,
     })
 }
 
 const DEAD_LETTER_COLUMNS: &str =
-    "id, job_id, tenant, kind, key, at, input, error, replayed_at, resolved_at";
+    "id, job_id, tenant, kind, key, at, input, error, replayed_at, resolved_at, resolved_by";
 
 fn claim_blocking(
     conn: &mut Connection,
@@ -135,7 +136,8 @@ fn claim_blocking(
     let ids: Vec<i64> = {
         let mut stmt = tx.prepare(
             "SELECT id FROM jobs
-             WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_until < ?1)
+             WHERE ((state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_until < ?1))
+               AND NOT EXISTS (SELECT 1 FROM flow_pauses p WHERE p.tenant = jobs.tenant AND p.flow = jobs.kind)
              ORDER BY run_at, id LIMIT ?2",
         )?;
         let max = i64::try_from(max).unwrap_or(i64::MAX);
@@ -239,7 +241,32 @@ fn finish_blocking(
     };
     fenced(n, claim)?;
     insert_audit(&tx, &claim.job, step, &message, &Json::Null)?;
+    if matches!(outcome, Outcome::Done) {
+        close_by_later_run(&tx, &claim.job)?;
+    }
     tx.commit()?;
+    Ok(())
+}
+
+/// A job that ended done closes its dead letters still open (a rerun took it past them
+/// without a replay): they are resolved "by a later run", and so is the job.
+fn close_by_later_run(tx: &Transaction<'_>, job: &Job) -> Res<()> {
+    let at = now();
+    let closed = tx.execute(
+        "UPDATE dead_letters SET resolved_at = ?1, resolved_by = 'later-run'
+         WHERE job_id = ?2 AND replayed_at IS NULL AND resolved_at IS NULL
+           AND EXISTS (SELECT 1 FROM jobs WHERE id = ?2 AND state = 'done')",
+        params![at, job.id],
+    )?;
+    if closed > 0 {
+        tx.execute(
+            "UPDATE jobs SET resolved_at = ?1 WHERE id = ?2",
+            params![at, job.id],
+        )?;
+        let message =
+            format!("{closed} open dead letter(s) resolved by a later run that succeeded");
+        insert_audit(tx, job, "resolve", &message, &Json::Null)?;
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! tokio's blocking pool, never on the thread that serves sockets.
 
 mod activations;
+mod controls;
 mod jobs;
 mod migrations;
 mod nodes;

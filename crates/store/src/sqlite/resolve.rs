@@ -29,7 +29,7 @@ pub(super) fn resolve_blocking(
     )?;
     // Its open dead letters close with it: nothing is left to replay.
     tx.execute(
-        "UPDATE dead_letters SET resolved_at = ?1
+        "UPDATE dead_letters SET resolved_at = ?1, resolved_by = 'hand'
          WHERE job_id = ?2 AND replayed_at IS NULL AND resolved_at IS NULL",
         params![at, open.id],
     )?;
