@@ -7,6 +7,7 @@
 //! serde, tracing. Never wasmtime, axum, or the `ferry` crate (`cargo xtask tidy` checks).
 
 pub mod catalog;
+pub mod customers;
 pub mod intake;
 pub mod policy;
 pub mod poller;
