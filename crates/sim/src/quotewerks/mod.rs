@@ -3,6 +3,7 @@
 //! fires on status changes, and a control API to act as a sales rep.
 //! Start it in-process with [`QuoteWerksSim::start`] or from the CLI with [`run_quotewerks`].
 
+pub mod contacts;
 mod control;
 mod documents;
 pub mod samples;
@@ -78,6 +79,10 @@ pub struct QuoteWerksSimArgs {
     /// Largest accepted control request body.
     #[arg(long, default_value_t = 1_048_576)]
     pub max_body_bytes: usize,
+    /// The contact manager table's columns (comma-separated; `AccountNo` and `LastModified`
+    /// are always added). Default: the Sold-to fields without their prefix.
+    #[arg(long)]
+    pub contact_columns: Option<String>,
 }
 
 impl Default for QuoteWerksSimArgs {
@@ -100,6 +105,7 @@ impl Default for QuoteWerksSimArgs {
             product_db: "M3".into(),
             control_token: None,
             max_body_bytes: 1_048_576,
+            contact_columns: None,
         }
     }
 }
@@ -159,6 +165,18 @@ impl QuoteWerksSimHandle {
 
     pub fn webhook_log(&self) -> Result<Vec<WebhookDelivery>, QwError> {
         self.qw.webhook_log()
+    }
+
+    /// The contact manager's rows, column → text.
+    pub fn contacts(&self) -> Result<Vec<std::collections::BTreeMap<String, String>>, QwError> {
+        let db = self.qw.db.lock().map_err(|_| QwError::Poisoned)?;
+        Ok(contacts::list(&db)?)
+    }
+
+    /// A rep's edit of one contact column (stamped now); false: no such contact.
+    pub fn edit_contact(&self, account: &str, column: &str, value: &str) -> Result<bool, QwError> {
+        let db = self.qw.db.lock().map_err(|_| QwError::Poisoned)?;
+        Ok(contacts::edit(&db, account, column, value)?)
     }
 
     pub fn ready_json(&self) -> serde_json::Value {
@@ -221,6 +239,8 @@ impl QuoteWerksSim {
             m3_customers: config.m3_customers,
             quotes: config.quotes,
         };
+        let contact_columns = contacts::columns_from(config.contact_columns.as_deref())
+            .map_err(|e| anyhow::anyhow!("--contact-columns: {e}"))?;
         let (path, product_db, bad) = (
             db_path.clone(),
             config.product_db.clone(),
@@ -233,7 +253,9 @@ impl QuoteWerksSim {
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;",
             )?;
             schema::create(&conn, &product_db)?;
+            contacts::create(&conn, &contact_columns)?;
             seed::seed_if_empty(&mut conn, &product_db, &plan, bad)?;
+            contacts::backfill(&conn)?;
             Ok(conn)
         })
         .await??;

@@ -143,6 +143,7 @@ pub fn create(conn: &mut Connection, product_db: &str, q: &NewQuote) -> rusqlite
         }
     }
     let id = insert_row(&tx, "DocumentHeaders", &row)?;
+    crate::quotewerks::contacts::ensure_from_header(&tx, &row)?;
     for p in priced {
         let mut r = vec![("DocID".to_string(), id.to_string())];
         r.extend(p.row);
