@@ -1,5 +1,7 @@
-//! Customers as QuoteWerks knows them: the Sold-to, Bill-to and Ship-to on its documents
-//! (there is no customer master), found, read, written and listed by change.
+//! Customers as QuoteWerks knows them: a contact in its contact manager (when the tenant has
+//! that table, `contact_table`) and the Sold-to, Bill-to and Ship-to on its documents (there is
+//! no customer master), found, read, written and listed by change. An upsert writes the
+//! contact and the Sold-to of the customer's documents not transferred yet.
 
 use std::collections::BTreeSet;
 
@@ -64,6 +66,12 @@ pub(crate) fn customer_doc(s: &Settings, row: &Row) -> Document {
 pub(crate) fn get_customer(id: String) -> Result<Document, Error> {
     let s = Settings::load()?;
     let db = Db::open()?;
+    if !id.starts_with("doc:")
+        && let Some(c) = contacts(&db)?
+        && let Some(found) = contact_get(&db, &c, &id)?
+    {
+        return Ok(found);
+    }
     let rows = if let Some(doc_id) = id.strip_prefix("doc:") {
         vec![header_row(&db, parse_id(doc_id)?)?]
     } else {
@@ -91,6 +99,12 @@ pub(crate) fn get_customer(id: String) -> Result<Document, Error> {
 pub(crate) fn find_customers(criteria: MatchCriteria) -> Result<Vec<Document>, Error> {
     let s = Settings::load()?;
     let db = Db::open()?;
+    if let Some(c) = contacts(&db)? {
+        let found = contact_find(&db, &c, &criteria)?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+    }
     let mut conds = Vec::new();
     let mut params = Vec::new();
     if let Some(e) = criteria.email.as_deref().filter(|e| !e.trim().is_empty()) {
@@ -172,6 +186,11 @@ pub(crate) fn upsert_customer(customer: Document) -> Result<String, Error> {
         .or_else(|| customer.text(&s.customer_key))
         .filter(|i| !i.trim().is_empty() && !i.starts_with("doc:"))
         .ok_or_else(|| Error::invalid(&s.customer_key, "the customer's key is required"))?;
+    // The contact first (inserted when new); then the open documents' Sold-to snapshots.
+    let contact = contacts(&db)?;
+    if let Some(c) = &contact {
+        contact_upsert(&db, c, &id, &customer)?;
+    }
     let columns = db.columns("DocumentHeaders")?;
     let mut sets = Vec::new();
     let mut params = Vec::new();
@@ -185,6 +204,9 @@ pub(crate) fn upsert_customer(customer: Document) -> Result<String, Error> {
             sets.push(format!("{} = ?", db.q(c)));
             params.push(to_sql(&f.value));
         }
+    }
+    if sets.is_empty() && contact.is_some() {
+        return Ok(id);
     }
     if sets.is_empty() {
         return Err(Error::invalid(
@@ -203,7 +225,7 @@ pub(crate) fn upsert_customer(customer: Document) -> Result<String, Error> {
         ),
         params,
     )?;
-    if n == 0 {
+    if n == 0 && contact.is_none() {
         return Err(Error::not_found(format!(
             "no open QuoteWerks document for customer {id} (QuoteWerks keeps customers on documents only)"
         )));
@@ -215,6 +237,9 @@ pub(crate) fn upsert_customer(customer: Document) -> Result<String, Error> {
 pub(crate) fn list_customers_changed(since: String, page: PageRequest) -> Result<Page, Error> {
     let s = Settings::load()?;
     let db = Db::open()?;
+    if let Some(c) = contacts(&db)? {
+        return contact_changed(&db, &c, &since, &page);
+    }
     let after = match page.cursor.as_deref() {
         Some(c) => parse_id(c)?,
         None => 0,
@@ -249,4 +274,265 @@ pub(crate) fn list_customers_changed(since: String, page: PageRequest) -> Result
         .filter(|d| seen.insert(d.id.clone()))
         .collect();
     Ok(Page { documents, next })
+}
+
+// ---- the contact manager ----
+
+/// The contact manager table as the tenant set it up: its name, key (the account number a
+/// document's `SoldToCMAccountNo` carries), modification-time column, and which column holds
+/// each Sold-to field (`contact_fields = "SoldToCompany=CompanyName,SoldToEmail=EmailAddr"`;
+/// by default the Sold-to field's name without `SoldTo`, where the table has it).
+pub(crate) struct Contacts {
+    table: String,
+    key: String,
+    modified: Option<String>,
+    map: Vec<(String, String)>,
+}
+
+/// The tenant's contact table, or none when it has none (setting `contact_table = "none"`, or
+/// no such table): customers are then read from the documents alone.
+pub(crate) fn contacts(db: &Db) -> Result<Option<Contacts>, Error> {
+    let name = setting("contact_table", "ContactMgr");
+    if name.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let table = ident("contact_table", &name)?;
+    let Ok(columns) = db.columns(&table) else {
+        return Ok(None);
+    };
+    let key = ident("contact_key", &setting("contact_key", "AccountNo"))?;
+    if !columns.contains(&key) {
+        return Err(Error::fatal(format!(
+            "contact table {table} has no key column {key} (setting contact_key)"
+        )));
+    }
+    let modified = Some(ident(
+        "contact_modified",
+        &setting("contact_modified", "LastModified"),
+    )?)
+    .filter(|m| columns.contains(m));
+    let mut map: Vec<(String, String)> = PARTY_FIELDS
+        .iter()
+        .filter(|f| **f != "CMAccountNo" && columns.iter().any(|c| c == *f))
+        .map(|f| (format!("SoldTo{f}"), f.to_string()))
+        .collect();
+    for pair in setting("contact_fields", "").split(',') {
+        let Some((field, column)) = pair.split_once('=') else {
+            continue;
+        };
+        let (field, column) = (field.trim(), ident("contact_fields", column.trim())?);
+        if !columns.contains(&column) {
+            return Err(Error::fatal(format!(
+                "contact_fields: {table} has no column {column}"
+            )));
+        }
+        map.retain(|(f, _)| f != field);
+        map.push((field.to_string(), column));
+    }
+    Ok(Some(Contacts {
+        table,
+        key,
+        modified,
+        map,
+    }))
+}
+
+/// A contact as a customer: its Sold-to fields, `SoldToCMAccountNo` (its key) and
+/// `LastModified`.
+fn contact_doc(c: &Contacts, row: &Row) -> Document {
+    let id = text_of(row.get(&c.key)).trim().to_string();
+    let mut fields: Vec<Field> = c
+        .map
+        .iter()
+        .map(|(field, column)| Field {
+            name: field.clone(),
+            value: Value::Text(text_of(row.get(column))),
+        })
+        .collect();
+    fields.push(Field {
+        name: "SoldToCMAccountNo".into(),
+        value: Value::Text(id.clone()),
+    });
+    if let Some(m) = &c.modified {
+        fields.push(Field {
+            name: "LastModified".into(),
+            value: Value::Text(text_of(row.get(m))),
+        });
+    }
+    Document {
+        kind: "customer".into(),
+        id: Some(id),
+        fields,
+        lines: Vec::new(),
+    }
+}
+
+fn contact_row(db: &Db, c: &Contacts, id: &str) -> Result<Option<Row>, Error> {
+    let rows = db.query(
+        db.select(
+            "*",
+            &format!("{} WHERE {} = ?", db.q(&c.table), db.q(&c.key)),
+            1,
+        ),
+        vec![SqlValue::Text(id.to_string())],
+    )?;
+    Ok(rows.into_iter().next())
+}
+
+/// The database's "now" in UTC as RFC 3339 (a component has no clock of its own).
+fn now_sql(db: &Db) -> &'static str {
+    match db.dialect {
+        ferry_pdk::sql::Dialect::Sqlite => "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+        ferry_pdk::sql::Dialect::SqlServer => "FORMAT(SYSUTCDATETIME(), 'yyyy-MM-ddTHH:mm:ssZ')",
+        ferry_pdk::sql::Dialect::Postgres => {
+            "to_char(now() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        }
+    }
+}
+
+fn contact_get(db: &Db, c: &Contacts, id: &str) -> Result<Option<Document>, Error> {
+    Ok(contact_row(db, c, id)?.map(|r| contact_doc(c, &r)))
+}
+
+fn contact_find(db: &Db, c: &Contacts, criteria: &MatchCriteria) -> Result<Vec<Document>, Error> {
+    let rows = db.query(
+        db.select(
+            "*",
+            &format!("{} ORDER BY {}", db.q(&c.table), db.q("ID")),
+            5000,
+        ),
+        vec![],
+    )?;
+    let want = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let (email, name, phone, xref) = (
+        want(&criteria.email).map(|e| e.to_lowercase()),
+        want(&criteria.name).map(|n| normalize_name(&n)),
+        want(&criteria.phone).map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>()),
+        want(&criteria.external_ref),
+    );
+    let digits = |s: String| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    Ok(rows
+        .iter()
+        .map(|r| contact_doc(c, r))
+        .filter(|d| {
+            let f = |n: &str| d.text(n).unwrap_or_default().trim().to_string();
+            email
+                .as_ref()
+                .is_none_or(|e| f("SoldToEmail").to_lowercase() == *e)
+                && name
+                    .as_ref()
+                    .is_none_or(|n| normalize_name(&f("SoldToCompany")) == *n)
+                && phone
+                    .as_ref()
+                    .is_none_or(|p| digits(f("SoldToPhone")) == *p)
+                && xref
+                    .as_ref()
+                    .is_none_or(|x| d.id.as_deref() == Some(x.as_str()))
+        })
+        .collect())
+}
+
+/// Writes the contact (inserted when new), stamped now. Returns whether it existed.
+fn contact_upsert(db: &Db, c: &Contacts, id: &str, customer: &Document) -> Result<bool, Error> {
+    let mut sets = Vec::new();
+    let mut params = Vec::new();
+    for f in &customer.fields {
+        if let Some((_, column)) = c.map.iter().find(|(field, _)| *field == f.name) {
+            sets.push((column.clone(), to_sql(&f.value)));
+        }
+    }
+    let existed = contact_row(db, c, id)?.is_some();
+    let stamp = c.modified.as_ref().map(|m| (m, now_sql(db)));
+    if existed {
+        if sets.is_empty() {
+            return Ok(true);
+        }
+        let mut assignments: Vec<String> = sets
+            .iter()
+            .map(|(col, _)| format!("{} = ?", db.q(col)))
+            .collect();
+        if let Some((m, now)) = stamp {
+            assignments.push(format!("{} = {now}", db.q(m)));
+        }
+        params.extend(sets.into_iter().map(|(_, v)| v));
+        params.push(SqlValue::Text(id.to_string()));
+        db.execute(
+            format!(
+                "UPDATE {} SET {} WHERE {} = ?",
+                db.q(&c.table),
+                assignments.join(", "),
+                db.q(&c.key)
+            ),
+            params,
+        )?;
+    } else {
+        let mut columns = vec![db.q(&c.key)];
+        let mut values = vec!["?".to_string()];
+        params.push(SqlValue::Text(id.to_string()));
+        for (col, v) in sets {
+            columns.push(db.q(&col));
+            values.push("?".into());
+            params.push(v);
+        }
+        if let Some((m, now)) = stamp {
+            columns.push(db.q(m));
+            values.push(now.to_string());
+        }
+        db.execute(
+            format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                db.q(&c.table),
+                columns.join(", "),
+                values.join(", ")
+            ),
+            params,
+        )?;
+    }
+    Ok(existed)
+}
+
+/// Contacts modified on or after `since` (all of them when the table has no such column),
+/// paged by `ID`.
+fn contact_changed(db: &Db, c: &Contacts, since: &str, page: &PageRequest) -> Result<Page, Error> {
+    let after = match page.cursor.as_deref() {
+        Some(cur) => parse_id(cur)?,
+        None => 0,
+    };
+    let limit = page.limit.clamp(1, 1000);
+    let mut params = Vec::new();
+    let mut filter = String::new();
+    if let Some(m) = &c.modified {
+        filter = format!("{} >= ? AND ", db.q(m));
+        params.push(SqlValue::Text(since.to_string()));
+    }
+    params.push(SqlValue::Integer(after));
+    let mut rows = db.query(
+        db.select(
+            "*",
+            &format!(
+                "{} WHERE {filter}{} > ? ORDER BY {}",
+                db.q(&c.table),
+                db.q("ID"),
+                db.q("ID")
+            ),
+            limit + 1,
+        ),
+        params,
+    )?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next = if more {
+        rows.last().map(|r| text_of(r.get("ID")))
+    } else {
+        None
+    };
+    Ok(Page {
+        documents: rows.iter().map(|r| contact_doc(c, r)).collect(),
+        next,
+    })
 }
