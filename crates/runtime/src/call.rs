@@ -14,7 +14,7 @@ use wasmtime::{Store, UpdateDeadline};
 use super::bindings::transform::{Context, Issue, Mapped};
 use super::bindings::types::Document;
 use super::bindings::{
-    ErpConnector, ErpConnectorV1_1, QuotingConnector, QuotingConnectorV1_1, Transform,
+    ErpConnector, ErpConnectorV1_1, ErpConnectorV1_2, QuotingConnector, QuotingConnectorV1_1, Transform,
 };
 use super::engine::Runtime;
 use super::grants::Grants;
@@ -237,6 +237,8 @@ impl Runtime {
     role_call!(quoting, Quoting, QuotingConnector, "quoting-connector");
     // Plugins built against ferry:erp / ferry:quoting 1.0 or 1.1 (before 1.2's new exports).
     role_call!(erp_v1_1, ErpV1_1, ErpConnectorV1_1, "erp-connector@1.1");
+    // Plugins built against ferry:erp 1.2 (before 1.3's batched prices and stock).
+    role_call!(erp_v1_2, ErpV1_2, ErpConnectorV1_2, "erp-connector@1.2");
     role_call!(
         quoting_v1_1,
         QuotingV1_1,

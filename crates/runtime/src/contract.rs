@@ -86,12 +86,13 @@ impl Role {
     /// interface in a world that imports `ferry:host@1.1`, so a 1.0 plugin is served as is
     /// (wasmtime resolves its 1.0 names to the 1.1 ones by semver). `ferry:erp` 1.2 added
     /// `list-order-invoices` and `ferry:quoting` 1.2 `set-invoice`: a 1.0 or 1.1 plugin of
-    /// those roles lacks an export and is served by its own bindings ([`Role::exports_since`]).
+    /// those roles lacks an export and is served by its own bindings ([`Role::exports_since`]);
+    /// `ferry:erp` 1.3 added `get-item-prices` and `get-stocks` (a 1.2 plugin: its own too).
     pub const fn package(self) -> Package {
         match self {
             Role::Erp => Package {
                 name: "ferry:erp",
-                version: v(1, 2, 0),
+                version: v(1, 3, 0),
             },
             Role::Quoting => Package {
                 name: "ferry:quoting",
@@ -108,7 +109,9 @@ impl Role {
     /// built against an older minor lacks a function and gets the older bindings.
     pub const fn exports_since(self) -> Version {
         match self {
-            Role::Erp | Role::Quoting => v(1, 2, 0),
+            // ferry:erp 1.3: `get-item-prices`, `get-stocks` (1.2 plugins: `RolePre::ErpV1_2`).
+            Role::Erp => v(1, 3, 0),
+            Role::Quoting => v(1, 2, 0),
             Role::Transform => v(1, 0, 0),
         }
     }

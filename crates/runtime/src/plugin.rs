@@ -7,6 +7,7 @@ use wasmtime::component::{Component, InstancePre};
 
 use super::bindings::erp_world::ErpConnectorPre;
 use super::bindings::erp_world_1_1::ErpConnectorV1_1Pre;
+use super::bindings::erp_world_1_2::ErpConnectorV1_2Pre;
 use super::bindings::quoting_world::QuotingConnectorPre;
 use super::bindings::quoting_world_1_1::QuotingConnectorV1_1Pre;
 use super::bindings::transform_world::TransformPre;
@@ -36,6 +37,8 @@ pub enum LoadedFrom {
 pub(crate) enum RolePre {
     Erp(ErpConnectorPre<PluginState>),
     ErpV1_1(ErpConnectorV1_1Pre<PluginState>),
+    /// Built against `ferry:erp@1.2.0`: has `list-order-invoices`, lacks 1.3's batched calls.
+    ErpV1_2(ErpConnectorV1_2Pre<PluginState>),
     Quoting(QuotingConnectorPre<PluginState>),
     QuotingV1_1(QuotingConnectorV1_1Pre<PluginState>),
     Transform(TransformPre<PluginState>),
@@ -46,6 +49,7 @@ impl RolePre {
         match self {
             RolePre::Erp(p) => p.instance_pre(),
             RolePre::ErpV1_1(p) => p.instance_pre(),
+            RolePre::ErpV1_2(p) => p.instance_pre(),
             RolePre::Quoting(p) => p.instance_pre(),
             RolePre::QuotingV1_1(p) => p.instance_pre(),
             RolePre::Transform(p) => p.instance_pre(),
@@ -66,6 +70,11 @@ fn older_exports(role: Role, version: Option<&str>) -> bool {
     version
         .and_then(Version::parse)
         .is_some_and(|v| v < role.exports_since())
+}
+
+/// Whether a component's version is below `than` (one without a version is current).
+fn below(version: Option<&str>, than: Version) -> bool {
+    version.and_then(Version::parse).is_some_and(|v| v < than)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,8 +127,11 @@ impl Runtime {
         // The typed `*Pre` constructors check every export's signature against the host's.
         let older = older_exports(role, report.version.as_deref());
         let pre = match role {
-            Role::Erp if older => {
+            Role::Erp if older && below(report.version.as_deref(), Version { major: 1, minor: 2, patch: 0 }) => {
                 RolePre::ErpV1_1(ErpConnectorV1_1Pre::new(instance_pre).map_err(link)?)
+            }
+            Role::Erp if older => {
+                RolePre::ErpV1_2(ErpConnectorV1_2Pre::new(instance_pre).map_err(link)?)
             }
             Role::Erp => RolePre::Erp(ErpConnectorPre::new(instance_pre).map_err(link)?),
             Role::Quoting if older => {

@@ -1,4 +1,5 @@
-//! Items, prices and stock through MMS200MI, OIS320MI and OIS100MI/LstWarehBalance.
+//! Items, prices and stock through MMS200MI, OIS320MI and OIS100MI/LstWarehBalance; the
+//! catalog's batched prices and stock (`get-item-prices`, `get-stocks`) are `crate::batched`'s.
 
 use std::collections::BTreeSet;
 
@@ -73,12 +74,17 @@ pub(crate) fn list_items_changed(since: String, page: PageRequest) -> Result<Pag
 pub(crate) fn get_item_price(item: String) -> Result<Price, Error> {
     let mi = client()?;
     let r = mi.get_one("MMS200MI", "GetItmPrice", &[key("ITNO", &item)?])?;
+    Ok(list_price(item, &r))
+}
+
+/// A GetItmPrice record as the item's list price (SAPR in the sales currency).
+pub(crate) fn list_price(item: String, r: &Record) -> Price {
     let currency = r
         .get("CUCS")
         .or(r.get("CUCD"))
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
-    Ok(Price {
+    Price {
         item,
         amount: fields::dec_str(r.get("SAPR")),
         currency,
@@ -87,7 +93,7 @@ pub(crate) fn get_item_price(item: String) -> Result<Price, Error> {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
         min_quantity: None,
-    })
+    }
 }
 
 /// OIS320MI/GetPriceLine: what this customer pays for this quantity (the net price after
@@ -104,23 +110,32 @@ pub(crate) fn get_customer_price(
     if let Some(q) = qty {
         inputs.push(("ORQA".into(), q));
     }
-    for (setting_key, field) in [
+    inputs.extend(price_line_settings());
+    let r = mi.get_one("OIS320MI", "GetPriceLine", &inputs)?;
+    Ok(customer_price(item, &r, quantity))
+}
+
+/// The tenant's facility, warehouse and order type, as GetPriceLine inputs.
+pub(crate) fn price_line_settings() -> Vec<(String, String)> {
+    [
         ("facility", "FACI"),
         ("warehouse", "WHLO"),
         ("order_type", "ORTP"),
-    ] {
-        if let Some(v) = setting(setting_key) {
-            inputs.push((field.into(), v));
-        }
-    }
-    let r = mi.get_one("OIS320MI", "GetPriceLine", &inputs)?;
+    ]
+    .into_iter()
+    .filter_map(|(k, field)| setting(k).map(|v| (field.to_string(), v)))
+    .collect()
+}
+
+/// A GetPriceLine record as the customer's price for `quantity`.
+pub(crate) fn customer_price(item: String, r: &Record, quantity: String) -> Price {
     let netp = fields::dec(r.get("NETP"));
     let amount = if netp.is_zero() {
         fields::dec(r.get("SAPR"))
     } else {
         netp
     };
-    Ok(Price {
+    Price {
         item,
         amount: amount.normalize().to_string(),
         currency: r
@@ -132,15 +147,12 @@ pub(crate) fn get_customer_price(
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
         min_quantity: Some(quantity),
-    })
+    }
 }
 
-/// Per-warehouse stock: `MMS200MI/GetItmWhsBal` for each warehouse in the `warehouses`
-/// setting, else every warehouse from `OIS100MI/LstWarehBalance`.
-pub(crate) fn get_stock(item: String) -> Result<Vec<StockBalance>, Error> {
-    let mi = client()?;
-    let itno = key("ITNO", &item)?;
-    let balance = |r: &Record, whlo: &str| StockBalance {
+/// A GetItmWhsBal or LstWarehBalance record as a balance (`whlo` when it names none).
+pub(crate) fn balance(r: &Record, whlo: &str) -> StockBalance {
+    StockBalance {
         warehouse: r
             .get("WHLO")
             .map(|s| s.trim().to_string())
@@ -149,7 +161,14 @@ pub(crate) fn get_stock(item: String) -> Result<Vec<StockBalance>, Error> {
         on_hand: fields::dec_str(r.get("STQT")),
         allocatable: fields::dec_str(r.get("AV01")),
         allocated: r.get("ALQT").map(|a| fields::dec_str(Some(a))),
-    };
+    }
+}
+
+/// Per-warehouse stock: `MMS200MI/GetItmWhsBal` for each warehouse in the `warehouses`
+/// setting, else every warehouse from `OIS100MI/LstWarehBalance`.
+pub(crate) fn get_stock(item: String) -> Result<Vec<StockBalance>, Error> {
+    let mi = client()?;
+    let itno = key("ITNO", &item)?;
     match setting("warehouses") {
         Some(list) => {
             let mut out = Vec::new();

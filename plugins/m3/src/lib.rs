@@ -31,6 +31,7 @@ wit_bindgen::generate!({
     },
 });
 
+mod batched;
 mod bod;
 mod customers;
 mod fields;
@@ -40,7 +41,9 @@ mod mi;
 mod orders;
 mod records;
 
-use crate::exports::ferry::erp::erp::{Guest, Invoice, OrderReceipt, Price, StockBalance};
+use crate::exports::ferry::erp::erp::{
+    Guest, Invoice, ItemPrices, ItemStock, OrderReceipt, Price, StockBalance,
+};
 use ferry_pdk::{Change, Document, Error, FieldError, Line, MatchCriteria, Page, PageRequest};
 use records::{client, document, key, setting};
 
@@ -96,6 +99,17 @@ impl Guest for M3 {
 
     fn get_stock(item: String) -> Result<Vec<StockBalance>, Error> {
         items::get_stock(item)
+    }
+
+    fn get_item_prices(
+        items: Vec<String>,
+        customer: Option<String>,
+    ) -> Result<Vec<ItemPrices>, Error> {
+        batched::get_item_prices(items, customer)
+    }
+
+    fn get_stocks(items: Vec<String>, warehouses: Vec<String>) -> Result<Vec<ItemStock>, Error> {
+        batched::get_stocks(items, warehouses)
     }
 
     fn validate_order(order: Document) -> Result<Vec<FieldError>, Error> {

@@ -7,7 +7,7 @@ use ferry_domain as domain;
 use crate::CallError;
 use crate::bindings::transform as mapping;
 use crate::bindings::types as wit;
-use crate::bindings::{erp, erp_1_1, quoting, quoting_1_1};
+use crate::bindings::{erp, erp_1_1, erp_1_2, quoting, quoting_1_1};
 
 // ---- documents ----
 
@@ -196,17 +196,47 @@ macro_rules! erp_records {
 }
 erp_records!(erp);
 erp_records!(erp_1_1);
+erp_records!(erp_1_2);
 
-impl From<erp::Invoice> for domain::Invoice {
-    fn from(i: erp::Invoice) -> Self {
-        domain::Invoice {
-            number: i.number,
-            date: i.date,
-            amount: i.amount,
-            currency: i.currency,
+impl From<erp::ItemPrices> for domain::catalog::ItemPrices {
+    fn from(p: erp::ItemPrices) -> Self {
+        domain::catalog::ItemPrices {
+            item: p.item,
+            list: p.list_price.map(domain::Price::from),
+            customer: p.customer_price.map(domain::Price::from),
         }
     }
 }
+
+impl From<erp::ItemStock> for domain::catalog::ItemStock {
+    fn from(s: erp::ItemStock) -> Self {
+        domain::catalog::ItemStock {
+            item: s.item,
+            balances: s
+                .balances
+                .into_iter()
+                .map(domain::StockBalance::from)
+                .collect(),
+        }
+    }
+}
+
+macro_rules! erp_invoice {
+    ($erp:ident) => {
+        impl From<$erp::Invoice> for domain::Invoice {
+            fn from(i: $erp::Invoice) -> Self {
+                domain::Invoice {
+                    number: i.number,
+                    date: i.date,
+                    amount: i.amount,
+                    currency: i.currency,
+                }
+            }
+        }
+    };
+}
+erp_invoice!(erp);
+erp_invoice!(erp_1_2);
 
 /// The contract's entity vocabulary (known names plus `other`) as the domain's open string.
 fn entity_name(e: wit::Entity) -> String {

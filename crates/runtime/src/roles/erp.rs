@@ -1,7 +1,8 @@
-//! The ERP role over a `ferry:erp` plugin. A 1.2 plugin is called through the 1.2 bindings; a
-//! plugin built against 1.0 or 1.1 through the 1.1 bindings (1.0's interface is 1.1's), and
-//! the function it lacks (`list-order-invoices`) is answered `unsupported` without
-//! instantiating it.
+//! The ERP role over a `ferry:erp` plugin. A 1.3 plugin is called through the newest
+//! bindings, a 1.2 one through 1.2's; a plugin built against 1.0 or 1.1 through the 1.1
+//! bindings (1.0's interface is 1.1's), and the function it lacks (`list-order-invoices`) is
+//! answered `unsupported` without instantiating it. 1.3's batched catalog calls are served
+//! per item for older plugins (`erp_catalog.rs`).
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use ferry_domain::{
 };
 
 use super::convert::check_changes;
-use super::versions::{answer_with, older, predates, unsupported};
+use super::versions::{ErpBindings, answer_with, erp_bindings, older, unsupported};
 use super::{PluginSource, answer, guest_call};
 use crate::Role;
 use crate::bindings::types as wit;
@@ -34,16 +35,19 @@ macro_rules! erp_call {
     };
     ($source:expr, $method:ident($($arg:expr),*) => $conv:expr) => {{
         let source: &Arc<dyn PluginSource> = $source;
-        if predates(source, Role::Erp) {
-            answer_with(
+        match erp_bindings(source) {
+            ErpBindings::V1_1 => answer_with(
                 guest_call!(source, Erp, erp_v1_1, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
                 $conv,
-            )
-        } else {
-            answer_with(
+            ),
+            ErpBindings::V1_2 => answer_with(
+                guest_call!(source, Erp, erp_v1_2, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
+                $conv,
+            ),
+            ErpBindings::Current => answer_with(
                 guest_call!(source, Erp, erp, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
                 $conv,
-            )
+            ),
         }
     }};
 }
@@ -109,14 +113,35 @@ impl Erp for ErpAdapter {
 
     /// Since `ferry:erp` 1.2: an older plugin is not instantiated, the answer is `unsupported`.
     async fn list_order_invoices(&self, order_number: &str) -> RoleResult<Vec<Invoice>> {
-        if let Some(old) = older(&self.source, Role::Erp) {
-            return Err(unsupported(&old, "list-order-invoices", "1.2.0"));
-        }
         let number = order_number.to_string();
-        let invoices: Vec<crate::bindings::erp::Invoice> =
-            answer(guest_call!(&self.source, Erp, erp, |b, s| b
-                .ferry_erp_erp()
-                .call_list_order_invoices(s, &number)))?;
-        Ok(invoices.into_iter().map(Invoice::from).collect())
+        match erp_bindings(&self.source) {
+            ErpBindings::V1_1 => match older(&self.source, Role::Erp) {
+                Some(old) => Err(unsupported(&old, "list-order-invoices", "1.2.0")),
+                None => Err(no_plugin_now()),
+            },
+            ErpBindings::V1_2 => {
+                let invoices: Vec<crate::bindings::erp_1_2::Invoice> =
+                    answer(guest_call!(&self.source, Erp, erp_v1_2, |b, s| b
+                        .ferry_erp_erp()
+                        .call_list_order_invoices(s, &number)))?;
+                Ok(invoices.into_iter().map(Invoice::from).collect())
+            }
+            ErpBindings::Current => {
+                let invoices: Vec<crate::bindings::erp::Invoice> =
+                    answer(guest_call!(&self.source, Erp, erp, |b, s| b
+                        .ferry_erp_erp()
+                        .call_list_order_invoices(s, &number)))?;
+                Ok(invoices.into_iter().map(Invoice::from).collect())
+            }
+        }
     }
+}
+
+/// The plugin was swapped between two looks at it: the call is tried again.
+fn no_plugin_now() -> ferry_domain::RoleFailure {
+    ferry_domain::RoleError::new(
+        ferry_domain::ErrorClass::Transient,
+        "the erp plugin changed during the call",
+    )
+    .into()
 }

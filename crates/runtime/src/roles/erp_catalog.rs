@@ -1,15 +1,20 @@
-//! The ERP's catalog calls (items, prices, stock) over a `ferry:erp` plugin. These exports are
-//! `@unstable(feature = sync)` and every `ferry:erp` 1.x has them: a plugin built against 1.1
-//! or 1.0 is called through the 1.1 bindings (`erp_call!`), so its catalog syncs too.
+//! The ERP's catalog calls (items, prices, stock) over a `ferry:erp` plugin. The per-item
+//! exports are `@unstable(feature = sync)` and every `ferry:erp` 1.x has them: a plugin built
+//! against 1.2, 1.1 or 1.0 is called through its own bindings (`erp_call!`), so its catalog
+//! syncs too. The batched `get-item-prices` / `get-stocks` are 1.3's: a 1.3 plugin answers
+//! them in one call per batch; an older one is asked once per item instead
+//! (`ferry_domain::catalog::{prices_one_by_one, stocks_one_by_one}`), never instantiated for
+//! a function it lacks.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use ferry_domain::catalog::{ItemPrices, ItemStock, prices_one_by_one, stocks_one_by_one};
 use ferry_domain::{DocumentPage, ErpCatalog, PageRequest, Price, RoleResult, StockBalance};
 
 use super::erp::erp_call;
-use super::versions::{answer_with, predates};
-use super::{PluginSource, guest_call};
+use super::versions::{ErpBindings, answer_with, erp_bindings};
+use super::{PluginSource, answer, guest_call};
 use crate::Role;
 use crate::bindings::types as wit;
 
@@ -48,5 +53,48 @@ impl ErpCatalog for ErpCatalogAdapter {
         let item = item.to_string();
         erp_call!(&self.source, call_get_stock(&item)
             => |found: Vec<_>| found.into_iter().map(StockBalance::from).collect())
+    }
+
+    async fn get_customer_price(
+        &self,
+        item: &str,
+        customer: &str,
+        quantity: &str,
+    ) -> RoleResult<Price> {
+        let (item, customer, quantity) =
+            (item.to_string(), customer.to_string(), quantity.to_string());
+        erp_call!(&self.source, call_get_customer_price(&item, &customer, &quantity) => Price::from)
+    }
+
+    async fn get_item_prices(
+        &self,
+        items: &[String],
+        customer: Option<&str>,
+    ) -> RoleResult<Vec<ItemPrices>> {
+        if erp_bindings(&self.source) != ErpBindings::Current {
+            return prices_one_by_one(self, items, customer).await;
+        }
+        let (items, customer) = (items.to_vec(), customer.map(str::to_string));
+        let found: Vec<crate::bindings::erp::ItemPrices> =
+            answer(guest_call!(&self.source, Erp, erp, |b, s| b
+                .ferry_erp_erp()
+                .call_get_item_prices(s, &items, customer.as_deref())))?;
+        Ok(found.into_iter().map(ItemPrices::from).collect())
+    }
+
+    async fn get_stocks(
+        &self,
+        items: &[String],
+        warehouses: &[String],
+    ) -> RoleResult<Vec<ItemStock>> {
+        if erp_bindings(&self.source) != ErpBindings::Current {
+            return stocks_one_by_one(self, items, warehouses).await;
+        }
+        let (items, warehouses) = (items.to_vec(), warehouses.to_vec());
+        let found: Vec<crate::bindings::erp::ItemStock> =
+            answer(guest_call!(&self.source, Erp, erp, |b, s| b
+                .ferry_erp_erp()
+                .call_get_stocks(s, &items, &warehouses)))?;
+        Ok(found.into_iter().map(ItemStock::from).collect())
     }
 }

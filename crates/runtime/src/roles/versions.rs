@@ -51,3 +51,25 @@ pub(crate) fn unsupported(
     )
     .into()
 }
+
+/// Which bindings serve the ERP plugin now: the newest (1.3), 1.2's, or 1.1's (for 1.0 and
+/// 1.1). No plugin: the newest, and the call says there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErpBindings {
+    Current,
+    V1_2,
+    V1_1,
+}
+
+pub(crate) fn erp_bindings(source: &std::sync::Arc<dyn super::PluginSource>) -> ErpBindings {
+    match source
+        .plugin(crate::Role::Erp)
+        .ok()
+        .as_deref()
+        .map(|p| &p.pre)
+    {
+        Some(crate::plugin::RolePre::ErpV1_1(_)) => ErpBindings::V1_1,
+        Some(crate::plugin::RolePre::ErpV1_2(_)) => ErpBindings::V1_2,
+        _ => ErpBindings::Current,
+    }
+}

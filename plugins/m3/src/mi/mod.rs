@@ -30,6 +30,9 @@ pub struct Settings {
     pub page_size: u32,
     /// Send an order's lines in one bulk POST instead of one AddBatchLine GET each.
     pub bulk_orders: bool,
+    /// Transactions per bulk POST for the catalog's batched prices and stock (setting
+    /// `bulk_size`, 1..=1000, default 500).
+    pub bulk_size: usize,
 }
 
 impl Settings {
@@ -62,6 +65,15 @@ impl Settings {
                 )));
             }
         };
+        let bulk_size = match get("bulk_size") {
+            None => 500,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| Error::fatal(format!("setting bulk_size = '{v}': 1..=1000")))?,
+        };
         if bulk_orders && api == Api::V1 {
             return Err(Error::fatal(
                 "order_entry = \"bulk\" needs api = \"v2\" (bulk POST is a v2 endpoint)",
@@ -78,6 +90,7 @@ impl Settings {
             divi: get("divi"),
             page_size,
             bulk_orders,
+            bulk_size,
         })
     }
 }
@@ -338,6 +351,37 @@ impl Mi {
         program: &str,
         transactions: &[(String, Vec<(String, String)>)],
     ) -> Result<Vec<Result<Vec<Record>, Nok>>, Error> {
+        self.bulk_as(program, transactions, false)
+    }
+
+    /// [`Mi::bulk`] of reads only (Get*/Lst* transactions): changes nothing in M3, so the host
+    /// may resend it after a 429/503 and a transport failure is tried again here.
+    pub fn bulk_read(
+        &self,
+        program: &str,
+        transactions: &[(String, Vec<(String, String)>)],
+    ) -> Result<Vec<Result<Vec<Record>, Nok>>, Error> {
+        if let Some((trn, _)) = transactions.iter().find(|(t, _)| !is_read(t)) {
+            return Err(Error::fatal(format!(
+                "{program}/{trn} is not a read: not sent as a read-only bulk"
+            )));
+        }
+        let mut last = None;
+        for _ in 0..=READ_RETRIES {
+            match self.bulk_as(program, transactions, true) {
+                Err(e @ Error::Transient(_)) => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::transient(format!("{program} bulk: no attempt made"))))
+    }
+
+    fn bulk_as(
+        &self,
+        program: &str,
+        transactions: &[(String, Vec<(String, String)>)],
+        read: bool,
+    ) -> Result<Vec<Result<Vec<Record>, Nok>>, Error> {
         let s = &self.settings;
         let mut body = serde_json::Map::new();
         body.insert("program".into(), Json::String(program.into()));
@@ -373,7 +417,7 @@ impl Mi {
             body: Some(bytes),
         };
         let what = format!("{program} bulk");
-        let response = self.send(request, false)?;
+        let response = self.send(request, read)?;
         check_status(&what, &response)?;
         let json = parse_json(&what, &response.body)?;
         let results = json

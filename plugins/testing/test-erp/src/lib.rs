@@ -20,7 +20,9 @@ wit_bindgen::generate!({
     },
 });
 
-use exports::ferry::erp::erp::{Guest, Invoice, OrderReceipt, Price, StockBalance};
+use exports::ferry::erp::erp::{
+    Guest, Invoice, ItemPrices, ItemStock, OrderReceipt, Price, StockBalance,
+};
 use ferry_pdk::http::{self, Method, Request, Response};
 use ferry_pdk::{
     Change, ChangeAction, Document, DocumentBuilder, Entity, Error, FieldError, FieldsExt, Line,
@@ -195,6 +197,29 @@ impl Guest for TestErp {
     }
     fn get_stock(_item: String) -> Result<Vec<StockBalance>, Error> {
         unsupported("get-stock")
+    }
+    fn get_item_prices(
+        items: Vec<String>,
+        _customer: Option<String>,
+    ) -> Result<Vec<ItemPrices>, Error> {
+        items
+            .into_iter()
+            .map(|item| {
+                let list_price = match Self::get_item_price(item.clone()) {
+                    Ok(p) => Some(p),
+                    Err(Error::NotFound(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                Ok(ItemPrices {
+                    item,
+                    list_price,
+                    customer_price: None,
+                })
+            })
+            .collect()
+    }
+    fn get_stocks(_items: Vec<String>, _warehouses: Vec<String>) -> Result<Vec<ItemStock>, Error> {
+        unsupported("get-stocks")
     }
 
     fn validate_order(order: Document) -> Result<Vec<FieldError>, Error> {

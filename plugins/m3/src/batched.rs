@@ -1,0 +1,163 @@
+//! The catalog's batched prices and stock (`get-item-prices`, `get-stocks`, erp 1.3): on MI v2
+//! many Get transactions ride one `POST /v2/execute` (`bulk_size` per request, setting of the
+//! same name), so 100,000 items' list prices are 200 round trips, not 100,000. On v1 (no bulk
+//! endpoint) the same reads go one GET each, as the per-item calls do.
+
+use std::collections::BTreeSet;
+
+use crate::exports::ferry::erp::erp::{ItemPrices, ItemStock};
+use crate::items::{balance, customer_price, list_price, price_line_settings};
+use crate::mi::{Api, Mi, Record};
+use crate::records::{client, key, setting};
+use ferry_pdk::Error;
+
+type Read = (String, Vec<(String, String)>);
+
+/// Each read's first record (none when M3 has no such record), in the reads' order.
+fn first_records(mi: &Mi, program: &str, reads: &[Read]) -> Result<Vec<Option<Record>>, Error> {
+    if mi.settings.api == Api::V2 {
+        let mut out = Vec::with_capacity(reads.len());
+        for chunk in reads.chunks(mi.settings.bulk_size) {
+            for result in mi.bulk_read(program, chunk)? {
+                out.push(match result {
+                    Ok(records) => records.into_iter().next(),
+                    Err(nok) if nok.is_not_found() => None,
+                    Err(nok) => return Err(nok.classify()),
+                });
+            }
+        }
+        return Ok(out);
+    }
+    reads
+        .iter()
+        .map(|(trn, inputs)| match mi.get_one(program, trn, inputs) {
+            Ok(r) => Ok(Some(r)),
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .collect()
+}
+
+/// Every record of each read (none for a read M3 answers "does not exist").
+fn all_records(mi: &Mi, program: &str, reads: &[Read]) -> Result<Vec<Vec<Record>>, Error> {
+    if mi.settings.api == Api::V2 {
+        let mut out = Vec::with_capacity(reads.len());
+        for chunk in reads.chunks(mi.settings.bulk_size) {
+            for result in mi.bulk_read(program, chunk)? {
+                out.push(match result {
+                    Ok(records) => records,
+                    Err(nok) if nok.is_not_found() => Vec::new(),
+                    Err(nok) => return Err(nok.classify()),
+                });
+            }
+        }
+        return Ok(out);
+    }
+    reads
+        .iter()
+        .map(
+            |(trn, inputs)| match mi.call(program, trn, inputs, Some(0)) {
+                Ok(r) => Ok(r),
+                Err(Error::NotFound(_)) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            },
+        )
+        .collect()
+}
+
+pub(crate) fn get_item_prices(
+    items: Vec<String>,
+    customer: Option<String>,
+) -> Result<Vec<ItemPrices>, Error> {
+    let mi = client()?;
+    let list_reads = items
+        .iter()
+        .map(|itno| Ok(("GetItmPrice".to_string(), vec![key("ITNO", itno)?])))
+        .collect::<Result<Vec<Read>, Error>>()?;
+    let lists = first_records(&mi, "MMS200MI", &list_reads)?;
+    let customers = match &customer {
+        None => vec![None; items.len()],
+        Some(cuno) => {
+            let cuno = key("CUNO", cuno)?;
+            let settings = price_line_settings();
+            let reads = items
+                .iter()
+                .map(|itno| {
+                    let mut inputs = vec![cuno.clone(), key("ITNO", itno)?];
+                    inputs.push(("ORQA".into(), "1".into()));
+                    inputs.extend(settings.iter().cloned());
+                    Ok(("GetPriceLine".to_string(), inputs))
+                })
+                .collect::<Result<Vec<Read>, Error>>()?;
+            first_records(&mi, "OIS320MI", &reads)?
+        }
+    };
+    Ok(items
+        .into_iter()
+        .zip(lists.into_iter().zip(customers))
+        .map(|(item, (list, cust))| ItemPrices {
+            list_price: list.map(|r| list_price(item.clone(), &r)),
+            customer_price: cust.map(|r| customer_price(item.clone(), &r, "1".into())),
+            item,
+        })
+        .collect())
+}
+
+pub(crate) fn get_stocks(
+    items: Vec<String>,
+    warehouses: Vec<String>,
+) -> Result<Vec<ItemStock>, Error> {
+    let mi = client()?;
+    let mut whs: BTreeSet<String> = warehouses
+        .iter()
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if whs.is_empty()
+        && let Some(list) = setting("warehouses")
+    {
+        whs = list
+            .split(',')
+            .map(|w| w.trim().to_string())
+            .filter(|w| !w.is_empty())
+            .collect();
+    }
+    if whs.is_empty() {
+        // Every warehouse the item is stocked in, one LstWarehBalance per item.
+        let reads = items
+            .iter()
+            .map(|itno| Ok(("LstWarehBalance".to_string(), vec![key("ITNO", itno)?])))
+            .collect::<Result<Vec<Read>, Error>>()?;
+        let found = all_records(&mi, "OIS100MI", &reads)?;
+        return Ok(items
+            .into_iter()
+            .zip(found)
+            .map(|(item, recs)| ItemStock {
+                item,
+                balances: recs.iter().map(|r| balance(r, "")).collect(),
+            })
+            .collect());
+    }
+    let whs: Vec<String> = whs.into_iter().collect();
+    let mut reads = Vec::with_capacity(items.len() * whs.len());
+    for itno in &items {
+        for whlo in &whs {
+            reads.push((
+                "GetItmWhsBal".to_string(),
+                vec![key("WHLO", whlo)?, key("ITNO", itno)?],
+            ));
+        }
+    }
+    let found = first_records(&mi, "MMS200MI", &reads)?;
+    let mut found = found.into_iter();
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            let balances = whs
+                .iter()
+                .filter_map(|whlo| found.next().flatten().map(|r| balance(&r, whlo)))
+                .collect();
+            ItemStock { item, balances }
+        })
+        .collect())
+}
