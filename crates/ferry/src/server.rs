@@ -87,6 +87,8 @@ pub async fn start(
         );
     }
     let store: Arc<dyn Store> = opened.store;
+    // Connections' rate limits hold across every node sharing this store.
+    crate::runtime::connections::rate::share_buckets(store.clone());
     let registry = Registry::open(runtime, store.clone(), &files.plugins()).await?;
     bootstrap_plugins(&config, &registry).await?;
 

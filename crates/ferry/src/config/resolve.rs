@@ -167,6 +167,8 @@ impl Pool {
                     max_response_bytes,
                     max_request_bytes,
                     allow_insecure_http,
+                    rate_per_sec,
+                    rate_burst,
                 } => {
                     let cfg_err = |message: String| ConnectionError::Config {
                         connection: name.clone(),
@@ -206,6 +208,8 @@ impl Pool {
                         settings.max_request_bytes = *n;
                     }
                     settings.allow_insecure_http = *allow_insecure_http;
+                    settings.rate_per_sec = *rate_per_sec;
+                    settings.rate_burst = *rate_burst;
                     pool.http.insert(
                         name.clone(),
                         Arc::new(HttpConnection::new(tenant, name, settings, auth)?),

@@ -11,6 +11,7 @@ use url::Url;
 
 use super::ConnectionError;
 use super::oauth::TokenProvider;
+use super::rate::RateLimit;
 use crate::bindings::http::{Method, Request, Response};
 use crate::bindings::types::Error;
 
@@ -60,6 +61,13 @@ pub struct HttpSettings {
     /// call's deadline).
     #[serde(default = "default_retry_budget")]
     pub retry_budget_ms: u64,
+    /// Sends per second the other side allows this tenant (every node together, when the
+    /// store is shared); none: no limit. Resends count too.
+    #[serde(default)]
+    pub rate_per_sec: Option<f64>,
+    /// Sends that may go at once after a quiet while (default 1).
+    #[serde(default)]
+    pub rate_burst: Option<u32>,
 }
 
 fn default_retries() -> u32 {
@@ -90,6 +98,8 @@ impl HttpSettings {
             allow_insecure_http: false,
             retries_unprocessed: default_retries(),
             retry_budget_ms: default_retry_budget(),
+            rate_per_sec: None,
+            rate_burst: None,
         }
     }
 }
@@ -111,6 +121,7 @@ pub struct HttpConnection {
     settings: HttpSettings,
     client: reqwest::Client,
     auth: Option<Arc<TokenProvider>>,
+    rate: Option<RateLimit>,
 }
 
 impl HttpConnection {
@@ -159,7 +170,15 @@ impl HttpConnection {
             }))
             .build()
             .map_err(|e| bad(format!("HTTP client: {e}")))?;
+        let rate = settings.rate_per_sec.filter(|r| *r > 0.0).map(|r| {
+            RateLimit::new(
+                format!("{tenant}/{name}"),
+                r,
+                settings.rate_burst.unwrap_or(1),
+            )
+        });
         Ok(Self {
+            rate,
             tenant: tenant.to_string(),
             name: name.to_string(),
             base,
@@ -273,6 +292,7 @@ impl HttpConnection {
         let mut attempt = 0;
         let mut waited = Duration::ZERO;
         loop {
+            self.paced().await;
             let result = match &self.auth {
                 None => self.read(build(None).send().await).await,
                 Some(auth) => {
@@ -283,6 +303,7 @@ impl HttpConnection {
                         Ok(r) if r.status == 401 => {
                             auth.invalidate(&token).await;
                             let token = auth.token().await?;
+                            self.paced().await;
                             self.read(build(Some(token.expose())).send().await).await
                         }
                         other => other,
@@ -313,6 +334,13 @@ impl HttpConnection {
             tokio::time::sleep(delay).await;
             waited += delay;
             attempt += 1;
+        }
+    }
+
+    /// Waits for the connection's rate limit, if it has one.
+    async fn paced(&self) {
+        if let Some(rate) = &self.rate {
+            rate.acquire().await;
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod oauth;
+pub mod rate;
 pub mod sql;
 
 #[derive(Debug, thiserror::Error)]

@@ -101,6 +101,9 @@ pub struct FaultConfig {
 
 pub struct Faults {
     inner: Mutex<(FaultConfig, SeedRng)>,
+    /// MI requests by the wall-clock second they arrived in (unix seconds): what M3's
+    /// gateway counts against a tenant's per-second limit.
+    seconds: Mutex<std::collections::BTreeMap<u64, u64>>,
 }
 
 #[derive(Debug, Default)]
@@ -121,6 +124,26 @@ impl Faults {
     pub fn new(config: FaultConfig, seed: u64) -> Self {
         Self {
             inner: Mutex::new((config, SeedRng::new(seed))),
+            seconds: Mutex::new(Default::default()),
+        }
+    }
+
+    /// MI requests received per wall-clock second, `(unix second, requests)`, oldest first;
+    /// faulted ones included (M3's gateway counts them too).
+    pub fn per_second(&self) -> Vec<(u64, u64)> {
+        self.seconds
+            .lock()
+            .map(|g| g.iter().map(|(s, n)| (*s, *n)).collect())
+            .unwrap_or_default()
+    }
+
+    fn count(&self) {
+        let second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if let Ok(mut g) = self.seconds.lock() {
+            *g.entry(second).or_insert(0) += 1;
         }
     }
 
@@ -213,6 +236,9 @@ pub async fn middleware(
     next: Next,
 ) -> Response {
     let target = request_target(req.uri().path());
+    if target != "oauth" && target != "other" {
+        state.faults.count();
+    }
     let d = state.faults.decide(&target);
     if let Some(delay) = d.delay {
         tokio::time::sleep(delay).await;

@@ -210,6 +210,12 @@ impl M3SimHandle {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// MI requests per wall-clock second, `(unix second, requests)` (M3's per-tenant limit
+    /// counts these).
+    pub fn requests_per_second(&self) -> Vec<(u64, u64)> {
+        self.sim.faults.per_second()
+    }
+
     pub fn orders(&self) -> anyhow::Result<Vec<OrderRecord>> {
         self.sim.orders()
     }

@@ -80,3 +80,16 @@ impl Schedules for MemoryStore {
         })
     }
 }
+
+/// One process: the caller's local bucket is the limit.
+#[async_trait]
+impl crate::buckets::Buckets for MemoryStore {
+    async fn take_tokens(
+        &self,
+        _key: &str,
+        _shape: crate::buckets::BucketShape,
+        _want: u32,
+    ) -> Result<Option<u32>, StoreError> {
+        Ok(None)
+    }
+}

@@ -1,11 +1,13 @@
 //! `Nodes` and `Schedules` on PostgreSQL: one row per node, one per (tenant, schedule) holding
 //! the last slot taken. Taking a slot is one upsert: two nodes taking the same slot at once
-//! meet on the row's lock, and the second finds the slot taken when it gets the row.
+//! meet on the row's lock, and the second finds the slot taken when it gets the row. Rate
+//! buckets shared by the nodes: one row per key, refilled on the database's clock.
 
 use async_trait::async_trait;
 
 use super::{Fail, PgStore, Res};
 use crate::StoreError;
+use crate::buckets::{BucketShape, Buckets};
 use crate::nodes::{NewNode, NodeClaims, NodeInfo, by_node};
 use crate::traits::{Nodes, Schedules};
 use crate::types::now;
@@ -141,6 +143,59 @@ impl Schedules for PgStore {
     ) -> Result<bool, StoreError> {
         self.take(tenant, schedule, slot, node)
             .await
+            .map_err(Fail::into_store)
+    }
+}
+
+impl PgStore {
+    async fn take_from_bucket(&self, key: &str, shape: BucketShape, want: u32) -> Res<u32> {
+        let client = self.client().await?;
+        let (rate, burst, want) = (shape.rate_per_sec, shape.burst, f64::from(want));
+        // One statement: the row's lock orders the nodes, the refill is computed on the
+        // database's clock from the row's last update, and the bucket never holds more than
+        // `burst` (so an idle while does not save up a flood).
+        let take = "WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms),
+                 b AS (SELECT rate_buckets.key, now.ms,
+                         LEAST($3::float8, tokens + GREATEST(0, now.ms - updated_ms) * $2::float8 / 1000.0) AS avail
+                       FROM rate_buckets, now WHERE rate_buckets.key = $1
+                       FOR UPDATE OF rate_buckets)
+             UPDATE rate_buckets r
+                SET tokens = b.avail - LEAST($4::float8, floor(b.avail)), updated_ms = b.ms
+               FROM b WHERE r.key = b.key
+             RETURNING LEAST($4::float8, floor(b.avail))::bigint";
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&key, &rate, &burst, &want];
+        let mut rows = client.query(take, &params).await?;
+        if rows.is_empty() {
+            // A new bucket starts full; two nodes creating it at once meet on the key.
+            client
+                .execute(
+                    "INSERT INTO rate_buckets (key, tokens, updated_ms)
+                     VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                     ON CONFLICT (key) DO NOTHING",
+                    &[&key, &burst],
+                )
+                .await?;
+            rows = client.query(take, &params).await?;
+        }
+        let got: i64 = match rows.first() {
+            Some(r) => r.try_get(0)?,
+            None => 0,
+        };
+        Ok(u32::try_from(got.max(0)).unwrap_or(u32::MAX))
+    }
+}
+
+#[async_trait]
+impl Buckets for PgStore {
+    async fn take_tokens(
+        &self,
+        key: &str,
+        shape: BucketShape,
+        want: u32,
+    ) -> Result<Option<u32>, StoreError> {
+        self.take_from_bucket(key, shape, want)
+            .await
+            .map(Some)
             .map_err(Fail::into_store)
     }
 }

@@ -112,3 +112,16 @@ impl Schedules for SqliteStore {
         .await
     }
 }
+
+/// One file is one node's: the caller's local bucket is the limit.
+#[async_trait]
+impl crate::buckets::Buckets for SqliteStore {
+    async fn take_tokens(
+        &self,
+        _key: &str,
+        _shape: crate::buckets::BucketShape,
+        _want: u32,
+    ) -> Result<Option<u32>, StoreError> {
+        Ok(None)
+    }
+}
