@@ -22,7 +22,12 @@ pub struct TenantEnv {
     grants: HashMap<Role, Arc<Grants>>,
     /// The prepared (snapshotted) transform, for the digest it was made from.
     prepared: Option<Prepared>,
+    served: ServedGrants,
 }
+
+/// Per role, the grants the active component is given (narrowed to its package's manifest),
+/// by the digest they were made for: worked out once per activation, not per call.
+type ServedGrants = Arc<Mutex<HashMap<Role, (String, Arc<Grants>)>>>;
 
 /// The digest a prepared plugin was made from, and the plugin to serve for it.
 type PreparedSlot = Arc<Mutex<Option<(String, Arc<Plugin>)>>>;
@@ -82,6 +87,7 @@ impl TenantEnv {
             prepared: config
                 .plugin_prepare(name, Role::Transform)
                 .then(Prepared::default),
+            served: ServedGrants::default(),
         })
     }
 
@@ -103,14 +109,13 @@ impl TenantEnv {
             registry: self.registry.clone(),
             grants: self.grants.clone(),
             prepared: self.prepared.clone(),
+            served: self.served.clone(),
         }
     }
 
+    /// What the active `role` plugin is given (see [`TenantPlugins::grants`]).
     pub fn grants(&self, role: Role) -> Arc<Grants> {
-        self.grants
-            .get(&role)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.name)))
+        self.plugins().grants(role)
     }
 }
 
@@ -153,6 +158,7 @@ struct TenantPlugins {
     registry: Arc<Registry>,
     grants: HashMap<Role, Arc<Grants>>,
     prepared: Option<Prepared>,
+    served: ServedGrants,
 }
 
 impl TenantPlugins {
@@ -176,11 +182,34 @@ impl TenantPlugins {
         Ok(active)
     }
 
+    /// What the role's active plugin is given: the config's grants for the role, narrowed to
+    /// what its package's manifest declares, with the manifest's setting defaults (the same
+    /// as `ferry plugin run` gives a package).
     fn grants(&self, role: Role) -> Arc<Grants> {
-        self.grants
+        let base = self
+            .grants
             .get(&role)
             .cloned()
-            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.tenant)))
+            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.tenant)));
+        let Some(active) = self.registry.active(&self.tenant, role) else {
+            return base;
+        };
+        if let Ok(served) = self.served.lock()
+            && let Some((digest, grants)) = served.get(&role)
+            && *digest == active.digest
+        {
+            return grants.clone();
+        }
+        let grants = Arc::new(crate::services::packages::serving_grants(
+            &self.registry,
+            &self.tenant,
+            &active.digest,
+            &base,
+        ));
+        if let Ok(mut served) = self.served.lock() {
+            served.insert(role, (active.digest.clone(), grants.clone()));
+        }
+        grants
     }
 
     /// Asks the runtime for the prepared transform (made on its prepare thread, shared with
@@ -327,6 +356,89 @@ mod tests {
             other.await.expect("other task");
         });
         assert!(other_ran.load(Ordering::SeqCst));
+    }
+
+    /// A packaged plugin under `ferry serve` gets its manifest's setting defaults and only
+    /// the connections, secrets and settings it declares; a bare component gets the role's
+    /// grants as configured. (The old code gave both the configured grants, no defaults.)
+    #[tokio::test]
+    async fn a_packaged_plugin_is_given_its_defaults_and_only_what_its_manifest_declares() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for (file, value) in [("shared.secret", "s1"), ("other.secret", "o1")] {
+            std::fs::write(dir.path().join(file), value).expect("secret");
+        }
+        let plugin = "connections = [\"m3\", \"extra\"]\nsecrets = [\"shared\", \"other\"]\n\
+                      settings = { pct = \"7\", stray = \"x\" }\n";
+        let mut text = String::new();
+        for t in ["acme", "bare"] {
+            text.push_str(&format!(
+                "[tenants.{t}.connections.m3]\nkind = \"http\"\nbase_url = \"https://m3.example/\"\n\
+                 [tenants.{t}.connections.extra]\nkind = \"http\"\nbase_url = \"https://x.example/\"\n\
+                 [tenants.{t}.secrets]\nshared = {{ file = \"shared.secret\" }}\nother = {{ file = \"other.secret\" }}\n\
+                 [tenants.{t}.plugins.transform]\n{plugin}"
+            ));
+        }
+        let config = FerryConfig::parse(&text, dir.path()).expect("config");
+        let runtime = Runtime::new(crate::runtime::RuntimeSettings::default()).expect("runtime");
+        let registry = Registry::open(
+            runtime,
+            Arc::new(MemoryStore::new()),
+            &dir.path().join("plugins"),
+        )
+        .await
+        .expect("registry");
+        let bytes = std::fs::read(ferry_layout::component("ferry_mapping")).expect("component");
+        let manifest = "name = \"p\"\nversion = \"1.0.0\"\nvendor = \"v\"\nsecrets = [\"shared\"]\n\
+                        [connections.m3]\nkind = \"http\"\n\
+                        [settings.pct]\ntype = \"number\"\ndefault = 5\n\
+                        [settings.currency]\ntype = \"string\"\ndefault = \"EUR\"\n";
+        for t in ["acme", "bare"] {
+            let installed = registry
+                .install(bytes.clone(), t, Role::Transform)
+                .await
+                .expect("install");
+            if t == "acme" {
+                registry
+                    .put_beside(
+                        &installed.digest,
+                        t,
+                        crate::authoring::manifest::FILE_NAME,
+                        manifest,
+                    )
+                    .expect("manifest");
+            }
+            registry
+                .activate(t, Role::Transform, &installed.digest)
+                .await
+                .expect("activate");
+        }
+        let shown = |g: &Grants| {
+            let keys = |m: Vec<&String>| m.into_iter().cloned().collect::<Vec<_>>().join(",");
+            let settings: Vec<String> =
+                g.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(
+                "http {} secrets {} settings {}",
+                keys(g.http.keys().collect()),
+                keys(g.secrets.keys().collect()),
+                settings.join(",")
+            )
+        };
+        let acme = TenantEnv::build(&config, "acme", registry.clone()).expect("acme");
+        assert_eq!(
+            shown(&acme.grants(Role::Transform)),
+            "http m3 secrets shared settings currency=EUR,pct=7"
+        );
+        // What the flows' transform calls get is the same.
+        let source: &dyn crate::runtime::PluginSource = &acme.plugins();
+        assert_eq!(
+            shown(&source.grants(Role::Transform)),
+            shown(&acme.grants(Role::Transform))
+        );
+        let bare = TenantEnv::build(&config, "bare", registry).expect("bare");
+        assert_eq!(
+            shown(&bare.grants(Role::Transform)),
+            "http extra,m3 secrets other,shared settings pct=7,stray=x"
+        );
     }
 
     #[tokio::test]

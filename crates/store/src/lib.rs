@@ -27,24 +27,28 @@
 //! # Ok(()) }
 //! ```
 
+mod buckets;
 mod controls;
 mod memory;
 mod nodes;
 mod open;
 mod postgres;
 mod schema;
+mod shadows;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod traits;
 mod types;
 
+pub use buckets::{BucketShape, Buckets};
 pub use controls::{Controls, Pause};
 pub use memory::MemoryStore;
 pub use nodes::{NewNode, NodeClaims, NodeInfo};
 pub use open::{Location, Opened, open};
 pub use postgres::PgStore;
 pub use schema::Migrated;
+pub use shadows::{Shadow, ShadowRecord, Shadows};
 pub use sqlite::SqliteStore;
 pub use traits::{
     Activations, Audit, Health, Inbox, Jobs, Links, Nodes, Schedules, Store, SyncState, Tokens,

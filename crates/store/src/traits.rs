@@ -382,6 +382,8 @@ pub trait Store:
     + Schedules
     + Health
     + crate::controls::Controls
+    + crate::buckets::Buckets
+    + crate::shadows::Shadows
 {
 }
 
@@ -397,6 +399,8 @@ impl<T> Store for T where
         + Schedules
         + Health
         + crate::controls::Controls
+        + crate::buckets::Buckets
+        + crate::shadows::Shadows
         + ?Sized
 {
 }

@@ -13,7 +13,7 @@ use crate::authoring::sign;
 use crate::config::FerryConfig;
 use crate::config::trust::TrustPolicy;
 use crate::runtime::grants::ConnectionKind;
-use crate::runtime::{Registry, Role, Runtime};
+use crate::runtime::{Grants, Registry, Role, Runtime};
 
 fn input(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Input(e.to_string())
@@ -102,6 +102,63 @@ pub fn with_defaults(
         }
     }
     settings
+}
+
+/// What a packaged plugin may use: only the connections, secrets and settings its manifest
+/// declares (a tenant's other grants never reach it), with the declared defaults of the
+/// settings the tenant left unset.
+pub fn narrow(grants: &Grants, manifest: &Manifest) -> Grants {
+    let declared = |name: &String| manifest.connections.contains_key(name);
+    let settings = grants
+        .settings
+        .iter()
+        .filter(|(k, _)| manifest.settings.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Grants {
+        tenant: grants.tenant.clone(),
+        plugin: grants.plugin.clone(),
+        http: grants
+            .http
+            .iter()
+            .filter(|(k, _)| declared(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        sql: grants
+            .sql
+            .iter()
+            .filter(|(k, _)| declared(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        settings: with_defaults(settings, manifest),
+        secrets: grants
+            .secrets
+            .iter()
+            .filter(|(k, _)| manifest.secrets.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+/// The grants the component `digest`, active for `tenant`, is given under `ferry serve`: a
+/// component installed from a package gets [`narrow`]ed grants; a bare component (no
+/// manifest kept beside it) the role's grants as configured. A kept manifest that no longer
+/// reads gets nothing (it was checked at install: something changed it on disk).
+pub fn serving_grants(registry: &Registry, tenant: &str, digest: &str, base: &Grants) -> Grants {
+    match registry.beside(digest, tenant, manifest::FILE_NAME) {
+        Ok(None) => base.with_plugin(&base.plugin, base.settings.clone()),
+        Ok(Some(text)) => match Manifest::parse(&text) {
+            Ok(m) => narrow(base, &m),
+            Err(e) => {
+                tracing::warn!(%tenant, %digest, "kept manifest unreadable, plugin granted nothing: {e}");
+                Grants::for_tenant(tenant).with_plugin(&base.plugin, BTreeMap::new())
+            }
+        },
+        Err(e) => {
+            tracing::warn!(%tenant, %digest, "kept manifest unreadable, plugin granted nothing: {e}");
+            Grants::for_tenant(tenant).with_plugin(&base.plugin, BTreeMap::new())
+        }
+    }
 }
 
 /// Whether a package's signature holds: the signer's key, None when unsigned.

@@ -7,6 +7,7 @@ mod controls;
 mod jobs;
 mod nodes;
 mod records;
+mod shadows;
 mod tokens;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +23,7 @@ use crate::types::{Activation, AuditEntry, Claim, DeadLetter, InboxEvent, Instal
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    shadows: Mutex<shadows::Book>,
 }
 
 impl MemoryStore {

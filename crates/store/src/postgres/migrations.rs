@@ -161,6 +161,40 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE dead_letters ADD COLUMN resolved_by TEXT;
     CREATE INDEX audit_by_time ON audit (tenant, at);",
+    // Shared by the nodes: rate buckets per outside connection (M3 limits a tenant, not a
+    // node), and installed components by content, so a node fetches what another installed.
+    "CREATE TABLE rate_buckets (
+        key TEXT PRIMARY KEY,
+        tokens DOUBLE PRECISION NOT NULL,
+        updated_ms BIGINT NOT NULL
+    );
+    CREATE TABLE plugin_blobs (
+        digest TEXT PRIMARY KEY,
+        bytes BYTEA NOT NULL,
+        stored_at TEXT NOT NULL
+    );",
+    // Shadow runs: a candidate plugin beside the active one (one live per tenant and role),
+    // and what each produced per run, compared (never sent).
+    "CREATE TABLE plugin_shadows (
+        id BIGSERIAL PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        role TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        live_digest TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        outcome TEXT
+    );
+    CREATE TABLE plugin_shadow_records (
+        shadow_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        live TEXT NOT NULL,
+        shadow TEXT NOT NULL,
+        agree BOOLEAN NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (shadow_id, kind, key)
+    );",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction.

@@ -13,6 +13,7 @@ mod migrations;
 mod nodes;
 mod records;
 mod resolve;
+mod shadows;
 mod tokens;
 
 use std::str::FromStr;

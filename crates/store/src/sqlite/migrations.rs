@@ -179,6 +179,35 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE dead_letters ADD COLUMN resolved_by TEXT;
     CREATE INDEX audit_by_time ON audit (tenant, at);",
+    // Installed components by content, in the database beside their activations (PostgreSQL
+    // shares them between nodes; here they keep one backup with the rest of the state).
+    "CREATE TABLE plugin_blobs (
+        digest TEXT PRIMARY KEY,
+        bytes BLOB NOT NULL,
+        stored_at TEXT NOT NULL
+    );",
+    // Shadow runs: a candidate plugin beside the active one (one live per tenant and role),
+    // and what each produced per run, compared (never sent).
+    "CREATE TABLE plugin_shadows (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        role TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        live_digest TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        outcome TEXT
+    );
+    CREATE TABLE plugin_shadow_records (
+        shadow_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        live TEXT NOT NULL,
+        shadow TEXT NOT NULL,
+        agree INTEGER NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (shadow_id, kind, key)
+    );",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction (the rule in

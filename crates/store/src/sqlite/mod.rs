@@ -9,6 +9,7 @@ mod migrations;
 mod nodes;
 mod records;
 mod resolve;
+mod shadows;
 mod tokens;
 
 use std::path::Path;
