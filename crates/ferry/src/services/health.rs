@@ -35,6 +35,10 @@ pub struct FlowHealth {
     /// How long the longest-waiting due job has waited to be claimed, in seconds (0: none
     /// waits).
     pub lag_secs: i64,
+    /// Set while an operator has the flow paused (its jobs wait, unclaimed).
+    pub paused_at: Option<String>,
+    /// The token that paused it.
+    pub paused_by: Option<String>,
 }
 
 /// The tenant's flows, by name, as of `now_ms`.
@@ -48,6 +52,7 @@ pub async fn tenant_health(ctx: &Context, tenant: &str) -> Result<Vec<FlowHealth
     let recent = store.job_counts(tenant, Some(&since)).await?;
     let current = store.job_counts(tenant, None).await?;
     let queued = store.jobs(Some(tenant), Some(JobState::Queued)).await?;
+    let pauses = store.pauses(Some(tenant)).await?;
     let mut flows: Vec<String> = FLOWS.iter().map(|f| (*f).to_string()).collect();
     for c in &current {
         if !flows.contains(&c.kind) {
@@ -73,7 +78,10 @@ pub async fn tenant_health(ctx: &Context, tenant: &str) -> Result<Vec<FlowHealth
                 .map(|j| now - j.run_at_ms)
                 .max()
                 .unwrap_or(0);
+            let pause = pauses.iter().find(|p| p.flow == flow);
             FlowHealth {
+                paused_at: pause.map(|p| p.paused_at.clone()),
+                paused_by: pause.and_then(|p| p.paused_by.clone()),
                 finished,
                 succeeded,
                 success_rate: (finished > 0)

@@ -92,17 +92,20 @@ pub async fn search(
     let Some(text) = text else {
         return runs(ctx, tenant, state, None).await;
     };
-    let matches = |job: &Job| {
-        job.key == text
-            || quote_number(job).is_some_and(|n| n.eq_ignore_ascii_case(text))
-            || job.checkpoint["reference"].as_str() == Some(text)
-            || job.checkpoint["receipt"]["order_number"].as_str() == Some(text)
-    };
     Ok(runs(ctx, tenant, state, None)
         .await?
         .into_iter()
-        .filter(matches)
+        .filter(|job| names(job, text))
         .collect())
+}
+
+/// Whether `text` names the run: its key (quote id), quote number (any case), order
+/// reference or ERP order number.
+pub fn names(job: &Job, text: &str) -> bool {
+    job.key == text
+        || quote_number(job).is_some_and(|n| n.eq_ignore_ascii_case(text))
+        || job.checkpoint["reference"].as_str() == Some(text)
+        || job.checkpoint["receipt"]["order_number"].as_str() == Some(text)
 }
 
 /// Quotes waiting for a person (one tenant's, or all).

@@ -29,6 +29,10 @@ pub struct FlowHealthView {
     pub queued: i64,
     /// Seconds the longest-waiting due job has waited (0: none waits).
     pub lag_secs: i64,
+    /// Set while the flow is paused: its jobs wait unclaimed until resumed.
+    pub paused_at: Option<String>,
+    /// The token that paused it.
+    pub paused_by: Option<String>,
 }
 
 impl From<FlowHealth> for FlowHealthView {
@@ -42,6 +46,8 @@ impl From<FlowHealth> for FlowHealthView {
             dead_letters: h.dead_letters,
             queued: h.queued,
             lag_secs: h.lag_secs,
+            paused_at: h.paused_at,
+            paused_by: h.paused_by,
         }
     }
 }

@@ -10,11 +10,14 @@
 
 mod auth;
 pub(crate) mod errors;
+pub(crate) mod flows;
 mod health;
 pub(crate) mod plugins;
 pub(crate) mod runs;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flows;
 #[cfg(test)]
 mod tests_ops;
 
@@ -81,6 +84,18 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/v1/tenants/{tenant}/resolved", get(errors::resolved))
         .route("/api/v1/tenants/{tenant}/health", get(health::health))
         .route(
+            "/api/v1/tenants/{tenant}/flows/{flow}/pause",
+            post(flows::pause),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/flows/{flow}/resume",
+            post(flows::resume),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/flows/{flow}/run",
+            post(flows::run_now),
+        )
+        .route(
             "/api/v1/tenants/{tenant}/export/runs",
             get(health::export_runs),
         )
@@ -115,6 +130,9 @@ pub fn router(state: AdminState) -> Router {
         errors::resolved,
         errors::retry_all,
         health::health,
+        flows::pause,
+        flows::resume,
+        flows::run_now,
         health::export_runs,
         health::export_audit,
         plugins::list,

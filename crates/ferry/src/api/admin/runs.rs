@@ -9,6 +9,7 @@ use super::{AdminState, Caller, ErrorBody, from_service};
 use crate::api::ApiError;
 use crate::flows::quote_to_order::KIND;
 use crate::services::journeys::{self, Letter};
+use crate::services::run_query::{self, RunQuery};
 use ferry_store::{AuditEntry, DeadLetter, Job, JobState};
 
 /// One run: a quote's quote-to-order job.
@@ -130,8 +131,23 @@ impl From<&DeadLetter> for DeadLetterView {
 pub struct RunFilter {
     /// Only runs in this status: queued, running, held, done, dead.
     pub status: Option<String>,
-    /// Only the run of this quote, by number (`Q1042`, any case) or id.
+    /// Only runs this names: a quote number (`Q1042`, any case) or id, an order reference,
+    /// an ERP order number, or a run's key.
     pub q: Option<String>,
+    /// Only this flow: quote-to-order (the default), order-status, catalog-sync, or `any`.
+    pub flow: Option<String>,
+    /// Only runs last changed at or after this time (RFC 3339; `2026-12-03T10:00` or a date
+    /// is read as UTC).
+    pub from: Option<String>,
+    /// Only runs created at or before this time.
+    pub to: Option<String>,
+}
+
+/// Which run a detail names when it is not a quote's.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RunOf {
+    /// The run's flow when it is not quote-to-order (then `run` is its key).
+    pub flow: Option<String>,
 }
 
 /// Optional body of a release.
@@ -155,7 +171,7 @@ pub struct Retried {
     params(("tenant" = String, Path, description = "Tenant name"), RunFilter),
     responses(
         (status = 200, description = "The tenant's runs, oldest first", body = [Run]),
-        (status = 400, description = "Unknown status", body = ErrorBody),
+        (status = 400, description = "Unknown status or flow, or a time that is none", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such tenant for this token", body = ErrorBody)))]
 pub async fn list(
@@ -171,8 +187,14 @@ pub async fn list(
         ),
         None => None,
     };
-    let q = filter.q.as_deref().filter(|q| !q.is_empty());
-    let jobs = journeys::runs(&state.ctx, &tenant, status, q)
+    let query = RunQuery {
+        state: status,
+        flow: run_query::flow(filter.flow.as_deref()).map_err(from_service)?,
+        from: run_query::instant(filter.from.as_deref(), "from").map_err(from_service)?,
+        to: run_query::instant(filter.to.as_deref(), "to").map_err(from_service)?,
+        text: filter.q.filter(|q| !q.trim().is_empty()),
+    };
+    let jobs = run_query::find(&state.ctx, &tenant, &query)
         .await
         .map_err(from_service)?;
     Ok(Json(jobs.iter().map(Run::from).collect()))
@@ -180,7 +202,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/runs/{run}", tag = "runs",
     params(("tenant" = String, Path, description = "Tenant name"),
-        ("run" = String, Path, description = "The quote's id or number")),
+        ("run" = String, Path, description = "The quote's id or number (another flow's run: its key)"), RunOf),
     responses(
         (status = 200, description = "The run and its trail", body = RunDetail),
         (status = 401, description = "No valid token", body = ErrorBody),
@@ -189,9 +211,10 @@ pub async fn detail(
     State(state): State<AdminState>,
     caller: Caller,
     Path((tenant, run)): Path<(String, String)>,
+    Query(of): Query<RunOf>,
 ) -> Result<Json<RunDetail>, ApiError> {
     caller.tenant(&state, &tenant)?;
-    let journey = journeys::trace(&state.ctx, &tenant, &run)
+    let journey = run_query::trace(&state.ctx, &tenant, of.flow.as_deref(), &run)
         .await
         .map_err(from_service)?;
     Ok(Json(RunDetail {

@@ -34,6 +34,9 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/health", None),
     ("GET", "/export/runs", None),
     ("GET", "/export/audit?since=2020-01-01T00:00:00Z", None),
+    ("POST", "/flows/quote-to-order/pause", None),
+    ("POST", "/flows/quote-to-order/resume", None),
+    ("POST", "/flows/catalog-sync/run", None),
 ];
 
 pub(super) struct Fixture {

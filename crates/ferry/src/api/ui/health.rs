@@ -1,14 +1,17 @@
 //! The Health screen: per tenant the token may see and per flow, what finished in the last
-//! hour and how much succeeded, holds and dead letters now, the queue and its lag.
+//! hour and how much succeeded, holds and dead letters now, the queue and its lag; whether the
+//! flow is paused, with Pause / Resume and Run now (the admin API's actions).
 
-use axum::extract::{Query, State};
-use axum::response::Response;
-use maud::html;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
 
-use super::pages::{page, query, tenant_select};
+use super::pages::{page, query, seg, tenant_select};
 use super::screens::{Filter, chosen, visible};
-use super::session::Operator;
+use super::session::{CsrfOnly, Operator};
 use super::{UiError, UiState};
+use crate::api::admin::flows::{pause_flow, resume_flow, run_flow};
 use crate::api::admin::from_service;
 use crate::services::health::{self, FlowHealth};
 
@@ -38,7 +41,7 @@ pub async fn health(
             table.health {
                 thead { tr {
                     th { "Flow" } th { "Finished (1 h)" } th { "Success" } th { "Holds" }
-                    th { "Dead letters" } th { "Queued" } th { "Lag" }
+                    th { "Dead letters" } th { "Queued" } th { "Lag" } th { "State" } th { "" }
                 } }
                 tbody {
                     @for h in flows {
@@ -60,6 +63,13 @@ pub async fn health(
                             }
                             td { (h.queued) }
                             td { (lag(h.lag_secs)) }
+                            td {
+                                @match &h.paused_at {
+                                    Some(at) => { span class="status status-held" title={ "since " (at) } { "paused" } }
+                                    None => { span class="status status-done" { "running" } }
+                                }
+                            }
+                            td { (flow_buttons(&op, tenant, h)) }
                         }
                     }
                 }
@@ -76,4 +86,75 @@ fn lag(secs: i64) -> String {
         s if s < 3600 => format!("{} min", s / 60),
         s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// Pause or Resume, and Run now, for one flow of one tenant.
+fn flow_buttons(op: &Operator, tenant: &str, h: &FlowHealth) -> Markup {
+    let action = |verb: &str| format!("/ui/tenants/{}/flows/{}/{verb}", seg(tenant), seg(&h.flow));
+    html! {
+        @if h.paused_at.is_some() {
+            form.inline method="post" action=(action("resume")) {
+                input type="hidden" name="csrf" value=(op.csrf);
+                button.plain type="submit" title="Let its waiting jobs be claimed again" { "Resume" }
+            }
+        } @else {
+            form.inline method="post" action=(action("pause"))
+                hx-confirm={ "Pause " (h.flow) " for " (tenant) "? Its jobs wait until resumed; nothing is lost." } {
+                input type="hidden" name="csrf" value=(op.csrf);
+                button.plain type="submit" title="Claim none of its jobs until resumed" { "Pause" }
+            }
+        }
+        " "
+        form.inline method="post" action=(action("run")) {
+            input type="hidden" name="csrf" value=(op.csrf);
+            button.plain type="submit" title="Poll or sync now instead of at the next tick" { "Run now" }
+        }
+    }
+}
+
+/// `POST /ui/tenants/{tenant}/flows/{flow}/pause`.
+pub async fn pause(
+    State(state): State<UiState>,
+    op: Operator,
+    Path((tenant, flow)): Path<(String, String)>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, UiError> {
+    op.check_csrf(&form.csrf)?;
+    pause_flow(&state.admin, &op.caller, &tenant, &flow).await?;
+    Ok(back(&tenant, "paused"))
+}
+
+/// `POST /ui/tenants/{tenant}/flows/{flow}/resume`.
+pub async fn resume(
+    State(state): State<UiState>,
+    op: Operator,
+    Path((tenant, flow)): Path<(String, String)>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, UiError> {
+    op.check_csrf(&form.csrf)?;
+    resume_flow(&state.admin, &op.caller, &tenant, &flow).await?;
+    Ok(back(&tenant, "resumed"))
+}
+
+/// `POST /ui/tenants/{tenant}/flows/{flow}/run`.
+pub async fn run_now(
+    State(state): State<UiState>,
+    op: Operator,
+    Path((tenant, flow)): Path<(String, String)>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, UiError> {
+    op.check_csrf(&form.csrf)?;
+    let ran = run_flow(&state.admin, &op.caller, &tenant, &flow).await?;
+    Ok(back(
+        &tenant,
+        if ran.paused { "ran-paused" } else { "ran-now" },
+    ))
+}
+
+fn back(tenant: &str, done: &str) -> Response {
+    let url = format!(
+        "/ui/health?{}",
+        query(&[("tenant", tenant), ("done", done)])
+    );
+    Redirect::to(&url).into_response()
 }

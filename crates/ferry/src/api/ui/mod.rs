@@ -16,6 +16,8 @@ mod session;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_flows;
+#[cfg(test)]
 mod tests_ops;
 
 use std::sync::Arc;
@@ -63,6 +65,18 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/runs", get(screens::runs))
         .route("/ui/tenants/{tenant}/runs/{run}", get(screens::run))
         .route("/ui/health", get(health::health))
+        .route(
+            "/ui/tenants/{tenant}/flows/{flow}/pause",
+            post(health::pause),
+        )
+        .route(
+            "/ui/tenants/{tenant}/flows/{flow}/resume",
+            post(health::resume),
+        )
+        .route(
+            "/ui/tenants/{tenant}/flows/{flow}/run",
+            post(health::run_now),
+        )
         .route("/ui/errors", get(errors::errors))
         .route(
             "/ui/tenants/{tenant}/holds/{quote}/resolve",

@@ -15,6 +15,9 @@ use ferry_store::DeadLetter;
 /// The statuses a run can be in, for the filter.
 const STATUSES: [&str; 5] = ["queued", "running", "held", "done", "dead"];
 
+/// The flow filter's other choices (its empty choice is quote-to-order).
+const FLOW_CHOICES: [&str; 3] = ["order-status", "catalog-sync", "any"];
+
 /// One path segment, percent-encoded.
 pub fn seg(s: &str) -> String {
     utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
@@ -22,6 +25,15 @@ pub fn seg(s: &str) -> String {
 
 pub fn run_url(tenant: &str, run: &str) -> String {
     format!("/ui/tenants/{}/runs/{}", seg(tenant), seg(run))
+}
+
+/// A run's page whatever its flow (a quote's run needs no flow).
+pub fn flow_run_url(tenant: &str, flow: &str, run: &str) -> String {
+    if flow == crate::flows::quote_to_order::KIND {
+        run_url(tenant, run)
+    } else {
+        format!("{}?{}", run_url(tenant, run), query(&[("flow", flow)]))
+    }
 }
 
 /// A query string from pairs, encoded.
@@ -44,6 +56,10 @@ fn notice(done: &str) -> Option<&'static str> {
         "resolved" => "Resolved: closed by hand, not run again; it is listed under Resolved.",
         "retried-all" => "Retried: every matching open dead letter is queued again.",
         "retried-none" => "No open dead letter matched: nothing was retried.",
+        "paused" => "Paused: its jobs wait, unclaimed, until resumed; intake still stores them.",
+        "resumed" => "Resumed: its waiting jobs are claimed again.",
+        "ran-now" => "Run now: polled (or queued the sync) at once.",
+        "ran-paused" => "Run now: queued, but the flow is paused: it waits for a resume.",
         _ => return None,
     })
 }
@@ -218,6 +234,17 @@ pub fn runs(
                 }
             }
             label {
+                "Flow"
+                select name="flow" {
+                    option value="" selected[f.flow.is_empty()] { "quote-to-order" }
+                    @for fl in FLOW_CHOICES {
+                        option value=(fl) selected[fl == f.flow] { (fl) }
+                    }
+                }
+            }
+            label { "From" input type="datetime-local" name="from" value=(f.from) title="UTC"; }
+            label { "To" input type="datetime-local" name="to" value=(f.to) title="UTC"; }
+            label {
                 "Quote or order number"
                 input type="search" name="q" value=(f.q) placeholder="Q1042 or an M3 order number";
             }
@@ -228,13 +255,14 @@ pub fn runs(
                 p.muted { "No runs match." }
             } @else {
                 table {
-                    thead { tr { th { "Tenant" } th { "Quote" } th { "Status" } th { "Step" } th { "Attempts" } th { "M3 order" } th { "Updated" } } }
+                    thead { tr { th { "Tenant" } th { "Flow" } th { "Quote" } th { "Status" } th { "Step" } th { "Attempts" } th { "M3 order" } th { "Updated" } } }
                     tbody {
                         @for (tenant, run) in rows {
                             tr {
                                 td { (tenant) }
+                                td { (run.flow) }
                                 td {
-                                    a href=(run_url(tenant, &run.quote_id)) {
+                                    a href=(flow_run_url(tenant, &run.flow, &run.quote_id)) {
                                         (run.quote_number.as_deref().unwrap_or(&run.quote_id))
                                     }
                                     @if run.quote_number.is_some() { " " span.muted.mono { "id " (run.quote_id) } }

@@ -16,6 +16,7 @@ use crate::api::admin::runs::{Run, release_held, retry_dead};
 use crate::runtime::Role;
 use crate::services::journeys;
 use crate::services::plugins::{self, PluginRow};
+use crate::services::run_query::{self, RunQuery};
 use ferry_store::JobState;
 
 /// At most this many runs on one page (newest first).
@@ -33,6 +34,13 @@ pub struct Filter {
     pub q: String,
     #[serde(default)]
     pub done: String,
+    /// A flow ("" = quote-to-order, `any`), and a time range (`from`, `to`).
+    #[serde(default)]
+    pub flow: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
 }
 
 /// The configured tenants this operator's token may see.
@@ -72,10 +80,16 @@ pub async fn runs(
             JobState::parse(s).ok_or_else(|| ApiError::Invalid(format!("unknown status {s:?}")))?,
         ),
     };
-    let q = Some(f.q.trim()).filter(|q| !q.is_empty());
+    let query = RunQuery {
+        state: status,
+        flow: run_query::flow(Some(&f.flow)).map_err(from_service)?,
+        from: run_query::instant(Some(&f.from), "from").map_err(from_service)?,
+        to: run_query::instant(Some(&f.to), "to").map_err(from_service)?,
+        text: Some(f.q.trim().to_string()).filter(|q| !q.is_empty()),
+    };
     let mut rows = Vec::new();
     for t in &tenants {
-        let jobs = journeys::search(&state.admin.ctx, t, status, q)
+        let jobs = run_query::find(&state.admin.ctx, t, &query)
             .await
             .map_err(from_service)?;
         rows.extend(jobs.iter().map(|j| (t.clone(), Run::from(j))));
@@ -95,7 +109,7 @@ pub async fn run(
 ) -> Result<Response, UiError> {
     op.caller.tenant(&state.admin, &tenant)?;
     let ctx = &state.admin.ctx;
-    let journey = journeys::trace(ctx, &tenant, &run)
+    let journey = run_query::trace(ctx, &tenant, Some(&f.flow), &run)
         .await
         .map_err(from_service)?;
     let letters = journeys::dead_letters(ctx, Some(&tenant), Some(&journey.quote_id))
