@@ -116,6 +116,7 @@ pub struct TenantConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct SyncConfig {
     pub catalog: ferry_flows::catalog::CatalogPolicy,
+    pub customers: ferry_flows::customers::CustomerPolicy,
 }
 
 /// `[tenants.T.host]`: what the host checks before any plugin code runs.
@@ -238,6 +239,11 @@ pub enum ConnectionConfig {
         max_request_bytes: Option<usize>,
         #[serde(default)]
         allow_insecure_http: bool,
+        /// Sends per second the other side allows the tenant on this connection (M3's
+        /// gateway limits a tenant): held across every node on a shared PostgreSQL store.
+        rate_per_sec: Option<f64>,
+        /// Sends that may go at once after a quiet while (default 1).
+        rate_burst: Option<u32>,
     },
     Sqlite(SqliteSettings),
     /// Microsoft SQL Server (where QuoteWerks usually keeps its data). The ADO.NET connection

@@ -372,6 +372,11 @@ fn customer_level(e: &RoleFailure) -> bool {
     )
 }
 
+/// The M3 side's hash is kept per link (M3 customer, QuoteWerks customer).
+fn m3_hash_key(cuno: &str, quotewerks_id: &str) -> String {
+    format!("{cuno}|{quotewerks_id}")
+}
+
 fn audit_key(quotewerks_id: &str) -> String {
     format!("customer:{quotewerks_id}")
 }
@@ -416,12 +421,7 @@ impl Run<'_> {
         let Some(cuno) = doc.id.clone().filter(|i| !i.trim().is_empty()) else {
             return Ok(());
         };
-        let rec = record(self.policy, Side::M3, doc);
-        let stored = self.store.content_hash(self.tenant, HASH_M3, &cuno).await?;
-        if stored.as_deref() == Some(hash(&rec).as_str()) {
-            report.unchanged += 1;
-            return Ok(());
-        }
+        let rec = hash(&record(self.policy, Side::M3, doc));
         let links = self
             .store
             .links_by_remote(self.tenant, LINK_KIND, &cuno)
@@ -431,6 +431,13 @@ impl Run<'_> {
             return Ok(());
         }
         for link in links {
+            // Per link: one M3 customer may be several QuoteWerks contacts, each synced apart.
+            let key = m3_hash_key(&cuno, &link.local_id);
+            let stored = self.store.content_hash(self.tenant, HASH_M3, &key).await?;
+            if stored.as_deref() == Some(rec.as_str()) {
+                report.unchanged += 1;
+                continue;
+            }
             let base: Option<Record> = link
                 .state
                 .as_deref()
@@ -709,7 +716,7 @@ impl Run<'_> {
         s.set_content_hash(self.tenant, HASH_QUOTEWERKS, qid, &hash(quotewerks))
             .await
             .map_err(store)?;
-        s.set_content_hash(self.tenant, HASH_M3, cuno, &hash(m3))
+        s.set_content_hash(self.tenant, HASH_M3, &m3_hash_key(cuno, qid), &hash(m3))
             .await
             .map_err(store)
     }

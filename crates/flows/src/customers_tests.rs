@@ -433,3 +433,21 @@ impl ErpCustomers for FlakyAfter {
         self.inner.list_customers_changed(s, p).await
     }
 }
+
+#[tokio::test]
+async fn an_m3_change_reaches_every_quotewerks_customer_linked_to_it() {
+    let w = World::new();
+    put_qw(&w, "C1", &qw_acme("Acme Ltd."));
+    put_qw(&w, "C2", &qw_acme("ACME Limited"));
+    w.run().await;
+    // A change on both sides of C1: its merge reads M3's new town too.
+    w.m3.edit("10001", "TOWN", "York", "20261203");
+    w.qw.edit("C1", "SoldToPhone", "0113", "2026-12-03T10:00:00Z");
+    w.run().await;
+    assert_eq!(w.qw.field("C1", "SoldToCity"), "York");
+    assert_eq!(w.qw.field("C2", "SoldToCity"), "York");
+    assert_eq!(w.qw.field("C2", "SoldToPhone"), "0113");
+    let before = w.writes();
+    w.run().await;
+    assert_eq!(w.writes(), before);
+}

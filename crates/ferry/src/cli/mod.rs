@@ -11,6 +11,7 @@ mod ops;
 mod plugin;
 mod store;
 mod sync;
+mod sync_customers;
 mod tokens;
 
 use std::path::PathBuf;

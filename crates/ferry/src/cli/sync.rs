@@ -39,6 +39,9 @@ pub enum SyncCommand {
         #[arg(long)]
         json: bool,
     },
+    /// QuoteWerks customers ⇄ M3 customers, run here: matched, created, merged per the
+    /// tenant's conflict policy, with a summary.
+    Customers(super::sync_customers::CustomersArgs),
 }
 
 pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
@@ -50,7 +53,13 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
         no_wait,
         timeout_secs,
         json,
-    } = cmd;
+    } = cmd
+    else {
+        let SyncCommand::Customers(args) = cmd else {
+            unreachable!("every sync command is matched above")
+        };
+        return super::sync_customers::run(ctx, args).await;
+    };
     let options = RunOptions {
         dry_run: *dry_run,
         since: since.clone(),

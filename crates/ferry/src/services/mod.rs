@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod controls;
+pub mod customer_sync;
 pub mod doctor;
 pub mod export;
 pub mod health;
@@ -24,6 +26,7 @@ pub mod journeys;
 mod metadata;
 pub mod packages;
 pub mod plugins;
+pub mod run_query;
 pub mod sync;
 pub mod tokens;
 
