@@ -86,7 +86,8 @@ fn main() -> anyhow::Result<()> {
         Cmd::Bench { rest } => {
             let dir = build_plugins(&root)?;
             let mut cmd = cargo(&root);
-            cmd.args(["bench", "-p", "ferry", "--features", "sandbox"])
+            // `bench-vrl`: the mapping bench's VRL baseline (a large build, benches only).
+            cmd.args(["bench", "-p", "ferry", "--features", "sandbox,bench-vrl"])
                 .args(rest)
                 .env(ferry_layout::PLUGIN_DIR_ENV, &dir);
             run(cmd)

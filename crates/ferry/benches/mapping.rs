@@ -7,9 +7,18 @@
 //! - `native_engine`: the same mapping file in the same engine, compiled natively (parsed once);
 //! - `native_engine_with_parse`: natively, parsing the mapping file on every document, which is
 //!   what the component does, to show what parsing costs;
-//! - `parse_only`: parsing + checking the mapping file alone.
+//! - `parse_only`: parsing + checking the mapping file alone;
+//! - `vrl` (feature `bench-vrl`, on in `cargo xtask bench`): the same mapping written in VRL,
+//!   Vector's mapping language (common/quote_to_order.vrl), compiled once, on the same quote;
+//!   its output is asserted equal to the engine's first.
+//!
+//! After criterion's figures, a same-run comparison in documents per second (interleaved rounds,
+//! medians): the prepared component and the native engine against VRL (goal: prepared ≥ 2×).
 
 mod common;
+#[cfg(feature = "bench-vrl")]
+#[path = "common/vrl.rs"]
+mod vrl_baseline;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -155,6 +164,18 @@ fn benches(c: &mut Criterion) {
         .expect("call")
         .expect("mapped");
     assert_eq!(example_out.document.lines.len(), 20);
+    #[cfg(feature = "bench-vrl")]
+    let (vrl, vrl_event) = {
+        let vrl = vrl_baseline::Vrl::compile();
+        let event = vrl_baseline::input(&q, &ctx);
+        let out = vrl_baseline::output(&vrl.run(event.clone()));
+        assert_eq!(
+            vrl_baseline::sorted(native_out.document.clone()),
+            out,
+            "the VRL program and the mapping file disagree"
+        );
+        (vrl, event)
+    };
 
     let mut g = c.benchmark_group("quote_20_lines");
     g.throughput(Throughput::Elements(1));
@@ -197,7 +218,68 @@ fn benches(c: &mut Criterion) {
             m.map(std::hint::black_box(&q), &ctx)
         })
     });
+    #[cfg(feature = "bench-vrl")]
+    g.bench_function("vrl", |b| {
+        b.iter_batched(
+            || vrl_event.clone(),
+            |event| vrl.run(event),
+            criterion::BatchSize::SmallInput,
+        )
+    });
     g.finish();
+
+    // Same-run ratios, documents per second.
+    let prepared_call = || {
+        tokio
+            .block_on(async {
+                rt.transform(&prepared, declarative_grants.clone())
+                    .await
+                    .expect("instantiate")
+                    .map("quote-to-order", &q, &ctx)
+                    .await
+            })
+            .expect("call")
+    };
+    let native_call = || {
+        let _ = mapping.map(std::hint::black_box(&q), &ctx);
+    };
+    #[cfg(feature = "bench-vrl")]
+    {
+        let vrl_call = || {
+            std::hint::black_box(vrl.run(vrl_event.clone()));
+        };
+        let clone_call = || {
+            std::hint::black_box(vrl_event.clone());
+        };
+        let mut rates = common::rates(&mut [
+            ("prepared component", &mut || {
+                let _ = prepared_call();
+            }),
+            ("native engine", &mut { native_call }),
+            ("vrl (with event clone)", &mut { vrl_call }),
+            ("vrl event clone", &mut { clone_call }),
+        ]);
+        // VRL consumes its event, so each run is given a clone; the engine reads its input by
+        // reference. VRL's own rate leaves the clone's time out (measured alone, same run).
+        let clone_secs = 1.0 / rates[3].1;
+        let vrl_rate = 1.0 / (1.0 / rates[2].1 - clone_secs);
+        rates.push(("vrl".to_string(), vrl_rate));
+        common::report_ratios("quote_20_lines docs/s vs VRL", &rates, "vrl");
+    }
+    #[cfg(not(feature = "bench-vrl"))]
+    {
+        let rates = common::rates(&mut [
+            ("prepared component", &mut || {
+                let _ = prepared_call();
+            }),
+            ("native engine", &mut { native_call }),
+        ]);
+        common::report_ratios(
+            "quote_20_lines docs/s (VRL: feature bench-vrl)",
+            &rates,
+            "native engine",
+        );
+    }
 
     let mut g = c.benchmark_group("mapping_file");
     g.bench_function("parse_only", |b| {

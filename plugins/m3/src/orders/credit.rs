@@ -8,9 +8,9 @@
 //! stops such an order for credit (batch status 30), which is reported the same way.
 //! The exposure formula is INFERRED from the field descriptions (M3's own is UNVERIFIED).
 
-use crate::mi::Mi;
-use crate::records::{key, setting};
-use ferry_pdk::{Decimal, Document, Error, FieldError, FieldsExt, field_error};
+use crate::mi::Record;
+use crate::records::setting;
+use ferry_pdk::{Decimal, Document, FieldError, FieldsExt, field_error};
 
 /// The order's value as M3 will count it: each line's quantity × price less its discounts,
 /// plus the head charges.
@@ -29,17 +29,15 @@ pub fn order_value(order: &Document) -> Decimal {
     lines + charge("CRAM") + charge("CRAM2")
 }
 
-/// None when the order fits the customer's credit (or the check is off); else the problem.
-pub fn check(mi: &Mi, order: &Document, cuno: &str) -> Result<Option<FieldError>, Error> {
-    if setting("credit_check").is_some_and(|s| s.trim().eq_ignore_ascii_case("off")) {
-        return Ok(None);
-    }
-    let fin = match mi.get_one("CRS610MI", "GetFinancial", &[key("CUNO", cuno)?]) {
-        Ok(r) => r,
-        // The customer check reports a missing customer.
-        Err(Error::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
+/// Whether the tenant has the check on (setting `credit_check`, default `hold`).
+pub fn enabled() -> bool {
+    !setting("credit_check").is_some_and(|s| s.trim().eq_ignore_ascii_case("off"))
+}
+
+/// None when the order fits the customer's credit as `CRS610MI/GetFinancial` gave it (`fin`);
+/// else the problem. A customer M3 does not have (no record) is the customer check's to report.
+pub fn judge(order: &Document, cuno: &str, fin: Option<&Record>) -> Option<FieldError> {
+    let fin = fin?;
     let num = |k: &str| {
         fin.get(k)
             .and_then(|v| v.trim().parse::<Decimal>().ok())
@@ -47,11 +45,11 @@ pub fn check(mi: &Mi, order: &Document, cuno: &str) -> Result<Option<FieldError>
     };
     let limit = num("CRL3");
     if limit <= Decimal::ZERO {
-        return Ok(None);
+        return None;
     }
     let exposure = num("TOIN") + num("TBLG");
     let value = order_value(order);
-    Ok((exposure + value > limit).then(|| {
+    (exposure + value > limit).then(|| {
         // The contract's vocabulary for a credit finding: the host holds or sends and flags
         // the order as the tenant chooses (`over_credit_limit`).
         field_error(
@@ -64,7 +62,7 @@ pub fn check(mi: &Mi, order: &Document, cuno: &str) -> Result<Option<FieldError>
                 value.normalize()
             ),
         )
-    }))
+    })
 }
 
 #[cfg(test)]

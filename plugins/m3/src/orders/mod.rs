@@ -4,6 +4,7 @@
 mod credit;
 mod depth;
 mod readback;
+mod reads;
 
 use readback::{delete_batch_order, delete_lines, head_keys, unconfirmed_batch_orders};
 pub use readback::{find, status};
@@ -136,14 +137,18 @@ pub fn validate(mi: &Mi, order: &Document) -> Result<Vec<FieldError>, Error> {
         .find(|(k, _)| k == "CUNO")
         .map(|(_, c)| c.clone());
     errors.extend(depth::validate_head(mi, order, cuno.as_deref())?);
-    if let Some(cuno) = &cuno
-        && let Some(e) = credit::check(mi, order, cuno)?
-    {
-        errors.push(e);
-    }
-    if let Some((_, cuno)) = head.iter().find(|(k, _)| k == "CUNO") {
-        match mi.get_one("CRS610MI", "GetBasicData", &[("CUNO".into(), cuno.clone())]) {
-            Ok(r) => {
+    // The customer (and its credit) in one round trip, the items in another (bulk entry).
+    if let Some(cuno) = &cuno {
+        let mut customer_reads = vec![("GetBasicData".to_string(), vec![key("CUNO", cuno)?])];
+        if credit::enabled() {
+            customer_reads.push(("GetFinancial".to_string(), vec![key("CUNO", cuno)?]));
+        }
+        let got = reads::get_many(mi, "CRS610MI", &customer_reads)?;
+        if let Some(e) = credit::judge(order, cuno, got.get(1).and_then(Option::as_ref)) {
+            errors.push(e);
+        }
+        match got.first().and_then(Option::as_ref) {
+            Some(r) => {
                 let stat = r.get("STAT").map(|s| s.trim()).unwrap_or("");
                 if stat != "20" {
                     errors.push(field_error(
@@ -153,39 +158,56 @@ pub fn validate(mi: &Mi, order: &Document) -> Result<Vec<FieldError>, Error> {
                     ));
                 }
             }
-            Err(Error::NotFound(_)) => errors.push(field_error(
+            None => errors.push(field_error(
                 "CUNO",
                 None,
                 &format!("customer {cuno} does not exist in M3"),
             )),
-            Err(e) => return Err(e),
         }
     }
-    let mut items: BTreeMap<String, Result<String, ()>> = BTreeMap::new();
-    for (i, inputs) in lines.iter().enumerate() {
-        let Some((_, itno)) = inputs.iter().find(|(k, _)| k == "ITNO") else {
-            continue;
-        };
-        if !items.contains_key(itno) {
-            let status =
-                match mi.get_one("MMS200MI", "GetItmBasic", &[("ITNO".into(), itno.clone())]) {
-                    Ok(r) => Ok(r
-                        .get("STAT")
-                        .map(|s| s.trim().to_string())
-                        .unwrap_or_default()),
-                    Err(Error::NotFound(_)) => Err(()),
-                    Err(e) => return Err(e),
-                };
-            items.insert(itno.clone(), status);
-        }
-        let line = Some(i as u32);
-        match &items[itno] {
-            Err(()) => errors.push(field_error(
+    let wanted: Vec<(usize, String)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, inputs)| {
+            inputs
+                .iter()
+                .find(|(k, _)| k == "ITNO")
+                .map(|(_, itno)| (i, itno.clone()))
+        })
+        .collect();
+    let mut distinct: Vec<String> = wanted.iter().map(|(_, itno)| itno.clone()).collect();
+    distinct.sort();
+    distinct.dedup();
+    let item_reads: Vec<_> = distinct
+        .iter()
+        .map(|itno| {
+            (
+                "GetItmBasic".to_string(),
+                vec![("ITNO".to_string(), itno.clone())],
+            )
+        })
+        .collect();
+    let items: BTreeMap<&String, Option<String>> = distinct
+        .iter()
+        .zip(reads::get_many(mi, "MMS200MI", &item_reads)?)
+        .map(|(itno, r)| {
+            let stat = r.map(|r| {
+                r.get("STAT")
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default()
+            });
+            (itno, stat)
+        })
+        .collect();
+    for (i, itno) in &wanted {
+        let line = Some(*i as u32);
+        match items.get(itno).cloned().flatten() {
+            None => errors.push(field_error(
                 "ITNO",
                 line,
                 &format!("item {itno} does not exist in M3"),
             )),
-            Ok(stat) => {
+            Some(stat) => {
                 let n: u32 = stat.parse().unwrap_or(0);
                 if !(20..=50).contains(&n) {
                     let why = if n >= 80 {
@@ -610,6 +632,30 @@ pub fn add_lines(
     Ok(ponrs)
 }
 
+/// The confirmed order's head and lines: in one bulk round trip (bulk entry), else two GETs.
+fn confirmed_order(mi: &Mi, orno: &str) -> Result<(Record, Vec<Record>), Error> {
+    let by_orno = vec![("ORNO".to_string(), orno.to_string())];
+    if mi.settings.bulk_orders {
+        let reads = [
+            ("GetHead".to_string(), by_orno.clone()),
+            ("LstLine".to_string(), by_orno),
+        ];
+        let mut got = mi.bulk("OIS100MI", &reads)?.into_iter();
+        let mut next = || {
+            got.next()
+                .unwrap_or_else(|| Ok(Vec::new()))
+                .map_err(|nok| nok.classify())
+        };
+        let head = next()?.into_iter().next().ok_or_else(|| {
+            Error::not_found(format!("OIS100MI/GetHead: no record for order {orno}"))
+        })?;
+        return Ok((head, next()?));
+    }
+    let head = mi.get_one("OIS100MI", "GetHead", &by_orno)?;
+    let lines = mi.call("OIS100MI", "LstLine", &by_orno, Some(0))?;
+    Ok((head, lines))
+}
+
 pub fn confirm_staged(mi: &Mi, draft: &str) -> Result<OrderReceipt, Error> {
     let (_, orno) = key("ORNO", draft)?;
     let (final_orno, _) = confirm(mi, &orno, &[])?;
@@ -617,17 +663,7 @@ pub fn confirm_staged(mi: &Mi, draft: &str) -> Result<OrderReceipt, Error> {
         "batch order {orno}: confirmed as {final_orno} in {} M3 round trips",
         mi.round_trips()
     );
-    let head = mi.get_one(
-        "OIS100MI",
-        "GetHead",
-        &[("ORNO".into(), final_orno.clone())],
-    )?;
-    let lines = mi.call(
-        "OIS100MI",
-        "LstLine",
-        &[("ORNO".into(), final_orno.clone())],
-        Some(0),
-    )?;
+    let (head, lines) = confirmed_order(mi, &final_orno)?;
     Ok(OrderReceipt {
         order_number: final_orno,
         reference: head
