@@ -111,6 +111,9 @@ pub struct FakeErp {
     pub customers: Mutex<Vec<Document>>,
     /// Problems `validate_order` answers with.
     pub problems: Mutex<Vec<FieldError>>,
+    /// Line values the ERP does not know, as (field, value): `validate_order` refuses each line
+    /// carrying one (an unknown part number), as M3's item check does.
+    pub unknown: Mutex<Vec<(String, String)>>,
     /// Orders by reference.
     pub orders: Mutex<HashMap<String, FakeOrder>>,
 }
@@ -180,9 +183,22 @@ impl Erp for FakeErp {
         })
     }
 
-    async fn validate_order(&self, _: &Document) -> RoleResult<Vec<FieldError>> {
-        self.script
-            .run("validate_order", "", || Ok(lock(&self.problems).clone()))
+    async fn validate_order(&self, order: &Document) -> RoleResult<Vec<FieldError>> {
+        self.script.run("validate_order", "", || {
+            let mut found = lock(&self.problems).clone();
+            for (i, line) in order.lines.iter().enumerate() {
+                for (field, value) in lock(&self.unknown).iter() {
+                    if line.get(field).and_then(Value::as_text) == Some(value.as_str()) {
+                        found.push(FieldError {
+                            field: field.clone(),
+                            line: u32::try_from(i).ok(),
+                            message: format!("{value} does not exist"),
+                        });
+                    }
+                }
+            }
+            Ok(found)
+        })
     }
 
     async fn find_order(

@@ -23,8 +23,10 @@ use ferry_store::{Claim, LinkRef, Outcome, Store};
 pub const KIND: &str = "quote-to-order";
 
 pub use credit::CREDIT_FIELD;
+pub use substitutes::{SUBSTITUTE_KIND, substitute_key};
 
 mod credit;
+mod substitutes;
 
 /// Lines sent per `add-order-lines` call; progress is committed after each, so a fault costs
 /// at most one chunk.

@@ -15,8 +15,13 @@ pub const CREDIT_FIELD: &str = "credit";
 
 impl Run<'_> {
     pub(super) async fn validate(&mut self) -> Result<Step, StepError> {
-        let order = Self::need(&self.cp.order, "order")?.clone();
-        let problems = self.env.roles.erp.validate_order(&order).await?;
+        let mut order = Self::need(&self.cp.order, "order")?.clone();
+        let mut problems = self.env.roles.erp.validate_order(&order).await?;
+        // Values an operator already chose substitutes for are replaced, then checked again.
+        if !problems.is_empty() && self.apply_substitutes(&mut order, &problems).await? {
+            problems = self.env.roles.erp.validate_order(&order).await?;
+            self.cp.order = Some(order);
+        }
         let flag = self.env.policy.over_credit_limit == OverCreditLimit::SendAndFlag;
         let (credit, other): (Vec<_>, Vec<_>) = problems
             .into_iter()

@@ -7,6 +7,7 @@
 
 mod credit;
 mod outcomes;
+mod substitutes;
 mod writes;
 
 use super::fakes::Fakes;
