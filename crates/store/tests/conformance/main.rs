@@ -13,6 +13,7 @@ mod links;
 mod nodes;
 mod rerun;
 mod resolve;
+mod shadows;
 mod sync;
 mod tokens;
 
@@ -66,6 +67,7 @@ macro_rules! backend {
                 tokens::a_token_is_found_by_its_hash_until_revoked_and_revocation_is_seen_by_every_handle,
                 nodes::nodes_register_heartbeat_and_are_listed_by_every_handle_with_their_claims,
                 nodes::a_schedule_slot_is_taken_once_across_handles_and_never_after_a_later_one,
+                shadows::a_shadow_runs_once_per_role_keeps_its_latest_records_and_ends_with_an_outcome,
             }
         }
     };
