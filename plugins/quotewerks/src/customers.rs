@@ -66,12 +66,13 @@ pub(crate) fn customer_doc(s: &Settings, row: &Row) -> Document {
 pub(crate) fn get_customer(id: String) -> Result<Document, Error> {
     let s = Settings::load()?;
     let db = Db::open()?;
-    if !id.starts_with("doc:")
-        && let Some(c) = contacts(&db)?
-        && let Some(found) = contact_get(&db, &c, &id)?
-    {
-        return Ok(found);
-    }
+    let contact = if id.starts_with("doc:") {
+        None
+    } else if let Some(c) = contacts(&db)? {
+        contact_get(&db, &c, &id)?
+    } else {
+        None
+    };
     let rows = if let Some(doc_id) = id.strip_prefix("doc:") {
         vec![header_row(&db, parse_id(doc_id)?)?]
     } else {
@@ -89,9 +90,22 @@ pub(crate) fn get_customer(id: String) -> Result<Document, Error> {
             vec![SqlValue::Text(id.clone())],
         )?
     };
-    rows.first()
-        .map(|r| customer_doc(&s, r))
-        .ok_or_else(|| Error::not_found(format!("QuoteWerks customer {id}")))
+    let latest = rows.first().map(|r| customer_doc(&s, r));
+    match (contact, latest) {
+        // The contact holds the Sold-to; Bill-to and Ship-to live only on documents, so a
+        // contact alone would lose them.
+        (Some(mut contact), Some(doc)) => {
+            for f in doc.fields {
+                if !contact.fields.iter().any(|c| c.name == f.name) {
+                    contact.fields.push(f);
+                }
+            }
+            Ok(contact)
+        }
+        (Some(contact), None) => Ok(contact),
+        (None, Some(doc)) => Ok(doc),
+        (None, None) => Err(Error::not_found(format!("QuoteWerks customer {id}"))),
+    }
 }
 
 /// Matches on the Sold-to of the most recent documents: e-mail (case-insensitive), the ERP
