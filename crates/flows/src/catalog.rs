@@ -79,34 +79,40 @@ impl CatalogPolicy {
     /// The schedule's interval: `every` as a number and a unit (`s`, `m`, `h`, `d`); none when
     /// unset; `Err` says what is wrong with it.
     pub fn interval(&self) -> Result<Option<Duration>, String> {
-        let Some(every) = self.every.as_deref().map(str::trim) else {
-            return Ok(None);
-        };
-        let split = every
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(every.len());
-        let (n, unit) = every.split_at(split);
-        let n: u64 = n
-            .parse()
-            .map_err(|_| format!("every = \"{every}\" is not a number and a unit (\"15m\")"))?;
-        let secs = match unit.trim() {
-            "s" => n,
-            "m" => n.saturating_mul(60),
-            "h" => n.saturating_mul(3_600),
-            "d" => n.saturating_mul(86_400),
-            other => {
-                return Err(format!(
-                    "every = \"{every}\": unit '{other}' is not s, m, h or d"
-                ));
-            }
-        };
-        if secs == 0 {
+        interval(self.every.as_deref())
+    }
+}
+
+/// A schedule's `every` (`"15m"`: a number and a unit `s`, `m`, `h`, `d`) as an interval;
+/// none when unset; `Err` says what is wrong with it. Shared by every sync's policy.
+pub fn interval(every: Option<&str>) -> Result<Option<Duration>, String> {
+    let Some(every) = every.map(str::trim) else {
+        return Ok(None);
+    };
+    let split = every
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(every.len());
+    let (n, unit) = every.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("every = \"{every}\" is not a number and a unit (\"15m\")"))?;
+    let secs = match unit.trim() {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3_600),
+        "d" => n.saturating_mul(86_400),
+        other => {
             return Err(format!(
-                "every = \"{every}\" is no interval (leave it out for none)"
+                "every = \"{every}\": unit '{other}' is not s, m, h or d"
             ));
         }
-        Ok(Some(Duration::from_secs(secs)))
+    };
+    if secs == 0 {
+        return Err(format!(
+            "every = \"{every}\" is no interval (leave it out for none)"
+        ));
     }
+    Ok(Some(Duration::from_secs(secs)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,16 +245,36 @@ pub async fn schedule(tenant: String, policy: CatalogPolicy, store: Arc<dyn Stor
     let Ok(Some(every)) = policy.interval() else {
         return;
     };
+    every_slot(&tenant, SCHEDULE, every, store, &node, |store, slot| {
+        let (tenant, policy, node) = (tenant.clone(), policy.clone(), node.clone());
+        async move { tick(store.as_ref(), &tenant, &policy, slot, &node).await }
+    })
+    .await
+}
+
+/// The schedule loop every sync shares: wakes at each of `every`'s slots and calls `tick`
+/// (which takes the slot's lease and queues the run when this node got it), forever.
+pub async fn every_slot<F, Fut>(
+    tenant: &str,
+    name: &str,
+    every: Duration,
+    store: Arc<dyn Store>,
+    node: &str,
+    tick: F,
+) where
+    F: Fn(Arc<dyn Store>, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, StoreError>>,
+{
     let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
     loop {
         let now = now_ms();
         let slot = now.div_euclid(every_ms).saturating_add(1);
         let wait = slot.saturating_mul(every_ms).saturating_sub(now);
         tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
-        match tick(store.as_ref(), &tenant, &policy, slot, &node).await {
+        match tick(store.clone(), slot).await {
             Ok(true) => {}
-            Ok(false) => tracing::debug!(%tenant, slot, "catalog sync slot taken by another node"),
-            Err(e) => tracing::warn!(%tenant, "queueing the scheduled catalog sync failed: {e}"),
+            Ok(false) => tracing::debug!(%tenant, slot, %node, "{name} slot taken by another node"),
+            Err(e) => tracing::warn!(%tenant, "queueing the scheduled {name} failed: {e}"),
         }
     }
 }

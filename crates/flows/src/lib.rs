@@ -11,15 +11,19 @@ pub mod customers;
 pub mod intake;
 pub mod policy;
 pub mod poller;
+pub mod prices;
 pub mod quote_to_order;
 pub mod retry;
 pub mod status;
+pub mod stock;
 pub mod worker;
 
 #[cfg(test)]
 mod catalog_fakes;
 #[cfg(test)]
 mod fakes;
+#[cfg(test)]
+mod prices_fakes;
 #[cfg(test)]
 mod quote_to_order_tests;
 

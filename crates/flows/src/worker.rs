@@ -74,6 +74,9 @@ impl Workers {
                         status::run(&push, self.store.as_ref(), claim).await
                     }
                     catalog::KIND => catalog::run(env, self.store.as_ref(), claim).await,
+                    crate::prices::PRICES_KIND | crate::prices::STOCK_KIND => {
+                        crate::prices::run(env, self.store.as_ref(), claim).await
+                    }
                     other => Outcome::Dead {
                         error: format!("unknown job kind '{other}'"),
                     },

@@ -1,0 +1,425 @@
+//! The price and stock syncs, ERP → the quoting system's products, as durable jobs (kinds
+//! `price-sync` and `stock-sync`, one per tenant each, so a schedule never runs twice at once).
+//!
+//! A run pages through the ERP's items and asks for their values a batch at a time through
+//! the batched calls (`get-item-prices`, `get-stocks`: one round trip per batch on a
+//! `ferry:erp` 1.3 plugin, answered per item by the host for an older one). Prices are written
+//! as the products' price fields (`upsert-products` with only those fields), stock as
+//! `set-availability`. Only items whose values changed since Ferry last wrote them are written
+//! (a content hash per item and target in the store). Each page ends in a checkpoint: a run
+//! that crashed resumes at the page it was on. Stock lives in [`crate::stock`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_domain::{Availability, Document, Field, PageRequest, Value};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{StepError, Tenant, now_ms, outcome_for};
+use crate::catalog::{every_slot, interval};
+use crate::stock::{self, StockPolicy};
+use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
+
+/// The job kinds.
+pub const PRICES_KIND: &str = "price-sync";
+pub const STOCK_KIND: &str = "stock-sync";
+/// Keys of items a dry run would write, kept in its report (the count has them all).
+const DRY_RUN_KEYS: usize = 100;
+
+/// What a tenant decides about the price sync (`[tenants.T.sync.prices]`). Field names are
+/// the quoting system's (the defaults are QuoteWerks' product columns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PricesPolicy {
+    /// Run this often (`"1h"`); none: only when asked.
+    pub every: Option<String>,
+    /// Items per page read from the ERP.
+    pub page_size: u32,
+    /// Items per batched price call.
+    pub batch_size: usize,
+    /// A reference customer whose price is written too (none: list prices only).
+    pub customer: Option<String>,
+    /// The product field the list price goes to, and the one the customer's price goes to.
+    pub list_field: String,
+    pub customer_field: String,
+}
+
+impl Default for PricesPolicy {
+    fn default() -> Self {
+        Self {
+            every: None,
+            page_size: 500,
+            batch_size: 100,
+            customer: None,
+            list_field: "List".into(),
+            customer_field: "Price".into(),
+        }
+    }
+}
+
+/// Which values a run syncs, with that sync's policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "target", content = "policy", rename_all = "kebab-case")]
+pub enum Policy {
+    Prices(PricesPolicy),
+    Stock(StockPolicy),
+}
+
+impl Policy {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Policy::Prices(_) => PRICES_KIND,
+            Policy::Stock(_) => STOCK_KIND,
+        }
+    }
+
+    /// The job key (a dry run has its own, so it never merges with a real run).
+    pub fn key(&self, dry_run: bool) -> &'static str {
+        match (self, dry_run) {
+            (Policy::Prices(_), false) => "prices",
+            (Policy::Prices(_), true) => "prices-dry-run",
+            (Policy::Stock(_), false) => "stock",
+            (Policy::Stock(_), true) => "stock-dry-run",
+        }
+    }
+
+    /// The store's content-hash kind: what was last written per item.
+    fn hash_kind(&self) -> &'static str {
+        match self {
+            Policy::Prices(_) => "price",
+            Policy::Stock(_) => "stock",
+        }
+    }
+
+    fn every(&self) -> Option<&str> {
+        match self {
+            Policy::Prices(p) => p.every.as_deref(),
+            Policy::Stock(s) => s.every.as_deref(),
+        }
+    }
+
+    /// The schedule's interval (none: only when asked); `Err` says what is wrong with it.
+    pub fn interval(&self) -> Result<Option<Duration>, String> {
+        interval(self.every())
+    }
+
+    fn sizes(&self) -> (u32, usize) {
+        let (page, batch) = match self {
+            Policy::Prices(p) => (p.page_size, p.batch_size),
+            Policy::Stock(s) => (s.page_size, s.batch_size),
+        };
+        (page.clamp(1, 10_000), batch.clamp(1, 10_000))
+    }
+}
+
+/// What a run did, item by item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ValuesReport {
+    pub pages: u64,
+    pub read: u64,
+    /// Batched calls made to the ERP.
+    pub batches: u64,
+    /// Items whose values were written.
+    pub written: u64,
+    /// Items whose values were as last written (not sent).
+    pub unchanged: u64,
+    /// Items the ERP has no value for (no list price, no customer price): nothing written.
+    pub missing: u64,
+    /// A dry run: items whose values changed since Ferry last wrote them, and their first keys.
+    pub would_write: u64,
+    pub would_write_keys: Vec<String>,
+}
+
+/// How a run is asked for (`ferry sync prices --dry-run`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    /// Write nothing (no product, no availability, no content hash): report what would change.
+    pub dry_run: bool,
+}
+
+/// The job's checkpoint: the run's policy, where it is, and what it did so far.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub policy: Policy,
+    #[serde(default)]
+    pub options: RunOptions,
+    /// The next page to read (none: the first, or done when `finished`).
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub finished: bool,
+    #[serde(default)]
+    pub report: ValuesReport,
+}
+
+/// Queues a run (or queues it again when the last one ended; a queued one stands).
+pub async fn queue(
+    store: &dyn Store,
+    tenant: &str,
+    policy: &Policy,
+    options: RunOptions,
+) -> Result<Ingested, StoreError> {
+    let (kind, key) = (policy.kind(), policy.key(options.dry_run));
+    let checkpoint = Checkpoint {
+        policy: policy.clone(),
+        options,
+        cursor: None,
+        finished: false,
+        report: ValuesReport::default(),
+    };
+    let checkpoint = serde_json::to_value(checkpoint)
+        .map_err(|e| StoreError::Corrupt(format!("{kind} checkpoint: {e}")))?;
+    let job = NewJob {
+        tenant,
+        kind,
+        key,
+        checkpoint,
+    };
+    store.rerun(None, job, now_ms()).await
+}
+
+/// Queues a run at the policy's interval, forever (nothing when it has none), at most once per
+/// slot across the nodes sharing the store: the catalog's schedule loop, with its own lease
+/// name per kind.
+pub async fn schedule(tenant: String, policy: Policy, store: Arc<dyn Store>, node: String) {
+    let Ok(Some(every)) = policy.interval() else {
+        return;
+    };
+    every_slot(
+        &tenant,
+        policy.kind(),
+        every,
+        store,
+        &node,
+        |store, slot| {
+            let (tenant, policy, node) = (tenant.clone(), policy.clone(), node.clone());
+            async move {
+                if !store.take_slot(&tenant, policy.kind(), slot, &node).await? {
+                    return Ok(false);
+                }
+                queue(store.as_ref(), &tenant, &policy, RunOptions::default()).await?;
+                Ok(true)
+            }
+        },
+    )
+    .await
+}
+
+/// Runs one claimed price or stock job.
+pub async fn run(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
+    match sync(env, store, claim).await {
+        Ok(_) => Outcome::Done,
+        Err(e) => {
+            let attempt = u32::try_from(claim.job.attempts).unwrap_or(u32::MAX);
+            outcome_for(&e, attempt, &env.retry, now_ms())
+        }
+    }
+}
+
+/// One item's values as they would be written.
+pub(crate) enum Values {
+    /// The product with only its price fields.
+    Product(Document),
+    /// Its availability, a warehouse each.
+    Stock(Vec<Availability>),
+}
+
+/// An item's values and their content hash.
+pub(crate) struct Pending {
+    pub key: String,
+    pub values: Values,
+}
+
+impl Pending {
+    fn hash(&self) -> String {
+        let bytes = match &self.values {
+            Values::Product(p) => serde_json::to_vec(p),
+            Values::Stock(s) => serde_json::to_vec(s),
+        }
+        .unwrap_or_default();
+        hex::encode(Sha256::digest(&bytes))
+    }
+}
+
+/// The run, from the claim's checkpoint to the last page; returns its report.
+pub async fn sync(
+    env: &Tenant,
+    store: &dyn Store,
+    claim: &Claim,
+) -> Result<ValuesReport, StepError> {
+    let mut cp: Checkpoint = serde_json::from_value(claim.job.checkpoint.clone())
+        .map_err(|e| StepError::Fatal(format!("not a price or stock checkpoint: {e}")))?;
+    if cp.finished {
+        // Queued again after it ended: the same run, afresh.
+        cp.cursor = None;
+        cp.finished = false;
+        cp.report = ValuesReport::default();
+    }
+    let (page_size, batch_size) = cp.policy.sizes();
+    loop {
+        let request = PageRequest {
+            cursor: cp.cursor.clone(),
+            limit: page_size,
+        };
+        let page = env.roles.erp_catalog.list_items(&request).await?;
+        let keys: Vec<String> = page
+            .documents
+            .iter()
+            .filter_map(|d| d.id.as_deref().map(str::trim))
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect();
+        cp.report.read += keys.len() as u64;
+        let before = cp.report.clone();
+        for chunk in keys.chunks(batch_size) {
+            cp.report.batches += 1;
+            let pending = match &cp.policy {
+                Policy::Prices(p) => prices_of(env, p, chunk, &mut cp.report).await?,
+                Policy::Stock(s) => stock::stock_of(env, s, chunk).await?,
+            };
+            apply(
+                env,
+                store,
+                &cp.policy,
+                pending,
+                &mut cp.report,
+                cp.options.dry_run,
+            )
+            .await?;
+        }
+        cp.report.pages += 1;
+        cp.cursor = page.next.clone();
+        cp.finished = page.next.is_none();
+        let audit = format!(
+            "page {}: {} items, {} written, {} unchanged",
+            cp.report.pages,
+            keys.len(),
+            cp.report.written - before.written,
+            cp.report.unchanged - before.unchanged
+        );
+        let checkpoint =
+            serde_json::to_value(&cp).map_err(|e| StepError::Fatal(format!("checkpoint: {e}")))?;
+        let step = if cp.finished { "synced" } else { "page" };
+        store
+            .commit_step(claim, step, &checkpoint, &audit, None)
+            .await?;
+        if cp.finished {
+            return Ok(cp.report);
+        }
+    }
+}
+
+/// Writes the batch's items whose values changed since Ferry last wrote them (one call), then
+/// records their hashes; a dry run only counts them.
+async fn apply(
+    env: &Tenant,
+    store: &dyn Store,
+    policy: &Policy,
+    pending: Vec<Pending>,
+    report: &mut ValuesReport,
+    dry_run: bool,
+) -> Result<(), StepError> {
+    let mut changed = Vec::new();
+    for p in pending {
+        let hash = p.hash();
+        let last = store
+            .content_hash(&env.name, policy.hash_kind(), &p.key)
+            .await?;
+        if last.as_deref() == Some(&hash) {
+            report.unchanged += 1;
+        } else {
+            changed.push((p, hash));
+        }
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    if dry_run {
+        for (p, _) in &changed {
+            report.would_write += 1;
+            if report.would_write_keys.len() < DRY_RUN_KEYS {
+                report.would_write_keys.push(p.key.clone());
+            }
+        }
+        return Ok(());
+    }
+    let mut products = Vec::new();
+    let mut availability = Vec::new();
+    for (p, _) in &changed {
+        match &p.values {
+            Values::Product(d) => products.push(d.clone()),
+            Values::Stock(a) => availability.extend(a.iter().cloned()),
+        }
+    }
+    let quoting = &env.roles.quoting_catalog;
+    if !products.is_empty() {
+        quoting.upsert_products(&products).await?;
+    }
+    if !availability.is_empty() {
+        quoting.set_availability(&availability).await?;
+    }
+    for (p, hash) in &changed {
+        store
+            .set_content_hash(&env.name, policy.hash_kind(), &p.key, hash)
+            .await?;
+        report.written += 1;
+    }
+    Ok(())
+}
+
+/// The batch's prices, one batched call, as products carrying only their price fields.
+async fn prices_of(
+    env: &Tenant,
+    policy: &PricesPolicy,
+    items: &[String],
+    report: &mut ValuesReport,
+) -> Result<Vec<Pending>, StepError> {
+    let customer = policy
+        .customer
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let found = env
+        .roles
+        .erp_catalog
+        .get_item_prices(items, customer)
+        .await?;
+    let mut out = Vec::with_capacity(found.len());
+    for p in found {
+        let mut fields = Vec::new();
+        if let Some(list) = &p.list {
+            fields.push(Field::new(
+                &policy.list_field,
+                Value::Decimal(list.amount.trim().into()),
+            ));
+        }
+        if let Some(c) = &p.customer {
+            fields.push(Field::new(
+                &policy.customer_field,
+                Value::Decimal(c.amount.trim().into()),
+            ));
+        }
+        if fields.is_empty() {
+            report.missing += 1;
+            continue;
+        }
+        let key = p.item.trim().to_string();
+        out.push(Pending {
+            values: Values::Product(Document {
+                kind: "product".into(),
+                id: Some(key.clone()),
+                fields,
+                lines: vec![],
+            }),
+            key,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "prices_tests.rs"]
+mod tests;

@@ -1,0 +1,237 @@
+//! The price and stock syncs on in-memory fakes: values land in the product table through
+//! the batched calls (ceil(N / batch) of them), a second run writes nothing, only the item
+//! whose value changed is written again, a dry run writes nothing, an ERP without the batched
+//! calls is served per item with the same result, and a crashed run resumes at its page.
+
+use std::sync::Arc;
+
+use ferry_domain::Value;
+use ferry_store::{Jobs, MemoryStore, Outcome};
+
+use super::*;
+use crate::RetryPolicy;
+use crate::fakes::Fakes;
+use crate::prices_fakes::{FakeErp, FakeTable};
+use crate::stock::StockPolicy;
+
+const TENANT: &str = "acme";
+
+struct World {
+    store: MemoryStore,
+    erp: Arc<FakeErp>,
+    table: Arc<FakeTable>,
+    tenant: Tenant,
+}
+
+impl World {
+    /// `n` items `A001`.. with list price n.50, customer `C1` price n.00, and stock 10·n in
+    /// warehouse `W1` and n in `W2`.
+    fn new(n: usize, batched: bool) -> Self {
+        let erp = Arc::new(FakeErp {
+            batched,
+            ..FakeErp::default()
+        });
+        for i in 1..=n {
+            let key = format!("A{i:03}");
+            erp.set_list(&key, &format!("{i}.50"));
+            erp.set_customer(&key, "C1", &format!("{i}.00"));
+            erp.set_stock(
+                &key,
+                &[("W1", &format!("{}", 10 * i)), ("W2", &format!("{i}"))],
+            );
+        }
+        let table = Arc::new(FakeTable::default());
+        let mut roles = Fakes::default().roles();
+        roles.erp_catalog = erp.clone();
+        roles.quoting_catalog = table.clone();
+        let tenant = Tenant {
+            name: TENANT.into(),
+            policy: Default::default(),
+            retry: RetryPolicy {
+                initial_interval_ms: 1,
+                backoff_coefficient: 1,
+                maximum_interval_ms: 1,
+                maximum_attempts: 5,
+            },
+            roles,
+            transform_settings: vec![],
+        };
+        Self {
+            store: MemoryStore::new(),
+            erp,
+            table,
+            tenant,
+        }
+    }
+
+    fn prices() -> Policy {
+        Policy::Prices(PricesPolicy {
+            page_size: 4,
+            batch_size: 3,
+            customer: Some("C1".into()),
+            ..PricesPolicy::default()
+        })
+    }
+
+    fn stock() -> Policy {
+        Policy::Stock(StockPolicy {
+            page_size: 4,
+            batch_size: 3,
+            warehouses: vec!["W1".into()],
+            ..StockPolicy::default()
+        })
+    }
+
+    /// Queues a run and works it as a worker would until it ends; its report.
+    async fn sync(&self, policy: &Policy, dry_run: bool) -> ValuesReport {
+        queue(&self.store, TENANT, policy, RunOptions { dry_run })
+            .await
+            .expect("queue");
+        loop {
+            let claim = self
+                .store
+                .claim("test-0", 1, 60_000, now_ms() + 3_600_000)
+                .await
+                .expect("claim")
+                .pop()
+                .expect("a queued job");
+            let outcome = run(&self.tenant, &self.store, &claim).await;
+            self.store
+                .finish(&claim, outcome.clone(), now_ms())
+                .await
+                .expect("finish");
+            match outcome {
+                Outcome::Retry { .. } => continue,
+                Outcome::Done => break,
+                other => panic!("the run ended {other:?}"),
+            }
+        }
+        let job = self
+            .store
+            .job(TENANT, policy.kind(), policy.key(dry_run))
+            .await
+            .expect("read")
+            .expect("the job");
+        let cp: Checkpoint = serde_json::from_value(job.checkpoint).expect("checkpoint");
+        cp.report
+    }
+}
+
+fn dec(s: &str) -> Option<Value> {
+    Some(Value::Decimal(s.into()))
+}
+
+#[tokio::test]
+async fn prices_land_in_batches_and_a_second_run_writes_nothing() {
+    let w = World::new(10, true);
+    let r = w.sync(&World::prices(), false).await;
+    // 10 items in pages of 4 (4, 4, 2), batches of 3 within a page: 2 + 2 + 1 calls.
+    assert_eq!((r.read, r.written, r.batches, r.pages), (10, 10, 5, 3));
+    assert_eq!(w.erp.calls("get_item_prices"), 5);
+    assert_eq!(w.erp.calls("get_item_price"), 0, "no per-item call");
+    assert_eq!(w.table.field("A007", "List"), dec("7.50"));
+    assert_eq!(w.table.field("A007", "Price"), dec("7.00"));
+
+    let again = w.sync(&World::prices(), false).await;
+    assert_eq!((again.written, again.unchanged), (0, 10));
+    assert_eq!(w.table.written().len(), 10, "the second run sent nothing");
+}
+
+#[tokio::test]
+async fn only_the_changed_price_is_written_again() {
+    let w = World::new(6, true);
+    w.sync(&World::prices(), false).await;
+    w.erp.set_list("A004", "99.95");
+    let r = w.sync(&World::prices(), false).await;
+    assert_eq!((r.written, r.unchanged), (1, 5));
+    assert_eq!(w.table.written().last().map(String::as_str), Some("A004"));
+    assert_eq!(w.table.field("A004", "List"), dec("99.95"));
+}
+
+#[tokio::test]
+async fn an_item_without_any_price_is_counted_missing_not_written() {
+    let w = World::new(3, true);
+    // Stocked, but no list price and no price for C1.
+    w.erp.set_stock("B001", &[("W1", "1")]);
+    let r = w.sync(&World::prices(), false).await;
+    assert_eq!((r.read, r.written, r.missing), (4, 3, 1));
+    assert_eq!(w.table.field("B001", "List"), None);
+    assert!(!w.table.written().contains(&"B001".to_string()));
+}
+
+#[tokio::test]
+async fn without_a_reference_customer_only_list_prices_are_written() {
+    let w = World::new(2, true);
+    let policy = Policy::Prices(PricesPolicy::default());
+    let r = w.sync(&policy, false).await;
+    assert_eq!(r.written, 2);
+    assert_eq!(w.table.field("A001", "List"), dec("1.50"));
+    assert_eq!(w.table.field("A001", "Price"), None);
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_nothing_and_says_what_would_change() {
+    let w = World::new(5, true);
+    let r = w.sync(&World::prices(), true).await;
+    assert_eq!((r.would_write, r.written), (5, 0));
+    assert_eq!(r.would_write_keys.first().map(String::as_str), Some("A001"));
+    assert!(w.table.written().is_empty());
+    // Nothing recorded either: the real run still writes every item.
+    let real = w.sync(&World::prices(), false).await;
+    assert_eq!(real.written, 5);
+}
+
+#[tokio::test]
+async fn an_erp_without_the_batched_calls_is_served_per_item_with_the_same_result() {
+    let w = World::new(5, false);
+    let r = w.sync(&World::prices(), false).await;
+    assert_eq!(r.written, 5);
+    assert_eq!(w.erp.calls("get_item_prices"), 0);
+    assert_eq!(w.erp.calls("get_item_price"), 5);
+    assert_eq!(w.erp.calls("get_customer_price"), 5);
+    assert_eq!(w.table.field("A002", "List"), dec("2.50"));
+    assert_eq!(w.table.field("A002", "Price"), dec("2.00"));
+}
+
+#[tokio::test]
+async fn stock_of_the_configured_warehouses_lands_and_only_changes_are_written() {
+    let w = World::new(5, true);
+    let r = w.sync(&World::stock(), false).await;
+    assert_eq!((r.written, r.batches), (5, 3));
+    assert_eq!(w.erp.calls("get_stocks"), 3);
+    assert_eq!(
+        w.table.available("A003"),
+        vec![(Some("W1".into()), "30".into())],
+        "only W1 counts"
+    );
+    // W2 changing is not this tenant's stock: nothing written.
+    w.erp.set_stock("A002", &[("W1", "20"), ("W2", "7")]);
+    w.erp.set_stock("A005", &[("W1", "0")]);
+    let r = w.sync(&World::stock(), false).await;
+    assert_eq!((r.written, r.unchanged), (1, 4));
+    assert_eq!(
+        w.table.available("A005"),
+        vec![(Some("W1".into()), "0".into())]
+    );
+}
+
+#[tokio::test]
+async fn an_item_stocked_in_no_configured_warehouse_is_available_zero() {
+    let w = World::new(2, false);
+    w.erp.set_stock("A001", &[("W9", "5")]);
+    let r = w.sync(&World::stock(), false).await;
+    assert_eq!(r.written, 2);
+    assert_eq!(w.table.available("A001"), vec![(None, "0".into())]);
+    assert_eq!(w.erp.calls("get_stock"), 2, "per item on an older ERP");
+}
+
+#[tokio::test]
+async fn a_run_that_failed_on_a_page_resumes_there_without_writing_twice() {
+    let w = World::new(10, true);
+    *w.erp.fail_page.lock().expect("lock") = Some(2);
+    let r = w.sync(&World::prices(), false).await;
+    assert_eq!((r.read, r.written, r.pages), (10, 10, 3));
+    // The first page was not read again: 1 + failed 1 + 2 more pages.
+    assert_eq!(w.erp.calls("list_items"), 4);
+    assert_eq!(w.table.written().len(), 10, "no item written twice");
+}
