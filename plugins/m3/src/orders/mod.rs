@@ -640,7 +640,8 @@ fn confirmed_order(mi: &Mi, orno: &str) -> Result<(Record, Vec<Record>), Error> 
             ("GetHead".to_string(), by_orno.clone()),
             ("LstLine".to_string(), by_orno),
         ];
-        let mut got = mi.bulk("OIS100MI", &reads)?.into_iter();
+        // Reads only: resent safely after a 429/503, unlike a bulk of writes.
+        let mut got = mi.bulk_read("OIS100MI", &reads)?.into_iter();
         let mut next = || {
             got.next()
                 .unwrap_or_else(|| Ok(Vec::new()))

@@ -1,6 +1,6 @@
 //! Reads an order needs, several transactions of one program in one round trip: the v2 bulk
 //! POST when the tenant enters orders in bulk (`order_entry = "bulk"`, which needs v2), else one
-//! GET each. Each answer is that transaction's first record, none when M3 has no such record,
+//! GET each. Sent as reads only (`bulk_read`): the host may resend them after a 429/503. Each answer is that transaction's first record, none when M3 has no such record,
 //! or the failure.
 
 use crate::mi::{Mi, Record};
@@ -17,7 +17,7 @@ pub fn get_many(
     }
     if mi.settings.bulk_orders && reads.len() > 1 {
         return mi
-            .bulk(program, reads)?
+            .bulk_read(program, reads)?
             .into_iter()
             .map(|result| match result {
                 Ok(records) => Ok(records.into_iter().next()),
