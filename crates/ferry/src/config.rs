@@ -117,6 +117,8 @@ pub struct TenantConfig {
 pub struct SyncConfig {
     pub catalog: ferry_flows::catalog::CatalogPolicy,
     pub customers: ferry_flows::customers::CustomerPolicy,
+    pub prices: ferry_flows::prices::PricesPolicy,
+    pub stock: ferry_flows::stock::StockPolicy,
 }
 
 /// `[tenants.T.host]`: what the host checks before any plugin code runs.

@@ -147,6 +147,17 @@ pub async fn start(
             jobs.clone(),
             node.id.clone(),
         )));
+        for policy in [
+            crate::flows::prices::Policy::Prices(tenant.sync.prices.clone()),
+            crate::flows::prices::Policy::Stock(tenant.sync.stock.clone()),
+        ] {
+            background.push(tokio::spawn(crate::flows::prices::schedule(
+                name.clone(),
+                policy,
+                jobs.clone(),
+                node.id.clone(),
+            )));
+        }
     }
     background.push(tokio::spawn(crate::api::sample_store_metrics(
         store.clone(),

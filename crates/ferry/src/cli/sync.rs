@@ -1,4 +1,4 @@
-//! `ferry sync catalog`: queue a catalog run on the server's store and follow it to its end.
+//! `ferry sync catalog|prices|stock`: queue a run on the server's store and follow it to its end.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -9,8 +9,9 @@ use clap::Subcommand;
 
 use super::{exit, out};
 use crate::flows::catalog::RunOptions;
+use crate::flows::prices::RunOptions as ValuesOptions;
 use crate::services::Context;
-use crate::services::sync::{self, CatalogRun};
+use crate::services::sync::{self, CatalogRun, ValuesRun};
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
@@ -42,6 +43,32 @@ pub enum SyncCommand {
     /// QuoteWerks customers ⇄ M3 customers, run here: matched, created, merged per the
     /// tenant's conflict policy, with a summary.
     Customers(super::sync_customers::CustomersArgs),
+    /// M3 list prices (and the tenant's reference customer's) → QuoteWerks products' price
+    /// fields, a batch of items per M3 call; only changed prices written. A running server
+    /// does the work.
+    Prices(ValuesArgs),
+    /// M3 stock in the tenant's warehouses → QuoteWerks availability, a batch of items per M3
+    /// call; only changed stock written. A running server does the work.
+    Stock(ValuesArgs),
+}
+
+/// `ferry sync prices|stock`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct ValuesArgs {
+    #[arg(long)]
+    tenant: String,
+    /// Write nothing: read every item's values as a run would, and print what it would write.
+    #[arg(long)]
+    dry_run: bool,
+    /// Queue it and return at once.
+    #[arg(long)]
+    no_wait: bool,
+    /// Stop following (the run goes on) after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout_secs: u64,
+    /// The final state and counts as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
@@ -55,10 +82,12 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
         json,
     } = cmd
     else {
-        let SyncCommand::Customers(args) = cmd else {
-            unreachable!("every sync command is matched above")
+        return match cmd {
+            SyncCommand::Customers(args) => super::sync_customers::run(ctx, args).await,
+            SyncCommand::Prices(args) => run_values(ctx, args, false).await,
+            SyncCommand::Stock(args) => run_values(ctx, args, true).await,
+            SyncCommand::Catalog { .. } => unreachable!("matched above"),
         };
-        return super::sync_customers::run(ctx, args).await;
     };
     let options = RunOptions {
         dry_run: *dry_run,
@@ -72,7 +101,7 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
     }
     let timeout = Duration::from_secs(*timeout_secs);
     // A bar on a terminal; plain lines when piped or with --json (scripts read the end only).
-    let bar = (!*json && std::io::stderr().is_terminal()).then(progress_bar);
+    let bar = (!*json && std::io::stderr().is_terminal()).then(|| progress_bar("catalog"));
     let run = sync::follow_catalog(ctx, tenant, key, timeout, |r| match &bar {
         Some(bar) => {
             bar.set_position(r.report.read);
@@ -100,11 +129,11 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
 
 /// M3 doesn't say how many items a run will read, so the bar counts and shows the rate, not an
 /// end or an ETA.
-fn progress_bar() -> ProgressBar {
+fn progress_bar(what: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner().with_style(
-        ProgressStyle::with_template(
-            "{spinner} catalog sync {msg}: {pos} items read ({per_sec}, {elapsed})",
-        )
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} sync {{msg}}: {{pos}} items read ({{per_sec}}, {{elapsed}})"
+        ))
         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -134,6 +163,82 @@ fn summary(run: &CatalogRun) -> String {
         "catalog sync {}: {} read, {} inserted, {} updated, {} unchanged, {} deactivated, {} failed",
         run.state, r.read, r.inserted, r.updated, r.unchanged, r.deactivated, r.failed
     );
+    if let Some(e) = run.error.as_deref().filter(|_| run.state != "done") {
+        line.push_str(&format!("\n    {e}"));
+    }
+    line
+}
+
+/// `ferry sync prices|stock`: queue the run, follow it (plain lines or a bar), summarize.
+async fn run_values(ctx: &Context, args: &ValuesArgs, stock: bool) -> anyhow::Result<i32> {
+    let ValuesArgs {
+        tenant,
+        dry_run,
+        no_wait,
+        timeout_secs,
+        json,
+    } = args;
+    let what = if stock { "stock" } else { "prices" };
+    let options = ValuesOptions { dry_run: *dry_run };
+    let policy = sync::queue_values(ctx, tenant, stock, options).await?;
+    if *no_wait {
+        out!("queued a {what} sync for tenant '{tenant}'")?;
+        return Ok(exit::OK);
+    }
+    let timeout = Duration::from_secs(*timeout_secs);
+    let bar = (!*json && std::io::stderr().is_terminal()).then(|| progress_bar(what));
+    let key = policy.key(*dry_run);
+    let run = sync::follow_values(ctx, tenant, &policy, key, timeout, |r| match &bar {
+        Some(bar) => {
+            bar.set_position(r.report.read);
+            bar.set_message(r.state.clone());
+        }
+        None if !*json && !r.ended() => {
+            let _ = out!("{}: {} items read", r.state, r.report.read);
+        }
+        None => {}
+    })
+    .await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if *json {
+        out!("{}", serde_json::to_string_pretty(&run)?)?;
+    } else {
+        out!("{}", values_summary(&run))?;
+    }
+    Ok(match run.state.as_str() {
+        "done" => exit::OK,
+        _ => exit::FAILED,
+    })
+}
+
+fn values_summary(run: &ValuesRun) -> String {
+    let r = &run.report;
+    let mut line = if run.options.dry_run {
+        let mut line = format!(
+            "{} dry run {}: {} read, {} would be written, {} unchanged, {} without a value; nothing was written",
+            run.target, run.state, r.read, r.would_write, r.unchanged, r.missing
+        );
+        if !r.would_write_keys.is_empty() {
+            line.push_str(&format!(
+                "\n    would write: {}",
+                r.would_write_keys.join(", ")
+            ));
+            let more = r
+                .would_write
+                .saturating_sub(r.would_write_keys.len() as u64);
+            if more > 0 {
+                line.push_str(&format!(" and {more} more"));
+            }
+        }
+        line
+    } else {
+        format!(
+            "{} sync {}: {} read, {} written, {} unchanged, {} without a value ({} ERP calls)",
+            run.target, run.state, r.read, r.written, r.unchanged, r.missing, r.batches
+        )
+    };
     if let Some(e) = run.error.as_deref().filter(|_| run.state != "done") {
         line.push_str(&format!("\n    {e}"));
     }

@@ -87,6 +87,9 @@ pub enum Invalid {
     WebhookHeader(String, String),
     #[error("tenant '{0}': sync.catalog.{1}")]
     SyncCatalog(String, String),
+    /// `[tenants.T.sync.prices]` or `.stock`: which, and what is wrong.
+    #[error("tenant '{0}': sync.{1}.{2}")]
+    SyncValues(String, &'static str, String),
 }
 
 /// Every problem in `config`, or `Ok` when there is none.
@@ -104,6 +107,12 @@ pub fn check(config: &FerryConfig) -> Result<(), Vec<Invalid>> {
         host(name, tenant, &mut problems);
         if let Err(e) = tenant.sync.catalog.interval() {
             problems.push(Invalid::SyncCatalog(name.clone(), e));
+        }
+        if let Err(e) = ferry_flows::catalog::interval(tenant.sync.prices.every.as_deref()) {
+            problems.push(Invalid::SyncValues(name.clone(), "prices", e));
+        }
+        if let Err(e) = ferry_flows::catalog::interval(tenant.sync.stock.every.as_deref()) {
+            problems.push(Invalid::SyncValues(name.clone(), "stock", e));
         }
         let erp = tenant.plugins.get(&Role::Erp);
         let setting = |key: &str| {

@@ -1,4 +1,4 @@
-//! The syncs an operator starts by hand (`ferry sync catalog`): queued as the same durable job
+//! The syncs an operator starts by hand (`ferry sync catalog|prices|stock`): queued as the same durable job
 //! a schedule queues, on the store the server works from, and followed until it ends.
 
 use std::time::Duration;
@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{Context, ServiceError};
 use crate::flows::catalog::{self, CatalogReport, Checkpoint, Mode, RunOptions};
+use crate::flows::prices::{self, Policy, ValuesReport};
 use ferry_store::Job;
 
 /// How often a follower looks at the job.
@@ -107,6 +108,93 @@ pub async fn follow_catalog(
             .await?
             .ok_or_else(|| ServiceError::Input(format!("tenant '{tenant}' has no catalog run")))?;
         let run = CatalogRun::of(&job)?;
+        let seen = (run.state.clone(), run.report.read);
+        if last.as_ref() != Some(&seen) {
+            progress(&run);
+            last = Some(seen);
+        }
+        if run.ended() || tokio::time::Instant::now() >= deadline {
+            return Ok(run);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// A price or stock run as the store has it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValuesRun {
+    pub tenant: String,
+    /// `prices` or `stock`.
+    pub target: &'static str,
+    pub options: prices::RunOptions,
+    /// queued, running, done, held or dead.
+    pub state: String,
+    pub report: ValuesReport,
+    /// Why it is held or dead, or why its last attempt failed.
+    pub error: Option<String>,
+}
+
+impl ValuesRun {
+    fn of(job: &Job) -> Result<Self, ServiceError> {
+        let cp: prices::Checkpoint = serde_json::from_value(job.checkpoint.clone())
+            .map_err(|e| ServiceError::Input(format!("not a price or stock checkpoint: {e}")))?;
+        Ok(Self {
+            tenant: job.tenant.clone(),
+            target: match cp.policy {
+                Policy::Prices(_) => "prices",
+                Policy::Stock(_) => "stock",
+            },
+            options: cp.options,
+            state: job.state.as_str().to_string(),
+            report: cp.report,
+            error: job.hold_reason.clone().or_else(|| job.last_error.clone()),
+        })
+    }
+
+    /// Whether the run has ended (done, held or dead).
+    pub fn ended(&self) -> bool {
+        !matches!(self.state.as_str(), "queued" | "running")
+    }
+}
+
+/// Queues a price (`stock` false) or stock run for `tenant` with its configured policy; returns
+/// the policy (its kind and key name the job to follow).
+pub async fn queue_values(
+    ctx: &Context,
+    tenant: &str,
+    stock: bool,
+    options: prices::RunOptions,
+) -> Result<Policy, ServiceError> {
+    let sync = &ctx.tenant(tenant)?.sync;
+    let policy = if stock {
+        Policy::Stock(sync.stock.clone())
+    } else {
+        Policy::Prices(sync.prices.clone())
+    };
+    let store = ctx.open_store().await?;
+    prices::queue(store.as_ref(), tenant, &policy, options).await?;
+    Ok(policy)
+}
+
+/// Follows the tenant's price or stock run (`policy`'s kind, `key`) until it ends or `timeout`
+/// passes; `progress` sees each new state of it. Returns the last state seen.
+pub async fn follow_values(
+    ctx: &Context,
+    tenant: &str,
+    policy: &Policy,
+    key: &str,
+    timeout: Duration,
+    mut progress: impl FnMut(&ValuesRun),
+) -> Result<ValuesRun, ServiceError> {
+    let store = ctx.open_store().await?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last: Option<(String, u64)> = None;
+    loop {
+        let job = store
+            .job(tenant, policy.kind(), key)
+            .await?
+            .ok_or_else(|| ServiceError::Input(format!("tenant '{tenant}' has no such run")))?;
+        let run = ValuesRun::of(&job)?;
         let seen = (run.state.clone(), run.report.read);
         if last.as_ref() != Some(&seen) {
             progress(&run);

@@ -15,7 +15,6 @@ use ferry_domain::{DocumentPage, ErpCatalog, PageRequest, Price, RoleResult, Sto
 use super::erp::erp_call;
 use super::versions::{ErpBindings, answer_with, erp_bindings};
 use super::{PluginSource, answer, guest_call};
-use crate::Role;
 use crate::bindings::types as wit;
 
 pub(super) struct ErpCatalogAdapter {

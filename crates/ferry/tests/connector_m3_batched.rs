@@ -1,0 +1,141 @@
+//! The M3 connector's batched catalog calls (erp 1.3 `get-item-prices`, `get-stocks`) against
+//! the M3 simulator: N items take ceil(N / bulk_size) MI round trips per transaction (list
+//! price; customer price; one warehouse's balance), counted by the simulator, and answer the
+//! same as the per-item calls.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use ferry::config::FerryConfig;
+use ferry::runtime::{Grants, Plugin, Role, Runtime};
+use ferry_sim::seed;
+use ferry_sim::{M3Sim, M3SimConfig, M3SimHandle};
+
+const BULK: usize = 25;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    sim: M3SimHandle,
+    rt: Arc<Runtime>,
+    plugin: Plugin,
+    grants: Arc<Grants>,
+}
+
+async fn env() -> Env {
+    let sim = M3Sim::start(M3SimConfig {
+        items: 120,
+        ..M3SimConfig::default()
+    })
+    .await
+    .expect("m3 sim");
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("m3.ionapi"), sim.ionapi_json()).expect("ionapi");
+    let toml = format!(
+        "[tenants.acme.connections.m3]\nkind = \"http\"\nionapi = {{ file = \"m3.ionapi\" }}\n\n\
+         [tenants.acme.plugins.erp]\nconnections = [\"m3\"]\n\n\
+         [tenants.acme.plugins.erp.settings]\nbulk_size = \"{BULK}\"\n"
+    );
+    std::fs::write(dir.path().join("ferry.toml"), toml).expect("toml");
+    let config = FerryConfig::load(&dir.path().join("ferry.toml")).expect("config");
+    let grants = config.plugin_grants("acme", Role::Erp).expect("grants");
+    let rt = runtime();
+    let plugin = load(&rt, "m3_connector", Role::Erp);
+    Env {
+        _dir: dir,
+        sim,
+        rt,
+        plugin,
+        grants,
+    }
+}
+
+/// Calls one `erp` export: `erp!(env, call_get_item_price, "A1")`.
+macro_rules! erp {
+    ($env:expr, $method:ident $(, $arg:expr)*) => {{
+        let mut call = $env.rt.erp(&$env.plugin, $env.grants.clone()).await.expect("instantiate");
+        let (erp, store) = call.parts();
+        let r = erp.ferry_erp_erp().$method(store $(, $arg)*).await;
+        call.finish(r)
+    }};
+}
+
+fn items(n: usize) -> Vec<String> {
+    (0..n).map(seed::item_number).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prices_of_n_items_take_one_round_trip_per_bulk() {
+    let env = env().await;
+    let items = items(110);
+    // Warm the token first: its request is no MI round trip, but keep the count clean.
+    erp!(env, call_get_item_price, &items[0])
+        .expect("call")
+        .expect("a price");
+
+    let before = env.sim.mi_requests();
+    let found = erp!(env, call_get_item_prices, &items, None)
+        .expect("call")
+        .expect("prices");
+    let trips = env.sim.mi_requests() - before;
+    assert_eq!(trips, items.len().div_ceil(BULK) as u64, "list prices");
+    assert_eq!(found.len(), items.len());
+    assert!(
+        found.iter().zip(&items).all(|(p, i)| &p.item == i),
+        "in order"
+    );
+
+    // The same answer as one call per item.
+    for (p, item) in found.iter().zip(&items).take(5) {
+        let one = erp!(env, call_get_item_price, item)
+            .expect("call")
+            .expect("a price");
+        let batched = p.list_price.as_ref().expect("a list price");
+        assert_eq!(batched.amount, one.amount, "{item}");
+    }
+
+    // With a reference customer: one more round trip per bulk for its prices.
+    let cuno = seed::customer(42, 0).cuno;
+    let before = env.sim.mi_requests();
+    let found = erp!(env, call_get_item_prices, &items, Some(cuno.as_str()))
+        .expect("call")
+        .expect("prices");
+    let trips = env.sim.mi_requests() - before;
+    assert_eq!(
+        trips,
+        2 * items.len().div_ceil(BULK) as u64,
+        "list + customer"
+    );
+    assert!(
+        found.iter().filter(|p| p.customer_price.is_some()).count() > items.len() / 2,
+        "customer prices found"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stock_of_n_items_in_one_warehouse_takes_one_round_trip_per_bulk() {
+    let env = env().await;
+    let items = items(60);
+    erp!(env, call_get_item_price, &items[0])
+        .expect("call")
+        .expect("a price");
+    let whlo = seed::WAREHOUSES[0].0.to_string();
+    let before = env.sim.mi_requests();
+    let found = erp!(env, call_get_stocks, &items, std::slice::from_ref(&whlo))
+        .expect("call")
+        .expect("stock");
+    let trips = env.sim.mi_requests() - before;
+    assert_eq!(trips, items.len().div_ceil(BULK) as u64);
+    assert_eq!(found.len(), items.len());
+    let one = erp!(env, call_get_stock, &items[3])
+        .expect("call")
+        .expect("stock");
+    let per_item = one.iter().find(|b| b.warehouse.trim() == whlo);
+    let batched = found[3].balances.first();
+    assert_eq!(
+        batched.map(|b| b.allocatable.clone()),
+        per_item.map(|b| b.allocatable.clone()),
+        "the same balance either way"
+    );
+}
