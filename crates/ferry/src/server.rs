@@ -96,7 +96,9 @@ pub async fn start(
     for name in config.tenants.keys() {
         tenants.insert(
             name.clone(),
-            Arc::new(TenantEnv::build(&config, name, registry.clone())?),
+            Arc::new(
+                TenantEnv::build(&config, name, registry.clone())?.with_shadows(store.clone()),
+            ),
         );
     }
     let tenants = Arc::new(tenants);

@@ -23,6 +23,9 @@ pub struct TenantEnv {
     /// The prepared (snapshotted) transform, for the digest it was made from.
     prepared: Option<Prepared>,
     served: ServedGrants,
+    /// Where shadow runs are found and recorded (a server's store); none: no shadowing.
+    shadows: Option<Arc<dyn ferry_store::Store>>,
+    candidate: crate::services::shadow_run::LoadedCandidate,
 }
 
 /// Per role, the grants the active component is given (narrowed to its package's manifest),
@@ -88,7 +91,16 @@ impl TenantEnv {
                 .plugin_prepare(name, Role::Transform)
                 .then(Prepared::default),
             served: ServedGrants::default(),
+            shadows: None,
+            candidate: Default::default(),
         })
+    }
+
+    /// Runs the tenant's shadow transform (when one is started) beside the live one and
+    /// records both answers in `store` (see `services::shadow_run`).
+    pub fn with_shadows(mut self, store: Arc<dyn ferry_store::Store>) -> Self {
+        self.shadows = Some(store);
+        self
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
@@ -135,10 +147,21 @@ impl TenantEnv {
     }
 
     pub fn roles(&self) -> ferry_domain::Roles {
-        crate::runtime::roles::roles_with_default_transform(
+        let mut roles = crate::runtime::roles::roles_with_default_transform(
             Arc::new(self.plugins()),
             Arc::new(crate::mapping::DefaultMappings),
-        )
+        );
+        if let Some(store) = &self.shadows {
+            roles.transform = Arc::new(crate::services::shadow_run::ShadowedTransform {
+                tenant: self.name.clone(),
+                live: roles.transform,
+                store: store.clone(),
+                registry: self.registry.clone(),
+                grants: self.grants(Role::Transform),
+                loaded: self.candidate.clone(),
+            });
+        }
+        roles
     }
 
     /// The transform's settings, as a transform's context carries them.

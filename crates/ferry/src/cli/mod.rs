@@ -9,6 +9,7 @@ mod mapping;
 mod nodes;
 mod ops;
 mod plugin;
+mod plugin_shadow;
 mod store;
 mod sync;
 mod sync_customers;

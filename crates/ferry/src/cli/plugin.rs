@@ -93,6 +93,9 @@ pub enum PluginCommand {
         /// Where to write them, without extension (e.g. keys/acme).
         base: PathBuf,
     },
+    /// Shadow runs: `shadow DIGEST` runs an installed component beside the active one on live
+    /// events (its answers recorded, never sent); `shadow report|promote|stop`.
+    Shadow(super::plugin_shadow::ShadowArgs),
     /// Call one export of a component under the normal limits and print what came back.
     Run {
         file: PathBuf,
@@ -131,6 +134,7 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
     match cmd {
         PluginCommand::New(args) => return super::authoring::new(args),
         PluginCommand::Test(args) => return super::authoring::test(cli, args).await,
+        PluginCommand::Shadow(args) => return super::plugin_shadow::run(cli, args).await,
         PluginCommand::Sign { package, key } => {
             let (signer, signed) = packages::sign(package, key)?;
             out!(
@@ -157,6 +161,7 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<i32> {
     match cmd {
         PluginCommand::New(_)
         | PluginCommand::Test(_)
+        | PluginCommand::Shadow(_)
         | PluginCommand::Sign { .. }
         | PluginCommand::Keygen { .. } => {}
         PluginCommand::Pack {

@@ -27,6 +27,8 @@ mod metadata;
 pub mod packages;
 pub mod plugins;
 pub mod run_query;
+pub mod shadow;
+pub mod shadow_run;
 pub mod sync;
 pub mod tokens;
 

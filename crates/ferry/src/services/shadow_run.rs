@@ -1,0 +1,155 @@
+//! The shadow hook: the tenant's transform, and beside it, while a shadow of the transform
+//! role runs, the candidate component on the same input. The live answer is what the flow
+//! gets; the candidate's is only compared and recorded (`ferry plugin shadow report`), never
+//! returned, so nothing it maps reaches the ERP.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use ferry_domain::{Context, Document, Issue, Mapped, RoleResult, Transform};
+use ferry_store::{ShadowRecord, Store};
+use serde_json::{Value as Json, json};
+
+use crate::runtime::{Grants, Plugin, PluginSource, Registry, Role, Runtime};
+
+/// The live transform, shadowed by the tenant's running shadow (if any).
+pub struct ShadowedTransform {
+    pub tenant: String,
+    pub live: Arc<dyn Transform>,
+    pub store: Arc<dyn Store>,
+    pub registry: Arc<Registry>,
+    /// What the candidate is given: the live transform's grants (it sends nothing).
+    pub grants: Arc<Grants>,
+    /// The loaded candidate, by digest (loaded once per shadow, not per call).
+    pub loaded: LoadedCandidate,
+}
+
+/// The loaded candidate by digest, shared by every `ShadowedTransform` of one tenant.
+pub type LoadedCandidate = Arc<Mutex<Option<(String, Arc<dyn Transform>)>>>;
+
+/// A source that always serves the candidate component.
+struct Candidate {
+    runtime: Arc<Runtime>,
+    plugin: Arc<Plugin>,
+    grants: Arc<Grants>,
+}
+
+impl PluginSource for Candidate {
+    fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+    fn plugin(&self, _role: Role) -> Result<Arc<Plugin>, String> {
+        Ok(self.plugin.clone())
+    }
+    fn grants(&self, _role: Role) -> Arc<Grants> {
+        self.grants.clone()
+    }
+}
+
+/// What a transform answered, as recorded: the mapped document, the issues, or the failure.
+pub fn answer_json(answer: &RoleResult<Result<Mapped, Vec<Issue>>>) -> Json {
+    match answer {
+        Ok(Ok(mapped)) => serde_json::to_value(&mapped.document).unwrap_or(Json::Null),
+        Ok(Err(issues)) => json!({ "issues": issues }),
+        Err(e) => json!({ "failed": e.to_string() }),
+    }
+}
+
+/// The run a document belongs to: its id, else its `DocNo`.
+fn run_key(input: &Document) -> String {
+    input
+        .id
+        .clone()
+        .or_else(|| input.get("DocNo").map(|v| format!("{v:?}")))
+        .unwrap_or_else(|| "-".into())
+}
+
+impl ShadowedTransform {
+    async fn candidate(&self, digest: &str) -> Result<Arc<dyn Transform>, String> {
+        if let Ok(loaded) = self.loaded.lock()
+            && let Some((d, t)) = loaded.as_ref()
+            && d == digest
+        {
+            return Ok(t.clone());
+        }
+        let bytes = self.registry.blob(digest).map_err(|e| e.to_string())?;
+        let runtime = self.registry.runtime().clone();
+        let loader = runtime.clone();
+        // Compiling is CPU-bound: off the reactor.
+        let plugin =
+            tokio::task::spawn_blocking(move || loader.load(&bytes, Some(Role::Transform)))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+        let source = Candidate {
+            runtime,
+            plugin: Arc::new(plugin),
+            grants: self.grants.clone(),
+        };
+        let transform = crate::runtime::roles::roles_with_default_transform(
+            Arc::new(source),
+            Arc::new(crate::mapping::DefaultMappings),
+        )
+        .transform;
+        if let Ok(mut loaded) = self.loaded.lock() {
+            *loaded = Some((digest.to_string(), transform.clone()));
+        }
+        Ok(transform)
+    }
+
+    /// Runs the candidate on the same call and records both answers; any failure here is
+    /// logged and recorded, never passed to the flow.
+    async fn shadow(
+        &self,
+        kind: &str,
+        input: &Document,
+        context: &Context,
+        live: &RoleResult<Result<Mapped, Vec<Issue>>>,
+    ) -> Result<(), String> {
+        let shadows = self
+            .store
+            .shadows(Some(&self.tenant))
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(running) = shadows
+            .into_iter()
+            .find(|s| s.role == Role::Transform.as_str() && s.ended_at.is_none())
+        else {
+            return Ok(());
+        };
+        let shadow = match self.candidate(&running.digest).await {
+            Ok(t) => answer_json(&t.map_document(kind, input, context).await),
+            Err(e) => json!({ "failed": format!("loading the candidate: {e}") }),
+        };
+        let live = answer_json(live);
+        let record = ShadowRecord {
+            shadow_id: running.id,
+            kind: kind.to_string(),
+            key: run_key(input),
+            agree: live == shadow,
+            live,
+            shadow,
+            recorded_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        };
+        self.store
+            .record_shadow(&record)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait]
+impl Transform for ShadowedTransform {
+    async fn map_document(
+        &self,
+        kind: &str,
+        input: &Document,
+        context: &Context,
+    ) -> RoleResult<Result<Mapped, Vec<Issue>>> {
+        let live = self.live.map_document(kind, input, context).await;
+        if let Err(e) = self.shadow(kind, input, context, &live).await {
+            tracing::warn!(tenant = %self.tenant, kind, "shadow run not recorded: {e}");
+        }
+        live
+    }
+}
