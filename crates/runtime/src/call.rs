@@ -14,7 +14,8 @@ use wasmtime::{Store, UpdateDeadline};
 use super::bindings::transform::{Context, Issue, Mapped};
 use super::bindings::types::Document;
 use super::bindings::{
-    ErpConnector, ErpConnectorV1_1, ErpConnectorV1_2, QuotingConnector, QuotingConnectorV1_1, Transform,
+    ErpConnector, ErpConnectorV1_1, ErpConnectorV1_2, QuotingConnector, QuotingConnectorV1_1,
+    Transform,
 };
 use super::engine::Runtime;
 use super::grants::Grants;

@@ -127,7 +127,17 @@ impl Runtime {
         // The typed `*Pre` constructors check every export's signature against the host's.
         let older = older_exports(role, report.version.as_deref());
         let pre = match role {
-            Role::Erp if older && below(report.version.as_deref(), Version { major: 1, minor: 2, patch: 0 }) => {
+            Role::Erp
+                if older
+                    && below(
+                        report.version.as_deref(),
+                        Version {
+                            major: 1,
+                            minor: 2,
+                            patch: 0,
+                        },
+                    ) =>
+            {
                 RolePre::ErpV1_1(ErpConnectorV1_1Pre::new(instance_pre).map_err(link)?)
             }
             Role::Erp if older => {

@@ -173,7 +173,10 @@ mod tests {
         assert!(matches!(limit.next(false), Next::Go));
         assert!(matches!(limit.next(false), Next::Go));
         match limit.next(false) {
-            Next::Wait(d) => assert!(d > Duration::from_millis(50) && d <= Duration::from_millis(100), "{d:?}"),
+            Next::Wait(d) => assert!(
+                d > Duration::from_millis(50) && d <= Duration::from_millis(100),
+                "{d:?}"
+            ),
             _ => panic!("a third send within the burst's instant must wait"),
         }
         let shared = RateLimit::new("t/m3".into(), 10.0, 2);
@@ -183,6 +186,9 @@ mod tests {
             s.held_until = Instant::now() + Duration::from_secs(60);
         }
         assert!(matches!(shared.next(true), Next::Go));
-        assert!(matches!(shared.next(true), Next::Fetch), "the block is spent");
+        assert!(
+            matches!(shared.next(true), Next::Fetch),
+            "the block is spent"
+        );
     }
 }
