@@ -10,6 +10,7 @@ mod nodes;
 mod ops;
 mod plugin;
 mod plugin_shadow;
+mod replay;
 mod store;
 mod sync;
 mod sync_customers;
@@ -118,6 +119,9 @@ pub enum Command {
     Export(export::ExportArgs),
     /// The nodes sharing the store, live or stale, with the jobs each one holds claims on.
     Nodes(nodes::NodesArgs),
+    /// Past runs through a new mapping or plugin: a dry-run diff of what would be sent, or
+    /// `--post` to re-queue them (a quote with its ERP order is skipped).
+    Replay(replay::ReplayArgs),
     /// Check a configuration: every secret, each tenant's OAuth grant and SQL connection,
     /// each configured plugin file against the active one; one line per check.
     Doctor {
@@ -212,6 +216,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Holds(cmd) => ops::holds(&cli.context()?, cmd).await,
         Command::Tokens(cmd) => tokens::run(&cli.context()?, cmd).await,
         Command::Nodes(args) => nodes::run(&cli.context()?, args).await,
+        Command::Replay(args) => replay::run(&cli, args).await,
         Command::Export(args) => export::run(&cli.context()?, args).await,
         Command::Sync(cmd) => sync::run(&cli.context()?, cmd).await,
         Command::Trace {

@@ -26,6 +26,7 @@ pub mod journeys;
 mod metadata;
 pub mod packages;
 pub mod plugins;
+pub mod replay;
 pub mod run_query;
 pub mod shadow;
 pub mod shadow_run;

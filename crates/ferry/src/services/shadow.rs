@@ -159,7 +159,8 @@ fn named(items: &[Json]) -> Option<Vec<(String, &Json)>> {
         .collect()
 }
 
-fn diff(path: &str, live: &Json, shadow: &Json, out: &mut Vec<Change>) {
+/// Every path where `live` and `shadow` differ (replays diff what was sent this way too).
+pub(crate) fn diff(path: &str, live: &Json, shadow: &Json, out: &mut Vec<Change>) {
     let at = |k: &str| {
         if path.is_empty() {
             k.to_string()

@@ -64,6 +64,35 @@ fn run_key(input: &Document) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// The transform an installed component serves with `grants` (kinds it does not map fall
+/// back to the shipped defaults, as for the live one); compiled off the reactor. Shadow runs
+/// and replays load their candidate this way.
+pub(crate) async fn load_transform(
+    registry: &Registry,
+    digest: &str,
+    grants: Arc<Grants>,
+) -> Result<Arc<dyn Transform>, String> {
+    let bytes = registry.blob(digest).map_err(|e| e.to_string())?;
+    let runtime = registry.runtime().clone();
+    let loader = runtime.clone();
+    // Compiling is CPU-bound: off the reactor.
+    let plugin = tokio::task::spawn_blocking(move || loader.load(&bytes, Some(Role::Transform)))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let source = Candidate {
+        runtime,
+        plugin: Arc::new(plugin),
+        grants,
+    };
+    let transform = crate::runtime::roles::roles_with_default_transform(
+        Arc::new(source),
+        Arc::new(crate::mapping::DefaultMappings),
+    )
+    .transform;
+    Ok(transform)
+}
+
 impl ShadowedTransform {
     async fn candidate(&self, digest: &str) -> Result<Arc<dyn Transform>, String> {
         if let Ok(loaded) = self.loaded.lock()
@@ -72,25 +101,7 @@ impl ShadowedTransform {
         {
             return Ok(t.clone());
         }
-        let bytes = self.registry.blob(digest).map_err(|e| e.to_string())?;
-        let runtime = self.registry.runtime().clone();
-        let loader = runtime.clone();
-        // Compiling is CPU-bound: off the reactor.
-        let plugin =
-            tokio::task::spawn_blocking(move || loader.load(&bytes, Some(Role::Transform)))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
-        let source = Candidate {
-            runtime,
-            plugin: Arc::new(plugin),
-            grants: self.grants.clone(),
-        };
-        let transform = crate::runtime::roles::roles_with_default_transform(
-            Arc::new(source),
-            Arc::new(crate::mapping::DefaultMappings),
-        )
-        .transform;
+        let transform = load_transform(&self.registry, digest, self.grants.clone()).await?;
         if let Ok(mut loaded) = self.loaded.lock() {
             *loaded = Some((digest.to_string(), transform.clone()));
         }
