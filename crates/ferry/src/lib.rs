@@ -13,6 +13,7 @@ pub mod api;
 pub mod authoring;
 pub mod cli;
 pub mod config;
+pub mod fixes;
 /// The flows are their own crate (no wasmtime, no axum); `crate::flows` keeps naming them.
 pub use ferry_flows as flows;
 pub mod mapping;
