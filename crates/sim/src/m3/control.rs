@@ -283,6 +283,7 @@ pub fn router(state: SimState) -> Router<SimState> {
     Router::new()
         .route("/_control/state", get(get_state))
         .route("/_control/orders", get(get_orders))
+        .route("/_control/requests", get(get_requests))
         .route("/_control/orders/advance-all", post(post_advance_all))
         .route("/_control/orders/{orno}/advance", post(post_advance))
         .route(
@@ -302,6 +303,17 @@ async fn get_state(State(s): State<SimState>) -> Response {
     s.summary()
         .map(|v| Json(v).into_response())
         .unwrap_or_else(internal)
+}
+
+/// MI requests served (`total`) and per wall-clock second (`per_second`: `[unix second,
+/// requests]`, oldest first), as M3's gateway counts them against a tenant's limit: for tests
+/// driving the simulator in another process.
+async fn get_requests(State(s): State<SimState>) -> Response {
+    Json(json!({
+        "total": s.mi_requests.load(std::sync::atomic::Ordering::Relaxed),
+        "per_second": s.faults.per_second(),
+    }))
+    .into_response()
 }
 
 async fn get_orders(State(s): State<SimState>) -> Response {
