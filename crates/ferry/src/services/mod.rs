@@ -21,6 +21,7 @@ pub mod controls;
 pub mod customer_sync;
 pub mod doctor;
 pub mod export;
+pub mod fixes;
 pub mod health;
 pub mod journeys;
 mod metadata;
