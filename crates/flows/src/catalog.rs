@@ -19,7 +19,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant, now_ms, outcome_for};
-use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
+use ferry_store::{Claim, Ingested, JobState, NewJob, Outcome, Store, StoreError};
 
 pub const KIND: &str = "catalog-sync";
 /// One job per tenant.
@@ -210,7 +210,8 @@ pub async fn queue(
     queue_with(store, tenant, mode, policy, RunOptions::default()).await
 }
 
-/// [`queue`] with options, under [`RunOptions::key`].
+/// [`queue`] with options, under [`RunOptions::key`]. `Duplicate` when a run is queued
+/// already: it stands, so nothing more was queued.
 pub async fn queue_with(
     store: &dyn Store,
     tenant: &str,
@@ -219,6 +220,10 @@ pub async fn queue_with(
     options: RunOptions,
 ) -> Result<Ingested, StoreError> {
     let key = options.key();
+    let waiting = store.job(tenant, KIND, key).await?;
+    if waiting.is_some_and(|job| job.state == JobState::Queued) {
+        return Ok(Ingested::Duplicate);
+    }
     let checkpoint = Checkpoint {
         options,
         ..Checkpoint::new(mode, policy.clone())

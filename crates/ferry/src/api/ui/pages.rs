@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::screens::{Filter, TenantPlugins};
 use super::session::Operator;
@@ -18,9 +18,13 @@ const STATUSES: [&str; 5] = ["queued", "running", "held", "done", "dead"];
 /// The flow filter's other choices (its empty choice is quote-to-order).
 const FLOW_CHOICES: [&str; 3] = ["order-status", "catalog-sync", "any"];
 
+/// What a path segment must encode: all but letters, digits and `-_~`, so `quote-to-order`
+/// stays readable in links; `.` stays encoded so no segment can be `..`.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+
 /// One path segment, percent-encoded.
 pub fn seg(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+    utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 pub fn run_url(tenant: &str, run: &str) -> String {
