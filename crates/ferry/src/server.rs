@@ -160,6 +160,14 @@ pub async fn start(
                 node.id.clone(),
             )));
         }
+        if let Some(env) = tenants.get(name) {
+            background.push(tokio::spawn(crate::services::customer_sync::schedule(
+                env.clone(),
+                tenant.sync.customers.clone(),
+                jobs.clone(),
+                node.id.clone(),
+            )));
+        }
     }
     background.push(tokio::spawn(crate::api::sample_store_metrics(
         store.clone(),

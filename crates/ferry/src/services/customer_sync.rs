@@ -5,8 +5,13 @@
 //! The customer calls are `@unstable(feature = sync)` exports the typed role adapters don't
 //! carry yet, so they are made through the runtime's JSON call path (`Runtime::call_json`),
 //! which checks each argument against the plugin's own WIT types.
+//!
+//! A run is no job: it runs in the process that starts it. One tenant's runs never overlap in
+//! a process (schedule, run-now and the CLI take [`Running`]); a paused `customer-sync` flow
+//! runs nothing (its schedule skips its slots, run-now and the CLI start nothing but a dry run).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -225,6 +230,40 @@ pub fn roles(env: Arc<TenantEnv>) -> CustomerRoles {
     }
 }
 
+/// The tenants whose customer sync runs in this process now.
+static RUNNING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
+
+/// A tenant's customer run in this process, released when dropped.
+struct Running(String);
+
+impl Running {
+    /// None while another run of the tenant's is on.
+    fn take(tenant: &str) -> Option<Self> {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        running
+            .insert(tenant.to_string())
+            .then(|| Self(tenant.to_string()))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
+    }
+}
+
+/// Whether an operator has the tenant's customer sync paused.
+async fn paused(store: &dyn Store, tenant: &str) -> Result<bool, ferry_store::StoreError> {
+    Ok(store
+        .pauses(Some(tenant))
+        .await?
+        .iter()
+        .any(|p| p.flow == customers::KIND))
+}
+
 /// Checks `--since` (a date or RFC 3339, not with `--full`) and the tenant's policy.
 pub fn check(policy: &CustomerPolicy, options: &RunOptions) -> Result<(), ServiceError> {
     policy
@@ -259,6 +298,17 @@ pub async fn run(
     let env = TenantEnv::build(&ctx.config, tenant, registry)
         .map_err(|e| ServiceError::Input(format!("{e:#}")))?;
     let store = ctx.open_store().await?;
+    if !options.dry_run && paused(store.as_ref(), tenant).await? {
+        return Err(ServiceError::Input(format!(
+            "the customer sync of '{tenant}' is paused: resume the flow {} first",
+            customers::KIND
+        )));
+    }
+    let _running = Running::take(tenant).ok_or_else(|| {
+        ServiceError::Input(format!(
+            "a customer sync of '{tenant}' runs already in this process"
+        ))
+    })?;
     customers::sync(
         tenant,
         &roles(Arc::new(env)),
@@ -272,6 +322,32 @@ pub async fn run(
             "customer sync stopped (run it again to resume): {e}"
         ))
     })
+}
+
+/// Starts one run of the tenant's customer sync in the background (run-now); false when one
+/// runs already in this process. The caller checks the pause.
+pub fn start(env: Arc<TenantEnv>, policy: CustomerPolicy, store: Arc<dyn Store>) -> bool {
+    let Some(running) = Running::take(&env.name) else {
+        return false;
+    };
+    tokio::spawn(async move {
+        let _running = running;
+        once(&env, &roles(env.clone()), store.as_ref(), &policy).await;
+    });
+    true
+}
+
+/// One scheduled or run-now run, logged.
+async fn once(env: &TenantEnv, roles: &CustomerRoles, store: &dyn Store, policy: &CustomerPolicy) {
+    match customers::sync(&env.name, roles, store, policy, &RunOptions::default()).await {
+        Ok(r) => tracing::info!(
+            tenant = %env.name,
+            inserted = r.inserted, updated = r.updated, unchanged = r.unchanged,
+            held = r.held, failed = r.failed, conflicts = r.conflicts.len(),
+            "customer sync"
+        ),
+        Err(e) => tracing::warn!(tenant = %env.name, "customer sync stopped: {e}"),
+    }
 }
 
 /// `ferry serve`'s schedule: a run every `every`, at most once per slot across the nodes
@@ -303,22 +379,17 @@ pub async fn schedule(
                 continue;
             }
         }
-        match customers::sync(
-            &env.name,
-            &roles,
-            store.as_ref(),
-            &policy,
-            &RunOptions::default(),
-        )
-        .await
-        {
-            Ok(r) => tracing::info!(
-                tenant = %env.name,
-                inserted = r.inserted, updated = r.updated, unchanged = r.unchanged,
-                held = r.held, failed = r.failed, conflicts = r.conflicts.len(),
-                "customer sync"
-            ),
-            Err(e) => tracing::warn!(tenant = %env.name, "customer sync stopped: {e}"),
+        match paused(store.as_ref(), &env.name).await {
+            Ok(false) => {}
+            Ok(true) => continue,
+            Err(e) => {
+                tracing::warn!(tenant = %env.name, "customer sync schedule: {e}");
+                continue;
+            }
         }
+        let Some(_running) = Running::take(&env.name) else {
+            continue;
+        };
+        once(&env, &roles, store.as_ref(), &policy).await;
     }
 }

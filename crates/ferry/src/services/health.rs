@@ -5,16 +5,13 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use super::controls::FLOWS;
 use super::{Context, ServiceError};
 use crate::flows::now_ms;
-use crate::flows::{catalog, quote_to_order, status};
 use ferry_store::{JobCount, JobState};
 
 /// How far back "recent" reaches.
 pub const WINDOW_SECS: i64 = 3600;
-
-/// The flows every tenant has, listed even when they have no jobs yet.
-const FLOWS: [&str; 3] = [quote_to_order::KIND, catalog::KIND, status::KIND];
 
 /// One flow of one tenant.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -53,6 +50,7 @@ pub async fn tenant_health(ctx: &Context, tenant: &str) -> Result<Vec<FlowHealth
     let current = store.job_counts(tenant, None).await?;
     let queued = store.jobs(Some(tenant), Some(JobState::Queued)).await?;
     let pauses = store.pauses(Some(tenant)).await?;
+    // Every flow, listed even when it has no jobs yet.
     let mut flows: Vec<String> = FLOWS.iter().map(|f| (*f).to_string()).collect();
     for c in &current {
         if !flows.contains(&c.kind) {

@@ -9,13 +9,11 @@ use utoipa::ToSchema;
 use super::runs::Run;
 use super::{AdminState, Caller, ErrorBody, from_service};
 use crate::api::ApiError;
-use crate::flows::quote_to_order::KIND;
-use crate::flows::{catalog, status};
 use crate::services::journeys::{self, Letter, LetterFilter};
 use ferry_store::Job;
 
-/// The flows (job kinds) a filter may name.
-pub const FLOWS: [&str; 3] = [KIND, catalog::KIND, status::KIND];
+/// The flows a filter may name (the console's choices too).
+pub use crate::services::controls::FLOWS;
 
 /// The longest error text a filter may search for.
 const MAX_TEXT: usize = 200;
@@ -31,7 +29,8 @@ pub struct ResolvedLetter {
 /// Which open dead letters to retry; every one of the tenant's when both are absent.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RetryFilter {
-    /// Only this flow: quote-to-order, catalog-sync or order-status.
+    /// Only this flow: quote-to-order, catalog-sync, order-status, price-sync, stock-sync or
+    /// customer-sync.
     pub flow: Option<String>,
     /// Only letters whose error contains this text (any case; at most 200 characters).
     pub error_contains: Option<String>,

@@ -177,8 +177,18 @@ async fn health_counts_per_flow_what_finished_in_the_hour_and_what_waits_now() {
     assert_eq!(health["window_secs"], 3600);
     let flows = health["flows"].as_array().expect("flows");
     let names: Vec<&str> = flows.iter().filter_map(|f| f["flow"].as_str()).collect();
-    assert_eq!(names, ["catalog-sync", "order-status", "quote-to-order"]);
-    let q = &flows[2];
+    assert_eq!(
+        names,
+        [
+            "catalog-sync",
+            "customer-sync",
+            "order-status",
+            "price-sync",
+            "quote-to-order",
+            "stock-sync"
+        ]
+    );
+    let q = &flows[4];
     // acme: 1 dead, 1 held, 1 done, all just now.
     assert_eq!(
         (q["finished"].as_i64(), q["succeeded"].as_i64()),
@@ -216,9 +226,9 @@ async fn health_counts_per_flow_what_finished_in_the_hour_and_what_waits_now() {
         None,
     )
     .await;
-    assert_eq!(health["flows"][2]["queued"], 1);
+    assert_eq!(health["flows"][4]["queued"], 1);
     assert!(
-        health["flows"][2]["lag_secs"]
+        health["flows"][4]["lag_secs"]
             .as_i64()
             .is_some_and(|l| l >= 0)
     );
