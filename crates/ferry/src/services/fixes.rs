@@ -422,16 +422,25 @@ fn cross_reference(accept: &Accept, field: Option<&str>) -> (String, String) {
     }
 }
 
-/// Accepts one suggestion for a held quote: records it, audits it (`by`: who, e.g. "token
-/// abc (admin API)"; `via`: the audit step) and releases the hold. Accepting again what was
-/// accepted already answers the same and changes nothing.
+/// Who accepts a fix, for the audit: the token's id, the surface's name ("admin API") and the
+/// audit step it writes under ("admin-api").
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub token: &'a str,
+    pub via: &'a str,
+    pub step: &'a str,
+}
+
+/// Accepts one suggestion for a held quote: records it, audits it with who chose it and
+/// releases the hold. Accepting again what was accepted already answers the same and changes
+/// nothing.
 pub async fn accept(
     ctx: &Context,
     lookups: &dyn Lookups,
     tenant: &str,
     quote: &str,
     accept: &Accept,
-    (by, via): (&str, &str),
+    by: Actor<'_>,
 ) -> Result<Accepted, FixError> {
     ctx.tenant(tenant)?;
     if accept.kind != ITEM && accept.kind != CUSTOMER {
@@ -466,18 +475,19 @@ pub async fn accept(
     store
         .put_link(tenant, &xkind, &local, &accept.to, None)
         .await?;
+    let target = format!(
+        "{} {} -> {} ({xkind} {local})",
+        accept.kind, accept.from, accept.to
+    );
     store
         .audit(
             tenant,
             KIND,
             &job.key,
-            via,
-            &format!(
-                "hold.fix {} {} -> {} ({xkind} {local}) by {by}",
-                accept.kind, accept.from, accept.to
-            ),
-            &json!({"action": "hold.fix", "by": by, "kind": accept.kind, "from": accept.from,
-                "to": accept.to, "cross_reference": {"kind": xkind, "local_id": local}}),
+            by.step,
+            &format!("hold.fix {target} by token {} ({})", by.token, by.via),
+            &json!({"token": by.token, "action": "hold.fix", "target": target,
+                "kind": accept.kind, "from": accept.from, "to": accept.to}),
         )
         .await?;
     let job = journeys::release(ctx, tenant, &job.key, false).await?;
@@ -523,4 +533,4 @@ async fn again(
 
 #[cfg(test)]
 #[path = "fixes_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -14,7 +14,7 @@ use ferry_store::{Audit, Jobs, Links, MemoryStore, NewJob, Outcome};
 
 /// An ERP selling three items that knows two customers; it refuses every order line whose
 /// ITNO it does not sell.
-struct FakeErp;
+pub(crate) struct FakeErp;
 
 fn items() -> Vec<CatalogItem> {
     [
@@ -79,7 +79,7 @@ impl Lookup for FakeErp {
     }
 }
 
-struct Fake;
+pub(crate) struct Fake;
 
 #[async_trait]
 impl Lookups for Fake {
@@ -93,7 +93,7 @@ fn text_field(name: &str, value: &str) -> Field {
 }
 
 /// acme's quote 7 (Q7), held after `step` with `checkpoint`.
-async fn held(step: &str, checkpoint: serde_json::Value) -> (Context, Arc<MemoryStore>) {
+pub(crate) async fn held(step: &str, checkpoint: serde_json::Value) -> (Context, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
     store
         .enqueue(
@@ -128,7 +128,7 @@ async fn held(step: &str, checkpoint: serde_json::Value) -> (Context, Arc<Memory
 }
 
 /// Held at `mapped`: its order's line 2 has part number BRG1OO12 (O for 0).
-async fn item_hold() -> (Context, Arc<MemoryStore>) {
+pub(crate) async fn item_hold() -> (Context, Arc<MemoryStore>) {
     let line = |itno: &str| Line {
         fields: vec![text_field("ITNO", itno), text_field("ORQT", "2")],
     };
@@ -186,7 +186,11 @@ async fn an_unknown_part_number_gets_the_closest_item_first_with_why() {
 #[tokio::test]
 async fn accepting_an_item_records_the_substitute_audits_and_releases_once() {
     let (ctx, store) = item_hold().await;
-    let by = ("token t1 (admin API)", "admin-api");
+    let by = Actor {
+        token: "t1",
+        via: "admin API",
+        step: "admin-api",
+    };
     let done = accept(&ctx, &Fake, "acme", "Q7", &accept_item("BRG10012"), by)
         .await
         .expect("accept");
@@ -210,7 +214,8 @@ async fn accepting_an_item_records_the_substitute_audits_and_releases_once() {
     };
     let audited = fixes_audited().await;
     assert_eq!(audited.len(), 1);
-    assert_eq!(audited[0].data["by"], "token t1 (admin API)");
+    assert_eq!(audited[0].data["token"], "t1");
+    assert_eq!(audited[0].step, "admin-api");
     // The same accept again (a double click): answered, nothing changed, not audited twice.
     let again = accept(&ctx, &Fake, "acme", "7", &accept_item("BRG10012"), by)
         .await
@@ -231,7 +236,11 @@ async fn accepting_an_item_records_the_substitute_audits_and_releases_once() {
 #[tokio::test]
 async fn a_choice_that_is_not_a_suggestion_for_this_hold_is_refused_and_nothing_recorded() {
     let (ctx, store) = item_hold().await;
-    let by = ("token t1 (admin API)", "admin-api");
+    let by = Actor {
+        token: "t1",
+        via: "admin API",
+        step: "admin-api",
+    };
     let not_suggested = accept(&ctx, &Fake, "acme", "7", &accept_item("NOPE1"), by).await;
     assert!(matches!(not_suggested, Err(FixError::NotForThisHold(_))));
     let mut other_value = accept_item("BRG10012");
@@ -271,9 +280,20 @@ async fn an_unmatched_customer_gets_candidates_and_accepting_links_the_customer_
         from: "QW-7".into(),
         to: "1000001".into(),
     };
-    let done = accept(&ctx, &Fake, "acme", "Q7", &chosen, ("t", "console"))
-        .await
-        .expect("accept");
+    let done = accept(
+        &ctx,
+        &Fake,
+        "acme",
+        "Q7",
+        &chosen,
+        Actor {
+            token: "t2",
+            via: "console",
+            step: "console",
+        },
+    )
+    .await
+    .expect("accept");
     assert!(done.released);
     let link = store.link("acme", "customer", "QW-7").await.expect("link");
     assert_eq!(link.map(|l| l.remote_id).as_deref(), Some("1000001"));

@@ -10,12 +10,15 @@
 
 mod auth;
 pub(crate) mod errors;
+pub(crate) mod fixes;
 pub(crate) mod flows;
 mod health;
 pub(crate) mod plugins;
 pub(crate) mod runs;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fixes;
 #[cfg(test)]
 mod tests_flows;
 #[cfg(test)]
@@ -108,7 +111,8 @@ pub fn router(state: AdminState) -> Router {
             "/api/v1/tenants/{tenant}/plugins/{role}/activate",
             post(plugins::activate),
         )
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(fixes::router(state))
 }
 
 /// The OpenAPI document, generated from the handlers' annotations.
@@ -123,6 +127,8 @@ pub fn router(state: AdminState) -> Router {
         runs::detail,
         runs::holds,
         runs::release,
+        fixes::list,
+        fixes::accept,
         runs::dead_letters,
         runs::retry,
         errors::resolve_hold,
