@@ -14,6 +14,7 @@ pub(crate) mod fixes;
 pub(crate) mod flows;
 mod health;
 pub(crate) mod plugins;
+mod replay;
 pub(crate) mod runs;
 #[cfg(test)]
 mod tests;
@@ -111,6 +112,7 @@ pub fn router(state: AdminState) -> Router {
             "/api/v1/tenants/{tenant}/plugins/{role}/activate",
             post(plugins::activate),
         )
+        .route("/api/v1/tenants/{tenant}/replays", post(replay::replay))
         .with_state(state.clone())
         .merge(fixes::router(state))
 }
@@ -143,6 +145,7 @@ pub fn router(state: AdminState) -> Router {
         health::export_audit,
         plugins::list,
         plugins::activate,
+        replay::replay,
         crate::api::availability::availability
     ),
     modifiers(&BearerAuth),
