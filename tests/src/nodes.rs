@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferry_store::testing::pg::PgCluster;
-use ferry_store::{Job, JobState, Jobs, PgStore};
+use ferry_store::{Job, JobState, Jobs, NodeClaims, Nodes, PgStore};
 
 use crate::stack::{Options, Stack, TENANT};
 use crate::{Running, spawn_logged_env};
@@ -166,6 +166,29 @@ impl Cluster {
 
     pub fn config(&self, i: usize) -> &Path {
         &self.nodes[i].config
+    }
+
+    /// Adds `lines` under the table `header` (e.g. `[tenants.acme.connections.m3]`) in every
+    /// node's config; for settings the stack does not write (a connection's rate limit).
+    /// Takes effect at each node's next start.
+    pub fn add_to_table(&self, header: &str, lines: &str) {
+        for node in &self.nodes {
+            let config = std::fs::read_to_string(&node.config).expect("node config");
+            assert!(
+                config.lines().any(|l| l == header),
+                "no {header} in the node config"
+            );
+            let edited = config.replace(&format!("{header}\n"), &format!("{header}\n{lines}\n"));
+            std::fs::write(&node.config, edited).expect("node config");
+        }
+    }
+
+    /// Per node, the running jobs its workers hold claims on (leases live or run out).
+    pub fn claims(&self) -> Vec<NodeClaims> {
+        self.stack
+            .runtime()
+            .block_on(self.store.node_claims())
+            .expect("node claims")
     }
 
     /// The tenant's quote-to-order jobs, from the database.
