@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use ferry_sim::m3::{M3SimHandle, OrderRecord};
 use ferry_sim::quotewerks::{NewQuote, QuoteWerksSimHandle};
 use ferry_sim::stack::{Catalog, FerrySettings, Retry, SimStack, StackOptions};
+use ferry_store::testing::pg::PgCluster;
+use ferry_store::{Jobs, PgStore};
 
-use crate::{Running, spawn_raw};
+use crate::{Running, spawn_raw, spawn_raw_env};
 
 pub use ferry_sim::stack::{READY, TRANSFERRED};
 
@@ -20,9 +22,20 @@ pub const CUSTOMERS: usize = 30;
 /// The bearer token ION must present on `/ion/{tenant}/events`.
 pub const ION_TOKEN: &str = "test-ion-token-9876543210";
 
+/// Where `ferry serve` keeps its jobs: the SQLite file in its data directory (the default), or
+/// a fresh database in the test process's throwaway PostgreSQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
 pub struct Stack {
     /// Dropped first: a test never leaks a server.
     pub ferry: Option<Running>,
+    /// On PostgreSQL: the database's URL (`FERRY_DATABASE_URL` for every start) and the test's
+    /// own handle on it, to read the jobs back.
+    pg: Option<(String, PgStore)>,
     pub m3: M3SimHandle,
     pub qw: QuoteWerksSimHandle,
     pub config: PathBuf,
@@ -87,11 +100,39 @@ impl Options<'_> {
 
 impl Stack {
     pub fn start(opts: Options<'_>) -> Stack {
+        Stack::start_on(opts, StoreKind::Sqlite)
+    }
+
+    /// As [`Stack::start`], with `ferry serve`'s store on `store`.
+    pub fn start_on(opts: Options<'_>, store: StoreKind) -> Stack {
         let (mut stack, listener) = Stack::simulators(opts);
         // `ferry serve` binds the address itself.
         drop(listener);
+        if store == StoreKind::Postgres {
+            stack.use_postgres();
+        }
         stack.start_ferry();
         stack
+    }
+
+    /// Points the config at a fresh database of the process's throwaway PostgreSQL, by
+    /// reference as README shows (`store = { env = "FERRY_DATABASE_URL" }`).
+    fn use_postgres(&mut self) {
+        let url = self
+            .runtime()
+            .block_on(PgCluster::shared().database())
+            .expect("a database");
+        let store = self
+            .runtime()
+            .block_on(PgStore::open(&url))
+            .expect("the database");
+        let config = std::fs::read_to_string(&self.config).expect("config");
+        std::fs::write(
+            &self.config,
+            format!("store = {{ env = \"FERRY_DATABASE_URL\" }}\n{config}"),
+        )
+        .expect("config");
+        self.pg = Some((url, store));
     }
 
     /// The simulators and the config, without a `ferry serve`: for tests that run nodes of
@@ -117,6 +158,7 @@ impl Stack {
             .expect("the stack's simulators");
         let stack = Stack {
             ferry: None,
+            pg: None,
             m3,
             qw,
             config: config_path,
@@ -139,10 +181,15 @@ impl Stack {
 
     pub fn start_ferry(&mut self) {
         let config = self.config.to_str().expect("utf-8").to_string();
-        self.ferry = Some(spawn_raw(
-            self.dir.path(),
-            &["--config".into(), config, "serve".into()],
-        ));
+        let args = ["--config".into(), config, "serve".into()];
+        self.ferry = Some(match &self.pg {
+            Some((url, _)) => spawn_raw_env(
+                self.dir.path(),
+                &args,
+                &[("FERRY_DATABASE_URL", url.as_ref())],
+            ),
+            None => spawn_raw(self.dir.path(), &args),
+        });
     }
 
     /// SIGKILL, as a crash would.
@@ -234,6 +281,23 @@ impl Stack {
 
     /// Job states in Ferry's store: (key, state, hold reason).
     pub fn jobs(&self) -> Vec<(String, String, Option<String>)> {
+        if let Some((_, store)) = &self.pg {
+            let mut jobs = self
+                .runtime()
+                .block_on(store.jobs(None, None))
+                .expect("jobs");
+            jobs.sort_by_key(|j| j.id);
+            return jobs
+                .into_iter()
+                .map(|j| {
+                    let state = j.state.as_str().to_string();
+                    let why = j
+                        .hold_reason
+                        .or(if state == "dead" { j.last_error } else { None });
+                    (j.key, state, why)
+                })
+                .collect();
+        }
         let path = ferry_layout::DataDir::new(&self.data).db();
         if !path.exists() {
             return Vec::new();
