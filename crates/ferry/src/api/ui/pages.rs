@@ -9,14 +9,14 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::screens::{Filter, TenantPlugins};
 use super::session::Operator;
 use crate::api::admin::runs::Run;
+use crate::flows::quote_to_order;
+use crate::services::controls::FLOWS;
 use crate::services::journeys::Journey;
+use crate::services::run_query::ANY_FLOW;
 use ferry_store::DeadLetter;
 
 /// The statuses a run can be in, for the filter.
 const STATUSES: [&str; 5] = ["queued", "running", "held", "done", "dead"];
-
-/// The flow filter's other choices (its empty choice is quote-to-order).
-const FLOW_CHOICES: [&str; 3] = ["order-status", "catalog-sync", "any"];
 
 /// What a path segment must encode: all but letters, digits and `-_~`, so `quote-to-order`
 /// stays readable in links; `.` stays encoded so no segment can be `..`.
@@ -241,8 +241,8 @@ pub fn runs(
                 "Flow"
                 select name="flow" {
                     option value="" selected[f.flow.is_empty()] { "quote-to-order" }
-                    @for fl in FLOW_CHOICES {
-                        option value=(fl) selected[fl == f.flow] { (fl) }
+                    @for fl in FLOWS.iter().filter(|fl| **fl != quote_to_order::KIND).chain(&[ANY_FLOW]) {
+                        option value=(fl) selected[*fl == f.flow] { (fl) }
                     }
                 }
             }

@@ -21,6 +21,16 @@ async fn health_pauses_and_resumes_a_flow_and_runs_one_now_with_the_sessions_tok
             .contains("/ui/tenants/acme/flows/catalog-sync/run")
     );
 
+    // Every flow the health screen shows can be picked on the runs screen too.
+    let runs = send(&f.app, "GET", "/ui/runs", Some(&b.cookie), None).await;
+    for flow in ["price-sync", "stock-sync", "customer-sync", "any"] {
+        assert!(
+            runs.body.contains(&format!(r#"option value="{flow}""#)),
+            "{flow}: {}",
+            runs.body
+        );
+    }
+
     let csrf = format!("csrf={}", b.csrf);
     // Without the CSRF token: refused, nothing paused.
     let refused = send(
