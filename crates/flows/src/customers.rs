@@ -351,6 +351,36 @@ pub async fn sync(
     Ok(report)
 }
 
+/// One M3 customer changed (a SyncCustomerPartyMaster BOD names it): read it from M3 and carry
+/// it to the QuoteWerks customers linked to it, as a run's M3 side would (policy, conflicts,
+/// echo suppression); the cursors stay where they are. A customer no one is linked to is left
+/// alone (`not_linked`).
+pub async fn m3_changed(
+    tenant: &str,
+    roles: &CustomerRoles,
+    store: &dyn Store,
+    policy: &CustomerPolicy,
+    cuno: &str,
+) -> Result<CustomerReport, SyncError> {
+    let run = Run {
+        tenant,
+        roles,
+        store,
+        policy,
+        dry_run: false,
+    };
+    let mut report = CustomerReport::default();
+    let doc = roles
+        .erp
+        .get_customer(cuno)
+        .await
+        .map_err(SyncError::Role)?;
+    report.read_m3 += 1;
+    run.m3_customer(&doc, &mut report).await?;
+    report.updated = report.updated_m3 + report.updated_quotewerks;
+    Ok(report)
+}
+
 /// One run's context.
 struct Run<'a> {
     tenant: &'a str,

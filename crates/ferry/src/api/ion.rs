@@ -5,6 +5,8 @@
 //! role parses the payload into changes; every change is stored in the inbox, deduplicated by
 //! its event's id, and an order change queues the order's status push-back, all before the
 //! 202. Nothing is pushed back inside the request: that is the job's work, retried like any.
+//! A customer change (SyncCustomerPartyMaster) is carried to the QuoteWerks customers linked
+//! to it after the 202, in the background (`services::customer_sync::m3_customer_changed`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -69,6 +71,24 @@ pub async fn events(
             .await
             .map_err(|e| unavailable(&tenant, "storing an ERP event", e))?;
         outcomes.push(outcome);
+    }
+    // A customer M3 changed goes on to the QuoteWerks customers linked to it (a redelivered
+    // event was carried already).
+    let customers = state
+        .admin
+        .as_ref()
+        .and_then(|a| a.config.tenants.get(&tenant));
+    if let Some(policy) = customers.map(|t| t.sync.customers.clone()) {
+        for (c, outcome) in changes.iter().zip(&outcomes) {
+            if c.entity == "customer" && *outcome != Ingested::Duplicate {
+                crate::services::customer_sync::m3_customer_changed(
+                    env.clone(),
+                    policy.clone(),
+                    state.store.clone(),
+                    c.key.clone(),
+                );
+            }
+        }
     }
     let count = |want: Ingested| outcomes.iter().filter(|o| **o == want).count();
     let queued = count(Ingested::Queued);
