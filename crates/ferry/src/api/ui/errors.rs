@@ -99,6 +99,8 @@ fn open(
                             td { (error_text(run.hold_reason.as_deref().unwrap_or(""))) }
                             td.muted { (run.updated_at) }
                             td {
+                                a.fixes href=(super::fixes::fixes_url(tenant, &run.quote_id)) { "Suggested fixes" }
+                                " "
                                 (release_buttons(op, tenant, &run.quote_id))
                                 " "
                                 (resolve_hold_button(op, tenant, &run.quote_id))

@@ -9,12 +9,15 @@
 //! and any script or style not served from here (CSP), and pages are never cached.
 
 mod errors;
+mod fixes;
 mod health;
 mod pages;
 mod screens;
 mod session;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fixes;
 #[cfg(test)]
 mod tests_flows;
 #[cfg(test)]
@@ -109,7 +112,8 @@ pub fn router(state: UiState) -> Router {
         )
         .route("/ui/assets/htmx.min.js", get(htmx))
         .route("/ui/assets/console.css", get(css))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(fixes::router(state))
         .layer(map_response(secure_headers))
 }
 
