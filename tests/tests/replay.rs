@@ -172,6 +172,51 @@ fn replay_through_a_fixed_mapping_changes_exactly_the_affected_runs_and_repostin
     assert_eq!(only_held["selected"], 1, "{only_held:#}");
     assert_eq!(only_held["runs"][0]["run"], held.as_str(), "{only_held:#}");
 
+    // An installed component replays the same way: the quote-to-order-only example maps no
+    // FACI, so every ordered run differs there; installing it activated nothing.
+    let config = stack.config.to_str().expect("utf-8");
+    let example = ferry_tests::plugin("example_bundles");
+    let installed = ferry(
+        &stack.data,
+        &[
+            "--config",
+            config,
+            "plugin",
+            "install",
+            example.to_str().expect("utf-8"),
+            "--tenant",
+            TENANT,
+            "--role",
+            "transform",
+        ],
+    )
+    .expect_code(0);
+    let digest = installed
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .expect("installed DIGEST")
+        .to_string();
+    let by_plugin = cli(&stack, &["--plugin", &digest, "--status", "done", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(by_plugin["selected"], 100, "{:#}", by_plugin["runs"][0]);
+    assert_eq!(by_plugin["changed"], 100, "{:#}", by_plugin["runs"][0]);
+    for run in by_plugin["runs"].as_array().expect("runs") {
+        let faci = run["changes"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["path"] == "fields.FACI"))
+            .unwrap_or_else(|| panic!("FACI differs: {run:#}"));
+        assert_eq!(
+            (&faci["sent"], &faci["replayed"]),
+            (
+                &serde_json::json!({"text": "A01"}),
+                &serde_json::Value::Null
+            ),
+            "{run:#}"
+        );
+    }
+
     // Re-posting two affected ordered quotes (by number): both already have their M3 order,
     // so neither is queued again.
     let two: Vec<&ferry_tests::orders::Expected> = expected
