@@ -68,9 +68,10 @@ pub async fn pauses(ctx: &Context, tenant: &str) -> Result<Vec<Pause>, ServiceEr
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RunNow {
     pub flow: String,
-    /// Jobs queued by it (a poll's new quotes or moved orders; 1 for a catalog, price or stock
-    /// sync, 0 when one is queued or running already; 1 for a customer sync started, 0 when
-    /// one runs already or the flow is paused).
+    /// Jobs queued by it (a poll's new quotes or moved orders; 1 for a catalog sync, 0 when
+    /// one is queued or running already; 1 for a price or stock sync, whose one job per tenant
+    /// stands when already queued; 1 for a customer sync started, 0 when one runs already or
+    /// the flow is paused).
     pub queued: usize,
     /// The flow is paused: what was queued waits for a resume.
     pub paused: bool,
