@@ -556,7 +556,9 @@ async fn the_committed_openapi_document_is_the_served_one() {
             .replace("Q1", "{run}")
             .replace("/2/", "/{quote}/")
             .replace("/1/", "/{id}/")
-            .replace("/erp/", "/{role}/");
+            .replace("/erp/", "/{role}/")
+            .replace("/quote-to-order/", "/{flow}/")
+            .replace("/catalog-sync/", "/{flow}/");
         assert!(
             paths
                 .iter()
