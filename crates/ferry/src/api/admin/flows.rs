@@ -1,5 +1,5 @@
-//! Pause, resume and run-now per tenant and flow (`quote-to-order`, `order-status`,
-//! `catalog-sync`: the catalog schedule's flow). Each is audited with the caller's token.
+//! Pause, resume and run-now per tenant and flow (every one of `services::controls::FLOWS`).
+//! Each is audited with the caller's token.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -37,7 +37,7 @@ pub struct RanNow {
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/flows/{flow}/pause", tag = "flows",
     params(("tenant" = String, Path, description = "Tenant name"),
-        ("flow" = String, Path, description = "quote-to-order, order-status or catalog-sync")),
+        ("flow" = String, Path, description = "quote-to-order, order-status, catalog-sync, price-sync, stock-sync or customer-sync")),
     responses(
         (status = 200, description = "Paused: no node claims its jobs until resumed; intake still stores them", body = FlowState),
         (status = 400, description = "Unknown flow", body = ErrorBody),
@@ -88,7 +88,7 @@ pub(crate) async fn pause_flow(
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/flows/{flow}/resume", tag = "flows",
     params(("tenant" = String, Path, description = "Tenant name"),
-        ("flow" = String, Path, description = "quote-to-order, order-status or catalog-sync")),
+        ("flow" = String, Path, description = "quote-to-order, order-status, catalog-sync, price-sync, stock-sync or customer-sync")),
     responses(
         (status = 200, description = "Resumed: its waiting jobs are claimed again", body = FlowState),
         (status = 400, description = "Unknown flow", body = ErrorBody),
@@ -136,7 +136,7 @@ pub(crate) async fn resume_flow(
 
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/flows/{flow}/run", tag = "flows",
     params(("tenant" = String, Path, description = "Tenant name"),
-        ("flow" = String, Path, description = "quote-to-order, order-status or catalog-sync")),
+        ("flow" = String, Path, description = "quote-to-order, order-status, catalog-sync, price-sync, stock-sync or customer-sync")),
     responses(
         (status = 200, description = "Polled (quotes, order statuses) or queued a catalog delta now", body = RanNow),
         (status = 400, description = "Unknown flow, or the poll failed", body = ErrorBody),

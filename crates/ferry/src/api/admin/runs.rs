@@ -134,7 +134,8 @@ pub struct RunFilter {
     /// Only runs this names: a quote number (`Q1042`, any case) or id, an order reference,
     /// an ERP order number, or a run's key.
     pub q: Option<String>,
-    /// Only this flow: quote-to-order (the default), order-status, catalog-sync, or `any`.
+    /// Only this flow: quote-to-order (the default), order-status, catalog-sync, price-sync,
+    /// stock-sync, customer-sync, or `any`.
     pub flow: Option<String>,
     /// Only runs last changed at or after this time (RFC 3339; `2026-12-03T10:00` or a date
     /// is read as UTC).
