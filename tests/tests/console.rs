@@ -131,9 +131,24 @@ fn an_operator_signs_in_finds_a_quote_by_number_and_opens_its_run() {
         sold_to(),
         NewLine::product("NOSUCH-ITEM", d(1)).with_price(d(10)),
     ));
+    // A part number one character off a real item (a letter O for a zero): held, then fixed
+    // from its suggested fixes.
+    let meant = items
+        .iter()
+        .find(|i| i.get(3..).is_some_and(|n| n.contains('0')))
+        .expect("an item number with a zero")
+        .clone();
+    let at = 3 + meant[3..].find('0').expect("a zero");
+    let typed = format!("{}O{}", &meant[..at], &meant[at + 1..]);
+    let (typo_id, _) = stack.create_quote(&quote(
+        "Q1044",
+        sold_to(),
+        NewLine::product(&typed, d(2)).with_price(d(10)),
+    ));
     stack.set_status(done_id, READY);
     stack.set_status(held_id, READY);
-    let jobs = stack.settle(2, Duration::from_secs(120));
+    stack.set_status(typo_id, READY);
+    let jobs = stack.settle(3, Duration::from_secs(120));
     assert!(
         jobs.iter()
             .any(|j| j.0 == done_id.to_string() && j.1 == "done"),
@@ -249,6 +264,54 @@ fn an_operator_signs_in_finds_a_quote_by_number_and_opens_its_run() {
             "{holds}"
         );
         shoot(&c, "5-errors").await;
+
+        // The typo's suggested fixes: the real item first; accept it and the order is made.
+        c.goto(&format!("{base}/ui/tenants/acme/holds/Q1044/fixes"))
+            .await
+            .expect("fixes");
+        let first = text_of(&c, "table.suggestions tbody tr").await;
+        assert!(first.contains(&meant), "the real item first: {first}");
+        shoot(&c, "7-suggested-fixes").await;
+        // Accept asks first (hx-confirm): the operator says yes.
+        c.execute("window.confirm = () => true; return true;", vec![])
+            .await
+            .expect("confirm yes");
+        c.find(Locator::Css(
+            "table.suggestions tbody tr button[type=submit]",
+        ))
+        .await
+        .expect("accept")
+        .click()
+        .await
+        .expect("accept");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let done = stack
+                .jobs()
+                .iter()
+                .any(|j| j.0 == typo_id.to_string() && j.1 == "done");
+            if done {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Q1044 never done: {:?}",
+                stack.jobs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        c.goto(&format!("{base}/ui/tenants/acme/runs/Q1044"))
+            .await
+            .expect("run");
+        let title = text_of(&c, "main h1").await;
+        assert!(title.contains("done"), "{title}");
+        let order = stack
+            .m3_orders()
+            .into_iter()
+            .find(|o| o.cuor.contains("Q1044"))
+            .expect("Q1044's M3 order");
+        assert!(order.lines.iter().all(|l| l.itno == meant), "{order:?}");
+        shoot(&c, "8-fixed-run").await;
 
         c.goto(&format!("{base}/ui/plugins"))
             .await

@@ -262,11 +262,13 @@ fn text(doc_fields: &[ferry_domain::Field], name: &str) -> Option<String> {
 /// An ERP item document (M3: ITNO, ITDS name, FUDS description) as the index wants it.
 fn catalog_item(doc: &Document) -> Option<CatalogItem> {
     let itno = doc.id.clone().or_else(|| text(&doc.fields, "ITNO"))?;
-    let description = ["ITDS", "FUDS"]
-        .iter()
-        .filter_map(|f| text(&doc.fields, f))
-        .collect::<Vec<_>>()
-        .join(" ");
+    // M3's description often repeats the name: shown (and weighed) once.
+    let name = text(&doc.fields, "ITDS").unwrap_or_default();
+    let description = match text(&doc.fields, "FUDS") {
+        Some(full) if full.contains(&name) => full,
+        Some(full) => format!("{name} {full}").trim().to_string(),
+        None => name,
+    };
     Some(CatalogItem { itno, description })
 }
 
