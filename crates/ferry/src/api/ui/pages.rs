@@ -226,7 +226,7 @@ pub fn runs(
         h1 { "Runs" }
         form.filters method="get" action="/ui/runs"
             hx-get="/ui/runs" hx-target="#runs" hx-select="#runs" hx-swap="outerHTML"
-            hx-push-url="true" hx-trigger="input changed delay:300ms from:find input, change" {
+            hx-push-url="true" hx-trigger="input changed delay:300ms from:#run-search, change" {
             (tenant_select(tenants, &f.tenant))
             label {
                 "Status"
@@ -250,7 +250,7 @@ pub fn runs(
             label { "To" input type="datetime-local" name="to" value=(f.to) title="UTC"; }
             label {
                 "Quote or order number"
-                input type="search" name="q" value=(f.q) placeholder="Q1042 or an M3 order number";
+                input #run-search type="search" name="q" value=(f.q) placeholder="Q1042 or an M3 order number";
             }
             button type="submit" { "Search" }
         }
