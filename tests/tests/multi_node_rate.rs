@@ -64,14 +64,13 @@ fn three_nodes_together_keep_the_tenants_m3_rate_limit() {
          limit {RATE_PER_SEC}/s burst {BURST}: {seconds:?}",
         seconds.len()
     );
-    // A calendar second may hold a full bucket (the burst) and a second's refill.
-    let over: Vec<_> = seconds
-        .iter()
-        .filter(|(_, n)| *n > RATE_PER_SEC + BURST)
-        .collect();
+    // A calendar second may hold a full bucket (the burst), a second's refill, and the block
+    // a node took just before the second began (tokens lapse 0.1 s after they are taken).
+    let bound = RATE_PER_SEC + BURST + RATE_PER_SEC.div_ceil(10);
+    let over: Vec<_> = seconds.iter().filter(|(_, n)| *n > bound).collect();
     assert!(
         over.is_empty(),
-        "seconds over {RATE_PER_SEC}/s + burst {BURST}: {over:?} (all: {seconds:?})"
+        "seconds over {bound} ({RATE_PER_SEC}/s, burst {BURST}): {over:?} (all: {seconds:?})"
     );
     // The work pressed on the limit (else the test proves nothing).
     assert!(
