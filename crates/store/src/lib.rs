@@ -54,7 +54,7 @@ pub use traits::{
     Activations, Audit, Health, Inbox, Jobs, Links, Nodes, Schedules, Store, SyncState, Tokens,
 };
 pub use types::{
-    Activation, ApiToken, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job,
+    Activation, ApiToken, AuditEntry, Claim, DeadLetter, Edit, InboxEvent, Ingested, Install, Job,
     JobCount, JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, RESOLVED_BY_HAND,
     RESOLVED_BY_LATER_RUN, Release, clock_ms,
 };

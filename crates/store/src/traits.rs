@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 use crate::StoreError;
 use crate::nodes::{NewNode, NodeClaims, NodeInfo};
 use crate::types::{
-    Activation, ApiToken, AuditEntry, Claim, DeadLetter, InboxEvent, Ingested, Install, Job,
+    Activation, ApiToken, AuditEntry, Claim, DeadLetter, Edit, InboxEvent, Ingested, Install, Job,
     JobCount, JobState, Link, LinkRef, NewEvent, NewJob, NewToken, Outcome, Release,
 };
 
@@ -152,6 +152,21 @@ pub trait Jobs: Send + Sync {
         kind: &str,
         key: &str,
         from: Release<'_>,
+        now_ms: i64,
+    ) -> Result<Job, StoreError>;
+
+    /// Edit-and-retry: puts a held or dead job back in the queue at `edit.step` with the
+    /// operator's checkpoint, clearing its hold reason; a dead job's open dead letters are
+    /// marked replayed so they can't be replayed on top. Audited (`edited`, with `edit.data`).
+    /// [`StoreError::NotFound`] when no held or dead job has this key;
+    /// [`StoreError::Conflict`] when its checkpoint is no longer `edit.was` or a write was
+    /// begun (an intent is recorded). One transaction.
+    async fn edit_and_release(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        edit: Edit<'_>,
         now_ms: i64,
     ) -> Result<Job, StoreError>;
 

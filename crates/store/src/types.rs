@@ -185,6 +185,36 @@ pub enum Release<'a> {
     Restart { keep: &'a [&'a str] },
 }
 
+/// An operator's edit of a held or dead job's checkpoint (`Jobs::edit_and_release`).
+#[derive(Debug, Clone, Copy)]
+pub struct Edit<'a> {
+    /// The checkpoint the edit was made on: when the job's is no longer this one (someone
+    /// else edited or released it meanwhile) the edit is refused, not laid on top.
+    pub was: &'a Json,
+    pub checkpoint: &'a Json,
+    /// The step the job resumes at.
+    pub step: &'a str,
+    /// What changed, kept in the `edited` audit entry.
+    pub data: &'a Json,
+}
+
+/// Why `edit` can't be laid on `job` (every backend asks the same): the job moved on since
+/// the operator read it, or a write to the other system was begun.
+pub(crate) fn edit_refusal(job: &Job, edit: &Edit<'_>) -> Option<String> {
+    if job.checkpoint != *edit.was {
+        return Some(format!(
+            "job {} changed since it was read; read it again and edit that",
+            job.id
+        ));
+    }
+    job.intent.as_ref().map(|intent| {
+        format!(
+            "job {} has begun a write ({intent}); it can't be edited",
+            job.id
+        )
+    })
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DeadLetter {
     pub id: i64,

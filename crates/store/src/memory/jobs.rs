@@ -369,6 +369,17 @@ impl Jobs for MemoryStore {
         })
     }
 
+    async fn edit_and_release(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        edit: crate::types::Edit<'_>,
+        now_ms: i64,
+    ) -> Result<Job, StoreError> {
+        self.with(|s| s.edit_and_release((tenant, kind, key), edit, now_ms))
+    }
+
     async fn resolve(
         &self,
         tenant: &str,

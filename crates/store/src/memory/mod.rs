@@ -4,6 +4,7 @@
 //! first and changes after, so it is all or nothing like a transaction.
 
 mod controls;
+mod edit;
 mod jobs;
 mod nodes;
 mod records;

@@ -627,6 +627,19 @@ impl Jobs for PgStore {
             .map_err(Fail::into_store)
     }
 
+    async fn edit_and_release(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        edit: crate::types::Edit<'_>,
+        now_ms: i64,
+    ) -> Result<Job, StoreError> {
+        super::edit::edit_and_release(self, (tenant, kind, key), edit, now_ms)
+            .await
+            .map_err(Fail::into_store)
+    }
+
     async fn resolve(
         &self,
         tenant: &str,

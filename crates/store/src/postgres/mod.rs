@@ -8,6 +8,7 @@
 
 mod activations;
 mod controls;
+mod edit;
 mod jobs;
 mod migrations;
 mod nodes;

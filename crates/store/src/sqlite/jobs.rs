@@ -578,6 +578,33 @@ impl Jobs for SqliteStore {
             .await
     }
 
+    async fn edit_and_release(
+        &self,
+        tenant: &str,
+        kind: &str,
+        key: &str,
+        edit: crate::types::Edit<'_>,
+        now_ms: i64,
+    ) -> Result<Job, StoreError> {
+        let (tenant, kind, key) = (tenant.to_owned(), kind.to_owned(), key.to_owned());
+        let (was, checkpoint, step, data) = (
+            edit.was.clone(),
+            edit.checkpoint.clone(),
+            edit.step.to_owned(),
+            edit.data.clone(),
+        );
+        self.run(move |conn| {
+            let edit = crate::types::Edit {
+                was: &was,
+                checkpoint: &checkpoint,
+                step: &step,
+                data: &data,
+            };
+            super::edit::edit_blocking(conn, (&tenant, &kind, &key), edit, now_ms)
+        })
+        .await
+    }
+
     async fn resolve(
         &self,
         tenant: &str,

@@ -4,6 +4,7 @@
 
 mod activations;
 mod controls;
+mod edit;
 mod jobs;
 mod migrations;
 mod nodes;

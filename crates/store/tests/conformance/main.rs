@@ -7,6 +7,7 @@ mod common;
 mod activations;
 mod clock;
 mod controls;
+mod edit;
 mod inbox;
 mod jobs;
 mod links;
@@ -57,6 +58,7 @@ macro_rules! backend {
                 rerun::a_rerun_while_the_job_runs_makes_it_run_once_more,
                 rerun::a_rerun_takes_a_held_or_dead_job_back_into_the_queue,
                 resolve::a_held_or_dead_job_resolved_by_hand_ends_done_and_is_never_replayed,
+                edit::an_edited_held_or_dead_job_is_queued_at_the_step_with_the_new_checkpoint,
                 controls::a_paused_flow_claims_nothing_of_that_tenant_until_resumed_on_every_handle,
                 controls::the_audit_is_pruned_by_age_for_one_tenant_only,
                 controls::a_later_run_that_succeeds_resolves_the_jobs_open_dead_letter,
