@@ -9,6 +9,7 @@ mod data;
 mod depth;
 mod faults;
 mod format;
+mod master;
 pub mod metadata;
 mod oauth;
 mod server;
@@ -28,6 +29,7 @@ pub use depth::{
     OrderAddress, OrderCharge, OrderDepth, OrderText, read_order_depth_from_state_dir,
 };
 pub use faults::{FaultConfig, FaultKind, Latency, QueuedFault};
+pub use master::{BalanceRecord, CustomerRecord, ItemRecord};
 pub use oauth::IonApi;
 pub use server::DEFAULT_MAXRECS;
 
@@ -218,6 +220,16 @@ impl M3SimHandle {
 
     pub fn orders(&self) -> anyhow::Result<Vec<OrderRecord>> {
         self.sim.orders()
+    }
+
+    /// Every item with its balances (the syncs' source).
+    pub fn items(&self) -> anyhow::Result<Vec<ItemRecord>> {
+        self.sim.with_db(|db| master::read_items(db))
+    }
+
+    /// Every customer but the templates.
+    pub fn customers(&self) -> anyhow::Result<Vec<CustomerRecord>> {
+        self.sim.with_db(|db| master::read_customers(db))
     }
 
     pub fn order_count(&self) -> anyhow::Result<usize> {

@@ -173,6 +173,29 @@ impl QuoteWerksSimHandle {
         Ok(contacts::list(&db)?)
     }
 
+    /// The product table's rows (`<ProductDb>_Products`), column → text (numbers as written).
+    pub fn products(&self) -> Result<Vec<std::collections::BTreeMap<String, String>>, QwError> {
+        let db = self.qw.db.lock().map_err(|_| QwError::Poisoned)?;
+        let mut st = db.prepare(&format!("SELECT * FROM [{}]", self.product_table))?;
+        let names: Vec<String> = st.column_names().map(str::to_string).collect();
+        let rows = st
+            .query_map([], |r| {
+                let mut row = std::collections::BTreeMap::new();
+                for (i, n) in names.iter().enumerate() {
+                    let text = match r.get::<_, rusqlite::types::Value>(i)? {
+                        rusqlite::types::Value::Text(s) => s,
+                        rusqlite::types::Value::Integer(n) => n.to_string(),
+                        rusqlite::types::Value::Real(x) => x.to_string(),
+                        _ => String::new(),
+                    };
+                    row.insert(n.clone(), text);
+                }
+                Ok(row)
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// A rep's edit of one contact column (stamped now); false: no such contact.
     pub fn edit_contact(&self, account: &str, column: &str, value: &str) -> Result<bool, QwError> {
         let db = self.qw.db.lock().map_err(|_| QwError::Poisoned)?;
