@@ -1,10 +1,12 @@
 //! `ferry sandbox`: both simulators and a Ferry server with a demo tenant wired to them, in one
 //! process. With `--demo` it tells the quote-to-cash story with real calls and checks each
 //! outcome against the simulators' own state, then exits (0 only if every check held).
-//! `depth.rs`: its ending, a complete order and the invoice back.
+//! `depth.rs`: its ending, a complete order and the invoice back; `sync_steps.rs`: the catalog,
+//! price, stock and customer syncs after it.
 
 mod console;
 mod depth;
+mod sync_steps;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -114,7 +116,13 @@ pub struct Stack {
 /// Starts the demo stack with its files under `dir` (default: a temporary directory) and the
 /// plugins from `plugins`.
 pub async fn start_stack(dir: Option<PathBuf>, plugins: &Path) -> anyhow::Result<Stack> {
-    let mut sims = SimStack::start(StackOptions::demo(dir, plugins)).await?;
+    let mut opts = StackOptions::demo(dir, plugins);
+    // The customer sync makes new M3 customers from one of the simulator's templates.
+    opts.ferry
+        .erp_settings
+        .push(("customer_template".into(), "TMPLDOM".into()));
+    let mut sims = SimStack::start(opts).await?;
+    sync_steps::configure(&sims.config_path)?;
     let config = FerryConfig::load(&sims.config_path)?;
     let ferry = server::start(config, &sims.data_dir, sims.ferry_listener.take()).await?;
     Ok(Stack { ferry, sims })
@@ -370,7 +378,7 @@ async fn demo(
     println!(
         "   {item} in {STOCK_WAREHOUSE}: {on_hand} on hand, {allocatable} allocatable (asked twice: M3 once, then the cache)"
     );
-    Ok(())
+    sync_steps::run(ferry, sims).await
 }
 
 /// The demo's stock check: a warehouse of the simulator's and the count set there.
