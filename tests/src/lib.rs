@@ -6,6 +6,7 @@ pub mod nodes;
 pub mod orders;
 pub mod sinks;
 pub mod stack;
+pub mod sync;
 
 use std::io::BufRead;
 use std::process::{Child, Command, Output, Stdio};

@@ -7,7 +7,8 @@ use std::io::Write as _;
 
 use ferry_tests::ferry;
 use ferry_tests::stack::{Options, Stack, TENANT};
-use serde_json::{Value, json};
+use ferry_tests::sync::{count, sync_job};
+use serde_json::json;
 
 /// The sim's product database is `M3`: its table `M3_Products`.
 const TABLE: &str = "M3_Products";
@@ -42,25 +43,6 @@ fn column(stack: &Stack, key: &str, column: &str) -> String {
             |r| r.get(0),
         )
         .unwrap_or_else(|e| panic!("product {key}: {e}"))
-}
-
-/// `ferry sync catalog` to its end; the run's JSON.
-fn sync(stack: &Stack, full: bool) -> Value {
-    let config = stack.config.to_str().expect("utf-8");
-    let mut args = vec!["--config", config, "sync", "catalog", "--tenant", TENANT];
-    args.extend(["--json", "--timeout-secs", "120"]);
-    if full {
-        args.push("--full");
-    }
-    let run = ferry(&stack.data, &args).expect_code(0).json();
-    assert_eq!(run["state"], "done", "{run}");
-    run
-}
-
-fn count(run: &Value, what: &str) -> u64 {
-    run["report"][what]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{what} in {run}"))
 }
 
 #[test]
@@ -141,12 +123,12 @@ fn the_catalog_follows_m3_full_then_by_delta() {
     assert_eq!(count(&dry, "inserted"), 0, "{dry}");
     assert!(keys(&stack).is_empty(), "a dry run wrote products");
 
-    let first = sync(&stack, true);
+    let first = sync_job(&stack, "catalog", &["--full"]);
     assert_eq!(count(&first, "inserted"), items.len() as u64, "{first}");
     assert_eq!(count(&first, "failed"), 0, "{first}");
     assert_eq!(keys(&stack), items, "every M3 item is a product");
 
-    let second = sync(&stack, true);
+    let second = sync_job(&stack, "catalog", &["--full"]);
     assert_eq!(count(&second, "unchanged"), items.len() as u64, "{second}");
     assert_eq!(
         (count(&second, "inserted"), count(&second, "updated")),
@@ -160,7 +142,7 @@ fn the_catalog_follows_m3_full_then_by_delta() {
         &format!("/_control/items/{renamed}"),
         json!({ "itds": "Renamed in M3" }),
     );
-    let delta = sync(&stack, false);
+    let delta = sync_job(&stack, "catalog", &[]);
     assert_eq!(count(&delta, "updated"), 1, "{delta}");
     assert!(
         count(&delta, "read") < items.len() as u64,
@@ -177,7 +159,7 @@ fn the_catalog_follows_m3_full_then_by_delta() {
         &format!("/_control/items/{dropped}"),
         json!({ "stat": "90" }),
     );
-    let delta = sync(&stack, false);
+    let delta = sync_job(&stack, "catalog", &[]);
     assert_eq!(count(&delta, "deactivated"), 1, "{delta}");
     assert_eq!(column(&stack, dropped, "CustomText02"), "Discontinued");
     assert_eq!(keys(&stack).len(), items.len(), "nothing deleted");

@@ -7,31 +7,10 @@ use std::time::{Duration, Instant};
 
 use ferry_sim::m3::CustomerChange;
 use ferry_sim::quotewerks::{NewLine, NewQuote};
-use ferry_tests::ferry;
 use ferry_tests::orders::{definite_customers, sellable_items};
 use ferry_tests::stack::{ION_TOKEN, Options, Stack, TENANT};
+use ferry_tests::sync::{count, sync_json};
 use serde_json::{Value, json};
-
-fn sync(stack: &Stack, extra: &[&str]) -> Value {
-    let config = stack.config.to_str().expect("utf-8");
-    let mut args = vec![
-        "--config",
-        config,
-        "sync",
-        "customers",
-        "--tenant",
-        TENANT,
-        "--json",
-    ];
-    args.extend(extra);
-    ferry(&stack.data, &args).expect_code(0).json()
-}
-
-fn count(run: &Value, what: &str) -> u64 {
-    run[what]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{what} in {run}"))
-}
 
 fn contact_city(stack: &Stack, account: &str) -> String {
     let contacts = stack.qw.contacts().expect("contacts");
@@ -94,7 +73,7 @@ fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
     .expect("quote");
     q.lines = vec![NewLine::product(&sellable_items()[0], 1.into())];
     let open = stack.create_quote(&q).0;
-    let first = sync(&stack, &["--full"]);
+    let first = sync_json(&stack, "customers", &["--full"]);
     assert!(count(&first, "linked") >= 1, "{first}");
 
     // M3 changes the customer and sends its BOD; no sync runs.
@@ -131,7 +110,7 @@ fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
     assert_eq!(sold_to_city(&stack, open), "Bodtown");
 
     // The BOD's write is Ferry's own: the next run writes nothing back to M3 or QuoteWerks.
-    let next = sync(&stack, &[]);
+    let next = sync_json(&stack, "customers", &[]);
     for what in ["inserted", "updated", "linked", "failed"] {
         assert_eq!(count(&next, what), 0, "{what}: {next}");
     }

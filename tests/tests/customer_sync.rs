@@ -8,31 +8,10 @@ use std::io::Write as _;
 
 use ferry_sim::m3::CustomerChange;
 use ferry_sim::quotewerks::{NewLine, NewQuote};
-use ferry_tests::ferry;
 use ferry_tests::orders::{definite_customers, sellable_items};
 use ferry_tests::stack::{Options, Stack, TENANT};
+use ferry_tests::sync::{count, sync_json};
 use serde_json::{Value, json};
-
-fn sync(stack: &Stack, extra: &[&str]) -> Value {
-    let config = stack.config.to_str().expect("utf-8");
-    let mut args = vec![
-        "--config",
-        config,
-        "sync",
-        "customers",
-        "--tenant",
-        TENANT,
-        "--json",
-    ];
-    args.extend(extra);
-    ferry(&stack.data, &args).expect_code(0).json()
-}
-
-fn count(run: &Value, what: &str) -> u64 {
-    run[what]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{what} in {run}"))
-}
 
 fn m3_db(stack: &Stack) -> rusqlite::Connection {
     let db = rusqlite::Connection::open(stack.m3.db_path()).expect("the M3 database");
@@ -148,7 +127,7 @@ fn customers_go_both_ways_once() {
     );
     let before = m3_customers(&stack);
 
-    let dry = sync(&stack, &["--full", "--dry-run"]);
+    let dry = sync_json(&stack, "customers", &["--full", "--dry-run"]);
     assert!(
         !dry["would_write"].as_array().expect("list").is_empty(),
         "{dry}"
@@ -159,7 +138,7 @@ fn customers_go_both_ways_once() {
         "a dry run created M3 customers: {dry}"
     );
 
-    let first = sync(&stack, &["--full"]);
+    let first = sync_json(&stack, "customers", &["--full"]);
     assert_eq!(count(&first, "failed"), 0, "{first}");
     let created = m3_by_mail(&stack, "buyer@brandnew.example");
     assert_eq!(created.len(), 1, "{first}");
@@ -178,7 +157,7 @@ fn customers_go_both_ways_once() {
     );
 
     // Ferry's own writes are not synced back.
-    let second = sync(&stack, &[]);
+    let second = sync_json(&stack, "customers", &[]);
     for what in ["inserted", "updated", "linked", "failed"] {
         assert_eq!(count(&second, what), 0, "{what}: {second}");
     }
@@ -194,11 +173,11 @@ fn customers_go_both_ways_once() {
             },
         )
         .expect("change");
-    let third = sync(&stack, &[]);
+    let third = sync_json(&stack, "customers", &[]);
     assert!(count(&third, "updated_quotewerks") >= 1, "{third}");
     assert_eq!(contact(&stack, "CM90002", "City"), "Newtown");
     assert_eq!(header(&stack, open, "SoldToCity"), "Newtown");
-    let fourth = sync(&stack, &[]);
+    let fourth = sync_json(&stack, "customers", &[]);
     assert_eq!(count(&fourth, "updated"), 0, "{fourth}");
 
     // Both sides rename the customer: NAME is `review`, so both values are recorded and
@@ -219,7 +198,7 @@ fn customers_go_both_ways_once() {
             .edit_contact("CM90002", "Company", "Renamed In QuoteWerks AB")
             .expect("edit contact")
     );
-    let fifth = sync(&stack, &[]);
+    let fifth = sync_json(&stack, "customers", &[]);
     let conflict = fifth["conflicts"]
         .as_array()
         .expect("conflicts")

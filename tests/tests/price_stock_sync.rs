@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::str::FromStr;
 
-use ferry_tests::ferry;
 use ferry_tests::stack::{Options, Stack, TENANT};
+use ferry_tests::sync::{count, sync_job};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -74,23 +74,6 @@ fn assert_in_step(stack: &Stack) {
     }
 }
 
-/// `ferry sync WHAT --tenant T --json [extra]` to its end; the run's JSON.
-fn sync(stack: &Stack, what: &str, extra: &[&str]) -> Value {
-    let config = stack.config.to_str().expect("utf-8");
-    let mut args = vec!["--config", config, "sync", what, "--tenant", TENANT];
-    args.extend(["--json", "--timeout-secs", "50"]);
-    args.extend(extra);
-    let run = ferry(&stack.data, &args).expect_code(0).json();
-    assert_eq!(run["state"], "done", "{run}");
-    run
-}
-
-fn count(run: &Value, what: &str) -> u64 {
-    run["report"][what]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{what} in {run}"))
-}
-
 /// (written, unchanged) of a run.
 fn wrote(run: &Value) -> (u64, u64) {
     (count(run, "written"), count(run, "unchanged"))
@@ -133,12 +116,12 @@ fn prices_and_stock_follow_m3_writing_only_what_changed_even_through_503s() {
     drop(listener);
     stack.start_ferry();
 
-    sync(&stack, "catalog", &["--full"]);
+    sync_job(&stack, "catalog", &["--full"]);
     let items: Vec<String> = m3(&stack).into_keys().collect();
     let n = items.len() as u64;
 
     // First runs: every item's values written (none was before), QuoteWerks as M3.
-    let prices = sync(&stack, "prices", &[]);
+    let prices = sync_job(&stack, "prices", &[]);
     assert_eq!(prices["target"], "prices", "{prices}");
     assert_eq!(
         (count(&prices, "read"), wrote(&prices)),
@@ -146,7 +129,7 @@ fn prices_and_stock_follow_m3_writing_only_what_changed_even_through_503s() {
         "{prices}"
     );
     assert!(count(&prices, "batches") < n, "batched: {prices}");
-    let stock = sync(&stack, "stock", &[]);
+    let stock = sync_job(&stack, "stock", &[]);
     assert_eq!(
         (count(&stock, "read"), wrote(&stock)),
         (n, (n, 0)),
@@ -155,8 +138,8 @@ fn prices_and_stock_follow_m3_writing_only_what_changed_even_through_503s() {
     assert_in_step(&stack);
 
     // Again: nothing changed, nothing written.
-    assert_eq!(wrote(&sync(&stack, "prices", &[])), (0, n));
-    assert_eq!(wrote(&sync(&stack, "stock", &[])), (0, n));
+    assert_eq!(wrote(&sync_job(&stack, "prices", &[])), (0, n));
+    assert_eq!(wrote(&sync_job(&stack, "stock", &[])), (0, n));
 
     // A few values change in M3; stock outside the tenant's warehouse is none of its business.
     let before = quotewerks(&stack);
@@ -168,7 +151,7 @@ fn prices_and_stock_follow_m3_writing_only_what_changed_even_through_503s() {
     set_stock(&stack, &items[12], "100", "777");
 
     // A dry run tells which, and writes nothing.
-    let dry = sync(&stack, "prices", &["--dry-run"]);
+    let dry = sync_job(&stack, "prices", &["--dry-run"]);
     assert_eq!(
         (count(&dry, "would_write"), count(&dry, "written")),
         (3, 0),
@@ -185,7 +168,7 @@ fn prices_and_stock_follow_m3_writing_only_what_changed_even_through_503s() {
         keys,
         items[..3].iter().map(String::as_str).collect::<Vec<_>>()
     );
-    let dry = sync(&stack, "stock", &["--dry-run"]);
+    let dry = sync_job(&stack, "stock", &["--dry-run"]);
     assert_eq!(
         (count(&dry, "would_write"), count(&dry, "written")),
         (2, 0),
@@ -194,8 +177,8 @@ fn prices_and_stock_follow_m3_writing_only_what_changed_even_through_503s() {
     assert_eq!(quotewerks(&stack), before, "a dry run wrote to QuoteWerks");
 
     // The runs write exactly those.
-    assert_eq!(wrote(&sync(&stack, "prices", &[])), (3, n - 3));
-    assert_eq!(wrote(&sync(&stack, "stock", &[])), (2, n - 2));
+    assert_eq!(wrote(&sync_job(&stack, "prices", &[])), (3, n - 3));
+    assert_eq!(wrote(&sync_job(&stack, "stock", &[])), (2, n - 2));
     assert_in_step(&stack);
 
     // M3 answers one call in five with 503 (two for sure): the runs still end with QuoteWerks
@@ -210,7 +193,7 @@ fn prices_and_stock_follow_m3_writing_only_what_changed_even_through_503s() {
         json!({ "rate_503": 0.2, "retry_after_secs": 0, "queue": [{ "kind": "503", "count": 2 }] }),
     );
     for what in ["prices", "stock"] {
-        let run = sync(&stack, what, &[]);
+        let run = sync_job(&stack, what, &[]);
         let (written, unchanged) = wrote(&run);
         // A page cut short by a 503 is read again: what it wrote before counts as unchanged.
         assert!(written <= 4 && written + unchanged == n, "{run}");
@@ -223,6 +206,6 @@ fn prices_and_stock_follow_m3_writing_only_what_changed_even_through_503s() {
     );
     stack.m3_control(reqwest::Method::DELETE, "/_control/faults", Value::Null);
     assert_in_step(&stack);
-    assert_eq!(wrote(&sync(&stack, "prices", &[])), (0, n));
-    assert_eq!(wrote(&sync(&stack, "stock", &[])), (0, n));
+    assert_eq!(wrote(&sync_job(&stack, "prices", &[])), (0, n));
+    assert_eq!(wrote(&sync_job(&stack, "stock", &[])), (0, n));
 }
