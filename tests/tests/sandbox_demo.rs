@@ -1,5 +1,6 @@
 //! README's demo command runs `ferry sandbox --demo`: the whole story, checked against the
-//! simulators' own state, must hold (exit 0).
+//! simulators' own state, must hold (exit 0), the catalog, price, stock and customer syncs
+//! included.
 
 #[test]
 fn the_sandbox_demo_tells_the_whole_story_and_every_check_holds() {
@@ -25,6 +26,11 @@ fn the_sandbox_demo_tells_the_whole_story_and_every_check_holds() {
         "M3 still holds",
         "quote status '8-M3 Delivered'",
         "FRYQ9002 held:",
+        "items in QuoteWerks match M3",
+        "prices: list price of every item",
+        "stock: warehouse 200's stock on every product equals M3's",
+        "customers: a new QuoteWerks company became M3 customer",
+        "customers: an M3 change reached the QuoteWerks contact",
         "All held.",
     ] {
         assert!(stdout.contains(step), "missing '{step}' in:\n{stdout}");
