@@ -17,10 +17,10 @@ use rust_decimal::Decimal;
 use super::{TENANT, say};
 use crate::config::FerryConfig;
 use crate::flows::catalog::RunOptions;
-use crate::flows::customers::RunOptions as CustomerOptions;
+use crate::flows::customers::{CustomerReport, RunOptions as CustomerOptions};
 use crate::flows::prices::RunOptions as ValuesOptions;
 use crate::server::RunningServer;
-use crate::services::{Context, customer_sync, sync};
+use crate::services::{Context, ServiceError, customer_sync, sync};
 
 /// The only warehouse the demo tenant's stock sync counts (`[tenants.demo.sync.stock]`).
 pub(super) const SYNC_WAREHOUSE: &str = "200";
@@ -267,6 +267,22 @@ async fn values(ctx: &Context, stock: bool) -> anyhow::Result<sync::ValuesRun> {
     Ok(run)
 }
 
+/// One customer sync run here. M3's customer BODs reach Ferry too, and Ferry carries each to
+/// QuoteWerks in a run of its own; this one waits for such a run to end (one at a time).
+async fn sync_customers(ctx: &Context) -> anyhow::Result<CustomerReport> {
+    let deadline = tokio::time::Instant::now() + RUN_LIMIT;
+    loop {
+        match customer_sync::run(ctx, TENANT, CustomerOptions::default()).await {
+            Err(ServiceError::Input(e))
+                if e.contains("runs already") && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 async fn customers(ctx: &Context, sims: &SimStack) -> anyhow::Result<()> {
     let (m3, qw) = (&sims.m3, &sims.qw);
     let known = seed::definite_customers(sims.catalog.seed, sims.catalog.customers);
@@ -298,7 +314,7 @@ async fn customers(ctx: &Context, sims: &SimStack) -> anyhow::Result<()> {
     quote(serde_json::json!({
         "company": known.name, "email": known.email, "cm_account_no": "CMDEMO2",
     }))?;
-    let report = customer_sync::run(ctx, TENANT, CustomerOptions::default()).await?;
+    let report = sync_customers(ctx).await?;
     ensure!(
         report.failed == 0,
         "the customer sync failed: {}",
@@ -334,7 +350,7 @@ async fn customers(ctx: &Context, sims: &SimStack) -> anyhow::Result<()> {
             ..Default::default()
         },
     )?;
-    let again = customer_sync::run(ctx, TENANT, CustomerOptions::default()).await?;
+    let again = sync_customers(ctx).await?;
     ensure!(
         again.failed == 0,
         "the second customer sync failed: {}",
