@@ -136,10 +136,12 @@ pub async fn start(
             env.clone(),
             jobs.clone(),
             wake.clone(),
+            node.id.clone(),
         )));
         background.push(tokio::spawn(crate::flows::status::poll_order_status(
             env.clone(),
             jobs.clone(),
+            node.id.clone(),
         )));
     }
     for (name, tenant) in &config.tenants {

@@ -276,11 +276,34 @@ pub async fn every_slot<F, Fut>(
         let slot = now.div_euclid(every_ms).saturating_add(1);
         let wait = slot.saturating_mul(every_ms).saturating_sub(now);
         tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
-        match tick(store.clone(), slot).await {
-            Ok(true) => {}
-            Ok(false) => tracing::debug!(%tenant, slot, %node, "{name} slot taken by another node"),
-            Err(e) => tracing::warn!(%tenant, "queueing the scheduled {name} failed: {e}"),
-        }
+        log_tick(tenant, name, slot, node, tick(store.clone(), slot).await);
+    }
+}
+
+/// [`every_slot`], starting with the slot it is in now (a poll that should not wait a whole
+/// interval after a start).
+pub async fn every_slot_from_now<F, Fut>(
+    tenant: &str,
+    name: &str,
+    every: Duration,
+    store: Arc<dyn Store>,
+    node: &str,
+    tick: F,
+) where
+    F: Fn(Arc<dyn Store>, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, StoreError>>,
+{
+    let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
+    let slot = now_ms().div_euclid(every_ms);
+    log_tick(tenant, name, slot, node, tick(store.clone(), slot).await);
+    every_slot(tenant, name, every, store, node, tick).await;
+}
+
+fn log_tick(tenant: &str, name: &str, slot: i64, node: &str, ticked: Result<bool, StoreError>) {
+    match ticked {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!(%tenant, slot, %node, "{name} slot taken by another node"),
+        Err(e) => tracing::warn!(%tenant, "the scheduled {name} failed: {e}"),
     }
 }
 

@@ -202,20 +202,53 @@ fn role(e: RoleFailure) -> StepError {
     StepError::from(e)
 }
 
+/// The status poll's name in the store's slot leases.
+pub const POLL_SCHEDULE: &str = "poll-order-status";
+
 /// Polls open orders forever at the tenant's interval (nothing when it is 0), queueing the
 /// push-back for each order whose ERP status moved. The safety net for missed ERP events.
-/// Workers find the queued jobs on their next idle poll.
-pub async fn poll_order_status(env: Arc<Tenant>, store: Arc<dyn Store>) {
+/// Each interval slot runs on the one node that takes it (N nodes read each order once per
+/// interval, not N times). Workers find the queued jobs on their next idle poll.
+pub async fn poll_order_status(env: Arc<Tenant>, store: Arc<dyn Store>, node: String) {
     let interval = env.policy.status_poll_secs;
     if interval == 0 {
         return;
     }
-    loop {
-        if let Err(e) = poll_once(&env, store.as_ref()).await {
-            tracing::warn!(tenant = %env.name, "order status poll failed: {e}");
-        }
-        tokio::time::sleep(Duration::from_secs(interval)).await;
+    let name = env.name.clone();
+    let every = Duration::from_secs(interval);
+    crate::catalog::every_slot_from_now(
+        &name,
+        POLL_SCHEDULE,
+        every,
+        store,
+        &node,
+        |store, slot| {
+            let (env, node) = (env.clone(), node.clone());
+            async move {
+                poll_slot(&env, store.as_ref(), slot, &node)
+                    .await
+                    .map(|n| n.is_some())
+            }
+        },
+    )
+    .await;
+}
+
+/// One slot of the status poll on one node: `None` when another node took the slot (nothing
+/// read), else how many push-backs it queued.
+pub async fn poll_slot(
+    env: &Tenant,
+    store: &dyn Store,
+    slot: i64,
+    node: &str,
+) -> Result<Option<usize>, StoreError> {
+    if !store
+        .take_slot(&env.name, POLL_SCHEDULE, slot, node)
+        .await?
+    {
+        return Ok(None);
     }
+    poll_once(env, store).await.map(Some)
 }
 
 /// One pass over open orders; returns how many push-backs were queued. A read that fails is

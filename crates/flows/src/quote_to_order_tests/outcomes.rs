@@ -380,3 +380,40 @@ async fn the_poller_queues_each_ready_quote_once_across_pages() {
     let cp: Checkpoint = serde_json::from_value(job.checkpoint).expect("checkpoint");
     assert_eq!(cp.quote_id, "150");
 }
+
+#[tokio::test]
+async fn each_poll_slot_asks_the_quoting_system_on_one_node_only() {
+    let w = World::empty();
+    *w.fakes.quoting.ready.lock().expect("lock") = vec![QuoteSummary {
+        id: "1".into(),
+        number: "Q-1".into(),
+        revision: None,
+        status: "Approved".into(),
+        modified_at: None,
+    }];
+    let slot = |slot, node| poller::poll_slot(&w.tenant, &w.store, slot, node);
+    assert_eq!(slot(7, "node-a").await.expect("poll"), Some(1));
+    assert_eq!(
+        slot(7, "node-b").await.expect("poll"),
+        None,
+        "another node's slot"
+    );
+    assert_eq!(w.fakes.quoting.script.count("list_ready_quotes"), 1);
+    assert_eq!(slot(8, "node-b").await.expect("poll"), Some(0));
+    assert_eq!(w.fakes.quoting.script.count("list_ready_quotes"), 2);
+}
+
+#[tokio::test]
+async fn each_status_poll_slot_reads_the_open_orders_on_one_node_only() {
+    let w = World::empty();
+    w.store
+        .put_link(TENANT, crate::status::ORDER_LINK, "17", "ORD1", Some("22"))
+        .await
+        .expect("order");
+    let slot = |slot, node| crate::status::poll_slot(&w.tenant, &w.store, slot, node);
+    assert_eq!(slot(3, "node-a").await.expect("poll"), Some(0));
+    assert_eq!(slot(3, "node-b").await.expect("poll"), None);
+    assert_eq!(w.fakes.erp.script.count("get_order_status"), 1);
+    slot(4, "node-b").await.expect("poll");
+    assert_eq!(w.fakes.erp.script.count("get_order_status"), 2);
+}
