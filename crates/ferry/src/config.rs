@@ -109,6 +109,10 @@ pub struct TenantConfig {
     /// `[tenants.T.trust]`: which plugin packages install accepts (signatures, vendor keys).
     #[serde(default)]
     pub trust: trust::TrustPolicy,
+    /// Days the tenant's audit entries are kept (`ferry serve` deletes older ones hourly);
+    /// absent: kept forever.
+    #[serde(default)]
+    pub audit_retention_days: Option<std::num::NonZeroU32>,
 }
 
 /// `[tenants.T.sync]`: each sync's policy and schedule (off unless `every` is set).
@@ -201,6 +205,9 @@ pub struct ServerConfig {
     /// How long a worker's claim holds a job without renewal (renewed every third of it). A
     /// node that restarts takes its own jobs back at once; other nodes wait this long.
     pub lease_ms: u64,
+    /// How often each tenant's connections are tried (OAuth grant, `SELECT 1`) for the
+    /// Health screen, in seconds; 0: never.
+    pub connection_check_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -219,6 +226,7 @@ impl Default for ServerConfig {
             tenant_burst: 100,
             ready_timeout_ms: 2_000,
             lease_ms: 15_000,
+            connection_check_secs: 60,
         }
     }
 }

@@ -193,18 +193,29 @@ pub async fn start(
         }
     }));
 
-    let admin = crate::services::Context::for_server(
+    let admin = Arc::new(crate::services::Context::for_server(
         config.clone(),
         data_dir,
         store.clone(),
         registry.clone(),
-    );
+    ));
+    // Each connection tried in the background for the Health screen; old audit pruned.
+    if config.server.connection_check_secs > 0 {
+        background.push(tokio::spawn(crate::services::connections::watch(
+            admin.clone(),
+            Duration::from_secs(config.server.connection_check_secs),
+        )));
+    }
+    background.push(tokio::spawn(crate::services::retention::run(
+        config.clone(),
+        store.clone(),
+    )));
     let app = router(
         ApiState {
             store: jobs,
             tenants: tenants.clone(),
             wake,
-            admin: Some(Arc::new(admin)),
+            admin: Some(admin),
         },
         RequestLimits::from_config(&config.server),
         Readiness::new(

@@ -165,61 +165,70 @@ fn secrets(ctx: &Context, tenant: &str, tc: &TenantConfig) -> Vec<Check> {
 /// Each connection tried: an OAuth grant for an HTTP connection with an `.ionapi` file, a
 /// `SELECT 1` for a SQL one.
 async fn connections(ctx: &Context, tenant: &str, tc: &TenantConfig) -> Vec<Check> {
-    let base = &ctx.config.base_dir;
     let mut checks = Vec::new();
     for (name, conn) in &tc.connections {
         let what = format!("connection {name}");
-        let outcome: Result<String, (String, String)> = match conn {
-            ConnectionConfig::Http { ionapi: None, .. } => {
-                Ok("no credentials to try (no ionapi)".into())
-            }
-            ConnectionConfig::Http {
-                ionapi: Some(r),
-                timeout_ms,
-                ..
-            } => oauth(base, r, *timeout_ms).await,
-            ConnectionConfig::Sqlite(s) => {
-                let path = base.join(&s.path);
-                if path.is_file() {
-                    let mut s = s.clone();
-                    s.path = path;
-                    match SqlConnection::sqlite(name, &s) {
-                        Ok(c) => ping(&c).await,
-                        Err(e) => {
-                            Err((e.to_string(), "check the file is a SQLite database".into()))
-                        }
-                    }
-                } else {
-                    Err((
-                        format!("no database file at {}", path.display()),
-                        format!("fix [tenants.{tenant}.connections.{name}] path"),
-                    ))
-                }
-            }
-            ConnectionConfig::SqlServer {
-                connection_string,
-                timeout_ms,
-                ..
-            } => match connection_string.resolve(base) {
-                Err(why) => Err((why, "see the connection_string secret above".into())),
-                Ok(text) => {
-                    let mut settings = SqlServerSettings::default();
-                    if let Some(t) = timeout_ms {
-                        settings.timeout_ms = *t;
-                    }
-                    match SqlConnection::sql_server(name, &settings, Secret::new(text)) {
-                        Ok(c) => ping(&c).await,
-                        Err(e) => Err((e.to_string(), "check the connection string".into())),
-                    }
-                }
+        checks.push(
+            match try_connection(&ctx.config.base_dir, tenant, name, conn).await {
+                Ok(detail) => Check::ok(Some(tenant), what, detail),
+                Err((why, fix)) => Check::failed(Some(tenant), what, why, fix),
             },
-        };
-        checks.push(match outcome {
-            Ok(detail) => Check::ok(Some(tenant), what, detail),
-            Err((why, fix)) => Check::failed(Some(tenant), what, why, fix),
-        });
+        );
     }
     checks
+}
+
+/// One connection tried (`ferry doctor`, and `ferry serve`'s periodic connection checks):
+/// what was found, or why it failed and what to do about it. Never a secret's value.
+pub async fn try_connection(
+    base: &Path,
+    tenant: &str,
+    name: &str,
+    conn: &ConnectionConfig,
+) -> Result<String, (String, String)> {
+    match conn {
+        ConnectionConfig::Http { ionapi: None, .. } => {
+            Ok("no credentials to try (no ionapi)".into())
+        }
+        ConnectionConfig::Http {
+            ionapi: Some(r),
+            timeout_ms,
+            ..
+        } => oauth(base, r, *timeout_ms).await,
+        ConnectionConfig::Sqlite(s) => {
+            let path = base.join(&s.path);
+            if path.is_file() {
+                let mut s = s.clone();
+                s.path = path;
+                match SqlConnection::sqlite(name, &s) {
+                    Ok(c) => ping(&c).await,
+                    Err(e) => Err((e.to_string(), "check the file is a SQLite database".into())),
+                }
+            } else {
+                Err((
+                    format!("no database file at {}", path.display()),
+                    format!("fix [tenants.{tenant}.connections.{name}] path"),
+                ))
+            }
+        }
+        ConnectionConfig::SqlServer {
+            connection_string,
+            timeout_ms,
+            ..
+        } => match connection_string.resolve(base) {
+            Err(why) => Err((why, "see the connection_string secret above".into())),
+            Ok(text) => {
+                let mut settings = SqlServerSettings::default();
+                if let Some(t) = timeout_ms {
+                    settings.timeout_ms = *t;
+                }
+                match SqlConnection::sql_server(name, &settings, Secret::new(text)) {
+                    Ok(c) => ping(&c).await,
+                    Err(e) => Err((e.to_string(), "check the connection string".into())),
+                }
+            }
+        },
+    }
 }
 
 async fn oauth(
@@ -227,6 +236,15 @@ async fn oauth(
     r: &SecretRef,
     timeout_ms: Option<u64>,
 ) -> Result<String, (String, String)> {
+    grant(&ionapi_provider(base, r, timeout_ms)?).await
+}
+
+/// The token provider for an `.ionapi` file given by reference (read and parsed, no call yet).
+pub fn ionapi_provider(
+    base: &Path,
+    r: &SecretRef,
+    timeout_ms: Option<u64>,
+) -> Result<TokenProvider, (String, String)> {
     let text = r
         .resolve(base)
         .map_err(|why| (why, "see the ionapi secret above".to_string()))?;
@@ -237,12 +255,17 @@ async fn oauth(
         )
     })?;
     let timeout = Duration::from_millis(timeout_ms.unwrap_or(30_000)).min(CHECK_TIMEOUT);
-    let provider = TokenProvider::new(file, timeout).map_err(|e| {
+    TokenProvider::new(file, timeout).map_err(|e| {
         (
             e.to_string(),
             "check the .ionapi file's pu and ot".to_string(),
         )
-    })?;
+    })
+}
+
+/// A valid token from `provider`: its cached one while that is not due for renewal, else a
+/// new OAuth grant.
+pub async fn grant(provider: &TokenProvider) -> Result<String, (String, String)> {
     match provider.token().await.map_err(ferry_domain::RoleError::from) {
         Ok(_) => Ok("OAuth grant ok".into()),
         Err(e) => Err((

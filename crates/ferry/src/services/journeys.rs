@@ -398,6 +398,7 @@ mod tests {
             data_dir: "unused".into(),
             store: None,
             registry: None,
+            connections: Default::default(),
         }
         .with_store(store)
     }

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod connections;
 pub mod controls;
 pub mod customer_sync;
 pub mod doctor;
@@ -28,6 +29,7 @@ mod metadata;
 pub mod packages;
 pub mod plugins;
 pub mod replay;
+pub mod retention;
 pub mod run_query;
 pub mod shadow;
 pub mod shadow_run;
@@ -105,6 +107,8 @@ pub struct Context {
     pub data_dir: PathBuf,
     store: Option<Arc<dyn Store>>,
     registry: Option<Arc<Registry>>,
+    /// Each connection's last check (`ferry serve` keeps it current; elsewhere empty).
+    pub connections: connections::Board,
 }
 
 impl Context {
@@ -131,6 +135,7 @@ impl Context {
             data_dir,
             store: None,
             registry: None,
+            connections: Default::default(),
         })
     }
 
@@ -148,6 +153,7 @@ impl Context {
             data_dir: data_dir.to_path_buf(),
             store: Some(store),
             registry: Some(registry),
+            connections: Default::default(),
         }
     }
 
@@ -159,6 +165,7 @@ impl Context {
             data_dir: data_dir.to_path_buf(),
             store: None,
             registry: None,
+            connections: Default::default(),
         }
     }
 

@@ -1,4 +1,5 @@
-//! A tenant's health per flow over the last hour, and its runs and audit as JSON lines.
+//! A tenant's health per flow over the last hour and its connections' last checks, and its
+//! runs and audit as JSON lines.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -9,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{AdminState, Caller, ErrorBody, from_service};
 use crate::api::ApiError;
+use crate::services::connections::{self, ConnectionStatus};
 use crate::services::export;
 use crate::services::health::{self, FlowHealth};
 
@@ -52,6 +54,36 @@ impl From<FlowHealth> for FlowHealthView {
     }
 }
 
+/// One connection's last check by this node (an OAuth grant for M3, `SELECT 1` for SQL).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionView {
+    /// Its name in the tenant's config.
+    pub name: String,
+    /// `http (OAuth grant)`, `http` (no credentials to try), `sqlite` or `sqlserver`.
+    pub kind: String,
+    /// Whether the last check succeeded; null: not checked yet.
+    pub ok: Option<bool>,
+    /// What the last check found, or why it failed (never a secret).
+    pub detail: Option<String>,
+    /// What to do about a failure.
+    pub fix: Option<String>,
+    /// When it was last checked (RFC 3339).
+    pub checked_at: Option<String>,
+}
+
+impl From<ConnectionStatus> for ConnectionView {
+    fn from(c: ConnectionStatus) -> Self {
+        ConnectionView {
+            name: c.name,
+            kind: c.kind,
+            ok: c.ok,
+            detail: c.detail,
+            fix: c.fix,
+            checked_at: c.checked_at,
+        }
+    }
+}
+
 /// A tenant's health.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantHealth {
@@ -59,12 +91,14 @@ pub struct TenantHealth {
     /// How far back `finished` and `success_rate` reach, in seconds.
     pub window_secs: i64,
     pub flows: Vec<FlowHealthView>,
+    /// Each configured connection, by name, with its last check.
+    pub connections: Vec<ConnectionView>,
 }
 
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/health", tag = "health",
     params(("tenant" = String, Path, description = "Tenant name")),
     responses(
-        (status = 200, description = "Per flow: runs finished and success rate over the last hour, holds, dead letters, queue and lag now", body = TenantHealth),
+        (status = 200, description = "Per flow: runs finished and success rate over the last hour, holds, dead letters, queue and lag now; per connection: its last check", body = TenantHealth),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such tenant for this token", body = ErrorBody)))]
 pub async fn health(
@@ -76,10 +110,12 @@ pub async fn health(
     let flows = health::tenant_health(&state.ctx, &tenant)
         .await
         .map_err(from_service)?;
+    let conns = connections::tenant_status(&state.ctx, &tenant).map_err(from_service)?;
     Ok(Json(TenantHealth {
         tenant,
         window_secs: health::WINDOW_SECS,
         flows: flows.into_iter().map(FlowHealthView::from).collect(),
+        connections: conns.into_iter().map(ConnectionView::from).collect(),
     }))
 }
 
@@ -139,3 +175,7 @@ fn ndjson(lines: Vec<serde_json::Value>) -> Response {
     }
     ([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response()
 }
+
+#[cfg(test)]
+#[path = "health_tests.rs"]
+mod tests;

@@ -1,6 +1,7 @@
 //! The Health screen: per tenant the token may see and per flow, what finished in the last
 //! hour and how much succeeded, holds and dead letters now, the queue and its lag; whether the
-//! flow is paused, with Pause / Resume and Run now (the admin API's actions).
+//! flow is paused, with Pause / Resume and Run now (the admin API's actions); and each
+//! connection's last check (M3's OAuth grant, the QuoteWerks database's `SELECT 1`).
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -13,6 +14,7 @@ use super::session::{CsrfOnly, Operator};
 use super::{UiError, UiState};
 use crate::api::admin::flows::{pause_flow, resume_flow, run_flow};
 use crate::api::admin::from_service;
+use crate::services::connections::{self, ConnectionStatus};
 use crate::services::health::{self, FlowHealth};
 
 /// `GET /ui/health`.
@@ -21,12 +23,13 @@ pub async fn health(
     op: Operator,
     Query(f): Query<Filter>,
 ) -> Result<Response, UiError> {
-    let mut sections: Vec<(String, Vec<FlowHealth>)> = Vec::new();
+    let mut sections: Vec<(String, Vec<FlowHealth>, Vec<ConnectionStatus>)> = Vec::new();
     for t in chosen(&state, &op, &f.tenant)? {
         let flows = health::tenant_health(&state.admin.ctx, &t)
             .await
             .map_err(from_service)?;
-        sections.push((t, flows));
+        let conns = connections::tenant_status(&state.admin.ctx, &t).map_err(from_service)?;
+        sections.push((t, flows, conns));
     }
     let all = visible(&state, &op);
     let body = html! {
@@ -36,7 +39,7 @@ pub async fn health(
             (tenant_select(&all, &f.tenant))
             button type="submit" { "Show" }
         }
-        @for (tenant, flows) in &sections {
+        @for (tenant, flows, conns) in &sections {
             h2 { (tenant) }
             table.health {
                 thead { tr {
@@ -74,9 +77,40 @@ pub async fn health(
                     }
                 }
             }
+            (connection_table(conns))
         }
     };
     Ok(page(&op, "health", "Health", &f.done, body))
+}
+
+/// The tenant's connections as this node last found them.
+fn connection_table(conns: &[ConnectionStatus]) -> Markup {
+    html! {
+        @if !conns.is_empty() {
+            table.connections {
+                thead { tr { th { "Connection" } th { "Kind" } th { "Status" } th { "Checked at" } } }
+                tbody {
+                    @for c in conns {
+                        tr {
+                            td { (c.name) }
+                            td { (c.kind) }
+                            td {
+                                @match c.ok {
+                                    Some(true) => { span class="status status-done" { "ok" } " " (c.detail.as_deref().unwrap_or("")) }
+                                    Some(false) => {
+                                        span class="status status-dead" { "failed" } " " (c.detail.as_deref().unwrap_or(""))
+                                        @if let Some(fix) = &c.fix { br; span.muted { (fix) } }
+                                    }
+                                    None => { span.muted { "not checked yet" } }
+                                }
+                            }
+                            td { @match &c.checked_at { Some(at) => { (at) } None => { span.muted { "–" } } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Seconds as people read a wait: `45 s`, `12 min`, `3 h 5 min`.
@@ -158,3 +192,7 @@ fn back(tenant: &str, done: &str) -> Response {
     );
     Redirect::to(&url).into_response()
 }
+
+#[cfg(test)]
+#[path = "health_tests.rs"]
+mod tests;
