@@ -21,6 +21,7 @@ pub mod connections;
 pub mod controls;
 pub mod customer_sync;
 pub mod doctor;
+pub mod edit;
 pub mod export;
 pub mod fixes;
 pub mod health;
@@ -82,6 +83,9 @@ pub enum ServiceError {
     },
     #[error("dead letter {0} was already retried")]
     AlreadyRetried(i64),
+    /// An edit-and-retry refused: why the run can't be edited (M3 may hold its order).
+    #[error("{0}")]
+    NotEditable(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]

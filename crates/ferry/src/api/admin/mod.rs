@@ -9,6 +9,7 @@
 //! (a test keeps them equal; `FERRY_UPDATE_OPENAPI=1` rewrites the copy).
 
 mod auth;
+pub(crate) mod edit;
 pub(crate) mod errors;
 pub(crate) mod fixes;
 pub(crate) mod flows;
@@ -19,6 +20,8 @@ pub(crate) mod runs;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_edit;
+#[cfg(test)]
 mod tests_fixes;
 #[cfg(test)]
 mod tests_flows;
@@ -28,7 +31,7 @@ mod tests_ops;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -60,6 +63,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/tenants/{tenant}/runs", get(runs::list))
         .route("/api/v1/tenants/{tenant}/runs/{run}", get(runs::detail))
+        .route(
+            "/api/v1/tenants/{tenant}/runs/{run}/order",
+            put(edit::edit_order),
+        )
         .route("/api/v1/tenants/{tenant}/holds", get(runs::holds))
         .route(
             "/api/v1/tenants/{tenant}/holds/{quote}/release",
@@ -127,6 +134,7 @@ pub fn router(state: AdminState) -> Router {
     paths(
         runs::list,
         runs::detail,
+        edit::edit_order,
         runs::holds,
         runs::release,
         fixes::list,
@@ -206,6 +214,7 @@ pub(crate) fn from_service(e: ServiceError) -> ApiError {
         ServiceError::QuoteNotDead { .. }
         | ServiceError::QuoteNotHeld { .. }
         | ServiceError::AlreadyRetried(_)
+        | ServiceError::NotEditable(_)
         | ServiceError::Store(StoreError::Conflict(_)) => ApiError::Conflict(e.to_string()),
         ServiceError::Store(StoreError::Backend(_)) => ApiError::Unavailable(e.to_string()),
         _ => ApiError::Internal(e.to_string()),

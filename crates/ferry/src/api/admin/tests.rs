@@ -21,6 +21,7 @@ use ferry_store::{Audit, Jobs, MemoryStore, NewJob, Outcome, Store, Tokens};
 const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/runs", None),
     ("GET", "/runs/Q1", None),
+    ("PUT", "/runs/Q1/order", Some("{}")),
     ("GET", "/holds", None),
     ("POST", "/holds/2/release", None),
     ("GET", "/dead-letters", None),

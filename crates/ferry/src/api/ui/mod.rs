@@ -8,6 +8,7 @@
 //! files in `crates/ferry/assets/ui/`, compiled into the binary. Every answer forbids framing
 //! and any script or style not served from here (CSP), and pages are never cached.
 
+mod edit;
 mod errors;
 mod fixes;
 mod health;
@@ -16,6 +17,8 @@ mod screens;
 mod session;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_edit;
 #[cfg(test)]
 mod tests_fixes;
 #[cfg(test)]
@@ -67,6 +70,10 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/sign-out", post(session::sign_out))
         .route("/ui/runs", get(screens::runs))
         .route("/ui/tenants/{tenant}/runs/{run}", get(screens::run))
+        .route(
+            "/ui/tenants/{tenant}/runs/{run}/order",
+            post(edit::edit_order),
+        )
         .route("/ui/health", get(health::health))
         .route(
             "/ui/tenants/{tenant}/flows/{flow}/pause",

@@ -64,6 +64,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "resumed" => "Resumed: its waiting jobs are claimed again.",
         "ran-now" => "Run now: polled (or queued the sync) at once.",
         "ran-paused" => "Run now: queued, but the flow is paused: it waits for a resume.",
+        "edited" => "Edited: the corrected order is validated again and the run goes on.",
         _ => return None,
     })
 }
@@ -354,6 +355,7 @@ pub fn run(
             " "
             (super::errors::resolve_letter_button(op, tenant, letter.id))
         }
+        (super::edit::edit_form(op, tenant, &journey.job))
         h2 { "Timeline" }
         @if journey.trail.is_empty() {
             p.muted { "Nothing recorded yet." }

@@ -1,0 +1,203 @@
+//! "Edit and retry" on the run page over a memory store: a held run shows the form with its
+//! mapped order's JSON and the session's CSRF token, a run that began an M3 write doesn't;
+//! posting the corrected order stores it, queues the run at validation and lands on the run,
+//! audited with the console's token; without the CSRF token 403, another tenant's 404, a
+//! textarea that isn't JSON 400 with nothing stored.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::pages::query;
+use super::tests::{send, sign_in};
+use super::{UiState, router};
+use crate::api::admin::AdminState;
+use crate::config::FerryConfig;
+use crate::flows::quote_to_order::KIND;
+use crate::services::Context;
+use crate::services::tokens::{self, Scope};
+use ferry_store::{Audit, JobState, Jobs, MemoryStore, NewJob, Outcome, Store};
+
+struct Console {
+    app: Router,
+    store: Arc<MemoryStore>,
+    acme: String,
+    globex: String,
+    _dir: tempfile::TempDir,
+}
+
+fn order(facility: &str) -> Value {
+    json!({"kind": "order", "id": null,
+        "fields": [{"name": "FACI", "value": {"text": facility}}],
+        "lines": [{"fields": [{"name": "ITNO", "value": {"text": "BRG10012"}}]}]})
+}
+
+/// acme: quote 5 (Q5) held after mapping with facility XX9; quote 6 (Q6) dead after its order
+/// head write began.
+async fn console() -> Console {
+    let store = Arc::new(MemoryStore::new());
+    for (id, outcome, intent) in [
+        (
+            "5",
+            Outcome::Hold {
+                reason: "M3: facility XX9 does not exist".into(),
+            },
+            None,
+        ),
+        (
+            "6",
+            Outcome::Dead {
+                error: "M3 timed out".into(),
+            },
+            Some("head"),
+        ),
+    ] {
+        let checkpoint = json!({
+            "quote_id": id,
+            "quote": {"kind": "quote", "id": id, "fields": [{"name": "DocNo", "value": {"text": format!("Q{id}")}}], "lines": []},
+            "order": order("XX9"),
+        });
+        let job = NewJob {
+            tenant: "acme",
+            kind: KIND,
+            key: id,
+            checkpoint: checkpoint.clone(),
+        };
+        store.enqueue(job, 0).await.expect("enqueue");
+        let claim = store
+            .claim("w", 1, 1_000, 0)
+            .await
+            .expect("claim")
+            .remove(0);
+        store
+            .commit_step(&claim, "mapped", &checkpoint, "mapped", None)
+            .await
+            .expect("step");
+        if let Some(intent) = intent {
+            store.begin_intent(&claim, intent).await.expect("intent");
+        }
+        store.finish(&claim, outcome, 0).await.expect("finish");
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let config =
+        FerryConfig::parse("[tenants.acme]\n[tenants.globex]\n", dir.path()).expect("config");
+    let shared: Arc<dyn Store> = store.clone();
+    let ctx = Context::from_config(config, dir.path()).with_store(shared.clone());
+    let token = |scope: Scope| {
+        let shared = shared.clone();
+        async move {
+            tokens::create_in(&*shared, &scope, None)
+                .await
+                .expect("token")
+                .secret
+        }
+    };
+    let acme = token(Scope::Tenant("acme".into())).await;
+    let globex = token(Scope::Tenant("globex".into())).await;
+    let app = router(UiState::new(AdminState {
+        ctx: Arc::new(ctx),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    }));
+    Console {
+        app,
+        store,
+        acme,
+        globex,
+        _dir: dir,
+    }
+}
+
+const RUN: &str = "/ui/tenants/acme/runs/Q5";
+const POST: &str = "/ui/tenants/acme/runs/Q5/order";
+
+#[tokio::test]
+async fn a_held_run_shows_the_form_and_a_run_that_began_a_write_does_not() {
+    let c = console().await;
+    let b = sign_in(&c.app, &c.acme).await;
+    let page = send(&c.app, "GET", RUN, Some(&b.cookie), None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let html = &page.body;
+    assert!(html.contains("Edit and retry"), "{html}");
+    assert!(
+        html.contains(r#"action="/ui/tenants/acme/runs/5/order""#),
+        "{html}"
+    );
+    assert!(html.contains(&format!(r#"name="csrf" value="{}""#, b.csrf)));
+    let area = html.find(r#"<textarea name="order""#).expect("textarea");
+    assert!(html[area..].contains("XX9"), "the mapped order is in it");
+    let other = send(
+        &c.app,
+        "GET",
+        "/ui/tenants/acme/runs/Q6",
+        Some(&b.cookie),
+        None,
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+    assert!(!other.body.contains("Edit and retry"), "{}", other.body);
+}
+
+#[tokio::test]
+async fn posting_the_corrected_order_queues_the_run_and_audits_the_console_token() {
+    let c = console().await;
+    let b = sign_in(&c.app, &c.acme).await;
+    let form = query(&[("csrf", &b.csrf), ("order", &order("A01").to_string())]);
+    let done = send(&c.app, "POST", POST, Some(&b.cookie), Some(&form)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(
+        done.location().contains("done=edited"),
+        "{}",
+        done.location()
+    );
+    let job = c
+        .store
+        .job("acme", KIND, "5")
+        .await
+        .expect("job")
+        .expect("there");
+    assert_eq!((job.state, job.step.as_str()), (JobState::Queued, "mapped"));
+    assert_eq!(job.checkpoint["order"], order("A01"));
+    let trail = c.store.trail("acme", "5").await.expect("trail");
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.step == "console" && e.data["action"] == "run.edit"),
+        "{trail:?}"
+    );
+    let page = send(&c.app, "GET", done.location(), Some(&b.cookie), None).await;
+    assert!(
+        page.body.contains("Edited: the corrected order"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Edit and retry"), "queued: no form");
+}
+
+#[tokio::test]
+async fn no_csrf_is_403_another_tenant_404_and_not_json_400_storing_nothing() {
+    let c = console().await;
+    let b = sign_in(&c.app, &c.acme).await;
+    let good = order("A01").to_string();
+    let forged = query(&[("csrf", "nope"), ("order", &good)]);
+    let refused = send(&c.app, "POST", POST, Some(&b.cookie), Some(&forged)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let other = sign_in(&c.app, &c.globex).await;
+    let form = query(&[("csrf", &other.csrf), ("order", &good)]);
+    let hidden = send(&c.app, "POST", POST, Some(&other.cookie), Some(&form)).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let bad = query(&[("csrf", &b.csrf), ("order", "{\"kind\": \"order\",")]);
+    let invalid = send(&c.app, "POST", POST, Some(&b.cookie), Some(&bad)).await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST, "{}", invalid.body);
+    let job = c
+        .store
+        .job("acme", KIND, "5")
+        .await
+        .expect("job")
+        .expect("there");
+    assert_eq!(
+        (job.state, job.checkpoint["order"].clone()),
+        (JobState::Held, order("XX9"))
+    );
+}
