@@ -4,49 +4,9 @@
 //! holds exactly one order for the quote, with the corrected item; editing the finished run
 //! again is 409.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
-
-use ferry_sim::quotewerks::{NewLine, NewQuote, SoldTo};
-use ferry_tests::ferry;
-use ferry_tests::orders::{d, definite_customers, sellable_items};
-use ferry_tests::stack::{Options, READY, Stack, TENANT};
-use rust_decimal::Decimal;
+use ferry_tests::holds::{HeldQuote, hold_a_mistyped_item, tenant_token, wait_for};
+use ferry_tests::stack::{Options, Stack, TENANT};
 use serde_json::Value;
-
-fn quote(doc_no: &str, sold_to: SoldTo, line: NewLine) -> NewQuote {
-    NewQuote {
-        sold_to,
-        ship_to: None,
-        doc_no: Some(doc_no.into()),
-        doc_name: None,
-        doc_type: "QUOTE".into(),
-        status: "1-In Progress".into(),
-        doc_date: None,
-        sales_rep: "JSMITH".into(),
-        po_number: "PO-EDIT".into(),
-        project_no: None,
-        local_tax_rate: Decimal::ZERO,
-        shipping_amount: Decimal::ZERO,
-        custom: BTreeMap::new(),
-        lines: vec![line],
-    }
-}
-
-fn wait_for(stack: &Stack, id: i64, state: &str) -> Option<String> {
-    let start = Instant::now();
-    loop {
-        let jobs = stack.jobs();
-        if let Some(j) = jobs.iter().find(|j| j.0 == id.to_string() && j.1 == state) {
-            return j.2.clone();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "quote {id} never became {state}: {jobs:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[test]
 fn a_stopped_quotes_corrected_order_is_sent_once_and_a_finished_run_cant_be_edited() {
@@ -55,28 +15,13 @@ fn a_stopped_quotes_corrected_order_is_sent_once_and_a_finished_run_cant_be_edit
         create_customers: false,
         order_entry: "batch",
     });
-    let meant = sellable_items()
-        .into_iter()
-        .find(|i| i.get(3..).is_some_and(|n| n.contains('0')))
-        .expect("an item number with a zero");
-    let at = 3 + meant[3..].find('0').expect("a zero");
-    let typed = format!("{}O{}", &meant[..at], &meant[at + 1..]);
-    let customers = definite_customers();
-    let (id, doc_no) = stack.create_quote(&quote(
-        "Q7101",
-        SoldTo::from_seed(&customers[0]),
-        NewLine::product(&typed, d(2)).with_price(d(10)),
-    ));
-    stack.set_status(id, READY);
-    let why = wait_for(&stack, id, "held").unwrap_or_default();
-    assert!(why.contains(&typed), "stopped for the unknown item: {why}");
-    assert!(stack.m3_orders().iter().all(|o| o.cuor != doc_no));
-
-    let token = ferry(&stack.data, &["tokens", "create", "--tenant", TENANT])
-        .expect_code(0)
-        .stdout
-        .trim()
-        .to_string();
+    let HeldQuote {
+        id,
+        doc_no,
+        meant,
+        typed,
+    } = hold_a_mistyped_item(&stack, "Q7101", "PO-EDIT", 2);
+    let token = tenant_token(&stack);
     let base = format!(
         "{}/api/v1/tenants/{TENANT}/runs/{doc_no}",
         stack.ferry_url()
