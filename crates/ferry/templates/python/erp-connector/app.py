@@ -13,7 +13,14 @@ from typing import List, Optional
 
 from componentize_py_types import Err
 from wit_world import exports
-from wit_world.exports.erp import Invoice, OrderReceipt, Price, StockBalance
+from wit_world.exports.erp import (
+    Invoice,
+    ItemPrices,
+    ItemStock,
+    OrderReceipt,
+    Price,
+    StockBalance,
+)
 from wit_world.imports import config, http
 from wit_world.imports.types import (
     Change,
@@ -101,6 +108,12 @@ class Erp(exports.Erp):
 
     def get_stock(self, item: str) -> List[StockBalance]:
         raise unsupported("get-stock")
+
+    def get_item_prices(self, items: List[str], customer: Optional[str]) -> List[ItemPrices]:
+        raise unsupported("get-item-prices")
+
+    def get_stocks(self, items: List[str], warehouses: List[str]) -> List[ItemStock]:
+        raise unsupported("get-stocks")
 
     def validate_order(self, order: Document) -> List[FieldError]:
         raise unsupported("validate-order")

@@ -22,7 +22,9 @@ wit_bindgen::generate!({
     },
 });
 
-use exports::ferry::erp::erp::{Guest, Invoice, OrderReceipt, Price, StockBalance};
+use exports::ferry::erp::erp::{
+    Guest, Invoice, ItemPrices, ItemStock, OrderReceipt, Price, StockBalance,
+};
 use ferry_pdk::http::{self, Method, Request};
 use ferry_pdk::{
     Change, ChangeAction, Document, Entity, Error, FieldError, Line, MatchCriteria, Page,
@@ -118,6 +120,18 @@ impl Guest for Plugin {
     }
     fn get_stock(_item: String) -> Result<Vec<StockBalance>, Error> {
         unsupported("get-stock")
+    }
+    fn get_item_prices(
+        _items: Vec<String>,
+        _customer: Option<String>,
+    ) -> Result<Vec<ItemPrices>, Error> {
+        unsupported("get-item-prices")
+    }
+    fn get_stocks(
+        _items: Vec<String>,
+        _warehouses: Vec<String>,
+    ) -> Result<Vec<ItemStock>, Error> {
+        unsupported("get-stocks")
     }
     fn validate_order(_order: Document) -> Result<Vec<FieldError>, Error> {
         unsupported("validate-order")
