@@ -1,10 +1,11 @@
 //! `Jobs::edit_and_release` on PostgreSQL: an operator corrects a held or dead job's
 //! checkpoint and puts it back in the queue.
 
-use super::jobs::{insert_audit, job_by_key};
+use super::jobs::insert_audit;
+use super::resolve::{open_job, reread};
 use super::{PgStore, Res};
 use crate::StoreError;
-use crate::types::{Edit, Job, JobState, edit_refusal, now};
+use crate::types::{Edit, Job, edit_refusal, now};
 
 pub(super) async fn edit_and_release(
     store: &PgStore,
@@ -14,15 +15,7 @@ pub(super) async fn edit_and_release(
 ) -> Res<Job> {
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
-    let open = job_by_key(&tx, tenant, kind, key, true)
-        .await?
-        .filter(|j| matches!(j.state, JobState::Held | JobState::Dead));
-    let Some(open) = open else {
-        return Err(StoreError::NotFound(format!(
-            "no held or dead {kind} job for '{key}' in tenant '{tenant}'"
-        ))
-        .into());
-    };
+    let open = open_job(&tx, (tenant, kind, key)).await?;
     if let Some(why) = edit_refusal(&open, &edit) {
         return Err(StoreError::Conflict(why).into());
     }
@@ -40,9 +33,7 @@ pub(super) async fn edit_and_release(
         &[&at, &open.id],
     )
     .await?;
-    let job = job_by_key(&tx, tenant, kind, key, false)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("job {} vanished", open.id)))?;
+    let job = reread(&tx, (tenant, kind, key), &open).await?;
     let message = format!(
         "{} job edited by hand; resuming at step {}",
         open.state.as_str(),

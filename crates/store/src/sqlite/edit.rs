@@ -4,9 +4,10 @@
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::Res;
-use super::jobs::{insert_audit, job_by_key};
+use super::jobs::insert_audit;
+use super::resolve::{open_job, reread};
 use crate::StoreError;
-use crate::types::{Edit, Job, JobState, now};
+use crate::types::{Edit, Job, now};
 
 pub(super) fn edit_blocking(
     conn: &mut Connection,
@@ -15,14 +16,7 @@ pub(super) fn edit_blocking(
     now_ms: i64,
 ) -> Res<Job> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let open = job_by_key(&tx, tenant, kind, key)?
-        .filter(|j| matches!(j.state, JobState::Held | JobState::Dead));
-    let Some(open) = open else {
-        return Err(StoreError::NotFound(format!(
-            "no held or dead {kind} job for '{key}' in tenant '{tenant}'"
-        ))
-        .into());
-    };
+    let open = open_job(&tx, (tenant, kind, key))?;
     if let Some(why) = crate::types::edit_refusal(&open, &edit) {
         return Err(StoreError::Conflict(why).into());
     }
@@ -38,8 +32,7 @@ pub(super) fn edit_blocking(
          WHERE job_id = ?2 AND replayed_at IS NULL AND resolved_at IS NULL",
         params![at, open.id],
     )?;
-    let job = job_by_key(&tx, tenant, kind, key)?
-        .ok_or_else(|| StoreError::NotFound(format!("job {} vanished", open.id)))?;
+    let job = reread(&tx, (tenant, kind, key), &open)?;
     let message = format!(
         "{} job edited by hand; resuming at step {}",
         open.state.as_str(),

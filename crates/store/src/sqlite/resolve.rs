@@ -14,14 +14,7 @@ pub(super) fn resolve_blocking(
     _now_ms: i64,
 ) -> Res<Job> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let open = job_by_key(&tx, tenant, kind, key)?
-        .filter(|j| matches!(j.state, JobState::Held | JobState::Dead));
-    let Some(open) = open else {
-        return Err(StoreError::NotFound(format!(
-            "no held or dead {kind} job for '{key}' in tenant '{tenant}'"
-        ))
-        .into());
-    };
+    let open = open_job(&tx, (tenant, kind, key))?;
     let at = now();
     tx.execute(
         "UPDATE jobs SET state = 'done', resolved_at = ?1, updated_at = ?1 WHERE id = ?2",
@@ -33,8 +26,7 @@ pub(super) fn resolve_blocking(
          WHERE job_id = ?2 AND replayed_at IS NULL AND resolved_at IS NULL",
         params![at, open.id],
     )?;
-    let job = job_by_key(&tx, tenant, kind, key)?
-        .ok_or_else(|| StoreError::NotFound(format!("job {} vanished", open.id)))?;
+    let job = reread(&tx, (tenant, kind, key), &open)?;
     let message = format!(
         "{} job resolved by hand; not run again",
         open.state.as_str()
@@ -42,4 +34,26 @@ pub(super) fn resolve_blocking(
     insert_audit(&tx, &job, "resolve", &message, &Json::Null)?;
     tx.commit()?;
     Ok(job)
+}
+
+/// The held or dead job an operator acts on by hand (resolve, edit), else `NotFound`.
+pub(super) fn open_job(tx: &Connection, (tenant, kind, key): (&str, &str, &str)) -> Res<Job> {
+    job_by_key(tx, tenant, kind, key)?
+        .filter(|j| matches!(j.state, JobState::Held | JobState::Dead))
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "no held or dead {kind} job for '{key}' in tenant '{tenant}'"
+            ))
+            .into()
+        })
+}
+
+/// The job as the hand action left it, for the answer and the audit entry.
+pub(super) fn reread(
+    tx: &Connection,
+    (tenant, kind, key): (&str, &str, &str),
+    open: &Job,
+) -> Res<Job> {
+    job_by_key(tx, tenant, kind, key)?
+        .ok_or_else(|| StoreError::NotFound(format!("job {} vanished", open.id)).into())
 }
