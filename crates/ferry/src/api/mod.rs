@@ -9,6 +9,8 @@ mod availability;
 mod conn;
 mod error;
 mod health;
+#[cfg(test)]
+mod held_runs_tests;
 mod intake;
 mod ion;
 mod limits;

@@ -7,104 +7,34 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::tests::call;
 use super::{AdminState, router};
-use crate::config::FerryConfig;
+use crate::api::held_runs_tests::{HeldRuns, held_runs, order};
 use crate::flows::quote_to_order::KIND;
-use crate::services::Context;
-use crate::services::tokens::{self, Scope};
-use ferry_store::{Audit, Jobs, MemoryStore, NewJob, Outcome, Store};
+use ferry_store::{Audit, Jobs};
 
 struct Api {
     app: axum::Router,
-    store: Arc<MemoryStore>,
-    acme: String,
-    globex: String,
-    _dir: tempfile::TempDir,
+    runs: HeldRuns,
 }
 
-fn order(facility: &str) -> Value {
-    json!({"kind": "order", "id": null,
-        "fields": [{"name": "FACI", "value": {"text": facility}}, {"name": "CUNO", "value": {"text": "C1"}}],
-        "lines": [{"fields": [{"name": "ITNO", "value": {"text": "BRG10012"}}]}]})
-}
-
-/// acme: quote 5 (Q5) held after mapping with facility XX9, quote 6 (Q6) dead after its
-/// order head write began, quote 7 (Q7) done. A token for acme and one for globex.
-async fn api() -> Api {
-    let store = Arc::new(MemoryStore::new());
-    for (id, outcome, intent) in [
-        (
-            "5",
-            Outcome::Hold {
-                reason: "M3: facility XX9 does not exist".into(),
-            },
-            None,
-        ),
-        (
-            "6",
-            Outcome::Dead {
-                error: "M3 timed out".into(),
-            },
-            Some("head"),
-        ),
-        ("7", Outcome::Done, None),
-    ] {
-        let checkpoint = json!({
-            "quote_id": id,
-            "quote": {"kind": "quote", "id": id, "fields": [{"name": "DocNo", "value": {"text": format!("Q{id}")}}], "lines": []},
-            "order": order("XX9"),
-        });
-        let job = NewJob {
-            tenant: "acme",
-            kind: KIND,
-            key: id,
-            checkpoint: checkpoint.clone(),
-        };
-        store.enqueue(job, 0).await.expect("enqueue");
-        let claim = store
-            .claim("w", 1, 1_000, 0)
-            .await
-            .expect("claim")
-            .remove(0);
-        let step = if id == "5" { "mapped" } else { "validated" };
-        store
-            .commit_step(&claim, step, &checkpoint, "step", None)
-            .await
-            .expect("step");
-        if let Some(intent) = intent {
-            store.begin_intent(&claim, intent).await.expect("intent");
-        }
-        store.finish(&claim, outcome, 0).await.expect("finish");
+impl std::ops::Deref for Api {
+    type Target = HeldRuns;
+    fn deref(&self) -> &HeldRuns {
+        &self.runs
     }
-    let dir = tempfile::tempdir().expect("tmp");
-    let config =
-        FerryConfig::parse("[tenants.acme]\n[tenants.globex]\n", dir.path()).expect("config");
-    let shared: Arc<dyn Store> = store.clone();
-    let ctx = Context::from_config(config, dir.path()).with_store(shared.clone());
-    let token = |scope: &'static str| {
-        let shared = shared.clone();
-        async move {
-            tokens::create_in(&*shared, &Scope::Tenant(scope.into()), None)
-                .await
-                .expect("token")
-                .secret
-        }
-    };
-    let (acme, globex) = (token("acme").await, token("globex").await);
+}
+
+/// The admin API over `held_runs`.
+async fn api() -> Api {
+    let runs = held_runs().await;
     let app = router(AdminState {
-        ctx: Arc::new(ctx),
+        ctx: Arc::new(runs.ctx.clone()),
         wake: Arc::new(tokio::sync::Notify::new()),
     });
-    Api {
-        app,
-        store,
-        acme,
-        globex,
-        _dir: dir,
-    }
+    Api { app, runs }
 }
 
 const Q5: &str = "/api/v1/tenants/acme/runs/Q5/order";

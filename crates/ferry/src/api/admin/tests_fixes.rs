@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 
 use super::tests::call;
 use super::{AdminState, fixes};
+use crate::api::held_runs_tests::tenant_token;
 use crate::flows::quote_to_order::SUBSTITUTE_KIND;
 use crate::services::fixes::tests::{Fake, item_hold};
-use crate::services::tokens::{self, Scope};
 use ferry_store::{Audit, Links, Store};
 
 struct Api {
@@ -25,14 +25,8 @@ struct Api {
 async fn api() -> Api {
     let (ctx, store) = item_hold().await;
     let shared: Arc<dyn Store> = store.clone();
-    let acme = tokens::create_in(&*shared, &Scope::Tenant("acme".into()), None)
-        .await
-        .expect("token")
-        .secret;
-    let globex = tokens::create_in(&*shared, &Scope::Tenant("globex".into()), None)
-        .await
-        .expect("token")
-        .secret;
+    let acme = tenant_token(&*shared, "acme").await;
+    let globex = tenant_token(&*shared, "globex").await;
     let admin = AdminState {
         ctx: Arc::new(ctx),
         wake: Arc::new(tokio::sync::Notify::new()),

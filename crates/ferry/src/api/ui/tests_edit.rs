@@ -8,105 +8,35 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 
 use super::pages::query;
 use super::tests::{send, sign_in};
 use super::{UiState, router};
 use crate::api::admin::AdminState;
-use crate::config::FerryConfig;
+use crate::api::held_runs_tests::{HeldRuns, held_runs, order};
 use crate::flows::quote_to_order::KIND;
-use crate::services::Context;
-use crate::services::tokens::{self, Scope};
-use ferry_store::{Audit, JobState, Jobs, MemoryStore, NewJob, Outcome, Store};
+use ferry_store::{Audit, JobState, Jobs};
 
 struct Console {
     app: Router,
-    store: Arc<MemoryStore>,
-    acme: String,
-    globex: String,
-    _dir: tempfile::TempDir,
+    runs: HeldRuns,
 }
 
-fn order(facility: &str) -> Value {
-    json!({"kind": "order", "id": null,
-        "fields": [{"name": "FACI", "value": {"text": facility}}],
-        "lines": [{"fields": [{"name": "ITNO", "value": {"text": "BRG10012"}}]}]})
-}
-
-/// acme: quote 5 (Q5) held after mapping with facility XX9; quote 6 (Q6) dead after its order
-/// head write began.
-async fn console() -> Console {
-    let store = Arc::new(MemoryStore::new());
-    for (id, outcome, intent) in [
-        (
-            "5",
-            Outcome::Hold {
-                reason: "M3: facility XX9 does not exist".into(),
-            },
-            None,
-        ),
-        (
-            "6",
-            Outcome::Dead {
-                error: "M3 timed out".into(),
-            },
-            Some("head"),
-        ),
-    ] {
-        let checkpoint = json!({
-            "quote_id": id,
-            "quote": {"kind": "quote", "id": id, "fields": [{"name": "DocNo", "value": {"text": format!("Q{id}")}}], "lines": []},
-            "order": order("XX9"),
-        });
-        let job = NewJob {
-            tenant: "acme",
-            kind: KIND,
-            key: id,
-            checkpoint: checkpoint.clone(),
-        };
-        store.enqueue(job, 0).await.expect("enqueue");
-        let claim = store
-            .claim("w", 1, 1_000, 0)
-            .await
-            .expect("claim")
-            .remove(0);
-        store
-            .commit_step(&claim, "mapped", &checkpoint, "mapped", None)
-            .await
-            .expect("step");
-        if let Some(intent) = intent {
-            store.begin_intent(&claim, intent).await.expect("intent");
-        }
-        store.finish(&claim, outcome, 0).await.expect("finish");
+impl std::ops::Deref for Console {
+    type Target = HeldRuns;
+    fn deref(&self) -> &HeldRuns {
+        &self.runs
     }
-    let dir = tempfile::tempdir().expect("tmp");
-    let config =
-        FerryConfig::parse("[tenants.acme]\n[tenants.globex]\n", dir.path()).expect("config");
-    let shared: Arc<dyn Store> = store.clone();
-    let ctx = Context::from_config(config, dir.path()).with_store(shared.clone());
-    let token = |scope: Scope| {
-        let shared = shared.clone();
-        async move {
-            tokens::create_in(&*shared, &scope, None)
-                .await
-                .expect("token")
-                .secret
-        }
-    };
-    let acme = token(Scope::Tenant("acme".into())).await;
-    let globex = token(Scope::Tenant("globex".into())).await;
+}
+
+/// The console over `held_runs` (Q5 held after mapping, Q6 dead after its head write began).
+async fn console() -> Console {
+    let runs = held_runs().await;
     let app = router(UiState::new(AdminState {
-        ctx: Arc::new(ctx),
+        ctx: Arc::new(runs.ctx.clone()),
         wake: Arc::new(tokio::sync::Notify::new()),
     }));
-    Console {
-        app,
-        store,
-        acme,
-        globex,
-        _dir: dir,
-    }
+    Console { app, runs }
 }
 
 const RUN: &str = "/ui/tenants/acme/runs/Q5";

@@ -13,9 +13,9 @@ use axum::routing::{get, post};
 use super::tests::{send, sign_in};
 use super::{UiState, fixes, screens, session};
 use crate::api::admin::AdminState;
+use crate::api::held_runs_tests::tenant_token;
 use crate::flows::quote_to_order::{KIND, SUBSTITUTE_KIND};
 use crate::services::fixes::tests::{Fake, item_hold};
-use crate::services::tokens::{self, Scope};
 use ferry_store::{Audit, JobState, Jobs, Links, MemoryStore, Store};
 
 struct Console {
@@ -30,17 +30,8 @@ struct Console {
 async fn console() -> Console {
     let (ctx, store) = item_hold().await;
     let shared: Arc<dyn Store> = store.clone();
-    let token = |scope: Scope| {
-        let shared = shared.clone();
-        async move {
-            tokens::create_in(&*shared, &scope, None)
-                .await
-                .expect("token")
-                .secret
-        }
-    };
-    let acme = token(Scope::Tenant("acme".into())).await;
-    let globex = token(Scope::Tenant("globex".into())).await;
+    let acme = tenant_token(&*shared, "acme").await;
+    let globex = tenant_token(&*shared, "globex").await;
     let state = UiState::new(AdminState {
         ctx: Arc::new(ctx),
         wake: Arc::new(tokio::sync::Notify::new()),
