@@ -66,6 +66,9 @@ pub struct Registry {
     loaded: Mutex<HashMap<(String, Role), Arc<Plugin>>>,
     /// The store generation `active` reflects.
     generation: Mutex<i64>,
+    /// Counts this node's own swaps (activate, rollback): a refresh that read the store before
+    /// one of them holds a stale list and must not overwrite it.
+    swaps: Mutex<u64>,
 }
 
 impl Registry {
@@ -87,6 +90,7 @@ impl Registry {
             active: ArcSwap::from_pointee(HashMap::new()),
             loaded: Mutex::new(HashMap::new()),
             generation: Mutex::new(-1),
+            swaps: Mutex::new(0),
         });
         registry.refresh().await?;
         Ok(registry)
@@ -196,9 +200,22 @@ impl Registry {
     /// Picks up activations made elsewhere (the CLI, another node) when the store's generation
     /// moved. Returns how many bindings changed.
     pub async fn refresh(&self) -> Result<usize, RegistryError> {
+        // A snapshot overtaken by this node's own activation is read again at once, so that
+        // changes made elsewhere are not put off to the next refresh.
+        for _ in 0..3 {
+            if let Some(changed) = self.refresh_once().await? {
+                return Ok(changed);
+            }
+        }
+        Ok(0)
+    }
+
+    /// One refresh; `None` when an activation on this node overtook the snapshot it read.
+    async fn refresh_once(&self) -> Result<Option<usize>, RegistryError> {
+        let swaps = *self.swaps.lock().map_err(|_| StoreError::Poisoned)?;
         let generation = self.store.generation().await?;
         if *self.generation.lock().map_err(|_| StoreError::Poisoned)? == generation {
-            return Ok(0);
+            return Ok(Some(0));
         }
         let wanted: Vec<Activation> = self.store.active().await?;
         let mut next = HashMap::new();
@@ -238,25 +255,35 @@ impl Registry {
             };
             next.insert(key, plugin);
         }
-        changed += self
-            .active
-            .load()
-            .keys()
-            .filter(|k| !next.contains_key(*k))
-            .count();
-        self.active.store(Arc::new(next));
+        {
+            // Checked and stored under the lock `swap` takes: no activation slips in between.
+            let current = self.swaps.lock().map_err(|_| StoreError::Poisoned)?;
+            if *current != swaps {
+                return Ok(None);
+            }
+            changed += self
+                .active
+                .load()
+                .keys()
+                .filter(|k| !next.contains_key(*k))
+                .count();
+            self.active.store(Arc::new(next));
+        }
         if !missing {
             *self.generation.lock().map_err(|_| StoreError::Poisoned)? = generation;
         }
-        Ok(changed)
+        Ok(Some(changed))
     }
 
     fn swap(&self, tenant: &str, role: Role, plugin: Arc<Plugin>) {
+        // A poisoned lock only means a panic elsewhere; the count stays meaningful.
+        let mut swaps = self.swaps.lock().unwrap_or_else(|e| e.into_inner());
         self.active.rcu(|current| {
             let mut next = HashMap::clone(current);
             next.insert((tenant.to_string(), role), plugin.clone());
             next
         });
+        *swaps += 1;
     }
 
     /// The stored bytes of an installed component.
