@@ -3,7 +3,8 @@
 //! closed, a slow body gets 408, an announced 1 GB body 413 at once, connections beyond the
 //! limit are turned away while the server keeps answering, one tenant's flood gets 429 while
 //! another's requests pass, `/readyz` says 503 when the store can't write, plugin log lines
-//! can't forge lines, and webhook JSON with a duplicate key is refused with nothing stored.
+//! can't forge lines, webhook JSON with a duplicate key is refused with nothing stored, and the
+//! admin routes that change state (edit, fixes, replays) refuse an oversized body with 413.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -476,4 +477,66 @@ fn a_config_with_nonsense_is_refused_at_load_with_its_reasons() {
     ] {
         assert!(stderr.contains(reason), "missing '{reason}' in:\n{stderr}");
     }
+}
+
+#[test]
+fn admin_routes_that_change_state_refuse_an_oversized_body_with_413_and_store_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (server, data) = start(dir.path(), SERVER, "");
+    let config = dir.path().join("ferry.toml");
+    let token = ferry_tests::ferry(
+        &data,
+        &[
+            "--config",
+            config.to_str().expect("utf-8"),
+            "tokens",
+            "create",
+            "--tenant",
+            "acme",
+        ],
+    )
+    .expect_code(0)
+    .stdout
+    .trim()
+    .to_string();
+    let rows = || -> i64 {
+        let db = rusqlite::Connection::open(data.join("ferry.db")).expect("db");
+        ["audit", "jobs", "xref"]
+            .iter()
+            .map(|t| {
+                db.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .expect("count")
+            })
+            .sum()
+    };
+    let before = rows();
+    let http = client();
+    let base = server.base_url();
+    // 8 KiB of valid JSON against `max_body_bytes = 4096`, with a valid token.
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(8 << 10));
+    for (method, path) in [
+        (reqwest::Method::PUT, "/api/v1/tenants/acme/runs/Q1/order"),
+        (reqwest::Method::POST, "/api/v1/tenants/acme/holds/Q1/fixes"),
+        (reqwest::Method::POST, "/api/v1/tenants/acme/replays"),
+    ] {
+        let send = |body: &str, token: Option<&str>| {
+            let request = http
+                .request(method.clone(), format!("{base}{path}"))
+                .header("content-type", "application/json")
+                .body(body.to_string());
+            match token {
+                Some(t) => request.bearer_auth(t),
+                None => request,
+            }
+            .send()
+            .expect("send")
+            .status()
+        };
+        assert_eq!(send(&big, Some(&token)), 413, "{method} {path}");
+        // The route is there (an unknown one would be 404) and asks for a token.
+        assert_eq!(send("{}", None), 401, "{method} {path}");
+    }
+    assert_eq!(rows(), before, "a refused body stores nothing");
 }
