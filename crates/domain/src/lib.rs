@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod document;
 pub mod error;
 pub mod event;
+pub mod journal;
 pub mod names;
 pub mod order;
 pub mod roles;

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use ferry_domain::journal::Journal;
 use ferry_domain::{Context, Document, Issue, MatchCriteria, OrderReceipt, RoleFailure, Severity};
 
 use super::{OverCreditLimit, StepError, Tenant, now_ms, outcome_for};
@@ -25,6 +26,7 @@ pub const KIND: &str = "quote-to-order";
 pub use credit::CREDIT_FIELD;
 pub use substitutes::{SUBSTITUTE_KIND, substitute_key};
 
+mod calls;
 mod credit;
 mod substitutes;
 
@@ -133,16 +135,23 @@ pub async fn run(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
             };
         }
     };
+    let journal = Journal::new();
     let mut run = Run {
         env,
         store,
         claim,
         cp,
         in_doubt: false,
+        journal: journal.clone(),
+        trying: Step::parse(&claim.job.step).next(),
+        step_started: std::time::Instant::now(),
     };
-    match drive(&mut run).await {
+    match journal.scope(drive(&mut run)).await {
         Ok(()) => Outcome::Done,
-        Err(e) => outcome_for(&e, run.attempt(), &env.retry, now_ms()),
+        Err(e) => {
+            run.log_calls(run.trying, Some(&e.to_string())).await;
+            outcome_for(&e, run.attempt(), &env.retry, now_ms())
+        }
     }
 }
 
@@ -152,6 +161,11 @@ struct Run<'a> {
     claim: &'a Claim,
     cp: Checkpoint,
     in_doubt: bool,
+    /// Receives the plugin calls made while the run works (`calls.rs` writes them out).
+    journal: Journal,
+    /// The step being worked towards, and since when.
+    trying: Step,
+    step_started: std::time::Instant,
 }
 
 async fn drive(run: &mut Run<'_>) -> Result<(), StepError> {
@@ -177,6 +191,7 @@ async fn drive(run: &mut Run<'_>) -> Result<(), StepError> {
         _ => {}
     }
     loop {
+        run.trying = step.next();
         step = match step {
             Step::Received => run.fetch().await?,
             Step::Fetched => run.resolve_customer().await?,
@@ -221,6 +236,7 @@ impl Run<'_> {
         self.store
             .commit_step(self.claim, step.as_str(), &cp, message, link)
             .await?;
+        self.log_calls(step, None).await;
         Ok(step)
     }
 

@@ -81,6 +81,22 @@ impl<B> PluginCall<B> {
         self.store.get().data_mut().details.take()
     }
 
+    /// Keeps the HTTP exchanges this call makes (masked, bounded) for [`Self::take_exchanges`].
+    pub(crate) fn record_exchanges(&mut self) {
+        self.store.get().data_mut().exchanges = Some(Vec::new());
+    }
+
+    /// The exchanges kept so far and how many more were made (none unless recording).
+    pub(crate) fn take_exchanges(&mut self) -> (Vec<ferry_domain::journal::Exchange>, u32) {
+        let state = self.store.get().data_mut();
+        let kept = state
+            .exchanges
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        (kept, std::mem::take(&mut state.exchanges_dropped))
+    }
+
     /// Ends the call: classifies a trap, and drops the instance either way.
     pub fn finish<T>(mut self, result: wasmtime::Result<T>) -> Result<T, CallError> {
         result.map_err(|e| classify(self.store.get(), self.deadline_ms, e))

@@ -9,6 +9,8 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use ferry_domain::journal::{Exchange, MAX_EXCHANGES};
+
 use super::grants::Grants;
 use super::turns::Turn;
 
@@ -33,6 +35,10 @@ pub struct PluginState {
     /// The tenant's turn at running guest code (none for CLI runs and preparing). Host calls
     /// that wait on the network pause it.
     pub(crate) turn: Option<Turn>,
+    /// The HTTP exchanges this call made, masked and bounded, when a run's journal asked for
+    /// them (`ferry_domain::journal`); None: not kept.
+    pub(crate) exchanges: Option<Vec<Exchange>>,
+    pub(crate) exchanges_dropped: u32,
 }
 
 impl PluginState {
@@ -57,6 +63,8 @@ impl PluginState {
             stderr,
             deadline: Instant::now() + budget,
             turn: None,
+            exchanges: None,
+            exchanges_dropped: 0,
         }
     }
 
@@ -86,6 +94,19 @@ impl PluginState {
             Ok(out)
         } else {
             Err(wasmtime::Trap::Interrupt.into())
+        }
+    }
+
+    /// Keeps an exchange for the run's journal, when it asked for them (past
+    /// [`MAX_EXCHANGES`], counts it only).
+    pub(crate) fn keep_exchange(&mut self, exchange: Exchange) {
+        let Some(kept) = self.exchanges.as_mut() else {
+            return;
+        };
+        if kept.len() < MAX_EXCHANGES {
+            kept.push(exchange);
+        } else {
+            self.exchanges_dropped += 1;
         }
     }
 

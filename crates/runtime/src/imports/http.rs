@@ -3,6 +3,10 @@
 //! a deadline stop, just like a loop in guest code. While the request is out the call gives its
 //! tenant's turn back (guest code isn't running), and takes it again before returning.
 
+use std::time::Instant;
+
+use ferry_domain::journal::Exchange;
+
 use crate::bindings::http::{Host, Request, Response};
 use crate::bindings::types::Error;
 use crate::state::PluginState;
@@ -40,6 +44,18 @@ impl PluginState {
                 self.grants.tenant
             ))));
         };
+        // Taken before the request goes (masked and cut), only when a run's journal asked.
+        let mut exchange = self.exchanges.is_some().then(|| {
+            let method = format!("{:?}", request.method).to_ascii_uppercase();
+            Exchange::request(
+                &connection,
+                &method,
+                &request.path,
+                &request.headers,
+                request.body.as_deref(),
+            )
+        });
+        let started = Instant::now();
         let sending = async {
             if idempotent {
                 conn.send_idempotent(request).await
@@ -48,7 +64,17 @@ impl PluginState {
             }
         };
         let left = self.remaining();
-        match self.off_turn(tokio::time::timeout(left, sending)).await? {
+        let sent = self.off_turn(tokio::time::timeout(left, sending)).await;
+        if let Some(mut exchange) = exchange.take() {
+            match &sent {
+                Ok(Ok(Ok(response))) => exchange.answered(response.status, &response.body),
+                Ok(Ok(Err(e))) => exchange.failed(&format!("{e:?}")),
+                Ok(Err(_)) | Err(_) => exchange.failed("stopped: the call's deadline passed"),
+            }
+            exchange.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.keep_exchange(exchange);
+        }
+        match sent? {
             Ok(response) => Ok(response),
             // Past the deadline waiting on upstream: the same stop as guest code running too
             // long (`classify` reports it as a deadline stop).

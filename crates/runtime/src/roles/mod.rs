@@ -160,6 +160,26 @@ pub(crate) fn observe(
     .increment(1);
 }
 
+/// Adds a finished call to the run's journal.
+pub(crate) fn journal(
+    role: Role,
+    digest: String,
+    contract: Option<String>,
+    started: std::time::Instant,
+    stopped: Option<&crate::CallError>,
+    (exchanges, exchanges_dropped): (Vec<ferry_domain::journal::Exchange>, u32),
+) {
+    ferry_domain::journal::record(ferry_domain::journal::PluginCall {
+        role: role.as_str().to_string(),
+        digest,
+        contract,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        stopped: stopped.map(|e| e.to_string()),
+        exchanges,
+        exchanges_dropped,
+    });
+}
+
 /// Runs one export of the role's plugin on the guest threads and yields the plugin's own
 /// result (still in contract types) with the vendor details it added during the call:
 /// `guest_call!(source, Erp, erp, |b, s| b.ferry_erp_erp().call_get_order_status(s, &number))`.
@@ -174,22 +194,43 @@ macro_rules! guest_call {
         let tenant = grants.tenant.clone();
         let runtime = source.runtime().clone();
         let guest = runtime.clone();
+        // A run's journal (the run detail) gets the call and its exchanges.
+        let recording = ferry_domain::journal::recording();
+        let (digest, contract) = (plugin.digest.clone(), plugin.report.version.clone());
         let started = std::time::Instant::now();
         let outcome = runtime
             .run_guest(async move {
                 let mut call = guest.$instantiate(&plugin, grants).await?;
+                if recording {
+                    call.record_exchanges();
+                }
                 let ($b, $s) = call.parts();
                 let result = $body.await;
                 let details = call.take_details();
-                call.finish(result).map(|r| (r, details))
+                let exchanges = call.take_exchanges();
+                Ok((call.finish(result).map(|r| (r, details)), exchanges))
             })
             .await;
+        let (outcome, exchanges) = match outcome {
+            Ok((outcome, exchanges)) => (outcome, exchanges),
+            Err(e) => (Err(e), Default::default()),
+        };
         $crate::roles::observe(
             &tenant,
             $crate::Role::$role,
             started,
             outcome.as_ref().err(),
         );
+        if recording {
+            $crate::roles::journal(
+                $crate::Role::$role,
+                digest,
+                contract,
+                started,
+                outcome.as_ref().err(),
+                exchanges,
+            );
+        }
         outcome.map_err(ferry_domain::CallFailure::from)?
     }};
 }
