@@ -139,7 +139,17 @@ impl Stack {
     /// their own. The listener is bound on the config's Ferry address, where QuoteWerks sends
     /// its webhooks (serve it, or drop it).
     pub fn simulators(opts: Options<'_>) -> (Stack, std::net::TcpListener) {
+        Stack::simulators_with_items(opts, ITEMS)
+    }
+
+    /// [`Stack::simulators`] with `items` items seeded in both simulators (the scale tests).
+    pub fn simulators_with_items(
+        opts: Options<'_>,
+        items: usize,
+    ) -> (Stack, std::net::TcpListener) {
         let dir = tempfile::tempdir().expect("tmp");
+        let mut options = opts.stack(dir.path().to_path_buf());
+        options.catalog.items = items;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -154,7 +164,7 @@ impl Stack {
             ferry_listener,
             ..
         } = runtime
-            .block_on(SimStack::start(opts.stack(dir.path().to_path_buf())))
+            .block_on(SimStack::start(options))
             .expect("the stack's simulators");
         let stack = Stack {
             ferry: None,

@@ -29,6 +29,9 @@ pub const KEY: &str = "catalog";
 pub const DRY_RUN_KEY: &str = "catalog-dry-run";
 /// Keys of products a dry run would write, kept in its report (the count has them all).
 const DRY_RUN_KEYS: usize = 100;
+/// Keys of products a run sent, kept in its report: enough to name a 1% delta of 100,000
+/// items (the counts have them all).
+pub const WRITTEN_KEYS: usize = 1_000;
 /// The transform kind that makes a product of an item.
 pub const MAPPING: &str = "item-to-product";
 /// The store's cursor stream for the delta (the start of the last finished run).
@@ -142,6 +145,8 @@ pub struct CatalogReport {
     /// and the first of their keys.
     pub would_write: u64,
     pub would_write_keys: Vec<String>,
+    /// The first [`WRITTEN_KEYS`] products sent to the quoting system, in the order sent.
+    pub written_keys: Vec<String>,
 }
 
 /// How a run is asked for beyond its mode (`ferry sync catalog --dry-run --since DATE`).
@@ -533,6 +538,9 @@ async fn apply_page(
                 .set_content_hash(&env.name, HASH_KIND, &key, hash)
                 .await?;
             report.deactivated += u64::from(*discontinued);
+            if report.written_keys.len() < WRITTEN_KEYS {
+                report.written_keys.push(key);
+            }
         }
     }
     Ok(PageDone { written, unchanged })

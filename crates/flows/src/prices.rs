@@ -130,6 +130,9 @@ pub struct ValuesReport {
     /// A dry run: items whose values changed since Ferry last wrote them, and their first keys.
     pub would_write: u64,
     pub would_write_keys: Vec<String>,
+    /// The first [`WRITTEN_KEYS`](crate::catalog::WRITTEN_KEYS) items written, in the order
+    /// written.
+    pub written_keys: Vec<String>,
 }
 
 /// How a run is asked for (`ferry sync prices --dry-run`).
@@ -366,6 +369,9 @@ async fn apply(
             .set_content_hash(&env.name, policy.hash_kind(), &p.key, hash)
             .await?;
         report.written += 1;
+        if report.written_keys.len() < crate::catalog::WRITTEN_KEYS {
+            report.written_keys.push(p.key.clone());
+        }
     }
     Ok(())
 }
