@@ -399,6 +399,7 @@ pub trait Store:
     + crate::controls::Controls
     + crate::buckets::Buckets
     + crate::shadows::Shadows
+    + crate::ordering::Ordered
 {
 }
 
@@ -416,6 +417,7 @@ impl<T> Store for T where
         + crate::controls::Controls
         + crate::buckets::Buckets
         + crate::shadows::Shadows
+        + crate::ordering::Ordered
         + ?Sized
 {
 }

@@ -100,6 +100,7 @@ impl Jobs for MemoryStore {
                     JobState::Running => r.lease_until.is_some_and(|until| until < now_ms),
                     _ => false,
                 })
+                .filter(|r| s.in_order(&r.job))
                 .map(|r| (r.job.run_at_ms, r.job.id))
                 .collect();
             due.sort_unstable();

@@ -7,6 +7,7 @@ mod controls;
 mod edit;
 mod jobs;
 mod nodes;
+mod ordered;
 mod records;
 mod shadows;
 mod tokens;
@@ -85,6 +86,8 @@ struct State {
     slots: HashMap<(String, String), i64>,
     /// Paused flows by (tenant, flow).
     pauses: BTreeMap<(String, String), crate::controls::Pause>,
+    /// The ordering key of each job queued with one, by job id (`crate::ordering`).
+    ordering: HashMap<i64, String>,
 }
 
 fn key3(a: &str, b: &str, c: &str) -> Key3 {

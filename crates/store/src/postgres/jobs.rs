@@ -7,8 +7,10 @@ use deadpool_postgres::GenericClient;
 use serde_json::Value as Json;
 use tokio_postgres::Row;
 
+use super::ordered::still_in_order;
 use super::{Fail, PgStore, Res};
 use crate::StoreError;
+use crate::ordering::CLAIMABLE_IN_ORDER;
 use crate::traits::Jobs;
 use crate::types::{
     Claim, DeadLetter, Job, JobCount, JobState, LinkRef, NewJob, Outcome, Release, checkpoint_keys,
@@ -142,20 +144,28 @@ impl PgStore {
         )
         .await?;
         let max = i64::try_from(max).unwrap_or(i64::MAX);
-        let ids: Vec<i64> = tx
+        let rows = tx
             .query(
-                "SELECT id FROM jobs
+                &format!(
+                    "SELECT id, tenant, ordering_key FROM jobs
                  WHERE ((state = 'queued' AND run_at <= $1) OR (state = 'running' AND lease_until < $1))
                    AND NOT EXISTS (SELECT 1 FROM flow_pauses p WHERE p.tenant = jobs.tenant AND p.flow = jobs.kind)
-                 ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                   AND {CLAIMABLE_IN_ORDER}
+                 ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED"
+                ),
                 &[&now_ms, &max],
             )
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
-        let mut claims = Vec::with_capacity(ids.len());
-        for id in ids {
+            .await?;
+        let mut claims = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get(0)?;
+            let ordering_key: Option<String> = row.try_get(2)?;
+            if let Some(key) = ordering_key {
+                let tenant: String = row.try_get(1)?;
+                if !still_in_order(&tx, id, &tenant, &key).await? {
+                    continue;
+                }
+            }
             let token = new_token();
             let row = tx
                 .query_one(

@@ -12,6 +12,7 @@ mod edit;
 mod jobs;
 mod migrations;
 mod nodes;
+mod ordered;
 mod records;
 mod resolve;
 mod shadows;

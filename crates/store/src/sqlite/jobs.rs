@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 
 use super::{Res, SqliteStore};
 use crate::StoreError;
+use crate::ordering::CLAIMABLE_IN_ORDER;
 use crate::traits::Jobs;
 use crate::types::{
     Claim, DeadLetter, Job, JobCount, JobState, LinkRef, NewJob, Outcome, Release, checkpoint_keys,
@@ -134,12 +135,13 @@ fn claim_blocking(
         params![now_ms],
     )?;
     let ids: Vec<i64> = {
-        let mut stmt = tx.prepare(
+        let mut stmt = tx.prepare(&format!(
             "SELECT id FROM jobs
              WHERE ((state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_until < ?1))
                AND NOT EXISTS (SELECT 1 FROM flow_pauses p WHERE p.tenant = jobs.tenant AND p.flow = jobs.kind)
+               AND {CLAIMABLE_IN_ORDER}
              ORDER BY run_at, id LIMIT ?2",
-        )?;
+        ))?;
         let max = i64::try_from(max).unwrap_or(i64::MAX);
         stmt.query_map(params![now_ms, max], |r| r.get(0))?
             .collect::<Result<_, _>>()?

@@ -208,6 +208,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         recorded_at TEXT NOT NULL,
         PRIMARY KEY (shadow_id, kind, key)
     );",
+    // Per-entity ordering keys (`crate::ordering`): a job of a key waits for the earlier ones.
+    "ALTER TABLE jobs ADD COLUMN ordering_key TEXT;
+    CREATE INDEX jobs_by_ordering_key ON jobs (tenant, ordering_key, id) WHERE ordering_key IS NOT NULL;",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction (the rule in

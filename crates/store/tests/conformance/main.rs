@@ -12,6 +12,7 @@ mod inbox;
 mod jobs;
 mod links;
 mod nodes;
+mod ordering;
 mod rerun;
 mod resolve;
 mod shadows;
@@ -70,6 +71,9 @@ macro_rules! backend {
                 nodes::nodes_register_heartbeat_and_are_listed_by_every_handle_with_their_claims,
                 nodes::a_schedule_slot_is_taken_once_across_handles_and_never_after_a_later_one,
                 shadows::a_shadow_runs_once_per_role_keeps_its_latest_records_and_ends_with_an_outcome,
+                ordering::one_keys_jobs_run_one_at_a_time_in_queue_order_under_concurrent_claimers,
+                ordering::other_keys_other_tenants_and_jobs_without_a_key_are_not_held_back,
+                ordering::a_retrying_job_holds_its_key_back_and_a_held_or_dead_one_does_not,
             }
         }
     };
