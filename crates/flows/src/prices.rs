@@ -50,7 +50,7 @@ impl Default for PricesPolicy {
         Self {
             every: None,
             page_size: 500,
-            batch_size: 100,
+            batch_size: 500,
             customer: None,
             list_field: "List".into(),
             customer_field: "Price".into(),

@@ -36,7 +36,7 @@ impl Default for StockPolicy {
         Self {
             every: None,
             page_size: 500,
-            batch_size: 100,
+            batch_size: 500,
             warehouses: Vec::new(),
             quantity: Quantity::Allocatable,
         }
