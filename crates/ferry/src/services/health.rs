@@ -36,7 +36,20 @@ pub struct FlowHealth {
     pub paused_at: Option<String>,
     /// The token that paused it.
     pub paused_by: Option<String>,
+    /// Jobs that ended (done or dead) per minute, over the last 5, 15 and 60 minutes.
+    pub runs_per_minute: RunsPerMinute,
 }
+
+/// Finished jobs per minute over three windows (two decimals), as a load average reads.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct RunsPerMinute {
+    pub last_5m: f64,
+    pub last_15m: f64,
+    pub last_60m: f64,
+}
+
+/// The windows runs per minute are counted over, in minutes.
+const RATE_WINDOWS: [i64; 3] = [5, 15, 60];
 
 /// The tenant's flows, by name, as of `now_ms`.
 pub async fn tenant_health(ctx: &Context, tenant: &str) -> Result<Vec<FlowHealth>, ServiceError> {
@@ -47,6 +60,13 @@ pub async fn tenant_health(ctx: &Context, tenant: &str) -> Result<Vec<FlowHealth
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Millis, true);
     let recent = store.job_counts(tenant, Some(&since)).await?;
+    let mut windows = Vec::with_capacity(RATE_WINDOWS.len());
+    for minutes in RATE_WINDOWS {
+        let since = DateTime::<Utc>::from_timestamp_millis(now - minutes * 60_000)
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        windows.push((minutes, store.job_counts(tenant, Some(&since)).await?));
+    }
     let current = store.job_counts(tenant, None).await?;
     let queued = store.jobs(Some(tenant), Some(JobState::Queued)).await?;
     let pauses = store.pauses(Some(tenant)).await?;
@@ -77,6 +97,11 @@ pub async fn tenant_health(ctx: &Context, tenant: &str) -> Result<Vec<FlowHealth
                 .max()
                 .unwrap_or(0);
             let pause = pauses.iter().find(|p| p.flow == flow);
+            let rate = |i: usize| {
+                let (minutes, counts) = &windows[i];
+                let ended = count(counts, JobState::Done) + count(counts, JobState::Dead);
+                (ended as f64 * 100.0 / *minutes as f64).round() / 100.0
+            };
             FlowHealth {
                 paused_at: pause.map(|p| p.paused_at.clone()),
                 paused_by: pause.and_then(|p| p.paused_by.clone()),
@@ -88,6 +113,11 @@ pub async fn tenant_health(ctx: &Context, tenant: &str) -> Result<Vec<FlowHealth
                 dead_letters: count(&current, JobState::Dead),
                 queued: count(&current, JobState::Queued),
                 lag_secs: lag_ms / 1000,
+                runs_per_minute: RunsPerMinute {
+                    last_5m: rate(0),
+                    last_15m: rate(1),
+                    last_60m: rate(2),
+                },
                 flow,
             }
         })

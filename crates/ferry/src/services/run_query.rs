@@ -2,6 +2,9 @@
 //! of [`journeys::search`](super::journeys::search). A run is in a time range when its life
 //! overlaps it: created at or before `to`, last changed at or after `from`.
 
+pub mod detail;
+pub mod search;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 
 use super::journeys::{self, Journey};
@@ -21,7 +24,8 @@ pub struct RunQuery {
     /// RFC 3339 UTC with milliseconds, as rows carry it ([`instant`] makes one).
     pub from: Option<String>,
     pub to: Option<String>,
-    /// A quote number or id, order reference, ERP order number, or a job key.
+    /// A quote number or id, order reference, ERP order number, a job key, a line's item,
+    /// a customer (number or part of the name) or an ERP event's (BOD's) id ([`search`]).
     pub text: Option<String>,
 }
 
@@ -64,6 +68,10 @@ pub async fn find(ctx: &Context, tenant: &str, q: &RunQuery) -> Result<Vec<Job>,
     ctx.tenant(tenant)?;
     let store = ctx.open_store().await?;
     let flow = q.flow.as_deref().unwrap_or(KIND);
+    let search = match q.text.as_deref() {
+        Some(t) => Some(search::Search::new(&*store, tenant, t).await?),
+        None => None,
+    };
     Ok(store
         .jobs(Some(tenant), q.state)
         .await?
@@ -71,7 +79,7 @@ pub async fn find(ctx: &Context, tenant: &str, q: &RunQuery) -> Result<Vec<Job>,
         .filter(|j| flow == ANY_FLOW || j.kind == flow)
         .filter(|j| q.from.as_deref().is_none_or(|f| j.updated_at.as_str() >= f))
         .filter(|j| q.to.as_deref().is_none_or(|t| j.created_at.as_str() <= t))
-        .filter(|j| q.text.as_deref().is_none_or(|t| journeys::names(j, t)))
+        .filter(|j| search.as_ref().is_none_or(|s| s.matches(j)))
         .collect())
 }
 

@@ -12,7 +12,7 @@ use super::{AdminState, Caller, ErrorBody, from_service};
 use crate::api::ApiError;
 use crate::services::connections::{self, ConnectionStatus};
 use crate::services::export;
-use crate::services::health::{self, FlowHealth};
+use crate::services::health::{self, FlowHealth, RunsPerMinute};
 
 /// One flow's figures (the last hour, and now).
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,6 +35,8 @@ pub struct FlowHealthView {
     pub paused_at: Option<String>,
     /// The token that paused it.
     pub paused_by: Option<String>,
+    /// Jobs that ended (done or dead) per minute over the last 5, 15 and 60 minutes.
+    pub runs_per_minute: RunsPerMinute,
 }
 
 impl From<FlowHealth> for FlowHealthView {
@@ -50,6 +52,7 @@ impl From<FlowHealth> for FlowHealthView {
             lag_secs: h.lag_secs,
             paused_at: h.paused_at,
             paused_by: h.paused_by,
+            runs_per_minute: h.runs_per_minute,
         }
     }
 }

@@ -86,3 +86,36 @@ async fn health_says_which_connection_answers_and_which_does_not() {
         assert!(!text.contains(secret), "{secret} shown: {text}");
     }
 }
+
+#[tokio::test]
+async fn health_gives_runs_per_minute_per_flow_over_5_15_and_60_minutes() {
+    // acme: quote 1 dead, 2 held, 3 done, all just now; nothing else ran.
+    let f = super::super::tests::fixture().await;
+    let (status, health) = call(
+        &f.app,
+        "GET",
+        "/api/v1/tenants/acme/health",
+        Some(&f.acme),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    let rate = |flow: &str| {
+        health["flows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|h| h["flow"] == flow)
+            .map(|h| h["runs_per_minute"].clone())
+            .unwrap_or_default()
+    };
+    // Two ended (the held one has not): 2/5, 2/15, 2/60 a minute.
+    assert_eq!(
+        rate("quote-to-order"),
+        serde_json::json!({"last_5m": 0.4, "last_15m": 0.13, "last_60m": 0.03})
+    );
+    assert_eq!(
+        rate("catalog-sync"),
+        serde_json::json!({"last_5m": 0.0, "last_15m": 0.0, "last_60m": 0.0})
+    );
+}

@@ -9,6 +9,7 @@ use super::{AdminState, Caller, ErrorBody, from_service};
 use crate::api::ApiError;
 use crate::flows::quote_to_order::KIND;
 use crate::services::journeys::{self, Letter};
+use crate::services::run_query::detail::{self, StepView};
 use crate::services::run_query::{self, RunQuery};
 use ferry_store::{AuditEntry, DeadLetter, Job, JobState};
 
@@ -94,6 +95,9 @@ pub struct RunDetail {
     pub checkpoint: serde_json::Value,
     /// Every step and every operator action, oldest first.
     pub trail: Vec<TrailEntry>,
+    /// The steps that called plugins, in order: attempts, durations, the plugin that served
+    /// each call and the HTTP requests it sent (secrets masked before they were stored).
+    pub steps: Vec<StepView>,
 }
 
 /// A run that failed for good, with its last error.
@@ -221,6 +225,7 @@ pub async fn detail(
     Ok(Json(RunDetail {
         run: Run::from(&journey.job),
         checkpoint: journey.job.checkpoint.clone(),
+        steps: detail::steps(&state.ctx, &journey.trail),
         trail: journey.trail.into_iter().map(TrailEntry::from).collect(),
     }))
 }
@@ -376,3 +381,7 @@ pub(crate) async fn retry_dead(
     state.wake();
     Ok((id, job))
 }
+
+#[cfg(test)]
+#[path = "runs_tests.rs"]
+mod tests;

@@ -34,7 +34,7 @@ pub async fn health(
     let all = visible(&state, &op);
     let body = html! {
         h1 { "Health" }
-        p.muted { "Finished and success rate: the last hour. Holds, dead letters, queued and lag: now." }
+        p.muted { "Runs per minute: jobs that ended in the last 5, 15 and 60 minutes. Finished and success rate: the last hour. Holds, dead letters, queued and lag: now." }
         form.filters method="get" action="/ui/health" {
             (tenant_select(&all, &f.tenant))
             button type="submit" { "Show" }
@@ -43,13 +43,17 @@ pub async fn health(
             h2 { (tenant) }
             table.health {
                 thead { tr {
-                    th { "Flow" } th { "Finished (1 h)" } th { "Success" } th { "Holds" }
+                    th { "Flow" } th { "Runs/min (5 · 15 · 60 min)" } th { "Finished (1 h)" } th { "Success" } th { "Holds" }
                     th { "Dead letters" } th { "Queued" } th { "Lag" } th { "State" } th { "" }
                 } }
                 tbody {
                     @for h in flows {
                         tr {
                             td { (h.flow) }
+                            td.rate {
+                                (h.runs_per_minute.last_5m) " · " (h.runs_per_minute.last_15m)
+                                " · " (h.runs_per_minute.last_60m)
+                            }
                             td { (h.finished) }
                             td class=[h.success_rate.filter(|r| *r < 100.0).map(|_| "bad")] {
                                 @match h.success_rate { Some(r) => { (r) " %" } None => { span.muted { "–" } } }

@@ -71,3 +71,26 @@ async fn the_health_screen_shows_each_connection_ok_or_failed_with_why() {
         assert!(!page.body.contains(secret), "{secret} shown");
     }
 }
+
+#[tokio::test]
+async fn the_health_screen_shows_runs_per_minute_per_flow() {
+    // acme: quote 1 dead, 2 held, 3 done, all just now: two ended.
+    let f = super::super::tests::fixture().await;
+    let b = sign_in(&f.app, &f.acme).await;
+    let page = send(&f.app, "GET", "/ui/health", Some(&b.cookie), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Runs/min (5 · 15 · 60 min)"),
+        "{}",
+        page.body
+    );
+    let row = page
+        .body
+        .split("<td>quote-to-order</td>")
+        .nth(1)
+        .expect("a quote-to-order row");
+    assert!(
+        row.starts_with(r#"<td class="rate">0.4 · 0.13 · 0.03</td>"#),
+        "{row}"
+    );
+}

@@ -13,6 +13,7 @@ use crate::flows::quote_to_order;
 use crate::services::controls::FLOWS;
 use crate::services::journeys::Journey;
 use crate::services::run_query::ANY_FLOW;
+use crate::services::run_query::detail::{CallView, StepView};
 use ferry_store::DeadLetter;
 
 /// The statuses a run can be in, for the filter.
@@ -293,6 +294,7 @@ pub fn run(
     tenant: &str,
     journey: &Journey,
     letters: &[DeadLetter],
+    steps: &[StepView],
     done: &str,
 ) -> Response {
     let run = Run::from(&journey.job);
@@ -356,6 +358,7 @@ pub fn run(
             (super::errors::resolve_letter_button(op, tenant, letter.id))
         }
         (super::edit::edit_form(op, tenant, &journey.job))
+        (step_table(steps))
         h2 { "Timeline" }
         @if journey.trail.is_empty() {
             p.muted { "Nothing recorded yet." }
@@ -376,6 +379,71 @@ pub fn run(
         details { summary { "Checkpoint (quote, customer, mapped order, receipt)" } pre { (pretty(cp)) } }
     };
     page(op, "runs", &format!("Quote {number}"), done, body)
+}
+
+/// The steps that called plugins: attempts, time, the plugin of each call and the HTTP
+/// requests it sent (masked when stored), each request folded.
+fn step_table(steps: &[StepView]) -> Markup {
+    html! {
+        h2 { "Steps" }
+        @if steps.is_empty() {
+            p.muted { "No plugin calls recorded for this run." }
+        } @else {
+            table.steps {
+                thead { tr { th { "Step" } th { "Attempts" } th { "Time" } th { "Calls" } } }
+                tbody {
+                    @for s in steps {
+                        tr {
+                            td { strong { (s.step) } br; span.muted { (s.at) } }
+                            td {
+                                (s.attempts)
+                                @if s.failed_attempts > 0 { " (" (s.failed_attempts) " failed)" }
+                            }
+                            td { (s.duration_ms) " ms" }
+                            td { @for c in &s.calls { (call_view(c)) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn call_view(c: &CallView) -> Markup {
+    let p = &c.plugin;
+    html! {
+        div.call {
+            (c.role) " "
+            strong { (p.name.as_deref().unwrap_or("plugin")) }
+            @if let Some(v) = &p.version { " " (v) }
+            " " code title="sha256 prefix" { (p.digest) }
+            @if let Some(contract) = &p.contract { " " span.muted { "contract " (contract) } }
+            " " span.muted { "attempt " (c.attempt) ", " (c.duration_ms) " ms" }
+            @if c.failed { " " span.status.status-dead { "failed" } }
+            @if let Some(stop) = &c.stopped { div { "stopped: " (stop) } }
+            @for e in &c.exchanges {
+                details.exchange {
+                    summary.mono {
+                        (e.method) " " (e.path) " → "
+                        @match (e.status, &e.error) {
+                            (Some(status), _) => { (status) }
+                            (None, Some(error)) => { (error) }
+                            (None, None) => { "no answer" }
+                        }
+                        " " span.muted { (e.duration_ms) " ms" }
+                    }
+                    @if !e.request_headers.is_empty() {
+                        pre { @for (k, v) in &e.request_headers { (k) ": " (v) "\n" } }
+                    }
+                    @if let Some(body) = &e.request_body { pre { (body) } }
+                    @if let Some(body) = &e.response_body { pre { (body) } }
+                }
+            }
+            @if c.exchanges_dropped > 0 {
+                div.muted { (c.exchanges_dropped) " more requests not kept" }
+            }
+        }
+    }
 }
 
 fn pretty(v: &serde_json::Value) -> String {
@@ -461,3 +529,7 @@ pub fn plugins(
     };
     page(op, "plugins", "Plugins", &f.done, body)
 }
+
+#[cfg(test)]
+#[path = "run_steps_tests.rs"]
+mod run_steps_tests;

@@ -115,7 +115,10 @@ pub async fn run(
     let letters = journeys::dead_letters(ctx, Some(&tenant), Some(&journey.quote_id))
         .await
         .map_err(from_service)?;
-    Ok(pages::run(&op, &tenant, &journey, &letters, &f.done))
+    let steps = run_query::detail::steps(ctx, &journey.trail);
+    Ok(pages::run(
+        &op, &tenant, &journey, &letters, &steps, &f.done,
+    ))
 }
 
 /// One tenant's installed components and, per role, the one a rollback goes back to.
