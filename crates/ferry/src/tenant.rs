@@ -152,6 +152,13 @@ impl TenantEnv {
             Arc::new(crate::mapping::DefaultMappings),
         );
         if let Some(store) = &self.shadows {
+            // A mapping version saved from the console or admin API serves before the
+            // configured transform (services::mappings_versions).
+            roles.transform = Arc::new(crate::services::mappings_versions::SavedMappings::new(
+                &self.name,
+                store.clone(),
+                roles.transform,
+            ));
             roles.transform = Arc::new(crate::services::shadow_run::ShadowedTransform {
                 tenant: self.name.clone(),
                 live: roles.transform,

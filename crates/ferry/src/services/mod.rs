@@ -26,6 +26,8 @@ pub mod export;
 pub mod fixes;
 pub mod health;
 pub mod journeys;
+pub mod mappings;
+pub mod mappings_versions;
 mod metadata;
 pub mod packages;
 pub mod plugins;

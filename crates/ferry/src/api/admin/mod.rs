@@ -14,6 +14,7 @@ pub(crate) mod errors;
 pub(crate) mod fixes;
 pub(crate) mod flows;
 mod health;
+pub(crate) mod mappings;
 pub(crate) mod plugins;
 mod replay;
 pub(crate) mod runs;
@@ -23,6 +24,8 @@ mod tests;
 mod tests_edit;
 #[cfg(test)]
 mod tests_fixes;
+#[cfg(test)]
+mod tests_mappings;
 #[cfg(test)]
 mod tests_flows;
 #[cfg(test)]
@@ -120,6 +123,30 @@ pub fn router(state: AdminState) -> Router {
             post(plugins::activate),
         )
         .route("/api/v1/tenants/{tenant}/replays", post(replay::replay))
+        .route(
+            "/api/v1/tenants/{tenant}/mappings/{kind}",
+            get(mappings::get_mapping),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/mappings/{kind}/preview",
+            post(mappings::preview),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/mappings/{kind}/suggestions",
+            get(mappings::suggestions),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/mappings/{kind}/versions",
+            post(mappings::save),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/mappings/{kind}/activate",
+            post(mappings::activate),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/mappings/{kind}/rollback",
+            post(mappings::rollback),
+        )
         .with_state(state.clone())
         .merge(fixes::router(state))
 }
@@ -154,6 +181,12 @@ pub fn router(state: AdminState) -> Router {
         plugins::list,
         plugins::activate,
         replay::replay,
+        mappings::get_mapping,
+        mappings::preview,
+        mappings::suggestions,
+        mappings::save,
+        mappings::activate,
+        mappings::rollback,
         crate::api::availability::availability
     ),
     modifiers(&BearerAuth),
