@@ -2,7 +2,8 @@
 //! same operations as the admin API ([`crate::api::admin`]: its tenant check, its actions and
 //! their audit), signed in with an admin-API token ([`session`]). Screens: runs (filter by
 //! tenant and status, search by quote or order number), a run's detail, errors (holds and dead
-//! letters: Open / Resolved, release, retry, resolve, retry all matching), health per tenant and flow, plugins per tenant (activate, roll back).
+//! letters: Open / Resolved, release, retry, resolve, retry all matching), health per tenant and flow, plugins per tenant (activate, roll back), mappings per tenant and kind (fields, rules, live
+//! preview, suggestions, save, versions).
 //!
 //! No Node step: htmx (2.0.11, 0BSD, from the npm package `htmx.org`) and the style sheet are
 //! files in `crates/ferry/assets/ui/`, compiled into the binary. Every answer forbids framing
@@ -12,6 +13,7 @@ mod edit;
 mod errors;
 mod fixes;
 mod health;
+mod mappings;
 mod pages;
 mod screens;
 mod session;
@@ -21,6 +23,8 @@ mod tests;
 mod tests_edit;
 #[cfg(test)]
 mod tests_fixes;
+#[cfg(test)]
+mod tests_mappings;
 #[cfg(test)]
 mod tests_flows;
 #[cfg(test)]
@@ -120,7 +124,8 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/assets/htmx.min.js", get(htmx))
         .route("/ui/assets/console.css", get(css))
         .with_state(state.clone())
-        .merge(fixes::router(state))
+        .merge(fixes::router(state.clone()))
+        .merge(mappings::router(state))
         .layer(map_response(secure_headers))
 }
 
