@@ -68,6 +68,40 @@ fn a_stopped_quotes_corrected_order_is_sent_once_and_a_finished_run_cant_be_edit
     let items: Vec<&str> = mine[0].lines.iter().map(|l| l.itno.as_str()).collect();
     assert_eq!(items, vec![meant.as_str()], "{:?}", mine[0]);
 
+    // The run detail (screen 3): each step's plugin calls with the M3 requests they sent.
+    let detail: Value = http
+        .get(&base)
+        .bearer_auth(&token)
+        .send()
+        .expect("GET run")
+        .json()
+        .expect("json");
+    let calls: Vec<&Value> = detail["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["calls"].as_array().into_iter().flatten())
+        .collect();
+    let head = calls
+        .iter()
+        .find(|c| {
+            c["exchanges"].as_array().into_iter().flatten().any(|e| {
+                e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("OIS100MI/AddBatchHead"))
+            })
+        })
+        .unwrap_or_else(|| panic!("no AddBatchHead request in {}", detail["steps"]));
+    assert_eq!(head["role"], "erp", "{head}");
+    assert_eq!(
+        head["plugin"]["digest"].as_str().map(str::len),
+        Some(12),
+        "{head}"
+    );
+    assert!(head["plugin"]["contract"].is_string(), "{head}");
+    let text = detail.to_string().to_lowercase();
+    assert!(!text.contains("bearer ey"), "a token in the run detail");
+
     // Done: M3 holds its order, so editing it again is refused and changes nothing.
     let again = put(&corrected);
     assert_eq!(again.status().as_u16(), 409);
