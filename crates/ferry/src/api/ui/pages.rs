@@ -91,6 +91,7 @@ pub(super) fn page(op: &Operator, here: &str, title: &str, done: &str, body: Mar
         ("health", "/ui/health", "Health"),
         ("errors", "/ui/errors", "Errors"),
         ("plugins", "/ui/plugins", "Plugins"),
+        ("mappings", "/ui/mappings", "Mappings"),
     ];
     let markup = html! {
         (DOCTYPE)
