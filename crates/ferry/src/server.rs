@@ -129,6 +129,17 @@ pub async fn start(
         wake: wake.clone(),
         node: node.id.clone(),
         lease_ms: i64::try_from(config.server.lease_ms).unwrap_or(i64::MAX),
+        customers: Arc::new(
+            tenants
+                .iter()
+                .map(|(name, env)| {
+                    (
+                        name.clone(),
+                        crate::services::customer_sync::roles(env.clone()),
+                    )
+                })
+                .collect(),
+        ),
     });
     background.push(tokio::spawn(workers.run(config.server.workers)));
     for env in flow_tenants.values() {

@@ -29,6 +29,9 @@ use serde_json::json;
 
 use ferry_store::{Store, StoreError};
 
+/// M3 customer changes (BODs) as durable, ordered jobs.
+#[path = "customers_job.rs"]
+pub mod job;
 #[path = "customers_merge.rs"]
 pub mod merge;
 #[path = "customers_policy.rs"]
@@ -254,6 +257,22 @@ pub async fn m3_changed(
     policy: &CustomerPolicy,
     cuno: &str,
 ) -> Result<CustomerReport, SyncError> {
+    let doc = roles
+        .erp
+        .get_customer(cuno)
+        .await
+        .map_err(SyncError::Role)?;
+    m3_read(tenant, roles, store, policy, &doc).await
+}
+
+/// As [`m3_changed`], for the M3 customer as just read (`doc`).
+pub async fn m3_read(
+    tenant: &str,
+    roles: &CustomerRoles,
+    store: &dyn Store,
+    policy: &CustomerPolicy,
+    doc: &Document,
+) -> Result<CustomerReport, SyncError> {
     let run = Run {
         tenant,
         roles,
@@ -262,13 +281,8 @@ pub async fn m3_changed(
         dry_run: false,
     };
     let mut report = CustomerReport::default();
-    let doc = roles
-        .erp
-        .get_customer(cuno)
-        .await
-        .map_err(SyncError::Role)?;
     report.read_m3 += 1;
-    run.m3_customer(&doc, &mut report).await?;
+    run.m3_customer(doc, &mut report).await?;
     report.updated = report.updated_m3 + report.updated_quotewerks;
     Ok(report)
 }

@@ -1,5 +1,5 @@
 //! Workers: claim due jobs, run them with their lease kept alive, record the outcome. Jobs are
-//! dispatched by kind (`quote-to-order`, `order-status`). Wake-ups come from intake (a
+//! dispatched by kind (`quote-to-order`, `order-status`, the syncs, `customer-sync`). Wake-ups come from intake (a
 //! `Notify`) or a short poll; correctness never depends on the wake-up.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::{Tenant, catalog, now_ms, quote_to_order, status};
+use super::{Tenant, catalog, customers, now_ms, quote_to_order, status};
 use ferry_store::{Claim, Outcome, Store, StoreError};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
@@ -21,6 +21,8 @@ pub struct Workers {
     pub node: String,
     /// How long a claim holds a job without renewal; renewed every third of it.
     pub lease_ms: i64,
+    /// Each tenant's customer calls, for the customer flow's jobs (M3 customer changes).
+    pub customers: Arc<HashMap<String, customers::CustomerRoles>>,
 }
 
 impl Workers {
@@ -74,6 +76,14 @@ impl Workers {
                         status::run(&push, self.store.as_ref(), claim).await
                     }
                     catalog::KIND => catalog::run(env, self.store.as_ref(), claim).await,
+                    customers::KIND => match self.customers.get(&job.tenant) {
+                        Some(roles) => {
+                            customers::job::run(roles, self.store.as_ref(), claim, &env.retry).await
+                        }
+                        None => Outcome::Hold {
+                            reason: format!("no customer calls for tenant '{}'", job.tenant),
+                        },
+                    },
                     crate::prices::PRICES_KIND | crate::prices::STOCK_KIND => {
                         crate::prices::run(env, self.store.as_ref(), claim).await
                     }

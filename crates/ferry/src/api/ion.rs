@@ -5,8 +5,9 @@
 //! role parses the payload into changes; every change is stored in the inbox, deduplicated by
 //! its event's id, and an order change queues the order's status push-back, all before the
 //! 202. Nothing is pushed back inside the request: that is the job's work, retried like any.
-//! A customer change (SyncCustomerPartyMaster) is carried to the QuoteWerks customers linked
-//! to it after the 202, in the background (`services::customer_sync::m3_customer_changed`).
+//! A customer change (SyncCustomerPartyMaster) queues a job of the customer flow with the
+//! ordering key `customer:<CUNO>` (`flows::customers::job`), also before the 202: the flow
+//! workers carry it to the QuoteWerks customers linked to it, one customer's changes in order.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -64,31 +65,25 @@ pub async fn events(
         .parse_event(&payload_type, &payload)
         .await
         .map_err(|e| ApiError::from_role(&tenant, "parse-event", e))?;
+    // A customer M3 changed is queued for the QuoteWerks customers linked to it: a job of the
+    // customer flow, in order behind that customer's earlier changes.
+    let policy = state
+        .admin
+        .as_ref()
+        .and_then(|a| a.config.tenants.get(&tenant))
+        .map(|t| t.sync.customers.clone());
     let mut outcomes = Vec::with_capacity(changes.len());
     for c in &changes {
         let key = intake::erp_event_key(c, &digest);
-        let outcome = intake::erp_change(state.store.as_ref(), &tenant, &key, c)
-            .await
-            .map_err(|e| unavailable(&tenant, "storing an ERP event", e))?;
-        outcomes.push(outcome);
-    }
-    // A customer M3 changed goes on to the QuoteWerks customers linked to it (a redelivered
-    // event was carried already).
-    let customers = state
-        .admin
-        .as_ref()
-        .and_then(|a| a.config.tenants.get(&tenant));
-    if let Some(policy) = customers.map(|t| t.sync.customers.clone()) {
-        for (c, outcome) in changes.iter().zip(&outcomes) {
-            if c.entity == "customer" && *outcome != Ingested::Duplicate {
-                crate::services::customer_sync::m3_customer_changed(
-                    env.clone(),
-                    policy.clone(),
-                    state.store.clone(),
-                    c.key.clone(),
-                );
+        let outcome = match &policy {
+            Some(policy) if c.entity == "customer" && !c.key.trim().is_empty() => {
+                crate::flows::customers::job::queue(state.store.as_ref(), &tenant, &key, c, policy)
+                    .await
             }
+            _ => intake::erp_change(state.store.as_ref(), &tenant, &key, c).await,
         }
+        .map_err(|e| unavailable(&tenant, "storing an ERP event", e))?;
+        outcomes.push(outcome);
     }
     let count = |want: Ingested| outcomes.iter().filter(|o| **o == want).count();
     let queued = count(Ingested::Queued);

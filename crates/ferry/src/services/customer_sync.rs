@@ -337,43 +337,6 @@ pub fn start(env: Arc<TenantEnv>, policy: CustomerPolicy, store: Arc<dyn Store>)
     true
 }
 
-/// An M3 customer changed (a SyncCustomerPartyMaster BOD): carried to the QuoteWerks customers
-/// linked to it in the background, once any run of the tenant's in this process has ended;
-/// nothing while the flow is paused (its next run after the resume reads the change).
-pub fn m3_customer_changed(
-    env: Arc<TenantEnv>,
-    policy: CustomerPolicy,
-    store: Arc<dyn Store>,
-    cuno: String,
-) {
-    tokio::spawn(async move {
-        let _running = loop {
-            match Running::take(&env.name) {
-                Some(r) => break r,
-                None => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
-        match paused(store.as_ref(), &env.name).await {
-            Ok(false) => {}
-            Ok(true) => return,
-            Err(e) => {
-                tracing::warn!(tenant = %env.name, %cuno, "customer change: {e}");
-                return;
-            }
-        }
-        let roles = roles(env.clone());
-        match customers::m3_changed(&env.name, &roles, store.as_ref(), &policy, &cuno).await {
-            Ok(r) => tracing::info!(
-                tenant = %env.name, %cuno,
-                updated = r.updated, unchanged = r.unchanged, not_linked = r.not_linked,
-                failed = r.failed, conflicts = r.conflicts.len(),
-                "M3 customer change"
-            ),
-            Err(e) => tracing::warn!(tenant = %env.name, %cuno, "M3 customer change: {e}"),
-        }
-    });
-}
-
 /// One scheduled or run-now run, logged.
 async fn once(env: &TenantEnv, roles: &CustomerRoles, store: &dyn Store, policy: &CustomerPolicy) {
     match customers::sync(&env.name, roles, store, policy, &RunOptions::default()).await {
