@@ -121,7 +121,7 @@ pub fn steps(ctx: &Context, trail: &[AuditEntry]) -> Vec<StepView> {
         let step = &mut steps[i];
         // A step committed in chunks (an order's lines) writes one entry per chunk, all in
         // the same attempt.
-        if !step.calls.last().is_some_and(|c| c.attempt == attempt) || failed {
+        if step.calls.last().is_none_or(|c| c.attempt != attempt) || failed {
             step.attempts += 1;
         }
         step.failed_attempts += usize::from(failed);
