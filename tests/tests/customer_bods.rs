@@ -1,6 +1,7 @@
 //! A SyncCustomerPartyMaster BOD on the ERP events endpoint carries M3's change of a linked
 //! customer to its QuoteWerks contact and open document without waiting for a sync run, over
 //! the real binary and both simulators; the next `ferry sync customers` finds nothing to write.
+//! One customer's BODs are durable jobs applied in arrival order, a kill between them loses none.
 
 use std::io::Write as _;
 use std::time::{Duration, Instant};
@@ -114,4 +115,154 @@ fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
     for what in ["inserted", "updated", "linked", "failed"] {
         assert_eq!(count(&next, what), 0, "{what}: {next}");
     }
+}
+
+/// The newest SyncCustomerPartyMaster BOD M3 sent about `cuno`.
+fn newest_bod(stack: &Stack, cuno: &str) -> String {
+    stack
+        .m3
+        .bods()
+        .expect("bods")
+        .into_iter()
+        .rev()
+        .find(|b| b.xml.contains("SyncCustomerPartyMaster") && b.xml.contains(cuno))
+        .unwrap_or_else(|| panic!("no SyncCustomerPartyMaster BOD for {cuno}"))
+        .xml
+}
+
+/// Changes the customer's town in M3 and posts the BOD M3 sends about it (retrying while a
+/// restarted Ferry is not listening yet).
+fn move_and_post(stack: &Stack, cuno: &str, town: &str) {
+    stack
+        .m3
+        .change_customer(
+            cuno,
+            &CustomerChange {
+                town: Some(town.into()),
+                ..Default::default()
+            },
+        )
+        .expect("change");
+    let bod = newest_bod(stack, cuno);
+    assert!(bod.contains(town), "the BOD carries {town}");
+    let start = Instant::now();
+    loop {
+        let sent = reqwest::blocking::Client::new()
+            .post(format!("{}/ion/{TENANT}/events", stack.ferry_url()))
+            .bearer_auth(ION_TOKEN)
+            .header("content-type", "application/xml")
+            .body(bod.clone())
+            .send();
+        match sent {
+            Ok(r) => {
+                assert_eq!(r.status().as_u16(), 202, "{town}");
+                return;
+            }
+            Err(e) => {
+                assert!(start.elapsed() < Duration::from_secs(20), "post: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// The customer flow's jobs for `cuno` in queue order (key, state), and the `applied` trail
+/// entries (job key, message) in the order they were written, from Ferry's SQLite store.
+type Applied = (Vec<(String, String)>, Vec<(String, String)>);
+fn customer_jobs(stack: &Stack, cuno: &str) -> Applied {
+    let path = ferry_layout::DataDir::new(&stack.data).db();
+    let db = rusqlite::Connection::open(path).expect("the store");
+    let suffix = format!("%/customer/{cuno}");
+    let mut st = db
+        .prepare(
+            "SELECT key, state FROM jobs WHERE kind = 'customer-sync' AND key LIKE ?1 ORDER BY id",
+        )
+        .expect("prepare");
+    let jobs = st
+        .query_map([&suffix], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("jobs")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let mut st = db
+        .prepare("SELECT key, message FROM audit WHERE kind = 'customer-sync' AND step = 'applied' AND key LIKE ?1 ORDER BY id")
+        .expect("prepare");
+    let applied = st
+        .query_map([&suffix], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("audit")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    (jobs, applied)
+}
+
+#[test]
+#[ignore = "written with the ordering keys but not yet run: main's ferry crate did not build then (services/connections.rs mid-edit)"]
+fn one_customers_bods_are_applied_in_order_and_none_is_lost_to_a_kill() {
+    let (mut stack, listener) = Stack::simulators(Options {
+        m3_flags: &[],
+        create_customers: false,
+        order_entry: "batch",
+    });
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&stack.config)
+        .expect("config");
+    writeln!(
+        config,
+        "\n[tenants.{TENANT}.sync.customers]\ncreate_in_m3 = false"
+    )
+    .expect("write config");
+    drop(config);
+    drop(listener);
+    stack.start_ferry();
+
+    let linked = &definite_customers()[0];
+    let mut q: NewQuote = serde_json::from_value(json!({
+        "sold_to": {"company": linked.name, "email": linked.email, "cm_account_no": "CM90003"},
+        "status": "1-In Progress",
+        "lines": [],
+    }))
+    .expect("quote");
+    q.lines = vec![NewLine::product(&sellable_items()[0], 1.into())];
+    stack.create_quote(&q);
+    let first = sync_json(&stack, "customers", &["--full"]);
+    assert!(count(&first, "linked") >= 1, "{first}");
+
+    let towns = ["Ayton", "Beeston", "Catton"];
+    move_and_post(&stack, &linked.cuno, towns[0]);
+    move_and_post(&stack, &linked.cuno, towns[1]);
+    // Killed right after M3's second BOD was accepted: it must not be lost.
+    stack.kill_ferry();
+    stack.start_ferry();
+    move_and_post(&stack, &linked.cuno, towns[2]);
+
+    let start = Instant::now();
+    let (jobs, applied) = loop {
+        let (jobs, applied) = customer_jobs(&stack, &linked.cuno);
+        let done = jobs.len() == 3 && jobs.iter().all(|(_, s)| s == "done");
+        if done && contact_city(&stack, "CM90003") == towns[2] {
+            break (jobs, applied);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "jobs {jobs:?}, applied {applied:?}, contact {:?}",
+            contact_city(&stack, "CM90003")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Each BOD applied once, in the order the BODs came (the trail's order is the jobs').
+    let queued: Vec<&String> = jobs.iter().map(|(k, _)| k).collect();
+    let ran: Vec<&String> = applied.iter().map(|(k, _)| k).collect();
+    assert_eq!(ran, queued, "{applied:?}");
+    // Each applied M3 as it was when it ran: never an older town after a newer one.
+    let seen: Vec<usize> = applied
+        .iter()
+        .map(|(k, m)| {
+            towns
+                .iter()
+                .position(|t| m.contains(t))
+                .unwrap_or_else(|| panic!("{k}: no town in {m}"))
+        })
+        .collect();
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{applied:?}");
+    assert_eq!(seen.last(), Some(&2), "{applied:?}");
 }
