@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
+use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::{Context, ServiceError, doctor};
@@ -86,36 +87,48 @@ pub fn tenant_status(ctx: &Context, tenant: &str) -> Result<Vec<ConnectionStatus
 /// own connection does, rather than a new grant every round.
 #[derive(Default)]
 pub struct Checker {
-    providers: HashMap<(String, String), TokenProvider>,
+    providers: HashMap<(String, String), Arc<TokenProvider>>,
 }
 
+/// Connections tried at once: one tenant's silent host (each check waits up to doctor's
+/// timeout) must not hold back the other tenants' rows, nor a round open hundreds at once.
+const AT_ONCE: usize = 16;
+
 impl Checker {
-    /// Tries every tenant's every connection once, one after another, recording each result.
+    /// Tries every tenant's every connection once, up to `AT_ONCE` at a time, recording
+    /// each result as it comes.
     pub async fn check_all(&mut self, ctx: &Context) {
         let base = &ctx.config.base_dir;
+        let mut checks = Vec::new();
         for (tenant, tc) in &ctx.config.tenants {
             for (name, conn) in &tc.connections {
-                let outcome = match conn {
+                let provider = match conn {
                     ConnectionConfig::Http {
                         ionapi: Some(r),
                         timeout_ms,
                         ..
-                    } => {
-                        let key = (tenant.clone(), name.clone());
-                        match self.providers.entry(key) {
-                            Entry::Occupied(p) => doctor::grant(p.get()).await,
-                            Entry::Vacant(v) => match doctor::ionapi_provider(base, r, *timeout_ms)
-                            {
-                                Ok(p) => doctor::grant(v.insert(p)).await,
-                                Err(e) => Err(e),
-                            },
-                        }
-                    }
-                    _ => doctor::try_connection(base, tenant, name, conn).await,
+                    } => match self.providers.entry((tenant.clone(), name.clone())) {
+                        Entry::Occupied(p) => Some(Ok(p.get().clone())),
+                        Entry::Vacant(v) => Some(
+                            doctor::ionapi_provider(base, r, *timeout_ms)
+                                .map(|p| v.insert(Arc::new(p)).clone()),
+                        ),
+                    },
+                    _ => None,
                 };
-                record(ctx, tenant, name, conn, outcome);
+                checks.push(async move {
+                    let outcome = match provider {
+                        Some(Ok(p)) => doctor::grant(&p).await,
+                        Some(Err(e)) => Err(e),
+                        None => doctor::try_connection(base, tenant, name, conn).await,
+                    };
+                    record(ctx, tenant, name, conn, outcome);
+                });
             }
         }
+        futures_util::stream::iter(checks)
+            .for_each_concurrent(AT_ONCE, |check| check)
+            .await;
     }
 }
 
@@ -168,3 +181,46 @@ pub async fn watch(ctx: Arc<Context>, every: Duration) {
 #[cfg(test)]
 #[path = "connections_tests.rs"]
 pub(crate) mod fixture;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FerryConfig;
+
+    /// Tenant `aaa`'s M3 token URL accepts connections and never answers (each try waits for
+    /// doctor's timeout); tenant `zzz`'s SQLite file answers at once. `zzz` is checked while
+    /// `aaa`'s check still waits: one tenant's silent host holds back no other tenant's row.
+    #[tokio::test]
+    async fn a_silent_host_does_not_hold_back_another_tenants_check() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("qw.db"), b"").expect("sqlite file");
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = silent.local_addr().expect("addr").port();
+        let ionapi = serde_json::json!({
+            "ti": "T", "cn": "ferry", "dt": "12", "ci": "T~c", "cs": "cs",
+            "iu": format!("http://127.0.0.1:{port}"),
+            "pu": format!("http://127.0.0.1:{port}/T/as/"), "oa": "authorization.oauth2",
+            "ot": "token.oauth2", "or": "revoke_token.oauth2", "ev": "U1",
+            "v": "1.1", "saak": "T#s", "sask": "sk",
+        });
+        std::fs::write(dir.path().join("m3.ionapi"), ionapi.to_string()).expect("ionapi");
+        let text = "[tenants.aaa.connections.m3]\nkind = \"http\"\nionapi = { file = \"m3.ionapi\" }\n\
+                    [tenants.zzz.connections.quotewerks]\nkind = \"sqlite\"\npath = \"qw.db\"\n";
+        let config = FerryConfig::parse(text, dir.path()).expect("config");
+        let ctx = Arc::new(Context::from_config(config, dir.path()));
+        let round = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { Checker::default().check_all(&ctx).await }
+        });
+        while ctx.connections.get("zzz", "quotewerks").is_none() {
+            assert!(!round.is_finished(), "the round ended without zzz's row");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            ctx.connections.get("aaa", "m3").and_then(|s| s.ok),
+            None,
+            "zzz was checked only after aaa's silent host gave up"
+        );
+        round.abort();
+    }
+}
