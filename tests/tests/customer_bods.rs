@@ -195,7 +195,6 @@ fn customer_jobs(stack: &Stack, cuno: &str) -> Applied {
 }
 
 #[test]
-#[ignore = "written with the ordering keys but not yet run: main's ferry crate did not build then (services/connections.rs mid-edit)"]
 fn one_customers_bods_are_applied_in_order_and_none_is_lost_to_a_kill() {
     let (mut stack, listener) = Stack::simulators(Options {
         m3_flags: &[],
