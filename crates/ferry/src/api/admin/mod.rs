@@ -25,9 +25,9 @@ mod tests_edit;
 #[cfg(test)]
 mod tests_fixes;
 #[cfg(test)]
-mod tests_mappings;
-#[cfg(test)]
 mod tests_flows;
+#[cfg(test)]
+mod tests_mappings;
 #[cfg(test)]
 mod tests_ops;
 
