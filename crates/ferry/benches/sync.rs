@@ -1,0 +1,226 @@
+//! Catalog, price and stock sync at scale (issue 12; `cargo xtask bench`, or `cargo bench -p
+//! ferry --features sandbox --bench sync`): the real `ferry serve` (a process of its own) and
+//! `ferry sync … --json` against the M3 and QuoteWerks simulators seeded with N items (default
+//! 100,000; `FERRY_BENCH_SYNC_ITEMS`). A full sync (catalog `--full`, prices, stock), then 1% of
+//! the items changed in M3 (a third each: description, list price, stock) and the runs again
+//! (catalog by delta; prices and stock re-read every item and write the changed ones): wall
+//! time, M3 MI round trips (the simulator's counter), items/s.
+//!
+//! Baseline in the same run: the same syncs with one M3 round trip per item and value, the
+//! connector's `bulk_size = 1` (what the host's per-item fallback for an erp 1.0-1.2 component
+//! sends; N from `FERRY_BENCH_SYNC_BASELINE_ITEMS`, default the same N).
+
+use std::io::{BufRead, Write as _};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use ferry_sim::m3::{ItemChange, StockChange};
+use ferry_sim::stack::{FerrySettings, SimStack, StackOptions};
+use rust_decimal::Decimal;
+
+mod common;
+
+const WAREHOUSE: &str = "200";
+
+/// One run's figures: (what, wall time, MI round trips, items).
+type Row = (String, Duration, u64, u64);
+
+fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "--list") {
+        println!("sync: benchmark");
+        return Ok(());
+    }
+    let number = |var: &str, default: usize| -> anyhow::Result<usize> {
+        match std::env::var(var) {
+            Ok(s) => s.trim().parse().with_context(|| format!("{var}: a number")),
+            Err(_) => Ok(default),
+        }
+    };
+    let items = number("FERRY_BENCH_SYNC_ITEMS", 100_000)?;
+    let baseline_items = number("FERRY_BENCH_SYNC_BASELINE_ITEMS", items)?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let batched = tokio.block_on(run(items, None))?;
+    let baseline = tokio.block_on(run(baseline_items, Some("1")))?;
+
+    println!();
+    println!(
+        "sync: {items} items (baseline {baseline_items}), ferry serve + ferry sync against the simulators"
+    );
+    println!(
+        "  {:<16} {:>10} {:>8} {:>10} {:>7}   {:>10} {:>8} {:>10}   {:>7}",
+        "run", "batched", "trips", "items/s", "/100", "per-item", "trips", "items/s", "speedup"
+    );
+    for ((what, t, trips, n), (_, bt, btrips, bn)) in batched.iter().zip(&baseline) {
+        let rate = |n: u64, t: &Duration| n as f64 / t.as_secs_f64().max(1e-9);
+        println!(
+            "  {what:<16} {:>9.2}s {trips:>8} {:>10.0} {:>7.2}   {:>9.2}s {btrips:>8} {:>10.0}   {:>6.1}x",
+            t.as_secs_f64(),
+            rate(*n, t),
+            *trips as f64 * 100.0 / (*n).max(1) as f64,
+            bt.as_secs_f64(),
+            rate(*bn, bt),
+            rate(*n, t) / rate(*bn, bt).max(1e-9),
+        );
+    }
+    println!(
+        "  goals (release, 2 cores): full <= 10 s, delta <= 1 s, round trips <= 1 per 100 items"
+    );
+    Ok(())
+}
+
+/// One stack of `items` items: the full syncs, 1% changed, the syncs again. `bulk_size`: the
+/// M3 connector's setting (none: its default).
+async fn run(items: usize, bulk_size: Option<&str>) -> anyhow::Result<Vec<Row>> {
+    let mut opts = StackOptions::demo(None, common::plugin_dir());
+    opts.catalog.items = items;
+    opts.quotes = 0;
+    opts.bad_quotes = false;
+    opts.bods_to_ferry = false;
+    opts.ferry = FerrySettings {
+        poll_interval_secs: 0,
+        ..FerrySettings::demo()
+    };
+    if let Some(b) = bulk_size {
+        opts.ferry
+            .erp_settings
+            .push(("bulk_size".into(), b.to_string()));
+    }
+    let t = Instant::now();
+    let mut stack = SimStack::start(opts).await?;
+    eprintln!("sync: {items} items seeded in {:.2?}", t.elapsed());
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&stack.config_path)?;
+    writeln!(
+        config,
+        "\n[tenants.{t}.sync.catalog]\ninactive_field = \"CustomText02\"\n\
+         inactive_value = \"Discontinued\"\n\n[tenants.{t}.sync.stock]\nwarehouses = [\"{WAREHOUSE}\"]",
+        t = stack.tenant
+    )?;
+    drop(config);
+    drop(stack.ferry_listener.take());
+    let log = stack.dir.join("ferry.log");
+    let mut child = spawn_ferry(&stack.dir, &stack.config_path, &log)?;
+    let label = if bulk_size.is_some() {
+        "per-item"
+    } else {
+        "batched"
+    };
+    let outcome = async {
+        let n = items as u64;
+        let mut rows = Vec::new();
+        let sync = |what: &str, full: bool| -> anyhow::Result<(Duration, u64)> {
+            let before = stack.m3.mi_requests();
+            let t = Instant::now();
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+            cmd.current_dir(&stack.dir)
+                .arg("--data-dir")
+                .arg(&stack.data_dir)
+                .arg("--config")
+                .arg(&stack.config_path)
+                .args(["sync", what, "--tenant", &stack.tenant, "--json"])
+                .args(["--timeout-secs", "3600"])
+                .env("FERRY_LOG", "error");
+            if full {
+                cmd.arg("--full");
+            }
+            let out = cmd.output()?;
+            let took = t.elapsed();
+            let json: serde_json::Value =
+                serde_json::from_slice(&out.stdout).with_context(|| {
+                    format!(
+                        "ferry sync {what}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    )
+                })?;
+            anyhow::ensure!(json["state"] == "done", "ferry sync {what}: {json}");
+            let trips = stack.m3.mi_requests() - before;
+            let mut report = json["report"].clone();
+            if let Some(r) = report.as_object_mut() {
+                r.remove("written_keys");
+                r.remove("would_write_keys");
+            }
+            eprintln!("sync {label} {what}: {took:.2?}, {trips} round trips: {report}");
+            Ok((took, trips))
+        };
+        let mut total = (Duration::ZERO, 0);
+        for (what, full) in [("catalog", true), ("prices", false), ("stock", false)] {
+            let (t, trips) = sync(what, full)?;
+            rows.push((format!("full {what}"), t, trips, n));
+            total = (total.0 + t, total.1 + trips);
+        }
+        rows.push(("full, all three".into(), total.0, total.1, n));
+
+        // 1% of the items change in M3.
+        let changed: Vec<String> = (0..items)
+            .step_by(100)
+            .map(ferry_sim::seed::item_number)
+            .collect();
+        for (i, itno) in changed.iter().enumerate() {
+            let mut change = ItemChange::default();
+            match i % 3 {
+                0 => change.itds = Some(format!("Renamed {i}")),
+                1 => change.sapr = Some(Decimal::new(10_075 + i as i64 * 100, 2)),
+                _ => {
+                    change.stock = vec![StockChange {
+                        whlo: WAREHOUSE.into(),
+                        stqt: Decimal::from(5000 + i),
+                    }]
+                }
+            }
+            stack.m3.change_item(itno, &change)?;
+        }
+        let mut total = (Duration::ZERO, 0);
+        for what in ["catalog", "prices", "stock"] {
+            let (t, trips) = sync(what, false)?;
+            rows.push((format!("1% delta {what}"), t, trips, n));
+            total = (total.0 + t, total.1 + trips);
+        }
+        rows.push(("1% delta, all".into(), total.0, total.1, n));
+        anyhow::Ok(rows)
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    if outcome.is_err() {
+        eprintln!("{}", std::fs::read_to_string(&log).unwrap_or_default());
+    }
+    stack.shutdown().await;
+    outcome
+}
+
+/// Starts `ferry serve` and waits for its READY line; its log goes to `log`.
+fn spawn_ferry(dir: &Path, config: &Path, log: &Path) -> anyhow::Result<Child> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .current_dir(dir)
+        .arg("--config")
+        .arg(config)
+        .arg("serve")
+        .env("FERRY_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(log)?))
+        .spawn()
+        .context("starting ferry serve")?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("READY ") => break,
+            Some(Ok(_)) => {}
+            _ => {
+                let _ = child.kill();
+                anyhow::bail!(
+                    "ferry serve exited before it was ready:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(child)
+}
