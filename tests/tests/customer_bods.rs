@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use ferry_sim::m3::CustomerChange;
 use ferry_sim::quotewerks::{NewLine, NewQuote};
+use ferry_sim::seed::SeedCustomer;
 use ferry_tests::orders::{definite_customers, sellable_items};
 use ferry_tests::stack::{ION_TOKEN, Options, Stack, TENANT};
 use ferry_tests::sync::{count, sync_json};
@@ -45,8 +46,9 @@ fn post_bod(stack: &Stack, bod: &str) -> (u16, Value) {
     (status, r.json().unwrap_or(Value::Null))
 }
 
-#[test]
-fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
+/// A stack whose customer sync links M3's first definite customer to an open QuoteWerks quote
+/// (account `account`) and creates nothing in M3: the stack, that customer, the quote's id.
+fn linked_customer(account: &str) -> (Stack, SeedCustomer, i64) {
     let (mut stack, listener) = Stack::simulators(Options {
         m3_flags: &[],
         create_customers: false,
@@ -65,9 +67,9 @@ fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
     drop(listener);
     stack.start_ferry();
 
-    let linked = &definite_customers()[0];
+    let linked = definite_customers().remove(0);
     let mut q: NewQuote = serde_json::from_value(json!({
-        "sold_to": {"company": linked.name, "email": linked.email, "cm_account_no": "CM90002"},
+        "sold_to": {"company": linked.name, "email": linked.email, "cm_account_no": account},
         "status": "1-In Progress",
         "lines": [],
     }))
@@ -76,6 +78,12 @@ fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
     let open = stack.create_quote(&q).0;
     let first = sync_json(&stack, "customers", &["--full"]);
     assert!(count(&first, "linked") >= 1, "{first}");
+    (stack, linked, open)
+}
+
+#[test]
+fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
+    let (stack, linked, open) = linked_customer("CM90002");
 
     // M3 changes the customer and sends its BOD; no sync runs.
     stack
@@ -196,35 +204,7 @@ fn customer_jobs(stack: &Stack, cuno: &str) -> Applied {
 
 #[test]
 fn one_customers_bods_are_applied_in_order_and_none_is_lost_to_a_kill() {
-    let (mut stack, listener) = Stack::simulators(Options {
-        m3_flags: &[],
-        create_customers: false,
-        order_entry: "batch",
-    });
-    let mut config = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&stack.config)
-        .expect("config");
-    writeln!(
-        config,
-        "\n[tenants.{TENANT}.sync.customers]\ncreate_in_m3 = false"
-    )
-    .expect("write config");
-    drop(config);
-    drop(listener);
-    stack.start_ferry();
-
-    let linked = &definite_customers()[0];
-    let mut q: NewQuote = serde_json::from_value(json!({
-        "sold_to": {"company": linked.name, "email": linked.email, "cm_account_no": "CM90003"},
-        "status": "1-In Progress",
-        "lines": [],
-    }))
-    .expect("quote");
-    q.lines = vec![NewLine::product(&sellable_items()[0], 1.into())];
-    stack.create_quote(&q);
-    let first = sync_json(&stack, "customers", &["--full"]);
-    assert!(count(&first, "linked") >= 1, "{first}");
+    let (mut stack, linked, _) = linked_customer("CM90003");
 
     let towns = ["Ayton", "Beeston", "Catton"];
     move_and_post(&stack, &linked.cuno, towns[0]);
