@@ -314,6 +314,30 @@ pub trait Activations: Send + Sync {
 
     /// Changes whenever any binding changes, also from another process: a cheap poll.
     async fn generation(&self) -> Result<i64, StoreError>;
+
+    /// Keeps a component's bytes under their digest, for every node sharing the store
+    /// (idempotent: a digest names one content, so a second put changes nothing).
+    async fn put_blob(&self, digest: &str, bytes: &[u8]) -> Result<(), StoreError>;
+
+    /// A component's bytes by digest, if the store keeps them.
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Keeps a text beside a component as one tenant installed it (a package's manifest or
+    /// signature); a second put under the same name replaces the text.
+    async fn put_plugin_file(
+        &self,
+        digest: &str,
+        tenant: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The texts kept beside `digest` for `tenant`, as (name, text) by name.
+    async fn plugin_files(
+        &self,
+        digest: &str,
+        tenant: &str,
+    ) -> Result<Vec<(String, String)>, StoreError>;
 }
 
 /// The admin API's bearer tokens, kept by the hash of their secret (the secret is shown to

@@ -79,6 +79,9 @@ struct State {
     installs: Vec<Install>,
     /// Every activation ever made, and whether a rollback retired it.
     activations: Vec<(Activation, bool)>,
+    /// Components by digest, and the texts kept beside them by (digest, tenant, name).
+    blobs: HashMap<String, Vec<u8>>,
+    plugin_files: BTreeMap<Key3, String>,
     /// Each token with the hash of its secret.
     tokens: Vec<(crate::types::ApiToken, String)>,
     nodes: BTreeMap<String, crate::nodes::NodeInfo>,

@@ -430,4 +430,45 @@ impl Activations for MemoryStore {
             Ok(i64::try_from(s.activations.len() + retired).unwrap_or(i64::MAX))
         })
     }
+
+    async fn put_blob(&self, digest: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.blobs
+                .entry(digest.to_owned())
+                .or_insert_with(|| bytes.to_vec());
+            Ok(())
+        })
+    }
+
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|s| Ok(s.blobs.get(digest).cloned()))
+    }
+
+    async fn put_plugin_file(
+        &self,
+        digest: &str,
+        tenant: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.plugin_files
+                .insert(key3(digest, tenant, name), text.to_owned());
+            Ok(())
+        })
+    }
+
+    async fn plugin_files(
+        &self,
+        digest: &str,
+        tenant: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|s| {
+            Ok(s.plugin_files
+                .iter()
+                .filter(|((d, t, _), _)| d == digest && t == tenant)
+                .map(|((_, _, name), text)| (name.clone(), text.clone()))
+                .collect())
+        })
+    }
 }

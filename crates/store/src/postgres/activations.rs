@@ -209,4 +209,79 @@ impl Activations for PgStore {
         .await
         .map_err(Fail::into_store)
     }
+
+    async fn put_blob(&self, digest: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        async {
+            let client = self.client().await?;
+            client
+                .execute(
+                    "INSERT INTO plugin_blobs (digest, bytes, stored_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (digest) DO NOTHING",
+                    &[&digest, &bytes, &now()],
+                )
+                .await?;
+            Ok(())
+        }
+        .await
+        .map_err(Fail::into_store)
+    }
+
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        async {
+            let client = self.client().await?;
+            let row = client
+                .query_opt(
+                    "SELECT bytes FROM plugin_blobs WHERE digest = $1",
+                    &[&digest],
+                )
+                .await?;
+            Ok(row.map(|r| r.try_get(0)).transpose()?)
+        }
+        .await
+        .map_err(Fail::into_store)
+    }
+
+    async fn put_plugin_file(
+        &self,
+        digest: &str,
+        tenant: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        async {
+            let client = self.client().await?;
+            client
+                .execute(
+                    "INSERT INTO plugin_files (digest, tenant, name, text) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (digest, tenant, name) DO UPDATE SET text = excluded.text",
+                    &[&digest, &tenant, &name, &text],
+                )
+                .await?;
+            Ok(())
+        }
+        .await
+        .map_err(Fail::into_store)
+    }
+
+    async fn plugin_files(
+        &self,
+        digest: &str,
+        tenant: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        async {
+            let client = self.client().await?;
+            let rows = client
+                .query(
+                    "SELECT name, text FROM plugin_files WHERE digest = $1 AND tenant = $2
+                     ORDER BY name COLLATE \"C\"",
+                    &[&digest, &tenant],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Res<Vec<_>>>()
+        }
+        .await
+        .map_err(Fail::into_store)
+    }
 }

@@ -198,6 +198,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // Per-entity ordering keys (`crate::ordering`): a job of a key waits for the earlier ones.
     "ALTER TABLE jobs ADD COLUMN ordering_key TEXT;
     CREATE INDEX jobs_by_ordering_key ON jobs (tenant, ordering_key, id) WHERE ordering_key IS NOT NULL;",
+    // Texts kept beside a component per tenant that installed it (a package's manifest and
+    // signature): with `plugin_blobs`, every node serves a component with the grants its
+    // package asked for, wherever it was installed.
+    "CREATE TABLE plugin_files (
+        digest TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        name TEXT NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (digest, tenant, name)
+    );",
 ];
 
 /// Applies the migrations the database lacks, all in one transaction.

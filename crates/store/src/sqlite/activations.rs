@@ -163,4 +163,65 @@ impl Activations for SqliteStore {
         })
         .await
     }
+
+    async fn put_blob(&self, digest: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let (digest, bytes) = (digest.to_owned(), bytes.to_vec());
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO plugin_blobs (digest, bytes, stored_at) VALUES (?1, ?2, ?3)",
+                params![digest, bytes, now()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let digest = digest.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT bytes FROM plugin_blobs WHERE digest = ?1",
+                    params![digest],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn put_plugin_file(
+        &self,
+        digest: &str,
+        tenant: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        let row = [digest, tenant, name, text].map(str::to_owned);
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO plugin_files (digest, tenant, name, text) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (digest, tenant, name) DO UPDATE SET text = excluded.text",
+                params![row[0], row[1], row[2], row[3]],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn plugin_files(
+        &self,
+        digest: &str,
+        tenant: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let (digest, tenant) = (digest.to_owned(), tenant.to_owned());
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT name, text FROM plugin_files WHERE digest = ?1 AND tenant = ?2 ORDER BY name",
+            )?;
+            let rows = stmt.query_map(params![digest, tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
 }

@@ -136,3 +136,46 @@ pub async fn the_generation_moves_on_every_change_and_only_then(s: &Fixture) {
         .collect();
     assert_eq!(tenants, vec!["acme", "globex"]);
 }
+
+pub async fn components_and_their_files_are_kept_by_digest_for_every_handle(s: &Fixture) {
+    assert_eq!(s.blob("d1").await.expect("read"), None);
+    s.put_blob("d1", b"\0asm one").await.expect("put");
+    s.put_blob("d1", b"something else")
+        .await
+        .expect("a second put is fine");
+    s.put_blob("d2", b"\0asm two").await.expect("put");
+    let other = s.another().await;
+    assert_eq!(
+        other.blob("d1").await.expect("read").as_deref(),
+        Some(&b"\0asm one"[..]),
+        "a digest keeps its first content, seen by another handle"
+    );
+
+    s.put_plugin_file("d1", "acme", "manifest.toml", "v = 1")
+        .await
+        .expect("put");
+    s.put_plugin_file("d1", "acme", "manifest.sig", "sig")
+        .await
+        .expect("put");
+    s.put_plugin_file("d1", "acme", "manifest.toml", "v = 2")
+        .await
+        .expect("replace");
+    s.put_plugin_file("d1", "globex", "manifest.toml", "theirs")
+        .await
+        .expect("put");
+    assert_eq!(
+        other.plugin_files("d1", "acme").await.expect("files"),
+        vec![
+            ("manifest.sig".to_string(), "sig".to_string()),
+            ("manifest.toml".to_string(), "v = 2".to_string()),
+        ],
+        "by name, the latest text, one tenant's only"
+    );
+    assert!(
+        other
+            .plugin_files("d2", "acme")
+            .await
+            .expect("files")
+            .is_empty()
+    );
+}

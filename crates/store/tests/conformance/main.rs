@@ -67,6 +67,7 @@ macro_rules! backend {
                 activations::activation_needs_an_install_and_is_idempotent,
                 activations::rollback_restores_the_previous_activation_for_every_handle,
                 activations::the_generation_moves_on_every_change_and_only_then,
+                activations::components_and_their_files_are_kept_by_digest_for_every_handle,
                 tokens::a_token_is_found_by_its_hash_until_revoked_and_revocation_is_seen_by_every_handle,
                 nodes::nodes_register_heartbeat_and_are_listed_by_every_handle_with_their_claims,
                 nodes::a_schedule_slot_is_taken_once_across_handles_and_never_after_a_later_one,
