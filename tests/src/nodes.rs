@@ -235,10 +235,15 @@ fn spawn_node(node: &Node, cwd: &Path, url: &str) -> Running {
         node.data.to_str().expect("utf-8").into(),
         "serve".into(),
     ];
+    // Warnings, and the registry's line for each binding a node begins to serve.
+    let log = "warn,ferry_runtime::registry=info";
     spawn_logged_env(
         cwd,
         &args,
-        &[("FERRY_DATABASE_URL", url.as_ref())],
+        &[
+            ("FERRY_DATABASE_URL", url.as_ref()),
+            ("FERRY_LOG", log.as_ref()),
+        ],
         &node.log,
     )
 }

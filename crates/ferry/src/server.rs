@@ -302,7 +302,8 @@ async fn bootstrap_plugins(config: &FerryConfig, registry: &Registry) -> anyhow:
             }
             let installed = registry.install(admitted.component, tenant, role).await?;
             if let Some(package) = &admitted.package {
-                crate::services::packages::keep(registry, tenant, &installed.digest, package)?;
+                crate::services::packages::keep(registry, tenant, &installed.digest, package)
+                    .await?;
             }
             // Never activate a plugin that needs more than its grants.
             config.check_plugin(tenant, role, Some(&installed.report.imports))?;

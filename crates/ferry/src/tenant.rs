@@ -435,6 +435,7 @@ mod tests {
                         crate::authoring::manifest::FILE_NAME,
                         manifest,
                     )
+                    .await
                     .expect("manifest");
             }
             registry

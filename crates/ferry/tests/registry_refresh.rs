@@ -58,6 +58,28 @@ impl Activations for Stale {
     async fn generation(&self) -> Result<i64, StoreError> {
         self.inner.generation().await
     }
+    async fn put_blob(&self, digest: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.inner.put_blob(digest, bytes).await
+    }
+    async fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.blob(digest).await
+    }
+    async fn put_plugin_file(
+        &self,
+        digest: &str,
+        tenant: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        self.inner.put_plugin_file(digest, tenant, name, text).await
+    }
+    async fn plugin_files(
+        &self,
+        digest: &str,
+        tenant: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.inner.plugin_files(digest, tenant).await
+    }
 }
 
 fn digest(registry: &Registry) -> String {
@@ -120,4 +142,56 @@ async fn a_refresh_that_read_the_list_before_an_activation_does_not_undo_it() {
     assert_eq!(digest(&registry), v2.digest, "the stale list put v1 back");
     registry.refresh().await.expect("refresh");
     assert_eq!(digest(&registry), v2.digest);
+}
+
+/// Issue 14: components live in the store, not in one node's data directory. A node that
+/// never saw the component file serves another node's activation at its next refresh, with
+/// the texts the installing node kept beside it (a package's manifest: its grants).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_serves_a_component_another_node_installed_and_activated() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("ferry.db");
+    let runtime = Runtime::new(RuntimeSettings {
+        cache_dir: Some(dir.path().join("cache")),
+        ..common::settings()
+    })
+    .expect("runtime");
+    let node = |n: &str| {
+        let (runtime, db, blobs) = (runtime.clone(), db.clone(), dir.path().join(n));
+        async move {
+            let store = Arc::new(SqliteStore::open(&db).await.expect("store"));
+            Registry::open(runtime, store, &blobs)
+                .await
+                .expect("registry")
+        }
+    };
+    let (a, b) = (node("a").await, node("b").await);
+    let installed = a
+        .install(component("test_transform_v2"), "acme", Role::Transform)
+        .await
+        .expect("install on a");
+    a.put_beside(&installed.digest, "acme", "manifest.toml", "name = \"p\"\n")
+        .await
+        .expect("manifest");
+    a.activate("acme", Role::Transform, &installed.digest)
+        .await
+        .expect("activate on a");
+    assert!(
+        b.blob(&installed.digest).is_err(),
+        "b has no copy of its own yet"
+    );
+
+    assert_eq!(b.refresh().await.expect("refresh on b"), 1);
+    assert_eq!(digest(&b), installed.digest, "b serves what a activated");
+    assert_eq!(
+        b.beside(&installed.digest, "acme", "manifest.toml")
+            .expect("read")
+            .as_deref(),
+        Some("name = \"p\"\n"),
+        "with the manifest a kept beside it"
+    );
+    assert_eq!(
+        b.blob(&installed.digest).expect("b's copy now"),
+        component("test_transform_v2")
+    );
 }

@@ -1,5 +1,6 @@
-//! The plugin registry: components stored by content (sha256) on disk, and per tenant, each
-//! role bound to one of them. Activation loads and checks the new component first, then swaps
+//! The plugin registry: components stored by content (sha256) in the store, so every node
+//! sharing it can serve any of them, with this node's copy on disk as a cache; and per tenant,
+//! each role bound to one of them. Activation loads and checks the new component first, then swaps
 //! it in atomically: calls already running finish on the old version (they hold an `Arc` to
 //! it), calls that start afterwards get the new one, and none is lost.
 
@@ -34,6 +35,8 @@ pub enum RegistryError {
     UnknownRole(String),
     #[error("a task loading a plugin failed: {0}")]
     Join(String),
+    #[error("the store's copy of {0} does not hash to its digest")]
+    Corrupt(String),
 }
 
 /// What `install` did.
@@ -115,16 +118,9 @@ impl Registry {
     ) -> Result<Installed, RegistryError> {
         let digest = digest_of(&bytes);
         let plugin = self.load_bytes(bytes.clone(), role).await?;
-        let path = self.blob_path(&digest);
-        if !path.exists() {
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, &bytes)
-                .and_then(|_| std::fs::rename(&tmp, &path))
-                .map_err(|source| RegistryError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-        }
+        // In the store before the install row: a node that sees the install finds the bytes.
+        self.store.put_blob(&digest, &bytes).await?;
+        self.keep_local(&digest, &bytes)?;
         self.store
             .record_install(tenant, role.as_str(), &digest)
             .await?;
@@ -227,21 +223,26 @@ impl Registry {
             let key = (a.tenant.clone(), role);
             let plugin = match self.active(&a.tenant, role) {
                 Some(p) if p.digest == a.digest => p,
-                current => match self.load_digest(&a.digest, role).await {
-                    Ok(p) => {
+                current => match self.localize(&a.digest, &a.tenant).await {
+                    Ok(bytes) => {
+                        let p = self.load_bytes(bytes, role).await?;
+                        tracing::info!(
+                            tenant = %a.tenant, role = %a.role, digest = %a.digest,
+                            "registry: now serving"
+                        );
                         changed += 1;
                         p
                     }
-                    // Components live in each node's data directory: another node may have
-                    // activated one this node has not installed yet. Serve what it served
-                    // before (or nothing) and look again at the next refresh, rather than
-                    // refusing to start or to refresh any other tenant.
+                    // A component installed before the store kept components (or by a binary
+                    // that did not) is only on the node that installed it. Serve what this
+                    // node served before (or nothing) and look again at the next refresh,
+                    // rather than refusing to start or to refresh any other tenant.
                     Err(RegistryError::Io { path, source })
                         if source.kind() == std::io::ErrorKind::NotFound =>
                     {
                         tracing::warn!(
                             tenant = %a.tenant, role = %a.role, digest = %a.digest,
-                            "the active component is not on this node ({}): install it here",
+                            "the active component is neither in the store nor on this node ({}): install it again",
                             path.display()
                         );
                         missing = true;
@@ -286,10 +287,55 @@ impl Registry {
         *swaps += 1;
     }
 
-    /// The stored bytes of an installed component.
+    /// This node's copy of an installed component (on disk once this node installed, loaded
+    /// or [`Self::localize`]d it); [`Self::fetch`] also looks in the store.
     pub fn blob(&self, digest: &str) -> Result<Vec<u8>, RegistryError> {
         let path = self.blob_path(digest);
         std::fs::read(&path).map_err(|source| RegistryError::Io { path, source })
+    }
+
+    /// An installed component's bytes: this node's copy, or the store's (then kept here).
+    pub async fn fetch(&self, digest: &str) -> Result<Vec<u8>, RegistryError> {
+        match self.blob(digest) {
+            Err(RegistryError::Io { path, source })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                let Some(bytes) = self.store.blob(digest).await? else {
+                    return Err(RegistryError::Io { path, source });
+                };
+                // The digest names the content: bytes that don't hash to it are not it.
+                if digest_of(&bytes) != digest {
+                    return Err(RegistryError::Corrupt(digest.to_string()));
+                }
+                self.keep_local(digest, &bytes)?;
+                Ok(bytes)
+            }
+            other => other,
+        }
+    }
+
+    /// Brings a component and what `tenant` installed beside it (a package's manifest and
+    /// signature) from the store to this node, before it serves or checks it here: a node
+    /// serves what another node installed with the grants its package asked for.
+    pub async fn localize(&self, digest: &str, tenant: &str) -> Result<Vec<u8>, RegistryError> {
+        let bytes = self.fetch(digest).await?;
+        for (name, text) in self.store.plugin_files(digest, tenant).await? {
+            if self.beside(digest, tenant, &name)?.as_deref() != Some(text.as_str()) {
+                self.write_beside(digest, tenant, &name, &text)?;
+            }
+        }
+        Ok(bytes)
+    }
+
+    fn keep_local(&self, digest: &str, bytes: &[u8]) -> Result<(), RegistryError> {
+        let path = self.blob_path(digest);
+        if path.exists() {
+            return Ok(());
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|source| RegistryError::Io { path, source })
     }
 
     fn blob_path(&self, digest: &str) -> PathBuf {
@@ -298,8 +344,22 @@ impl Registry {
 
     /// Keeps a file about a component beside it, as one tenant installed it
     /// (`DIGEST.TENANT.NAME`: a package's manifest and signature, checked again at each
-    /// activation). Tenant names are path-safe (the config refuses others).
-    pub fn put_beside(
+    /// activation): in the store for every node, and on this node's disk. Tenant names are
+    /// path-safe (the config refuses others).
+    pub async fn put_beside(
+        &self,
+        digest: &str,
+        tenant: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), RegistryError> {
+        self.store
+            .put_plugin_file(digest, tenant, name, text)
+            .await?;
+        self.write_beside(digest, tenant, name, text)
+    }
+
+    fn write_beside(
         &self,
         digest: &str,
         tenant: &str,
@@ -360,8 +420,7 @@ impl Registry {
         if let Some(p) = self.cached(digest, role)? {
             return Ok(p);
         }
-        let path = self.blob_path(digest);
-        let bytes = std::fs::read(&path).map_err(|source| RegistryError::Io { path, source })?;
+        let bytes = self.fetch(digest).await?;
         self.load_bytes(bytes, role).await
     }
 

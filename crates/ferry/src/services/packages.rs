@@ -240,16 +240,21 @@ pub async fn check_packaged(
     manifest.check_component(&report).map_err(input)
 }
 
-/// Keeps the package's manifest and signature beside the component it installed for `tenant`.
-pub fn keep(
+/// Keeps the package's manifest and signature beside the component it installed for `tenant`
+/// (in the store, so every node serves it with the same grants).
+pub async fn keep(
     registry: &Registry,
     tenant: &str,
     digest: &str,
     package: &Package,
 ) -> Result<(), ServiceError> {
-    registry.put_beside(digest, tenant, manifest::FILE_NAME, &package.manifest_text)?;
+    registry
+        .put_beside(digest, tenant, manifest::FILE_NAME, &package.manifest_text)
+        .await?;
     if let Some(signature) = package.signature_text() {
-        registry.put_beside(digest, tenant, package::SIGNATURE, &signature)?;
+        registry
+            .put_beside(digest, tenant, package::SIGNATURE, &signature)
+            .await?;
     }
     Ok(())
 }

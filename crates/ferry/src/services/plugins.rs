@@ -98,7 +98,7 @@ pub async fn install_bytes(
     }
     let installed = registry.install(bytes, tenant, role).await?;
     if let Some(package) = &admitted.package {
-        super::packages::keep(&registry, tenant, &installed.digest, package)?;
+        super::packages::keep(&registry, tenant, &installed.digest, package).await?;
     }
     if activate {
         registry.activate(tenant, role, &installed.digest).await?;
@@ -127,7 +127,7 @@ pub async fn activate(
         .filter(|r| r.role == role.as_str() && r.digest.starts_with(prefix));
     // None or several: `activate` below refuses and says why.
     if let (Some(row), None) = (candidates.next(), candidates.next()) {
-        let bytes = registry.blob(&row.digest)?;
+        let bytes = registry.localize(&row.digest, tenant).await?;
         check_grants(ctx, &registry, tenant, role, &bytes).await?;
         super::packages::check_installed(ctx, &registry, tenant, role, &row.digest, &bytes)?;
     }
@@ -145,7 +145,7 @@ pub async fn rollback(
     let registry = open_registry(ctx).await?;
     let store = ctx.open_store().await?;
     if let Some(previous) = store.previous(tenant, role.as_str()).await? {
-        let bytes = registry.blob(&previous.digest)?;
+        let bytes = registry.localize(&previous.digest, tenant).await?;
         check_grants(ctx, &registry, tenant, role, &bytes).await?;
         super::packages::check_installed(ctx, &registry, tenant, role, &previous.digest, &bytes)?;
     }
@@ -171,7 +171,7 @@ pub async fn list(ctx: &Context, tenant: Option<&str>) -> Result<Vec<PluginRow>,
     let registry = open_registry(ctx).await?;
     let mut rows = Vec::new();
     for r in registry.list(tenant).await? {
-        let bytes = registry.blob(&r.digest).ok();
+        let bytes = registry.fetch(&r.digest).await.ok();
         let meta = bytes
             .as_deref()
             .map(super::metadata::read)

@@ -72,7 +72,7 @@ pub(crate) async fn load_transform(
     digest: &str,
     grants: Arc<Grants>,
 ) -> Result<Arc<dyn Transform>, String> {
-    let bytes = registry.blob(digest).map_err(|e| e.to_string())?;
+    let bytes = registry.fetch(digest).await.map_err(|e| e.to_string())?;
     let runtime = registry.runtime().clone();
     let loader = runtime.clone();
     // Compiling is CPU-bound: off the reactor.
