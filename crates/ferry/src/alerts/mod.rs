@@ -14,7 +14,7 @@ pub mod rules;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ferry_store::{Store, clock_ms};
 
@@ -73,7 +73,8 @@ impl Alert {
 pub struct Sent(BTreeMap<String, BTreeMap<String, bool>>);
 
 impl Sent {
-    fn firing(&self, rule: &str, channel: &str) -> bool {
+    /// Whether `channel` was last sent `rule` firing (the Alerts screen shows it).
+    pub(crate) fn firing(&self, rule: &str, channel: &str) -> bool {
         self.0
             .get(rule)
             .and_then(|c| c.get(channel))
@@ -94,7 +95,7 @@ impl Sent {
     }
 
     /// Reads the state kept in `path`; a missing or unreadable file is a fresh start.
-    fn load(path: &Path) -> Sent {
+    pub(crate) fn load(path: &Path) -> Sent {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 tracing::warn!("alerts: ignoring {} ({e}): starting afresh", path.display());
@@ -183,6 +184,19 @@ impl<C: Deliver> Evaluator<C> {
     }
 }
 
+/// The ids of the channels a tenant's config names, in the order they are sent to (the ids
+/// [`Deliver::id`] gives them, and the sent-state keeps).
+pub(crate) fn channel_ids(alerts: &TenantAlerts) -> Vec<&'static str> {
+    let mut ids = Vec::new();
+    if alerts.webhook.is_some() {
+        ids.push("webhook");
+    }
+    if alerts.smtp.is_some() && !alerts.email_to.is_empty() {
+        ids.push("email");
+    }
+    ids
+}
+
 /// The channels a tenant's config names.
 fn channels(config: &FerryConfig, alerts: &TenantAlerts) -> Vec<Channel> {
     let mut channels = Vec::new();
@@ -206,12 +220,22 @@ fn channels(config: &FerryConfig, alerts: &TenantAlerts) -> Vec<Channel> {
 }
 
 /// Where a tenant's sent-state is kept.
-fn state_file(data_dir: &Path, tenant: &str) -> PathBuf {
+pub(crate) fn state_file(data_dir: &Path, tenant: &str) -> PathBuf {
     data_dir.join("alerts").join(format!("{tenant}.json"))
+}
+
+/// When this process started evaluating alerts (set by [`run`]).
+static STARTED_MS: OnceLock<i64> = OnceLock::new();
+
+/// When this process's evaluators started (the catalog rule's reference before any sync);
+/// None when it evaluates none.
+pub(crate) fn started_ms() -> Option<i64> {
+    STARTED_MS.get().copied()
 }
 
 /// Evaluates every tenant's rules until the task is dropped (`ferry serve` spawns it once).
 pub async fn run(config: FerryConfig, data_dir: PathBuf, store: Arc<dyn Store>) {
+    STARTED_MS.get_or_init(clock_ms);
     let mut tasks = tokio::task::JoinSet::new();
     for (tenant, tc) in &config.tenants {
         let alerts = &tc.alerts;

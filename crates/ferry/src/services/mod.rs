@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod alerts;
 pub mod connections;
 pub mod controls;
 pub mod customer_sync;

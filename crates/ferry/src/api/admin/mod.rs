@@ -8,6 +8,7 @@
 //! and served at `/api/v1/openapi.json`; `crates/ferry/openapi.json` is its committed copy
 //! (a test keeps them equal; `FERRY_UPDATE_OPENAPI=1` rewrites the copy).
 
+mod alerts;
 mod auth;
 pub(crate) mod edit;
 pub(crate) mod errors;
@@ -97,6 +98,7 @@ pub fn router(state: AdminState) -> Router {
         )
         .route("/api/v1/tenants/{tenant}/resolved", get(errors::resolved))
         .route("/api/v1/tenants/{tenant}/health", get(health::health))
+        .route("/api/v1/tenants/{tenant}/alerts", get(alerts::alerts))
         .route(
             "/api/v1/tenants/{tenant}/flows/{flow}/pause",
             post(flows::pause),
@@ -173,6 +175,7 @@ pub fn router(state: AdminState) -> Router {
         errors::resolved,
         errors::retry_all,
         health::health,
+        alerts::alerts,
         flows::pause,
         flows::resume,
         flows::run_now,

@@ -33,6 +33,7 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/resolved", None),
     ("POST", "/dead-letters/retry", Some("{}")),
     ("GET", "/health", None),
+    ("GET", "/alerts", None),
     ("GET", "/export/runs", None),
     ("GET", "/export/audit?since=2020-01-01T00:00:00Z", None),
     ("POST", "/flows/quote-to-order/pause", None),

@@ -3,12 +3,14 @@
 //! their audit), signed in with an admin-API token ([`session`]). Screens: runs (filter by
 //! tenant and status, search by quote or order number), a run's detail, errors (holds and dead
 //! letters: Open / Resolved, release, retry, resolve, retry all matching), health per tenant and flow, plugins per tenant (activate, roll back), mappings per tenant and kind (fields, rules, live
-//! preview, suggestions, save, versions).
+//! preview, suggestions, save, versions), alerts per tenant (each rule FIRING or clear, and what each
+//! channel was last sent).
 //!
 //! No Node step: htmx (2.0.11, 0BSD, from the npm package `htmx.org`) and the style sheet are
 //! files in `crates/ferry/assets/ui/`, compiled into the binary. Every answer forbids framing
 //! and any script or style not served from here (CSP), and pages are never cached.
 
+mod alerts;
 mod edit;
 mod errors;
 mod fixes;
@@ -125,7 +127,8 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/assets/console.css", get(css))
         .with_state(state.clone())
         .merge(fixes::router(state.clone()))
-        .merge(mappings::router(state))
+        .merge(mappings::router(state.clone()))
+        .merge(alerts::router(state))
         .layer(map_response(secure_headers))
 }
 

@@ -92,6 +92,7 @@ pub(super) fn page(op: &Operator, here: &str, title: &str, done: &str, body: Mar
         ("errors", "/ui/errors", "Errors"),
         ("plugins", "/ui/plugins", "Plugins"),
         ("mappings", "/ui/mappings", "Mappings"),
+        ("alerts", "/ui/alerts", "Alerts"),
     ];
     let markup = html! {
         (DOCTYPE)
