@@ -6,6 +6,7 @@
 //! [`clock_ms`](crate::clock_ms) (tests pass their own); the store never reads the wall clock
 //! for a decision.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -277,6 +278,24 @@ pub trait SyncState: Send + Sync {
         entity_kind: &str,
         key: &str,
         hash: &str,
+    ) -> Result<(), StoreError>;
+
+    /// [`content_hash`](Self::content_hash) for many keys in one round trip: the stored hash of
+    /// each of `keys` that has one (a key without one is absent from the map).
+    async fn content_hashes(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, String>, StoreError>;
+
+    /// [`set_content_hash`](Self::set_content_hash) for many (key, hash) entries, all in one
+    /// transaction (all recorded or none); a key given twice keeps its last hash.
+    async fn set_content_hashes(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        entries: &[(String, String)],
     ) -> Result<(), StoreError>;
 }
 

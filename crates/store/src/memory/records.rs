@@ -1,5 +1,7 @@
 //! `Inbox`, `Links`, `Audit`, `SyncState` and `Activations` in memory.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use serde_json::Value as Json;
 
@@ -300,6 +302,40 @@ impl SyncState for MemoryStore {
         self.with(|s| {
             s.hashes
                 .insert(key3(tenant, entity_kind, key), hash.to_owned());
+            Ok(())
+        })
+    }
+
+    async fn content_hashes(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        self.with(|s| {
+            Ok(keys
+                .iter()
+                .filter_map(|key| {
+                    s.hashes
+                        .get(&key3(tenant, entity_kind, key))
+                        .map(|hash| (key.clone(), hash.clone()))
+                })
+                .collect())
+        })
+    }
+
+    async fn set_content_hashes(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        entries: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        // One lock held for all of them: no reader sees half the batch.
+        self.with(|s| {
+            for (key, hash) in entries {
+                s.hashes
+                    .insert(key3(tenant, entity_kind, key), hash.clone());
+            }
             Ok(())
         })
     }

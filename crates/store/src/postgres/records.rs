@@ -1,5 +1,7 @@
 //! `Inbox`, `Links`, `Audit` and `SyncState` on PostgreSQL.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use serde_json::Value as Json;
@@ -456,6 +458,63 @@ impl SyncState for PgStore {
                     "INSERT INTO sync_hashes (tenant, entity_kind, key, hash, updated_at) VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (tenant, entity_kind, key) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
                     &[&tenant, &entity_kind, &key, &hash, &now()],
+                )
+                .await?;
+            Ok(())
+        }
+        .await
+        .map_err(Fail::into_store)
+    }
+
+    async fn content_hashes(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        async {
+            let client = self.client().await?;
+            let rows = client
+                .query(
+                    "SELECT key, hash FROM sync_hashes WHERE tenant = $1 AND entity_kind = $2 AND key = ANY($3)",
+                    &[&tenant, &entity_kind, &keys],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Res<HashMap<_, _>>>()
+        }
+        .await
+        .map_err(Fail::into_store)
+    }
+
+    async fn set_content_hashes(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        entries: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // One statement (so one transaction). ON CONFLICT may not touch a row twice in one
+        // statement: a key given twice is sent once, with its last hash.
+        let mut last: HashMap<&str, &str> = HashMap::with_capacity(entries.len());
+        for (key, hash) in entries {
+            last.insert(key, hash);
+        }
+        let (keys, hashes): (Vec<&str>, Vec<&str>) = last.into_iter().unzip();
+        async {
+            let client = self.client().await?;
+            client
+                .execute(
+                    "INSERT INTO sync_hashes (tenant, entity_kind, key, hash, updated_at)
+                     SELECT $1, $2, u.key, u.hash, $5 FROM UNNEST($3::text[], $4::text[]) AS u(key, hash)
+                     ON CONFLICT (tenant, entity_kind, key) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
+                    &[&tenant, &entity_kind, &keys, &hashes, &now()],
                 )
                 .await?;
             Ok(())

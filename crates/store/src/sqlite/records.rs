@@ -1,5 +1,7 @@
 //! `Inbox`, `Links`, `Audit` and `SyncState` on SQLite.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value as Json;
@@ -432,6 +434,70 @@ impl SyncState for SqliteStore {
                  ON CONFLICT (tenant, entity_kind, key) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
                 params![tenant, entity_kind, key, hash, now()],
             )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn content_hashes(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        keys: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let (tenant, entity_kind, keys) =
+            (tenant.to_owned(), entity_kind.to_owned(), keys.to_vec());
+        self.run(move |conn| {
+            // One snapshot, one prepared statement stepped per key (no IN list, so no limit
+            // on bound variables).
+            let tx = conn.transaction()?;
+            let mut found = HashMap::with_capacity(keys.len());
+            {
+                let mut select = tx.prepare_cached(
+                    "SELECT hash FROM sync_hashes WHERE tenant = ?1 AND entity_kind = ?2 AND key = ?3",
+                )?;
+                for key in keys {
+                    let hash: Option<String> = select
+                        .query_row(params![tenant, entity_kind, key], |r| r.get(0))
+                        .optional()?;
+                    if let Some(hash) = hash {
+                        found.insert(key, hash);
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn set_content_hashes(
+        &self,
+        tenant: &str,
+        entity_kind: &str,
+        entries: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (tenant, entity_kind, entries) =
+            (tenant.to_owned(), entity_kind.to_owned(), entries.to_vec());
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO sync_hashes (tenant, entity_kind, key, hash, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (tenant, entity_kind, key) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
+                )?;
+                let at = now();
+                for (key, hash) in &entries {
+                    upsert.execute(params![tenant, entity_kind, key, hash, at])?;
+                }
+            }
+            tx.commit()?;
             Ok(())
         })
         .await

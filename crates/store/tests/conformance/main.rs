@@ -64,6 +64,8 @@ macro_rules! backend {
                 controls::the_audit_is_pruned_by_age_for_one_tenant_only,
                 controls::a_later_run_that_succeeds_resolves_the_jobs_open_dead_letter,
                 sync::cursors_and_content_hashes_are_kept_per_tenant_stream_and_entity,
+                sync::content_hashes_are_read_and_written_a_page_at_a_time,
+                sync::a_thousand_and_two_hundred_content_hashes_go_in_one_call,
                 activations::activation_needs_an_install_and_is_idempotent,
                 activations::rollback_restores_the_previous_activation_for_every_handle,
                 activations::the_generation_moves_on_every_change_and_only_then,

@@ -1,6 +1,8 @@
 //! Sync state: a cursor per (tenant, stream) and a content hash per (tenant, entity kind, key),
 //! both kept across handles (a restarted node goes on where the last run stopped).
 
+use std::collections::HashMap;
+
 use crate::common::Fixture;
 
 pub async fn cursors_and_content_hashes_are_kept_per_tenant_stream_and_entity(s: &Fixture) {
@@ -94,4 +96,137 @@ pub async fn cursors_and_content_hashes_are_kept_per_tenant_stream_and_entity(s:
             .expect("hash"),
         None
     );
+}
+
+fn entries(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, h)| ((*k).to_owned(), (*h).to_owned()))
+        .collect()
+}
+
+fn keys(names: &[&str]) -> Vec<String> {
+    names.iter().map(|k| (*k).to_owned()).collect()
+}
+
+fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    entries(pairs).into_iter().collect()
+}
+
+/// What the syncs do once per page instead of once per item: read the stored hashes of a
+/// page's keys in one call, and record a written batch's hashes in one call.
+pub async fn content_hashes_are_read_and_written_a_page_at_a_time(s: &Fixture) {
+    assert!(
+        s.content_hashes("acme", "item", &[])
+            .await
+            .expect("read no keys")
+            .is_empty()
+    );
+    s.set_content_hashes("acme", "item", &[])
+        .await
+        .expect("write no entries");
+
+    s.set_content_hash("acme", "item", "A100", "old")
+        .await
+        .expect("set");
+    s.set_content_hash("beta", "item", "A200", "beta's")
+        .await
+        .expect("set");
+    s.set_content_hash("acme", "customer", "A200", "customer's")
+        .await
+        .expect("set");
+    s.set_content_hashes(
+        "acme",
+        "item",
+        &entries(&[("A100", "new"), ("A200", "h200"), ("A300", "h300")]),
+    )
+    .await
+    .expect("write a batch");
+
+    let other = s.another().await;
+    let asked = keys(&["A100", "A200", "A300", "A400"]);
+    let got = other
+        .content_hashes("acme", "item", &asked)
+        .await
+        .expect("read a batch");
+    assert_eq!(
+        got,
+        map(&[("A100", "new"), ("A200", "h200"), ("A300", "h300")]),
+        "the batch replaced the stored hash, added the new ones, and a key without one is absent"
+    );
+    for key in &asked {
+        assert_eq!(
+            got.get(key).cloned(),
+            other.content_hash("acme", "item", key).await.expect("hash"),
+            "the batch read agrees with the single read for {key}"
+        );
+    }
+    assert_eq!(
+        other
+            .content_hashes("beta", "item", &asked)
+            .await
+            .expect("read"),
+        map(&[("A200", "beta's")]),
+        "another tenant's hashes are its own"
+    );
+    assert_eq!(
+        other
+            .content_hashes("acme", "customer", &asked)
+            .await
+            .expect("read"),
+        map(&[("A200", "customer's")]),
+        "another entity kind's hashes are its own"
+    );
+
+    // A key twice in one write: the last entry wins (as the same writes one by one would).
+    s.set_content_hashes("acme", "item", &entries(&[("A100", "x"), ("A100", "y")]))
+        .await
+        .expect("a key twice");
+    assert_eq!(
+        other
+            .content_hash("acme", "item", "A100")
+            .await
+            .expect("hash")
+            .as_deref(),
+        Some("y")
+    );
+}
+
+/// A page of 1,200 keys (more than SQLite's default limit of bound variables in one
+/// statement) is read and written whole.
+pub async fn a_thousand_and_two_hundred_content_hashes_go_in_one_call(s: &Fixture) {
+    let many: Vec<(String, String)> = (0..1_200)
+        .map(|i| (format!("K{i:04}"), format!("h{i}")))
+        .collect();
+    s.set_content_hashes("acme", "bulk", &many)
+        .await
+        .expect("write 1,200");
+    let mut asked: Vec<String> = many.iter().map(|(k, _)| k.clone()).collect();
+    asked.push("missing".to_owned());
+    let other = s.another().await;
+    let got = other
+        .content_hashes("acme", "bulk", &asked)
+        .await
+        .expect("read 1,201");
+    assert_eq!(got.len(), 1_200);
+    assert_eq!(got, many.iter().cloned().collect::<HashMap<_, _>>());
+
+    // Every other one changes: all replaced in one call.
+    let changed: Vec<(String, String)> = many
+        .iter()
+        .step_by(2)
+        .map(|(k, _)| (k.clone(), format!("{k}-new")))
+        .collect();
+    s.set_content_hashes("acme", "bulk", &changed)
+        .await
+        .expect("replace 600");
+    let got = other
+        .content_hashes("acme", "bulk", &asked)
+        .await
+        .expect("read again");
+    assert_eq!(got.len(), 1_200);
+    assert_eq!(got["K0000"], "K0000-new");
+    assert_eq!(got["K0001"], "h1");
+    assert_eq!(got["K1198"], "K1198-new");
+    assert_eq!(got["K1199"], "h1199");
 }
