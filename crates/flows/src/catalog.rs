@@ -438,8 +438,9 @@ async fn apply_page(
         ids: Vec::new(),
     };
     let listed: BTreeSet<&str> = policy.discontinued_items.iter().map(|s| s.trim()).collect();
-    let mut changed: Vec<(Document, String, bool)> = Vec::new();
-    let mut unchanged = 0u64;
+    // The page's products, each with the key its stored hash is under, its hash, and whether
+    // discontinued.
+    let mut mapped_page: Vec<(Document, String, String, bool)> = Vec::with_capacity(items.len());
     for item in items {
         report.read += 1;
         let mapped = env
@@ -492,16 +493,19 @@ async fn apply_page(
                 .push(ferry_domain::Field::new(&policy.inactive_field, inactive));
         }
         let hash = content_hash(&product);
-        if store
-            .content_hash(&env.name, HASH_KIND, &key)
-            .await?
-            .as_deref()
-            == Some(&hash)
-        {
+        mapped_page.push((product, key, hash, discontinued));
+    }
+    // The stored hashes of the whole page, one round trip.
+    let keys: Vec<String> = mapped_page.iter().map(|(_, k, _, _)| k.clone()).collect();
+    let stored = store.content_hashes(&env.name, HASH_KIND, &keys).await?;
+    let mut changed: Vec<(Document, String, bool)> = Vec::with_capacity(mapped_page.len());
+    let mut unchanged = 0u64;
+    for (product, key, hash, discontinued) in mapped_page {
+        if stored.get(&key) == Some(&hash) {
             unchanged += 1;
-            continue;
+        } else {
+            changed.push((product, hash, discontinued));
         }
-        changed.push((product, hash, discontinued));
     }
     report.unchanged += unchanged;
     if dry_run {
@@ -532,11 +536,15 @@ async fn apply_page(
         report.updated += u64::from(done.updated);
         report.unchanged += u64::from(done.unchanged);
         written += u64::from(done.inserted) + u64::from(done.updated);
-        for (product, hash, discontinued) in batch {
-            let key = product.id.clone().unwrap_or_default();
-            store
-                .set_content_hash(&env.name, HASH_KIND, &key, hash)
-                .await?;
+        // Only now that the quoting system took the batch: its hashes, one transaction.
+        let hashes: Vec<(String, String)> = batch
+            .iter()
+            .map(|(product, hash, _)| (product.id.clone().unwrap_or_default(), hash.clone()))
+            .collect();
+        store
+            .set_content_hashes(&env.name, HASH_KIND, &hashes)
+            .await?;
+        for ((_, _, discontinued), (key, _)) in batch.iter().zip(hashes) {
             report.deactivated += u64::from(*discontinued);
             if report.written_keys.len() < WRITTEN_KEYS {
                 report.written_keys.push(key);

@@ -325,13 +325,15 @@ async fn apply(
     report: &mut ValuesReport,
     dry_run: bool,
 ) -> Result<(), StepError> {
+    // The stored hashes of the whole batch, one round trip.
+    let keys: Vec<String> = pending.iter().map(|p| p.key.clone()).collect();
+    let stored = store
+        .content_hashes(&env.name, policy.hash_kind(), &keys)
+        .await?;
     let mut changed = Vec::new();
     for p in pending {
         let hash = p.hash();
-        let last = store
-            .content_hash(&env.name, policy.hash_kind(), &p.key)
-            .await?;
-        if last.as_deref() == Some(&hash) {
+        if stored.get(&p.key) == Some(&hash) {
             report.unchanged += 1;
         } else {
             changed.push((p, hash));
@@ -364,10 +366,15 @@ async fn apply(
     if !availability.is_empty() {
         quoting.set_availability(&availability).await?;
     }
-    for (p, hash) in &changed {
-        store
-            .set_content_hash(&env.name, policy.hash_kind(), &p.key, hash)
-            .await?;
+    // Only now that the quoting system took them: their hashes, one transaction.
+    let hashes: Vec<(String, String)> = changed
+        .iter()
+        .map(|(p, hash)| (p.key.clone(), hash.clone()))
+        .collect();
+    store
+        .set_content_hashes(&env.name, policy.hash_kind(), &hashes)
+        .await?;
+    for (p, _) in &changed {
         report.written += 1;
         if report.written_keys.len() < crate::catalog::WRITTEN_KEYS {
             report.written_keys.push(p.key.clone());

@@ -183,6 +183,8 @@ pub struct FakeTable {
     pub rows: Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
     pub availability: Mutex<BTreeMap<String, Vec<Availability>>>,
     pub written: Mutex<Vec<String>>,
+    /// Refuse this many of the next writes (either call), as a dropped connection would.
+    pub refuse_writes: Mutex<u32>,
 }
 
 impl FakeTable {
@@ -206,11 +208,22 @@ impl FakeTable {
     pub fn written(&self) -> Vec<String> {
         lock(&self.written).clone()
     }
+
+    /// A refused write, if one is still to be refused.
+    fn refused(&self) -> RoleResult<()> {
+        let mut left = lock(&self.refuse_writes);
+        if *left == 0 {
+            return Ok(());
+        }
+        *left -= 1;
+        Err(RoleError::new(ErrorClass::Transient, "connection reset").into())
+    }
 }
 
 #[async_trait]
 impl QuotingCatalog for FakeTable {
     async fn upsert_products(&self, products: &[Document]) -> RoleResult<UpsertReport> {
+        self.refused()?;
         let mut report = UpsertReport::default();
         let mut rows = lock(&self.rows);
         for p in products {
@@ -226,6 +239,7 @@ impl QuotingCatalog for FakeTable {
     }
 
     async fn set_availability(&self, items: &[Availability]) -> RoleResult<u32> {
+        self.refused()?;
         let mut by_product: BTreeMap<String, Vec<Availability>> = BTreeMap::new();
         for a in items {
             by_product

@@ -235,3 +235,23 @@ async fn a_run_that_failed_on_a_page_resumes_there_without_writing_twice() {
     assert_eq!(w.erp.calls("list_items"), 4);
     assert_eq!(w.table.written().len(), 10, "no item written twice");
 }
+
+#[tokio::test]
+async fn a_batch_the_quoting_system_refused_leaves_no_hash_and_is_written_on_the_retry() {
+    for policy in [World::prices(), World::stock()] {
+        let w = World::new(5, true);
+        // The first batch's write fails once; the run retries from its page.
+        *w.table.refuse_writes.lock().expect("lock") = 1;
+        let r = w.sync(&policy, false).await;
+        assert_eq!((r.read, r.written, r.unchanged), (5, 5, 0), "{policy:?}");
+        let mut written = w.table.written();
+        written.sort();
+        assert_eq!(
+            written,
+            ["A001", "A002", "A003", "A004", "A005"],
+            "the refused batch arrived on the retry, each item once: {policy:?}"
+        );
+        let again = w.sync(&policy, false).await;
+        assert_eq!((again.written, again.unchanged), (0, 5), "{policy:?}");
+    }
+}
