@@ -254,7 +254,42 @@ fn an_operator_signs_in_finds_a_quote_by_number_and_opens_its_run() {
         );
         let facts = text_of(&c, "dl.facts").await;
         assert!(!facts.contains("not yet"), "the M3 order is shown: {facts}");
+        // Its steps: the plugins that ran each, with the M3 requests they sent, no secret.
+        let steps = text_of(&c, "table.steps").await;
+        assert!(
+            steps.contains("erp") && steps.contains("contract") && steps.contains("AddBatchHead"),
+            "{steps}"
+        );
+        assert!(!steps.contains("Bearer ey"), "a token shown: {steps}");
+        // Each request as a person reads it: `GET M3/m3api-rest/...`.
+        assert!(
+            steps.contains("GET M3/") && !steps.contains("METHOD::"),
+            "{steps}"
+        );
         shoot(&c, "4-run").await;
+
+        // Health, and the mapping screen: the two field lists, the rules between them and a
+        // preview of the last quote.
+        c.goto(&format!("{base}/ui/health")).await.expect("health");
+        assert_eq!(text_of(&c, "main h1").await, "Health");
+        shoot(&c, "9-health").await;
+        c.goto(&format!("{base}/ui/tenants/acme/mappings/quote-to-order"))
+            .await
+            .expect("mapping");
+        assert!(
+            text_of(&c, "main h1")
+                .await
+                .starts_with("Mapping quote-to-order")
+        );
+        let rules = text_of(&c, "#rules").await;
+        assert!(rules.contains("ORQT") || rules.contains("ORQA"), "{rules}");
+        assert!(!text_of(&c, "#source-fields").await.is_empty());
+        assert!(!text_of(&c, "#target-fields").await.is_empty());
+        assert!(!text_of(&c, "#preview").await.is_empty());
+        shoot(&c, "10-mapping").await;
+        c.goto(&format!("{base}/ui/alerts")).await.expect("alerts");
+        assert_eq!(text_of(&c, "main h1").await, "Alerts");
+        shoot(&c, "11-alerts").await;
 
         // The held quote is on the errors screen with its reason and a release button.
         c.goto(&format!("{base}/ui/errors")).await.expect("errors");

@@ -46,10 +46,10 @@ impl PluginState {
         };
         // Taken before the request goes (masked and cut), only when a run's journal asked.
         let mut exchange = self.exchanges.is_some().then(|| {
-            let method = format!("{:?}", request.method).to_ascii_uppercase();
+            let method = crate::connections::http::verb(&request.method);
             Exchange::request(
                 &connection,
-                &method,
+                method.as_str(),
                 &request.path,
                 &request.headers,
                 request.body.as_deref(),

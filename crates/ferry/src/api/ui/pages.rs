@@ -307,7 +307,6 @@ pub fn run(
         .find(|d| d.replayed_at.is_none() && d.resolved_at.is_none());
     let held = run.status == "held";
     let cp = &journey.job.checkpoint;
-    let plugins = cp.get("plugins").filter(|p| !p.is_null());
     let body = html! {
         h1 { "Quote " (number) " " (status_badge(&run.status)) }
         dl.facts {
@@ -325,12 +324,6 @@ pub fn run(
                 @match journey.order() {
                     Some((number, status)) => { (number) " " span.muted { "status " (status) } }
                     None => span.muted { "not yet" },
-                }
-            }
-            dt { "Plugins" } dd {
-                @match plugins {
-                    Some(p) => code { (p.to_string()) },
-                    None => span.muted { "not recorded for this run" },
                 }
             }
             dt { "Created" } dd { (run.created_at) }

@@ -544,7 +544,6 @@ async fn a_run_shows_its_timeline_its_error_with_vendor_details_and_a_retry_butt
         "read the quote",
         "Checkpoint",
         r#"action="/ui/tenants/acme/dead-letters/1/retry""#,
-        "not recorded for this run",
     ] {
         assert!(
             page.body.contains(shown),
