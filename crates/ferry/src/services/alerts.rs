@@ -14,7 +14,7 @@ use crate::config::alerts::{AlertRule, TenantAlerts};
 use ferry_store::clock_ms;
 
 /// One channel alerts are sent to.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AlertChannel {
     /// `webhook` or `email` (the id the sent-state keeps).
     pub id: String,
@@ -24,7 +24,7 @@ pub struct AlertChannel {
 }
 
 /// Whether one channel was last sent a rule firing.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ChannelState {
     pub channel: String,
     /// True: last sent FIRING (not yet resolved); false: nothing sent or last sent RESOLVED.
@@ -32,7 +32,7 @@ pub struct ChannelState {
 }
 
 /// One configured rule and what it reads now.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RuleStatus {
     /// The rule's name (its kind unless named).
     pub name: String,
@@ -51,7 +51,7 @@ pub struct RuleStatus {
 }
 
 /// A tenant's alerts.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TenantAlertsStatus {
     pub tenant: String,
     /// False: the tenant has no rules (nothing is evaluated nor sent).
