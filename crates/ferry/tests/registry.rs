@@ -302,13 +302,10 @@ async fn compiled_components_are_cached_on_disk() {
 #[tokio::test]
 async fn a_node_without_the_active_component_starts_and_serves_it_once_installed() {
     // Two nodes on one store, each with its own component folder: node A activates a
-    // component node B has never installed.
+    // component node B has never installed. B serves it from the store at start.
     let dir = tempfile::tempdir().expect("tmp");
-    let store = Arc::new(
-        SqliteStore::open(&dir.path().join("ferry.db"))
-            .await
-            .expect("store"),
-    );
+    let db = dir.path().join("ferry.db");
+    let store = Arc::new(SqliteStore::open(&db).await.expect("store"));
     let node = |name: &str| {
         let rt = Runtime::new(settings()).expect("runtime");
         let blobs = dir.path().join(name);
@@ -323,17 +320,29 @@ async fn a_node_without_the_active_component_starts_and_serves_it_once_installed
     a.activate("acme", Role::Transform, &v1.digest)
         .await
         .expect("activate");
-
-    let b = node("b")
-        .await
-        .expect("node b starts without the component");
-    assert!(b.active("acme", Role::Transform).is_none());
-    b.install(component("test_transform"), "acme", Role::Transform)
-        .await
-        .expect("install on b");
-    b.refresh().await.expect("refresh");
+    let b = node("b").await.expect("node b");
     assert_eq!(
         b.active("acme", Role::Transform).map(|p| p.digest.clone()),
+        Some(v1.digest.clone()),
+        "a node serves from the store what another node activated"
+    );
+
+    // An activation made before the store kept components: the bytes are only on node A.
+    // Node C starts anyway, without it, and serves it once it is installed there.
+    rusqlite::Connection::open(&db)
+        .expect("open db")
+        .execute("DELETE FROM plugin_blobs", [])
+        .expect("forget the stored components");
+    let c = node("c")
+        .await
+        .expect("node c starts without the component");
+    assert!(c.active("acme", Role::Transform).is_none());
+    c.install(component("test_transform"), "acme", Role::Transform)
+        .await
+        .expect("install on c");
+    c.refresh().await.expect("refresh");
+    assert_eq!(
+        c.active("acme", Role::Transform).map(|p| p.digest.clone()),
         Some(v1.digest)
     );
 }
