@@ -190,6 +190,7 @@ pub async fn start(
         config.clone(),
         data_dir.to_path_buf(),
         store.clone(),
+        node.id.clone(),
     )));
     let refresh = Duration::from_millis(config.server.registry_refresh_ms.max(100));
     let reg = registry.clone();

@@ -3,11 +3,15 @@
 //! not happen: an approved quote with no ERP order, no catalog sync) and sends an alert to
 //! each configured channel when a rule starts holding, and again ("resolved") when it stops.
 //!
-//! What each channel was last sent per rule is kept (in memory and in
-//! `{data_dir}/alerts/{tenant}.json`), so a holding rule is not sent again every tick nor
-//! after a restart, and a rule that cleared while the server was down is still resolved. A
-//! failed delivery is logged at WARN and tried again next tick; nothing here stops the server.
-//! Every node evaluates its own rules: with several nodes on one PostgreSQL store, each sends.
+//! What each channel was last sent per rule is kept in the store (beside the sync cursors),
+//! so a holding rule is not sent again every tick nor after a restart, and a rule that
+//! cleared while the server was down is still resolved. A failed delivery is logged at WARN
+//! and tried again next tick; nothing here stops the server.
+//!
+//! Nodes sharing a store take turns: each tick is a slot of the tenant's `alerts` schedule
+//! ([`Schedules::take_slot`](ferry_store::Schedules::take_slot)), evaluated by the one node
+//! that takes it, which reads what was sent (by whichever node) just before. So an alert is
+//! sent once per cluster, not once per node.
 
 pub mod deliver;
 pub mod rules;
@@ -16,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use ferry_store::{Store, clock_ms};
+use ferry_store::{Store, StoreError, clock_ms};
 
 use crate::config::FerryConfig;
 use crate::config::alerts::{AlertRule, TenantAlerts};
@@ -105,16 +109,53 @@ impl Sent {
         }
     }
 
-    /// Writes the state (to a temporary file renamed over the old one: never half written).
+    /// What was sent for `tenant` by any node: the store's copy; before a node first kept it
+    /// there, the file an older binary kept in `data_dir` (so an upgrade sends nothing twice).
+    pub(crate) async fn read(
+        store: &dyn Store,
+        data_dir: &Path,
+        tenant: &str,
+    ) -> Result<Sent, StoreError> {
+        Ok(match store.cursor(tenant, SENT_STREAM).await? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                tracing::warn!(%tenant, "alerts: ignoring the stored sent-state ({e}): starting afresh");
+                Sent::default()
+            }),
+            None => Sent::load(&state_file(data_dir, tenant)),
+        })
+    }
+
+    async fn write(&self, store: &dyn Store, tenant: &str) -> Result<(), StoreError> {
+        let text = serde_json::to_string(self).unwrap_or_default();
+        store.set_cursor(tenant, SENT_STREAM, &text).await
+    }
+
+    #[cfg(test)]
     fn save(&self, path: &Path) -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self).unwrap_or_default())?;
-        std::fs::rename(&tmp, path)
+        std::fs::write(path, serde_json::to_vec_pretty(self).unwrap_or_default())
     }
 }
+
+/// Stores `state` as `tenant`'s sent-state, as a node would after sending (for tests).
+#[cfg(test)]
+pub(crate) async fn store_sent(
+    store: &dyn Store,
+    tenant: &str,
+    state: &serde_json::Value,
+) -> Result<(), StoreError> {
+    store
+        .set_cursor(tenant, SENT_STREAM, &state.to_string())
+        .await
+}
+
+/// The store key (a cursor stream) of a tenant's sent-state.
+const SENT_STREAM: &str = "alerts/sent";
+
+/// The tenant's alert schedule: one slot per tick, taken by one node.
+const SCHEDULE: &str = "alerts";
 
 /// One tenant's rules and channels, and what was sent.
 pub struct Evaluator<C> {
@@ -184,6 +225,30 @@ impl<C: Deliver> Evaluator<C> {
     }
 }
 
+/// This node's turn at the tick `now_ms` falls in (slots of `every_ms`): `None` when another
+/// node took that slot; otherwise the rules are evaluated against what was sent by any node
+/// and the alerts sent are returned, the new sent-state stored.
+pub(crate) async fn take_turn<C: Deliver>(
+    ev: &mut Evaluator<C>,
+    store: &dyn Store,
+    data_dir: &Path,
+    node: &str,
+    now_ms: i64,
+    every_ms: i64,
+) -> Result<Option<Vec<(String, Alert)>>, StoreError> {
+    let slot = now_ms / every_ms.max(1);
+    if !store.take_slot(&ev.tenant, SCHEDULE, slot, node).await? {
+        return Ok(None);
+    }
+    ev.sent = Sent::read(store, data_dir, &ev.tenant).await?;
+    let before = ev.sent.clone();
+    let delivered = ev.tick(store, now_ms).await;
+    if ev.sent != before {
+        ev.sent.write(store, &ev.tenant).await?;
+    }
+    Ok(Some(delivered))
+}
+
 /// The ids of the channels a tenant's config names, in the order they are sent to (the ids
 /// [`Deliver::id`] gives them, and the sent-state keeps).
 pub(crate) fn channel_ids(alerts: &TenantAlerts) -> Vec<&'static str> {
@@ -233,8 +298,9 @@ pub(crate) fn started_ms() -> Option<i64> {
     STARTED_MS.get().copied()
 }
 
-/// Evaluates every tenant's rules until the task is dropped (`ferry serve` spawns it once).
-pub async fn run(config: FerryConfig, data_dir: PathBuf, store: Arc<dyn Store>) {
+/// Evaluates every tenant's rules until the task is dropped (`ferry serve` spawns it once);
+/// `node` takes its turns with the other nodes on the store.
+pub async fn run(config: FerryConfig, data_dir: PathBuf, store: Arc<dyn Store>, node: String) {
     STARTED_MS.get_or_init(clock_ms);
     let mut tasks = tokio::task::JoinSet::new();
     for (tenant, tc) in &config.tenants {
@@ -242,7 +308,6 @@ pub async fn run(config: FerryConfig, data_dir: PathBuf, store: Arc<dyn Store>) 
         if !alerts.active() {
             continue;
         }
-        let file = state_file(&data_dir, tenant);
         let channels = channels(&config, alerts);
         let names: Vec<&str> = channels.iter().map(Deliver::id).collect();
         tracing::info!(
@@ -252,19 +317,22 @@ pub async fn run(config: FerryConfig, data_dir: PathBuf, store: Arc<dyn Store>) 
             alerts.every.as_secs(),
             names.join(", ")
         );
-        let mut evaluator =
-            Evaluator::new(tenant, alerts.rules.clone(), channels, Sent::load(&file));
-        let (store, every) = (store.clone(), alerts.every);
+        let mut evaluator = Evaluator::new(tenant, alerts.rules.clone(), channels, Sent::default());
+        let (store, data_dir, node) = (store.clone(), data_dir.clone(), node.clone());
+        let every_ms = i64::try_from(alerts.every.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1);
         tasks.spawn(async move {
             loop {
-                let before = evaluator.sent.clone();
-                evaluator.tick(store.as_ref(), clock_ms()).await;
-                if evaluator.sent != before
-                    && let Err(e) = evaluator.sent.save(&file)
+                let now = clock_ms();
+                if let Err(e) =
+                    take_turn(&mut evaluator, store.as_ref(), &data_dir, &node, now, every_ms).await
                 {
-                    tracing::warn!("alerts: keeping what was sent in {}: {e}", file.display());
+                    tracing::warn!(tenant = %evaluator.tenant, "alerts: not evaluated this tick: {e}");
                 }
-                tokio::time::sleep(every).await;
+                // Every node wakes at the next slot's start, so they compete for it at once.
+                let wait = every_ms - clock_ms().rem_euclid(every_ms);
+                tokio::time::sleep(std::time::Duration::from_millis(wait.unsigned_abs())).await;
             }
         });
     }

@@ -10,7 +10,7 @@ use ferry_store::{Jobs, MemoryStore, NewJob, Outcome, clock_ms};
 use serde_json::json;
 
 use super::deliver::Deliver;
-use super::{Alert, Evaluator, Sent};
+use super::{Alert, Evaluator, Sent, take_turn};
 use crate::config::alerts::AlertRule;
 
 #[derive(Default)]
@@ -152,41 +152,112 @@ async fn a_failed_delivery_is_tried_again_next_tick_on_that_channel_only() {
     assert_eq!(ev.channels[1].got().len(), 1);
 }
 
+const EVERY: i64 = 60_000;
+
 #[tokio::test]
 async fn what_was_sent_survives_a_restart_and_a_rule_cleared_meanwhile_is_resolved() {
     let dir = tempfile::tempdir().expect("tmp");
-    let file = super::state_file(dir.path(), "acme");
     let store = MemoryStore::new();
     let letter = dead_letter(&store, "17").await;
+    let node = async |ev: &mut Evaluator<Recorder>, slot: i64| {
+        take_turn(ev, &store, dir.path(), "n1", slot * EVERY, EVERY)
+            .await
+            .expect("store")
+            .expect("this node's slot")
+    };
+    let fresh = || {
+        Evaluator::new(
+            "acme",
+            rules(),
+            vec![Recorder::new("webhook")],
+            Sent::default(),
+        )
+    };
 
-    let mut first = Evaluator::new(
-        "acme",
-        rules(),
-        vec![Recorder::new("webhook")],
-        Sent::load(&file),
-    );
-    assert_eq!(first.tick(&store, clock_ms()).await.len(), 1);
-    first.sent.save(&file).expect("save");
-
+    assert_eq!(node(&mut fresh(), 1).await.len(), 1);
     // Restarted while it still holds: nothing new to say.
-    let mut again = Evaluator::new(
-        "acme",
-        rules(),
-        vec![Recorder::new("webhook")],
-        Sent::load(&file),
-    );
-    assert!(again.tick(&store, clock_ms()).await.is_empty());
-
+    assert!(node(&mut fresh(), 2).await.is_empty());
     // Restarted after it cleared: the resolution is sent.
     store.replay(letter, clock_ms()).await.expect("replay");
-    let mut later = Evaluator::new(
-        "acme",
-        rules(),
-        vec![Recorder::new("webhook")],
-        Sent::load(&file),
-    );
-    let sent = later.tick(&store, clock_ms()).await;
+    let mut later = fresh();
+    let sent = node(&mut later, 3).await;
     assert_eq!(sent.len(), 1);
     assert!(!sent[0].1.firing);
     assert!(later.sent.0.is_empty(), "nothing firing is kept");
+}
+
+#[tokio::test]
+async fn the_sent_state_an_older_binary_kept_in_a_file_is_read_once_the_store_has_none() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = MemoryStore::new();
+    dead_letter(&store, "17").await;
+    let mut sent = Sent::default();
+    sent.set("dead-letters", "webhook", true);
+    sent.save(&super::state_file(dir.path(), "acme"))
+        .expect("file");
+
+    let mut ev = Evaluator::new(
+        "acme",
+        rules(),
+        vec![Recorder::new("webhook")],
+        Sent::default(),
+    );
+    let turn = take_turn(&mut ev, &store, dir.path(), "n1", EVERY, EVERY).await;
+    assert!(
+        turn.expect("store").expect("slot").is_empty(),
+        "already sent before the upgrade"
+    );
+}
+
+#[tokio::test]
+async fn nodes_sharing_a_store_send_each_alert_once_between_them() {
+    // Two nodes, each with its own evaluator and channel, on one store: every tick (slot)
+    // both try; one evaluates. An alert is sent once in all, and resolved once.
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = MemoryStore::new();
+    let new = || {
+        Evaluator::new(
+            "acme",
+            rules(),
+            vec![Recorder::new("webhook")],
+            Sent::default(),
+        )
+    };
+    let mut nodes = [("n1", new()), ("n2", new())];
+    let letter = dead_letter(&store, "17").await;
+    let mut turns = Vec::new();
+    for slot in 1..=6 {
+        if slot == 4 {
+            store.replay(letter, clock_ms()).await.expect("replay");
+        }
+        // Alternate which node comes first, as whichever wakes first takes the slot.
+        let order = if slot % 2 == 0 { [1, 0] } else { [0, 1] };
+        for i in order {
+            let (name, ev) = &mut nodes[i];
+            let turn = take_turn(ev, &store, dir.path(), name, slot * EVERY, EVERY)
+                .await
+                .expect("store");
+            turns.push((slot, *name, turn.is_some()));
+        }
+    }
+    let took: Vec<_> = turns.iter().filter(|t| t.2).map(|t| (t.0, t.1)).collect();
+    assert_eq!(
+        took,
+        [
+            (1, "n1"),
+            (2, "n2"),
+            (3, "n1"),
+            (4, "n2"),
+            (5, "n1"),
+            (6, "n2")
+        ],
+        "one node per slot"
+    );
+    let got: Vec<String> = nodes
+        .iter()
+        .flat_map(|(_, ev)| ev.channels[0].got())
+        .collect();
+    assert_eq!(got.len(), 2, "once firing, once resolved: {got:#?}");
+    assert!(got.iter().any(|t| t.starts_with("[FIRING]")), "{got:#?}");
+    assert!(got.iter().any(|t| t.starts_with("[RESOLVED]")), "{got:#?}");
 }

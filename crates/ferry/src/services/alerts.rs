@@ -1,7 +1,7 @@
 //! A tenant's alerts as an operator reads them (`[tenants.T.alerts]`): each configured rule
 //! with its settings, what it reads against the store now (holding or clear, the figures, the
 //! jobs concerned), and per channel whether that channel was last sent it FIRING (the
-//! server's sent-state, `{data_dir}/alerts/{tenant}.json`; no file: nothing sent yet).
+//! server's sent-state, kept in the store; none: nothing sent yet).
 //!
 //! Evaluated here on demand with the very rules `ferry serve` evaluates every `every`; nothing
 //! is sent from here and the sent-state is only read.
@@ -79,7 +79,7 @@ pub async fn tenant_alerts(
         });
     }
     let store = ctx.open_store().await?;
-    let sent = Sent::load(&alerts::state_file(&ctx.data_dir, tenant));
+    let sent = Sent::read(store.as_ref(), &ctx.data_dir, tenant).await?;
     let now = clock_ms();
     // The catalog rule counts from when this server started evaluating, as its evaluator does.
     let started = alerts::started_ms().unwrap_or(now);

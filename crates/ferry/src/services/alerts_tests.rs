@@ -77,11 +77,11 @@ pub async fn store() -> Arc<dyn Store> {
     store
 }
 
-/// Writes acme's sent-state as the server keeps it: `{"rule": {"channel": true}}`.
-pub fn sent(data_dir: &Path, state: &serde_json::Value) {
-    let file = crate::alerts::state_file(data_dir, "acme");
-    std::fs::create_dir_all(file.parent().expect("dir")).expect("mkdir");
-    std::fs::write(&file, state.to_string()).expect("state file");
+/// Stores acme's sent-state as the server keeps it: `{"rule": {"channel": true}}`.
+pub async fn sent(store: &dyn Store, state: &serde_json::Value) {
+    crate::alerts::store_sent(store, "acme", state)
+        .await
+        .expect("sent-state");
 }
 
 #[test]

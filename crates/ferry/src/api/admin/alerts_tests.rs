@@ -1,6 +1,6 @@
 //! The alerts answer: each configured rule evaluated against the store now (a dead letter
 //! makes the dead-letters rule hold, a fresh hold leaves the hold-age rule clear), what each
-//! channel was last sent read from the server's sent-state file, a tenant without rules said
+//! channel was last sent read from the server's sent-state (in the store), a tenant without rules said
 //! so, and the tenant check every route has.
 
 use std::sync::Arc;
@@ -17,7 +17,9 @@ use crate::services::tokens::{self, Scope};
 
 struct Fixture {
     app: Router,
-    dir: tempfile::TempDir,
+    // Kept for the test's length: the config and data dir live in it.
+    _dir: tempfile::TempDir,
+    store: Arc<dyn ferry_store::Store>,
     admin: String,
     acme: String,
 }
@@ -42,7 +44,8 @@ async fn setup() -> Fixture {
     });
     Fixture {
         app,
-        dir,
+        _dir: dir,
+        store,
         admin,
         acme,
     }
@@ -92,7 +95,7 @@ async fn each_rule_reads_holding_or_clear_with_what_each_channel_was_last_sent()
     assert_eq!(hold["holds"], false);
     assert_eq!(hold["summary"], "no job held longer than 2h (1 held)");
     assert_eq!(hold["examples"], json!([]));
-    // No state file yet: nothing was sent on any channel.
+    // No sent-state yet: nothing was sent on any channel.
     let unsent = json!([
         {"channel": "webhook", "firing": false},
         {"channel": "email", "firing": false},
@@ -101,7 +104,7 @@ async fn each_rule_reads_holding_or_clear_with_what_each_channel_was_last_sent()
     assert_eq!(hold["channels"], unsent);
 
     // The server sent the webhook (not yet the e-mail) the dead-letters alert.
-    fixture::sent(f.dir.path(), &json!({"dead": {"webhook": true}}));
+    fixture::sent(&*f.store, &json!({"dead": {"webhook": true}})).await;
     let (status, after) = call(
         &f.app,
         "GET",

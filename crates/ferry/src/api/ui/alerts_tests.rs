@@ -17,7 +17,9 @@ use crate::services::tokens::{self, Scope};
 
 struct Setup {
     app: Router,
-    dir: tempfile::TempDir,
+    // Kept for the test's length: the config and data dir live in it.
+    _dir: tempfile::TempDir,
+    store: Arc<dyn ferry_store::Store>,
     admin: String,
     acme: String,
 }
@@ -41,7 +43,8 @@ async fn setup() -> Setup {
     }));
     Setup {
         app,
-        dir,
+        _dir: dir,
+        store,
         admin,
         acme,
     }
@@ -58,7 +61,7 @@ fn row<'a>(body: &'a str, name: &str) -> &'a str {
 #[tokio::test]
 async fn the_alerts_screen_shows_each_rule_firing_or_clear_and_what_each_channel_was_sent() {
     let s = setup().await;
-    fixture::sent(s.dir.path(), &json!({"dead": {"webhook": true}}));
+    fixture::sent(&*s.store, &json!({"dead": {"webhook": true}})).await;
     let b = sign_in(&s.app, &s.admin).await;
     let page = send(&s.app, "GET", "/ui/alerts", Some(&b.cookie), None).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
