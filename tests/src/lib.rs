@@ -2,6 +2,7 @@
 //! the built plugin components are, and running the binary like a user does.
 
 use std::path::{Path, PathBuf};
+pub mod customers;
 pub mod holds;
 pub mod nodes;
 pub mod orders;

@@ -168,6 +168,38 @@ impl Cluster {
         &self.nodes[i].config
     }
 
+    /// `ferry ARGS` as an operator runs it from a machine of its own: node 0's config, a data
+    /// directory no node uses, the cluster's database; exit 0; its standard output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let dir = self.stack.dir.path();
+        let out = Command::new(crate::ferry_bin())
+            .current_dir(dir)
+            .arg("--config")
+            .arg(self.config(0))
+            .arg("--data-dir")
+            .arg(dir.join("operator-data"))
+            .args(args)
+            .env("FERRY_DATABASE_URL", &self.url)
+            .env("FERRY_LOG", "warn")
+            .output()
+            .expect("ferry");
+        assert!(
+            out.status.success(),
+            "ferry {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Appends `text` (whole tables) to every node's config; takes effect at each node's next
+    /// start.
+    pub fn append_config(&self, text: &str) {
+        for node in &self.nodes {
+            let config = std::fs::read_to_string(&node.config).expect("node config");
+            std::fs::write(&node.config, config + text).expect("node config");
+        }
+    }
+
     /// Adds `lines` under the table `header` (e.g. `[tenants.acme.connections.m3]`) in every
     /// node's config; for settings the stack does not write (a connection's rate limit).
     /// Takes effect at each node's next start.

@@ -7,21 +7,12 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use ferry_sim::m3::CustomerChange;
-use ferry_sim::quotewerks::{NewLine, NewQuote};
 use ferry_sim::seed::SeedCustomer;
-use ferry_tests::orders::{definite_customers, sellable_items};
+use ferry_tests::customers::{contact_city, move_and_post, newest_bod, open_quote};
+use ferry_tests::orders::definite_customers;
 use ferry_tests::stack::{ION_TOKEN, Options, Stack, TENANT};
 use ferry_tests::sync::{count, sync_json};
-use serde_json::{Value, json};
-
-fn contact_city(stack: &Stack, account: &str) -> String {
-    let contacts = stack.qw.contacts().expect("contacts");
-    contacts
-        .iter()
-        .find(|c| c.get("AccountNo").map(String::as_str) == Some(account))
-        .and_then(|c| c.get("City").cloned())
-        .unwrap_or_default()
-}
+use serde_json::Value;
 
 fn sold_to_city(stack: &Stack, id: i64) -> String {
     let db = rusqlite::Connection::open(&stack.qw.db_path).expect("the QuoteWerks database");
@@ -68,13 +59,7 @@ fn linked_customer(account: &str) -> (Stack, SeedCustomer, i64) {
     stack.start_ferry();
 
     let linked = definite_customers().remove(0);
-    let mut q: NewQuote = serde_json::from_value(json!({
-        "sold_to": {"company": linked.name, "email": linked.email, "cm_account_no": account},
-        "status": "1-In Progress",
-        "lines": [],
-    }))
-    .expect("quote");
-    q.lines = vec![NewLine::product(&sellable_items()[0], 1.into())];
+    let q = open_quote(&linked, account);
     let open = stack.create_quote(&q).0;
     let first = sync_json(&stack, "customers", &["--full"]);
     assert!(count(&first, "linked") >= 1, "{first}");
@@ -96,15 +81,8 @@ fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
             },
         )
         .expect("change");
-    let bod = stack
-        .m3
-        .bods()
-        .expect("bods")
-        .into_iter()
-        .rev()
-        .find(|b| b.xml.contains("SyncCustomerPartyMaster") && b.xml.contains(&linked.cuno))
-        .unwrap_or_else(|| panic!("no SyncCustomerPartyMaster BOD for {}", linked.cuno));
-    let (status, reply) = post_bod(&stack, &bod.xml);
+    let bod = newest_bod(&stack, &linked.cuno);
+    let (status, reply) = post_bod(&stack, &bod);
     assert_eq!(status, 202, "{reply}");
 
     let start = Instant::now();
@@ -122,55 +100,6 @@ fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
     let next = sync_json(&stack, "customers", &[]);
     for what in ["inserted", "updated", "linked", "failed"] {
         assert_eq!(count(&next, what), 0, "{what}: {next}");
-    }
-}
-
-/// The newest SyncCustomerPartyMaster BOD M3 sent about `cuno`.
-fn newest_bod(stack: &Stack, cuno: &str) -> String {
-    stack
-        .m3
-        .bods()
-        .expect("bods")
-        .into_iter()
-        .rev()
-        .find(|b| b.xml.contains("SyncCustomerPartyMaster") && b.xml.contains(cuno))
-        .unwrap_or_else(|| panic!("no SyncCustomerPartyMaster BOD for {cuno}"))
-        .xml
-}
-
-/// Changes the customer's town in M3 and posts the BOD M3 sends about it (retrying while a
-/// restarted Ferry is not listening yet).
-fn move_and_post(stack: &Stack, cuno: &str, town: &str) {
-    stack
-        .m3
-        .change_customer(
-            cuno,
-            &CustomerChange {
-                town: Some(town.into()),
-                ..Default::default()
-            },
-        )
-        .expect("change");
-    let bod = newest_bod(stack, cuno);
-    assert!(bod.contains(town), "the BOD carries {town}");
-    let start = Instant::now();
-    loop {
-        let sent = reqwest::blocking::Client::new()
-            .post(format!("{}/ion/{TENANT}/events", stack.ferry_url()))
-            .bearer_auth(ION_TOKEN)
-            .header("content-type", "application/xml")
-            .body(bod.clone())
-            .send();
-        match sent {
-            Ok(r) => {
-                assert_eq!(r.status().as_u16(), 202, "{town}");
-                return;
-            }
-            Err(e) => {
-                assert!(start.elapsed() < Duration::from_secs(20), "post: {e}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
     }
 }
 

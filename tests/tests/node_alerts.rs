@@ -2,10 +2,8 @@
 //! same tenant's rules every second; an alert reaches the webhook once, not once per node, and
 //! its resolution once, whichever node evaluates when it clears.
 
-use std::process::Command;
 use std::time::Duration;
 
-use ferry_tests::ferry_bin;
 use ferry_tests::nodes::Cluster;
 use ferry_tests::sinks::WebhookSink;
 use ferry_tests::stack::{Options, TENANT};
@@ -33,7 +31,7 @@ fn two_nodes_send_an_alert_and_its_resolution_once_between_them() {
         },
         5_000,
     );
-    let dir = cluster.stack.dir.path().to_path_buf();
+    let dir = cluster.stack.dir.path();
     std::fs::write(dir.join("alert-webhook.url"), hook.url()).expect("webhook url");
     // No catalog sync has run: the rule holds 8 s after each node starts (and again 8 s after
     // the sync below, later than this test looks).
@@ -46,10 +44,7 @@ webhook = { file = "alert-webhook.url" }
 rule = "catalog-not-synced"
 after = "8s"
 "#;
-    for i in 0..cluster.len() {
-        let config = std::fs::read_to_string(cluster.config(i)).expect("config");
-        std::fs::write(cluster.config(i), config + alerts).expect("config");
-    }
+    cluster.append_config(alerts);
     cluster.start_all();
 
     hook.wait_for(LIMIT, |b| {
@@ -70,22 +65,7 @@ after = "8s"
     );
 
     // A catalog sync finishes (run by the operator's CLI on the shared database): resolved once.
-    let out = Command::new(ferry_bin())
-        .current_dir(&dir)
-        .arg("--config")
-        .arg(cluster.config(0))
-        .arg("--data-dir")
-        .arg(dir.join("operator-data"))
-        .args(["sync", "catalog", "--tenant", TENANT])
-        .env("FERRY_DATABASE_URL", &cluster.url)
-        .env("FERRY_LOG", "warn")
-        .output()
-        .expect("ferry sync catalog");
-    assert!(
-        out.status.success(),
-        "ferry sync catalog: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cluster.cli(&["sync", "catalog", "--tenant", TENANT]);
     hook.wait_for(LIMIT, |b| {
         b["text"]
             .as_str()

@@ -4,34 +4,15 @@
 //! and a rollback made the same way reaches every node too.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferry_tests::nodes::Cluster;
+use ferry_tests::plugin;
 use ferry_tests::stack::{Options, TENANT};
-use ferry_tests::{ferry_bin, plugin};
 
 /// `ferry plugin ARGS` from a data directory no node uses, on the cluster's database.
 fn plugin_cli(cluster: &Cluster, args: &[&str]) -> String {
-    let data = cluster.stack.dir.path().join("operator-data");
-    let out = Command::new(ferry_bin())
-        .current_dir(cluster.stack.dir.path())
-        .arg("--config")
-        .arg(cluster.config(0))
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("plugin")
-        .args(args)
-        .env("FERRY_DATABASE_URL", &cluster.url)
-        .env("FERRY_LOG", "warn")
-        .output()
-        .expect("ferry plugin");
-    assert!(
-        out.status.success(),
-        "ferry plugin {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    cluster.cli(&[&["plugin"], args].concat())
 }
 
 /// How many times each node's log says it began serving `digest` (a refresh writes the line
