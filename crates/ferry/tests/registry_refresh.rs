@@ -195,3 +195,53 @@ async fn a_node_serves_a_component_another_node_installed_and_activated() {
         component("test_transform_v2")
     );
 }
+
+/// Issue 14, upgrading: a component an older binary installed (and activated) is only in the
+/// installing node's data directory, with its manifest beside it. When that node starts on the
+/// new binary it puts both in the store, so another node serves it with the same manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_only_on_the_node_that_installed_it_reaches_the_store_when_it_starts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("ferry.db");
+    let runtime = Runtime::new(common::settings()).expect("runtime");
+    let node = |n: &str| {
+        let (runtime, db, blobs) = (runtime.clone(), db.clone(), dir.path().join(n));
+        async move {
+            let store = Arc::new(SqliteStore::open(&db).await.expect("store"));
+            Registry::open(runtime, store, &blobs)
+                .await
+                .expect("registry")
+        }
+    };
+    let a = node("a").await;
+    let installed = a
+        .install(component("test_transform_v2"), "acme", Role::Transform)
+        .await
+        .expect("install on a");
+    a.put_beside(&installed.digest, "acme", "manifest.toml", "name = \"p\"\n")
+        .await
+        .expect("manifest");
+    a.activate("acme", Role::Transform, &installed.digest)
+        .await
+        .expect("activate on a");
+    drop(a);
+    // As an older binary left it: the store has the install and the activation, not the bytes.
+    let raw = rusqlite::Connection::open(&db).expect("db");
+    raw.execute_batch("DELETE FROM plugin_blobs; DELETE FROM plugin_files;")
+        .expect("forget");
+    assert!(
+        node("b").await.active("acme", Role::Transform).is_none(),
+        "nothing to serve before node a starts again"
+    );
+
+    let _a = node("a").await;
+    let c = node("c").await;
+    assert_eq!(digest(&c), installed.digest, "c serves what only a had");
+    assert_eq!(
+        c.beside(&installed.digest, "acme", "manifest.toml")
+            .expect("read")
+            .as_deref(),
+        Some("name = \"p\"\n"),
+        "with its manifest"
+    );
+}

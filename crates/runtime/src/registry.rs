@@ -74,6 +74,9 @@ pub struct Registry {
     swaps: Mutex<u64>,
 }
 
+/// The marker beside a component an older binary installed, once it is in the store.
+const IN_STORE: &str = "in-store";
+
 impl Registry {
     /// Opens the registry over `store`, keeping component files under `blob_dir`, and loads
     /// every active binding.
@@ -95,8 +98,80 @@ impl Registry {
             generation: Mutex::new(-1),
             swaps: Mutex::new(0),
         });
+        let shared = registry.share_local_components().await?;
+        if shared > 0 {
+            tracing::info!(
+                "registry: {shared} components kept only on this node are now in the store"
+            );
+        }
         registry.refresh().await?;
         Ok(registry)
+    }
+
+    /// Puts in the store the components (and what each tenant kept beside them) that an older
+    /// binary installed only on this node's disk, before the store kept components, so every
+    /// node can serve them. Each install is checked once: a marker file notes it.
+    async fn share_local_components(&self) -> Result<usize, RegistryError> {
+        let mut shared = 0;
+        for install in self.store.installs(None).await? {
+            let (digest, tenant) = (install.digest.as_str(), install.tenant.as_str());
+            let marker = self.blobs.join(format!("{digest}.{tenant}.{IN_STORE}"));
+            if marker.exists() {
+                continue;
+            }
+            let bytes = match self.blob(digest) {
+                Ok(bytes) if digest_of(&bytes) == digest => bytes,
+                // Not on this node (another node installed it), or not what its name says.
+                Ok(_) => continue,
+                Err(RegistryError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if self.store.blob(digest).await?.is_none() {
+                self.store.put_blob(digest, &bytes).await?;
+                shared += 1;
+            }
+            let stored: Vec<String> = self
+                .store
+                .plugin_files(digest, tenant)
+                .await?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            for name in self.beside_names(digest, tenant)? {
+                if !stored.contains(&name)
+                    && let Some(text) = self.beside(digest, tenant, &name)?
+                {
+                    self.store
+                        .put_plugin_file(digest, tenant, &name, &text)
+                        .await?;
+                }
+            }
+            std::fs::write(&marker, b"").map_err(|source| RegistryError::Io {
+                path: marker.clone(),
+                source,
+            })?;
+        }
+        Ok(shared)
+    }
+
+    /// The names of the files kept beside `digest` for `tenant` on this node (tenant names
+    /// have no dots, so `DIGEST.TENANT.` names them unambiguously).
+    fn beside_names(&self, digest: &str, tenant: &str) -> Result<Vec<String>, RegistryError> {
+        let prefix = format!("{digest}.{tenant}.");
+        let entries = std::fs::read_dir(&self.blobs).map_err(|source| RegistryError::Io {
+            path: self.blobs.clone(),
+            source,
+        })?;
+        Ok(entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter_map(|f| f.strip_prefix(&prefix).map(str::to_string))
+            .filter(|name| name != IN_STORE && !name.ends_with(".tmp"))
+            .collect())
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
