@@ -10,7 +10,7 @@ use ferry_sim::seed::SeedCustomer;
 use serde_json::json;
 
 use crate::orders::sellable_items;
-use crate::stack::{ION_TOKEN, Stack, TENANT};
+use crate::stack::Stack;
 
 /// An open quote sold to `customer` under the contact manager account `account`: what a
 /// customer sync links to the M3 customer.
@@ -65,15 +65,9 @@ pub fn move_and_post(stack: &Stack, cuno: &str, town: &str) {
     assert!(bod.contains(town), "the BOD carries {town}");
     let start = Instant::now();
     loop {
-        let sent = reqwest::blocking::Client::new()
-            .post(format!("{}/ion/{TENANT}/events", stack.ferry_url()))
-            .bearer_auth(ION_TOKEN)
-            .header("content-type", "application/xml")
-            .body(bod.clone())
-            .send();
-        match sent {
-            Ok(r) => {
-                assert_eq!(r.status().as_u16(), 202, "{town}");
+        match stack.post_bod(&bod) {
+            Ok((status, reply)) => {
+                assert_eq!(status, 202, "{town}: {reply}");
                 return;
             }
             Err(e) => {

@@ -213,6 +213,19 @@ impl Stack {
         self.ferry_url.clone()
     }
 
+    /// Posts a BOD to the tenant's ERP events endpoint as ION does (bearer token, bare XML):
+    /// the status and the JSON answer; Err when Ferry is not listening.
+    pub fn post_bod(&self, bod: &str) -> reqwest::Result<(u16, serde_json::Value)> {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/ion/{TENANT}/events", self.ferry_url()))
+            .bearer_auth(ION_TOKEN)
+            .header("content-type", "application/xml")
+            .body(bod.to_string())
+            .send()?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().unwrap_or(serde_json::Value::Null)))
+    }
+
     fn qw_control(
         &self,
         method: reqwest::Method,

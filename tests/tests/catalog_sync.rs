@@ -1,7 +1,7 @@
 //! The catalog sync over the real binary and both simulators: `ferry sync catalog --full` puts
 //! M3's items into QuoteWerks' product table (a `--dry-run` first writes nothing), a second
 //! run writes nothing, an item changed in M3 arrives with a delta, and an item set to status 90
-//! is marked discontinued (not deleted).
+//! is marked discontinued (not deleted), by a delta run and by M3's SyncItemMaster BOD alone.
 
 use std::io::Write as _;
 
@@ -162,5 +162,39 @@ fn the_catalog_follows_m3_full_then_by_delta() {
     let delta = sync_job(&stack, "catalog", &[]);
     assert_eq!(count(&delta, "deactivated"), 1, "{delta}");
     assert_eq!(column(&stack, dropped, "CustomText02"), "Discontinued");
+    assert_eq!(keys(&stack).len(), items.len(), "nothing deleted");
+
+    // M3 discontinues another item and sends its SyncItemMaster BOD: with no `ferry sync`,
+    // the BOD's catalog delta marks the product.
+    let by_bod = items
+        .iter()
+        .skip(8)
+        .find(|i| column(&stack, i, "CustomText02") != "Discontinued")
+        .expect("an item still sold");
+    stack.m3_control(
+        reqwest::Method::POST,
+        &format!("/_control/items/{by_bod}"),
+        json!({ "stat": "90" }),
+    );
+    let bod = stack
+        .m3
+        .bods()
+        .expect("bods")
+        .into_iter()
+        .rev()
+        .find(|b| b.xml.contains("SyncItemMaster") && b.xml.contains(by_bod.as_str()))
+        .unwrap_or_else(|| panic!("no SyncItemMaster BOD for {by_bod}"))
+        .xml;
+    let (status, reply) = stack.post_bod(&bod).expect("post");
+    assert_eq!(status, 202, "{reply}");
+    let start = std::time::Instant::now();
+    while column(&stack, by_bod, "CustomText02") != "Discontinued" {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{by_bod} not marked after its BOD: {:?}",
+            column(&stack, by_bod, "CustomText02")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert_eq!(keys(&stack).len(), items.len(), "nothing deleted");
 }

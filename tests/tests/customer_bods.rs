@@ -10,9 +10,8 @@ use ferry_sim::m3::CustomerChange;
 use ferry_sim::seed::SeedCustomer;
 use ferry_tests::customers::{contact_city, move_and_post, newest_bod, open_quote};
 use ferry_tests::orders::definite_customers;
-use ferry_tests::stack::{ION_TOKEN, Options, Stack, TENANT};
+use ferry_tests::stack::{Options, Stack, TENANT};
 use ferry_tests::sync::{count, sync_json};
-use serde_json::Value;
 
 fn sold_to_city(stack: &Stack, id: i64) -> String {
     let db = rusqlite::Connection::open(&stack.qw.db_path).expect("the QuoteWerks database");
@@ -22,19 +21,6 @@ fn sold_to_city(stack: &Stack, id: i64) -> String {
         |r| r.get(0),
     )
     .expect("header")
-}
-
-/// Posts a BOD as ION does (bearer token, bare XML); the status and the JSON answer.
-fn post_bod(stack: &Stack, bod: &str) -> (u16, Value) {
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{}/ion/{TENANT}/events", stack.ferry_url()))
-        .bearer_auth(ION_TOKEN)
-        .header("content-type", "application/xml")
-        .body(bod.to_string())
-        .send()
-        .expect("post");
-    let status = r.status().as_u16();
-    (status, r.json().unwrap_or(Value::Null))
 }
 
 /// A stack whose customer sync links M3's first definite customer to an open QuoteWerks quote
@@ -82,7 +68,7 @@ fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
         )
         .expect("change");
     let bod = newest_bod(&stack, &linked.cuno);
-    let (status, reply) = post_bod(&stack, &bod);
+    let (status, reply) = stack.post_bod(&bod).expect("post");
     assert_eq!(status, 202, "{reply}");
 
     let start = Instant::now();

@@ -8,7 +8,7 @@
 use ferry_domain::{Change, QuoteEvent};
 use serde_json::json;
 
-use super::{now_ms, quote_to_order, status};
+use super::{catalog, now_ms, quote_to_order, status};
 use ferry_store::{Ingested, NewEvent, NewJob, Store, StoreError};
 
 pub const QUOTING: &str = "quoting";
@@ -48,8 +48,8 @@ pub async fn quote_event(
 
 /// Stores one change an ERP event carried, deduplicated by `event_key` (see [`erp_event_key`]),
 /// and for a change to an order Ferry made from a quote queues its status push-back. Any
-/// other change (an order Ferry didn't make, items, customers) is stored and starts nothing
-/// yet.
+/// other change (an order Ferry didn't make; items: [`item_change`]; customers: the customer
+/// flow's job) is stored and starts nothing.
 pub async fn erp_change(
     store: &dyn Store,
     tenant: &str,
@@ -78,6 +78,31 @@ pub async fn erp_change(
         .await
 }
 
+/// An item the ERP changed (a SyncItemMaster BOD): for a tenant that keeps a catalog (a
+/// schedule, or a sync that finished before), queues the catalog's delta, which reads this
+/// item with any other change since its cursor and writes its product (marked inactive when
+/// discontinued). So the BOD, the schedule and `ferry sync` meet in the one catalog job per
+/// tenant: a run already queued stands, a running one runs once more after it ends, and
+/// whichever runs last read M3 last. The run is queued before the event is stored: a crash
+/// between loses nothing (a redelivered BOD queues one more delta, which writes nothing new).
+/// Returns the event's outcome, and whether a run was queued.
+pub async fn item_change(
+    store: &dyn Store,
+    tenant: &str,
+    event_key: &str,
+    change: &Change,
+    policy: &catalog::CatalogPolicy,
+) -> Result<(Ingested, bool), StoreError> {
+    let scheduled = matches!(policy.interval(), Ok(Some(_)));
+    let keeps_catalog = scheduled || store.cursor(tenant, catalog::CURSOR).await?.is_some();
+    let run = if keeps_catalog {
+        catalog::queue(store, tenant, catalog::Mode::Delta, policy).await? == Ingested::Queued
+    } else {
+        false
+    };
+    Ok((erp_change(store, tenant, event_key, change).await?, run))
+}
+
 /// The detail field a change carries its event's id in when its contract has no `event-id`
 /// of its own (0.1: the M3 connector puts the BOD id there).
 pub const EVENT_ID_DETAIL: &str = "event-id";
@@ -99,3 +124,7 @@ pub fn erp_event_key(change: &Change, payload_digest: &str) -> String {
         .unwrap_or_else(|| format!("sha256:{payload_digest}"));
     format!("{id}/{}/{}", change.entity, change.key)
 }
+
+#[cfg(test)]
+#[path = "intake_tests.rs"]
+mod tests;

@@ -8,6 +8,7 @@
 //! A customer change (SyncCustomerPartyMaster) queues a job of the customer flow with the
 //! ordering key `customer:<CUNO>` (`flows::customers::job`), also before the 202: the flow
 //! workers carry it to the QuoteWerks customers linked to it, one customer's changes in order.
+//! An item change (SyncItemMaster) queues the tenant's catalog delta (`intake::item_change`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -67,26 +68,35 @@ pub async fn events(
         .map_err(|e| ApiError::from_role(&tenant, "parse-event", e))?;
     // A customer M3 changed is queued for the QuoteWerks customers linked to it: a job of the
     // customer flow, in order behind that customer's earlier changes.
-    let policy = state
+    let sync = state
         .admin
         .as_ref()
         .and_then(|a| a.config.tenants.get(&tenant))
-        .map(|t| t.sync.customers.clone());
+        .map(|t| t.sync.clone());
     let mut outcomes = Vec::with_capacity(changes.len());
+    let mut catalog_runs = 0;
     for c in &changes {
         let key = intake::erp_event_key(c, &digest);
-        let outcome = match &policy {
-            Some(policy) if c.entity == "customer" && !c.key.trim().is_empty() => {
-                crate::flows::customers::job::queue(state.store.as_ref(), &tenant, &key, c, policy)
-                    .await
+        let store = state.store.as_ref();
+        let outcome = match &sync {
+            Some(sync) if c.entity == "customer" && !c.key.trim().is_empty() => {
+                crate::flows::customers::job::queue(store, &tenant, &key, c, &sync.customers).await
             }
-            _ => intake::erp_change(state.store.as_ref(), &tenant, &key, c).await,
+            Some(sync) if c.entity == "item" && !c.key.trim().is_empty() => {
+                intake::item_change(store, &tenant, &key, c, &sync.catalog)
+                    .await
+                    .map(|(outcome, run)| {
+                        catalog_runs += usize::from(run);
+                        outcome
+                    })
+            }
+            _ => intake::erp_change(store, &tenant, &key, c).await,
         }
         .map_err(|e| unavailable(&tenant, "storing an ERP event", e))?;
         outcomes.push(outcome);
     }
     let count = |want: Ingested| outcomes.iter().filter(|o| **o == want).count();
-    let queued = count(Ingested::Queued);
+    let queued = count(Ingested::Queued) + catalog_runs;
     for _ in 0..queued {
         // One permit per queued job: a worker that is busy right now still gets it.
         state.wake.notify_one();
