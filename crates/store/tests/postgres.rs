@@ -73,9 +73,12 @@ async fn a_database_migrated_by_a_newer_binary_is_refused_untouched() {
     drop(store);
     let admin = connect(&url).await;
     admin
-        .execute("UPDATE ferry_schema SET version = $1", &[&(known + 1)])
+        .execute(
+            "UPDATE ferry_schema SET version = $1, readable_from = $1",
+            &[&(known + 1)],
+        )
         .await
-        .expect("a newer binary was here");
+        .expect("a newer binary whose schema older binaries would misread was here");
     let refused = PgStore::open(&url).await;
     let Err(err) = refused else {
         panic!("a newer database was opened");
@@ -95,6 +98,57 @@ async fn a_database_migrated_by_a_newer_binary_is_refused_untouched() {
         .expect("version")
         .get(0);
     assert_eq!(version, known + 1, "left as it was");
+}
+
+/// Rolling upgrade: a newer binary added to the schema only (readable_from left where it
+/// was), so this binary, restarted mid-rollout, opens the database and works, changing no
+/// schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_a_newer_binary_only_added_to_opens_untouched_and_works() {
+    let url = PgCluster::shared().database().await.expect("database");
+    let known = PgStore::open(&url).await.expect("opens").schema().to;
+    let admin = connect(&url).await;
+    let readable_from: Option<i64> = admin
+        .query_one("SELECT readable_from FROM ferry_schema", &[])
+        .await
+        .expect("readable_from")
+        .get(0);
+    assert!(
+        readable_from.is_some_and(|r| r <= known),
+        "{readable_from:?}"
+    );
+    admin
+        .batch_execute("CREATE TABLE added_by_a_newer_binary (x TEXT)")
+        .await
+        .expect("an added table");
+    admin
+        .execute("UPDATE ferry_schema SET version = $1", &[&(known + 1)])
+        .await
+        .expect("a newer binary was here");
+    let store = PgStore::open(&url).await.expect("opens");
+    assert_eq!(store.schema().from, known + 1);
+    assert_eq!(store.schema().to, known + 1, "nothing migrated");
+    store
+        .set_cursor("acme", "stream", "7")
+        .await
+        .expect("writes");
+    assert_eq!(
+        store
+            .cursor("acme", "stream")
+            .await
+            .expect("reads")
+            .as_deref(),
+        Some("7")
+    );
+    let row = admin
+        .query_one("SELECT version, readable_from FROM ferry_schema", &[])
+        .await
+        .expect("version");
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, Option<i64>>(1)),
+        (known + 1, readable_from),
+        "left as it was"
+    );
 }
 
 /// Four nodes' workers claim the same queue at once, round after round: every job is claimed

@@ -192,15 +192,55 @@ async fn a_file_migrated_by_a_newer_binary_is_refused_untouched() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("ferry.db");
     let known = SqliteStore::open(&path).await.expect("open").schema().to;
-    rusqlite::Connection::open(&path)
-        .expect("open")
+    // A newer binary whose migration older binaries would misread: it raised readable_from.
+    let newer = rusqlite::Connection::open(&path).expect("open");
+    newer
         .pragma_update(None, "user_version", known + 1)
         .expect("a newer binary was here");
+    newer
+        .execute(
+            "UPDATE ferry_schema_compat SET readable_from = ?1",
+            [known + 1],
+        )
+        .expect("readable from its own version");
     let refused = SqliteStore::open(&path).await;
     assert!(
         matches!(&refused, Err(StoreError::SchemaTooNew { backend: "sqlite", found, .. }) if *found == known + 1),
         "{:?}",
         refused.as_ref().err()
+    );
+    assert_eq!(user_version(&path), known + 1, "left as it was");
+}
+
+/// Rolling upgrade: a newer binary added to the schema only (readable_from left where it
+/// was), so this binary, restarted mid-rollout, opens the file and works, changing no schema.
+#[tokio::test]
+async fn a_file_a_newer_binary_only_added_to_opens_untouched_and_works() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ferry.db");
+    let known = SqliteStore::open(&path).await.expect("open").schema().to;
+    let newer = rusqlite::Connection::open(&path).expect("open");
+    newer
+        .execute_batch("CREATE TABLE added_by_a_newer_binary (x TEXT)")
+        .expect("an added table");
+    newer
+        .pragma_update(None, "user_version", known + 1)
+        .expect("a newer binary was here");
+    drop(newer);
+    let store = SqliteStore::open(&path).await.expect("opens");
+    assert_eq!(store.schema().from, known + 1);
+    assert_eq!(store.schema().to, known + 1, "nothing migrated");
+    store
+        .set_cursor("acme", "stream", "7")
+        .await
+        .expect("writes");
+    assert_eq!(
+        store
+            .cursor("acme", "stream")
+            .await
+            .expect("reads")
+            .as_deref(),
+        Some("7")
     );
     assert_eq!(user_version(&path), known + 1, "left as it was");
 }

@@ -210,31 +210,55 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );",
 ];
 
-/// Applies the migrations the database lacks, all in one transaction.
+/// The oldest schema version whose binaries can use the schema these migrations leave (see
+/// `crate::schema`): raise it to a migration's number when older binaries would misread that
+/// migration's schema; an additive one (new tables, new nullable columns) leaves it.
+pub(super) const READABLE_FROM: i64 = 9;
+
+/// Applies the migrations the database lacks, all in one transaction (a database newer than
+/// this binary is opened untouched when its `readable_from` says this binary can read it,
+/// refused otherwise).
 pub(super) async fn migrate(pool: &Pool) -> Res<Migrated> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS ferry_schema (version BIGINT NOT NULL)")
+    // `readable_from` is a column older binaries never read.
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS ferry_schema (version BIGINT NOT NULL);
+         ALTER TABLE ferry_schema ADD COLUMN IF NOT EXISTS readable_from BIGINT;",
+    )
+    .await?;
+    let row = tx
+        .query_opt("SELECT version, readable_from FROM ferry_schema", &[])
         .await?;
-    let current: i64 = tx
-        .query_opt("SELECT version FROM ferry_schema", &[])
-        .await?
-        .map(|r| r.get(0))
-        .unwrap_or(0);
-    let done = applied("postgres", current, MIGRATIONS.len())?;
+    let current: i64 = row.as_ref().map(|r| r.get(0)).unwrap_or(0);
+    let readable_from: Option<i64> = row.as_ref().and_then(|r| r.get(1));
+    let Some(done) = applied("postgres", current, MIGRATIONS.len(), readable_from)? else {
+        // Nothing this binary may change: the transaction ends without a write.
+        tx.rollback().await?;
+        return Ok(Migrated {
+            backend: "postgres",
+            from: current,
+            to: current,
+        });
+    };
     for sql in MIGRATIONS.iter().skip(done) {
         tx.batch_execute(sql).await?;
     }
     let known = MIGRATIONS.len() as i64;
-    if current == 0 {
-        tx.execute("DELETE FROM ferry_schema", &[]).await?;
-        tx.execute("INSERT INTO ferry_schema (version) VALUES ($1)", &[&known])
-            .await?;
+    if row.is_none() {
+        tx.execute(
+            "INSERT INTO ferry_schema (version, readable_from) VALUES ($1, $2)",
+            &[&known, &READABLE_FROM],
+        )
+        .await?;
     } else {
-        tx.execute("UPDATE ferry_schema SET version = $1", &[&known])
-            .await?;
+        tx.execute(
+            "UPDATE ferry_schema SET version = $1, readable_from = $2",
+            &[&known, &READABLE_FROM],
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(Migrated {
@@ -242,4 +266,13 @@ pub(super) async fn migrate(pool: &Pool) -> Res<Migrated> {
         from: current,
         to: known,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schema_is_readable_from_a_version_this_binary_has() {
+        let known = super::MIGRATIONS.len() as i64;
+        assert!((1..=known).contains(&super::READABLE_FROM));
+    }
 }

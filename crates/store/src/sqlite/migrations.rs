@@ -223,20 +223,55 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// The oldest schema version whose binaries can use the schema these migrations leave (see
+/// `crate::schema`): raise it to a migration's number when older binaries would misread that
+/// migration's schema; an additive one (new tables, new nullable columns) leaves it.
+pub(super) const READABLE_FROM: i64 = 15;
+
 /// Applies the migrations the database lacks, all in one transaction (the rule in
-/// `crate::schema`: a database newer than this binary is refused, untouched).
+/// `crate::schema`: a database newer than this binary is opened untouched when it says this
+/// binary can read it, refused otherwise). `readable_from` sits in a table of its own, beside
+/// `user_version`, which older binaries never read.
 pub(super) fn migrate(conn: &mut Connection) -> Res<Migrated> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let done = applied("sqlite", current, MIGRATIONS.len())?;
+    let readable_from: Option<i64> = tx
+        .query_row("SELECT readable_from FROM ferry_schema_compat", [], |r| {
+            r.get(0)
+        })
+        .ok();
+    let Some(done) = applied("sqlite", current, MIGRATIONS.len(), readable_from)? else {
+        return Ok(Migrated {
+            backend: "sqlite",
+            from: current,
+            to: current,
+        });
+    };
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS ferry_schema_compat (readable_from INTEGER NOT NULL);
+         DELETE FROM ferry_schema_compat;",
+    )?;
+    tx.execute(
+        "INSERT INTO ferry_schema_compat (readable_from) VALUES (?1)",
+        [READABLE_FROM],
+    )?;
     tx.commit()?;
     Ok(Migrated {
         backend: "sqlite",
         from: current,
         to: MIGRATIONS.len() as i64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schema_is_readable_from_a_version_this_binary_has() {
+        let known = super::MIGRATIONS.len() as i64;
+        assert!((1..=known).contains(&super::READABLE_FROM));
+    }
 }
