@@ -11,7 +11,7 @@ use ferry_tests::orders::{
     approve_all, assert_exactly_once, assert_orders, create_quotes, d, definite_customers, quote,
     sellable_items, settle_all_done, unconfirmed_batch_orders,
 };
-use ferry_tests::stack::{CUSTOMERS, ITEMS, Options, READY, SEED, Stack};
+use ferry_tests::stack::{CUSTOMERS, ITEMS, Options, READY, SEED, Stack, StoreKind};
 use rust_decimal::Decimal;
 
 #[test]
@@ -47,7 +47,17 @@ fn hundred_approved_quotes_become_exactly_one_correct_order_each() {
 
 #[test]
 fn faults_neither_duplicate_nor_lose_an_order() {
-    let stack = Stack::start(Options {
+    faults(StoreKind::Sqlite);
+}
+
+/// Issue 14: the same exactly-once scenario with the jobs in PostgreSQL.
+#[test]
+fn faults_neither_duplicate_nor_lose_an_order_on_postgres() {
+    faults(StoreKind::Postgres);
+}
+
+fn faults(store: StoreKind) {
+    let opts = Options {
         m3_flags: &[
             "--fault-503-rate",
             "0.2",
@@ -67,7 +77,8 @@ fn faults_neither_duplicate_nor_lose_an_order() {
         // order rarely gets 50 in a row, so each attempt starts over (safely, but slowly).
         // Bulk entry is three writes an order; exactly-once is the same code either way.
         order_entry: "bulk",
-    });
+    };
+    let stack = Stack::start_on(opts, store);
     let expected = create_quotes(&stack, 100);
     approve_all(&stack, &expected);
     settle_all_done(&stack, 100, Duration::from_secs(900));
@@ -81,11 +92,22 @@ fn faults_neither_duplicate_nor_lose_an_order() {
 
 #[test]
 fn kill_dash_nine_at_random_moments_neither_duplicates_nor_loses() {
-    let mut stack = Stack::start(Options {
+    kills(StoreKind::Sqlite);
+}
+
+/// Issue 14: the same crashes with the jobs in PostgreSQL.
+#[test]
+fn kill_dash_nine_at_random_moments_neither_duplicates_nor_loses_on_postgres() {
+    kills(StoreKind::Postgres);
+}
+
+fn kills(store: StoreKind) {
+    let opts = Options {
         m3_flags: &["--fault-latency-ms", "0-10"],
         create_customers: false,
         order_entry: "batch",
-    });
+    };
+    let mut stack = Stack::start_on(opts, store);
     let expected = create_quotes(&stack, 100);
     approve_all(&stack, &expected);
     // Kill and restart at pseudo-random moments while the quotes flow; webhooks sent while
