@@ -275,3 +275,54 @@ async fn a_ping_fails_once_the_database_server_is_gone() {
         }
     }
 }
+
+/// Issue 14: M3 limits a tenant, not a node. Two handles (two nodes' pools) drawing from one
+/// bucket as fast as they can never get more together than the bucket's burst plus its refill
+/// over the time they drew; another key's bucket is its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_bucket_is_shared_by_every_node_and_never_gives_more_than_its_refill() {
+    use ferry_store::{BucketShape, Buckets};
+    let url = PgCluster::shared().database().await.expect("database");
+    let shape = BucketShape {
+        rate_per_sec: 20.0,
+        burst: 5.0,
+    };
+    let nodes = [
+        Arc::new(PgStore::open(&url).await.expect("node a")),
+        Arc::new(PgStore::open(&url).await.expect("node b")),
+    ];
+    let start = std::time::Instant::now();
+    let draws: Vec<_> = nodes
+        .iter()
+        .map(|node| {
+            let node = node.clone();
+            tokio::spawn(async move {
+                let mut got = 0u32;
+                for _ in 0..200 {
+                    got += node
+                        .take_tokens("acme/m3", shape, 1)
+                        .await
+                        .expect("take")
+                        .expect("PostgreSQL shares buckets");
+                }
+                got
+            })
+        })
+        .collect();
+    let mut taken = 0;
+    for draw in draws {
+        taken += draw.await.expect("task");
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let most = shape.burst + shape.rate_per_sec * elapsed;
+    assert!(
+        f64::from(taken) <= most.ceil(),
+        "{taken} tokens in {elapsed:.2} s: more than the burst and the refill ({most:.1})"
+    );
+    assert!(taken >= 5, "a new bucket starts full: {taken}");
+    let other = nodes[0]
+        .take_tokens("globex/m3", shape, 5)
+        .await
+        .expect("take");
+    assert_eq!(other, Some(5), "another tenant's bucket is its own");
+}
