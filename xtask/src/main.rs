@@ -85,6 +85,8 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Bench { rest } => {
             let dir = build_plugins(&root)?;
+            // The nodes bench starts a throwaway PostgreSQL.
+            ensure_postgres();
             let mut cmd = cargo(&root);
             // `bench-vrl`: the mapping bench's VRL baseline (a large build, benches only).
             cmd.args(["bench", "-p", "ferry", "--features", "sandbox,bench-vrl"])
