@@ -265,6 +265,17 @@ pub trait SyncState: Send + Sync {
 
     async fn set_cursor(&self, tenant: &str, stream: &str, cursor: &str) -> Result<(), StoreError>;
 
+    /// Sets the cursor to `cursor` only if it is still `expected` (None: still absent), in one
+    /// statement: whether it was set. For a record that several nodes read, change and write
+    /// back (a mapping's version index): the one that lost reads again and retries.
+    async fn replace_cursor(
+        &self,
+        tenant: &str,
+        stream: &str,
+        expected: Option<&str>,
+        cursor: &str,
+    ) -> Result<bool, StoreError>;
+
     async fn content_hash(
         &self,
         tenant: &str,

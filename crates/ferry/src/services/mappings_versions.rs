@@ -2,7 +2,10 @@
 //!
 //! Versions live in the store (every node reads the same ones, like plugin activations), in
 //! its per-tenant key/value rows (the sync state's cursors: `mapping-versions/KIND` is the
-//! index, `mapping-version/KIND/N` each version's text), so no schema change was needed.
+//! index, `mapping-text/KIND/SHA256` each version's text by its content), so no schema change
+//! was needed. Nodes change the index by compare-and-replace (read, change, replace only if
+//! unchanged, else again), so two saves at once on two nodes make two versions, each with its
+//! own text.
 //! Version 0 is what the tenant's configuration serves (its transform, its `mapping.KIND`
 //! setting, else the shipped default); saving adds version N+1 and activates it; activating or
 //! rolling back moves the pointer, the texts are kept.
@@ -45,30 +48,53 @@ fn index_stream(kind: &str) -> String {
     format!("mapping-versions/{kind}")
 }
 
-fn text_stream(kind: &str, version: u32) -> String {
+fn text_stream(kind: &str, sha256: &str) -> String {
+    format!("mapping-text/{kind}/{sha256}")
+}
+
+/// Where binaries before compare-and-replace kept a version's text (by its number).
+fn numbered_text_stream(kind: &str, version: u32) -> String {
     format!("mapping-version/{kind}/{version}")
 }
 
-/// One change at a time on this node (the index is read, changed and written back).
-static WRITING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-pub async fn index(store: &dyn Store, tenant: &str, kind: &str) -> Result<Index, StoreError> {
-    match store.cursor(tenant, &index_stream(kind)).await? {
+fn parse(kind: &str, text: Option<&str>) -> Result<Index, StoreError> {
+    match text {
         None => Ok(Index::default()),
-        Some(text) => serde_json::from_str(&text)
+        Some(text) => serde_json::from_str(text)
             .map_err(|e| StoreError::Backend(format!("mapping version index of {kind}: {e}"))),
     }
 }
 
-async fn put_index(
+pub async fn index(store: &dyn Store, tenant: &str, kind: &str) -> Result<Index, StoreError> {
+    parse(
+        kind,
+        store.cursor(tenant, &index_stream(kind)).await?.as_deref(),
+    )
+}
+
+/// Reads the index, applies `change` and replaces the index only if no one changed it since
+/// it was read (else reads it again): changes made at once on several nodes each land once.
+async fn change_index<T>(
     store: &dyn Store,
     tenant: &str,
     kind: &str,
-    index: &Index,
-) -> Result<(), StoreError> {
-    let text = serde_json::to_string(index)
-        .map_err(|e| StoreError::Backend(format!("mapping version index: {e}")))?;
-    store.set_cursor(tenant, &index_stream(kind), &text).await
+    change: impl Fn(&mut Index) -> Result<T, StoreError>,
+) -> Result<(Index, T), StoreError> {
+    let stream = index_stream(kind);
+    loop {
+        let read = store.cursor(tenant, &stream).await?;
+        let mut idx = parse(kind, read.as_deref())?;
+        let out = change(&mut idx)?;
+        let text = serde_json::to_string(&idx)
+            .map_err(|e| StoreError::Backend(format!("mapping version index: {e}")))?;
+        if read.as_deref() == Some(text.as_str())
+            || store
+                .replace_cursor(tenant, &stream, read.as_deref(), &text)
+                .await?
+        {
+            return Ok((idx, out));
+        }
+    }
 }
 
 /// A saved version's text.
@@ -78,7 +104,32 @@ pub async fn text(
     kind: &str,
     version: u32,
 ) -> Result<Option<String>, StoreError> {
-    store.cursor(tenant, &text_stream(kind, version)).await
+    let idx = index(store, tenant, kind).await?;
+    text_in(store, tenant, kind, &idx, version).await
+}
+
+/// A version's text, the index read already.
+async fn text_in(
+    store: &dyn Store,
+    tenant: &str,
+    kind: &str,
+    idx: &Index,
+    version: u32,
+) -> Result<Option<String>, StoreError> {
+    let Some(meta) = idx.versions.iter().find(|v| v.version == version) else {
+        return Ok(None);
+    };
+    match store
+        .cursor(tenant, &text_stream(kind, &meta.sha256))
+        .await?
+    {
+        Some(text) => Ok(Some(text)),
+        None => {
+            store
+                .cursor(tenant, &numbered_text_stream(kind, version))
+                .await
+        }
+    }
 }
 
 /// Stores `text` (already checked by the caller) as the next version and activates it.
@@ -89,25 +140,28 @@ pub async fn save(
     mapping_text: &str,
     saved_by: &str,
 ) -> Result<VersionMeta, StoreError> {
-    let _one = WRITING.lock().await;
-    let mut idx = index(store, tenant, kind).await?;
-    let version = idx.versions.iter().map(|v| v.version).max().unwrap_or(0) + 1;
-    // The text first: an index never names a version whose text is missing.
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        mapping_text.as_bytes(),
+    ));
+    // The text first, under its content: an index never names a version whose text is
+    // missing, and a save racing this one can't overwrite it.
     store
-        .set_cursor(tenant, &text_stream(kind, version), mapping_text)
+        .set_cursor(tenant, &text_stream(kind, &sha256), mapping_text)
         .await?;
-    let meta = VersionMeta {
-        version,
-        saved_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        saved_by: saved_by.to_string(),
-        sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-            mapping_text.as_bytes(),
-        )),
-    };
-    idx.versions.push(meta.clone());
-    idx.history.push(idx.active);
-    idx.active = version;
-    put_index(store, tenant, kind, &idx).await?;
+    let saved_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (_, meta) = change_index(store, tenant, kind, |idx| {
+        let meta = VersionMeta {
+            version: idx.versions.iter().map(|v| v.version).max().unwrap_or(0) + 1,
+            saved_at: saved_at.clone(),
+            saved_by: saved_by.to_string(),
+            sha256: sha256.clone(),
+        };
+        idx.versions.push(meta.clone());
+        idx.history.push(idx.active);
+        idx.active = meta.version;
+        Ok(meta)
+    })
+    .await?;
     Ok(meta)
 }
 
@@ -118,32 +172,34 @@ pub async fn activate(
     kind: &str,
     version: u32,
 ) -> Result<Index, StoreError> {
-    let _one = WRITING.lock().await;
-    let mut idx = index(store, tenant, kind).await?;
-    if version != 0 && !idx.versions.iter().any(|v| v.version == version) {
-        return Err(StoreError::NotFound(format!(
-            "mapping version {version} of {kind} for tenant '{tenant}'"
-        )));
-    }
-    if idx.active != version {
-        idx.history.push(idx.active);
-        idx.active = version;
-        put_index(store, tenant, kind, &idx).await?;
-    }
+    let (idx, ()) = change_index(store, tenant, kind, |idx| {
+        if version != 0 && !idx.versions.iter().any(|v| v.version == version) {
+            return Err(StoreError::NotFound(format!(
+                "mapping version {version} of {kind} for tenant '{tenant}'"
+            )));
+        }
+        if idx.active != version {
+            idx.history.push(idx.active);
+            idx.active = version;
+        }
+        Ok(())
+    })
+    .await?;
     Ok(idx)
 }
 
 /// Goes back to the version active before; Conflict when there is none.
 pub async fn rollback(store: &dyn Store, tenant: &str, kind: &str) -> Result<Index, StoreError> {
-    let _one = WRITING.lock().await;
-    let mut idx = index(store, tenant, kind).await?;
-    let previous = idx.history.pop().ok_or_else(|| {
-        StoreError::Conflict(format!(
-            "the {kind} mapping of tenant '{tenant}' has no earlier version to roll back to"
-        ))
-    })?;
-    idx.active = previous;
-    put_index(store, tenant, kind, &idx).await?;
+    let (idx, ()) = change_index(store, tenant, kind, |idx| {
+        let previous = idx.history.pop().ok_or_else(|| {
+            StoreError::Conflict(format!(
+                "the {kind} mapping of tenant '{tenant}' has no earlier version to roll back to"
+            ))
+        })?;
+        idx.active = previous;
+        Ok(())
+    })
+    .await?;
     Ok(idx)
 }
 
@@ -157,7 +213,7 @@ pub async fn active_text(
     if idx.active == 0 {
         return Ok(None);
     }
-    let text = text(store, tenant, kind, idx.active)
+    let text = text_in(store, tenant, kind, &idx, idx.active)
         .await?
         .ok_or_else(|| {
             StoreError::Backend(format!(
@@ -239,7 +295,7 @@ impl Transform for SavedMappings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferry_store::MemoryStore;
+    use ferry_store::{MemoryStore, SyncState};
 
     #[tokio::test]
     async fn saving_activates_and_rollback_goes_back_to_the_version_before() {
@@ -290,5 +346,90 @@ mod tests {
         let idx = activate(s, "acme", "quote-to-order", 2).await.unwrap();
         assert_eq!(idx.active, 2);
         assert_eq!(idx.versions.len(), 2, "every version is kept");
+    }
+
+    /// Two nodes (two handles on one database) saving at once: each save is its own version
+    /// with its own text, none lost or overwritten (the index is changed by compare-and-
+    /// replace; a lock in one process could not order two processes).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn saves_on_two_nodes_at_once_make_a_version_each_with_its_own_text() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("ferry.db");
+        let mut nodes: Vec<Arc<dyn Store>> = Vec::new();
+        for _ in 0..2 {
+            nodes.push(Arc::new(
+                ferry_store::SqliteStore::open(&db).await.expect("store"),
+            ));
+        }
+        let saves: Vec<_> = (0..12)
+            .map(|i| {
+                let store = nodes[i % 2].clone();
+                tokio::spawn(async move {
+                    let text = format!("mapping {i}");
+                    let meta = save(&*store, "acme", "quote-to-order", &text, "t")
+                        .await
+                        .expect("save");
+                    (meta.version, text)
+                })
+            })
+            .collect();
+        let mut saved = Vec::new();
+        for s in saves {
+            saved.push(s.await.expect("task"));
+        }
+        let idx = index(&*nodes[0], "acme", "quote-to-order")
+            .await
+            .expect("index");
+        let mut numbers: Vec<u32> = idx.versions.iter().map(|v| v.version).collect();
+        numbers.sort_unstable();
+        assert_eq!(
+            numbers,
+            (1..=12).collect::<Vec<u32>>(),
+            "a version per save"
+        );
+        for (version, text) in saved {
+            assert_eq!(
+                super::text(&*nodes[1], "acme", "quote-to-order", version)
+                    .await
+                    .expect("text")
+                    .as_deref(),
+                Some(text.as_str()),
+                "version {version} keeps its own text"
+            );
+        }
+    }
+
+    /// Texts saved by binaries before compare-and-replace (kept by version number) still read.
+    #[tokio::test]
+    async fn a_version_saved_by_an_older_binary_keeps_its_text() {
+        let store = MemoryStore::new();
+        let idx = Index {
+            active: 1,
+            versions: vec![VersionMeta {
+                version: 1,
+                saved_at: "2026-12-01T00:00:00.000Z".into(),
+                saved_by: "t".into(),
+                sha256: "0".repeat(64),
+            }],
+            history: vec![0],
+        };
+        store
+            .set_cursor(
+                "acme",
+                &index_stream("quote-to-order"),
+                &serde_json::to_string(&idx).expect("json"),
+            )
+            .await
+            .expect("index");
+        store
+            .set_cursor("acme", "mapping-version/quote-to-order/1", "OLD")
+            .await
+            .expect("text");
+        assert_eq!(
+            active_text(&store, "acme", "quote-to-order")
+                .await
+                .expect("read"),
+            Some((1, "OLD".to_string()))
+        );
     }
 }

@@ -188,6 +188,10 @@ async fn load(ctx: &Context, tenant: &str, version: &Version) -> Result<Loaded, 
     let registry = plugins::open_registry(ctx).await?;
     let base = ctx.config.plugin_grants(tenant, Role::Transform)?;
     let active = registry.active(tenant, Role::Transform);
+    // A mapping version saved from the console or admin API serves the kind before the
+    // transform's setting or component does.
+    let store = ctx.open_store().await?;
+    let saved = super::mappings_versions::active_text(store.as_ref(), tenant, KIND).await?;
     match version {
         Version::Mapping(text) => {
             let mapping = Mapping::parse(text)
@@ -204,9 +208,12 @@ async fn load(ctx: &Context, tenant: &str, version: &Version) -> Result<Loaded, 
                 }
                 None => base.settings.clone(),
             };
-            let served = settings
-                .get(MAPPING_SETTING)
-                .is_some_and(|s| s.trim() == text.trim());
+            let served = match &saved {
+                Some((_, serving)) => serving.trim() == text.trim(),
+                None => settings
+                    .get(MAPPING_SETTING)
+                    .is_some_and(|s| s.trim() == text.trim()),
+            };
             Ok(Loaded {
                 transform: Arc::new(NativeMapping(mapping)),
                 label: "mapping".into(),
@@ -245,7 +252,7 @@ async fn load(ctx: &Context, tenant: &str, version: &Version) -> Result<Loaded, 
                 .map_err(ServiceError::Input)?;
             Ok(Loaded {
                 transform,
-                served: active.is_some_and(|a| a.digest == digest),
+                served: saved.is_none() && active.is_some_and(|a| a.digest == digest),
                 label: format!("plugin {digest}"),
                 settings: grants
                     .settings
@@ -372,7 +379,7 @@ async fn post(
     let pending = runs.iter().filter(|r| r.posted.is_none()).count();
     if pending > 0 && !loaded.served {
         return Err(ServiceError::Input(format!(
-            "{pending} run(s) would be re-posted, but tenant '{tenant}' does not serve this {} yet: the flow maps with what it serves (activate the component, or set the transform setting {MAPPING_SETTING} to the mapping and restart ferry serve); a dry run needs neither",
+            "{pending} run(s) would be re-posted, but tenant '{tenant}' does not serve this {} yet: the flow maps with what it serves (save and activate the mapping as a version, activate the component with no saved mapping version active, or set the transform setting {MAPPING_SETTING} to the mapping and restart ferry serve); a dry run needs neither",
             if loaded.label == "mapping" {
                 "mapping"
             } else {

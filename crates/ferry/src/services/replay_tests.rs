@@ -251,6 +251,36 @@ async fn a_post_through_a_version_the_tenant_does_not_serve_is_refused_before_an
     assert_eq!((skipped.skipped, skipped.requeued), (1, 0));
 }
 
+/// A mapping saved as a version (console or admin API) is what the tenant serves: posting
+/// through it is allowed, and through the configured setting's text no longer is.
+#[tokio::test]
+async fn a_saved_mapping_version_counts_as_served_and_the_setting_it_replaced_does_not() {
+    let (ctx, store, _dir) = fixture(false).await;
+    crate::services::mappings_versions::save(store.as_ref(), "acme", KIND, &fixed(), "t")
+        .await
+        .expect("saved");
+    let report = replay(&ctx, "acme", &request(&fixed(), &["T3"], true))
+        .await
+        .expect("served by the saved version");
+    assert_eq!(report.requeued, 1);
+
+    let (ctx, store, _dir) = fixture(true).await;
+    crate::services::mappings_versions::save(
+        store.as_ref(),
+        "acme",
+        KIND,
+        "kind = \"quote-to-order\"\n",
+        "t",
+    )
+    .await
+    .expect("saved");
+    let err = replay(&ctx, "acme", &request(&fixed(), &["T3"], true))
+        .await
+        .expect_err("the setting no longer serves");
+    assert!(matches!(err, ServiceError::Input(_)), "{err}");
+    assert_eq!(state(&store, "3").await, JobState::Held);
+}
+
 #[tokio::test]
 async fn bad_selections_and_versions_are_refused_by_name() {
     let (ctx, _store, _dir) = fixture(false).await;

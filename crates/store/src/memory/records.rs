@@ -283,6 +283,23 @@ impl SyncState for MemoryStore {
         })
     }
 
+    async fn replace_cursor(
+        &self,
+        tenant: &str,
+        stream: &str,
+        expected: Option<&str>,
+        cursor: &str,
+    ) -> Result<bool, StoreError> {
+        self.with(|s| {
+            let key = (tenant.to_owned(), stream.to_owned());
+            if s.cursors.get(&key).map(String::as_str) != expected {
+                return Ok(false);
+            }
+            s.cursors.insert(key, cursor.to_owned());
+            Ok(true)
+        })
+    }
+
     async fn content_hash(
         &self,
         tenant: &str,

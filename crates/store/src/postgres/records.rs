@@ -424,6 +424,41 @@ impl SyncState for PgStore {
         .map_err(Fail::into_store)
     }
 
+    async fn replace_cursor(
+        &self,
+        tenant: &str,
+        stream: &str,
+        expected: Option<&str>,
+        cursor: &str,
+    ) -> Result<bool, StoreError> {
+        async {
+            let client = self.client().await?;
+            let changed = match expected {
+                None => {
+                    client
+                        .execute(
+                            "INSERT INTO sync_cursors (tenant, stream, cursor, updated_at) VALUES ($1, $2, $3, $4)
+                             ON CONFLICT (tenant, stream) DO NOTHING",
+                            &[&tenant, &stream, &cursor, &now()],
+                        )
+                        .await?
+                }
+                Some(expected) => {
+                    client
+                        .execute(
+                            "UPDATE sync_cursors SET cursor = $3, updated_at = $4
+                             WHERE tenant = $1 AND stream = $2 AND cursor = $5",
+                            &[&tenant, &stream, &cursor, &now(), &expected],
+                        )
+                        .await?
+                }
+            };
+            Ok(changed == 1)
+        }
+        .await
+        .map_err(Fail::into_store)
+    }
+
     async fn content_hash(
         &self,
         tenant: &str,

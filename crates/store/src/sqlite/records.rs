@@ -398,6 +398,32 @@ impl SyncState for SqliteStore {
         .await
     }
 
+    async fn replace_cursor(
+        &self,
+        tenant: &str,
+        stream: &str,
+        expected: Option<&str>,
+        cursor: &str,
+    ) -> Result<bool, StoreError> {
+        let (tenant, stream, cursor) = (tenant.to_owned(), stream.to_owned(), cursor.to_owned());
+        let expected = expected.map(str::to_owned);
+        self.run(move |conn| {
+            let changed = match expected {
+                None => conn.execute(
+                    "INSERT OR IGNORE INTO sync_cursors (tenant, stream, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![tenant, stream, cursor, now()],
+                )?,
+                Some(expected) => conn.execute(
+                    "UPDATE sync_cursors SET cursor = ?3, updated_at = ?4
+                     WHERE tenant = ?1 AND stream = ?2 AND cursor = ?5",
+                    params![tenant, stream, cursor, now(), expected],
+                )?,
+            };
+            Ok(changed == 1)
+        })
+        .await
+    }
+
     async fn content_hash(
         &self,
         tenant: &str,

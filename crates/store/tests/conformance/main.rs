@@ -66,6 +66,7 @@ macro_rules! backend {
                 sync::cursors_and_content_hashes_are_kept_per_tenant_stream_and_entity,
                 sync::content_hashes_are_read_and_written_a_page_at_a_time,
                 sync::a_thousand_and_two_hundred_content_hashes_go_in_one_call,
+                sync::a_cursor_is_replaced_only_if_it_is_still_what_was_read,
                 activations::activation_needs_an_install_and_is_idempotent,
                 activations::rollback_restores_the_previous_activation_for_every_handle,
                 activations::the_generation_moves_on_every_change_and_only_then,
