@@ -354,7 +354,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn saves_on_two_nodes_at_once_make_a_version_each_with_its_own_text() {
         let dir = tempfile::tempdir().expect("tmp");
-        let db = dir.path().join("ferry.db");
+        let db = dir.path().join("shared.sqlite");
         let mut nodes: Vec<Arc<dyn Store>> = Vec::new();
         for _ in 0..2 {
             nodes.push(Arc::new(
