@@ -6,6 +6,7 @@ pub mod customers;
 pub mod holds;
 pub mod nodes;
 pub mod orders;
+pub mod runs;
 pub mod sinks;
 pub mod stack;
 pub mod sync;

@@ -6,6 +6,7 @@
 use std::io::Write as _;
 
 use ferry_tests::ferry;
+use ferry_tests::runs::{plugin_calls, requested, run_detail};
 use ferry_tests::stack::{Options, Stack, TENANT};
 use ferry_tests::sync::{count, sync_job};
 use serde_json::json;
@@ -127,6 +128,39 @@ fn the_catalog_follows_m3_full_then_by_delta() {
     assert_eq!(count(&first, "inserted"), items.len() as u64, "{first}");
     assert_eq!(count(&first, "failed"), 0, "{first}");
     assert_eq!(keys(&stack), items, "every M3 item is a product");
+
+    // The run detail (issue 13, screen 3) shows the sync's plugin calls: the M3 listing it
+    // sent, the mapping, the QuoteWerks write; for the first page and the last, not all of
+    // this run's pages.
+    let detail = run_detail(&stack, "catalog", Some("catalog-sync"));
+    let calls = plugin_calls(&detail);
+    assert!(
+        calls
+            .iter()
+            .any(|c| c["role"] == "erp" && requested(c, "MMS200MI/LstItmByItm")),
+        "no LstItmByItm request in {}",
+        detail["steps"]
+    );
+    for role in ["transform", "quoting"] {
+        assert!(
+            calls.iter().any(|c| c["role"] == role),
+            "no {role} call in {}",
+            detail["steps"]
+        );
+    }
+    let pages = count(&first, "pages");
+    assert!(pages > 2, "{first}");
+    let logged = detail["trail"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["data"]["calls"].is_array())
+        .count();
+    assert_eq!(
+        logged, 2,
+        "entries with calls for {pages} pages: {}",
+        detail["trail"]
+    );
 
     let second = sync_job(&stack, "catalog", &["--full"]);
     assert_eq!(count(&second, "unchanged"), items.len() as u64, "{second}");

@@ -91,6 +91,18 @@ async fn shoot(c: &Client, name: &str) {
 }
 
 /// Waits for an element and returns its text (again when htmx swapped it out meanwhile).
+/// The text of `css` once `ready` holds for it (after 15 s, whatever it is then).
+async fn text_when(c: &Client, css: &str, ready: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = text_of(c, css).await;
+        if ready(&text) || Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn text_of(c: &Client, css: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -218,7 +230,7 @@ fn an_operator_signs_in_finds_a_quote_by_number_and_opens_its_run() {
             .click()
             .await
             .expect("submit");
-        assert_eq!(text_of(&c, "main h1").await, "Runs");
+        assert_eq!(text_when(&c, "main h1", |t| t == "Runs").await, "Runs");
         let table = text_of(&c, "#runs").await;
         assert!(
             table.contains("Q1042") && table.contains("Q1043"),
@@ -247,7 +259,8 @@ fn an_operator_signs_in_finds_a_quote_by_number_and_opens_its_run() {
             .click()
             .await
             .expect("open");
-        let title = text_of(&c, "main h1").await;
+        // A click returns before the next page is there: wait for its title.
+        let title = text_when(&c, "main h1", |t| t.starts_with("Quote")).await;
         assert!(
             title.starts_with("Quote Q1042") && title.contains("done"),
             "{title}"

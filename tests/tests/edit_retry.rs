@@ -5,6 +5,7 @@
 //! again is 409.
 
 use ferry_tests::holds::{HeldQuote, hold_a_mistyped_item, tenant_token, wait_for};
+use ferry_tests::runs::{plugin_calls, requested, run_detail};
 use ferry_tests::stack::{Options, Stack, TENANT};
 use serde_json::Value;
 
@@ -69,28 +70,11 @@ fn a_stopped_quotes_corrected_order_is_sent_once_and_a_finished_run_cant_be_edit
     assert_eq!(items, vec![meant.as_str()], "{:?}", mine[0]);
 
     // The run detail (screen 3): each step's plugin calls with the M3 requests they sent.
-    let detail: Value = http
-        .get(&base)
-        .bearer_auth(&token)
-        .send()
-        .expect("GET run")
-        .json()
-        .expect("json");
-    let calls: Vec<&Value> = detail["steps"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|s| s["calls"].as_array().into_iter().flatten())
-        .collect();
+    let detail = run_detail(&stack, &doc_no, None);
+    let calls = plugin_calls(&detail);
     let head = calls
         .iter()
-        .find(|c| {
-            c["exchanges"].as_array().into_iter().flatten().any(|e| {
-                e["path"]
-                    .as_str()
-                    .is_some_and(|p| p.contains("OIS100MI/AddBatchHead"))
-            })
-        })
+        .find(|c| requested(c, "OIS100MI/AddBatchHead"))
         .unwrap_or_else(|| panic!("no AddBatchHead request in {}", detail["steps"]));
     assert_eq!(head["role"], "erp", "{head}");
     assert_eq!(

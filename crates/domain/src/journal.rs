@@ -15,7 +15,9 @@ use std::task::{Context, Poll};
 
 use serde::{Deserialize, Serialize};
 
-/// Calls a journal keeps between two takes (a step's worth); later ones are counted only.
+/// Calls of one role a journal keeps between two takes (a step's worth); later ones are
+/// counted only. Per role, so a sync page's hundreds of transform calls don't crowd out the
+/// connector calls around them.
 pub const MAX_CALLS: usize = 20;
 /// Exchanges kept per call; later ones are counted only.
 pub const MAX_EXCHANGES: usize = 20;
@@ -241,7 +243,8 @@ impl Journal {
 
     fn push(&self, call: PluginCall) {
         if let Ok(mut calls) = self.calls.lock() {
-            if calls.0.len() < MAX_CALLS {
+            let same_role = calls.0.iter().filter(|c| c.role == call.role).count();
+            if same_role < MAX_CALLS {
                 calls.0.push(call);
             } else {
                 calls.1 += 1;
@@ -337,17 +340,24 @@ mod tests {
     }
 
     #[test]
-    fn bodies_are_cut_and_calls_past_the_cap_only_counted() {
+    fn bodies_are_cut_and_calls_past_a_roles_cap_only_counted() {
         let mut e = Exchange::request("m3", "GET", "x", &[], None);
         e.answered(200, "é".repeat(MAX_BODY).as_bytes());
         let body = e.response_body.unwrap_or_default();
         assert!(body.len() <= MAX_BODY + '…'.len_utf8() && body.ends_with('…'));
         let journal = Journal::new();
+        let call = |role: &str| PluginCall {
+            role: role.into(),
+            ..PluginCall::default()
+        };
+        journal.push(call("erp"));
         for _ in 0..MAX_CALLS + 3 {
-            journal.push(PluginCall::default());
+            journal.push(call("transform"));
         }
+        journal.push(call("quoting"));
         let (calls, dropped) = journal.take();
-        assert_eq!((calls.len(), dropped), (MAX_CALLS, 3));
+        assert_eq!((calls.len(), dropped), (MAX_CALLS + 2, 3));
+        assert_eq!(calls.last().map(|c| c.role.as_str()), Some("quoting"));
         assert_eq!(journal.take().0.len(), 0);
     }
 

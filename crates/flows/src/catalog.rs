@@ -19,6 +19,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant, now_ms, outcome_for};
+use crate::calls::StepCalls;
 use ferry_store::{Claim, Ingested, JobState, NewJob, Outcome, Store, StoreError};
 
 pub const KIND: &str = "catalog-sync";
@@ -342,11 +343,29 @@ pub async fn run(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
     }
 }
 
-/// The run, from the claim's checkpoint to the last page; returns its report.
+/// The run, from the claim's checkpoint to the last page; returns its report. Its plugin
+/// calls go to the trail for the first page of each attempt, the last page and a failure.
 pub async fn sync(
     env: &Tenant,
     store: &dyn Store,
     claim: &Claim,
+) -> Result<CatalogReport, StepError> {
+    let mut calls = StepCalls::new();
+    let result = calls
+        .journal()
+        .scope(pages(env, store, claim, &mut calls))
+        .await;
+    if let Err(e) = &result {
+        calls.failed(store, claim, e).await;
+    }
+    result
+}
+
+async fn pages(
+    env: &Tenant,
+    store: &dyn Store,
+    claim: &Claim,
+    calls: &mut StepCalls,
 ) -> Result<CatalogReport, StepError> {
     let mut cp: Checkpoint = serde_json::from_value(claim.job.checkpoint.clone())
         .map_err(|e| StepError::Fatal(format!("not a catalog checkpoint: {e}")))?;
@@ -411,6 +430,7 @@ pub async fn sync(
         store
             .commit_step(claim, step, &checkpoint, &audit, None)
             .await?;
+        calls.page(store, claim, cp.report.pages, cp.finished).await;
         if cp.finished {
             return Ok(cp.report);
         }

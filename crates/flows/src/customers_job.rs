@@ -10,12 +10,15 @@ use serde_json::json;
 
 use super::merge::record;
 use super::{CustomerPolicy, CustomerRoles, KIND, Side, SyncError, m3_read};
+use crate::calls::{CALLS_STEP, StepCalls};
 use crate::{RetryPolicy, StepError, now_ms, outcome_for};
 use ferry_domain::Change;
 use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
 
 /// The inbox source of ERP events (as `intake::ERP`).
 const SOURCE: &str = crate::intake::ERP;
+/// The one step a customer change has.
+const STEP: &str = "applied";
 
 /// What a customer-change job carries: the customer and the tenant's policy when it arrived.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,12 +83,41 @@ pub async fn run(
         }
     };
     let attempt = u32::try_from(job.attempts).unwrap_or(u32::MAX);
-    // Read here (not inside the merge) so the trail says which M3 record this job applied.
-    let doc = match roles.erp.get_customer(&cp.cuno).await {
-        Ok(doc) => doc,
-        Err(e) => return outcome_for(&StepError::from(e), attempt, retry, now_ms()),
+    let mut calls = StepCalls::new();
+    let error = match calls
+        .journal()
+        .scope(apply(roles, store, &job.tenant, &cp))
+        .await
+    {
+        Ok(message) => {
+            match store
+                .commit_step(claim, STEP, &job.checkpoint, &message, None)
+                .await
+            {
+                Ok(()) => {
+                    calls.log(store, claim, CALLS_STEP, None).await;
+                    return Outcome::Done;
+                }
+                Err(e) => StepError::Store(e),
+            }
+        }
+        Err(e) => e,
     };
-    let error = match m3_read(&job.tenant, roles, store, &cp.policy, &doc).await {
+    calls.failed(store, claim, &error).await;
+    outcome_for(&error, attempt, retry, now_ms())
+}
+
+/// Reads the M3 customer and merges it into the linked QuoteWerks customers; the trail's
+/// message for the change.
+async fn apply(
+    roles: &CustomerRoles,
+    store: &dyn Store,
+    tenant: &str,
+    cp: &Checkpoint,
+) -> Result<String, StepError> {
+    // Read here (not inside the merge) so the trail says which M3 record this job applied.
+    let doc = roles.erp.get_customer(&cp.cuno).await?;
+    match m3_read(tenant, roles, store, &cp.policy, &doc).await {
         Ok(report) => {
             let what = json!({
                 "cuno": cp.cuno, "updated": report.updated_quotewerks,
@@ -93,19 +125,11 @@ pub async fn run(
                 "failed": report.failed, "conflicts": report.conflicts.len(),
                 "m3": record(&cp.policy, Side::M3, &doc),
             });
-            let message = format!("M3 customer {} applied: {what}", cp.cuno);
-            match store
-                .commit_step(claim, "applied", &job.checkpoint, &message, None)
-                .await
-            {
-                Ok(()) => return Outcome::Done,
-                Err(e) => StepError::Store(e),
-            }
+            Ok(format!("M3 customer {} applied: {what}", cp.cuno))
         }
-        Err(SyncError::Role(e)) => StepError::from(e),
-        Err(SyncError::Store(e)) => StepError::Store(e),
-    };
-    outcome_for(&error, attempt, retry, now_ms())
+        Err(SyncError::Role(e)) => Err(StepError::from(e)),
+        Err(SyncError::Store(e)) => Err(StepError::Store(e)),
+    }
 }
 
 #[cfg(test)]

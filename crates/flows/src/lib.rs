@@ -6,6 +6,7 @@
 //! May depend on: the domain (`ferry-domain`), the store's traits (`ferry-store`), tokio,
 //! serde, tracing. Never wasmtime, axum, or the `ferry` crate (`cargo xtask tidy` checks).
 
+pub mod calls;
 pub mod catalog;
 pub mod customers;
 pub mod intake;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant, now_ms, outcome_for};
+use crate::calls::StepCalls;
 use crate::catalog::{every_slot, interval};
 use crate::stock::{self, StockPolicy};
 use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
@@ -247,11 +248,29 @@ impl Pending {
     }
 }
 
-/// The run, from the claim's checkpoint to the last page; returns its report.
+/// The run, from the claim's checkpoint to the last page; returns its report. Its plugin
+/// calls go to the trail for the first page of each attempt, the last page and a failure.
 pub async fn sync(
     env: &Tenant,
     store: &dyn Store,
     claim: &Claim,
+) -> Result<ValuesReport, StepError> {
+    let mut calls = StepCalls::new();
+    let result = calls
+        .journal()
+        .scope(pages(env, store, claim, &mut calls))
+        .await;
+    if let Err(e) = &result {
+        calls.failed(store, claim, e).await;
+    }
+    result
+}
+
+async fn pages(
+    env: &Tenant,
+    store: &dyn Store,
+    claim: &Claim,
+    calls: &mut StepCalls,
 ) -> Result<ValuesReport, StepError> {
     let mut cp: Checkpoint = serde_json::from_value(claim.job.checkpoint.clone())
         .map_err(|e| StepError::Fatal(format!("not a price or stock checkpoint: {e}")))?;
@@ -309,6 +328,7 @@ pub async fn sync(
         store
             .commit_step(claim, step, &checkpoint, &audit, None)
             .await?;
+        calls.page(store, claim, cp.report.pages, cp.finished).await;
         if cp.finished {
             return Ok(cp.report);
         }

@@ -15,10 +15,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use ferry_domain::journal::Journal;
 use ferry_domain::{Context, Document, Issue, MatchCriteria, OrderReceipt, RoleFailure, Severity};
 
 use super::{OverCreditLimit, StepError, Tenant, now_ms, outcome_for};
+use crate::calls::StepCalls;
 use ferry_store::{Claim, LinkRef, Outcome, Store};
 
 pub const KIND: &str = "quote-to-order";
@@ -135,17 +135,16 @@ pub async fn run(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
             };
         }
     };
-    let journal = Journal::new();
     let mut run = Run {
         env,
         store,
         claim,
         cp,
         in_doubt: false,
-        journal: journal.clone(),
+        calls: StepCalls::new(),
         trying: Step::parse(&claim.job.step).next(),
-        step_started: std::time::Instant::now(),
     };
+    let journal = run.calls.journal();
     match journal.scope(drive(&mut run)).await {
         Ok(()) => Outcome::Done,
         Err(e) => {
@@ -162,10 +161,9 @@ struct Run<'a> {
     cp: Checkpoint,
     in_doubt: bool,
     /// Receives the plugin calls made while the run works (`calls.rs` writes them out).
-    journal: Journal,
-    /// The step being worked towards, and since when.
+    calls: StepCalls,
+    /// The step being worked towards.
     trying: Step,
-    step_started: std::time::Instant,
 }
 
 async fn drive(run: &mut Run<'_>) -> Result<(), StepError> {

@@ -20,6 +20,7 @@ use ferry_domain::{Erp, ErrorClass, Quoting, RoleError, RoleFailure};
 use serde_json::json;
 
 use super::{RetryPolicy, StepError, Tenant, now_ms, outcome_for, quote_to_order};
+use crate::calls::{CALLS_STEP, StepCalls};
 use ferry_store::{Claim, Ingested, Link, NewEvent, NewJob, Outcome, Store, StoreError};
 
 pub const KIND: &str = "order-status";
@@ -59,10 +60,20 @@ pub async fn queue(
 }
 
 /// Runs one claimed push-back job.
+/// Its plugin calls go to the job's trail.
 pub async fn run(push: &StatusPush<'_>, store: &dyn Store, claim: &Claim) -> Outcome {
-    match push_back(push, store, &claim.job.key).await {
-        Ok(_) => Outcome::Done,
+    let mut calls = StepCalls::new();
+    let pushed = calls
+        .journal()
+        .scope(push_back(push, store, &claim.job.key))
+        .await;
+    match pushed {
+        Ok(_) => {
+            calls.log(store, claim, CALLS_STEP, None).await;
+            Outcome::Done
+        }
         Err(e) => {
+            calls.failed(store, claim, &e).await;
             let attempt = u32::try_from(claim.job.attempts).unwrap_or(u32::MAX);
             outcome_for(&e, attempt, push.retry, now_ms())
         }
