@@ -23,6 +23,8 @@ pub const MAX_CALLS: usize = 20;
 pub const MAX_EXCHANGES: usize = 20;
 /// Bytes of a request or response body kept (the rest is cut, marked `…`).
 pub const MAX_BODY: usize = 1024;
+/// Bytes of a body masked before it is cut to [`MAX_BODY`] (masking may shorten it).
+const MASKED_WINDOW: usize = 4 * MAX_BODY;
 /// What a masked value reads as.
 pub const MASK: &str = "***";
 
@@ -125,11 +127,14 @@ pub fn secret_name(name: &str) -> bool {
 
 /// A body as text, masked, and cut at [`MAX_BODY`] bytes.
 fn body_text(body: &[u8]) -> String {
-    let masked = mask_text(&String::from_utf8_lossy(body));
-    if masked.len() <= MAX_BODY {
+    // Only the start is kept, so only a bounded start is masked (an M3 page of 500 records is
+    // half a megabyte). A secret value running past the window is masked to its end.
+    let window = &body[..body.len().min(MASKED_WINDOW)];
+    let masked = mask_text(&String::from_utf8_lossy(window));
+    if masked.len() <= MAX_BODY && window.len() == body.len() {
         return masked;
     }
-    let mut end = MAX_BODY;
+    let mut end = MAX_BODY.min(masked.len());
     while !masked.is_char_boundary(end) {
         end -= 1;
     }
@@ -337,6 +342,31 @@ mod tests {
             exchange.request_body.as_deref(),
             Some("{\"token\": \"***\"}")
         );
+    }
+
+    #[test]
+    fn a_long_bodys_start_is_masked_even_when_its_secret_runs_past_what_is_masked() {
+        let records = "{\"ITNO\": \"A1\"},".repeat(20_000);
+        let mut e = Exchange::request("m3", "GET", "x", &[], None);
+        let body = format!(
+            "{{\"access_token\": \"{}\", \"results\": [{records}]}}",
+            "t".repeat(10_000)
+        );
+        e.answered(200, body.as_bytes());
+        let kept = e.response_body.unwrap_or_default();
+        assert!(kept.starts_with("{\"access_token\": \"***"), "{kept}");
+        assert!(!kept.contains("ttt") && kept.ends_with('…'), "{kept}");
+        let mut e = Exchange::request("m3", "GET", "x", &[], None);
+        e.answered(
+            200,
+            format!("{{\"password\": \"p\", \"r\": [{records}]}}").as_bytes(),
+        );
+        let kept = e.response_body.unwrap_or_default();
+        assert!(
+            kept.starts_with("{\"password\": \"***\", \"r\": [{\"ITNO\""),
+            "{kept}"
+        );
+        assert!(kept.len() <= MAX_BODY + '…'.len_utf8(), "{}", kept.len());
     }
 
     #[test]

@@ -201,7 +201,11 @@ fn spawn_ferry(dir: &Path, config: &Path, log: &Path) -> anyhow::Result<Child> {
         .arg("--config")
         .arg(config)
         .arg("serve")
-        .env("FERRY_LOG", "error")
+        // FERRY_BENCH_SERVE_LOG=ferry_flows=debug shows where each page's time goes.
+        .env(
+            "FERRY_LOG",
+            std::env::var("FERRY_BENCH_SERVE_LOG").unwrap_or_else(|_| "error".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::from(std::fs::File::create(log)?))
         .spawn()

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_domain::{Context, Document, DocumentPage, PageRequest, RoleFailure, Value};
 use serde::{Deserialize, Serialize};
@@ -389,6 +389,7 @@ async fn pages(
     let page_size = cp.policy.page_size.clamp(1, 10_000);
     let roles = &env.roles;
     loop {
+        let started = Instant::now();
         let request = PageRequest {
             cursor: cp.cursor.clone(),
             limit: page_size,
@@ -398,6 +399,7 @@ async fn pages(
             None => roles.erp_catalog.list_items(&request).await,
         }
         .map_err(role)?;
+        let listed = started.elapsed();
         let dry_run = cp.options.dry_run;
         let done = apply_page(
             env,
@@ -427,9 +429,17 @@ async fn pages(
         let checkpoint = serde_json::to_value(&cp)
             .map_err(|e| StepError::Fatal(format!("catalog checkpoint: {e}")))?;
         let step = if cp.finished { "synced" } else { "page" };
+        let committing = Instant::now();
         store
             .commit_step(claim, step, &checkpoint, &audit, None)
             .await?;
+        // Where a page's time goes, for whoever wonders why a sync is slow.
+        tracing::debug!(
+            tenant = %env.name, page = cp.report.pages, items = page.documents.len(),
+            list_ms = ms(listed), map_ms = ms(done.mapping), write_ms = ms(done.writing),
+            commit_ms = ms(committing.elapsed()), total_ms = ms(started.elapsed()),
+            "catalog page"
+        );
         calls.page(store, claim, cp.report.pages, cp.finished).await;
         if cp.finished {
             return Ok(cp.report);
@@ -437,10 +447,17 @@ async fn pages(
     }
 }
 
-/// What one page wrote.
+/// What one page wrote, and how long it mapped and wrote.
 struct PageDone {
     written: u64,
     unchanged: u64,
+    mapping: Duration,
+    writing: Duration,
+}
+
+/// Milliseconds, for a log line.
+pub(crate) fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Maps a page's items, upserts the products whose content changed, records their hashes.
@@ -457,6 +474,7 @@ async fn apply_page(
         settings: env.transform_settings.clone(),
         ids: Vec::new(),
     };
+    let started = Instant::now();
     let listed: BTreeSet<&str> = policy.discontinued_items.iter().map(|s| s.trim()).collect();
     // The page's products, each with the key its stored hash is under, its hash, and whether
     // discontinued.
@@ -515,6 +533,8 @@ async fn apply_page(
         let hash = content_hash(&product);
         mapped_page.push((product, key, hash, discontinued));
     }
+    let mapping = started.elapsed();
+    let started = Instant::now();
     // The stored hashes of the whole page, one round trip.
     let keys: Vec<String> = mapped_page.iter().map(|(_, k, _, _)| k.clone()).collect();
     let stored = store.content_hashes(&env.name, HASH_KIND, &keys).await?;
@@ -541,6 +561,8 @@ async fn apply_page(
         return Ok(PageDone {
             written: 0,
             unchanged,
+            mapping,
+            writing: started.elapsed(),
         });
     }
     let mut written = 0u64;
@@ -571,7 +593,12 @@ async fn apply_page(
             }
         }
     }
-    Ok(PageDone { written, unchanged })
+    Ok(PageDone {
+        written,
+        unchanged,
+        mapping,
+        writing: started.elapsed(),
+    })
 }
 
 fn value_text(v: &Value) -> Option<String> {

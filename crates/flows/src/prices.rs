@@ -10,7 +10,7 @@
 //! that crashed resumes at the page it was on. Stock lives in [`crate::stock`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_domain::{Availability, Document, Field, PageRequest, Value};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant, now_ms, outcome_for};
 use crate::calls::StepCalls;
-use crate::catalog::{every_slot, interval};
+use crate::catalog::{every_slot, interval, ms};
 use crate::stock::{self, StockPolicy};
 use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
 
@@ -282,11 +282,14 @@ async fn pages(
     }
     let (page_size, batch_size) = cp.policy.sizes();
     loop {
+        let started = Instant::now();
         let request = PageRequest {
             cursor: cp.cursor.clone(),
             limit: page_size,
         };
         let page = env.roles.erp_catalog.list_items(&request).await?;
+        let listed = started.elapsed();
+        let (mut reading, mut writing) = (Duration::ZERO, Duration::ZERO);
         let keys: Vec<String> = page
             .documents
             .iter()
@@ -298,10 +301,13 @@ async fn pages(
         let before = cp.report.clone();
         for chunk in keys.chunks(batch_size) {
             cp.report.batches += 1;
+            let read = Instant::now();
             let pending = match &cp.policy {
                 Policy::Prices(p) => prices_of(env, p, chunk, &mut cp.report).await?,
                 Policy::Stock(s) => stock::stock_of(env, s, chunk).await?,
             };
+            reading += read.elapsed();
+            let write = Instant::now();
             apply(
                 env,
                 store,
@@ -311,6 +317,7 @@ async fn pages(
                 cp.options.dry_run,
             )
             .await?;
+            writing += write.elapsed();
         }
         cp.report.pages += 1;
         cp.cursor = page.next.clone();
@@ -325,9 +332,17 @@ async fn pages(
         let checkpoint =
             serde_json::to_value(&cp).map_err(|e| StepError::Fatal(format!("checkpoint: {e}")))?;
         let step = if cp.finished { "synced" } else { "page" };
+        let committing = Instant::now();
         store
             .commit_step(claim, step, &checkpoint, &audit, None)
             .await?;
+        // Where a page's time goes, for whoever wonders why a sync is slow.
+        tracing::debug!(
+            tenant = %env.name, kind = %claim.job.kind, page = cp.report.pages, items = keys.len(),
+            list_ms = ms(listed), read_ms = ms(reading), write_ms = ms(writing),
+            commit_ms = ms(committing.elapsed()), total_ms = ms(started.elapsed()),
+            "values page"
+        );
         calls.page(store, claim, cp.report.pages, cp.finished).await;
         if cp.finished {
             return Ok(cp.report);

@@ -39,7 +39,7 @@ pub(crate) fn list_items_changed(since: String, page: PageRequest) -> Result<Pag
         None => (compact_date(&since)?, 0),
     };
     let limit = page.limit.clamp(1, 10_000);
-    let recs = mi.call(
+    let recs = mi.list(
         "MMS200MI",
         "LstItmByChgDate",
         &[("FLMD".into(), from)],

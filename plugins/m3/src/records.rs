@@ -83,7 +83,13 @@ pub(crate) fn key_page(
         page.cursor.clone().unwrap_or_default(),
     )];
     inputs.extend_from_slice(extra);
-    let mut recs = mi.call(program, transaction, &inputs, Some(limit + 1))?;
+    // Items are listed for the catalog sync, lean; customers are merged field by field, where
+    // a blank field is a value.
+    let mut recs = if kind == "item" {
+        mi.list(program, transaction, &inputs, Some(limit + 1))?
+    } else {
+        mi.call(program, transaction, &inputs, Some(limit + 1))?
+    };
     let next = if recs.len() > limit as usize {
         let n = recs.split_off(limit as usize);
         n.first().and_then(|r| r.get(key_field)).cloned()

@@ -157,3 +157,28 @@ fn transaction_not_found_is_fatal_and_conflicts_are_conflicts() {
 fn query_values_are_percent_encoded() {
     assert_eq!(encode("A&B Co/1 ü"), "A%26B%20Co%2F1%20%C3%BC");
 }
+
+#[test]
+fn a_sync_listing_leaves_blank_fields_out_and_every_other_call_keeps_them() {
+    for (api, keep, omit) in [
+        (Api::V2, "excludeempty=false", "excludeempty=true"),
+        (Api::V1, "excludempty=false", "excludempty=true"),
+    ] {
+        let mi = Mi::new(Settings {
+            connection: "m3".into(),
+            api,
+            base_path: "T/M3/m3api-rest".into(),
+            cono: None,
+            divi: None,
+            page_size: 100,
+            bulk_orders: false,
+            bulk_size: 500,
+        });
+        let inputs = [("ITNO".to_string(), String::new())];
+        let call = mi.path("MMS200MI", "LstItmByItm", &inputs, Some(501));
+        let list = mi.path_with("MMS200MI", "LstItmByItm", &inputs, Some(501), Blanks::Omit);
+        assert!(call.contains(keep) && !call.contains(omit), "{call}");
+        assert!(list.contains(omit) && !list.contains(keep), "{list}");
+        assert!(list.contains("maxrecs=501"), "{list}");
+    }
+}
