@@ -203,19 +203,9 @@ impl Mi {
         self.round_trips.get()
     }
 
-    /// The request path of one transaction (relative to the connection's base URL).
+    /// The request path of one transaction (relative to the connection's base URL), its
+    /// blank fields kept or left out of the answer.
     pub fn path(
-        &self,
-        program: &str,
-        transaction: &str,
-        inputs: &[(String, String)],
-        maxrecs: Option<u32>,
-    ) -> String {
-        self.path_with(program, transaction, inputs, maxrecs, Blanks::Keep)
-    }
-
-    /// [`Mi::path`], with blank fields kept or left out of the answer.
-    pub fn path_with(
         &self,
         program: &str,
         transaction: &str,
@@ -329,7 +319,7 @@ impl Mi {
     ) -> Result<Result<Vec<Record>, Nok>, Error> {
         let request = Request {
             method: Method::Get,
-            path: self.path_with(program, transaction, inputs, maxrecs, blanks),
+            path: self.path(program, transaction, inputs, maxrecs, blanks),
             headers: vec![("Accept".into(), "application/json".into())],
             body: None,
         };

@@ -175,8 +175,8 @@ fn a_sync_listing_leaves_blank_fields_out_and_every_other_call_keeps_them() {
             bulk_size: 500,
         });
         let inputs = [("ITNO".to_string(), String::new())];
-        let call = mi.path("MMS200MI", "LstItmByItm", &inputs, Some(501));
-        let list = mi.path_with("MMS200MI", "LstItmByItm", &inputs, Some(501), Blanks::Omit);
+        let call = mi.path("MMS200MI", "LstItmByItm", &inputs, Some(501), Blanks::Keep);
+        let list = mi.path("MMS200MI", "LstItmByItm", &inputs, Some(501), Blanks::Omit);
         assert!(call.contains(keep) && !call.contains(omit), "{call}");
         assert!(list.contains(omit) && !list.contains(keep), "{list}");
         assert!(list.contains("maxrecs=501"), "{list}");
