@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use ferry_domain::journal::Journal;
 use ferry_store::{Claim, Store};
+
+use crate::StepError;
 use serde_json::{Value as Json, json};
 
 /// The step a paged sync's or a customer change's call entries are under (their own step
@@ -56,6 +58,19 @@ impl StepCalls {
         let what = format!("page {page}");
         self.write(store, claim, CALLS_STEP, Some(&what), None)
             .await;
+    }
+
+    /// A run's end: when it failed, the calls since the last entry are written with its error.
+    pub async fn ended<T>(
+        &mut self,
+        store: &dyn Store,
+        claim: &Claim,
+        result: Result<T, StepError>,
+    ) -> Result<T, StepError> {
+        if let Err(e) = &result {
+            self.failed(store, claim, e).await;
+        }
+        result
     }
 
     /// The attempt ended with `error`: the calls since the last entry.

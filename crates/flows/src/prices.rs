@@ -260,10 +260,7 @@ pub async fn sync(
         .journal()
         .scope(pages(env, store, claim, &mut calls))
         .await;
-    if let Err(e) = &result {
-        calls.failed(store, claim, e).await;
-    }
-    result
+    calls.ended(store, claim, result).await
 }
 
 async fn pages(
