@@ -162,8 +162,19 @@ fn the_catalog_follows_m3_full_then_by_delta() {
         detail["trail"]
     );
 
+    let lists = |detail: &serde_json::Value| {
+        plugin_calls(detail)
+            .iter()
+            .filter(|c| c["role"] == "erp")
+            .count()
+    };
+    assert_eq!(lists(&detail), 2, "the first and the last page's listing");
+
     let second = sync_job(&stack, "catalog", &["--full"]);
     assert_eq!(count(&second, "unchanged"), items.len() as u64, "{second}");
+    // Every run shares the key `catalog`: the detail's steps are the newest run's alone.
+    let again = run_detail(&stack, "catalog", Some("catalog-sync"));
+    assert_eq!(lists(&again), 2, "{}", again["steps"]);
     assert_eq!(
         (count(&second, "inserted"), count(&second, "updated")),
         (0, 0),

@@ -90,7 +90,6 @@ async fn shoot(c: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
-/// Waits for an element and returns its text (again when htmx swapped it out meanwhile).
 /// The text of `css` once `ready` holds for it (after 15 s, whatever it is then).
 async fn text_when(c: &Client, css: &str, ready: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -103,6 +102,7 @@ async fn text_when(c: &Client, css: &str, ready: impl Fn(&str) -> bool) -> Strin
     }
 }
 
+/// Waits for an element and returns its text (again when htmx swapped it out meanwhile).
 async fn text_of(c: &Client, css: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {

@@ -10,6 +10,7 @@ use ferry_sim::m3::CustomerChange;
 use ferry_sim::seed::SeedCustomer;
 use ferry_tests::customers::{contact_city, move_and_post, newest_bod, open_quote};
 use ferry_tests::orders::definite_customers;
+use ferry_tests::runs::{plugin_calls, requested, run_detail};
 use ferry_tests::stack::{Options, Stack, TENANT};
 use ferry_tests::sync::{count, sync_json};
 
@@ -81,6 +82,29 @@ fn a_customer_bod_updates_the_linked_quotewerks_contact_and_open_document() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(sold_to_city(&stack, open), "Bodtown");
+
+    // The change's run detail (issue 13) shows the M3 read its job made (written once the
+    // job committed, a moment after the contact changed).
+    let (jobs, _) = customer_jobs(&stack, &linked.cuno);
+    let key = jobs.last().expect("the BOD's job").0.replace('/', "%2F");
+    let read_m3 = |detail: &serde_json::Value| {
+        plugin_calls(detail)
+            .iter()
+            .any(|c| c["role"] == "erp" && requested(c, "CRS610MI"))
+    };
+    let start = Instant::now();
+    loop {
+        let detail = run_detail(&stack, &key, Some("customer-sync"));
+        if read_m3(&detail) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no CRS610MI request in {}",
+            detail["steps"]
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // The BOD's write is Ferry's own: the next run writes nothing back to M3 or QuoteWerks.
     let next = sync_json(&stack, "customers", &[]);

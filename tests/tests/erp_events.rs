@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use ferry_tests::orders::{approve_all, create_quotes, settle_all_done};
+use ferry_tests::runs::{plugin_calls, requested, run_detail};
 use ferry_tests::stack::{ION_TOKEN, Options, Stack, TENANT};
 
 /// The stack with status polling off (the default), so only ERP events push status back.
@@ -114,7 +115,7 @@ fn an_erp_event_whose_status_push_back_fails_is_retried_until_the_quote_shows_it
         "/_control/faults/queue",
         serde_json::json!({ "kind": "500", "target": "OIS100MI/GetHead", "count": 3 }),
     );
-    let (_, bod) = advance(&stack, &expected[0].doc_no, "44");
+    let (orno, bod) = advance(&stack, &expected[0].doc_no, "44");
     // ION's path as configured today (an alias of /events/{tenant}/erp).
     let (status, reply) = post_bod(&stack, &format!("/ion/{TENANT}/events"), &bod);
     assert_eq!(status, 202, "{reply}");
@@ -139,6 +140,26 @@ fn an_erp_event_whose_status_push_back_fails_is_retried_until_the_quote_shows_it
         "SELECT count(*) FROM audit WHERE kind = 'order-status' AND step = 'retry'",
     );
     assert!(retries >= 3, "{retries} retries recorded");
+    // The push-back's run detail (issue 13): its failed attempts and the M3 reads they made.
+    let detail = run_detail(&stack, &orno, Some("order-status"));
+    let failed: u64 = detail["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["failed_attempts"].as_u64())
+        .sum();
+    assert!(
+        failed >= 3,
+        "{failed} failed attempts in {}",
+        detail["steps"]
+    );
+    assert!(
+        plugin_calls(&detail)
+            .iter()
+            .any(|c| c["role"] == "erp" && requested(c, "OIS100MI/GetHead")),
+        "no GetHead request in {}",
+        detail["steps"]
+    );
 }
 
 #[test]

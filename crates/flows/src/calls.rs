@@ -20,6 +20,9 @@ pub const CALLS_STEP: &str = "plugin-calls";
 pub struct StepCalls {
     journal: Journal,
     since: Instant,
+    /// Which run of a job that runs again and again under one key (a tenant's catalog sync)
+    /// the entries belong to, so the run detail can show the newest run's alone.
+    run: Option<String>,
     /// Whether this attempt wrote a page's entry yet ([`StepCalls::page`]).
     logged_a_page: bool,
 }
@@ -35,8 +38,15 @@ impl StepCalls {
         Self {
             journal: Journal::new(),
             since: Instant::now(),
+            run: None,
             logged_a_page: false,
         }
+    }
+
+    /// Names the run the entries belong to (when it started), for a job whose key every run
+    /// shares: the run detail shows the newest run's entries alone.
+    pub fn in_run(&mut self, run: &str) {
+        self.run = Some(run.to_string());
     }
 
     /// The journal a run's work is scoped in (`journal().scope(work)`), so that the calls it
@@ -125,6 +135,7 @@ impl StepCalls {
             None => what,
         };
         let data = json!({
+            "run": self.run,
             "attempt": claim.job.attempts,
             "duration_ms": duration_ms,
             "failed": failed.is_some(),

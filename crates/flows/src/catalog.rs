@@ -179,6 +179,9 @@ pub struct Checkpoint {
     /// When this run started (RFC 3339): the next delta's `since`, once it finishes.
     #[serde(default)]
     pub started_at: Option<String>,
+    /// This run's name in its trail entries ([`run_id`]).
+    #[serde(default)]
+    pub run: Option<String>,
     /// The next page to read (none: the first, or done when `finished`).
     #[serde(default)]
     pub cursor: Option<String>,
@@ -197,6 +200,7 @@ impl Checkpoint {
             policy,
             since: None,
             started_at: None,
+            run: None,
             cursor: None,
             finished: false,
             report: CatalogReport::default(),
@@ -381,6 +385,8 @@ async fn pages(
             None => None,
         };
     }
+    let run = cp.run.get_or_insert_with(|| run_id(now_ms()));
+    calls.in_run(run);
     // Only a real run of the usual kind moves the delta's cursor.
     let moves_cursor = !cp.options.dry_run && cp.options.since.is_none();
     let page_size = cp.policy.page_size.clamp(1, 10_000);
@@ -513,9 +519,10 @@ async fn apply_page(
                 .id
                 .as_deref()
                 .is_some_and(|i| listed.contains(i.trim()))
+            // A blank status may be left out of the listing: missing reads as blank.
             || item
                 .get(&policy.status_field)
-                .and_then(value_text)
+                .map_or_else(|| Some(String::new()), value_text)
                 .is_some_and(|s| policy.discontinued_statuses.iter().any(|d| d.trim() == s));
         if discontinued {
             let inactive = match &policy.inactive_value {
@@ -610,6 +617,14 @@ fn value_text(v: &Value) -> Option<String> {
 fn content_hash(product: &Document) -> String {
     let bytes = serde_json::to_vec(product).unwrap_or_default();
     hex::encode(Sha256::digest(&bytes))
+}
+
+/// A run's name in its trail entries: when it began, to the millisecond (one key's runs
+/// follow each other, so no two begin in the same millisecond).
+pub(crate) fn run_id(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn rfc3339(ms: i64) -> String {

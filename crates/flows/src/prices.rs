@@ -157,6 +157,9 @@ pub struct Checkpoint {
     pub finished: bool,
     #[serde(default)]
     pub report: ValuesReport,
+    /// This run's name in its trail entries (when it began).
+    #[serde(default)]
+    pub run: Option<String>,
 }
 
 /// Queues a run (or queues it again when the last one ended; a queued one stands).
@@ -173,6 +176,7 @@ pub async fn queue(
         cursor: None,
         finished: false,
         report: ValuesReport::default(),
+        run: None,
     };
     let checkpoint = serde_json::to_value(checkpoint)
         .map_err(|e| StoreError::Corrupt(format!("{kind} checkpoint: {e}")))?;
@@ -276,7 +280,12 @@ async fn pages(
         cp.cursor = None;
         cp.finished = false;
         cp.report = ValuesReport::default();
+        cp.run = None;
     }
+    let run = cp
+        .run
+        .get_or_insert_with(|| crate::catalog::run_id(now_ms()));
+    calls.in_run(run);
     let (page_size, batch_size) = cp.policy.sizes();
     loop {
         let started = Instant::now();

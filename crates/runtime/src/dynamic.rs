@@ -1,5 +1,6 @@
 //! Calls any export of any world from JSON, for `ferry plugin run`: arguments are converted by
-//! the function's own WIT types, results back to JSON. Flows use the typed bindings instead.
+//! the function's own WIT types, results back to JSON. Flows use the typed bindings, but for
+//! the customer sync, which calls its roles by name.
 //!
 //! JSON shapes: records are objects (kebab-case field names), variants `{"case": payload}` or
 //! `"case"` without payload, enums strings, options `null` or the value, results
@@ -51,7 +52,14 @@ impl Runtime {
                 available: interface.1.join(", "),
             });
         }
+        // Inside a run's journal (a flow calling by name, like the customer sync), the call and
+        // its exchanges go to the run detail as a typed call's do.
+        let recording = ferry_domain::journal::recording();
+        let started = std::time::Instant::now();
         let mut store = self.new_store(grants);
+        if recording {
+            store.data_mut().exchanges = Some(Vec::new());
+        }
         let deadline_ms = self.settings.call_deadline_ms;
         let pre = plugin.pre.instance_pre();
         let instance =
@@ -78,7 +86,19 @@ impl Runtime {
         }
         let mut results = vec![Val::Bool(false); ty.results().len()];
         let outcome = func.call_async(&mut store, &params, &mut results).await;
-        let call_result = super::call::PluginCall::from_store(store, deadline_ms).finish(outcome);
+        let mut finished = super::call::PluginCall::from_store(store, deadline_ms);
+        let exchanges = finished.take_exchanges();
+        let call_result = finished.finish(outcome);
+        if recording && let Some((role, _)) = super::contract::role_export(&interface.0) {
+            super::roles::journal(
+                role,
+                plugin.digest.clone(),
+                plugin.report.version.clone(),
+                started,
+                call_result.as_ref().err(),
+                exchanges,
+            );
+        }
         call_result?;
         Ok(match results.as_slice() {
             [] => Json::Null,

@@ -2,7 +2,7 @@
 //! listed by change date.
 
 use crate::fields;
-use crate::mi::Mi;
+use crate::mi::{Blanks, Mi};
 use ferry_pdk::{Document, Error, FieldsExt, MatchCriteria, Page, PageRequest, Value, field_error};
 
 use crate::records::*;
@@ -60,8 +60,7 @@ pub(crate) fn matching(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document
         for _ in 0..20 {
             let page = key_page(
                 mi,
-                "CRS610MI",
-                "LstByName",
+                ("CRS610MI", "LstByName"),
                 "CUNM",
                 "customer",
                 &PageRequest {
@@ -69,6 +68,7 @@ pub(crate) fn matching(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document
                     limit: mi.settings.page_size,
                 },
                 &[],
+                Blanks::Keep,
             )?;
             let mut past = false;
             for d in page.documents {
@@ -102,8 +102,7 @@ pub(crate) fn matching(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document
     loop {
         let page = key_page(
             mi,
-            "CRS610MI",
-            "LstByNumber",
+            ("CRS610MI", "LstByNumber"),
             "CUNO",
             "customer",
             &PageRequest {
@@ -111,6 +110,7 @@ pub(crate) fn matching(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document
                 limit: scan_page,
             },
             &[],
+            Blanks::Keep,
         )?;
         seen += page.documents.len();
         found.extend(
@@ -247,11 +247,11 @@ pub(crate) fn list_customers_changed(since: String, page: PageRequest) -> Result
     let lmts = format!("{}000000000", compact_date(&since)?);
     key_page(
         &mi,
-        "CRS610MI",
-        "LstByNumber",
+        ("CRS610MI", "LstByNumber"),
         "CUNO",
         "customer",
         &page,
         &[("LMTS".into(), lmts)],
+        Blanks::Keep,
     )
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::exports::ferry::erp::erp::{Price, StockBalance};
 use crate::fields;
-use crate::mi::Record;
+use crate::mi::{Blanks, Record};
 use ferry_pdk::{Document, Error, Page, PageRequest, Value};
 
 use crate::records::*;
@@ -18,7 +18,16 @@ pub(crate) fn get_item(id: String) -> Result<Document, Error> {
 
 pub(crate) fn list_items(page: PageRequest) -> Result<Page, Error> {
     let mi = client()?;
-    key_page(&mi, "MMS200MI", "LstItmByItm", "ITNO", "item", &page, &[])
+    // Listed lean: a mapping reads a blank field and a missing one alike.
+    key_page(
+        &mi,
+        ("MMS200MI", "LstItmByItm"),
+        "ITNO",
+        "item",
+        &page,
+        &[],
+        Blanks::Omit,
+    )
 }
 
 /// LstItmByChgDate from the date of `since`, oldest change first. The cursor is

@@ -2,7 +2,7 @@
 //! field catalog), keys, settings and start-from-key paging.
 
 use crate::fields;
-use crate::mi::{Mi, Record, Settings};
+use crate::mi::{Blanks, Mi, Record, Settings};
 use ferry_pdk::{Document, Error, Field, FieldError, Page, PageRequest, Value};
 
 pub(crate) fn client() -> Result<Mi, Error> {
@@ -70,12 +70,12 @@ pub(crate) fn inputs_from(
 /// Documents are keyed by `kind`'s id field (CUNO for customers, ITNO for items).
 pub(crate) fn key_page(
     mi: &Mi,
-    program: &str,
-    transaction: &str,
+    (program, transaction): (&str, &str),
     key_field: &str,
     kind: &str,
     page: &PageRequest,
     extra: &[(String, String)],
+    blanks: Blanks,
 ) -> Result<Page, Error> {
     let limit = page.limit.clamp(1, 10_000);
     let mut inputs = vec![(
@@ -83,12 +83,9 @@ pub(crate) fn key_page(
         page.cursor.clone().unwrap_or_default(),
     )];
     inputs.extend_from_slice(extra);
-    // Items are listed for the catalog sync, lean; customers are merged field by field, where
-    // a blank field is a value.
-    let mut recs = if kind == "item" {
-        mi.list(program, transaction, &inputs, Some(limit + 1))?
-    } else {
-        mi.call(program, transaction, &inputs, Some(limit + 1))?
+    let mut recs = match blanks {
+        Blanks::Omit => mi.list(program, transaction, &inputs, Some(limit + 1))?,
+        Blanks::Keep => mi.call(program, transaction, &inputs, Some(limit + 1))?,
     };
     let next = if recs.len() > limit as usize {
         let n = recs.split_off(limit as usize);

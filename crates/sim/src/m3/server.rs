@@ -429,7 +429,12 @@ async fn run_bulk(
                 pad,
                 metadata: false,
             };
-            match st.execute(&program, &t.transaction, &Input::new(fields), max) {
+            // One transaction's panic is that transaction's error, as when each ran apart.
+            let executed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                st.execute(&program, &t.transaction, &Input::new(fields), max)
+            }))
+            .unwrap_or_else(|_| Err(MiError::nok("XSY0001", "", "Sandbox transaction panicked")));
+            match executed {
                 Ok((def, records)) => {
                     ok += 1;
                     results.push(format::v2_result_ok(
@@ -449,7 +454,7 @@ async fn run_bulk(
     let Ok((ok, failed, results)) = ran else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "the bulk request's transactions stopped (simulator panic)\n",
+            "the bulk request stopped (simulator panic)\n",
         )
             .into_response();
     };

@@ -1,5 +1,5 @@
 //! A run's steps as the run detail shows them: from the trail entries the flow writes with
-//! each step's plugin calls (`ferry_flows`' `quote_to_order/calls.rs`), per step its attempts,
+//! each step's plugin calls (`ferry_flows`' `flows/src/calls.rs`), per step its attempts,
 //! how long it took, the plugins that served it (name and version read from the component by
 //! digest) and the HTTP requests they sent, already masked when stored.
 
@@ -90,14 +90,30 @@ impl From<Exchange> for ExchangeView {
     }
 }
 
-/// The steps of a trail, in the order they were first worked on.
+/// The steps of a trail, in the order they were first worked on. A job that runs again and
+/// again under one key (a tenant's catalog sync) names each run in its entries: only the
+/// newest run's count.
 pub fn steps(ctx: &Context, trail: &[AuditEntry]) -> Vec<StepView> {
     let mut plugins: HashMap<String, PluginRef> = HashMap::new();
     let mut steps: Vec<StepView> = Vec::new();
+    let run_of = |e: &AuditEntry| {
+        e.data
+            .get("run")
+            .and_then(|r| r.as_str())
+            .map(str::to_owned)
+    };
+    let newest = trail
+        .iter()
+        .rev()
+        .find(|e| e.data.get("calls").is_some())
+        .and_then(run_of);
     for entry in trail {
         let Some(calls) = entry.data.get("calls") else {
             continue;
         };
+        if newest.is_some() && run_of(entry) != newest {
+            continue;
+        }
         let Ok(calls) = serde_json::from_value::<Vec<PluginCall>>(calls.clone()) else {
             continue;
         };
