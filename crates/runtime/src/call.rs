@@ -21,6 +21,8 @@ use super::engine::Runtime;
 use super::grants::Grants;
 use super::plugin::{Plugin, RolePre};
 use super::state::PluginState;
+use super::turns::Turn;
+use super::warm::Recycle;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum CallError {
@@ -56,7 +58,12 @@ pub struct PluginCall<B> {
     store: CallStore,
     bindings: B,
     deadline_ms: u64,
+    /// Where the instance goes when the call ends cleanly (warm transforms, `warm.rs`); none:
+    /// dropped.
+    recycle: Option<Recycler<B>>,
 }
+
+type Recycler<B> = Box<dyn FnOnce(Store<PluginState>, B) + Send>;
 
 impl PluginCall<()> {
     /// A call made without typed bindings (the dynamic path of `ferry plugin run`).
@@ -65,6 +72,7 @@ impl PluginCall<()> {
             store: CallStore(Some(store)),
             bindings: (),
             deadline_ms,
+            recycle: None,
         }
     }
 }
@@ -97,9 +105,24 @@ impl<B> PluginCall<B> {
         (kept, std::mem::take(&mut state.exchanges_dropped))
     }
 
-    /// Ends the call: classifies a trap, and drops the instance either way.
-    pub fn finish<T>(mut self, result: wasmtime::Result<T>) -> Result<T, CallError> {
-        result.map_err(|e| classify(self.store.get(), self.deadline_ms, e))
+    /// Ends the call: classifies a trap and drops the instance; a call that returned cleanly
+    /// hands a warm transform's instance back for the next call (`warm.rs`).
+    pub fn finish<T>(self, result: wasmtime::Result<T>) -> Result<T, CallError> {
+        let PluginCall {
+            mut store,
+            bindings,
+            deadline_ms,
+            recycle,
+        } = self;
+        match result {
+            Ok(value) => {
+                if let Some(recycle) = recycle {
+                    store.recycle(|parked| recycle(parked, bindings));
+                }
+                Ok(value)
+            }
+            Err(e) => Err(classify(store.get(), deadline_ms, e)),
+        }
     }
 }
 
@@ -115,6 +138,20 @@ impl CallStore {
         self.0
             .as_mut()
             .expect("a call's store lives until the call is dropped")
+    }
+
+    /// Hands the store to `park` when its call ended cleanly (nothing on stderr, no memory
+    /// stop), the tenant's turn given back first; otherwise it is dropped as usual.
+    fn recycle(&mut self, park: impl FnOnce(Store<PluginState>)) {
+        let clean = self.get().data_mut().end_call();
+        if !clean {
+            return;
+        }
+        if let Some(mut store) = self.0.take() {
+            let turn = store.data_mut().turn.take();
+            park(store);
+            drop(turn);
+        }
     }
 }
 
@@ -226,25 +263,10 @@ macro_rules! role_call {
                 });
             };
             // The turn comes first: the deadline counts from when the call may run.
-            let Some(turn) = self.turns.take(&grants.tenant).await else {
-                return Err(CallError::Busy {
-                    tenant: grants.tenant.clone(),
-                    queue_ms: self.settings.tenant_queue_ms,
-                });
-            };
-            let mut store = CallStore(Some(self.new_store(grants)));
-            store.get().data_mut().turn = Some(turn);
-            match pre.instantiate_async(store.get()).await {
-                Ok(bindings) => Ok(PluginCall {
-                    store,
-                    bindings,
-                    deadline_ms: self.settings.call_deadline_ms,
-                }),
-                Err(e) => match classify(store.get(), self.settings.call_deadline_ms, e) {
-                    CallError::Trap { message } => Err(CallError::Instantiate { message }),
-                    other => Err(other),
-                },
-            }
+            let turn = self.turn(&grants).await?;
+            let mut store = self.call_store(grants, turn);
+            let instantiated = pre.instantiate_async(store.get()).await;
+            self.instantiated(store, instantiated)
         }
     };
 }
@@ -262,7 +284,115 @@ impl Runtime {
         QuotingConnectorV1_1,
         "quoting-connector@1.1"
     );
-    role_call!(transform, Transform, Transform, "transform");
+
+    /// Instantiates transform `plugin` for one call with the tenant's `grants`, or takes up
+    /// the warm instance its last clean call under these grants left (`warm.rs`).
+    #[cfg(feature = "raw-contract")]
+    pub async fn transform(
+        &self,
+        plugin: &Plugin,
+        grants: Arc<Grants>,
+    ) -> Result<PluginCall<Transform>, CallError> {
+        self.transform_call(plugin, grants).await
+    }
+
+    /// [`Runtime::transform`] (public only with feature `raw-contract`).
+    #[cfg(not(feature = "raw-contract"))]
+    pub(crate) async fn transform(
+        &self,
+        plugin: &Plugin,
+        grants: Arc<Grants>,
+    ) -> Result<PluginCall<Transform>, CallError> {
+        self.transform_call(plugin, grants).await
+    }
+
+    async fn transform_call(
+        &self,
+        plugin: &Plugin,
+        grants: Arc<Grants>,
+    ) -> Result<PluginCall<Transform>, CallError> {
+        let RolePre::Transform(pre) = &plugin.pre else {
+            return Err(CallError::WrongRole {
+                plugin: plugin.label(),
+                expected: "transform",
+                actual: plugin.role.world(),
+            });
+        };
+        let turn = self.turn(&grants).await?;
+        let deadline_ms = self.settings.call_deadline_ms;
+        let recycler = |calls| -> Option<Recycler<Transform>> {
+            if !self.warm.enabled() {
+                return None;
+            }
+            let recycle = Recycle {
+                pool: self.warm.clone(),
+                digest: plugin.digest.clone(),
+                grants: grants.clone(),
+                calls,
+            };
+            Some(Box::new(move |store, bindings| {
+                recycle.pool.clone().put(recycle, store, bindings)
+            }))
+        };
+        if let Some(idle) = self.warm.take(&plugin.digest, &grants) {
+            let mut store = idle.store;
+            store.set_epoch_deadline(1);
+            store
+                .data_mut()
+                .begin_call(self.settings.call_deadline(), turn);
+            return Ok(PluginCall {
+                recycle: recycler(idle.calls),
+                store: CallStore(Some(store)),
+                bindings: idle.bindings,
+                deadline_ms,
+            });
+        }
+        let recycle = recycler(0);
+        let mut store = self.call_store(grants, turn);
+        let instantiated = pre.instantiate_async(store.get()).await;
+        let mut call = self.instantiated(store, instantiated)?;
+        call.recycle = recycle;
+        Ok(call)
+    }
+
+    /// The tenant's turn at running guest code, or `Busy` once its queue wait runs out.
+    async fn turn(&self, grants: &Grants) -> Result<Turn, CallError> {
+        self.turns
+            .take(&grants.tenant)
+            .await
+            .ok_or_else(|| CallError::Busy {
+                tenant: grants.tenant.clone(),
+                queue_ms: self.settings.tenant_queue_ms,
+            })
+    }
+
+    fn call_store(&self, grants: Arc<Grants>, turn: Turn) -> CallStore {
+        let mut store = CallStore(Some(self.new_store(grants)));
+        store.get().data_mut().turn = Some(turn);
+        store
+    }
+
+    /// The call, or why its instance could not be made (a trap while starting is reported as
+    /// `Instantiate`).
+    fn instantiated<B>(
+        &self,
+        mut store: CallStore,
+        instantiated: wasmtime::Result<B>,
+    ) -> Result<PluginCall<B>, CallError> {
+        let deadline_ms = self.settings.call_deadline_ms;
+        match instantiated {
+            Ok(bindings) => Ok(PluginCall {
+                store,
+                bindings,
+                deadline_ms,
+                recycle: None,
+            }),
+            Err(e) => match classify(store.get(), deadline_ms, e) {
+                CallError::Trap { message } => Err(CallError::Instantiate { message }),
+                other => Err(other),
+            },
+        }
+    }
 
     /// A store for one call: limits, deadline (covering instantiation and the call), grants.
     /// Guest code yields its thread at every epoch tick, and is stopped (`Trap::Interrupt`,

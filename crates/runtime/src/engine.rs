@@ -14,6 +14,7 @@ use super::compile_cache::CompileCache;
 use super::contract::Role;
 use super::state::PluginState;
 use super::turns::Turns;
+use super::warm::WarmTransforms;
 
 /// Limits and knobs for every plugin call. Defaults suit connectors and transforms written in
 /// Rust; Python components need a larger memory cap (set per deployment).
@@ -45,6 +46,9 @@ pub struct RuntimeSettings {
     pub tenant_queue_ms: u64,
     /// Threads that run the server's plugin calls apart from its I/O threads; 0: one per core.
     pub guest_threads: usize,
+    /// Transform instances kept warm between calls, across all tenants (each serves only the
+    /// same component under the same grants; see `warm.rs`); 0: a fresh instance every call.
+    pub warm_instances: usize,
 }
 
 impl Default for RuntimeSettings {
@@ -61,6 +65,7 @@ impl Default for RuntimeSettings {
             tenant_concurrency: 0,
             tenant_queue_ms: 5_000,
             guest_threads: 0,
+            warm_instances: 16,
         }
     }
 }
@@ -114,6 +119,7 @@ pub struct Runtime {
     pub(crate) linkers: Linkers,
     pub(crate) cache: CompileCache,
     pub(crate) turns: Turns,
+    pub(crate) warm: Arc<WarmTransforms>,
     guest: GuestPool,
     pooling: bool,
     _ticker: EpochTicker,
@@ -159,12 +165,14 @@ impl Runtime {
             Duration::from_millis(settings.tenant_queue_ms),
         );
         let guest = GuestPool::new(settings.guest_threads);
+        let warm = WarmTransforms::new(settings.warm_instances);
         Ok(Arc::new(Self {
             engine,
             settings,
             linkers,
             cache,
             turns,
+            warm,
             guest,
             pooling,
             _ticker: ticker,

@@ -1,5 +1,5 @@
 //! The plugin runtime: one wasmtime `Engine`, compiled components cached on disk, a fresh
-//! bounded instance per call, the capabilities plugins are granted, and the per-tenant registry.
+//! bounded instance per call (a transform's kept warm for its next clean call), the capabilities plugins are granted, and the per-tenant registry.
 //!
 //! May depend on: wasmtime and what the capabilities need (reqwest, rusqlite, tiberius), the
 //! domain (the role traits it implements in `roles/`) and the store's `Activations` trait.
@@ -29,6 +29,7 @@ pub mod registry;
 pub mod roles;
 mod state;
 mod turns;
+mod warm;
 
 pub use call::{CallError, PluginCall};
 pub use contract::{ContractError, ContractReport, Role};

@@ -68,6 +68,27 @@ impl PluginState {
         }
     }
 
+    /// Ends a call whose instance may serve another (`warm.rs`): whether it ended cleanly
+    /// (nothing on stderr, which is where a guest's panic goes; the memory cap never refused
+    /// it), with what one call may take or leave behind reset for the next.
+    pub(crate) fn end_call(&mut self) -> bool {
+        if self.limiter.memory_denied || !self.stderr.contents().is_empty() {
+            return false;
+        }
+        self.logs_left = LOG_LINES_PER_CALL;
+        self.logs_dropped = 0;
+        self.details = Default::default();
+        self.exchanges = None;
+        self.exchanges_dropped = 0;
+        true
+    }
+
+    /// Starts another call on a warm instance: a new budget and the tenant's turn.
+    pub(crate) fn begin_call(&mut self, budget: Duration, turn: Turn) {
+        self.deadline = Instant::now() + budget;
+        self.turn = Some(turn);
+    }
+
     /// What is left of this call's budget (zero once it has run out).
     pub(crate) fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())

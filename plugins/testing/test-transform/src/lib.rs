@@ -46,6 +46,12 @@ impl Guest for TestTransform {
         match kind.as_str() {
             // The cheapest possible call: what instantiation + call overhead costs.
             "trivial" => ok(DocumentBuilder::new("trivial").build()),
+            // How many calls this instance has served (the host's warm-instance tests).
+            "calls" => {
+                static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                ok(DocumentBuilder::new("calls").text("outcome", n.to_string()).build())
+            }
             "echo" => {
                 let mut out = input;
                 out.set("MappedBy", Value::Text(format!("test-transform {VERSION}")));
