@@ -324,14 +324,14 @@ impl Runtime {
             if !self.warm.enabled() {
                 return None;
             }
+            let pool = self.warm.clone();
             let recycle = Recycle {
-                pool: self.warm.clone(),
                 digest: plugin.digest.clone(),
                 grants: grants.clone(),
                 calls,
             };
             Some(Box::new(move |store, bindings| {
-                recycle.pool.clone().put(recycle, store, bindings)
+                pool.put(recycle, store, bindings)
             }))
         };
         if let Some(idle) = self.warm.take(&plugin.digest, &grants) {

@@ -38,9 +38,8 @@ pub(crate) struct Idle {
     parked: Instant,
 }
 
-/// Where a call's instance goes when it ends cleanly.
+/// What a call's instance may serve when it is parked.
 pub(crate) struct Recycle {
-    pub(crate) pool: Arc<WarmTransforms>,
     pub(crate) digest: String,
     pub(crate) grants: Arc<Grants>,
     pub(crate) calls: u32,
