@@ -171,7 +171,7 @@ fn benches(c: &mut Criterion) {
         let out = vrl_baseline::output(&vrl.run(event.clone()));
         assert_eq!(
             vrl_baseline::sorted(native_out.document.clone()),
-            out,
+            vrl_baseline::sorted(out),
             "the VRL program and the mapping file disagree"
         );
         (vrl, event)

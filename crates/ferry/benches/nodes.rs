@@ -18,12 +18,12 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use common::serve::{spawn_node, table};
 use ferry_sim::quotewerks::{DEFAULT_SECRET_HEADER, NewLine, NewQuote, SoldTo};
 use ferry_sim::seed;
 use ferry_sim::stack::{FerrySettings, READY, SimStack, StackOptions, TRANSFERRED};
@@ -330,14 +330,6 @@ impl Bench {
     }
 }
 
-/// The config's table `key`, made when it is missing.
-fn table<'a>(doc: &'a mut toml::Table, key: &str) -> anyhow::Result<&'a mut toml::Table> {
-    doc.entry(key)
-        .or_insert_with(|| toml::Table::new().into())
-        .as_table_mut()
-        .with_context(|| format!("[{key}] is not a table"))
-}
-
 /// `n` quotes of 2-3 product lines, already approved (no webhook yet): (document id, doc no).
 fn create_quotes(
     stack: &SimStack,
@@ -378,53 +370,4 @@ fn create_quotes(
             Ok((doc.id.to_string(), doc.doc_no.clone()))
         })
         .collect()
-}
-
-/// Starts one `ferry serve` node and waits for its READY line: the child and its base URL.
-fn spawn_node(
-    dir: &Path,
-    config: &Path,
-    data: &Path,
-    log: &Path,
-    pg: Option<&str>,
-) -> anyhow::Result<(Child, String)> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    cmd.current_dir(dir)
-        .arg("--config")
-        .arg(config)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("serve")
-        .env("FERRY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(log)?));
-    if let Some(url) = pg {
-        cmd.env("FERRY_DATABASE_URL", url);
-    }
-    let mut child = cmd.spawn().context("starting ferry serve")?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let url = loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("READY ") => {
-                let ready: serde_json::Value = serde_json::from_str(&line["READY ".len()..])?;
-                break ready["base_url"]
-                    .as_str()
-                    .context("no base_url in the READY line")?
-                    .to_string();
-            }
-            Some(Ok(_)) => {}
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                anyhow::bail!(
-                    "ferry serve exited before it was ready:\n{}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-            }
-        }
-    };
-    // Keep reading stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok((child, url))
 }

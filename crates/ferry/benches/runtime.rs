@@ -1,7 +1,8 @@
 //! Runtime benchmarks (`cargo xtask bench`), each beside its baseline in the same run:
-//! - a fresh instance + call of a trivial transform (the per-call overhead; goal ≤ 10 µs);
-//! - a 20-line quote through the test transform component vs the same mapping compiled
-//!   natively (the same source file, `include!`d; goal ≤ 2x);
+//! - a call of a trivial transform, on a fresh instance (`warm_instances = 0`) and on a warm one
+//!   (the default: the same component under the same grants; the per-call overhead; goal ≤ 10 µs);
+//! - a 20-line quote through the test transform component, fresh and warm, vs the same mapping
+//!   compiled natively (the same source file, `include!`d; goal ≤ 1.5x);
 //! - loading a component from the disk cache vs compiling it cold.
 
 mod common;
@@ -100,6 +101,17 @@ fn benches(c: &mut Criterion) {
         rt.load(&component("test_transform"), Some(Role::Transform))
             .expect("load"),
     );
+    // The same component on a runtime that never reuses an instance: every call instantiates.
+    let fresh_rt = Runtime::new(RuntimeSettings {
+        warm_instances: 0,
+        ..settings()
+    })
+    .expect("runtime");
+    let fresh_plugin = Arc::new(
+        fresh_rt
+            .load(&component("test_transform"), Some(Role::Transform))
+            .expect("load"),
+    );
     let grants = Arc::new(Grants::for_tenant("bench").with_plugin("bench", BTreeMap::new()));
     let empty = Document {
         kind: "x".into(),
@@ -113,8 +125,19 @@ fn benches(c: &mut Criterion) {
         ids: vec![],
     };
 
-    let mut g = c.benchmark_group("instantiate_and_call");
-    g.bench_function("trivial_transform", |b| {
+    let mut g = c.benchmark_group("trivial_call");
+    g.bench_function("fresh_instance", |b| {
+        b.to_async(&tokio).iter(|| async {
+            fresh_rt
+                .transform(&fresh_plugin, grants.clone())
+                .await
+                .expect("instantiate")
+                .map("trivial", &empty, &ctx)
+                .await
+                .expect("call")
+        })
+    });
+    g.bench_function("warm_instance", |b| {
         b.to_async(&tokio).iter(|| async {
             rt.transform(&plugin, grants.clone())
                 .await
@@ -146,7 +169,18 @@ fn benches(c: &mut Criterion) {
     g.bench_function("native_rust", |b| {
         b.iter(|| native::quote_to_order(std::hint::black_box(&q), "100").expect("native"))
     });
-    g.bench_function("wasm_component", |b| {
+    g.bench_function("wasm_component_fresh", |b| {
+        b.to_async(&tokio).iter(|| async {
+            fresh_rt
+                .transform(&fresh_plugin, grants.clone())
+                .await
+                .expect("instantiate")
+                .map("quote-to-order", &q, &ctx)
+                .await
+                .expect("call")
+        })
+    });
+    g.bench_function("wasm_component_warm", |b| {
         b.to_async(&tokio).iter(|| async {
             rt.transform(&plugin, grants.clone())
                 .await

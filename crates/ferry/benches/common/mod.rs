@@ -2,6 +2,8 @@
 // Each benchmark uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod serve;
+
 use std::path::PathBuf;
 
 /// `FERRY_PLUGIN_DIR`, else target/plugins (`ferry_layout`).

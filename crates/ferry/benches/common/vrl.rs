@@ -129,12 +129,23 @@ fn from_vrl(value: &VrlValue) -> Value {
     }
 }
 
-/// A document with its header's and lines' fields sorted by name, to compare with `output`.
+/// A document with its header's and lines' fields sorted by name and its decimals without
+/// trailing zeros (the engine writes an amount at its scale, "3.70"; VRL's float says "3.7"),
+/// to compare the engine's output with `output`.
 pub fn sorted(mut doc: Document) -> Document {
-    let by_name = |fields: &mut Vec<Field>| fields.sort_by(|a, b| a.name.cmp(&b.name));
-    by_name(&mut doc.fields);
+    let tidy = |fields: &mut Vec<Field>| {
+        fields.sort_by(|a, b| a.name.cmp(&b.name));
+        for field in fields {
+            if let Value::Decimal(s) = &field.value
+                && let Ok(d) = s.parse::<rust_decimal::Decimal>()
+            {
+                field.value = Value::Decimal(d.normalize().to_string());
+            }
+        }
+    };
+    tidy(&mut doc.fields);
     for line in &mut doc.lines {
-        by_name(&mut line.fields);
+        tidy(&mut line.fields);
     }
     doc
 }
