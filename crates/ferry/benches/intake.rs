@@ -20,8 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use common::serve::{spawn_node, table};
+use common::serve::{Serve, spawn_serve, stop, table};
 use ferry_sim::quotewerks::DEFAULT_SECRET_HEADER;
 use ferry_sim::stack::{FerrySettings, SimStack, StackOptions};
 use futures_util::StreamExt;
@@ -41,16 +40,10 @@ struct Row {
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().any(|a| a == "--list") {
-        println!("intake: benchmark");
+    if common::listed("intake") {
         return Ok(());
     }
-    let number = |var: &str, default: usize| -> anyhow::Result<usize> {
-        match std::env::var(var) {
-            Ok(s) => s.trim().parse().with_context(|| format!("{var}: a number")),
-            Err(_) => Ok(default),
-        }
-    };
+    let number = common::env_number;
     let posts = number("FERRY_BENCH_INTAKE_POSTS", 20_000)?;
     let secs = number("FERRY_BENCH_INTAKE_SECS", 6)? as u64;
     anyhow::ensure!(posts >= 1 && secs >= 1, "at least one post and one second");
@@ -76,8 +69,17 @@ fn main() -> anyhow::Result<()> {
         let config = stack.dir.join("intake.toml");
         write_config(&stack.config_path, &config)?;
         let log = stack.dir.join("ferry.log");
-        let (mut child, url) =
-            spawn_node(&stack.dir, &config, &stack.dir.join("data"), &log, None)?;
+        let data = stack.dir.join("data");
+        let (child, url) = spawn_serve(
+            &stack.dir,
+            Serve {
+                config: &config,
+                data: Some(&data),
+                log: &log,
+                filter: "warn",
+                pg: None,
+            },
+        )?;
         let ferry = Target {
             url: format!("{url}/hooks/{}/quotewerks", stack.tenant),
             secret: stack.webhook_secret.clone(),
@@ -97,11 +99,7 @@ fn main() -> anyhow::Result<()> {
             anyhow::Ok(rows)
         }
         .await;
-        let _ = child.kill();
-        let _ = child.wait();
-        if outcome.is_err() {
-            eprintln!("{}", std::fs::read_to_string(&log).unwrap_or_default());
-        }
+        stop(child, &log, outcome.is_err());
         stack.shutdown().await;
         outcome
     })?;

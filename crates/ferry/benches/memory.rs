@@ -10,12 +10,11 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use common::serve::{Serve, spawn_serve};
 use ferry_sim::quotewerks::{DEFAULT_SECRET_HEADER, NewLine, NewQuote, SoldTo};
 use ferry_sim::seed;
 use ferry_sim::stack::{FerrySettings, READY, SimStack, StackOptions, TRANSFERRED};
@@ -37,8 +36,7 @@ struct Run {
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().any(|a| a == "--list") {
-        println!("memory: benchmark");
+    if common::listed("memory") {
         return Ok(());
     }
     let sizes: Vec<usize> = match std::env::var("FERRY_BENCH_TENANTS") {
@@ -139,7 +137,17 @@ async fn run(n: usize, prepare: bool) -> anyhow::Result<Run> {
     drop(stack.ferry_listener.take());
 
     let log = stack.dir.join("ferry.log");
-    let (mut child, pid) = spawn_ferry(&stack.dir, &stack.config_path, &log)?;
+    let (mut child, _) = spawn_serve(
+        &stack.dir,
+        Serve {
+            config: &stack.config_path,
+            data: None,
+            log: &log,
+            filter: "warn,ferry::tenant=info",
+            pg: None,
+        },
+    )?;
+    let pid = child.id();
     let outcome = async {
         // Let start-up work (activations, first compiles) settle before reading.
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -262,39 +270,6 @@ fn write_config(path: &Path, names: &[String], prepare: bool) -> anyhow::Result<
     }
     std::fs::write(path, toml::to_string(&doc)?)?;
     Ok(())
-}
-
-/// Starts `ferry serve` and waits for its READY line; its log goes to `log`.
-fn spawn_ferry(dir: &Path, config: &Path, log: &Path) -> anyhow::Result<(Child, u32)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .current_dir(dir)
-        .arg("--config")
-        .arg(config)
-        .arg("serve")
-        .env("FERRY_LOG", "warn,ferry::tenant=info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(log)?))
-        .spawn()
-        .context("starting ferry serve")?;
-    let pid = child.id();
-    let stdout = child.stdout.take().context("stdout")?;
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("READY ") => break,
-            Some(Ok(_)) => {}
-            _ => {
-                let _ = child.kill();
-                anyhow::bail!(
-                    "ferry serve exited before it was ready:\n{}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-            }
-        }
-    }
-    // Keep reading stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok((child, pid))
 }
 
 /// The process's resident set (KiB), from /proc/PID/status.

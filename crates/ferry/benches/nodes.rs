@@ -23,7 +23,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use common::serve::{spawn_node, table};
+use common::serve::{Serve, spawn_serve, table};
 use ferry_sim::quotewerks::{DEFAULT_SECRET_HEADER, NewLine, NewQuote, SoldTo};
 use ferry_sim::seed;
 use ferry_sim::stack::{FerrySettings, READY, SimStack, StackOptions, TRANSFERRED};
@@ -61,16 +61,10 @@ impl Row {
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().any(|a| a == "--list") {
-        println!("nodes: benchmark");
+    if common::listed("nodes") {
         return Ok(());
     }
-    let number = |var: &str, default: usize| -> anyhow::Result<usize> {
-        match std::env::var(var) {
-            Ok(s) => s.trim().parse().with_context(|| format!("{var}: a number")),
-            Err(_) => Ok(default),
-        }
-    };
+    let number = common::env_number;
     let quotes = number("FERRY_BENCH_NODES_QUOTES", 150)?;
     let webhooks = number("FERRY_BENCH_NODES_WEBHOOKS", 2000)?;
     let rate = number("FERRY_BENCH_NODES_RATE", 40)?;
@@ -187,7 +181,16 @@ impl Bench {
         let outcome = async {
             for (i, log) in logs.iter().enumerate() {
                 let data = stack.dir.join(format!("node{i}"));
-                let (child, url) = spawn_node(&stack.dir, &config, &data, log, pg)?;
+                let (child, url) = spawn_serve(
+                    &stack.dir,
+                    Serve {
+                        config: &config,
+                        data: Some(&data),
+                        log,
+                        filter: "warn",
+                        pg,
+                    },
+                )?;
                 children.push(child);
                 urls.push(url);
             }

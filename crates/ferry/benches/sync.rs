@@ -10,12 +10,12 @@
 //! connector's `bulk_size = 1` (what the host's per-item fallback for an erp 1.0-1.2 component
 //! sends; N from `FERRY_BENCH_SYNC_BASELINE_ITEMS`, default the same N).
 
-use std::io::{BufRead, Write as _};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::io::Write as _;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use common::serve::{Serve, spawn_serve, stop};
 use ferry_sim::m3::{ItemChange, StockChange};
 use ferry_sim::stack::{FerrySettings, SimStack, StackOptions};
 use rust_decimal::Decimal;
@@ -28,16 +28,10 @@ const WAREHOUSE: &str = "200";
 type Row = (String, Duration, u64, u64);
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().any(|a| a == "--list") {
-        println!("sync: benchmark");
+    if common::listed("sync") {
         return Ok(());
     }
-    let number = |var: &str, default: usize| -> anyhow::Result<usize> {
-        match std::env::var(var) {
-            Ok(s) => s.trim().parse().with_context(|| format!("{var}: a number")),
-            Err(_) => Ok(default),
-        }
-    };
+    let number = common::env_number;
     let items = number("FERRY_BENCH_SYNC_ITEMS", 100_000)?;
     let baseline_items = number("FERRY_BENCH_SYNC_BASELINE_ITEMS", items)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
@@ -105,7 +99,18 @@ async fn run(items: usize, bulk_size: Option<&str>) -> anyhow::Result<Vec<Row>> 
     drop(config);
     drop(stack.ferry_listener.take());
     let log = stack.dir.join("ferry.log");
-    let mut child = spawn_ferry(&stack.dir, &stack.config_path, &log)?;
+    // FERRY_BENCH_SERVE_LOG=ferry_flows=debug shows where each page's time goes.
+    let filter = std::env::var("FERRY_BENCH_SERVE_LOG").unwrap_or_else(|_| "error".into());
+    let (child, _) = spawn_serve(
+        &stack.dir,
+        Serve {
+            config: &stack.config_path,
+            data: None,
+            log: &log,
+            filter: &filter,
+            pg: None,
+        },
+    )?;
     let label = if bulk_size.is_some() {
         "per-item"
     } else {
@@ -185,46 +190,7 @@ async fn run(items: usize, bulk_size: Option<&str>) -> anyhow::Result<Vec<Row>> 
         anyhow::Ok(rows)
     }
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
-    if outcome.is_err() {
-        eprintln!("{}", std::fs::read_to_string(&log).unwrap_or_default());
-    }
+    stop(child, &log, outcome.is_err());
     stack.shutdown().await;
     outcome
-}
-
-/// Starts `ferry serve` and waits for its READY line; its log goes to `log`.
-fn spawn_ferry(dir: &Path, config: &Path, log: &Path) -> anyhow::Result<Child> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .current_dir(dir)
-        .arg("--config")
-        .arg(config)
-        .arg("serve")
-        // FERRY_BENCH_SERVE_LOG=ferry_flows=debug shows where each page's time goes.
-        .env(
-            "FERRY_LOG",
-            std::env::var("FERRY_BENCH_SERVE_LOG").unwrap_or_else(|_| "error".into()),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(log)?))
-        .spawn()
-        .context("starting ferry serve")?;
-    let stdout = child.stdout.take().context("stdout")?;
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("READY ") => break,
-            Some(Ok(_)) => {}
-            _ => {
-                let _ = child.kill();
-                anyhow::bail!(
-                    "ferry serve exited before it was ready:\n{}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-            }
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok(child)
 }

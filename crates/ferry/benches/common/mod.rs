@@ -6,6 +6,24 @@ pub mod serve;
 
 use std::path::PathBuf;
 
+/// Whether the bench was asked only to list itself (`cargo bench -- --list`); says its name.
+pub fn listed(name: &str) -> bool {
+    let list = std::env::args().any(|a| a == "--list");
+    if list {
+        println!("{name}: benchmark");
+    }
+    list
+}
+
+/// The number in environment variable `var`, else `default`.
+pub fn env_number(var: &str, default: usize) -> anyhow::Result<usize> {
+    use anyhow::Context;
+    match std::env::var(var) {
+        Ok(s) => s.trim().parse().with_context(|| format!("{var}: a number")),
+        Err(_) => Ok(default),
+    }
+}
+
 /// `FERRY_PLUGIN_DIR`, else target/plugins (`ferry_layout`).
 pub fn plugin_dir() -> PathBuf {
     ferry_layout::component_dir()

@@ -7,29 +7,34 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::Context;
 
-/// Starts one `ferry serve` (config `config`, data under `data`, stderr to `log`, the store
-/// named by `FERRY_DATABASE_URL = pg` when given) and waits for its READY line: the child and
-/// its base URL.
-pub fn spawn_node(
-    dir: &Path,
-    config: &Path,
-    data: &Path,
-    log: &Path,
-    pg: Option<&str>,
-) -> anyhow::Result<(Child, String)> {
+/// How to start one `ferry serve`.
+pub struct Serve<'a> {
+    pub config: &'a Path,
+    /// `--data-dir`; none: the config's.
+    pub data: Option<&'a Path>,
+    /// Its stderr goes here.
+    pub log: &'a Path,
+    /// `FERRY_LOG`.
+    pub filter: &'a str,
+    /// The store named by `FERRY_DATABASE_URL`; none: the config's.
+    pub pg: Option<&'a str>,
+}
+
+/// Starts `ferry serve` in `dir` and waits for its READY line: the child and its base URL.
+pub fn spawn_serve(dir: &Path, serve: Serve<'_>) -> anyhow::Result<(Child, String)> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    cmd.current_dir(dir)
-        .arg("--config")
-        .arg(config)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("serve")
-        .env("FERRY_LOG", "warn")
+    cmd.current_dir(dir).arg("--config").arg(serve.config);
+    if let Some(data) = serve.data {
+        cmd.arg("--data-dir").arg(data);
+    }
+    cmd.arg("serve")
+        .env("FERRY_LOG", serve.filter)
         .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(log)?));
-    if let Some(url) = pg {
+        .stderr(Stdio::from(std::fs::File::create(serve.log)?));
+    if let Some(url) = serve.pg {
         cmd.env("FERRY_DATABASE_URL", url);
     }
+    let log = serve.log;
     let mut child = cmd.spawn().context("starting ferry serve")?;
     let stdout = child.stdout.take().context("stdout")?;
     let mut lines = std::io::BufReader::new(stdout).lines();
@@ -56,6 +61,15 @@ pub fn spawn_node(
     // Keep reading stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     Ok((child, url))
+}
+
+/// Stops a `ferry serve` started by [`spawn_serve`]; when its run `failed`, prints its log.
+pub fn stop(mut child: Child, log: &Path, failed: bool) {
+    let _ = child.kill();
+    let _ = child.wait();
+    if failed {
+        eprintln!("{}", std::fs::read_to_string(log).unwrap_or_default());
+    }
 }
 
 /// The config's table `key`, made when it is missing.
