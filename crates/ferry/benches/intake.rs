@@ -20,10 +20,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::serve::{Serve, spawn_serve, stop, table};
+use common::serve::{Serve, quiet_stack, run_at_most, spawn_serve, stop, table};
 use ferry_sim::quotewerks::DEFAULT_SECRET_HEADER;
-use ferry_sim::stack::{FerrySettings, SimStack, StackOptions};
-use futures_util::StreamExt;
+use ferry_sim::stack::SimStack;
 
 const CONNECTIONS: usize = 64;
 const RATE: u64 = 500;
@@ -56,15 +55,7 @@ fn main() -> anyhow::Result<()> {
     let (base_rt, base_addr) = baseline_server()?;
 
     let rows = tokio.block_on(async {
-        let mut opts = StackOptions::demo(None, common::plugin_dir());
-        opts.quotes = 0;
-        opts.bad_quotes = false;
-        opts.bods_to_ferry = false;
-        opts.ferry = FerrySettings {
-            poll_interval_secs: 0,
-            ..FerrySettings::demo()
-        };
-        let mut stack = SimStack::start(opts).await?;
+        let mut stack = SimStack::start(quiet_stack()).await?;
         drop(stack.ferry_listener.take());
         let config = stack.dir.join("intake.toml");
         write_config(&stack.config_path, &config)?;
@@ -166,22 +157,10 @@ async fn throughput(
 ) -> anyhow::Result<f64> {
     // Open the connections first, so the measure is of requests, not of handshakes.
     let warm = (0..CONNECTIONS * 2).map(|k| post(http, target, format!("warm-{round}-{k}")));
-    for r in futures_util::stream::iter(warm)
-        .buffer_unordered(CONNECTIONS)
-        .collect::<Vec<_>>()
-        .await
-    {
-        r?;
-    }
+    run_at_most(CONNECTIONS, warm).await?;
     let posts = (0..n).map(|k| post(http, target, format!("tp-{round}-{k}")));
     let t = Instant::now();
-    for r in futures_util::stream::iter(posts)
-        .buffer_unordered(CONNECTIONS)
-        .collect::<Vec<_>>()
-        .await
-    {
-        r?;
-    }
+    run_at_most(CONNECTIONS, posts).await?;
     Ok(n as f64 / t.elapsed().as_secs_f64().max(1e-9))
 }
 

@@ -23,12 +23,11 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use common::serve::{Serve, spawn_serve, table};
+use common::serve::{Serve, quiet_stack, run_at_most, spawn_serve, table};
 use ferry_sim::quotewerks::{DEFAULT_SECRET_HEADER, NewLine, NewQuote, SoldTo};
 use ferry_sim::seed;
-use ferry_sim::stack::{FerrySettings, READY, SimStack, StackOptions, TRANSFERRED};
+use ferry_sim::stack::{READY, SimStack, TRANSFERRED};
 use ferry_store::testing::pg::PgCluster;
-use futures_util::StreamExt;
 use rust_decimal::Decimal;
 
 /// The most a run may take to start, or to turn its quotes into orders.
@@ -155,17 +154,10 @@ impl Bench {
             None => "1 node, SQLite".to_string(),
             Some(_) => format!("{n} node{}, PostgreSQL", if n == 1 { "" } else { "s" }),
         };
-        let mut opts = StackOptions::demo(None, common::plugin_dir());
-        opts.quotes = 0;
-        opts.bad_quotes = false;
-        opts.bods_to_ferry = false;
+        let mut opts = quiet_stack();
         opts.m3 = ferry_sim::stack::m3_from_flags(&["--fault-latency-ms", LATENCY])?;
-        // Polling off: the nodes see the quotes their webhooks name.
-        opts.ferry = FerrySettings {
-            workers: WORKERS,
-            poll_interval_secs: 0,
-            ..FerrySettings::demo()
-        };
+        // Polling off (as in every quiet stack): the nodes see the quotes their webhooks name.
+        opts.ferry.workers = WORKERS;
         let catalog = opts.catalog;
         let mut stack = SimStack::start(opts).await?;
         // Nothing listens on the stack's Ferry address: the nodes take ports of their own.
@@ -220,13 +212,7 @@ impl Bench {
                 .iter()
                 .enumerate()
                 .map(|(k, (id, doc_no))| hook(k, &urls[k % urls.len()], id, doc_no, READY));
-            for r in futures_util::stream::iter(posts)
-                .buffer_unordered(CONNECTIONS)
-                .collect::<Vec<_>>()
-                .await
-            {
-                r?;
-            }
+            run_at_most(CONNECTIONS, posts).await?;
             let until = Instant::now() + PATIENCE;
             loop {
                 let done = stack.qw.documents(Some(TRANSFERRED))?.len();
@@ -259,13 +245,7 @@ impl Bench {
                 });
                 async move {
                     let t = Instant::now();
-                    for r in futures_util::stream::iter(posts)
-                        .buffer_unordered(CONNECTIONS)
-                        .collect::<Vec<_>>()
-                        .await
-                    {
-                        r?;
-                    }
+                    run_at_most(CONNECTIONS, posts).await?;
                     anyhow::Ok(self.webhooks as f64 / t.elapsed().as_secs_f64().max(1e-9))
                 }
             };

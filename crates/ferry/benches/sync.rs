@@ -15,9 +15,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use common::serve::{Serve, spawn_serve, stop};
+use common::serve::{Serve, quiet_stack, spawn_serve, stop};
 use ferry_sim::m3::{ItemChange, StockChange};
-use ferry_sim::stack::{FerrySettings, SimStack, StackOptions};
+use ferry_sim::stack::SimStack;
 use rust_decimal::Decimal;
 
 mod common;
@@ -70,15 +70,8 @@ fn main() -> anyhow::Result<()> {
 /// One stack of `items` items: the full syncs, 1% changed, the syncs again. `bulk_size`: the
 /// M3 connector's setting (none: its default).
 async fn run(items: usize, bulk_size: Option<&str>) -> anyhow::Result<Vec<Row>> {
-    let mut opts = StackOptions::demo(None, common::plugin_dir());
+    let mut opts = quiet_stack();
     opts.catalog.items = items;
-    opts.quotes = 0;
-    opts.bad_quotes = false;
-    opts.bods_to_ferry = false;
-    opts.ferry = FerrySettings {
-        poll_interval_secs: 0,
-        ..FerrySettings::demo()
-    };
     if let Some(b) = bulk_size {
         opts.ferry
             .erp_settings

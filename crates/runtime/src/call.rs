@@ -22,7 +22,7 @@ use super::grants::Grants;
 use super::plugin::{Plugin, RolePre};
 use super::state::PluginState;
 use super::turns::Turn;
-use super::warm::Recycle;
+use super::warm::{Recycle, WarmPool};
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum CallError {
@@ -58,7 +58,7 @@ pub struct PluginCall<B> {
     store: CallStore,
     bindings: B,
     deadline_ms: u64,
-    /// Where the instance goes when the call ends cleanly (warm transforms, `warm.rs`); none:
+    /// Where the instance goes when the call ends cleanly (warm instances, `warm.rs`); none:
     /// dropped.
     recycle: Option<Recycler<B>>,
 }
@@ -106,7 +106,7 @@ impl<B> PluginCall<B> {
     }
 
     /// Ends the call: classifies a trap and drops the instance; a call that returned cleanly
-    /// hands a warm transform's instance back for the next call (`warm.rs`).
+    /// hands a poolable instance back for the next call (`warm.rs`).
     pub fn finish<T>(self, result: wasmtime::Result<T>) -> Result<T, CallError> {
         let PluginCall {
             mut store,
@@ -319,40 +319,90 @@ impl Runtime {
             });
         };
         let turn = self.turn(&grants).await?;
-        let deadline_ms = self.settings.call_deadline_ms;
-        let recycler = |calls| -> Option<Recycler<Transform>> {
-            if !self.warm.enabled() {
-                return None;
-            }
-            let pool = self.warm.clone();
-            let recycle = Recycle {
-                digest: plugin.digest.clone(),
-                grants: grants.clone(),
-                calls,
-            };
-            Some(Box::new(move |store, bindings| {
-                pool.put(recycle, store, bindings)
-            }))
+        let turn = match self.warm_call(&self.warm, plugin, &grants, turn) {
+            Ok(call) => return Ok(call),
+            Err(turn) => turn,
         };
-        if let Some(idle) = self.warm.take(&plugin.digest, &grants) {
-            let mut store = idle.store;
-            store.set_epoch_deadline(1);
-            store
-                .data_mut()
-                .begin_call(self.settings.call_deadline(), turn);
-            return Ok(PluginCall {
-                recycle: recycler(idle.calls),
-                store: CallStore(Some(store)),
-                bindings: idle.bindings,
-                deadline_ms,
-            });
-        }
-        let recycle = recycler(0);
-        let mut store = self.call_store(grants, turn);
+        let mut store = self.call_store(grants.clone(), turn);
         let instantiated = pre.instantiate_async(store.get()).await;
         let mut call = self.instantiated(store, instantiated)?;
-        call.recycle = recycle;
+        call.recycle = self.recycler(&self.warm, plugin, grants, 0);
         Ok(call)
+    }
+
+    /// Quoting `plugin` for one `parse-webhook` call, on the warm instance the last clean
+    /// `parse-webhook` under these grants left, if one waits (`warm.rs`). Only that call: it
+    /// answers from the request alone, and it runs once per webhook.
+    pub(crate) async fn quoting_webhook(
+        &self,
+        plugin: &Plugin,
+        grants: Arc<Grants>,
+    ) -> Result<PluginCall<QuotingConnector>, CallError> {
+        let RolePre::Quoting(pre) = &plugin.pre else {
+            return Err(CallError::WrongRole {
+                plugin: plugin.label(),
+                expected: "quoting-connector",
+                actual: plugin.role.world(),
+            });
+        };
+        let turn = self.turn(&grants).await?;
+        let turn = match self.warm_call(&self.warm_webhooks, plugin, &grants, turn) {
+            Ok(call) => return Ok(call),
+            Err(turn) => turn,
+        };
+        let mut store = self.call_store(grants.clone(), turn);
+        let instantiated = pre.instantiate_async(store.get()).await;
+        let mut call = self.instantiated(store, instantiated)?;
+        call.recycle = self.recycler(&self.warm_webhooks, plugin, grants, 0);
+        Ok(call)
+    }
+
+    /// A call on `pool`'s warm instance of `plugin` under these very grants, given a new
+    /// budget and the tenant's `turn`; none waits: the turn back, to instantiate with.
+    fn warm_call<B: Send + 'static>(
+        &self,
+        pool: &Arc<WarmPool<B>>,
+        plugin: &Plugin,
+        grants: &Arc<Grants>,
+        turn: Turn,
+    ) -> Result<PluginCall<B>, Turn> {
+        let Some(idle) = pool.take(&plugin.digest, grants) else {
+            return Err(turn);
+        };
+        let mut store = idle.store;
+        store.set_epoch_deadline(1);
+        store
+            .data_mut()
+            .begin_call(self.settings.call_deadline(), turn);
+        Ok(PluginCall {
+            recycle: self.recycler(pool, plugin, grants.clone(), idle.calls),
+            store: CallStore(Some(store)),
+            bindings: idle.bindings,
+            deadline_ms: self.settings.call_deadline_ms,
+        })
+    }
+
+    /// Where a call's instance goes when it ends cleanly: back to `pool` (none when warm
+    /// instances are off).
+    fn recycler<B: Send + 'static>(
+        &self,
+        pool: &Arc<WarmPool<B>>,
+        plugin: &Plugin,
+        grants: Arc<Grants>,
+        calls: u32,
+    ) -> Option<Recycler<B>> {
+        if !pool.enabled() {
+            return None;
+        }
+        let pool = pool.clone();
+        let recycle = Recycle {
+            digest: plugin.digest.clone(),
+            grants,
+            calls,
+        };
+        Some(Box::new(move |store, bindings| {
+            pool.put(recycle, store, bindings)
+        }))
     }
 
     /// The tenant's turn at running guest code, or `Busy` once its queue wait runs out.

@@ -9,12 +9,13 @@ use serde::Deserialize;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use super::bindings::{QuotingConnector, Transform};
 use super::call::CallError;
 use super::compile_cache::CompileCache;
 use super::contract::Role;
 use super::state::PluginState;
 use super::turns::Turns;
-use super::warm::WarmTransforms;
+use super::warm::WarmPool;
 
 /// Limits and knobs for every plugin call. Defaults suit connectors and transforms written in
 /// Rust; Python components need a larger memory cap (set per deployment).
@@ -46,8 +47,9 @@ pub struct RuntimeSettings {
     pub tenant_queue_ms: u64,
     /// Threads that run the server's plugin calls apart from its I/O threads; 0: one per core.
     pub guest_threads: usize,
-    /// Transform instances kept warm between calls, across all tenants (each serves only the
-    /// same component under the same grants; see `warm.rs`); 0: a fresh instance every call.
+    /// Instances kept warm between calls, across all tenants, for transforms and (as many
+    /// again) for quoting connectors' `parse-webhook` (each serves only the same component
+    /// under the same grants; see `warm.rs`); 0: a fresh instance every call.
     pub warm_instances: usize,
 }
 
@@ -119,7 +121,8 @@ pub struct Runtime {
     pub(crate) linkers: Linkers,
     pub(crate) cache: CompileCache,
     pub(crate) turns: Turns,
-    pub(crate) warm: Arc<WarmTransforms>,
+    pub(crate) warm: Arc<WarmPool<Transform>>,
+    pub(crate) warm_webhooks: Arc<WarmPool<QuotingConnector>>,
     guest: GuestPool,
     pooling: bool,
     _ticker: EpochTicker,
@@ -165,7 +168,8 @@ impl Runtime {
             Duration::from_millis(settings.tenant_queue_ms),
         );
         let guest = GuestPool::new(settings.guest_threads);
-        let warm = WarmTransforms::new(settings.warm_instances);
+        let warm = WarmPool::new(settings.warm_instances);
+        let warm_webhooks = WarmPool::new(settings.warm_instances);
         Ok(Arc::new(Self {
             engine,
             settings,
@@ -173,6 +177,7 @@ impl Runtime {
             cache,
             turns,
             warm,
+            warm_webhooks,
             guest,
             pooling,
             _ticker: ticker,

@@ -1,8 +1,10 @@
-//! Warm transform instances: a transform instance whose call returned is kept for the next
-//! call of the same component under the same grants (so the same tenant, plugin version and
-//! settings), instead of being dropped and instantiated again. Wiring a fresh instance is most
-//! of a small call's cost; a transform has no connections, so reuse carries nothing across
-//! tenants.
+//! Warm instances: an instance whose call returned is kept for the next call of the same
+//! component under the same grants (so the same tenant, plugin version and settings), instead
+//! of being dropped and instantiated again. Wiring a fresh instance is most of a small call's
+//! cost. Two kinds of call are served warm, each from a pool of its own: transforms (no
+//! connections) and a quoting connector's `parse-webhook` (a function of the request alone,
+//! called once per webhook); every other connector call gets a fresh instance. A pool only
+//! matches the same `Arc<Grants>`, so reuse carries nothing across tenants.
 //!
 //! An instance is kept only when its call ended cleanly: a trap, a deadline or memory stop, or
 //! anything written to stderr (a panic's message) drops it, so the next call is fresh. Each
@@ -18,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 
-use super::bindings::Transform;
 use super::grants::Grants;
 use super::state::PluginState;
 
@@ -28,11 +29,11 @@ pub(crate) const MAX_CALLS: u32 = 1_000;
 pub(crate) const MAX_IDLE: Duration = Duration::from_secs(30);
 
 /// An instance between calls, with what it may serve.
-pub(crate) struct Idle {
+pub(crate) struct Idle<B> {
     digest: String,
     grants: Arc<Grants>,
     pub(crate) store: Store<PluginState>,
-    pub(crate) bindings: Transform,
+    pub(crate) bindings: B,
     /// Calls it has served.
     pub(crate) calls: u32,
     parked: Instant,
@@ -45,12 +46,13 @@ pub(crate) struct Recycle {
     pub(crate) calls: u32,
 }
 
-pub(crate) struct WarmTransforms {
-    idle: Mutex<VecDeque<Idle>>,
+/// Instances of one kind of call (`B`: their bindings) waiting for their next call.
+pub(crate) struct WarmPool<B> {
+    idle: Mutex<VecDeque<Idle<B>>>,
     capacity: usize,
 }
 
-impl WarmTransforms {
+impl<B> WarmPool<B> {
     pub(crate) fn new(capacity: usize) -> Arc<Self> {
         Arc::new(Self {
             idle: Mutex::new(VecDeque::new()),
@@ -64,7 +66,7 @@ impl WarmTransforms {
 
     /// The most recently parked instance of `digest` under these very grants (the same `Arc`:
     /// a changed config or another tenant never matches), if one waits.
-    pub(crate) fn take(&self, digest: &str, grants: &Arc<Grants>) -> Option<Idle> {
+    pub(crate) fn take(&self, digest: &str, grants: &Arc<Grants>) -> Option<Idle<B>> {
         if !self.enabled() {
             return None;
         }
@@ -83,7 +85,7 @@ impl WarmTransforms {
     }
 
     /// Parks an instance whose call ended cleanly (`PluginCall::finish` checked that).
-    pub(crate) fn put(&self, recycle: Recycle, store: Store<PluginState>, bindings: Transform) {
+    pub(crate) fn put(&self, recycle: Recycle, store: Store<PluginState>, bindings: B) {
         let calls = recycle.calls.saturating_add(1);
         if !self.enabled() || calls >= MAX_CALLS {
             retire(vec![store]);
@@ -114,7 +116,7 @@ impl WarmTransforms {
     }
 }
 
-fn drain_expired(idle: &mut VecDeque<Idle>) -> Vec<Store<PluginState>> {
+fn drain_expired<B>(idle: &mut VecDeque<Idle<B>>) -> Vec<Store<PluginState>> {
     let mut expired = Vec::new();
     while idle.front().is_some_and(|i| i.parked.elapsed() > MAX_IDLE) {
         if let Some(old) = idle.pop_front() {

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::Context;
+use ferry_sim::stack::{FerrySettings, StackOptions};
+use futures_util::StreamExt;
 
 /// How to start one `ferry serve`.
 pub struct Serve<'a> {
@@ -78,4 +80,33 @@ pub fn table<'a>(doc: &'a mut toml::Table, key: &str) -> anyhow::Result<&'a mut 
         .or_insert_with(|| toml::Table::new().into())
         .as_table_mut()
         .with_context(|| format!("[{key}] is not a table"))
+}
+
+/// The demo stack with nothing moving on its own: no quotes, no failing quotes, no BODs sent to
+/// Ferry, polling off. Each bench adds the load it measures.
+pub fn quiet_stack() -> StackOptions {
+    let mut opts = StackOptions::demo(None, super::plugin_dir());
+    opts.quotes = 0;
+    opts.bad_quotes = false;
+    opts.bods_to_ferry = false;
+    opts.ferry = FerrySettings {
+        poll_interval_secs: 0,
+        ..FerrySettings::demo()
+    };
+    opts
+}
+
+/// Runs `jobs`, `at_once` at a time; the first that failed fails the lot.
+pub async fn run_at_most<T>(
+    at_once: usize,
+    jobs: impl Iterator<Item = impl Future<Output = anyhow::Result<T>>>,
+) -> anyhow::Result<()> {
+    let done: Vec<_> = futures_util::stream::iter(jobs)
+        .buffer_unordered(at_once)
+        .collect()
+        .await;
+    for r in done {
+        r?;
+    }
+    Ok(())
 }

@@ -64,10 +64,14 @@ impl Quoting for QuotingAdapter {
                 .ferry_quoting_quoting()
                 .call_parse_webhook(s, &webhook)));
         }
+        // On a warm instance when one waits (`warm.rs`): intake calls this once per webhook.
         let webhook = wit_quoting::InboundWebhook::from(webhook.clone());
-        answer(guest_call!(&self.source, Quoting, quoting, |b, s| b
-            .ferry_quoting_quoting()
-            .call_parse_webhook(s, &webhook)))
+        answer(guest_call!(
+            &self.source,
+            Quoting,
+            quoting_webhook,
+            |b, s| b.ferry_quoting_quoting().call_parse_webhook(s, &webhook)
+        ))
     }
 
     async fn list_ready_quotes(&self, page: &PageRequest) -> RoleResult<QuotePage> {

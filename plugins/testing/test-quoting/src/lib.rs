@@ -2,7 +2,8 @@
 //! database through the host's `sql` import and parses webhooks (whose secret the host has
 //! checked). A webhook body's `"behave"` makes it hostile on purpose: `"spin"` loops forever,
 //! `"hog"` allocates until the memory cap stops it, `"panic"` panics, `"headers"` refuses
-//! the body, listing the headers it was given.
+//! the body, listing the headers it was given, and `"calls"` answers the event `calls-N`,
+//! N being how many webhooks this instance has parsed (the host's warm-instance tests).
 
 wit_bindgen::generate!({
     world: "plugin",
@@ -23,6 +24,8 @@ wit_bindgen::generate!({
 use exports::ferry::quoting::quoting::{
     Availability, Guest, InboundWebhook, QuoteEvent, QuotePage, QuoteSummary, UpsertReport,
 };
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use ferry_pdk::sql::{self, SqlValue, Statement};
 use ferry_pdk::{
     Document, DocumentBuilder, Error, Field, Line, MatchCriteria, Page, PageRequest, Value,
@@ -85,6 +88,9 @@ fn hog() -> ! {
     }
 }
 
+/// Webhooks this instance has parsed: outlives a call only on a warm instance.
+static PARSED: AtomicU32 = AtomicU32::new(0);
+
 impl Guest for TestQuoting {
     fn parse_webhook(webhook: InboundWebhook) -> Result<QuoteEvent, Error> {
         // The host has checked the shared secret and removed its header.
@@ -95,6 +101,16 @@ impl Guest for TestQuoting {
             Some("spin") => spin(),
             Some("hog") => hog(),
             Some("panic") => panic!("test-quoting was told to panic (src/lib.rs)"),
+            Some("calls") => {
+                let n = PARSED.fetch_add(1, Ordering::Relaxed) + 1;
+                return Ok(QuoteEvent {
+                    event_id: format!("calls-{n}"),
+                    quote_id: "calls".to_string(),
+                    event: "DocumentStatusChanged".to_string(),
+                    status: None,
+                    occurred_at: None,
+                });
+            }
             // Shows the caller which headers reached the plugin (names and values).
             Some("headers") => {
                 let seen: Vec<String> = webhook
