@@ -105,6 +105,12 @@ impl<B> PluginCall<B> {
         (kept, std::mem::take(&mut state.exchanges_dropped))
     }
 
+    /// The call, handing its instance to `recycle` when it ends cleanly.
+    fn recycled(mut self, recycle: Option<Recycler<B>>) -> Self {
+        self.recycle = recycle;
+        self
+    }
+
     /// Ends the call: classifies a trap and drops the instance; a call that returned cleanly
     /// hands a poolable instance back for the next call (`warm.rs`).
     pub fn finish<T>(self, result: wasmtime::Result<T>) -> Result<T, CallError> {
@@ -241,15 +247,19 @@ fn classify(store: &Store<PluginState>, deadline_ms: u64, e: wasmtime::Error) ->
 
 /// `Runtime::erp` and its siblings: the raw contract (a plugin instantiated with its typed
 /// bindings), public only with feature `raw-contract`; inside, the adapters in `roles` use it.
+/// With `warm: pool`, a call first takes up the warm instance that the last clean call of the
+/// same component under the same grants left in `pool`, and parks its own when it ends cleanly
+/// (`warm.rs`).
 macro_rules! role_call {
-    ($fn:ident, $variant:ident, $bindings:ty, $expected:literal) => {
+    ($fn:ident, $variant:ident, $bindings:ty, $expected:literal $(, warm: $pool:ident)?) => {
         #[cfg(feature = "raw-contract")]
-        role_call!(@def pub, $fn, $variant, $bindings, $expected);
+        role_call!(@def pub, $fn, $variant, $bindings, $expected $(, $pool)?);
         #[cfg(not(feature = "raw-contract"))]
-        role_call!(@def pub(crate), $fn, $variant, $bindings, $expected);
+        role_call!(@def pub(crate), $fn, $variant, $bindings, $expected $(, $pool)?);
     };
-    (@def $vis:vis, $fn:ident, $variant:ident, $bindings:ty, $expected:literal) => {
-        /// Instantiates `plugin` for one call with the tenant's `grants`.
+    (@def $vis:vis, $fn:ident, $variant:ident, $bindings:ty, $expected:literal $(, $pool:ident)?) => {
+        /// `plugin`, instantiated (or warm, for the calls kept warm) for one call with the
+        /// tenant's `grants`.
         $vis async fn $fn(
             &self,
             plugin: &Plugin,
@@ -264,9 +274,19 @@ macro_rules! role_call {
             };
             // The turn comes first: the deadline counts from when the call may run.
             let turn = self.turn(&grants).await?;
-            let mut store = self.call_store(grants, turn);
+            $(
+                let turn = match self.warm_call(&self.$pool, plugin, &grants, turn) {
+                    Ok(call) => return Ok(call),
+                    Err(turn) => turn,
+                };
+            )?
+            let mut store = self.call_store(grants.clone(), turn);
             let instantiated = pre.instantiate_async(store.get()).await;
-            self.instantiated(store, instantiated)
+            let call = self.instantiated(store, instantiated)?;
+            $(
+                let call = call.recycled(self.recycler(&self.$pool, plugin, grants, 0));
+            )?
+            Ok(call)
         }
     };
 }
@@ -284,78 +304,16 @@ impl Runtime {
         QuotingConnectorV1_1,
         "quoting-connector@1.1"
     );
-
-    /// Instantiates transform `plugin` for one call with the tenant's `grants`, or takes up
-    /// the warm instance its last clean call under these grants left (`warm.rs`).
-    #[cfg(feature = "raw-contract")]
-    pub async fn transform(
-        &self,
-        plugin: &Plugin,
-        grants: Arc<Grants>,
-    ) -> Result<PluginCall<Transform>, CallError> {
-        self.transform_call(plugin, grants).await
-    }
-
-    /// [`Runtime::transform`] (public only with feature `raw-contract`).
-    #[cfg(not(feature = "raw-contract"))]
-    pub(crate) async fn transform(
-        &self,
-        plugin: &Plugin,
-        grants: Arc<Grants>,
-    ) -> Result<PluginCall<Transform>, CallError> {
-        self.transform_call(plugin, grants).await
-    }
-
-    async fn transform_call(
-        &self,
-        plugin: &Plugin,
-        grants: Arc<Grants>,
-    ) -> Result<PluginCall<Transform>, CallError> {
-        let RolePre::Transform(pre) = &plugin.pre else {
-            return Err(CallError::WrongRole {
-                plugin: plugin.label(),
-                expected: "transform",
-                actual: plugin.role.world(),
-            });
-        };
-        let turn = self.turn(&grants).await?;
-        let turn = match self.warm_call(&self.warm, plugin, &grants, turn) {
-            Ok(call) => return Ok(call),
-            Err(turn) => turn,
-        };
-        let mut store = self.call_store(grants.clone(), turn);
-        let instantiated = pre.instantiate_async(store.get()).await;
-        let mut call = self.instantiated(store, instantiated)?;
-        call.recycle = self.recycler(&self.warm, plugin, grants, 0);
-        Ok(call)
-    }
-
-    /// Quoting `plugin` for one `parse-webhook` call, on the warm instance the last clean
-    /// `parse-webhook` under these grants left, if one waits (`warm.rs`). Only that call: it
-    /// answers from the request alone, and it runs once per webhook.
-    pub(crate) async fn quoting_webhook(
-        &self,
-        plugin: &Plugin,
-        grants: Arc<Grants>,
-    ) -> Result<PluginCall<QuotingConnector>, CallError> {
-        let RolePre::Quoting(pre) = &plugin.pre else {
-            return Err(CallError::WrongRole {
-                plugin: plugin.label(),
-                expected: "quoting-connector",
-                actual: plugin.role.world(),
-            });
-        };
-        let turn = self.turn(&grants).await?;
-        let turn = match self.warm_call(&self.warm_webhooks, plugin, &grants, turn) {
-            Ok(call) => return Ok(call),
-            Err(turn) => turn,
-        };
-        let mut store = self.call_store(grants.clone(), turn);
-        let instantiated = pre.instantiate_async(store.get()).await;
-        let mut call = self.instantiated(store, instantiated)?;
-        call.recycle = self.recycler(&self.warm_webhooks, plugin, grants, 0);
-        Ok(call)
-    }
+    // Kept warm (`warm.rs`): every transform call, and a quoting connector's `parse-webhook`
+    // (it answers from the request alone, and intake calls it once per webhook).
+    role_call!(transform, Transform, Transform, "transform", warm: warm);
+    role_call!(
+        quoting_webhook,
+        Quoting,
+        QuotingConnector,
+        "quoting-connector",
+        warm: warm_webhooks
+    );
 
     /// A call on `pool`'s warm instance of `plugin` under these very grants, given a new
     /// budget and the tenant's `turn`; none waits: the turn back, to instantiate with.
