@@ -14,10 +14,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use common::serve::{Serve, spawn_serve};
+use common::serve::{Serve, quiet_stack, spawn_serve};
 use ferry_sim::quotewerks::{DEFAULT_SECRET_HEADER, NewLine, NewQuote, SoldTo};
 use ferry_sim::seed;
-use ferry_sim::stack::{FerrySettings, READY, SimStack, StackOptions, TRANSFERRED};
+use ferry_sim::stack::{READY, SimStack, TRANSFERRED};
 use rust_decimal::Decimal;
 
 /// The stack's own tenant: QuoteWerks' webhooks go to it, and it is not in the config the
@@ -120,16 +120,10 @@ fn report_line(r: &Run) {
 
 /// One `ferry serve` with `n` tenants: RSS after start, then after one quote each.
 async fn run(n: usize, prepare: bool) -> anyhow::Result<Run> {
-    let mut opts = StackOptions::demo(None, common::plugin_dir());
+    // Polling off (as in every quiet stack): each tenant sees only the quote whose webhook it
+    // gets.
+    let mut opts = quiet_stack();
     opts.tenant = UNWIRED.into();
-    opts.quotes = 0;
-    opts.bad_quotes = false;
-    opts.bods_to_ferry = false;
-    // Polling off: each tenant sees only the quote whose webhook it gets.
-    opts.ferry = FerrySettings {
-        poll_interval_secs: 0,
-        ..FerrySettings::demo()
-    };
     let catalog = opts.catalog;
     let mut stack = SimStack::start(opts).await?;
     let names: Vec<String> = (0..n).map(|i| format!("t{i:03}")).collect();
