@@ -82,6 +82,11 @@ pub async fn run(
             };
         }
     };
+    // Its one step committed, and the node that ran it died before the job was marked done:
+    // applying again would repeat the merge and its trail entry.
+    if job.step == STEP {
+        return Outcome::Done;
+    }
     let attempt = u32::try_from(job.attempts).unwrap_or(u32::MAX);
     let mut calls = StepCalls::new();
     let error = match calls

@@ -110,3 +110,59 @@ async fn one_customers_changes_apply_one_at_a_time_in_arrival_order_and_survive_
     assert_eq!(jobs.len(), 3);
     assert!(jobs.iter().all(|j| j.state == JobState::Done));
 }
+
+#[tokio::test]
+async fn a_change_applied_by_a_node_that_died_before_marking_it_done_is_not_applied_again() {
+    let m3 = Arc::new(FakeM3::default());
+    let qw = Arc::new(FakeQuoteWerks::default());
+    let roles = CustomerRoles {
+        erp: m3.clone(),
+        quoting: qw.clone(),
+    };
+    let store = MemoryStore::new();
+    let policy = CustomerPolicy::default();
+    qw.put(
+        "C1",
+        &[("SoldToCompany", "Acme Ltd."), ("SoldToCity", "Leeds")],
+    );
+    sync(T, &roles, &store, &policy, &RunOptions::default())
+        .await
+        .expect("first sync links C1 to a new M3 customer");
+    let cuno = "10001";
+    queue(&store, T, "bod-a", &bod(cuno, "bod-a"), &policy)
+        .await
+        .expect("queue");
+    m3.edit(cuno, "TOWN", "Ayton", "20261204");
+
+    let now = crate::now_ms();
+    let retry = RetryPolicy::default();
+    // Node a applies the change and dies before its `done` is written.
+    let first = store.claim("node-a-0", 5, 1_000, now).await.expect("claim");
+    assert_eq!(first.len(), 1);
+    let outcome = run(&roles, &store, &first[0], &retry).await;
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    // Its lease runs out; node b claims the job and finishes it without applying again.
+    let later = now + 2_000;
+    let second = store
+        .claim("node-b-0", 5, 1_000, later)
+        .await
+        .expect("claim");
+    assert_eq!(
+        second.len(),
+        1,
+        "the job comes back once node a's lease ran out"
+    );
+    let outcome = run(&roles, &store, &second[0], &retry).await;
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    store
+        .finish(&second[0], outcome, later)
+        .await
+        .expect("finish");
+
+    let trail = store.trail(T, "bod-a").await.expect("trail");
+    let applied = trail.iter().filter(|e| e.step == "applied").count();
+    assert_eq!(applied, 1, "applied once: {trail:?}");
+    assert_eq!(qw.field("C1", "SoldToCity"), "Ayton");
+    let jobs = store.jobs(Some(T), None).await.expect("jobs");
+    assert!(jobs.iter().all(|j| j.state == JobState::Done), "{jobs:?}");
+}
