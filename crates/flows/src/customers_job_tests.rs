@@ -23,8 +23,14 @@ fn bod(cuno: &str, id: &str) -> Change {
     }
 }
 
-#[tokio::test]
-async fn one_customers_changes_apply_one_at_a_time_in_arrival_order_and_survive_a_lost_worker() {
+/// Both fakes with QuoteWerks customer C1 linked by a first sync to new M3 customer 10001.
+async fn linked() -> (
+    Arc<FakeM3>,
+    Arc<FakeQuoteWerks>,
+    CustomerRoles,
+    MemoryStore,
+    CustomerPolicy,
+) {
     let m3 = Arc::new(FakeM3::default());
     let qw = Arc::new(FakeQuoteWerks::default());
     let roles = CustomerRoles {
@@ -44,8 +50,14 @@ async fn one_customers_changes_apply_one_at_a_time_in_arrival_order_and_survive_
     sync(T, &roles, &store, &policy, &RunOptions::default())
         .await
         .expect("first sync links C1 to a new M3 customer");
+    assert_eq!(m3.field("10001", "CUNM"), "Acme Ltd.");
+    (m3, qw, roles, store, policy)
+}
+
+#[tokio::test]
+async fn one_customers_changes_apply_one_at_a_time_in_arrival_order_and_survive_a_lost_worker() {
+    let (m3, qw, roles, store, policy) = linked().await;
     let cuno = "10001";
-    assert_eq!(m3.field(cuno, "CUNM"), "Acme Ltd.");
 
     for id in ["bod-a", "bod-b", "bod-c"] {
         let got = queue(&store, T, id, &bod(cuno, id), &policy)
@@ -113,21 +125,7 @@ async fn one_customers_changes_apply_one_at_a_time_in_arrival_order_and_survive_
 
 #[tokio::test]
 async fn a_change_applied_by_a_node_that_died_before_marking_it_done_is_not_applied_again() {
-    let m3 = Arc::new(FakeM3::default());
-    let qw = Arc::new(FakeQuoteWerks::default());
-    let roles = CustomerRoles {
-        erp: m3.clone(),
-        quoting: qw.clone(),
-    };
-    let store = MemoryStore::new();
-    let policy = CustomerPolicy::default();
-    qw.put(
-        "C1",
-        &[("SoldToCompany", "Acme Ltd."), ("SoldToCity", "Leeds")],
-    );
-    sync(T, &roles, &store, &policy, &RunOptions::default())
-        .await
-        .expect("first sync links C1 to a new M3 customer");
+    let (m3, qw, roles, store, policy) = linked().await;
     let cuno = "10001";
     queue(&store, T, "bod-a", &bod(cuno, "bod-a"), &policy)
         .await
