@@ -473,6 +473,29 @@ fn build_plugins(root: &Path) -> anyhow::Result<PathBuf> {
             .join("test_transform.wasm"),
         &ferry_layout::component_path(&out_dir, "test_transform_v2"),
     )?;
+    // A second version of the M3 connector (YREF in upper case), for connector shadow runs.
+    let next_target = plugins.join("target").join("next");
+    let mut next = cargo(&plugins);
+    next.args([
+        "build",
+        "--release",
+        "--target",
+        WASM_TARGET,
+        "-p",
+        "m3-connector",
+        "--features",
+        "yref-upper",
+    ])
+    .arg("--target-dir")
+    .arg(&next_target);
+    run(next)?;
+    copy(
+        &next_target
+            .join(WASM_TARGET)
+            .join("release")
+            .join("m3_connector.wasm"),
+        &ferry_layout::component_path(&out_dir, "m3_connector_yref_upper"),
+    )?;
     build_python_example(root, &out_dir)?;
     eprintln!("xtask: plugins in {}", out_dir.display());
     Ok(out_dir)

@@ -219,6 +219,8 @@ fn scan(bytes: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
     calls: Arc<Mutex<(Vec<PluginCall>, u32)>>,
+    /// The run's job key (a quote's id), for what compares calls per run (shadow runs).
+    key: Option<Arc<str>>,
 }
 
 thread_local! {
@@ -228,6 +230,12 @@ thread_local! {
 impl Journal {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// This journal, naming the run it records (its job key).
+    pub fn keyed(mut self, key: &str) -> Self {
+        self.key = Some(key.into());
+        self
     }
 
     /// `work`, with this journal receiving the calls made while it runs.
@@ -261,6 +269,15 @@ impl Journal {
 /// Whether a journal is open here (the adapters collect exchanges only then).
 pub fn recording() -> bool {
     CURRENT.with(|c| c.borrow().is_some())
+}
+
+/// The job key of the run whose journal is open here, when it named one.
+pub fn current_key() -> Option<String> {
+    CURRENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .and_then(|j| j.key.as_deref().map(str::to_string))
+    })
 }
 
 /// Adds a call to the open journal, if any.

@@ -26,6 +26,7 @@ pub struct TenantEnv {
     /// Where shadow runs are found and recorded (a server's store); none: no shadowing.
     shadows: Option<Arc<dyn ferry_store::Store>>,
     candidate: crate::services::shadow_run::LoadedCandidate,
+    connector_shadows: crate::services::shadow_connectors::ConnectorShadows,
 }
 
 /// Per role, the grants the active component is given (narrowed to its package's manifest),
@@ -93,11 +94,13 @@ impl TenantEnv {
             served: ServedGrants::default(),
             shadows: None,
             candidate: Default::default(),
+            connector_shadows: Default::default(),
         })
     }
 
-    /// Runs the tenant's shadow transform (when one is started) beside the live one and
-    /// records both answers in `store` (see `services::shadow_run`).
+    /// Runs the tenant's shadow transform or connector (when one is started) beside the live
+    /// one and records both answers in `store` (see `services::shadow_run`,
+    /// `services::shadow_connectors`).
     pub fn with_shadows(mut self, store: Arc<dyn ferry_store::Store>) -> Self {
         self.shadows = Some(store);
         self
@@ -167,6 +170,25 @@ impl TenantEnv {
                 grants: self.grants(Role::Transform),
                 loaded: self.candidate.clone(),
             });
+            use crate::services::shadow_connectors::Shadowed;
+            roles.erp = Arc::new(Shadowed::new(
+                &self.name,
+                Role::Erp,
+                roles.erp,
+                store.clone(),
+                self.registry.clone(),
+                self.grants(Role::Erp),
+                self.connector_shadows.clone(),
+            ));
+            roles.quoting = Arc::new(Shadowed::new(
+                &self.name,
+                Role::Quoting,
+                roles.quoting,
+                store.clone(),
+                self.registry.clone(),
+                self.grants(Role::Quoting),
+                self.connector_shadows.clone(),
+            ));
         }
         roles
     }

@@ -144,7 +144,7 @@ pub async fn run(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
         calls: StepCalls::new(),
         trying: Step::parse(&claim.job.step).next(),
     };
-    let journal = run.calls.journal();
+    let journal = run.calls.journal().keyed(&claim.job.key);
     match journal.scope(drive(&mut run)).await {
         Ok(()) => Outcome::Done,
         Err(e) => {

@@ -94,6 +94,11 @@ impl<B> PluginCall<B> {
         self.store.get().data_mut().exchanges = Some(Vec::new());
     }
 
+    /// Records or replays this call's HTTP on the shadow run's tape open here, if any.
+    pub(crate) fn use_tape(&mut self, tape: Option<crate::tape::TapeMode>) {
+        self.store.get().data_mut().tape = tape;
+    }
+
     /// The exchanges kept so far and how many more were made (none unless recording).
     pub(crate) fn take_exchanges(&mut self) -> (Vec<ferry_domain::journal::Exchange>, u32) {
         let state = self.store.get().data_mut();

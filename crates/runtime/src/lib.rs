@@ -28,6 +28,7 @@ mod prepare;
 pub mod registry;
 pub mod roles;
 mod state;
+pub mod tape;
 mod turns;
 mod warm;
 

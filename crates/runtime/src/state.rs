@@ -39,6 +39,9 @@ pub struct PluginState {
     /// them (`ferry_domain::journal`); None: not kept.
     pub(crate) exchanges: Option<Vec<Exchange>>,
     pub(crate) exchanges_dropped: u32,
+    /// A shadow run's tape (`tape.rs`): the live call's exchanges are kept on it, or the
+    /// candidate's requests answered from it instead of sent.
+    pub(crate) tape: Option<crate::tape::TapeMode>,
 }
 
 impl PluginState {
@@ -65,6 +68,7 @@ impl PluginState {
             turn: None,
             exchanges: None,
             exchanges_dropped: 0,
+            tape: None,
         }
     }
 
@@ -80,6 +84,7 @@ impl PluginState {
         self.details = Default::default();
         self.exchanges = None;
         self.exchanges_dropped = 0;
+        self.tape = None;
         true
     }
 

@@ -14,7 +14,7 @@ pub struct ShadowArgs {
     what: String,
     #[arg(long)]
     tenant: String,
-    /// The role (only `transform` can be shadowed).
+    /// The role: `transform`, `erp` or `quoting`.
     #[arg(long, value_parser = role_parser(), default_value = "transform")]
     role: Role,
     /// The report as JSON.

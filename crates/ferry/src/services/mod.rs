@@ -36,6 +36,7 @@ pub mod replay;
 pub mod retention;
 pub mod run_query;
 pub mod shadow;
+pub mod shadow_connectors;
 pub mod shadow_run;
 pub mod sync;
 pub mod tokens;

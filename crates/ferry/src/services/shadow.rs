@@ -2,8 +2,10 @@
 //! version), report what it would have mapped differently, promote it (activate, end the
 //! shadow) or stop it. The running server records the comparisons (`shadow_run`).
 //!
-//! Covered: the transform role (every kind the flows ask a transform for). Connector roles
-//! cannot be shadowed yet: start refuses them.
+//! Covered: the transform role (every kind the flows ask a transform for) and the two
+//! connector roles, `erp` and `quoting` (every call a flow makes on them; the candidate's HTTP
+//! and SQL answered from the live call's, `shadow_connectors`). The catalog syncs' connector
+//! calls (item listings, prices, stock, product writes) are not shadowed.
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -48,16 +50,6 @@ pub struct Change {
     pub shadow: Option<Json>,
 }
 
-fn shadowable(role: Role) -> Result<(), ServiceError> {
-    if role == Role::Transform {
-        Ok(())
-    } else {
-        Err(ServiceError::Input(format!(
-            "only the transform role can be shadowed (not {role})"
-        )))
-    }
-}
-
 /// Starts a shadow of an installed component (digest or unique prefix) beside the tenant's
 /// active one; a running shadow of the role is replaced.
 pub async fn start(
@@ -67,7 +59,6 @@ pub async fn start(
     digest: &str,
 ) -> Result<Shadow, ServiceError> {
     ctx.tenant(tenant)?;
-    shadowable(role)?;
     let registry = plugins::open_registry(ctx).await?;
     let prefix = digest.trim().trim_start_matches("sha256:");
     let matches: Vec<String> = registry

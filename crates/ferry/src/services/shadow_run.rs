@@ -27,9 +27,10 @@ pub struct ShadowedTransform {
 /// The loaded candidate by digest, shared by every `ShadowedTransform` of one tenant.
 pub type LoadedCandidate = Arc<Mutex<Option<(String, Arc<dyn Transform>)>>>;
 
-/// A source that always serves the candidate component.
+/// A source that serves the candidate component as its role.
 struct Candidate {
     runtime: Arc<Runtime>,
+    role: Role,
     plugin: Arc<Plugin>,
     grants: Arc<Grants>,
 }
@@ -38,8 +39,12 @@ impl PluginSource for Candidate {
     fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
     }
-    fn plugin(&self, _role: Role) -> Result<Arc<Plugin>, String> {
-        Ok(self.plugin.clone())
+    fn plugin(&self, role: Role) -> Result<Arc<Plugin>, String> {
+        if role == self.role {
+            Ok(self.plugin.clone())
+        } else {
+            Err(format!("a {} candidate serves no {role}", self.role))
+        }
     }
     fn grants(&self, _role: Role) -> Arc<Grants> {
         self.grants.clone()
@@ -72,25 +77,37 @@ pub(crate) async fn load_transform(
     digest: &str,
     grants: Arc<Grants>,
 ) -> Result<Arc<dyn Transform>, String> {
+    Ok(load_roles(registry, digest, Role::Transform, grants)
+        .await?
+        .transform)
+}
+
+/// The roles an installed component serves as `role` with `grants` (the other roles answer
+/// that they have no plugin); compiled off the reactor. A connector's shadow picks its own.
+pub(crate) async fn load_roles(
+    registry: &Registry,
+    digest: &str,
+    role: Role,
+    grants: Arc<Grants>,
+) -> Result<ferry_domain::Roles, String> {
     let bytes = registry.fetch(digest).await.map_err(|e| e.to_string())?;
     let runtime = registry.runtime().clone();
     let loader = runtime.clone();
     // Compiling is CPU-bound: off the reactor.
-    let plugin = tokio::task::spawn_blocking(move || loader.load(&bytes, Some(Role::Transform)))
+    let plugin = tokio::task::spawn_blocking(move || loader.load(&bytes, Some(role)))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     let source = Candidate {
         runtime,
+        role,
         plugin: Arc::new(plugin),
         grants,
     };
-    let transform = crate::runtime::roles::roles_with_default_transform(
+    Ok(crate::runtime::roles::roles_with_default_transform(
         Arc::new(source),
         Arc::new(crate::mapping::DefaultMappings),
-    )
-    .transform;
-    Ok(transform)
+    ))
 }
 
 impl ShadowedTransform {

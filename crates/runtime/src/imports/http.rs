@@ -44,6 +44,23 @@ impl PluginState {
                 self.grants.tenant
             ))));
         };
+        if let Some(crate::tape::TapeMode::Replay(tape)) = &self.tape {
+            // A shadow's request: answered from the live call's exchanges, never sent.
+            return Ok(
+                match tape.answer(crate::tape::TapedRequest::http(&connection, &request)) {
+                    Ok(crate::tape::Answer::Http(answer)) => answer,
+                    Ok(_) => Err(Error::Fatal("shadow run: not an HTTP answer".into())),
+                    Err(e) => Err(e),
+                },
+            );
+        }
+        let taped = match &self.tape {
+            Some(crate::tape::TapeMode::Record(tape)) => Some((
+                tape.clone(),
+                crate::tape::TapedRequest::http(&connection, &request),
+            )),
+            _ => None,
+        };
         // Taken before the request goes (masked and cut), only when a run's journal asked.
         let mut exchange = self.exchanges.is_some().then(|| {
             let method = crate::connections::http::verb(&request.method);
@@ -73,6 +90,9 @@ impl PluginState {
             }
             exchange.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             self.keep_exchange(exchange);
+        }
+        if let (Some((tape, request)), Ok(Ok(answer))) = (taped, &sent) {
+            tape.keep(request, crate::tape::Answer::Http(answer.clone()));
         }
         match sent? {
             Ok(response) => Ok(response),

@@ -196,6 +196,8 @@ macro_rules! guest_call {
         let guest = runtime.clone();
         // A run's journal (the run detail) gets the call and its exchanges.
         let recording = ferry_domain::journal::recording();
+        // A shadow run's tape (records the live call, answers the candidate's).
+        let tape = $crate::tape::current();
         let (digest, contract) = (plugin.digest.clone(), plugin.report.version.clone());
         let started = std::time::Instant::now();
         let outcome = runtime
@@ -204,6 +206,7 @@ macro_rules! guest_call {
                 if recording {
                     call.record_exchanges();
                 }
+                call.use_tape(tape);
                 let ($b, $s) = call.parts();
                 let result = $body.await;
                 let details = call.take_details();

@@ -249,6 +249,8 @@ pub struct OrderRecord {
     pub batch_orno: String,
     pub cuno: String,
     pub cuor: String,
+    /// The customer's reference on the head.
+    pub yref: String,
     pub stat: String,
     pub ntam: String,
     pub lines: Vec<OrderLineRecord>,
@@ -265,8 +267,9 @@ pub struct OrderLineRecord {
 }
 
 pub fn read_orders(conn: &Connection) -> rusqlite::Result<Vec<OrderRecord>> {
-    let mut st =
-        conn.prepare("SELECT orno, batch_orno, cuno, cuor, stat, ntam FROM orders ORDER BY orno")?;
+    let mut st = conn.prepare(
+        "SELECT orno, batch_orno, cuno, cuor, stat, ntam, yref FROM orders ORDER BY orno",
+    )?;
     let mut orders: Vec<OrderRecord> = st
         .query_map([], |r| {
             Ok(OrderRecord {
@@ -276,6 +279,7 @@ pub fn read_orders(conn: &Connection) -> rusqlite::Result<Vec<OrderRecord>> {
                 cuor: r.get(3)?,
                 stat: r.get(4)?,
                 ntam: r.get(5)?,
+                yref: r.get(6)?,
                 lines: Vec::new(),
             })
         })?

@@ -65,6 +65,12 @@ fn head_inputs(
         Ok(_) => errors.push(field_error("CUOR", None, "the order reference is required")),
         Err(e) => errors.push(e),
     }
+    #[cfg(feature = "yref-upper")]
+    for (k, v) in inputs.iter_mut() {
+        if k == "YREF" {
+            *v = v.to_uppercase();
+        }
+    }
     if !inputs
         .iter()
         .any(|(k, v)| k == "CUNO" && !v.trim().is_empty())
