@@ -1,7 +1,8 @@
 //! `ferry serve` installs `[tenants.T.plugins.ROLE] file = …` under the tenant's trust policy:
 //! with `require_signature`, a bare component or an unsigned package stops start-up naming
 //! tenant, plugin and reason; a signed package whose manifest needs a capability the config
-//! does not grant stops it too; a signed, granted package starts serving.
+//! does not grant stops it too; a signed, granted package starts serving, and a later start
+//! whose config no longer grants what it declares refuses it although it is active.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -161,5 +162,17 @@ fn serve_applies_the_trust_policy_and_the_manifest_to_the_configured_plugin_file
         data.join(format!("plugins/{digest}.acme.signature.toml"))
             .exists(),
         "the signature is kept beside the component"
+    );
+
+    // Active now; the next start, with the grant taken away while it was stopped, checks it
+    // again as an activation would instead of serving it with less than it declared.
+    let run = serve(d, &config(d, key, &package, ""));
+    refused_naming(
+        &run,
+        &[
+            "tenant 'acme', plugin transform",
+            digest,
+            "capability connection 'prices' (http) not granted",
+        ],
     );
 }

@@ -91,6 +91,7 @@ pub async fn start(
     crate::runtime::connections::rate::share_buckets(store.clone());
     let registry = Registry::open(runtime, store.clone(), &files.plugins()).await?;
     bootstrap_plugins(&config, &registry).await?;
+    recheck_active_plugins(&config, &registry).await?;
 
     let mut tenants = HashMap::new();
     for name in config.tenants.keys() {
@@ -270,6 +271,36 @@ pub async fn start(
         stop,
         task,
     })
+}
+
+/// Checks every active plugin as an activation would: the tenant's trust policy and a
+/// package's needs against the config, which may have changed while the server was stopped
+/// (`require_signature` turned on, a grant taken away). A refusal stops start-up, naming
+/// tenant, role, component and reason, as a refused plugin file does.
+async fn recheck_active_plugins(config: &FerryConfig, registry: &Registry) -> anyhow::Result<()> {
+    for tenant in config.tenants.keys() {
+        for role in crate::runtime::Role::ALL {
+            let Some(active) = registry.active(tenant, role) else {
+                continue;
+            };
+            let bytes = registry.localize(&active.digest, tenant).await?;
+            crate::services::packages::check_installed_under(
+                config,
+                registry,
+                tenant,
+                role,
+                &active.digest,
+                &bytes,
+            )
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "tenant '{tenant}', plugin {role} ({}): not started: {e}",
+                    active.digest
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Installs and activates the config's plugin files for roles that have no active plugin

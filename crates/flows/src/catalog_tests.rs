@@ -362,3 +362,48 @@ async fn a_run_since_a_date_reads_from_it_and_leaves_the_cursor() {
         "a run from a given date does not move the delta's cursor"
     );
 }
+
+#[tokio::test]
+async fn probe_catalog_last_page_committed_node_died() {
+    let w = World::new(5);
+    queue(&w.store, TENANT, Mode::Full, &World::policy())
+        .await
+        .expect("queue");
+    let t0 = now_ms() + 3_600_000;
+    let first = w
+        .store
+        .claim("node-a-0", 1, 1_000, t0)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job");
+    assert_done(run(&w.tenant, &w.store, &first).await);
+    let before = w.checkpoint().await.report;
+    let lists = w.fakes.items.script.count("list_items");
+    let second = w
+        .store
+        .claim("node-b-0", 1, 1_000, t0 + 5_000)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job back");
+    assert_done(run(&w.tenant, &w.store, &second).await);
+    w.store
+        .finish(&second, Outcome::Done, now_ms())
+        .await
+        .expect("finish");
+    let after = w.checkpoint().await.report;
+    let trail = ferry_store::Audit::trail(&w.store, TENANT, KEY)
+        .await
+        .expect("trail");
+    println!(
+        "PROBE catalog before={before:?}\nafter={after:?}\nlist_items {lists} -> {}\nwritten={:?}\ntrail={}",
+        w.fakes.items.script.count("list_items"),
+        w.written(),
+        trail
+            .iter()
+            .map(|a| format!("{}: {}", a.step, a.message))
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+}

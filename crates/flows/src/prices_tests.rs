@@ -255,3 +255,49 @@ async fn a_batch_the_quoting_system_refused_leaves_no_hash_and_is_written_on_the
         assert_eq!((again.written, again.unchanged), (0, 5), "{policy:?}");
     }
 }
+
+#[tokio::test]
+async fn probe_prices_last_page_committed_node_died() {
+    let w = World::new(5, true);
+    let policy = World::prices();
+    queue(&w.store, TENANT, &policy, RunOptions::default())
+        .await
+        .expect("queue");
+    let t0 = now_ms() + 3_600_000;
+    let first = w
+        .store
+        .claim("node-a-0", 1, 1_000, t0)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job");
+    let o = run(&w.tenant, &w.store, &first).await;
+    assert!(matches!(o, Outcome::Done));
+    let cp = |j: ferry_store::Job| {
+        serde_json::from_value::<Checkpoint>(j.checkpoint)
+            .expect("cp")
+            .report
+    };
+    let before = cp(w
+        .store
+        .job(TENANT, policy.kind(), policy.key(false))
+        .await
+        .unwrap()
+        .unwrap());
+    let second = w
+        .store
+        .claim("node-b-0", 1, 1_000, t0 + 5_000)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job back");
+    let o = run(&w.tenant, &w.store, &second).await;
+    assert!(matches!(o, Outcome::Done));
+    let after = cp(w
+        .store
+        .job(TENANT, policy.kind(), policy.key(false))
+        .await
+        .unwrap()
+        .unwrap());
+    println!("PROBE prices before={before:?}\nafter={after:?}");
+}

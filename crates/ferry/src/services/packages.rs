@@ -285,14 +285,28 @@ pub fn check_installed(
     digest: &str,
     component: &[u8],
 ) -> Result<(), ServiceError> {
+    check_installed_under(&ctx.config, registry, tenant, role, digest, component)
+}
+
+/// [`check_installed`] against `config` (what `ferry serve` checks its active plugins with at
+/// start: a policy tightened or a grant taken away while it was stopped holds from then on).
+pub fn check_installed_under(
+    config: &FerryConfig,
+    registry: &Registry,
+    tenant: &str,
+    role: Role,
+    digest: &str,
+    component: &[u8],
+) -> Result<(), ServiceError> {
+    let trust = &config.tenant(tenant).map_err(input)?.trust;
     let package = installed_package(registry, tenant, digest, component)?;
-    sign::admit(package.as_ref(), &ctx.tenant(tenant)?.trust).map_err(|r| {
+    sign::admit(package.as_ref(), trust).map_err(|r| {
         input(format!(
             "tenant '{tenant}' refuses to activate {digest}: {r}"
         ))
     })?;
     if let Some(package) = package {
-        check_manifest(&ctx.config, tenant, role, &package.manifest).map_err(input)?;
+        check_manifest(config, tenant, role, &package.manifest).map_err(input)?;
     }
     Ok(())
 }

@@ -322,3 +322,42 @@ async fn writing_back_again_keeps_a_status_pushed_back_since() {
         "a repeated write-back must not make the pushed status look unpushed"
     );
 }
+
+#[tokio::test]
+async fn probe_qto_written_back_committed_node_died() {
+    use crate::{now_ms, quote_to_order::run};
+    use ferry_store::Jobs;
+    let w = World::new(3);
+    w.enqueue("17").await;
+    let t0 = now_ms() + 3_600_000;
+    let first = w
+        .store
+        .claim("node-a-0", 1, 1_000, t0)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job");
+    let o = run(&w.tenant, &w.store, &first).await;
+    assert!(matches!(o, Outcome::Done), "{o:?}");
+    let calls = (
+        w.fakes.erp.script.calls().len(),
+        w.fakes.quoting.script.calls().len(),
+    );
+    let second = w
+        .store
+        .claim("node-b-0", 1, 1_000, t0 + 5_000)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job back");
+    let o = run(&w.tenant, &w.store, &second).await;
+    assert!(matches!(o, Outcome::Done), "{o:?}");
+    println!(
+        "PROBE qto calls {calls:?} -> {:?}; trail:\n  {}",
+        (
+            w.fakes.erp.script.calls().len(),
+            w.fakes.quoting.script.calls().len()
+        ),
+        w.trail("17").await.join("\n  ")
+    );
+}
