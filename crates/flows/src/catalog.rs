@@ -191,6 +191,11 @@ pub struct Checkpoint {
     pub report: CatalogReport,
     #[serde(default)]
     pub options: RunOptions,
+    /// The `run_at` of the claim that committed the last page. Finished, and claimed again
+    /// with that `run_at`: this run ended and its node died before the job was marked done
+    /// (a run asked for since moves `run_at`, see `Inbox::rerun`).
+    #[serde(default)]
+    pub claim_run_at: Option<i64>,
 }
 
 impl Checkpoint {
@@ -205,6 +210,7 @@ impl Checkpoint {
             finished: false,
             report: CatalogReport::default(),
             options: RunOptions::default(),
+            claim_run_at: None,
         }
     }
 }
@@ -370,6 +376,11 @@ async fn pages(
 ) -> Result<CatalogReport, StepError> {
     let mut cp: Checkpoint = serde_json::from_value(claim.job.checkpoint.clone())
         .map_err(|e| StepError::Fatal(format!("not a catalog checkpoint: {e}")))?;
+    if cp.finished && cp.claim_run_at == Some(claim.job.run_at_ms) {
+        // Its node died between the last page and `done`: running again would re-read every
+        // item and overwrite the run's report with one of a run that wrote nothing.
+        return Ok(cp.report);
+    }
     if cp.finished {
         // Queued again after it ended (a rerun while it ran): the same kind of run, afresh.
         cp = Checkpoint {
@@ -429,6 +440,7 @@ async fn pages(
         {
             store.set_cursor(&env.name, CURSOR, started).await?;
         }
+        cp.claim_run_at = Some(claim.job.run_at_ms);
         let checkpoint = serde_json::to_value(&cp)
             .map_err(|e| StepError::Fatal(format!("catalog checkpoint: {e}")))?;
         let step = if cp.finished { "synced" } else { "page" };

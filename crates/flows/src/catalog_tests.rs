@@ -364,46 +364,59 @@ async fn a_run_since_a_date_reads_from_it_and_leaves_the_cursor() {
 }
 
 #[tokio::test]
-async fn probe_catalog_last_page_committed_node_died() {
+async fn a_run_whose_node_died_after_its_last_page_is_not_run_again_unless_asked_again() {
     let w = World::new(5);
     queue(&w.store, TENANT, Mode::Full, &World::policy())
         .await
         .expect("queue");
-    let t0 = now_ms() + 3_600_000;
-    let first = w
-        .store
-        .claim("node-a-0", 1, 1_000, t0)
-        .await
-        .expect("claim")
-        .pop()
-        .expect("job");
+    let now = now_ms();
+    // Node a runs the sync to its last page and dies before its `done` is written.
+    let first = w.store.claim("node-a-0", 1, 1_000, now).await;
+    let first = first.expect("claim").pop().expect("the run");
     assert_done(run(&w.tenant, &w.store, &first).await);
-    let before = w.checkpoint().await.report;
-    let lists = w.fakes.items.script.count("list_items");
-    let second = w
-        .store
-        .claim("node-b-0", 1, 1_000, t0 + 5_000)
-        .await
-        .expect("claim")
-        .pop()
-        .expect("job back");
-    assert_done(run(&w.tenant, &w.store, &second).await);
+    let listed = w.fakes.items.script.count("list_items");
+    // Its lease runs out; node b claims the job and ends it without a second run.
+    let later = now + 2_000;
+    let second = w.store.claim("node-b-0", 1, 1_000, later).await;
+    let second = second.expect("claim").pop().expect("the job comes back");
+    let outcome = run(&w.tenant, &w.store, &second).await;
+    assert_done(outcome.clone());
     w.store
-        .finish(&second, Outcome::Done, now_ms())
+        .finish(&second, outcome, later)
         .await
         .expect("finish");
-    let after = w.checkpoint().await.report;
-    let trail = ferry_store::Audit::trail(&w.store, TENANT, KEY)
-        .await
-        .expect("trail");
-    println!(
-        "PROBE catalog before={before:?}\nafter={after:?}\nlist_items {lists} -> {}\nwritten={:?}\ntrail={}",
+    assert_eq!(
         w.fakes.items.script.count("list_items"),
-        w.written(),
-        trail
-            .iter()
-            .map(|a| format!("{}: {}", a.step, a.message))
-            .collect::<Vec<_>>()
-            .join("\n  ")
+        listed,
+        "the ERP is not read again"
+    );
+    let report = w.checkpoint().await.report;
+    assert_eq!(report.inserted, 5, "the run's report stands: {report:?}");
+    let trail = ferry_store::Audit::trail(&w.store, TENANT, KEY);
+    let trail = trail.await.expect("trail");
+    let synced = trail.iter().filter(|e| e.step == "synced").count();
+    assert_eq!(synced, 1, "one run: {trail:?}");
+    let job = w.store.job(TENANT, KIND, KEY).await.expect("read");
+    assert_eq!(job.expect("the job").state, ferry_store::JobState::Done);
+
+    // A run asked for while one runs still runs once more, even if that one's node dies.
+    w.fakes.items.put(item("A006", "Item 6", "20"));
+    queue(&w.store, TENANT, Mode::Full, &World::policy())
+        .await
+        .expect("queue");
+    let third = w.store.claim("node-a-0", 1, 1_000, later + 10).await;
+    let third = third.expect("claim").pop().expect("the second run");
+    queue(&w.store, TENANT, Mode::Full, &World::policy())
+        .await
+        .expect("queue while it runs");
+    assert_done(run(&w.tenant, &w.store, &third).await);
+    let fourth = w.store.claim("node-b-0", 1, 1_000, later + 5_000).await;
+    let fourth = fourth.expect("claim").pop().expect("the job comes back");
+    assert_done(run(&w.tenant, &w.store, &fourth).await);
+    let report = w.checkpoint().await.report;
+    assert_eq!(
+        (report.read, report.unchanged),
+        (6, 6),
+        "the run asked for ran: {report:?}"
     );
 }

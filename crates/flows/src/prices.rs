@@ -160,6 +160,9 @@ pub struct Checkpoint {
     /// This run's name in its trail entries (when it began).
     #[serde(default)]
     pub run: Option<String>,
+    /// The `run_at` of the claim that committed the last page (as the catalog's).
+    #[serde(default)]
+    pub claim_run_at: Option<i64>,
 }
 
 /// Queues a run (or queues it again when the last one ended; a queued one stands).
@@ -177,6 +180,7 @@ pub async fn queue(
         finished: false,
         report: ValuesReport::default(),
         run: None,
+        claim_run_at: None,
     };
     let checkpoint = serde_json::to_value(checkpoint)
         .map_err(|e| StoreError::Corrupt(format!("{kind} checkpoint: {e}")))?;
@@ -275,6 +279,10 @@ async fn pages(
 ) -> Result<ValuesReport, StepError> {
     let mut cp: Checkpoint = serde_json::from_value(claim.job.checkpoint.clone())
         .map_err(|e| StepError::Fatal(format!("not a price or stock checkpoint: {e}")))?;
+    if cp.finished && cp.claim_run_at == Some(claim.job.run_at_ms) {
+        // Its node died between the last page and `done`: not run again (see the catalog's).
+        return Ok(cp.report);
+    }
     if cp.finished {
         // Queued again after it ended: the same run, afresh.
         cp.cursor = None;
@@ -335,6 +343,7 @@ async fn pages(
             cp.report.written - before.written,
             cp.report.unchanged - before.unchanged
         );
+        cp.claim_run_at = Some(claim.job.run_at_ms);
         let checkpoint =
             serde_json::to_value(&cp).map_err(|e| StepError::Fatal(format!("checkpoint: {e}")))?;
         let step = if cp.finished { "synced" } else { "page" };

@@ -257,47 +257,35 @@ async fn a_batch_the_quoting_system_refused_leaves_no_hash_and_is_written_on_the
 }
 
 #[tokio::test]
-async fn probe_prices_last_page_committed_node_died() {
+async fn a_run_whose_node_died_after_its_last_page_is_not_run_again() {
     let w = World::new(5, true);
     let policy = World::prices();
     queue(&w.store, TENANT, &policy, RunOptions::default())
         .await
         .expect("queue");
-    let t0 = now_ms() + 3_600_000;
-    let first = w
-        .store
-        .claim("node-a-0", 1, 1_000, t0)
-        .await
-        .expect("claim")
-        .pop()
-        .expect("job");
-    let o = run(&w.tenant, &w.store, &first).await;
-    assert!(matches!(o, Outcome::Done));
-    let cp = |j: ferry_store::Job| {
-        serde_json::from_value::<Checkpoint>(j.checkpoint)
-            .expect("cp")
-            .report
+    let report = async || {
+        let job = w.store.job(TENANT, policy.kind(), policy.key(false)).await;
+        let job = job.expect("read").expect("the job");
+        let cp: Checkpoint = serde_json::from_value(job.checkpoint).expect("checkpoint");
+        cp.report
     };
-    let before = cp(w
-        .store
-        .job(TENANT, policy.kind(), policy.key(false))
-        .await
-        .unwrap()
-        .unwrap());
-    let second = w
-        .store
-        .claim("node-b-0", 1, 1_000, t0 + 5_000)
-        .await
-        .expect("claim")
-        .pop()
-        .expect("job back");
-    let o = run(&w.tenant, &w.store, &second).await;
-    assert!(matches!(o, Outcome::Done));
-    let after = cp(w
-        .store
-        .job(TENANT, policy.kind(), policy.key(false))
-        .await
-        .unwrap()
-        .unwrap());
-    println!("PROBE prices before={before:?}\nafter={after:?}");
+    let now = now_ms();
+    // Node a runs the sync to its last page and dies before its `done` is written.
+    let first = w.store.claim("node-a-0", 1, 1_000, now).await;
+    let first = first.expect("claim").pop().expect("the run");
+    let outcome = run(&w.tenant, &w.store, &first).await;
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert_eq!(report().await.written, 5);
+    // Its lease runs out; node b claims the job and ends it without a second run.
+    let later = now + 2_000;
+    let second = w.store.claim("node-b-0", 1, 1_000, later).await;
+    let second = second.expect("claim").pop().expect("the job comes back");
+    let outcome = run(&w.tenant, &w.store, &second).await;
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let report = report().await;
+    assert_eq!(
+        (report.written, report.unchanged),
+        (5, 0),
+        "the run's report stands: {report:?}"
+    );
 }
