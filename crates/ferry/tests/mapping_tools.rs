@@ -127,6 +127,25 @@ fn bad_files_get_clear_errors_not_panics() {
     let out = ferry(&["mapping", "check", "quote-to-order"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("kind quote-to-order -> order"));
+    assert!(!stdout(&out).contains("warning"), "{}", stdout(&out));
+
+    // A CUOR other than the id is dropped by the M3 connector: said, not silently lost.
+    let cuor = dir.path().join("cuor.toml");
+    std::fs::write(
+        &cuor,
+        "[mapping]\nkind = \"quote-to-order\"\noutput = \"order\"\nid = \"DocNo\"\n\
+         [header]\nCUOR = \"SoldToPONumber\"\nCUNO = \"SoldToCMAccountNo\"\n",
+    )
+    .unwrap();
+    let out = ferry(&["mapping", "check", cuor.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "warning: [header] CUOR = \"SoldToPONumber\" is not sent: the M3 connector sends the order's idempotency reference there (this mapping's `id`), `DocNo`"
+        ),
+        "{}",
+        stdout(&out)
+    );
 
     let out = ferry(&[
         "mapping",

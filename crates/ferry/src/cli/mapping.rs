@@ -74,6 +74,9 @@ pub async fn run(cmd: &MappingCommand) -> anyhow::Result<i32> {
             out!("{origin}: ok, kind {} -> {}", m.kind(), m.output_kind())?;
             out!("  reads:  {}", usage.reads.join(", "))?;
             out!("  writes: {}", usage.writes.join(", "))?;
+            for w in crate::mapping::reserved_warnings(&m) {
+                out!("warning: {w}")?;
+            }
             Ok(0)
         }
         MappingCommand::Suggest {
@@ -174,6 +177,7 @@ fn test(
                 let out = serde_json::json!({
                     "document": json::document_json(&mapped.document),
                     "warnings": mapped.warnings.iter().map(json::issue_json).collect::<Vec<_>>(),
+                    "not_sent": crate::mapping::reserved_warnings(&mapping),
                 });
                 out!("{}", serde_json::to_string_pretty(&out)?)?;
             } else {
@@ -185,6 +189,9 @@ fn test(
                     print_fields("    ", &line.fields)?;
                 }
                 for w in &mapped.warnings {
+                    out!("warning: {w}")?;
+                }
+                for w in crate::mapping::reserved_warnings(&mapping) {
                     out!("warning: {w}")?;
                 }
             }

@@ -103,6 +103,8 @@ pub struct Mapping {
     output: String,
     description: Option<String>,
     id: Option<Expr>,
+    /// The id expression as written.
+    id_source: Option<String>,
     tables: Vec<Table>,
     header: Vec<Rule>,
     line_filter: Option<Expr>,
@@ -157,6 +159,7 @@ impl Mapping {
         Ok(Self {
             kind,
             output,
+            id_source: spec.mapping.id.as_deref().map(|s| s.trim().to_string()),
             description: spec.mapping.description,
             id,
             tables,
@@ -178,6 +181,11 @@ impl Mapping {
 
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
+    }
+
+    /// The document id's expression (`[mapping] id`) as written, if any.
+    pub fn id_expression(&self) -> Option<&str> {
+        self.id_source.as_deref()
     }
 
     /// The rules in file order, header first.
