@@ -209,6 +209,20 @@ impl Stack {
         }
     }
 
+    /// `ferry --config <the stack's config> ARGS` on the stack's data directory (what an
+    /// operator runs beside the server).
+    pub fn ferry(&self, args: &[&str]) -> crate::Run {
+        let config = self.config.to_str().expect("utf-8");
+        let mut all = vec!["--config", config];
+        all.extend_from_slice(args);
+        crate::ferry(&self.data, &all)
+    }
+
+    /// [`Stack::ferry`], which must exit 0.
+    pub fn cli(&self, args: &[&str]) -> crate::Run {
+        self.ferry(args).expect_code(0)
+    }
+
     pub fn ferry_url(&self) -> String {
         self.ferry_url.clone()
     }

@@ -10,33 +10,23 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ferry_tests::orders::{definite_customers, quote, sellable_items};
+use ferry_tests::plugin;
 use ferry_tests::stack::{Options, READY, Stack};
-use ferry_tests::{ferry, plugin};
 use serde_json::Value;
 
 const TENANT: &str = ferry_tests::stack::TENANT;
 
-fn cli(stack: &Stack, args: &[&str]) -> ferry_tests::Run {
-    let config = stack.config.to_str().expect("utf-8");
-    let mut all = vec!["--config", config];
-    all.extend_from_slice(args);
-    ferry(&stack.data, &all).expect_code(0)
-}
-
 /// Installs `file` for the tenant's `role` (not active) and returns its digest.
 fn install(stack: &Stack, file: &std::path::Path, role: &str) -> String {
-    let installed = cli(
-        stack,
-        &[
-            "plugin",
-            "install",
-            file.to_str().expect("utf-8"),
-            "--tenant",
-            TENANT,
-            "--role",
-            role,
-        ],
-    );
+    let installed = stack.cli(&[
+        "plugin",
+        "install",
+        file.to_str().expect("utf-8"),
+        "--tenant",
+        TENANT,
+        "--role",
+        role,
+    ]);
     installed
         .stdout
         .split_whitespace()
@@ -46,13 +36,11 @@ fn install(stack: &Stack, file: &std::path::Path, role: &str) -> String {
 }
 
 fn shadow_report(stack: &Stack, role: &str) -> Value {
-    cli(
-        stack,
-        &[
+    stack
+        .cli(&[
             "plugin", "shadow", "report", "--tenant", TENANT, "--role", role, "--json",
-        ],
-    )
-    .json()
+        ])
+        .json()
 }
 
 /// Quotes with these PO numbers (M3's YREF), made ready; waits for their jobs. Returns the ids.
@@ -82,12 +70,9 @@ fn a_shadow_m3_connector_is_compared_on_live_calls_sends_nothing_and_goes_live_o
         order_entry: "batch",
     });
     let candidate = install(&stack, &plugin("m3_connector_yref_upper"), "erp");
-    let started = cli(
-        &stack,
-        &[
-            "plugin", "shadow", &candidate, "--tenant", TENANT, "--role", "erp",
-        ],
-    );
+    let started = stack.cli(&[
+        "plugin", "shadow", &candidate, "--tenant", TENANT, "--role", "erp",
+    ]);
     assert!(started.stdout.contains("never sent"), "{}", started.stdout);
     // The server reads running shadows at most once a second.
     std::thread::sleep(Duration::from_millis(1500));
@@ -141,12 +126,9 @@ fn a_shadow_m3_connector_is_compared_on_live_calls_sends_nothing_and_goes_live_o
         "each run compared several calls: {report:#}"
     );
 
-    let promoted = cli(
-        &stack,
-        &[
-            "plugin", "shadow", "promote", "--tenant", TENANT, "--role", "erp",
-        ],
-    );
+    let promoted = stack.cli(&[
+        "plugin", "shadow", "promote", "--tenant", TENANT, "--role", "erp",
+    ]);
     assert!(promoted.stdout.contains(&candidate), "{}", promoted.stdout);
     // The server picks up the activation at its next registry refresh (every second).
     std::thread::sleep(Duration::from_millis(2500));
@@ -218,12 +200,9 @@ fn a_shadow_quotewerks_connector_that_behaves_the_same_agrees_and_writes_nothing
 
     let file = renamed(&plugin("quotewerks_connector"), stack.dir.path());
     let candidate = install(&stack, &file, "quoting");
-    cli(
-        &stack,
-        &[
-            "plugin", "shadow", &candidate, "--tenant", TENANT, "--role", "quoting",
-        ],
-    );
+    stack.cli(&[
+        "plugin", "shadow", &candidate, "--tenant", TENANT, "--role", "quoting",
+    ]);
     std::thread::sleep(Duration::from_millis(1500));
     let shadowed = order(&stack, 2, &["PO-2"]);
     assert_eq!(

@@ -13,8 +13,8 @@ use ferry_tests::orders::{
     Expected, assert_exactly_once, d, definite_customers, sellable_items, settle_all_done,
     unconfirmed_batch_orders,
 };
+use ferry_tests::plugin;
 use ferry_tests::stack::{Options, READY, Stack};
-use ferry_tests::{ferry, plugin};
 use rust_decimal::Decimal;
 
 const TENANT: &str = ferry_tests::stack::TENANT;
@@ -26,13 +26,6 @@ const PROMOTE_AFTER: usize = 20;
 /// The server picks up an activation at its next registry refresh (every second), loading the
 /// new component first; quotes approved this long after promote returned must be mapped by it.
 const PICKUP: Duration = Duration::from_secs(3);
-
-fn cli(stack: &Stack, args: &[&str]) -> ferry_tests::Run {
-    let config = stack.config.to_str().expect("utf-8");
-    let mut all = vec!["--config", config];
-    all.extend_from_slice(args);
-    ferry(&stack.data, &all).expect_code(0)
-}
 
 /// Plain quotes (two or three product lines, no groups or discounts) with a PO number: the
 /// shipped mapping sends it as YREF and the rep as OREF; the candidate (the bundles example)
@@ -155,25 +148,22 @@ fn promoting_a_shadowed_transform_under_load_loses_no_call_and_runs_none_twice()
         order_entry: "batch",
     });
     let candidate = plugin("example_bundles");
-    let installed = cli(
-        &stack,
-        &[
-            "plugin",
-            "install",
-            candidate.to_str().expect("utf-8"),
-            "--tenant",
-            TENANT,
-            "--role",
-            "transform",
-        ],
-    );
+    let installed = stack.cli(&[
+        "plugin",
+        "install",
+        candidate.to_str().expect("utf-8"),
+        "--tenant",
+        TENANT,
+        "--role",
+        "transform",
+    ]);
     let digest = installed
         .stdout
         .split_whitespace()
         .nth(1)
         .expect("installed DIGEST")
         .to_string();
-    cli(&stack, &["plugin", "shadow", &digest, "--tenant", TENANT]);
+    stack.cli(&["plugin", "shadow", &digest, "--tenant", TENANT]);
     let expected = create_quotes(&stack);
 
     // The stream: one approval every PACE, each with the moment it was made.
@@ -193,7 +183,7 @@ fn promoting_a_shadowed_transform_under_load_loses_no_call_and_runs_none_twice()
         while approved.load(Ordering::SeqCst) < PROMOTE_AFTER {
             std::thread::sleep(Duration::from_millis(20));
         }
-        let promoted = cli(&stack, &["plugin", "shadow", "promote", "--tenant", TENANT]);
+        let promoted = stack.cli(&["plugin", "shadow", "promote", "--tenant", TENANT]);
         let promoted_at = Instant::now();
         assert!(promoted.stdout.contains(&digest), "{}", promoted.stdout);
         // Jobs running while the server picks the activation up (its refresh is every second).

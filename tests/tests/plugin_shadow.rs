@@ -6,17 +6,10 @@
 use std::time::Duration;
 
 use ferry_tests::orders::{definite_customers, quote, sellable_items};
+use ferry_tests::plugin;
 use ferry_tests::stack::{Options, READY, Stack};
-use ferry_tests::{ferry, plugin};
 
 const TENANT: &str = ferry_tests::stack::TENANT;
-
-fn cli(stack: &Stack, args: &[&str]) -> ferry_tests::Run {
-    let config = stack.config.to_str().expect("utf-8");
-    let mut all = vec!["--config", config];
-    all.extend_from_slice(args);
-    ferry(&stack.data, &all).expect_code(0)
-}
 
 #[test]
 fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_on_promote() {
@@ -27,25 +20,22 @@ fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_o
     });
     // The candidate: the quote-to-order-only example, beside the shipped mapping component.
     let candidate = plugin("example_bundles");
-    let installed = cli(
-        &stack,
-        &[
-            "plugin",
-            "install",
-            candidate.to_str().expect("utf-8"),
-            "--tenant",
-            TENANT,
-            "--role",
-            "transform",
-        ],
-    );
+    let installed = stack.cli(&[
+        "plugin",
+        "install",
+        candidate.to_str().expect("utf-8"),
+        "--tenant",
+        TENANT,
+        "--role",
+        "transform",
+    ]);
     let digest = installed
         .stdout
         .split_whitespace()
         .nth(1)
         .expect("installed DIGEST")
         .to_string();
-    let started = cli(&stack, &["plugin", "shadow", &digest, "--tenant", TENANT]);
+    let started = stack.cli(&["plugin", "shadow", &digest, "--tenant", TENANT]);
     assert!(started.stdout.contains("never sent"), "{}", started.stdout);
 
     let items = sellable_items();
@@ -62,11 +52,9 @@ fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_o
         "the shadow sent nothing: {live_order:?}"
     );
 
-    let report = cli(
-        &stack,
-        &["plugin", "shadow", "report", "--tenant", TENANT, "--json"],
-    )
-    .json();
+    let report = stack
+        .cli(&["plugin", "shadow", "report", "--tenant", TENANT, "--json"])
+        .json();
     eprintln!("{report:#}");
     let differing = report["differing"].as_array().expect("differing");
     let run = differing
@@ -82,7 +70,7 @@ fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_o
         report["agreed"].as_u64() < report["total"].as_u64(),
         "{report:#}"
     );
-    let text = cli(&stack, &["plugin", "shadow", "report", "--tenant", TENANT]);
+    let text = stack.cli(&["plugin", "shadow", "report", "--tenant", TENANT]);
     assert!(text.stdout.contains("agreement: "), "{}", text.stdout);
     assert!(
         text.stdout
@@ -91,9 +79,11 @@ fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_o
         text.stdout
     );
 
-    let promoted = cli(&stack, &["plugin", "shadow", "promote", "--tenant", TENANT]);
+    let promoted = stack.cli(&["plugin", "shadow", "promote", "--tenant", TENANT]);
     assert!(promoted.stdout.contains(&digest), "{}", promoted.stdout);
-    let listed = cli(&stack, &["plugin", "list", "--tenant", TENANT, "--json"]).json();
+    let listed = stack
+        .cli(&["plugin", "list", "--tenant", TENANT, "--json"])
+        .json();
     let active: Vec<_> = listed
         .as_array()
         .expect("rows")
@@ -102,11 +92,9 @@ fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_o
         .map(|r| r["digest"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(active, std::slice::from_ref(&digest));
-    let after = cli(
-        &stack,
-        &["plugin", "shadow", "report", "--tenant", TENANT, "--json"],
-    )
-    .json();
+    let after = stack
+        .cli(&["plugin", "shadow", "report", "--tenant", TENANT, "--json"])
+        .json();
     assert_eq!(after["shadow"]["outcome"], "promoted");
 
     // The old version, shadowed in turn, shows the promoted one serving live: the next
@@ -115,7 +103,7 @@ fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_o
         .as_str()
         .expect("live digest")
         .to_string();
-    cli(&stack, &["plugin", "shadow", &old, "--tenant", TENANT]);
+    stack.cli(&["plugin", "shadow", &old, "--tenant", TENANT]);
     // The server picks up the activation at its next registry refresh (every second).
     std::thread::sleep(Duration::from_millis(2500));
     let (second, _cuno, _lines, _tax) = quote(2, &items, &customers);
@@ -124,11 +112,9 @@ fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_o
     let jobs = stack.settle(2, Duration::from_secs(120));
     assert!(jobs.iter().all(|j| j.1 == "done"), "{jobs:?}");
     assert_eq!(stack.m3_orders().len(), 2, "one order per quote");
-    let reverse = cli(
-        &stack,
-        &["plugin", "shadow", "report", "--tenant", TENANT, "--json"],
-    )
-    .json();
+    let reverse = stack
+        .cli(&["plugin", "shadow", "report", "--tenant", TENANT, "--json"])
+        .json();
     assert_eq!(reverse["shadow"]["live_digest"], digest.as_str());
     let second_key = second_id.to_string();
     let run = reverse["differing"]
@@ -147,11 +133,9 @@ fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_o
         .clone();
     assert_eq!(faci["live"], serde_json::Value::Null, "{run:#}");
     assert_eq!(faci["shadow"]["text"], "A01", "{run:#}");
-    cli(&stack, &["plugin", "shadow", "stop", "--tenant", TENANT]);
-    let stopped = cli(
-        &stack,
-        &["plugin", "shadow", "report", "--tenant", TENANT, "--json"],
-    )
-    .json();
+    stack.cli(&["plugin", "shadow", "stop", "--tenant", TENANT]);
+    let stopped = stack
+        .cli(&["plugin", "shadow", "report", "--tenant", TENANT, "--json"])
+        .json();
     assert_eq!(stopped["shadow"]["outcome"], "stopped");
 }

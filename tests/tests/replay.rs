@@ -18,10 +18,9 @@ const TENANT: &str = ferry_tests::stack::TENANT;
 const QUOTES: usize = 100;
 
 fn cli(stack: &Stack, args: &[&str]) -> ferry_tests::Run {
-    let config = stack.config.to_str().expect("utf-8");
-    let mut all = vec!["--config", config, "replay", "--tenant", TENANT];
+    let mut all = vec!["replay", "--tenant", TENANT];
     all.extend_from_slice(args);
-    ferry(&stack.data, &all)
+    stack.ferry(&all)
 }
 
 /// The shipped quote-to-order mapping, and the fixed one: ORTP A02 for PO numbers with a 7,

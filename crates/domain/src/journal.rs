@@ -9,9 +9,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use serde::{Deserialize, Serialize};
 
@@ -240,10 +238,7 @@ impl Journal {
 
     /// `work`, with this journal receiving the calls made while it runs.
     pub fn scope<F: Future>(&self, work: F) -> Scoped<F> {
-        Scoped {
-            journal: self.clone(),
-            work: Box::pin(work),
-        }
+        Scoped::new(&CURRENT, self.clone(), work)
     }
 
     /// The calls recorded since the last take, and how many more were not kept.
@@ -290,31 +285,7 @@ pub fn record(call: PluginCall) {
 }
 
 /// A future run inside a journal's scope.
-pub struct Scoped<F> {
-    journal: Journal,
-    work: Pin<Box<F>>,
-}
-
-/// Puts the outer journal back when a poll ends, even by a panic.
-struct Restore(Option<Journal>);
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        let outer = self.0.take();
-        CURRENT.with(|c| *c.borrow_mut() = outer);
-    }
-}
-
-impl<F: Future> Future for Scoped<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.get_mut();
-        let outer = CURRENT.with(|c| c.replace(Some(this.journal.clone())));
-        let _restore = Restore(outer);
-        this.work.as_mut().poll(cx)
-    }
-}
+pub type Scoped<F> = crate::scoped::Scoped<Journal, F>;
 
 #[cfg(test)]
 mod tests {
@@ -418,8 +389,8 @@ mod tests {
                 ..PluginCall::default()
             });
         });
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        assert!(Pin::new(&mut work).poll(&mut cx).is_ready());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(std::pin::Pin::new(&mut work).poll(&mut cx).is_ready());
         assert!(!recording());
         record(PluginCall::default());
         let (calls, _) = journal.take();

@@ -14,6 +14,7 @@ pub mod journal;
 pub mod names;
 pub mod order;
 pub mod roles;
+pub mod scoped;
 pub mod transform;
 
 pub use catalog::{

@@ -9,9 +9,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use serde::Serialize;
 
@@ -101,7 +99,7 @@ pub struct Tape {
 
 /// What a call on this thread does with its requests.
 #[derive(Debug, Clone)]
-pub(crate) enum TapeMode {
+pub enum TapeMode {
     /// Sent as usual, and each exchange kept.
     Record(Tape),
     /// Never sent: answered from the tape.
@@ -114,18 +112,18 @@ thread_local! {
 
 /// The tape the role call being made on this thread works with, if any.
 pub(crate) fn current() -> Option<TapeMode> {
-    CURRENT.with(|c| c.borrow().clone())
+    ferry_domain::scoped::current(&CURRENT)
 }
 
 impl Tape {
     /// `work` (the live role call), with its exchanges kept on this tape.
     pub fn record<F: Future>(&self, work: F) -> Scoped<F> {
-        Scoped::new(TapeMode::Record(self.clone()), work)
+        Scoped::new(&CURRENT, TapeMode::Record(self.clone()), work)
     }
 
     /// `work` (the candidate's role call), with its requests answered from this tape.
     pub fn replay<F: Future>(&self, work: F) -> Scoped<F> {
-        Scoped::new(TapeMode::Replay(self.clone()), work)
+        Scoped::new(&CURRENT, TapeMode::Replay(self.clone()), work)
     }
 
     /// The requests the live call made, in order.
@@ -189,40 +187,7 @@ impl Tape {
 }
 
 /// A future run with a tape open on its thread while it is polled.
-pub struct Scoped<F> {
-    mode: TapeMode,
-    work: Pin<Box<F>>,
-}
-
-impl<F> Scoped<F> {
-    fn new(mode: TapeMode, work: F) -> Self {
-        Self {
-            mode,
-            work: Box::pin(work),
-        }
-    }
-}
-
-/// Puts the outer tape back when a poll ends, even by a panic.
-struct Restore(Option<TapeMode>);
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        let outer = self.0.take();
-        CURRENT.with(|c| *c.borrow_mut() = outer);
-    }
-}
-
-impl<F: Future> Future for Scoped<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.get_mut();
-        let outer = CURRENT.with(|c| c.replace(Some(this.mode.clone())));
-        let _restore = Restore(outer);
-        this.work.as_mut().poll(cx)
-    }
-}
+pub type Scoped<F> = ferry_domain::scoped::Scoped<TapeMode, F>;
 
 #[cfg(test)]
 mod tests {
