@@ -283,7 +283,10 @@ async fn recheck_active_plugins(config: &FerryConfig, registry: &Registry) -> an
             let Some(active) = registry.active(tenant, role) else {
                 continue;
             };
-            let bytes = registry.localize(&active.digest, tenant).await?;
+            let bytes = registry
+                .localize(&active.digest, tenant)
+                .await
+                .with_context(|| format!("tenant '{tenant}', plugin {role} ({})", active.digest))?;
             crate::services::packages::check_installed_under(
                 config,
                 registry,

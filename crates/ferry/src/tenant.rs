@@ -128,6 +128,14 @@ impl TenantEnv {
         }
     }
 
+    /// What the tenant's config gives its `role` plugin, before a package's manifest narrows it.
+    fn config_grants(&self, role: Role) -> Arc<Grants> {
+        self.grants
+            .get(&role)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.name)))
+    }
+
     /// What the active `role` plugin is given (see [`TenantPlugins::grants`]).
     pub fn grants(&self, role: Role) -> Arc<Grants> {
         self.plugins().grants(role)
@@ -177,7 +185,7 @@ impl TenantEnv {
                 roles.erp,
                 store.clone(),
                 self.registry.clone(),
-                self.grants(Role::Erp),
+                self.config_grants(Role::Erp),
                 self.connector_shadows.clone(),
             ));
             roles.quoting = Arc::new(Shadowed::new(
@@ -186,7 +194,7 @@ impl TenantEnv {
                 roles.quoting,
                 store.clone(),
                 self.registry.clone(),
-                self.grants(Role::Quoting),
+                self.config_grants(Role::Quoting),
                 self.connector_shadows.clone(),
             ));
         }

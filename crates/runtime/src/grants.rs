@@ -21,6 +21,10 @@ pub struct Grants {
     pub sql: BTreeMap<String, Arc<SqlConnection>>,
     pub settings: BTreeMap<String, String>,
     pub secrets: BTreeMap<String, Secret>,
+    /// A shadow run's candidate (`tape.rs`): its requests and statements are answered from
+    /// the live call's tape, and one made outside a replay (say, while it is instantiated) is
+    /// refused, never sent.
+    pub shadow: bool,
 }
 
 impl Grants {
@@ -41,6 +45,15 @@ impl Grants {
             sql: self.sql.clone(),
             settings,
             secrets: self.secrets.clone(),
+            shadow: self.shadow,
+        }
+    }
+
+    /// The same grants for a shadow run's candidate (see [`Grants::shadow`]).
+    pub fn for_shadow(&self) -> Self {
+        Self {
+            shadow: true,
+            ..self.with_plugin(&self.plugin, self.settings.clone())
         }
     }
 }

@@ -21,6 +21,14 @@ use crate::bindings::types::Error;
 /// in full).
 const BODY_SHOWN: usize = 4096;
 
+const SQL_METHODS: [&str; 3] = ["QUERY", "EXECUTE", "TRANSACTION"];
+
+/// What a shadow candidate's request made outside a replay gets (one made while it is
+/// instantiated, before the call's tape is attached): refused, never sent.
+pub(crate) fn not_replaying() -> Error {
+    Error::Fatal("shadow run: a candidate's requests are answered from the live call's; this one came outside a call and was not sent".into())
+}
+
 /// One request a call made (an HTTP request or SQL statements), as the shadow report shows
 /// it: masked, body cut.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -63,9 +71,14 @@ impl TapedRequest {
         }
     }
 
-    /// Where a request goes whatever it carries: the path without its query; SQL's text.
+    /// Where a request goes whatever it carries: an HTTP path without its query; SQL's whole
+    /// text (its `?` are placeholders, not a query).
     fn route(&self) -> &str {
-        self.path.split('?').next().unwrap_or_default()
+        if SQL_METHODS.contains(&self.method.as_str()) {
+            &self.path
+        } else {
+            self.path.split('?').next().unwrap_or_default()
+        }
     }
 }
 
@@ -237,5 +250,26 @@ mod tests {
         assert!(elsewhere.contains("on 'qw'"), "{elsewhere}");
         assert_eq!(tape.shadow_requests().len(), 5);
         assert_eq!(tape.live_requests().len(), 3);
+    }
+
+    #[test]
+    fn sql_is_matched_on_its_whole_text_not_cut_at_its_first_placeholder() {
+        let statement = |sql: &str| Statement {
+            sql: sql.into(),
+            params: Vec::new(),
+        };
+        let query = |sql: &str| TapedRequest::sql("qw", "QUERY", &[statement(sql)]);
+        let tape = Tape::default();
+        tape.keep(
+            query("SELECT a FROM t WHERE id = ? AND x = 1"),
+            Answer::Count(Ok(1)),
+        );
+        let other = tape.answer(query("SELECT a FROM t WHERE id = ? AND x = 2"));
+        assert!(
+            matches!(&other, Err(Error::Fatal(m)) if m.contains("never sends")),
+            "{other:?}"
+        );
+        let same = tape.answer(query("SELECT a FROM t WHERE id = ? AND x = 1"));
+        assert!(matches!(same, Ok(Answer::Count(Ok(1)))), "{same:?}");
     }
 }

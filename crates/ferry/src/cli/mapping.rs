@@ -201,6 +201,7 @@ fn test(
             if as_json {
                 let out = serde_json::json!({
                     "errors": issues.iter().map(json::issue_json).collect::<Vec<_>>(),
+                    "not_sent": crate::mapping::reserved_warnings(&mapping),
                 });
                 out!("{}", serde_json::to_string_pretty(&out)?)?;
             } else {
@@ -217,6 +218,9 @@ fn test(
                             crate::mapping::engine::Severity::Warning => "warning",
                         }
                     )?;
+                }
+                for w in crate::mapping::reserved_warnings(&mapping) {
+                    out!("warning: {w}")?;
                 }
             }
             Ok(1)

@@ -137,6 +137,7 @@ pub fn narrow(grants: &Grants, manifest: &Manifest) -> Grants {
             .filter(|(k, _)| manifest.secrets.contains(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        shadow: grants.shadow,
     }
 }
 

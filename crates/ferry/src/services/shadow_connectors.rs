@@ -47,8 +47,9 @@ pub struct Shadowed<R: ?Sized> {
     live: Arc<R>,
     store: Arc<dyn Store>,
     registry: Arc<Registry>,
-    /// What the candidate is given: the live connector's grants (it sends nothing).
-    grants: Arc<Grants>,
+    /// The role's grants as the tenant's config gives them: the candidate is given these
+    /// narrowed to its own package's manifest (as `promote` would serve it), marked shadow.
+    base: Arc<Grants>,
     shared: ConnectorShadows,
 }
 
@@ -59,7 +60,7 @@ impl<R: ?Sized> Shadowed<R> {
         live: Arc<R>,
         store: Arc<dyn Store>,
         registry: Arc<Registry>,
-        grants: Arc<Grants>,
+        base: Arc<Grants>,
         shared: ConnectorShadows,
     ) -> Self {
         Self {
@@ -68,7 +69,7 @@ impl<R: ?Sized> Shadowed<R> {
             live,
             store,
             registry,
-            grants,
+            base,
             shared,
         }
     }
@@ -114,8 +115,11 @@ impl<R: ?Sized> Shadowed<R> {
         {
             return Ok(r.clone());
         }
+        let grants =
+            super::packages::serving_grants(&self.registry, &self.tenant, digest, &self.base)
+                .for_shadow();
         let roles =
-            super::shadow_run::load_roles(&self.registry, digest, self.role, self.grants.clone())
+            super::shadow_run::load_roles(&self.registry, digest, self.role, Arc::new(grants))
                 .await?;
         let candidate = pick(roles);
         if let Ok(mut loaded) = slot.lock() {
@@ -128,7 +132,7 @@ impl<R: ?Sized> Shadowed<R> {
     async fn record(
         &self,
         shadow: &Shadow,
-        kind: &str,
+        kind: String,
         key: String,
         (live, candidate): (Json, Json),
         tape: &Tape,
@@ -137,7 +141,7 @@ impl<R: ?Sized> Shadowed<R> {
         let shadow_side = json!({ "answer": candidate, "requests": tape.shadow_requests() });
         let record = ShadowRecord {
             shadow_id: shadow.id,
-            kind: kind.to_string(),
+            kind,
             key: ferry_domain::journal::current_key().unwrap_or(key),
             agree: live == shadow_side,
             live,
@@ -145,7 +149,7 @@ impl<R: ?Sized> Shadowed<R> {
             recorded_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         };
         if let Err(e) = self.store.record_shadow(&record).await {
-            tracing::warn!(tenant = %self.tenant, kind, "shadow run not recorded: {e}");
+            tracing::warn!(tenant = %self.tenant, kind = %record.kind, "shadow run not recorded: {e}");
         }
     }
 }
@@ -158,10 +162,21 @@ fn answer_json<T: Serialize>(answer: &RoleResult<T>) -> Json {
     }
 }
 
+/// What a compared call is recorded as: its name and a digest of its arguments, so the calls
+/// of one run that share a name (customer lookups by e-mail then name, line chunks) and the
+/// calls outside a run (webhooks, polls) each keep their own comparison; a retry of the same
+/// call replaces its earlier one.
+fn call_kind(name: &str, args: &impl Serialize) -> String {
+    use sha2::Digest;
+    let bytes = serde_json::to_vec(args).unwrap_or_default();
+    let digest = hex::encode(sha2::Sha256::digest(&bytes));
+    format!("{name} {}", &digest[..8])
+}
+
 /// Makes one role call on the live connector and, while a shadow runs, on the candidate from
 /// the live call's tape; returns the live answer. `|r| r.call(args)` is evaluated twice.
 macro_rules! shadowed {
-    ($self:ident, $slot:ident, $kind:literal, $key:expr, |$r:ident| $call:expr) => {{
+    ($self:ident, $slot:ident, $kind:literal, $key:expr, $args:expr, |$r:ident| $call:expr) => {{
         let Some(running) = $self.running().await else {
             let $r = &$self.live;
             return $call.await;
@@ -180,7 +195,13 @@ macro_rules! shadowed {
             Err(e) => json!({ "failed": format!("loading the candidate: {e}") }),
         };
         $self
-            .record(&running, $kind, $key, (answer_json(&live), candidate), &tape)
+            .record(
+                &running,
+                call_kind($kind, &$args),
+                $key,
+                (answer_json(&live), candidate),
+                &tape,
+            )
             .await;
         live
     }};
@@ -189,19 +210,19 @@ macro_rules! shadowed {
 #[async_trait]
 impl Erp for Shadowed<dyn Erp> {
     async fn find_customers(&self, criteria: &MatchCriteria) -> RoleResult<Vec<Document>> {
-        shadowed!(self, erp, "find-customers", "-".into(), |r| r
+        shadowed!(self, erp, "find-customers", "-".into(), criteria, |r| r
             .find_customers(criteria))
     }
 
     async fn create_customer(&self, customer: &Document) -> RoleResult<String> {
         let key = customer.id.clone().unwrap_or_else(|| "-".into());
-        shadowed!(self, erp, "create-customer", key, |r| r
+        shadowed!(self, erp, "create-customer", key, customer, |r| r
             .create_customer(customer))
     }
 
     async fn validate_order(&self, order: &Document) -> RoleResult<Vec<FieldError>> {
         let key = order.id.clone().unwrap_or_else(|| "-".into());
-        shadowed!(self, erp, "validate-order", key, |r| r
+        shadowed!(self, erp, "validate-order", key, order, |r| r
             .validate_order(order))
     }
 
@@ -210,55 +231,98 @@ impl Erp for Shadowed<dyn Erp> {
         reference: &str,
         customer: Option<&str>,
     ) -> RoleResult<Option<OrderReceipt>> {
-        shadowed!(self, erp, "find-order", reference.into(), |r| r
-            .find_order(reference, customer))
+        shadowed!(
+            self,
+            erp,
+            "find-order",
+            reference.into(),
+            (reference, customer),
+            |r| r.find_order(reference, customer)
+        )
     }
 
     async fn begin_order(&self, header: &Document, reference: &str) -> RoleResult<String> {
-        shadowed!(self, erp, "begin-order", reference.into(), |r| r
-            .begin_order(header, reference))
+        shadowed!(
+            self,
+            erp,
+            "begin-order",
+            reference.into(),
+            (header, reference),
+            |r| r.begin_order(header, reference)
+        )
     }
 
     async fn add_order_lines(&self, draft: &str, lines: &[Line]) -> RoleResult<()> {
-        shadowed!(self, erp, "add-order-lines", draft.into(), |r| r
-            .add_order_lines(draft, lines))
+        shadowed!(
+            self,
+            erp,
+            "add-order-lines",
+            draft.into(),
+            (draft, lines),
+            |r| r.add_order_lines(draft, lines)
+        )
     }
 
     async fn confirm_order(&self, draft: &str) -> RoleResult<OrderReceipt> {
-        shadowed!(self, erp, "confirm-order", draft.into(), |r| r
+        shadowed!(self, erp, "confirm-order", draft.into(), draft, |r| r
             .confirm_order(draft))
     }
 
     async fn get_order_status(&self, order_number: &str) -> RoleResult<OrderReceipt> {
-        shadowed!(self, erp, "get-order-status", order_number.into(), |r| r
-            .get_order_status(order_number))
+        shadowed!(
+            self,
+            erp,
+            "get-order-status",
+            order_number.into(),
+            order_number,
+            |r| r.get_order_status(order_number)
+        )
     }
 
     async fn parse_event(&self, content_type: &str, payload: &[u8]) -> RoleResult<Vec<Change>> {
-        shadowed!(self, erp, "parse-event", "-".into(), |r| r
-            .parse_event(content_type, payload))
+        shadowed!(
+            self,
+            erp,
+            "parse-event",
+            "-".into(),
+            (content_type, payload),
+            |r| r.parse_event(content_type, payload)
+        )
     }
 
     async fn list_order_invoices(&self, order_number: &str) -> RoleResult<Vec<Invoice>> {
-        shadowed!(self, erp, "list-order-invoices", order_number.into(), |r| r
-            .list_order_invoices(order_number))
+        shadowed!(
+            self,
+            erp,
+            "list-order-invoices",
+            order_number.into(),
+            order_number,
+            |r| r.list_order_invoices(order_number)
+        )
     }
 }
 
 #[async_trait]
 impl Quoting for Shadowed<dyn Quoting> {
     async fn parse_webhook(&self, webhook: &InboundWebhook) -> RoleResult<QuoteEvent> {
-        shadowed!(self, quoting, "parse-webhook", "-".into(), |r| r
-            .parse_webhook(webhook))
+        shadowed!(
+            self,
+            quoting,
+            "parse-webhook",
+            "-".into(),
+            &webhook.body,
+            |r| r.parse_webhook(webhook)
+        )
     }
 
     async fn list_ready_quotes(&self, page: &PageRequest) -> RoleResult<QuotePage> {
-        shadowed!(self, quoting, "list-ready-quotes", "-".into(), |r| r
+        shadowed!(self, quoting, "list-ready-quotes", "-".into(), page, |r| r
             .list_ready_quotes(page))
     }
 
     async fn get_quote(&self, id: &str) -> RoleResult<Document> {
-        shadowed!(self, quoting, "get-quote", id.into(), |r| r.get_quote(id))
+        shadowed!(self, quoting, "get-quote", id.into(), id, |r| r
+            .get_quote(id))
     }
 
     async fn mark_transferred(
@@ -267,17 +331,29 @@ impl Quoting for Shadowed<dyn Quoting> {
         order_number: &str,
         status: Option<&str>,
     ) -> RoleResult<()> {
-        shadowed!(self, quoting, "mark-transferred", id.into(), |r| r
-            .mark_transferred(id, order_number, status))
+        shadowed!(
+            self,
+            quoting,
+            "mark-transferred",
+            id.into(),
+            (id, order_number, status),
+            |r| r.mark_transferred(id, order_number, status)
+        )
     }
 
     async fn set_status(&self, id: &str, status: &str) -> RoleResult<()> {
-        shadowed!(self, quoting, "set-status", id.into(), |r| r
+        shadowed!(self, quoting, "set-status", id.into(), (id, status), |r| r
             .set_status(id, status))
     }
 
     async fn set_invoice(&self, id: &str, number: &str, date: &str) -> RoleResult<()> {
-        shadowed!(self, quoting, "set-invoice", id.into(), |r| r
-            .set_invoice(id, number, date))
+        shadowed!(
+            self,
+            quoting,
+            "set-invoice",
+            id.into(),
+            (id, number, date),
+            |r| r.set_invoice(id, number, date)
+        )
     }
 }

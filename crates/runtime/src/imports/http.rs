@@ -44,6 +44,9 @@ impl PluginState {
                 self.grants.tenant
             ))));
         };
+        if self.grants.shadow && !matches!(self.tape, Some(crate::tape::TapeMode::Replay(_))) {
+            return Ok(Err(crate::tape::not_replaying()));
+        }
         if let Some(crate::tape::TapeMode::Replay(tape)) = &self.tape {
             // A shadow's request: answered from the live call's exchanges, never sent.
             return Ok(

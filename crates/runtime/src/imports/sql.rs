@@ -41,7 +41,8 @@ impl PluginState {
 }
 
 /// A shadow run's tape (`tape.rs`) around statements: a candidate's are answered from the live
-/// call's, never run; the live call's are kept with their results.
+/// call's, never run (and refused outside a replay); the live call's are kept with their
+/// results.
 impl PluginState {
     fn replayed(
         &self,
@@ -53,6 +54,7 @@ impl PluginState {
             Some(TapeMode::Replay(tape)) => {
                 Some(tape.answer(TapedRequest::sql(connection, method, statements)))
             }
+            _ if self.grants.shadow => Some(Err(crate::tape::not_replaying())),
             _ => None,
         }
     }
