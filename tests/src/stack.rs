@@ -223,6 +223,26 @@ impl Stack {
         self.ferry(args).expect_code(0)
     }
 
+    /// `ferry plugin install FILE` for the stack's tenant and `role` (not activated): the
+    /// installed component's digest.
+    pub fn install(&self, file: &std::path::Path, role: &str) -> String {
+        let installed = self.cli(&[
+            "plugin",
+            "install",
+            file.to_str().expect("utf-8"),
+            "--tenant",
+            TENANT,
+            "--role",
+            role,
+        ]);
+        installed
+            .stdout
+            .split_whitespace()
+            .nth(1)
+            .expect("installed DIGEST")
+            .to_string()
+    }
+
     pub fn ferry_url(&self) -> String {
         self.ferry_url.clone()
     }

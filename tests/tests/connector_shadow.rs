@@ -16,25 +16,6 @@ use serde_json::Value;
 
 const TENANT: &str = ferry_tests::stack::TENANT;
 
-/// Installs `file` for the tenant's `role` (not active) and returns its digest.
-fn install(stack: &Stack, file: &std::path::Path, role: &str) -> String {
-    let installed = stack.cli(&[
-        "plugin",
-        "install",
-        file.to_str().expect("utf-8"),
-        "--tenant",
-        TENANT,
-        "--role",
-        role,
-    ]);
-    installed
-        .stdout
-        .split_whitespace()
-        .nth(1)
-        .expect("installed DIGEST")
-        .to_string()
-}
-
 fn shadow_report(stack: &Stack, role: &str) -> Value {
     stack
         .cli(&[
@@ -69,7 +50,7 @@ fn a_shadow_m3_connector_is_compared_on_live_calls_sends_nothing_and_goes_live_o
         create_customers: false,
         order_entry: "batch",
     });
-    let candidate = install(&stack, &plugin("m3_connector_yref_upper"), "erp");
+    let candidate = stack.install(&plugin("m3_connector_yref_upper"), "erp");
     let started = stack.cli(&[
         "plugin", "shadow", &candidate, "--tenant", TENANT, "--role", "erp",
     ]);
@@ -204,7 +185,7 @@ fn a_shadow_quotewerks_connector_that_behaves_the_same_agrees_and_writes_nothing
     assert!(alone >= 2, "made ready, then marked transferred: {alone}");
 
     let file = renamed(&plugin("quotewerks_connector"), stack.dir.path());
-    let candidate = install(&stack, &file, "quoting");
+    let candidate = stack.install(&file, "quoting");
     stack.cli(&[
         "plugin", "shadow", &candidate, "--tenant", TENANT, "--role", "quoting",
     ]);

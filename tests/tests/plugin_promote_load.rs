@@ -148,21 +148,7 @@ fn promoting_a_shadowed_transform_under_load_loses_no_call_and_runs_none_twice()
         order_entry: "batch",
     });
     let candidate = plugin("example_bundles");
-    let installed = stack.cli(&[
-        "plugin",
-        "install",
-        candidate.to_str().expect("utf-8"),
-        "--tenant",
-        TENANT,
-        "--role",
-        "transform",
-    ]);
-    let digest = installed
-        .stdout
-        .split_whitespace()
-        .nth(1)
-        .expect("installed DIGEST")
-        .to_string();
+    let digest = stack.install(&candidate, "transform");
     stack.cli(&["plugin", "shadow", &digest, "--tenant", TENANT]);
     let expected = create_quotes(&stack);
 

@@ -20,21 +20,7 @@ fn a_shadow_transform_is_reported_with_its_diff_never_reaches_m3_and_goes_live_o
     });
     // The candidate: the quote-to-order-only example, beside the shipped mapping component.
     let candidate = plugin("example_bundles");
-    let installed = stack.cli(&[
-        "plugin",
-        "install",
-        candidate.to_str().expect("utf-8"),
-        "--tenant",
-        TENANT,
-        "--role",
-        "transform",
-    ]);
-    let digest = installed
-        .stdout
-        .split_whitespace()
-        .nth(1)
-        .expect("installed DIGEST")
-        .to_string();
+    let digest = stack.install(&candidate, "transform");
     let started = stack.cli(&["plugin", "shadow", &digest, "--tenant", TENANT]);
     assert!(started.stdout.contains("never sent"), "{}", started.stdout);
 

@@ -128,14 +128,6 @@ impl TenantEnv {
         }
     }
 
-    /// What the tenant's config gives its `role` plugin, before a package's manifest narrows it.
-    fn config_grants(&self, role: Role) -> Arc<Grants> {
-        self.grants
-            .get(&role)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.name)))
-    }
-
     /// What the active `role` plugin is given (see [`TenantPlugins::grants`]).
     pub fn grants(&self, role: Role) -> Arc<Grants> {
         self.plugins().grants(role)
@@ -185,7 +177,7 @@ impl TenantEnv {
                 roles.erp,
                 store.clone(),
                 self.registry.clone(),
-                self.config_grants(Role::Erp),
+                self.plugins().config_grants(Role::Erp),
                 self.connector_shadows.clone(),
             ));
             roles.quoting = Arc::new(Shadowed::new(
@@ -194,7 +186,7 @@ impl TenantEnv {
                 roles.quoting,
                 store.clone(),
                 self.registry.clone(),
-                self.config_grants(Role::Quoting),
+                self.plugins().config_grants(Role::Quoting),
                 self.connector_shadows.clone(),
             ));
         }
@@ -242,15 +234,19 @@ impl TenantPlugins {
         Ok(active)
     }
 
+    /// What the tenant's config gives its `role` plugin, before a package's manifest narrows it.
+    fn config_grants(&self, role: Role) -> Arc<Grants> {
+        self.grants
+            .get(&role)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.tenant)))
+    }
+
     /// What the role's active plugin is given: the config's grants for the role, narrowed to
     /// what its package's manifest declares, with the manifest's setting defaults (the same
     /// as `ferry plugin run` gives a package).
     fn grants(&self, role: Role) -> Arc<Grants> {
-        let base = self
-            .grants
-            .get(&role)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(Grants::for_tenant(&self.tenant)));
+        let base = self.config_grants(role);
         let Some(active) = self.registry.active(&self.tenant, role) else {
             return base;
         };

@@ -25,7 +25,7 @@ const SQL_METHODS: [&str; 3] = ["QUERY", "EXECUTE", "TRANSACTION"];
 
 /// What a shadow candidate's request made outside a replay gets (one made while it is
 /// instantiated, before the call's tape is attached): refused, never sent.
-pub(crate) fn not_replaying() -> Error {
+fn not_replaying() -> Error {
     Error::Fatal("shadow run: a candidate's requests are answered from the live call's; this one came outside a call and was not sent".into())
 }
 
@@ -195,6 +195,34 @@ impl Tape {
                 asked.route(),
                 asked.connection
             ))),
+        }
+    }
+}
+
+/// The tape as the host imports (`http`, `sql`) use it: a request is built (masked) only when
+/// a tape or a shadow's grants need it.
+impl crate::state::PluginState {
+    /// On a shadow's replay, the taped answer to `request` (it is never sent); a shadow
+    /// candidate's request outside a replay is refused. None: send it.
+    pub(crate) fn replayed(
+        &self,
+        request: impl FnOnce() -> TapedRequest,
+    ) -> Option<Result<Answer, Error>> {
+        match &self.tape {
+            Some(TapeMode::Replay(tape)) => Some(tape.answer(request())),
+            _ if self.grants.shadow => Some(Err(not_replaying())),
+            _ => None,
+        }
+    }
+
+    /// When the live call is taped: the tape and `request`, to keep with its answer.
+    pub(crate) fn taping(
+        &self,
+        request: impl FnOnce() -> TapedRequest,
+    ) -> Option<(Tape, TapedRequest)> {
+        match &self.tape {
+            Some(TapeMode::Record(tape)) => Some((tape.clone(), request())),
+            _ => None,
         }
     }
 }

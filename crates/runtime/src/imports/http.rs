@@ -44,26 +44,16 @@ impl PluginState {
                 self.grants.tenant
             ))));
         };
-        if self.grants.shadow && !matches!(self.tape, Some(crate::tape::TapeMode::Replay(_))) {
-            return Ok(Err(crate::tape::not_replaying()));
-        }
-        if let Some(crate::tape::TapeMode::Replay(tape)) = &self.tape {
+        let taped = || crate::tape::TapedRequest::http(&connection, &request);
+        if let Some(answer) = self.replayed(taped) {
             // A shadow's request: answered from the live call's exchanges, never sent.
-            return Ok(
-                match tape.answer(crate::tape::TapedRequest::http(&connection, &request)) {
-                    Ok(crate::tape::Answer::Http(answer)) => answer,
-                    Ok(_) => Err(Error::Fatal("shadow run: not an HTTP answer".into())),
-                    Err(e) => Err(e),
-                },
-            );
+            return Ok(match answer {
+                Ok(crate::tape::Answer::Http(answer)) => answer,
+                Ok(_) => Err(Error::Fatal("shadow run: not an HTTP answer".into())),
+                Err(e) => Err(e),
+            });
         }
-        let taped = match &self.tape {
-            Some(crate::tape::TapeMode::Record(tape)) => Some((
-                tape.clone(),
-                crate::tape::TapedRequest::http(&connection, &request),
-            )),
-            _ => None,
-        };
+        let taped = self.taping(taped);
         // Taken before the request goes (masked and cut), only when a run's journal asked.
         let mut exchange = self.exchanges.is_some().then(|| {
             let method = crate::connections::http::verb(&request.method);

@@ -9,7 +9,7 @@ use crate::bindings::sql::{Dialect, Host, Rows, Statement};
 use crate::bindings::types::Error;
 use crate::connections::sql::{SqlConnection, SqlStop};
 use crate::state::PluginState;
-use crate::tape::{Answer, Tape, TapeMode, TapedRequest};
+use crate::tape::{Answer, TapedRequest};
 
 /// Upper bound on statements in one transaction call.
 const MAX_STATEMENTS: usize = 1_000;
@@ -40,41 +40,6 @@ impl PluginState {
     }
 }
 
-/// A shadow run's tape (`tape.rs`) around statements: a candidate's are answered from the live
-/// call's, never run (and refused outside a replay); the live call's are kept with their
-/// results.
-impl PluginState {
-    fn replayed(
-        &self,
-        connection: &str,
-        method: &str,
-        statements: &[Statement],
-    ) -> Option<Result<Answer, Error>> {
-        match &self.tape {
-            Some(TapeMode::Replay(tape)) => {
-                Some(tape.answer(TapedRequest::sql(connection, method, statements)))
-            }
-            _ if self.grants.shadow => Some(Err(crate::tape::not_replaying())),
-            _ => None,
-        }
-    }
-
-    fn taping(
-        &self,
-        connection: &str,
-        method: &str,
-        statements: &[Statement],
-    ) -> Option<(Tape, TapedRequest)> {
-        match &self.tape {
-            Some(TapeMode::Record(tape)) => Some((
-                tape.clone(),
-                TapedRequest::sql(connection, method, statements),
-            )),
-            _ => None,
-        }
-    }
-}
-
 fn not_sql() -> Error {
     Error::Fatal("shadow run: the live call's answer to this was not SQL's".into())
 }
@@ -97,14 +62,14 @@ impl Host for PluginState {
             Err(e) => return Ok(Err(e)),
         };
         let one = std::slice::from_ref(&statement);
-        if let Some(taped) = self.replayed(&connection, "QUERY", one) {
+        if let Some(taped) = self.replayed(|| TapedRequest::sql(&connection, "QUERY", one)) {
             return Ok(match taped {
                 Ok(Answer::Rows(rows)) => rows,
                 Ok(_) => Err(not_sql()),
                 Err(e) => Err(e),
             });
         }
-        let taping = self.taping(&connection, "QUERY", one);
+        let taping = self.taping(|| TapedRequest::sql(&connection, "QUERY", one));
         let deadline = self.deadline;
         let out = self.run_sql(conn.query(statement, deadline)).await;
         if let (Some((tape, request)), Ok(answer)) = (taping, &out) {
@@ -123,14 +88,14 @@ impl Host for PluginState {
             Err(e) => return Ok(Err(e)),
         };
         let one = std::slice::from_ref(&statement);
-        if let Some(taped) = self.replayed(&connection, "EXECUTE", one) {
+        if let Some(taped) = self.replayed(|| TapedRequest::sql(&connection, "EXECUTE", one)) {
             return Ok(match taped {
                 Ok(Answer::Count(count)) => count,
                 Ok(_) => Err(not_sql()),
                 Err(e) => Err(e),
             });
         }
-        let taping = self.taping(&connection, "EXECUTE", one);
+        let taping = self.taping(|| TapedRequest::sql(&connection, "EXECUTE", one));
         let deadline = self.deadline;
         let out = self.run_sql(conn.execute(statement, deadline)).await;
         if let (Some((tape, request)), Ok(answer)) = (taping, &out) {
@@ -153,14 +118,16 @@ impl Host for PluginState {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
-        if let Some(taped) = self.replayed(&connection, "TRANSACTION", &statements) {
+        if let Some(taped) =
+            self.replayed(|| TapedRequest::sql(&connection, "TRANSACTION", &statements))
+        {
             return Ok(match taped {
                 Ok(Answer::Counts(counts)) => counts,
                 Ok(_) => Err(not_sql()),
                 Err(e) => Err(e),
             });
         }
-        let taping = self.taping(&connection, "TRANSACTION", &statements);
+        let taping = self.taping(|| TapedRequest::sql(&connection, "TRANSACTION", &statements));
         let deadline = self.deadline;
         let out = self.run_sql(conn.transaction(statements, deadline)).await;
         if let (Some((tape, request)), Ok(answer)) = (taping, &out) {
