@@ -269,7 +269,7 @@ fn n_items_sync_in_full_then_a_one_percent_change_writes_exactly_that() {
         "{catalog}"
     );
     for what in ["prices", "stock"] {
-        let run = sync(&stack, what, &[]);
+        let run = sync(&stack, what, &["--full"]);
         assert_eq!(
             (count(&run, "written"), count(&run, "unchanged")),
             (0, nn),
@@ -323,7 +323,12 @@ fn n_items_sync_in_full_then_a_one_percent_change_writes_exactly_that() {
     expected.insert(dropped.clone());
     assert_eq!(written_keys(&catalog), expected, "catalog delta");
     assert_eq!(count(&catalog, "deactivated"), 1, "{catalog}");
+    // Prices by delta: the items M3 changed since the last run, not all of them.
     let prices = sync(&stack, "prices", &[]);
+    assert!(
+        count(&prices, "read") < nn / 10,
+        "a delta reads the changed items only: {prices}"
+    );
     assert_eq!(written_keys(&prices), priced, "prices");
     assert_eq!(count(&prices, "written"), priced.len() as u64, "{prices}");
     let stock = sync(&stack, "stock", &[]);

@@ -1,7 +1,8 @@
 //! The price and stock syncs, ERP → the quoting system's products, as durable jobs (kinds
 //! `price-sync` and `stock-sync`, one per tenant each, so a schedule never runs twice at once).
 //!
-//! A run pages through the ERP's items and asks for their values a batch at a time through
+//! A run pages through the ERP's items (for a price delta, those changed since the last run)
+//! and asks for their values a batch at a time through
 //! the batched calls (`get-item-prices`, `get-stocks`: one round trip per batch on a
 //! `ferry:erp` 1.3 plugin, answered per item by the host for an older one). Prices are written
 //! as the products' price fields (`upsert-products` with only those fields), stock as
@@ -27,6 +28,8 @@ pub const PRICES_KIND: &str = "price-sync";
 pub const STOCK_KIND: &str = "stock-sync";
 /// Keys of items a dry run would write, kept in its report (the count has them all).
 const DRY_RUN_KEYS: usize = 100;
+/// The store's cursor stream for the price delta (the start of the last finished run).
+pub const PRICES_CURSOR: &str = "prices.items-changed";
 
 /// What a tenant decides about the price sync (`[tenants.T.sync.prices]`). Field names are
 /// the quoting system's (the defaults are QuoteWerks' product columns).
@@ -105,6 +108,21 @@ impl Policy {
         interval(self.every())
     }
 
+    /// The cursor stream a run of this sync reads its delta from, when it can run as one:
+    /// prices without a reference customer. M3 lists items by change date
+    /// (MMS200MI/LstItmByChgDate), and an item's list price is on its item record (GetItmPrice
+    /// answers the item's own fields and change date), so a changed list price lists the item.
+    /// A customer's price (price lists, OIS320MI) and stock (balances) are records of their own
+    /// that no listing finds by change date: those runs read every item.
+    pub fn delta_cursor(&self) -> Option<&'static str> {
+        match self {
+            Policy::Prices(p) if p.customer.as_deref().is_none_or(|c| c.trim().is_empty()) => {
+                Some(PRICES_CURSOR)
+            }
+            Policy::Prices(_) | Policy::Stock(_) => None,
+        }
+    }
+
     fn sizes(&self) -> (u32, usize) {
         let (page, batch) = match self {
             Policy::Prices(p) => (p.page_size, p.batch_size),
@@ -118,6 +136,8 @@ impl Policy {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ValuesReport {
+    /// A delta: items changed since this time (RFC 3339) were read; none: every item.
+    pub since: Option<String>,
     pub pages: u64,
     pub read: u64,
     /// Batched calls made to the ERP.
@@ -142,6 +162,9 @@ pub struct ValuesReport {
 pub struct RunOptions {
     /// Write nothing (no product, no availability, no content hash): report what would change.
     pub dry_run: bool,
+    /// Read every item, not only those changed since the last run (a price delta; stock and
+    /// a reference customer's prices are read in full anyway).
+    pub full: bool,
 }
 
 /// The job's checkpoint: the run's policy, where it is, and what it did so far.
@@ -163,6 +186,9 @@ pub struct Checkpoint {
     /// The `run_at` of the claim that committed the last page (as the catalog's).
     #[serde(default)]
     pub claim_run_at: Option<i64>,
+    /// When this run started (RFC 3339): the next delta's lower bound, once it finishes.
+    #[serde(default)]
+    pub started_at: Option<String>,
 }
 
 /// Queues a run (or queues it again when the last one ended; a queued one stands).
@@ -181,6 +207,7 @@ pub async fn queue(
         report: ValuesReport::default(),
         run: None,
         claim_run_at: None,
+        started_at: None,
     };
     let checkpoint = serde_json::to_value(checkpoint)
         .map_err(|e| StoreError::Corrupt(format!("{kind} checkpoint: {e}")))?;
@@ -289,6 +316,18 @@ async fn pages(
         cp.finished = false;
         cp.report = ValuesReport::default();
         cp.run = None;
+        cp.started_at = None;
+    }
+    let delta = cp.policy.delta_cursor();
+    if cp.started_at.is_none() {
+        cp.started_at = Some(crate::catalog::rfc3339(now_ms()));
+        // A run begun by an older Ferry (a page cursor, no start) goes on reading every item.
+        cp.report.since = match delta {
+            Some(stream) if !cp.options.full && cp.cursor.is_none() => {
+                store.cursor(&env.name, stream).await?
+            }
+            _ => None,
+        };
     }
     let run = cp
         .run
@@ -301,7 +340,11 @@ async fn pages(
             cursor: cp.cursor.clone(),
             limit: page_size,
         };
-        let page = env.roles.erp_catalog.list_items(&request).await?;
+        let erp = &env.roles.erp_catalog;
+        let page = match &cp.report.since {
+            Some(since) => erp.list_items_changed(since, &request).await?,
+            None => erp.list_items(&request).await?,
+        };
         let listed = started.elapsed();
         let (mut reading, mut writing) = (Duration::ZERO, Duration::ZERO);
         let keys: Vec<String> = page
@@ -343,6 +386,12 @@ async fn pages(
             cp.report.written - before.written,
             cp.report.unchanged - before.unchanged
         );
+        if cp.finished
+            && !cp.options.dry_run
+            && let (Some(stream), Some(started)) = (delta, &cp.started_at)
+        {
+            store.set_cursor(&env.name, stream, started).await?;
+        }
         cp.claim_run_at = Some(claim.job.run_at_ms);
         let checkpoint =
             serde_json::to_value(&cp).map_err(|e| StepError::Fatal(format!("checkpoint: {e}")))?;

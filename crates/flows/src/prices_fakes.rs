@@ -16,6 +16,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// One page of `keys` as item documents; the cursor is the next key's offset.
+fn page_of(keys: &[String], page: &PageRequest) -> DocumentPage {
+    let from: usize = page
+        .cursor
+        .as_deref()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+        .min(keys.len());
+    let to = (from + page.limit.max(1) as usize).min(keys.len());
+    let documents = keys[from..to]
+        .iter()
+        .map(|k| Document {
+            kind: "item".into(),
+            id: Some(k.clone()),
+            fields: vec![ferry_domain::Field::new("ITNO", Value::Text(k.clone()))],
+            lines: vec![],
+        })
+        .collect();
+    DocumentPage {
+        documents,
+        next: (to < keys.len()).then(|| to.to_string()),
+    }
+}
+
 fn price(item: &str, amount: &str) -> Price {
     Price {
         item: item.into(),
@@ -38,11 +62,26 @@ pub struct FakeErp {
     pub calls: Mutex<BTreeMap<&'static str, u64>>,
     /// Fail the n-th list_items call (1-based) once, as a dropped connection would.
     pub fail_page: Mutex<Option<u64>>,
+    /// When each item's list price or stock last changed (RFC 3339), as M3's item change date.
+    pub changed: Mutex<BTreeMap<String, String>>,
 }
 
 impl FakeErp {
     pub fn set_list(&self, item: &str, amount: &str) {
         lock(&self.list).insert(item.into(), amount.into());
+        self.touch(item);
+    }
+
+    fn touch(&self, item: &str) {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        lock(&self.changed).insert(item.into(), now);
+    }
+
+    /// Every item changed long ago (before any run).
+    pub fn age(&self) {
+        for at in lock(&self.changed).values_mut() {
+            *at = "2000-01-01T00:00:00Z".into();
+        }
     }
 
     pub fn set_customer(&self, item: &str, customer: &str, amount: &str) {
@@ -60,6 +99,7 @@ impl FakeErp {
             })
             .collect();
         lock(&self.stock).insert(item.into(), b);
+        self.touch(item);
     }
 
     pub fn calls(&self, name: &str) -> u64 {
@@ -86,29 +126,24 @@ impl ErpCatalog for FakeErp {
         keys.extend(lock(&self.stock).keys().cloned());
         keys.sort();
         keys.dedup();
-        let from: usize = page
-            .cursor
-            .as_deref()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let to = (from + page.limit.max(1) as usize).min(keys.len());
-        let documents = keys[from..to]
-            .iter()
-            .map(|k| Document {
-                kind: "item".into(),
-                id: Some(k.clone()),
-                fields: vec![ferry_domain::Field::new("ITNO", Value::Text(k.clone()))],
-                lines: vec![],
-            })
-            .collect();
-        Ok(DocumentPage {
-            documents,
-            next: (to < keys.len()).then(|| to.to_string()),
-        })
+        Ok(page_of(&keys, page))
     }
 
-    async fn list_items_changed(&self, _: &str, page: &PageRequest) -> RoleResult<DocumentPage> {
-        self.list_items(page).await
+    async fn list_items_changed(
+        &self,
+        since: &str,
+        page: &PageRequest,
+    ) -> RoleResult<DocumentPage> {
+        self.count("list_items_changed");
+        // Oldest change first, as M3's LstItmByChgDate.
+        let mut changed: Vec<(String, String)> = lock(&self.changed)
+            .iter()
+            .filter(|(_, at)| at.as_str() >= since)
+            .map(|(k, at)| (at.clone(), k.clone()))
+            .collect();
+        changed.sort();
+        let keys: Vec<String> = changed.into_iter().map(|(_, k)| k).collect();
+        Ok(page_of(&keys, page))
     }
 
     async fn get_item_price(&self, item: &str) -> RoleResult<Price> {

@@ -84,7 +84,16 @@ impl World {
 
     /// Queues a run and works it as a worker would until it ends; its report.
     async fn sync(&self, policy: &Policy, dry_run: bool) -> ValuesReport {
-        queue(&self.store, TENANT, policy, RunOptions { dry_run })
+        let options = RunOptions {
+            dry_run,
+            ..RunOptions::default()
+        };
+        self.sync_with(policy, options).await
+    }
+
+    async fn sync_with(&self, policy: &Policy, options: RunOptions) -> ValuesReport {
+        let dry_run = options.dry_run;
+        queue(&self.store, TENANT, policy, options)
             .await
             .expect("queue");
         loop {
@@ -146,6 +155,57 @@ async fn only_the_changed_price_is_written_again() {
     assert_eq!((r.written, r.unchanged), (1, 5));
     assert_eq!(w.table.written().last().map(String::as_str), Some("A004"));
     assert_eq!(w.table.field("A004", "List"), dec("99.95"));
+}
+
+#[tokio::test]
+async fn a_price_delta_reads_only_the_items_changed_since_the_last_run() {
+    let w = World::new(10, true);
+    w.erp.age();
+    let policy = Policy::Prices(PricesPolicy {
+        page_size: 4,
+        batch_size: 3,
+        ..PricesPolicy::default()
+    });
+    let first = w.sync(&policy, false).await;
+    assert_eq!(
+        (first.read, first.written),
+        (10, 10),
+        "no cursor yet: every item"
+    );
+    assert_eq!(first.since, None);
+    w.erp.set_list("A004", "99.95");
+    w.erp.set_list("A009", "1.25");
+    let delta = w.sync(&policy, false).await;
+    assert!(delta.since.is_some(), "{delta:?}");
+    assert_eq!((delta.read, delta.written, delta.unchanged), (2, 2, 0));
+    assert_eq!(w.erp.calls("list_items_changed"), 1);
+    assert_eq!(
+        w.erp.calls("list_items"),
+        3,
+        "only the first run listed every item"
+    );
+    assert_eq!(w.table.field("A004", "List"), dec("99.95"));
+    assert_eq!(w.table.field("A009", "List"), dec("1.25"));
+    // Asked for in full: every item read again, nothing written (nothing else changed).
+    let full = RunOptions {
+        full: true,
+        ..RunOptions::default()
+    };
+    let all = w.sync_with(&policy, full).await;
+    assert_eq!((all.read, all.written, all.since), (10, 0, None));
+}
+
+#[tokio::test]
+async fn with_a_reference_customer_every_price_run_reads_every_item() {
+    // The customer's price may change without the item changing: no delta finds it.
+    let w = World::new(6, true);
+    w.erp.age();
+    w.sync(&World::prices(), false).await;
+    w.erp.set_customer("A002", "C1", "0.99");
+    let r = w.sync(&World::prices(), false).await;
+    assert_eq!((r.read, r.written, r.since), (6, 1, None));
+    assert_eq!(w.erp.calls("list_items_changed"), 0);
+    assert_eq!(w.table.field("A002", "Price"), dec("0.99"));
 }
 
 #[tokio::test]

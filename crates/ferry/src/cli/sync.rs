@@ -44,8 +44,9 @@ pub enum SyncCommand {
     /// tenant's conflict policy, with a summary.
     Customers(super::sync_customers::CustomersArgs),
     /// M3 list prices (and the tenant's reference customer's) → QuoteWerks products' price
-    /// fields, a batch of items per M3 call; only changed prices written. A running server
-    /// does the work.
+    /// fields, a batch of items per M3 call; only changed prices written. Without a reference
+    /// customer, a delta: the items changed since the last run's start (every item the first
+    /// time, or with --full). A running server does the work.
     Prices(ValuesArgs),
     /// M3 stock in the tenant's warehouses → QuoteWerks availability, a batch of items per M3
     /// call; only changed stock written. A running server does the work.
@@ -57,6 +58,10 @@ pub enum SyncCommand {
 pub struct ValuesArgs {
     #[arg(long)]
     tenant: String,
+    /// Every item, not only those changed since the last run (prices without a reference
+    /// customer run as a delta; stock always reads every item).
+    #[arg(long)]
+    full: bool,
     /// Write nothing: read every item's values as a run would, and print what it would write.
     #[arg(long)]
     dry_run: bool,
@@ -173,13 +178,17 @@ fn summary(run: &CatalogRun) -> String {
 async fn run_values(ctx: &Context, args: &ValuesArgs, stock: bool) -> anyhow::Result<i32> {
     let ValuesArgs {
         tenant,
+        full,
         dry_run,
         no_wait,
         timeout_secs,
         json,
     } = args;
     let what = if stock { "stock" } else { "prices" };
-    let options = ValuesOptions { dry_run: *dry_run };
+    let options = ValuesOptions {
+        dry_run: *dry_run,
+        full: *full,
+    };
     let policy = sync::queue_values(ctx, tenant, stock, options).await?;
     if *no_wait {
         out!("queued a {what} sync for tenant '{tenant}'")?;
@@ -239,6 +248,9 @@ fn values_summary(run: &ValuesRun) -> String {
             run.target, run.state, r.read, r.written, r.unchanged, r.missing, r.batches
         )
     };
+    if let Some(since) = &r.since {
+        line.push_str(&format!(" (items changed since {since})"));
+    }
     if let Some(e) = run.error.as_deref().filter(|_| run.state != "done") {
         line.push_str(&format!("\n    {e}"));
     }
