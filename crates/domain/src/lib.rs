@@ -24,5 +24,5 @@ pub use document::{Document, Field, Line, Value};
 pub use error::{CallFailure, CallFailureKind, ErrorClass, FieldError, RoleError, RoleFailure};
 pub use event::{Change, InboundWebhook, QuoteEvent};
 pub use order::{Invoice, MatchCriteria, OrderReceipt, PageRequest, QuotePage, QuoteSummary};
-pub use roles::{Erp, Quoting, RoleResult, Roles, Transform};
+pub use roles::{Erp, Quoting, RoleResult, Roles, Transform, map_each};
 pub use transform::{Context, FieldUsage, Issue, Mapped, Severity};

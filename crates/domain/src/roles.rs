@@ -88,6 +88,33 @@ pub trait Transform: Send + Sync {
         input: &Document,
         context: &Context,
     ) -> RoleResult<Result<Mapped, Vec<Issue>>>;
+
+    /// Maps many documents of one kind, an answer per input in order (a catalog page). The
+    /// same answers as [`map_document`](Self::map_document) on each; an implementation may
+    /// save per-call work (the plugin host makes the calls in one task on one instance). A
+    /// failure of any call fails the whole batch.
+    async fn map_documents(
+        &self,
+        kind: &str,
+        inputs: &[Document],
+        context: &Context,
+    ) -> RoleResult<Vec<Result<Mapped, Vec<Issue>>>> {
+        map_each(self, kind, inputs, context).await
+    }
+}
+
+/// [`Transform::map_documents`] as one [`Transform::map_document`] per input.
+pub async fn map_each<T: Transform + ?Sized>(
+    transform: &T,
+    kind: &str,
+    inputs: &[Document],
+    context: &Context,
+) -> RoleResult<Vec<Result<Mapped, Vec<Issue>>>> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        out.push(transform.map_document(kind, input, context).await?);
+    }
+    Ok(out)
 }
 
 /// One tenant's roles, as a flow gets them.

@@ -494,14 +494,22 @@ async fn apply_page(
     // The page's products, each with the key its stored hash is under, its hash, and whether
     // discontinued.
     let mut mapped_page: Vec<(Document, String, String, bool)> = Vec::with_capacity(items.len());
-    for item in items {
+    // The page in one batch: one hop to the plugin host, not one per item.
+    let answers = env
+        .roles
+        .transform
+        .map_documents(MAPPING, items, &context)
+        .await
+        .map_err(role)?;
+    if answers.len() != items.len() {
+        return Err(StepError::Fatal(format!(
+            "the transform answered {} of {} items",
+            answers.len(),
+            items.len()
+        )));
+    }
+    for (item, mapped) in items.iter().zip(answers) {
         report.read += 1;
-        let mapped = env
-            .roles
-            .transform
-            .map_document(MAPPING, item, &context)
-            .await
-            .map_err(role)?;
         let mut product = match mapped {
             Ok(m) => m.document,
             Err(issues) => {

@@ -65,11 +65,12 @@ pub fn spawn_serve(dir: &Path, serve: Serve<'_>) -> anyhow::Result<(Child, Strin
     Ok((child, url))
 }
 
-/// Stops a `ferry serve` started by [`spawn_serve`]; when its run `failed`, prints its log.
+/// Stops a `ferry serve` started by [`spawn_serve`]; when its run `failed` (or with
+/// `FERRY_BENCH_PRINT_LOG` set), prints its log.
 pub fn stop(mut child: Child, log: &Path, failed: bool) {
     let _ = child.kill();
     let _ = child.wait();
-    if failed {
+    if failed || std::env::var_os("FERRY_BENCH_PRINT_LOG").is_some() {
         eprintln!("{}", std::fs::read_to_string(log).unwrap_or_default());
     }
 }

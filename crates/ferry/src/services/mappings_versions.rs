@@ -290,6 +290,24 @@ impl Transform for SavedMappings {
             .into()),
         }
     }
+
+    /// The saved version looked up once for the whole batch (a catalog page), not per item.
+    async fn map_documents(
+        &self,
+        kind: &str,
+        inputs: &[Document],
+        context: &MapContext,
+    ) -> ferry_domain::RoleResult<Vec<Result<ferry_domain::Mapped, Vec<ferry_domain::Issue>>>> {
+        match self.active(kind).await {
+            Ok(Some(mapping)) => Ok(inputs.iter().map(|i| mapping.map(i, context)).collect()),
+            Ok(None) => self.live.map_documents(kind, inputs, context).await,
+            Err(e) => Err(RoleError::new(
+                ErrorClass::Transient,
+                format!("reading the tenant's saved {kind} mapping: {e}"),
+            )
+            .into()),
+        }
+    }
 }
 
 #[cfg(test)]

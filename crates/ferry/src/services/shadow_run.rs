@@ -125,6 +125,19 @@ impl ShadowedTransform {
         Ok(transform)
     }
 
+    /// The tenant's running transform shadow, read at each call (or batch): a shadow started
+    /// a moment ago sees the next document.
+    async fn running(&self) -> Result<Option<ferry_store::Shadow>, String> {
+        let shadows = self
+            .store
+            .shadows(Some(&self.tenant))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(shadows
+            .into_iter()
+            .find(|s| s.role == Role::Transform.as_str() && s.ended_at.is_none()))
+    }
+
     /// Runs the candidate on the same call and records both answers; any failure here is
     /// logged and recorded, never passed to the flow.
     async fn shadow(
@@ -134,15 +147,7 @@ impl ShadowedTransform {
         context: &Context,
         live: &RoleResult<Result<Mapped, Vec<Issue>>>,
     ) -> Result<(), String> {
-        let shadows = self
-            .store
-            .shadows(Some(&self.tenant))
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(running) = shadows
-            .into_iter()
-            .find(|s| s.role == Role::Transform.as_str() && s.ended_at.is_none())
-        else {
+        let Some(running) = self.running().await? else {
             return Ok(());
         };
         let shadow = match self.candidate(&running.digest).await {
@@ -179,5 +184,20 @@ impl Transform for ShadowedTransform {
             tracing::warn!(tenant = %self.tenant, kind, "shadow run not recorded: {e}");
         }
         live
+    }
+
+    /// While a shadow runs, one by one (each input compared); else the live batch.
+    async fn map_documents(
+        &self,
+        kind: &str,
+        inputs: &[Document],
+        context: &Context,
+    ) -> RoleResult<Vec<Result<Mapped, Vec<Issue>>>> {
+        // Read once for the batch (a catalog page), not per item. Unread, go one by one: the
+        // per-call path records its own failure to read.
+        if !matches!(self.running().await, Ok(None)) {
+            return ferry_domain::map_each(self, kind, inputs, context).await;
+        }
+        self.live.map_documents(kind, inputs, context).await
     }
 }

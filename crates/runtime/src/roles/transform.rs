@@ -115,6 +115,52 @@ impl Transform for TransformAdapter {
             .call_map_document(s, &kind, &input, &context));
         Ok(mapping_result(mapped))
     }
+
+    /// The calls in one task on the guest threads, each on the warm instance with its own
+    /// turn and deadline as a single call has: a catalog page pays one hop to the guest
+    /// threads and back, not one per item. A call the run detail records, or a shadow's tape
+    /// sees, goes one by one as before.
+    async fn map_documents(
+        &self,
+        kind: &str,
+        inputs: &[Document],
+        context: &Context,
+    ) -> RoleResult<Vec<Result<Mapped, Vec<Issue>>>> {
+        if ferry_domain::journal::recording() || crate::tape::current().is_some() {
+            return ferry_domain::map_each(self, kind, inputs, context).await;
+        }
+        if let Some(fallback) = &self.fallback
+            && !self.plugin_serves(kind).await?
+        {
+            return fallback.map_documents(kind, inputs, context).await;
+        }
+        let plugin = self.source.plugin(Role::Transform).map_err(no_plugin)?;
+        let grants = self.source.grants(Role::Transform);
+        let tenant = grants.tenant.clone();
+        let runtime = self.source.runtime().clone();
+        let guest = runtime.clone();
+        let kind = kind.to_string();
+        let inputs: Vec<wit::Document> = inputs.iter().cloned().map(Into::into).collect();
+        let context = wit_mapping::Context::from(context.clone());
+        let started = std::time::Instant::now();
+        let outcome = runtime
+            .run_guest(async move {
+                let mut out = Vec::with_capacity(inputs.len());
+                for input in &inputs {
+                    let mut call = guest.transform(&plugin, grants.clone()).await?;
+                    let (b, s) = call.parts();
+                    let mapped = b
+                        .ferry_transform_transform()
+                        .call_map_document(s, &kind, input, &context)
+                        .await;
+                    out.push(mapping_result(call.finish(mapped)?));
+                }
+                Ok(out)
+            })
+            .await;
+        super::observe(&tenant, Role::Transform, started, outcome.as_ref().err());
+        Ok(outcome.map_err(ferry_domain::CallFailure::from)?)
+    }
 }
 
 #[cfg(test)]
