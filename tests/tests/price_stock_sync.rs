@@ -216,9 +216,16 @@ fn prices_and_stock_follow_m3_writing_only_what_changed_even_through_503s() {
             written <= 4 && written + unchanged == count(&run, "read"),
             "{run}"
         );
-        if what == "stock" {
-            assert_eq!(count(&run, "read"), n, "{run}");
-        }
+        // Prices by delta: at least the four changed here; stock: every item.
+        let read = count(&run, "read");
+        assert!(
+            if what == "stock" {
+                read == n
+            } else {
+                read >= 4 && read < n
+            },
+            "{run}"
+        );
     }
     let faults = stack.m3_control(reqwest::Method::GET, "/_control/faults", Value::Null);
     assert_eq!(

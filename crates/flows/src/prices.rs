@@ -319,13 +319,12 @@ async fn pages(
         cp.started_at = None;
     }
     let delta = cp.policy.delta_cursor();
-    if cp.started_at.is_none() {
+    // A run begun by an older Ferry (a page cursor, no start) goes on reading every item and
+    // leaves the delta's cursor where it is: its start is unknown.
+    if cp.started_at.is_none() && cp.cursor.is_none() {
         cp.started_at = Some(crate::catalog::rfc3339(now_ms()));
-        // A run begun by an older Ferry (a page cursor, no start) goes on reading every item.
         cp.report.since = match delta {
-            Some(stream) if !cp.options.full && cp.cursor.is_none() => {
-                store.cursor(&env.name, stream).await?
-            }
+            Some(stream) if !cp.options.full => store.cursor(&env.name, stream).await?,
             _ => None,
         };
     }

@@ -94,7 +94,7 @@ impl Runtime {
                 role,
                 plugin.digest.clone(),
                 plugin.report.version.clone(),
-                started,
+                started.elapsed(),
                 call_result.as_ref().err(),
                 exchanges,
             );

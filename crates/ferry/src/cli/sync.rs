@@ -62,7 +62,8 @@ pub struct ValuesArgs {
     /// customer run as a delta; stock always reads every item).
     #[arg(long)]
     full: bool,
-    /// Write nothing: read every item's values as a run would, and print what it would write.
+    /// Write nothing: read the items a run would (a price delta's, else every one), and print
+    /// what it would write.
     #[arg(long)]
     dry_run: bool,
     /// Queue it and return at once.

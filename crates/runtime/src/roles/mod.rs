@@ -141,12 +141,12 @@ fn no_plugin(message: String) -> CallFailure {
 pub(crate) fn observe(
     tenant: &str,
     role: Role,
-    started: std::time::Instant,
+    took: std::time::Duration,
     stopped: Option<&crate::CallError>,
 ) {
     let role = role.as_str();
     metrics::histogram!("ferry_role_call_seconds", "tenant" => tenant.to_string(), "role" => role)
-        .record(started.elapsed().as_secs_f64());
+        .record(took.as_secs_f64());
     let reason = match stopped {
         None | Some(crate::CallError::WrongRole { .. }) => return,
         Some(crate::CallError::Deadline { .. }) => "deadline",
@@ -165,7 +165,7 @@ pub(crate) fn journal(
     role: Role,
     digest: String,
     contract: Option<String>,
-    started: std::time::Instant,
+    took: std::time::Duration,
     stopped: Option<&crate::CallError>,
     (exchanges, exchanges_dropped): (Vec<ferry_domain::journal::Exchange>, u32),
 ) {
@@ -173,7 +173,7 @@ pub(crate) fn journal(
         role: role.as_str().to_string(),
         digest,
         contract,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
         stopped: stopped.map(|e| e.to_string()),
         exchanges,
         exchanges_dropped,
@@ -218,18 +218,14 @@ macro_rules! guest_call {
             Ok((outcome, exchanges)) => (outcome, exchanges),
             Err(e) => (Err(e), Default::default()),
         };
-        $crate::roles::observe(
-            &tenant,
-            $crate::Role::$role,
-            started,
-            outcome.as_ref().err(),
-        );
+        let took = started.elapsed();
+        $crate::roles::observe(&tenant, $crate::Role::$role, took, outcome.as_ref().err());
         if recording {
             $crate::roles::journal(
                 $crate::Role::$role,
                 digest,
                 contract,
-                started,
+                took,
                 outcome.as_ref().err(),
                 exchanges,
             );

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use ferry_domain::{Context, Document, Issue, Mapped, RoleResult, Transform};
@@ -118,15 +119,16 @@ impl Transform for TransformAdapter {
 
     /// The calls in one task on the guest threads, each on the warm instance with its own
     /// turn and deadline as a single call has: a catalog page pays one hop to the guest
-    /// threads and back, not one per item. A call the run detail records, or a shadow's tape
-    /// sees, goes one by one as before.
+    /// threads and back, not one per item. Each call is observed and, when the run detail
+    /// records, journaled as a single call is; a shadow's tape (none opens for a transform
+    /// today) sends them one by one. The first call that fails ends the batch.
     async fn map_documents(
         &self,
         kind: &str,
         inputs: &[Document],
         context: &Context,
     ) -> RoleResult<Vec<Result<Mapped, Vec<Issue>>>> {
-        if ferry_domain::journal::recording() || crate::tape::current().is_some() {
+        if crate::tape::current().is_some() {
             return ferry_domain::map_each(self, kind, inputs, context).await;
         }
         if let Some(fallback) = &self.fallback
@@ -137,29 +139,66 @@ impl Transform for TransformAdapter {
         let plugin = self.source.plugin(Role::Transform).map_err(no_plugin)?;
         let grants = self.source.grants(Role::Transform);
         let tenant = grants.tenant.clone();
+        let recording = ferry_domain::journal::recording();
+        let (digest, contract) = (plugin.digest.clone(), plugin.report.version.clone());
         let runtime = self.source.runtime().clone();
         let guest = runtime.clone();
         let kind = kind.to_string();
         let inputs: Vec<wit::Document> = inputs.iter().cloned().map(Into::into).collect();
         let context = wit_mapping::Context::from(context.clone());
-        let started = std::time::Instant::now();
-        let outcome = runtime
+        let batch_started = Instant::now();
+        // Each call's time and outcome, up to the first that failed.
+        let calls = runtime
             .run_guest(async move {
-                let mut out = Vec::with_capacity(inputs.len());
+                let mut calls = Vec::with_capacity(inputs.len());
                 for input in &inputs {
-                    let mut call = guest.transform(&plugin, grants.clone()).await?;
-                    let (b, s) = call.parts();
-                    let mapped = b
-                        .ferry_transform_transform()
-                        .call_map_document(s, &kind, input, &context)
-                        .await;
-                    out.push(mapping_result(call.finish(mapped)?));
+                    let started = Instant::now();
+                    let outcome = match guest.transform(&plugin, grants.clone()).await {
+                        Ok(mut call) => {
+                            let (b, s) = call.parts();
+                            let mapped = b
+                                .ferry_transform_transform()
+                                .call_map_document(s, &kind, input, &context)
+                                .await;
+                            call.finish(mapped)
+                        }
+                        Err(e) => Err(e),
+                    };
+                    let failed = outcome.is_err();
+                    calls.push((started.elapsed(), outcome));
+                    if failed {
+                        break;
+                    }
                 }
-                Ok(out)
+                Ok(calls)
             })
             .await;
-        super::observe(&tenant, Role::Transform, started, outcome.as_ref().err());
-        Ok(outcome.map_err(ferry_domain::CallFailure::from)?)
+        let calls = match calls {
+            Ok(calls) => calls,
+            // The task itself ended (a panic): one stop for the batch.
+            Err(e) => vec![(batch_started.elapsed(), Err(e))],
+        };
+        let mut out = Vec::with_capacity(calls.len());
+        for (took, outcome) in calls {
+            super::observe(&tenant, Role::Transform, took, outcome.as_ref().err());
+            if recording {
+                let (digest, contract) = (digest.clone(), contract.clone());
+                let stopped = outcome.as_ref().err();
+                super::journal(
+                    Role::Transform,
+                    digest,
+                    contract,
+                    took,
+                    stopped,
+                    Default::default(),
+                );
+            }
+            match outcome {
+                Ok(mapped) => out.push(mapping_result(mapped)),
+                Err(e) => return Err(ferry_domain::CallFailure::from(e).into()),
+            }
+        }
+        Ok(out)
     }
 }
 
