@@ -180,56 +180,102 @@ pub(crate) fn journal(
     });
 }
 
+/// What a role's plugin calls run with, looked up once: for one call by [`guest_call!`], for
+/// every call of a batch by the adapter that makes it (`transform.rs`), so each call of a batch
+/// is made, observed and journaled as a single call is.
+#[derive(Clone)]
+pub(crate) struct GuestCalls {
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) plugin: Arc<Plugin>,
+    pub(crate) grants: Arc<Grants>,
+    role: Role,
+    /// A run's journal (the run detail) gets each call and its exchanges.
+    pub(crate) recording: bool,
+    /// A shadow run's tape (records the live call, answers the candidate's).
+    pub(crate) tape: Option<crate::tape::TapeMode>,
+}
+
+impl GuestCalls {
+    /// The plugin serving `role` now, its grants, and the run's journal and tape, if open here.
+    pub(crate) fn resolve(source: &Arc<dyn PluginSource>, role: Role) -> Result<Self, CallFailure> {
+        let plugin = source.plugin(role).map_err(no_plugin)?;
+        Ok(Self {
+            runtime: source.runtime().clone(),
+            plugin,
+            grants: source.grants(role),
+            role,
+            recording: ferry_domain::journal::recording(),
+            tape: crate::tape::current(),
+        })
+    }
+
+    /// Observes a finished call and, when the run's journal records, adds it there.
+    pub(crate) fn settle<T>(
+        &self,
+        took: std::time::Duration,
+        outcome: &Result<T, crate::CallError>,
+        exchanges: (Vec<ferry_domain::journal::Exchange>, u32),
+    ) {
+        observe(&self.grants.tenant, self.role, took, outcome.as_ref().err());
+        if self.recording {
+            journal(
+                self.role,
+                self.plugin.digest.clone(),
+                self.plugin.report.version.clone(),
+                took,
+                outcome.as_ref().err(),
+                exchanges,
+            );
+        }
+    }
+}
+
 /// Runs one export of the role's plugin on the guest threads and yields the plugin's own
 /// result (still in contract types) with the vendor details it added during the call:
 /// `guest_call!(source, Erp, erp, |b, s| b.ferry_erp_erp().call_get_order_status(s, &number))`.
 /// The body may only use values it owns (moved in).
+///
+/// `guest_call!(@call &calls, transform, |b, s| …)` is one such call inside a task already on
+/// the guest threads (`calls`: a [`GuestCalls`]): its outcome, with the details, and the
+/// exchanges it made, for [`GuestCalls::settle`]. A batch makes its calls with it.
 macro_rules! guest_call {
-    ($source:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
-        let source: &std::sync::Arc<dyn $crate::roles::PluginSource> = $source;
-        let plugin = source
-            .plugin($crate::Role::$role)
-            .map_err($crate::roles::no_plugin)?;
-        let grants = source.grants($crate::Role::$role);
-        let tenant = grants.tenant.clone();
-        let runtime = source.runtime().clone();
-        let guest = runtime.clone();
-        // A run's journal (the run detail) gets the call and its exchanges.
-        let recording = ferry_domain::journal::recording();
-        // A shadow run's tape (records the live call, answers the candidate's).
-        let tape = $crate::tape::current();
-        let (digest, contract) = (plugin.digest.clone(), plugin.report.version.clone());
-        let started = std::time::Instant::now();
-        let outcome = runtime
-            .run_guest(async move {
-                let mut call = guest.$instantiate(&plugin, grants).await?;
-                if recording {
+    (@call $calls:expr, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
+        let calls: &$crate::roles::GuestCalls = $calls;
+        match calls
+            .runtime
+            .$instantiate(&calls.plugin, calls.grants.clone())
+            .await
+        {
+            Ok(mut call) => {
+                if calls.recording {
                     call.record_exchanges();
                 }
-                call.use_tape(tape);
+                call.use_tape(calls.tape.clone());
                 let ($b, $s) = call.parts();
                 let result = $body.await;
                 let details = call.take_details();
                 let exchanges = call.take_exchanges();
-                Ok((call.finish(result).map(|r| (r, details)), exchanges))
+                (call.finish(result).map(|r| (r, details)), exchanges)
+            }
+            Err(e) => (Err(e), Default::default()),
+        }
+    }};
+    ($source:expr, $role:ident, $instantiate:ident, |$b:ident, $s:ident| $body:expr) => {{
+        let source: &std::sync::Arc<dyn $crate::roles::PluginSource> = $source;
+        let calls = $crate::roles::GuestCalls::resolve(source, $crate::Role::$role)?;
+        let task = calls.clone();
+        let started = std::time::Instant::now();
+        let outcome = calls
+            .runtime
+            .run_guest(async move {
+                Ok($crate::roles::guest_call!(@call &task, $instantiate, |$b, $s| $body))
             })
             .await;
         let (outcome, exchanges) = match outcome {
             Ok((outcome, exchanges)) => (outcome, exchanges),
             Err(e) => (Err(e), Default::default()),
         };
-        let took = started.elapsed();
-        $crate::roles::observe(&tenant, $crate::Role::$role, took, outcome.as_ref().err());
-        if recording {
-            $crate::roles::journal(
-                $crate::Role::$role,
-                digest,
-                contract,
-                took,
-                outcome.as_ref().err(),
-                exchanges,
-            );
-        }
+        calls.settle(started.elapsed(), &outcome, exchanges);
         outcome.map_err(ferry_domain::CallFailure::from)?
     }};
 }

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use ferry_domain::{Context, Document, Issue, Mapped, RoleResult, Transform};
 
 use super::convert::mapping_result;
-use super::{PluginSource, guest_call, no_plugin};
+use super::{GuestCalls, PluginSource, guest_call, no_plugin};
 use crate::Role;
 use crate::bindings::transform as wit_mapping;
 use crate::bindings::types as wit;
@@ -136,67 +136,44 @@ impl Transform for TransformAdapter {
         {
             return fallback.map_documents(kind, inputs, context).await;
         }
-        let plugin = self.source.plugin(Role::Transform).map_err(no_plugin)?;
-        let grants = self.source.grants(Role::Transform);
-        let tenant = grants.tenant.clone();
-        let recording = ferry_domain::journal::recording();
-        let (digest, contract) = (plugin.digest.clone(), plugin.report.version.clone());
-        let runtime = self.source.runtime().clone();
-        let guest = runtime.clone();
+        // The one lookup a single call makes, once for the batch: each call below is then
+        // made (its own turn, deadline and warm instance), observed and journaled as one.
+        let calls = GuestCalls::resolve(&self.source, Role::Transform)?;
+        let task = calls.clone();
         let kind = kind.to_string();
         let inputs: Vec<wit::Document> = inputs.iter().cloned().map(Into::into).collect();
         let context = wit_mapping::Context::from(context.clone());
         let batch_started = Instant::now();
         // Each call's time and outcome, up to the first that failed.
-        let calls = runtime
+        let made = calls
+            .runtime
             .run_guest(async move {
-                let mut calls = Vec::with_capacity(inputs.len());
+                let mut made = Vec::with_capacity(inputs.len());
                 for input in &inputs {
                     let started = Instant::now();
-                    let outcome = match guest.transform(&plugin, grants.clone()).await {
-                        Ok(mut call) => {
-                            let (b, s) = call.parts();
-                            let mapped = b
-                                .ferry_transform_transform()
-                                .call_map_document(s, &kind, input, &context)
-                                .await;
-                            call.finish(mapped)
-                        }
-                        Err(e) => Err(e),
-                    };
+                    let (outcome, exchanges) = guest_call!(@call &task, transform, |b, s| b
+                        .ferry_transform_transform()
+                        .call_map_document(s, &kind, input, &context));
                     let failed = outcome.is_err();
-                    calls.push((started.elapsed(), outcome));
+                    made.push((started.elapsed(), outcome, exchanges));
                     if failed {
                         break;
                     }
                 }
-                Ok(calls)
+                Ok(made)
             })
             .await;
-        let calls = match calls {
-            Ok(calls) => calls,
+        let made = match made {
+            Ok(made) => made,
             // The task itself ended (a panic): one stop for the batch.
-            Err(e) => vec![(batch_started.elapsed(), Err(e))],
+            Err(e) => vec![(batch_started.elapsed(), Err(e), Default::default())],
         };
-        let mut out = Vec::with_capacity(calls.len());
-        for (took, outcome) in calls {
-            super::observe(&tenant, Role::Transform, took, outcome.as_ref().err());
-            if recording {
-                let (digest, contract) = (digest.clone(), contract.clone());
-                let stopped = outcome.as_ref().err();
-                super::journal(
-                    Role::Transform,
-                    digest,
-                    contract,
-                    took,
-                    stopped,
-                    Default::default(),
-                );
-            }
-            match outcome {
-                Ok(mapped) => out.push(mapping_result(mapped)),
-                Err(e) => return Err(ferry_domain::CallFailure::from(e).into()),
-            }
+        let mut out = Vec::with_capacity(made.len());
+        for (took, outcome, exchanges) in made {
+            calls.settle(took, &outcome, exchanges);
+            // A transform's world has no `diagnostics`: its problems are issues, not errors.
+            let (mapped, _details) = outcome.map_err(ferry_domain::CallFailure::from)?;
+            out.push(mapping_result(mapped));
         }
         Ok(out)
     }
