@@ -331,7 +331,12 @@ fn n_items_sync_in_full_then_a_one_percent_change_writes_exactly_that() {
     );
     assert_eq!(written_keys(&prices), priced, "prices");
     assert_eq!(count(&prices, "written"), priced.len() as u64, "{prices}");
+    // Stock by delta too: one listing of the balances M3 changed since the last run.
     let stock = sync(&stack, "stock", &[]);
+    assert!(
+        count(&stock, "read") < nn / 10,
+        "a delta reads the changed items only: {stock}"
+    );
     assert_eq!(written_keys(&stock), stocked, "stock");
     assert_eq!(count(&stock, "written"), stocked.len() as u64, "{stock}");
 

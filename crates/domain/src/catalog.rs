@@ -113,6 +113,18 @@ pub trait ErpCatalog: Send + Sync {
     ) -> RoleResult<Vec<ItemStock>> {
         stocks_one_by_one(self, items, warehouses).await
     }
+
+    /// The items whose stock changed since `since` (RFC 3339), each with all its balances in
+    /// `warehouses` (empty: every one), in one answer; it may hold more items than changed,
+    /// never fewer. `None`: this ERP cannot tell what changed, and the caller reads every item
+    /// (the default).
+    async fn list_stocks_changed(
+        &self,
+        _since: &str,
+        _warehouses: &[String],
+    ) -> RoleResult<Option<Vec<ItemStock>>> {
+        Ok(None)
+    }
 }
 
 /// A not-found answer as none; any other failure stands.

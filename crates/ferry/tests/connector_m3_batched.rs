@@ -139,3 +139,74 @@ async fn stock_of_n_items_in_one_warehouse_takes_one_round_trip_per_bulk() {
         "the same balance either way"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stock_delta_is_one_listing_of_the_items_whose_balances_changed() {
+    use ferry_sim::m3::{ItemChange, StockChange};
+    let env = env().await;
+    erp!(env, call_get_item_price, &items(1)[0])
+        .expect("call")
+        .expect("a price");
+    // Seeded balances changed on or before 2026-01-01; these two change today.
+    let (one, two) = (seed::item_number(7), seed::item_number(42));
+    let whlo = seed::WAREHOUSES[1].0.to_string();
+    for (itno, qty) in [(&one, 5), (&two, 9)] {
+        let change = ItemChange {
+            stock: vec![StockChange {
+                whlo: whlo.clone(),
+                stqt: qty.into(),
+            }],
+            ..ItemChange::default()
+        };
+        env.sim.change_item(itno, &change).expect("change stock");
+    }
+    let since = chrono::Utc::now().to_rfc3339();
+    let before = env.sim.mi_requests();
+    let found = erp!(env, call_list_stocks_changed, &since, &[])
+        .expect("call")
+        .expect("listing")
+        .expect("the M3 connector can tell what changed");
+    assert_eq!(env.sim.mi_requests() - before, 1, "one LstItemWarehous");
+    let keys: Vec<&str> = found.iter().map(|s| s.item.trim()).collect();
+    let mut changed = [one.as_str(), two.as_str()];
+    changed.sort();
+    assert_eq!(keys, changed, "only the changed items, in item order");
+    // Every warehouse's balance of a changed item, the same as the per-item read.
+    let per_item = erp!(env, call_get_stock, &one)
+        .expect("call")
+        .expect("stock");
+    let listed_one = found.iter().find(|s| s.item.trim() == one).expect("listed");
+    let mut listed: Vec<(String, String)> = listed_one
+        .balances
+        .iter()
+        .map(|b| (b.warehouse.trim().to_string(), b.allocatable.clone()))
+        .collect();
+    let mut read: Vec<(String, String)> = per_item
+        .iter()
+        .map(|b| (b.warehouse.trim().to_string(), b.allocatable.clone()))
+        .collect();
+    listed.sort();
+    read.sort();
+    assert_eq!(listed, read);
+    assert!(
+        listed.contains(&(whlo.clone(), "5".to_string())),
+        "{listed:?}"
+    );
+    // Only the asked warehouses' balances; the item changed elsewhere is not listed.
+    let other = seed::WAREHOUSES[0].0.to_string();
+    let found = erp!(
+        env,
+        call_list_stocks_changed,
+        &since,
+        std::slice::from_ref(&other)
+    )
+    .expect("call")
+    .expect("listing")
+    .expect("a listing");
+    assert!(
+        found
+            .iter()
+            .all(|s| s.balances.iter().all(|b| b.warehouse.trim() == other)),
+        "{found:?}"
+    );
+}

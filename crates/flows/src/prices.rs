@@ -30,6 +30,8 @@ pub const STOCK_KIND: &str = "stock-sync";
 const DRY_RUN_KEYS: usize = 100;
 /// The store's cursor stream for the price delta (the start of the last finished run).
 pub const PRICES_CURSOR: &str = "prices.items-changed";
+/// The same for the stock delta.
+pub const STOCK_CURSOR: &str = "stock.balances-changed";
 
 /// What a tenant decides about the price sync (`[tenants.T.sync.prices]`). Field names are
 /// the quoting system's (the defaults are QuoteWerks' product columns).
@@ -112,14 +114,16 @@ impl Policy {
     /// prices without a reference customer. M3 lists items by change date
     /// (MMS200MI/LstItmByChgDate), and an item's list price is on its item record (GetItmPrice
     /// answers the item's own fields and change date), so a changed list price lists the item.
-    /// A customer's price (price lists, OIS320MI) and stock (balances) are records of their own
-    /// that no listing finds by change date: those runs read every item.
+    /// A customer's price (price lists, OIS320MI) is a record of its own that no listing finds
+    /// by change date: those runs read every item. Stock runs as a delta when the ERP lists
+    /// balances changed since a time (`list-stocks-changed`, erp 1.4); else every item.
     pub fn delta_cursor(&self) -> Option<&'static str> {
         match self {
             Policy::Prices(p) if p.customer.as_deref().is_none_or(|c| c.trim().is_empty()) => {
                 Some(PRICES_CURSOR)
             }
-            Policy::Prices(_) | Policy::Stock(_) => None,
+            Policy::Prices(_) => None,
+            Policy::Stock(_) => Some(STOCK_CURSOR),
         }
     }
 
@@ -162,8 +166,8 @@ pub struct ValuesReport {
 pub struct RunOptions {
     /// Write nothing (no product, no availability, no content hash): report what would change.
     pub dry_run: bool,
-    /// Read every item, not only those changed since the last run (a price delta; stock and
-    /// a reference customer's prices are read in full anyway).
+    /// Read every item, not only those changed since the last run (a price or stock delta; a
+    /// reference customer's prices are read in full anyway).
     pub full: bool,
 }
 
@@ -335,53 +339,53 @@ async fn pages(
     let (page_size, batch_size) = cp.policy.sizes();
     loop {
         let started = Instant::now();
-        let request = PageRequest {
-            cursor: cp.cursor.clone(),
-            limit: page_size,
-        };
-        let erp = &env.roles.erp_catalog;
-        let page = match &cp.report.since {
-            Some(since) => erp.list_items_changed(since, &request).await?,
-            None => erp.list_items(&request).await?,
-        };
-        let listed = started.elapsed();
         let (mut reading, mut writing) = (Duration::ZERO, Duration::ZERO);
-        let keys: Vec<String> = page
-            .documents
-            .iter()
-            .filter_map(|d| d.id.as_deref().map(str::trim))
-            .filter(|k| !k.is_empty())
-            .map(str::to_string)
-            .collect();
-        cp.report.read += keys.len() as u64;
+        let listing = next_listing(env, &mut cp, page_size).await?;
+        let listed = started.elapsed();
         let before = cp.report.clone();
-        for chunk in keys.chunks(batch_size) {
-            cp.report.batches += 1;
-            let read = Instant::now();
-            let pending = match &cp.policy {
-                Policy::Prices(p) => prices_of(env, p, chunk, &mut cp.report).await?,
-                Policy::Stock(s) => stock::stock_of(env, s, chunk).await?,
-            };
-            reading += read.elapsed();
-            let write = Instant::now();
-            apply(
-                env,
-                store,
-                &cp.policy,
-                pending,
-                &mut cp.report,
-                cp.options.dry_run,
-            )
-            .await?;
-            writing += write.elapsed();
-        }
+        let (count, next) = match listing {
+            Listing::Keys(keys, next) => {
+                cp.report.read += keys.len() as u64;
+                for chunk in keys.chunks(batch_size) {
+                    cp.report.batches += 1;
+                    let read = Instant::now();
+                    let pending = match &cp.policy {
+                        Policy::Prices(p) => prices_of(env, p, chunk, &mut cp.report).await?,
+                        Policy::Stock(s) => stock::stock_of(env, s, chunk).await?,
+                    };
+                    reading += read.elapsed();
+                    let write = Instant::now();
+                    let dry = cp.options.dry_run;
+                    apply(env, store, &cp.policy, pending, &mut cp.report, dry).await?;
+                    writing += write.elapsed();
+                }
+                (keys.len(), next)
+            }
+            Listing::Pending(pending) => {
+                let count = pending.len();
+                cp.report.read += count as u64;
+                cp.report.batches += 1;
+                let mut pending = pending.into_iter();
+                loop {
+                    let chunk: Vec<Pending> = pending.by_ref().take(batch_size).collect();
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    let write = Instant::now();
+                    let dry = cp.options.dry_run;
+                    apply(env, store, &cp.policy, chunk, &mut cp.report, dry).await?;
+                    writing += write.elapsed();
+                }
+                (count, None)
+            }
+        };
         cp.report.pages += 1;
-        cp.cursor = page.next.clone();
-        cp.finished = page.next.is_none();
+        cp.cursor = next;
+        cp.finished = cp.cursor.is_none();
         let audit = format!(
             "page {}: {} items, {} written, {} unchanged",
             cp.report.pages,
-            keys.len(),
+            count,
             cp.report.written - before.written,
             cp.report.unchanged - before.unchanged
         );
@@ -401,7 +405,7 @@ async fn pages(
             .await?;
         // Where a page's time goes, for whoever wonders why a sync is slow.
         tracing::debug!(
-            tenant = %env.name, kind = %claim.job.kind, page = cp.report.pages, items = keys.len(),
+            tenant = %env.name, kind = %claim.job.kind, page = cp.report.pages, items = count,
             list_ms = ms(listed), read_ms = ms(reading), write_ms = ms(writing),
             commit_ms = ms(committing.elapsed()), total_ms = ms(started.elapsed()),
             "values page"
@@ -411,6 +415,46 @@ async fn pages(
             return Ok(cp.report);
         }
     }
+}
+
+/// What a page of a run read: item keys whose values are read next, a batch at a time, or
+/// (a stock delta) the changed items' values themselves, all in one answer.
+enum Listing {
+    Keys(Vec<String>, Option<String>),
+    Pending(Vec<Pending>),
+}
+
+/// The run's next page: the stock delta's one listing when the ERP can give it, else the next
+/// page of item keys (changed since the run's `since`, or all of them). An ERP that cannot
+/// list changed stock turns the run into one that reads every item.
+async fn next_listing(
+    env: &Tenant,
+    cp: &mut Checkpoint,
+    page_size: u32,
+) -> Result<Listing, StepError> {
+    let erp = &env.roles.erp_catalog;
+    if let (Policy::Stock(policy), Some(since)) = (&cp.policy, &cp.report.since) {
+        match erp.list_stocks_changed(since, &policy.warehouses).await? {
+            Some(found) => return Ok(Listing::Pending(stock::pending(policy, found))),
+            None => cp.report.since = None,
+        }
+    }
+    let request = PageRequest {
+        cursor: cp.cursor.clone(),
+        limit: page_size,
+    };
+    let page = match &cp.report.since {
+        Some(since) => erp.list_items_changed(since, &request).await?,
+        None => erp.list_items(&request).await?,
+    };
+    let keys = page
+        .documents
+        .iter()
+        .filter_map(|d| d.id.as_deref().map(str::trim))
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(Listing::Keys(keys, page.next))
 }
 
 /// Writes the batch's items whose values changed since Ferry last wrote them (one call), then

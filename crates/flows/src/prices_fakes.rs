@@ -40,6 +40,10 @@ fn page_of(keys: &[String], page: &PageRequest) -> DocumentPage {
     }
 }
 
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 fn price(item: &str, amount: &str) -> Price {
     Price {
         item: item.into(),
@@ -62,8 +66,12 @@ pub struct FakeErp {
     pub calls: Mutex<BTreeMap<&'static str, u64>>,
     /// Fail the n-th list_items call (1-based) once, as a dropped connection would.
     pub fail_page: Mutex<Option<u64>>,
-    /// When each item's list price or stock last changed (RFC 3339), as M3's item change date.
+    /// When each item's list price last changed (RFC 3339), as M3's item change date.
     pub changed: Mutex<BTreeMap<String, String>>,
+    /// Whether it lists the items whose stock changed (an erp 1.4 plugin), and when each
+    /// item's balances last changed.
+    pub stock_delta: bool,
+    pub stock_changed: Mutex<BTreeMap<String, String>>,
 }
 
 impl FakeErp {
@@ -73,14 +81,15 @@ impl FakeErp {
     }
 
     fn touch(&self, item: &str) {
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        lock(&self.changed).insert(item.into(), now);
+        lock(&self.changed).insert(item.into(), now());
     }
 
-    /// Every item changed long ago (before any run).
+    /// Every item and balance changed long ago (before any run).
     pub fn age(&self) {
-        for at in lock(&self.changed).values_mut() {
-            *at = "2000-01-01T00:00:00Z".into();
+        for changed in [&self.changed, &self.stock_changed] {
+            for at in lock(changed).values_mut() {
+                *at = "2000-01-01T00:00:00Z".into();
+            }
         }
     }
 
@@ -99,7 +108,7 @@ impl FakeErp {
             })
             .collect();
         lock(&self.stock).insert(item.into(), b);
-        self.touch(item);
+        lock(&self.stock_changed).insert(item.into(), now());
     }
 
     pub fn calls(&self, name: &str) -> u64 {
@@ -194,20 +203,43 @@ impl ErpCatalog for FakeErp {
             return stocks_one_by_one(self, items, whs).await;
         }
         self.count("get_stocks");
-        let stock = lock(&self.stock);
-        Ok(items
+        Ok(self.stock_of(items.iter().cloned(), whs))
+    }
+
+    async fn list_stocks_changed(
+        &self,
+        since: &str,
+        whs: &[String],
+    ) -> RoleResult<Option<Vec<ItemStock>>> {
+        self.count("list_stocks_changed");
+        if !self.stock_delta {
+            return Ok(None);
+        }
+        let changed: Vec<String> = lock(&self.stock_changed)
             .iter()
+            .filter(|(_, at)| at.as_str() >= since)
+            .map(|(k, _)| k.clone())
+            .collect();
+        Ok(Some(self.stock_of(changed.into_iter(), whs)))
+    }
+}
+
+impl FakeErp {
+    /// The items' balances in `whs` (empty: all).
+    fn stock_of(&self, items: impl Iterator<Item = String>, whs: &[String]) -> Vec<ItemStock> {
+        let stock = lock(&self.stock);
+        items
             .map(|i| ItemStock {
-                item: i.clone(),
                 balances: stock
-                    .get(i)
+                    .get(&i)
                     .cloned()
                     .unwrap_or_default()
                     .into_iter()
                     .filter(|b| whs.is_empty() || whs.contains(&b.warehouse))
                     .collect(),
+                item: i,
             })
-            .collect())
+            .collect()
     }
 }
 

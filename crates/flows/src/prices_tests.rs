@@ -27,10 +27,17 @@ impl World {
     /// `n` items `A001`.. with list price n.50, customer `C1` price n.00, and stock 10·n in
     /// warehouse `W1` and n in `W2`.
     fn new(n: usize, batched: bool) -> Self {
-        let erp = Arc::new(FakeErp {
-            batched,
-            ..FakeErp::default()
-        });
+        Self::with(
+            n,
+            FakeErp {
+                batched,
+                ..FakeErp::default()
+            },
+        )
+    }
+
+    fn with(n: usize, erp: FakeErp) -> Self {
+        let erp = Arc::new(erp);
         for i in 1..=n {
             let key = format!("A{i:03}");
             erp.set_list(&key, &format!("{i}.50"));
@@ -272,6 +279,63 @@ async fn stock_of_the_configured_warehouses_lands_and_only_changes_are_written()
     assert_eq!(
         w.table.available("A005"),
         vec![(Some("W1".into()), "0".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_stock_delta_reads_only_the_items_whose_balances_changed() {
+    let erp = FakeErp {
+        batched: true,
+        stock_delta: true,
+        ..FakeErp::default()
+    };
+    let w = World::with(10, erp);
+    w.erp.age();
+    let first = w.sync(&World::stock(), false).await;
+    assert_eq!((first.read, first.written, first.since), (10, 10, None));
+    assert_eq!(w.erp.calls("list_stocks_changed"), 0, "no cursor yet");
+    let stocks_read = w.erp.calls("get_stocks");
+    // A002's W1 balance changed; A007's changed only in W2, which the tenant does not count.
+    w.erp.set_stock("A002", &[("W1", "3"), ("W2", "2")]);
+    w.erp.set_stock("A007", &[("W1", "70"), ("W2", "1")]);
+    let delta = w.sync(&World::stock(), false).await;
+    assert!(delta.since.is_some(), "{delta:?}");
+    assert_eq!((delta.read, delta.written, delta.unchanged), (2, 1, 1));
+    assert_eq!(w.erp.calls("list_stocks_changed"), 1);
+    assert_eq!(
+        w.erp.calls("get_stocks"),
+        stocks_read,
+        "the delta read no item's stock one batch at a time"
+    );
+    assert_eq!(
+        w.table.available("A002"),
+        vec![(Some("W1".into()), "3".into())]
+    );
+    // Asked for in full: every item read, nothing written (nothing else changed).
+    let full = RunOptions {
+        full: true,
+        ..RunOptions::default()
+    };
+    let all = w.sync_with(&World::stock(), full).await;
+    assert_eq!((all.read, all.written, all.since), (10, 0, None));
+}
+
+#[tokio::test]
+async fn an_erp_that_cannot_list_changed_stock_has_every_item_read() {
+    let w = World::new(6, true);
+    w.erp.age();
+    w.sync(&World::stock(), false).await;
+    w.erp.set_stock("A004", &[("W1", "1")]);
+    let r = w.sync(&World::stock(), false).await;
+    assert_eq!(
+        w.erp.calls("list_stocks_changed"),
+        1,
+        "the delta was asked for"
+    );
+    assert_eq!((r.read, r.written, r.since), (6, 1, None));
+    assert_eq!(
+        w.table.available("A004"),
+        vec![(Some("W1".into()), "1".into())]
     );
 }
 

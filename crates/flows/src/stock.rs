@@ -2,6 +2,7 @@
 //! system's availability. The run itself is [`crate::prices`]' (kind `stock-sync`).
 
 use ferry_domain::Availability;
+use ferry_domain::catalog::ItemStock;
 use serde::{Deserialize, Serialize};
 
 use super::{StepError, Tenant};
@@ -55,6 +56,11 @@ pub(crate) async fn stock_of(
         .erp_catalog
         .get_stocks(items, &policy.warehouses)
         .await?;
+    Ok(pending(policy, found))
+}
+
+/// Items' balances (from `get-stocks` or the stock delta's listing) as what would be written.
+pub(crate) fn pending(policy: &StockPolicy, found: Vec<ItemStock>) -> Vec<Pending> {
     let mut out = Vec::with_capacity(found.len());
     for s in found {
         let product = s.item.trim().to_string();
@@ -84,5 +90,5 @@ pub(crate) async fn stock_of(
             values: Values::Stock(availability),
         });
     }
-    Ok(out)
+    out
 }

@@ -76,6 +76,13 @@ role_world!(quoting_world, "../../wit/quoting", QuotingConnector, QuotingConnect
 });
 // The role versions whose exports differ from the newest (`roles/mod.rs` has the steps): a
 // plugin built against them is served through these, with the same shared types.
+role_world!(erp_world_1_3, "../../wit/frozen/erp@1.3.0", ErpConnectorV1_3, ErpConnectorV1_3Pre, {
+    "ferry:types/types" => types,
+    "ferry:host/http" => http,
+    "ferry:host/log" => log,
+    "ferry:host/config" => config,
+    "ferry:host/diagnostics" => diagnostics,
+});
 role_world!(erp_world_1_2, "../../wit/frozen/erp@1.2.0", ErpConnectorV1_2, ErpConnectorV1_2Pre, {
     "ferry:types/types" => types,
     "ferry:host/http" => http,
@@ -111,6 +118,8 @@ pub use erp_world_1_1::ErpConnectorV1_1;
 pub use erp_world_1_1::exports::ferry::erp::erp as erp_1_1;
 pub use erp_world_1_2::ErpConnectorV1_2;
 pub use erp_world_1_2::exports::ferry::erp::erp as erp_1_2;
+pub use erp_world_1_3::ErpConnectorV1_3;
+pub use erp_world_1_3::exports::ferry::erp::erp as erp_1_3;
 pub use quoting_world::QuotingConnector;
 pub use quoting_world::exports::ferry::quoting::quoting;
 pub use quoting_world_1_1::QuotingConnectorV1_1;

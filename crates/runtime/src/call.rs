@@ -14,8 +14,8 @@ use wasmtime::{Store, UpdateDeadline};
 use super::bindings::transform::{Context, Issue, Mapped};
 use super::bindings::types::Document;
 use super::bindings::{
-    ErpConnector, ErpConnectorV1_1, ErpConnectorV1_2, QuotingConnector, QuotingConnectorV1_1,
-    Transform,
+    ErpConnector, ErpConnectorV1_1, ErpConnectorV1_2, ErpConnectorV1_3, QuotingConnector,
+    QuotingConnectorV1_1, Transform,
 };
 use super::engine::Runtime;
 use super::grants::Grants;
@@ -303,6 +303,8 @@ impl Runtime {
     role_call!(erp_v1_1, ErpV1_1, ErpConnectorV1_1, "erp-connector@1.1");
     // Plugins built against ferry:erp 1.2 (before 1.3's batched prices and stock).
     role_call!(erp_v1_2, ErpV1_2, ErpConnectorV1_2, "erp-connector@1.2");
+    // Plugins built against ferry:erp 1.3 (before 1.4's stock delta).
+    role_call!(erp_v1_3, ErpV1_3, ErpConnectorV1_3, "erp-connector@1.3");
     role_call!(
         quoting_v1_1,
         QuotingV1_1,

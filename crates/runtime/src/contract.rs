@@ -87,12 +87,13 @@ impl Role {
     /// (wasmtime resolves its 1.0 names to the 1.1 ones by semver). `ferry:erp` 1.2 added
     /// `list-order-invoices` and `ferry:quoting` 1.2 `set-invoice`: a 1.0 or 1.1 plugin of
     /// those roles lacks an export and is served by its own bindings ([`Role::exports_since`]);
-    /// `ferry:erp` 1.3 added `get-item-prices` and `get-stocks` (a 1.2 plugin: its own too).
+    /// `ferry:erp` 1.3 added `get-item-prices` and `get-stocks` (a 1.2 plugin: its own too),
+    /// 1.4 `list-stocks-changed` (a 1.3 plugin: its own).
     pub const fn package(self) -> Package {
         match self {
             Role::Erp => Package {
                 name: "ferry:erp",
-                version: v(1, 3, 0),
+                version: v(1, 4, 0),
             },
             Role::Quoting => Package {
                 name: "ferry:quoting",
@@ -109,8 +110,9 @@ impl Role {
     /// built against an older minor lacks a function and gets the older bindings.
     pub const fn exports_since(self) -> Version {
         match self {
-            // ferry:erp 1.3: `get-item-prices`, `get-stocks` (1.2 plugins: `RolePre::ErpV1_2`).
-            Role::Erp => v(1, 3, 0),
+            // ferry:erp 1.4: `list-stocks-changed` (1.3 plugins: `RolePre::ErpV1_3`, 1.2:
+            // `ErpV1_2`, older: `ErpV1_1`).
+            Role::Erp => v(1, 4, 0),
             Role::Quoting => v(1, 2, 0),
             Role::Transform => v(1, 0, 0),
         }

@@ -8,6 +8,7 @@ use wasmtime::component::{Component, InstancePre};
 use super::bindings::erp_world::ErpConnectorPre;
 use super::bindings::erp_world_1_1::ErpConnectorV1_1Pre;
 use super::bindings::erp_world_1_2::ErpConnectorV1_2Pre;
+use super::bindings::erp_world_1_3::ErpConnectorV1_3Pre;
 use super::bindings::quoting_world::QuotingConnectorPre;
 use super::bindings::quoting_world_1_1::QuotingConnectorV1_1Pre;
 use super::bindings::transform_world::TransformPre;
@@ -39,6 +40,9 @@ pub(crate) enum RolePre {
     ErpV1_1(ErpConnectorV1_1Pre<PluginState>),
     /// Built against `ferry:erp@1.2.0`: has `list-order-invoices`, lacks 1.3's batched calls.
     ErpV1_2(ErpConnectorV1_2Pre<PluginState>),
+    /// Built against `ferry:erp@1.3.0`: has the batched prices and stock, lacks 1.4's
+    /// `list-stocks-changed`.
+    ErpV1_3(ErpConnectorV1_3Pre<PluginState>),
     Quoting(QuotingConnectorPre<PluginState>),
     QuotingV1_1(QuotingConnectorV1_1Pre<PluginState>),
     Transform(TransformPre<PluginState>),
@@ -50,6 +54,7 @@ impl RolePre {
             RolePre::Erp(p) => p.instance_pre(),
             RolePre::ErpV1_1(p) => p.instance_pre(),
             RolePre::ErpV1_2(p) => p.instance_pre(),
+            RolePre::ErpV1_3(p) => p.instance_pre(),
             RolePre::Quoting(p) => p.instance_pre(),
             RolePre::QuotingV1_1(p) => p.instance_pre(),
             RolePre::Transform(p) => p.instance_pre(),
@@ -140,8 +145,21 @@ impl Runtime {
             {
                 RolePre::ErpV1_1(ErpConnectorV1_1Pre::new(instance_pre).map_err(link)?)
             }
-            Role::Erp if older => {
+            Role::Erp
+                if older
+                    && below(
+                        report.version.as_deref(),
+                        Version {
+                            major: 1,
+                            minor: 3,
+                            patch: 0,
+                        },
+                    ) =>
+            {
                 RolePre::ErpV1_2(ErpConnectorV1_2Pre::new(instance_pre).map_err(link)?)
+            }
+            Role::Erp if older => {
+                RolePre::ErpV1_3(ErpConnectorV1_3Pre::new(instance_pre).map_err(link)?)
             }
             Role::Erp => RolePre::Erp(ErpConnectorPre::new(instance_pre).map_err(link)?),
             Role::Quoting if older => {

@@ -244,7 +244,7 @@ pub(crate) fn update_customer(id: String, changes: Document) -> Result<(), Error
 /// content, so an unchanged customer costs a comparison, never a wrong write.
 pub(crate) fn list_customers_changed(since: String, page: PageRequest) -> Result<Page, Error> {
     let mi = client()?;
-    let lmts = format!("{}000000000", compact_date(&since)?);
+    let lmts = format!("{}000000000", change_date_from(&since)?);
     key_page(
         &mi,
         ("CRS610MI", "LstByNumber"),

@@ -45,7 +45,7 @@ pub(crate) fn list_items_changed(since: String, page: PageRequest) -> Result<Pag
                 .map_err(|_| Error::invalid("cursor", "not a cursor of this connector"))?;
             (d.to_string(), n)
         }
-        None => (compact_date(&since)?, 0),
+        None => (change_date_from(&since)?, 0),
     };
     let limit = page.limit.clamp(1, 10_000);
     let recs = mi.list(

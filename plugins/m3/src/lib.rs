@@ -112,6 +112,13 @@ impl Guest for M3 {
         batched::get_stocks(items, warehouses)
     }
 
+    fn list_stocks_changed(
+        since: String,
+        warehouses: Vec<String>,
+    ) -> Result<Option<Vec<ItemStock>>, Error> {
+        batched::list_stocks_changed(since, warehouses)
+    }
+
     fn validate_order(order: Document) -> Result<Vec<FieldError>, Error> {
         let mi = client()?;
         orders::validate(&mi, &order)

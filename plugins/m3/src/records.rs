@@ -1,6 +1,8 @@
 //! MI records as documents, documents' fields as MI inputs (converted and checked against the
 //! field catalog), keys, settings and start-from-key paging.
 
+use chrono::{Datelike, NaiveDate};
+
 use crate::fields;
 use crate::mi::{Blanks, Mi, Record, Settings};
 use ferry_pdk::{Document, Error, Field, FieldError, Page, PageRequest, Value};
@@ -105,4 +107,43 @@ pub(crate) fn key_page(
 pub(crate) fn compact_date(since: &str) -> Result<String, Error> {
     fields::to_m3_date(since)
         .ok_or_else(|| Error::invalid("since", format!("'{since}' is not an ISO date")))
+}
+
+/// The M3 change date a "changed since" listing starts from: the day before `since`'s date.
+/// `since` is the host's instant (UTC) while M3 stamps LMDT with its server's local date, so
+/// a change made late on the day before, west of UTC, carries the earlier date; reading a day
+/// more costs a comparison per item (the host writes only what changed), never a missed item.
+pub(crate) fn change_date_from(since: &str) -> Result<String, Error> {
+    let date = compact_date(since)?;
+    let day = |r: std::ops::Range<usize>| date[r].parse::<u32>().ok();
+    let before = match (day(0..4), day(4..6), day(6..8)) {
+        (Some(y), Some(m), Some(d)) => i32::try_from(y)
+            .ok()
+            .and_then(|y| NaiveDate::from_ymd_opt(y, m, d))
+            .and_then(|d| d.pred_opt()),
+        _ => None,
+    };
+    before
+        .map(|d| format!("{:04}{:02}{:02}", d.year(), d.month(), d.day()))
+        .ok_or_else(|| Error::invalid("since", format!("'{since}' is not a calendar date")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::change_date_from;
+
+    #[test]
+    fn a_changed_since_listing_starts_the_day_before_the_runs_utc_date() {
+        // A run at 01:00 UTC on Dec 7: an M3 in New York stamped a change made at 19:00 its
+        // time (00:00 UTC) with Dec 6, which a listing from Dec 7 would miss.
+        assert_eq!(
+            change_date_from("2026-12-07T01:00:00Z").unwrap(),
+            "20261206"
+        );
+        assert_eq!(change_date_from("2026-01-01").unwrap(), "20251231");
+        assert_eq!(change_date_from("2024-03-01T00:00:00Z").unwrap(), "20240229");
+        assert_eq!(change_date_from("20260301").unwrap(), "20260228");
+        assert!(change_date_from("2026-02-30").is_err());
+        assert!(change_date_from("yesterday").is_err());
+    }
 }

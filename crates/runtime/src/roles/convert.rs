@@ -7,7 +7,7 @@ use ferry_domain as domain;
 use crate::CallError;
 use crate::bindings::transform as mapping;
 use crate::bindings::types as wit;
-use crate::bindings::{erp, erp_1_1, erp_1_2, quoting, quoting_1_1};
+use crate::bindings::{erp, erp_1_1, erp_1_2, erp_1_3, quoting, quoting_1_1};
 
 // ---- documents ----
 
@@ -197,29 +197,37 @@ macro_rules! erp_records {
 erp_records!(erp);
 erp_records!(erp_1_1);
 erp_records!(erp_1_2);
+erp_records!(erp_1_3);
 
-impl From<erp::ItemPrices> for domain::catalog::ItemPrices {
-    fn from(p: erp::ItemPrices) -> Self {
-        domain::catalog::ItemPrices {
-            item: p.item,
-            list: p.list_price.map(domain::Price::from),
-            customer: p.customer_price.map(domain::Price::from),
+/// 1.3's batched records, in every bindings module that has them.
+macro_rules! erp_batched {
+    ($erp:ident) => {
+        impl From<$erp::ItemPrices> for domain::catalog::ItemPrices {
+            fn from(p: $erp::ItemPrices) -> Self {
+                domain::catalog::ItemPrices {
+                    item: p.item,
+                    list: p.list_price.map(domain::Price::from),
+                    customer: p.customer_price.map(domain::Price::from),
+                }
+            }
         }
-    }
-}
 
-impl From<erp::ItemStock> for domain::catalog::ItemStock {
-    fn from(s: erp::ItemStock) -> Self {
-        domain::catalog::ItemStock {
-            item: s.item,
-            balances: s
-                .balances
-                .into_iter()
-                .map(domain::StockBalance::from)
-                .collect(),
+        impl From<$erp::ItemStock> for domain::catalog::ItemStock {
+            fn from(s: $erp::ItemStock) -> Self {
+                domain::catalog::ItemStock {
+                    item: s.item,
+                    balances: s
+                        .balances
+                        .into_iter()
+                        .map(domain::StockBalance::from)
+                        .collect(),
+                }
+            }
         }
-    }
+    };
 }
+erp_batched!(erp);
+erp_batched!(erp_1_3);
 
 macro_rules! erp_invoice {
     ($erp:ident) => {
@@ -237,6 +245,7 @@ macro_rules! erp_invoice {
 }
 erp_invoice!(erp);
 erp_invoice!(erp_1_2);
+erp_invoice!(erp_1_3);
 
 /// The contract's entity vocabulary (known names plus `other`) as the domain's open string.
 fn entity_name(e: wit::Entity) -> String {

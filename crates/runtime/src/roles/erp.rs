@@ -2,7 +2,7 @@
 //! bindings, a 1.2 one through 1.2's; a plugin built against 1.0 or 1.1 through the 1.1
 //! bindings (1.0's interface is 1.1's), and the function it lacks (`list-order-invoices`) is
 //! answered `unsupported` without instantiating it. 1.3's batched catalog calls are served
-//! per item for older plugins (`erp_catalog.rs`).
+//! per item for older plugins, 1.4's stock delta is `unsupported` for them (`erp_catalog.rs`).
 
 use std::sync::Arc;
 
@@ -42,6 +42,10 @@ macro_rules! erp_call {
             ),
             ErpBindings::V1_2 => answer_with(
                 guest_call!(source, Erp, erp_v1_2, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
+                $conv,
+            ),
+            ErpBindings::V1_3 => answer_with(
+                guest_call!(source, Erp, erp_v1_3, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
                 $conv,
             ),
             ErpBindings::Current => answer_with(
@@ -122,6 +126,13 @@ impl Erp for ErpAdapter {
             ErpBindings::V1_2 => {
                 let invoices: Vec<crate::bindings::erp_1_2::Invoice> =
                     answer(guest_call!(&self.source, Erp, erp_v1_2, |b, s| b
+                        .ferry_erp_erp()
+                        .call_list_order_invoices(s, &number)))?;
+                Ok(invoices.into_iter().map(Invoice::from).collect())
+            }
+            ErpBindings::V1_3 => {
+                let invoices: Vec<crate::bindings::erp_1_3::Invoice> =
+                    answer(guest_call!(&self.source, Erp, erp_v1_3, |b, s| b
                         .ferry_erp_erp()
                         .call_list_order_invoices(s, &number)))?;
                 Ok(invoices.into_iter().map(Invoice::from).collect())

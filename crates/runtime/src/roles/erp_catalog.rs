@@ -4,7 +4,8 @@
 //! syncs too. The batched `get-item-prices` / `get-stocks` are 1.3's: a 1.3 plugin answers
 //! them in one call per batch; an older one is asked once per item instead
 //! (`ferry_domain::catalog::{prices_one_by_one, stocks_one_by_one}`), never instantiated for
-//! a function it lacks.
+//! a function it lacks. 1.4's `list-stocks-changed` is answered "cannot tell" (`None`) for an
+//! older plugin without running it: the stock sync then reads every item.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use ferry_domain::{DocumentPage, ErpCatalog, PageRequest, Price, RoleResult, Sto
 
 use super::erp::erp_call;
 use super::versions::{ErpBindings, answer_with, erp_bindings};
-use super::{PluginSource, answer, guest_call};
+use super::{PluginSource, guest_call};
 use crate::bindings::types as wit;
 
 pub(super) struct ErpCatalogAdapter {
@@ -70,15 +71,24 @@ impl ErpCatalog for ErpCatalogAdapter {
         items: &[String],
         customer: Option<&str>,
     ) -> RoleResult<Vec<ItemPrices>> {
-        if erp_bindings(&self.source) != ErpBindings::Current {
-            return prices_one_by_one(self, items, customer).await;
+        let (owned, customer) = (items.to_vec(), customer.map(str::to_string));
+        match erp_bindings(&self.source) {
+            ErpBindings::Current => answer_with(
+                guest_call!(&self.source, Erp, erp, |b, s| b
+                    .ferry_erp_erp()
+                    .call_get_item_prices(s, &owned, customer.as_deref())),
+                |found: Vec<_>| found.into_iter().map(ItemPrices::from).collect(),
+            ),
+            ErpBindings::V1_3 => answer_with(
+                guest_call!(&self.source, Erp, erp_v1_3, |b, s| b
+                    .ferry_erp_erp()
+                    .call_get_item_prices(s, &owned, customer.as_deref())),
+                |found: Vec<_>| found.into_iter().map(ItemPrices::from).collect(),
+            ),
+            ErpBindings::V1_2 | ErpBindings::V1_1 => {
+                prices_one_by_one(self, items, customer.as_deref()).await
+            }
         }
-        let (items, customer) = (items.to_vec(), customer.map(str::to_string));
-        let found: Vec<crate::bindings::erp::ItemPrices> =
-            answer(guest_call!(&self.source, Erp, erp, |b, s| b
-                .ferry_erp_erp()
-                .call_get_item_prices(s, &items, customer.as_deref())))?;
-        Ok(found.into_iter().map(ItemPrices::from).collect())
     }
 
     async fn get_stocks(
@@ -86,14 +96,43 @@ impl ErpCatalog for ErpCatalogAdapter {
         items: &[String],
         warehouses: &[String],
     ) -> RoleResult<Vec<ItemStock>> {
-        if erp_bindings(&self.source) != ErpBindings::Current {
-            return stocks_one_by_one(self, items, warehouses).await;
+        let (owned, whs) = (items.to_vec(), warehouses.to_vec());
+        match erp_bindings(&self.source) {
+            ErpBindings::Current => answer_with(
+                guest_call!(&self.source, Erp, erp, |b, s| b
+                    .ferry_erp_erp()
+                    .call_get_stocks(s, &owned, &whs)),
+                |found: Vec<_>| found.into_iter().map(ItemStock::from).collect(),
+            ),
+            ErpBindings::V1_3 => answer_with(
+                guest_call!(&self.source, Erp, erp_v1_3, |b, s| b
+                    .ferry_erp_erp()
+                    .call_get_stocks(s, &owned, &whs)),
+                |found: Vec<_>| found.into_iter().map(ItemStock::from).collect(),
+            ),
+            ErpBindings::V1_2 | ErpBindings::V1_1 => {
+                stocks_one_by_one(self, items, warehouses).await
+            }
         }
-        let (items, warehouses) = (items.to_vec(), warehouses.to_vec());
-        let found: Vec<crate::bindings::erp::ItemStock> =
-            answer(guest_call!(&self.source, Erp, erp, |b, s| b
+    }
+
+    /// Since `ferry:erp` 1.4: an older plugin is not instantiated (`None`: cannot tell).
+    async fn list_stocks_changed(
+        &self,
+        since: &str,
+        warehouses: &[String],
+    ) -> RoleResult<Option<Vec<ItemStock>>> {
+        if erp_bindings(&self.source) != ErpBindings::Current {
+            return Ok(None);
+        }
+        let (since, whs) = (since.to_string(), warehouses.to_vec());
+        answer_with(
+            guest_call!(&self.source, Erp, erp, |b, s| b
                 .ferry_erp_erp()
-                .call_get_stocks(s, &items, &warehouses)))?;
-        Ok(found.into_iter().map(ItemStock::from).collect())
+                .call_list_stocks_changed(s, &since, &whs)),
+            |found: Option<Vec<crate::bindings::erp::ItemStock>>| {
+                found.map(|f| f.into_iter().map(ItemStock::from).collect())
+            },
+        )
     }
 }

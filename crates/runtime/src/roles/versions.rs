@@ -52,11 +52,12 @@ pub(crate) fn unsupported(
     .into()
 }
 
-/// Which bindings serve the ERP plugin now: the newest (1.3), 1.2's, or 1.1's (for 1.0 and
-/// 1.1). No plugin: the newest, and the call says there is none.
+/// Which bindings serve the ERP plugin now: the newest (1.4), 1.3's, 1.2's, or 1.1's (for
+/// 1.0 and 1.1). No plugin: the newest, and the call says there is none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ErpBindings {
     Current,
+    V1_3,
     V1_2,
     V1_1,
 }
@@ -70,6 +71,7 @@ pub(crate) fn erp_bindings(source: &std::sync::Arc<dyn super::PluginSource>) -> 
     {
         Some(crate::plugin::RolePre::ErpV1_1(_)) => ErpBindings::V1_1,
         Some(crate::plugin::RolePre::ErpV1_2(_)) => ErpBindings::V1_2,
+        Some(crate::plugin::RolePre::ErpV1_3(_)) => ErpBindings::V1_3,
         _ => ErpBindings::Current,
     }
 }

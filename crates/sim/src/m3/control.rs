@@ -153,15 +153,19 @@ impl Sim {
             }
             for s in &change.stock {
                 ctx.tx.execute(
-                    "INSERT INTO balances (itno, whlo, stqt, alqt) VALUES (?1, ?2, ?3, '0')
-                     ON CONFLICT(itno, whlo) DO UPDATE SET stqt = ?3",
-                    params![itno, s.whlo, s.stqt.to_string()],
+                    "INSERT INTO balances (itno, whlo, stqt, alqt, lmdt) VALUES (?1, ?2, ?3, '0', ?4)
+                     ON CONFLICT(itno, whlo) DO UPDATE SET stqt = ?3, lmdt = ?4",
+                    params![itno, s.whlo, s.stqt.to_string(), today()],
                 )?;
             }
-            ctx.tx.execute(
-                "UPDATE items SET lmdt = ?1, chno = chno + 1 WHERE itno = ?2",
-                params![today(), itno],
-            )?;
+            // A balance is its own record (MITBAL): a stock-only change leaves the item's
+            // change date alone, as M3 would.
+            if change.itds.is_some() || change.stat.is_some() || change.sapr.is_some() {
+                ctx.tx.execute(
+                    "UPDATE items SET lmdt = ?1, chno = chno + 1 WHERE itno = ?2",
+                    params![today(), itno],
+                )?;
+            }
             ctx.events.push(Event::Item(itno.to_string()));
             Ok(())
         })

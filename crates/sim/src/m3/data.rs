@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_lmdt ON items(lmdt, itno);
 CREATE TABLE IF NOT EXISTS balances (
   itno TEXT NOT NULL, whlo TEXT NOT NULL, stqt TEXT NOT NULL, alqt TEXT NOT NULL,
-  PRIMARY KEY (itno, whlo));
+  lmdt TEXT NOT NULL DEFAULT '20260101', PRIMARY KEY (itno, whlo));
 CREATE TABLE IF NOT EXISTS customers (
   cuno TEXT PRIMARY KEY, cunm TEXT NOT NULL, cua1 TEXT NOT NULL, cua2 TEXT NOT NULL,
   cua3 TEXT NOT NULL, cua4 TEXT NOT NULL, pono TEXT NOT NULL, town TEXT NOT NULL,
@@ -159,8 +159,9 @@ pub fn seed_if_empty(
             "INSERT INTO items (itno, itds, fuds, stat, unms, itgr, itcl, itty, resp, sapr, pupr, cucd, lmdt, rgdt, chno)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'USD', ?12, ?13, 1)",
         )?;
-        let mut ins_bal =
-            tx.prepare("INSERT INTO balances (itno, whlo, stqt, alqt) VALUES (?1, ?2, ?3, '0')")?;
+        let mut ins_bal = tx.prepare(
+            "INSERT INTO balances (itno, whlo, stqt, alqt, lmdt) VALUES (?1, ?2, ?3, '0', ?4)",
+        )?;
         for i in 0..items {
             let it = seed::item(seed, i);
             let lmdt = (base - chrono::Duration::days(i64::from(it.changed_days_ago)))
@@ -185,7 +186,7 @@ pub fn seed_if_empty(
                 rgdt
             ])?;
             for (w, qty) in seed::WAREHOUSES.iter().zip(&it.stock) {
-                ins_bal.execute(params![it.itno, w.0, qty.to_string()])?;
+                ins_bal.execute(params![it.itno, w.0, qty.to_string(), lmdt])?;
             }
         }
         let mut ins_cus = tx.prepare(

@@ -185,6 +185,10 @@ pub fn encode(s: &str) -> String {
     out
 }
 
+/// An input under this name is the `returncols` option (only these fields in the answer), not
+/// a transaction field: a list read whole stays small.
+pub const RETURN_COLUMNS: &str = "returncols";
+
 /// The MI client for one plugin call; counts the round trips it made.
 pub struct Mi {
     pub settings: Settings,
@@ -215,8 +219,13 @@ impl Mi {
     ) -> String {
         let exclude = blanks == Blanks::Omit;
         let s = &self.settings;
+        let columns = inputs
+            .iter()
+            .find(|(k, _)| k == RETURN_COLUMNS)
+            .map(|(_, v)| encode(v));
         let fields: Vec<String> = inputs
             .iter()
+            .filter(|(k, _)| k != RETURN_COLUMNS)
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect();
         match s.api {
@@ -231,6 +240,9 @@ impl Mi {
                 }
                 if let Some(d) = &s.divi {
                     q.push(format!("divi={}", encode(d)));
+                }
+                if let Some(c) = &columns {
+                    q.push(format!("returncols={c}"));
                 }
                 q.extend(fields);
                 format!(
@@ -252,6 +264,9 @@ impl Mi {
                 }
                 if let Some(d) = &s.divi {
                     m.push_str(&format!(";divi={}", encode(d)));
+                }
+                if let Some(c) = &columns {
+                    m.push_str(&format!(";returncols={c}"));
                 }
                 let mut p = format!(
                     "{}/execute/{}/{}{m}",

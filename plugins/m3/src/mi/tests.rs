@@ -180,5 +180,16 @@ fn a_sync_listing_leaves_blank_fields_out_and_every_other_call_keeps_them() {
         assert!(call.contains(keep) && !call.contains(omit), "{call}");
         assert!(list.contains(omit) && !list.contains(keep), "{list}");
         assert!(list.contains("maxrecs=501"), "{list}");
+        // `returncols` is an option, never a transaction field.
+        let inputs = [
+            ("FWHL".to_string(), "100".to_string()),
+            (super::RETURN_COLUMNS.to_string(), "ITNO,STQT".to_string()),
+        ];
+        let p = mi.path("MMS080MI", "LstItemWarehous", &inputs, Some(0), Blanks::Omit);
+        assert_eq!(p.matches("returncols=ITNO%2CSTQT").count(), 1, "{p}");
+        if api == Api::V1 {
+            // A v1 option is a matrix parameter, before the query's fields.
+            assert!(p.contains(";returncols=") && p.contains("?FWHL=100"), "{p}");
+        }
     }
 }

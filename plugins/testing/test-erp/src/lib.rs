@@ -221,6 +221,13 @@ impl Guest for TestErp {
     fn get_stocks(_items: Vec<String>, _warehouses: Vec<String>) -> Result<Vec<ItemStock>, Error> {
         unsupported("get-stocks")
     }
+    fn list_stocks_changed(
+        _since: String,
+        _warehouses: Vec<String>,
+    ) -> Result<Option<Vec<ItemStock>>, Error> {
+        // Cannot tell what changed: the host reads every item.
+        Ok(None)
+    }
 
     fn validate_order(order: Document) -> Result<Vec<FieldError>, Error> {
         let mut problems = Vec::new();

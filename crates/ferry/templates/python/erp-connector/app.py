@@ -115,6 +115,10 @@ class Erp(exports.Erp):
     def get_stocks(self, items: List[str], warehouses: List[str]) -> List[ItemStock]:
         raise unsupported("get-stocks")
 
+    def list_stocks_changed(self, since: str, warehouses: List[str]) -> Optional[List[ItemStock]]:
+        # None: this ERP cannot tell which stock changed; the host reads every item.
+        return None
+
     def validate_order(self, order: Document) -> List[FieldError]:
         raise unsupported("validate-order")
 

@@ -1,5 +1,6 @@
 //! MMS080MI/LstItemWarehous: item/warehouse rows with on-hand and allocatable quantities for a
-//! warehouse range (FWHL..TWHL), the bulk stock read for catalog syncs.
+//! warehouse range (FWHL..TWHL), the bulk stock read for catalog syncs. LMDT is the balance
+//! record's own change date (it moves with its quantities).
 
 use rusqlite::params;
 
@@ -12,7 +13,7 @@ pub fn lst_item_warehous(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Rec
     let to = input.opt("TWHL").unwrap_or("ZZZ");
     let limit = ctx.limit();
     let mut st = ctx.tx.prepare(
-        "SELECT b.whlo, b.itno, i.itds, b.stqt, b.alqt, i.pupr, i.lmdt, i.itgr, i.itcl, i.itty, w.faci, i.stat
+        "SELECT b.whlo, b.itno, i.itds, b.stqt, b.alqt, i.pupr, b.lmdt, i.itgr, i.itcl, i.itty, w.faci, i.stat
          FROM balances b JOIN items i ON i.itno = b.itno JOIN warehouses w ON w.whlo = b.whlo
          WHERE b.whlo >= ?1 AND b.whlo <= ?2 ORDER BY b.whlo, b.itno LIMIT ?3",
     )?;

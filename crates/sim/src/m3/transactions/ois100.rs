@@ -319,9 +319,9 @@ pub fn confirm(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record>, MiEr
         let free = (dec(&stqt) - dec(&alqt)).max(Decimal::ZERO);
         let alloc = free.min(l.orqt);
         ctx.tx.execute(
-            "INSERT INTO balances (itno, whlo, stqt, alqt) VALUES (?1, ?2, '0', ?3)
-             ON CONFLICT(itno, whlo) DO UPDATE SET alqt = ?3",
-            params![l.itno, l.whlo, (dec(&alqt) + alloc).to_string()],
+            "INSERT INTO balances (itno, whlo, stqt, alqt, lmdt) VALUES (?1, ?2, '0', ?3, ?4)
+             ON CONFLICT(itno, whlo) DO UPDATE SET alqt = ?3, lmdt = ?4",
+            params![l.itno, l.whlo, (dec(&alqt) + alloc).to_string(), today()],
         )?;
         // 22 = allocated; a line that could not be fully allocated stays at 20.
         let orst = if alloc == l.orqt { "22" } else { "20" };
@@ -697,9 +697,9 @@ fn adjust_balance(
     let stqt = (dec(&stqt) + d_stqt).max(Decimal::ZERO);
     let alqt = (dec(&alqt) + d_alqt).max(Decimal::ZERO);
     ctx.tx.execute(
-        "INSERT INTO balances (itno, whlo, stqt, alqt) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(itno, whlo) DO UPDATE SET stqt = ?3, alqt = ?4",
-        params![itno, whlo, stqt.to_string(), alqt.to_string()],
+        "INSERT INTO balances (itno, whlo, stqt, alqt, lmdt) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(itno, whlo) DO UPDATE SET stqt = ?3, alqt = ?4, lmdt = ?5",
+        params![itno, whlo, stqt.to_string(), alqt.to_string(), today()],
     )?;
     Ok(())
 }

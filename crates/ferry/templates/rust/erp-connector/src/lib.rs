@@ -133,6 +133,13 @@ impl Guest for Plugin {
     ) -> Result<Vec<ItemStock>, Error> {
         unsupported("get-stocks")
     }
+    fn list_stocks_changed(
+        _since: String,
+        _warehouses: Vec<String>,
+    ) -> Result<Option<Vec<ItemStock>>, Error> {
+        // None: this ERP cannot tell which stock changed; the host reads every item.
+        Ok(None)
+    }
     fn validate_order(_order: Document) -> Result<Vec<FieldError>, Error> {
         unsupported("validate-order")
     }
