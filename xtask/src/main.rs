@@ -423,6 +423,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("contract-1-0", "contract_1_0"),
     ("contract-1-1-erp", "contract_1_1_erp"),
     ("contract-1-1-quoting", "contract_1_1_quoting"),
+    ("contract-1-3-erp", "contract_1_3_erp"),
     ("wasi-logging-transform", "wasi_logging_transform"),
     ("ferry-mapping", "ferry_mapping"),
     ("example-bundles", "example_bundles"),

@@ -1,9 +1,12 @@
 //! Versions side by side: a component built against the frozen 1.0.0 contract
 //! (`plugins/testing/contract-1-0`, from `wit/frozen/transform@1.0.0`) keeps loading and running
 //! on this host, which serves `ferry:host@1.1` (`log.enabled` added `@since(1.1.0)`), transform
-//! at 1.1 and erp and quoting at 1.2. An erp and a quoting plugin built against the frozen 1.1
-//! (`plugins/testing/contract-1-1-erp`, `-quoting`), which lack 1.2's new exports, load, answer
-//! their functions, and get `unsupported` for the new ones without the guest running.
+//! at 1.1, quoting at 1.2 and erp at 1.4. An erp and a quoting plugin built against the frozen
+//! 1.1 (`plugins/testing/contract-1-1-erp`, `-quoting`), which lack 1.2's new exports, load,
+//! answer their functions, and get `unsupported` for the new ones without the guest running.
+//! An erp plugin built against the frozen 1.3 (`plugins/testing/contract-1-3-erp`) answers its
+//! batched prices and stock in one guest call per batch and lists invoices through the 1.3
+//! bindings; 1.4's `list-stocks-changed` is "cannot tell" (`None`) without the guest running.
 
 mod common;
 
@@ -456,4 +459,195 @@ async fn the_catalog_calls_reach_1_1_erp_and_quoting_plugins() {
         1
     );
     assert_eq!(source.instantiations.load(Ordering::SeqCst), 6);
+}
+
+/// Batched prices as (item, list price, customer price).
+fn prices(found: &[ferry_domain::catalog::ItemPrices]) -> Vec<(&str, Option<&str>, Option<&str>)> {
+    found
+        .iter()
+        .map(|p| {
+            (
+                p.item.as_str(),
+                p.list.as_ref().map(|l| l.amount.as_str()),
+                p.customer.as_ref().map(|c| c.amount.as_str()),
+            )
+        })
+        .collect()
+}
+
+/// An item's balances as (warehouse, on hand, allocatable).
+type Balances<'a> = Vec<(&'a str, &'a str, &'a str)>;
+
+/// Batched stock as (item, balances).
+fn stocks(found: &[ferry_domain::catalog::ItemStock]) -> Vec<(&str, Balances<'_>)> {
+    found
+        .iter()
+        .map(|s| {
+            let balances = s
+                .balances
+                .iter()
+                .map(|b| {
+                    (
+                        b.warehouse.as_str(),
+                        b.on_hand.as_str(),
+                        b.allocatable.as_str(),
+                    )
+                })
+                .collect();
+            (s.item.as_str(), balances)
+        })
+        .collect()
+}
+
+/// `ferry:erp` 1.3 → 1.4 (`list-stocks-changed`): a plugin built against the frozen 1.3 loads,
+/// is served by the 1.3 bindings, and its batched calls answer a batch in one guest call each
+/// (a host asking item by item would get the fixture's per-item answers, and run it per item).
+#[tokio::test]
+async fn a_1_3_erp_plugin_answers_its_batched_calls_in_one_call_each_and_lists_invoices() {
+    let v1_3 = Version::parse("1.3.0").expect("version");
+    assert!(
+        Role::Erp.package().version > v1_3,
+        "host serves a newer erp"
+    );
+    let (source, roles) = roles_over("contract_1_3_erp", "contract_1_1_quoting");
+    let report = &source.erp.report;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.version.as_deref(), Some("1.3.0"));
+    assert!(
+        report
+            .exports
+            .iter()
+            .any(|e| e.name == "ferry:erp/erp@1.3.0"),
+        "{:?}",
+        report.exports
+    );
+    assert!(source.erp.predates_exports(), "served by older bindings");
+    let ran = || source.instantiations.load(Ordering::SeqCst);
+
+    // What a per-item fallback would see: another price, another warehouse.
+    let catalog = &roles.erp_catalog;
+    let one = catalog.get_item_price("A100").await.expect("price");
+    assert_eq!(one.amount, "0.01");
+    let one = catalog.get_stock("A100").await.expect("stock");
+    assert_eq!(one[0].warehouse, "999");
+    assert_eq!(ran(), 2);
+
+    let items: Vec<String> = ["A100", "A200", "Z999"].map(String::from).into();
+    let found = catalog.get_item_prices(&items, None).await.expect("prices");
+    assert_eq!(
+        prices(&found),
+        [
+            ("A100", Some("10.00"), None),
+            ("A200", Some("20.00"), None),
+            ("Z999", None, None),
+        ]
+    );
+    assert_eq!(
+        found[0].list.as_ref().and_then(|p| p.unit.as_deref()),
+        Some("EA")
+    );
+    assert_eq!(ran(), 3, "one guest call for the batch");
+    let found = catalog
+        .get_item_prices(&items, Some("C1"))
+        .await
+        .expect("prices with the reference customer's");
+    assert_eq!(
+        prices(&found),
+        [
+            ("A100", Some("10.00"), Some("9.00")),
+            ("A200", Some("20.00"), Some("18.00")),
+            ("Z999", None, None),
+        ]
+    );
+    assert_eq!(ran(), 4, "one guest call for the batch");
+
+    let found = catalog.get_stocks(&items, &[]).await.expect("stocks");
+    assert_eq!(
+        stocks(&found),
+        [
+            ("A100", vec![("100", "7", "5"), ("200", "3", "3")]),
+            ("A200", vec![("100", "40", "38")]),
+            ("Z999", vec![]),
+        ]
+    );
+    assert_eq!(ran(), 5, "one guest call for the batch");
+    let found = catalog
+        .get_stocks(&items, &["200".to_string()])
+        .await
+        .expect("stocks in one warehouse");
+    assert_eq!(
+        stocks(&found),
+        [
+            ("A100", vec![("200", "3", "3")]),
+            ("A200", vec![]),
+            ("Z999", vec![]),
+        ]
+    );
+    assert_eq!(ran(), 6, "one guest call for the batch");
+
+    let page = ferry_domain::PageRequest {
+        cursor: None,
+        limit: 100,
+    };
+    let listed = catalog.list_items(&page).await.expect("items");
+    let ids: Vec<_> = listed
+        .documents
+        .iter()
+        .filter_map(|d| d.id.clone())
+        .collect();
+    assert_eq!(ids, ["A100", "A200"]);
+
+    let invoices = roles
+        .erp
+        .list_order_invoices("1000017")
+        .await
+        .expect("a 1.3 plugin lists invoices");
+    assert_eq!(
+        invoices,
+        [ferry_domain::Invoice {
+            number: "INV13-1000017".into(),
+            date: "2026-12-04".into(),
+            amount: Some("250.00".into()),
+            currency: Some("SEK".into()),
+        }]
+    );
+    assert_eq!(ran(), 8);
+}
+
+/// 1.4's `list-stocks-changed` for a 1.3 plugin: "cannot tell" (`None`, the stock sync reads
+/// every item) without running the guest. A 1.4 plugin that answers `None` itself is run.
+#[tokio::test]
+async fn a_1_3_erp_plugin_cannot_tell_which_stocks_changed_and_never_runs_for_it() {
+    let (source, roles) = roles_over("contract_1_3_erp", "contract_1_1_quoting");
+    let items = ["A100".to_string()];
+    let found = roles
+        .erp_catalog
+        .get_stocks(&items, &[])
+        .await
+        .expect("the plugin runs");
+    assert_eq!(found[0].balances.len(), 2);
+    assert_eq!(source.instantiations.load(Ordering::SeqCst), 1);
+
+    let changed = roles
+        .erp_catalog
+        .list_stocks_changed("2026-12-01T00:00:00Z", &[])
+        .await
+        .expect("answers");
+    assert_eq!(changed, None, "cannot tell");
+    assert_eq!(
+        source.instantiations.load(Ordering::SeqCst),
+        1,
+        "the guest never ran for it"
+    );
+
+    // The count would show a run: a 1.4 plugin is asked (test-erp answers `None` too).
+    let (source, roles) = roles_over("test_erp", "contract_1_1_quoting");
+    assert!(!source.erp.predates_exports());
+    let changed = roles
+        .erp_catalog
+        .list_stocks_changed("2026-12-01T00:00:00Z", &[])
+        .await
+        .expect("answers");
+    assert_eq!(changed, None);
+    assert_eq!(source.instantiations.load(Ordering::SeqCst), 1);
 }

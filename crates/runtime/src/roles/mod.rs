@@ -48,8 +48,9 @@
 //!    get-invoice (since 1.2.0)"))` *without instantiating the plugin*, which is what the
 //!    flows' fallback path expects.
 //! 7. A fixture under `plugins/testing/` built against `wit/frozen/erp@1.1.0` (as
-//!    `contract-1-0` is for transform 1.0) and a test in `crates/ferry/tests/contract_versions.rs`:
-//!    it loads, its old functions answer, the new one is `Unsupported` and the guest never ran.
+//!    `contract-1-0` is for transform 1.0, `contract-1-3-erp` for erp 1.3) and a test in
+//!    `crates/ferry/tests/contract_versions.rs`: it loads, its old functions answer, the new one
+//!    is `Unsupported` and the guest never ran.
 //!
 //! A version whose exports equal the next one's (transform 1.0 and 1.1 today) needs none of
 //! this: semver resolution serves it with the newer bindings.
