@@ -3,7 +3,7 @@
 //! `ferry sync … --json` against the M3 and QuoteWerks simulators seeded with N items (default
 //! 100,000; `FERRY_BENCH_SYNC_ITEMS`). A full sync (catalog `--full`, prices, stock), then 1% of
 //! the items changed in M3 (a third each: description, list price, stock) and the runs again
-//! (catalog and prices by delta; stock re-reads every item and writes the changed ones): wall
+//! (all three by delta; stock from one listing of the balances changed since its last run): wall
 //! time, M3 MI round trips (the simulator's counter), items/s. `FERRY_BENCH_SERVE_LOG=
 //! ferry_flows=debug FERRY_BENCH_PRINT_LOG=1` prints the server's log (each page's times).
 //!

@@ -30,54 +30,92 @@ pub(crate) fn list_items(page: PageRequest) -> Result<Page, Error> {
     )
 }
 
-/// LstItmByChgDate from the date of `since`, oldest change first. The cursor is
-/// `yyyyMMdd|n`: the change date to restart from and how many records of that date were
-/// already returned (the transaction has no finer start-from key).
+/// LstItmByChgDate from the day before `since`'s date, oldest change first (M3 lists by change
+/// date, then item number: INFERRED from the transaction's key fields and the simulator's
+/// order). The cursor is `yyyyMMdd|n|ITNO`: the change date to restart from, how many records
+/// of that date were read (how far to read past), and the last item read of that date, so an
+/// item that moved to a later date during the run (it changed again) shifts nothing: the rest
+/// of the date is still read, and the moved item comes again at its new date. A cursor of an
+/// older connector (`yyyyMMdd|n`) skips by count, as it did.
 pub(crate) fn list_items_changed(since: String, page: PageRequest) -> Result<Page, Error> {
     let mi = client()?;
-    let (from, skip) = match page.cursor.as_deref() {
-        Some(c) => {
-            let (d, n) = c
-                .split_once('|')
-                .ok_or_else(|| Error::invalid("cursor", "not a cursor of this connector"))?;
-            let n: u32 = n
-                .parse()
-                .map_err(|_| Error::invalid("cursor", "not a cursor of this connector"))?;
-            (d.to_string(), n)
-        }
-        None => (change_date_from(&since)?, 0),
+    let cursor = match page.cursor.as_deref() {
+        Some(c) => ChangeCursor::parse(c)?,
+        None => ChangeCursor {
+            date: change_date_from(&since)?,
+            read: 0,
+            after: None,
+        },
     };
     let limit = page.limit.clamp(1, 10_000);
+    let asked = cursor.read + limit + 1;
     let recs = mi.list(
         "MMS200MI",
         "LstItmByChgDate",
-        &[("FLMD".into(), from)],
-        Some(skip + limit + 1),
+        &[("FLMD".into(), cursor.date.clone())],
+        Some(asked),
     )?;
-    let end = (skip + limit) as usize;
-    let chunk: Vec<&Record> = recs
-        .iter()
-        .skip(skip as usize)
-        .take(limit as usize)
-        .collect();
-    let next = if recs.len() > end {
-        let last = chunk
-            .last()
-            .and_then(|r| r.get("LMDT"))
-            .cloned()
-            .unwrap_or_default();
-        let same = recs[..end]
+    let field = |r: &Record, f: &str| r.get(f).map(|v| v.trim().to_string()).unwrap_or_default();
+    // What is left after the records of the cursor's date already read.
+    let rest: Vec<&Record> = match &cursor.after {
+        Some(after) => recs
             .iter()
-            .filter(|r| r.get("LMDT") == Some(&last))
-            .count();
-        Some(format!("{}|{same}", last.trim()))
-    } else {
-        None
+            .filter(|r| field(r, "LMDT") != cursor.date || field(r, "ITNO") > *after)
+            .collect(),
+        None => recs.iter().skip(cursor.read as usize).collect(),
+    };
+    let chunk = &rest[..rest.len().min(limit as usize)];
+    // More to read: past this chunk, or past a full answer (items that moved into the date
+    // before the cursor's item take room in it without being read again).
+    let more = rest.len() > chunk.len() || recs.len() >= asked as usize;
+    let next = match chunk.last() {
+        Some(last) if more => {
+            let (date, itno) = (field(last, "LMDT"), field(last, "ITNO"));
+            // Records of that date up to the last one read, all in this answer.
+            let read = recs
+                .iter()
+                .filter(|r| field(r, "LMDT") == date && field(r, "ITNO") <= itno)
+                .count();
+            Some(format!("{date}|{read}|{itno}"))
+        }
+        // A full answer of records already read: read further past them.
+        None if more => Some(format!(
+            "{}|{}|{}",
+            cursor.date,
+            recs.len(),
+            cursor.after.as_deref().unwrap_or_default()
+        )),
+        _ => None,
     };
     Ok(Page {
         documents: chunk.iter().map(|r| document("item", "ITNO", r)).collect(),
         next,
     })
+}
+
+/// Where a changed-since listing goes on (see [`list_items_changed`]).
+struct ChangeCursor {
+    date: String,
+    read: u32,
+    /// The last item read of `date`; none in an older connector's cursor.
+    after: Option<String>,
+}
+
+impl ChangeCursor {
+    fn parse(c: &str) -> Result<Self, Error> {
+        let bad = || Error::invalid("cursor", "not a cursor of this connector");
+        let mut parts = c.splitn(3, '|');
+        let date = parts.next().filter(|d| !d.is_empty()).ok_or_else(bad)?;
+        let read = parts
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .ok_or_else(bad)?;
+        Ok(Self {
+            date: date.to_string(),
+            read,
+            after: parts.next().map(str::to_string),
+        })
+    }
 }
 
 pub(crate) fn get_item_price(item: String) -> Result<Price, Error> {

@@ -141,7 +141,10 @@ mod tests {
             "20261206"
         );
         assert_eq!(change_date_from("2026-01-01").unwrap(), "20251231");
-        assert_eq!(change_date_from("2024-03-01T00:00:00Z").unwrap(), "20240229");
+        assert_eq!(
+            change_date_from("2024-03-01T00:00:00Z").unwrap(),
+            "20240229"
+        );
         assert_eq!(change_date_from("20260301").unwrap(), "20260228");
         assert!(change_date_from("2026-02-30").is_err());
         assert!(change_date_from("yesterday").is_err());

@@ -48,8 +48,10 @@ pub enum SyncCommand {
     /// customer, a delta: the items changed since the last run's start (every item the first
     /// time, or with --full). A running server does the work.
     Prices(ValuesArgs),
-    /// M3 stock in the tenant's warehouses → QuoteWerks availability, a batch of items per M3
-    /// call; only changed stock written. A running server does the work.
+    /// M3 stock in the tenant's warehouses → QuoteWerks availability; only changed stock
+    /// written. A delta: one listing of the balances changed since the last run's start
+    /// (every item, a batch per M3 call, the first time, with --full, or when the ERP cannot
+    /// list changed stock). A running server does the work.
     Stock(ValuesArgs),
 }
 
@@ -58,12 +60,12 @@ pub enum SyncCommand {
 pub struct ValuesArgs {
     #[arg(long)]
     tenant: String,
-    /// Every item, not only those changed since the last run (prices without a reference
-    /// customer run as a delta; stock always reads every item).
+    /// Every item, not only those changed since the last run (stock, and prices without a
+    /// reference customer, run as deltas).
     #[arg(long)]
     full: bool,
-    /// Write nothing: read the items a run would (a price delta's, else every one), and print
-    /// what it would write.
+    /// Write nothing: read the items a run would (a delta's, else every one), and print what
+    /// it would write.
     #[arg(long)]
     dry_run: bool,
     /// Queue it and return at once.

@@ -185,7 +185,13 @@ fn a_sync_listing_leaves_blank_fields_out_and_every_other_call_keeps_them() {
             ("FWHL".to_string(), "100".to_string()),
             (super::RETURN_COLUMNS.to_string(), "ITNO,STQT".to_string()),
         ];
-        let p = mi.path("MMS080MI", "LstItemWarehous", &inputs, Some(0), Blanks::Omit);
+        let p = mi.path(
+            "MMS080MI",
+            "LstItemWarehous",
+            &inputs,
+            Some(0),
+            Blanks::Omit,
+        );
         assert_eq!(p.matches("returncols=ITNO%2CSTQT").count(), 1, "{p}");
         if api == Api::V1 {
             // A v1 option is a matrix parameter, before the query's fields.

@@ -50,7 +50,9 @@ impl Guest for TestTransform {
             "calls" => {
                 static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
                 let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                ok(DocumentBuilder::new("calls").text("outcome", n.to_string()).build())
+                ok(DocumentBuilder::new("calls")
+                    .text("outcome", n.to_string())
+                    .build())
             }
             "echo" => {
                 let mut out = input;
