@@ -401,29 +401,39 @@ async fn pages(
     // Only a real run of the usual kind moves the delta's cursor.
     let moves_cursor = !cp.options.dry_run && cp.options.since.is_none();
     let page_size = cp.policy.page_size.clamp(1, 10_000);
-    let roles = &env.roles;
+    // The next page, when already listed during this one's work.
+    let mut prefetched: Option<Result<DocumentPage, StepError>> = None;
     loop {
         let started = Instant::now();
-        let request = PageRequest {
-            cursor: cp.cursor.clone(),
-            limit: page_size,
+        let page = match prefetched.take() {
+            Some(page) => page?,
+            None => list_page(env, cp.since.as_deref(), cp.cursor.clone(), page_size).await?,
         };
-        let page: DocumentPage = match &cp.since {
-            Some(since) => roles.erp_catalog.list_items_changed(since, &request).await,
-            None => roles.erp_catalog.list_items(&request).await,
-        }
-        .map_err(role)?;
         let listed = started.elapsed();
         let dry_run = cp.options.dry_run;
-        let done = apply_page(
+        // While this page is mapped and written, the next one is listed (a read: a run that
+        // fails here resumes from its checkpoint anyway), so the page's chain does not wait
+        // on M3 as well as on the mapping and QuoteWerks.
+        let ahead = async {
+            match &page.next {
+                Some(next) => {
+                    Some(list_page(env, cp.since.as_deref(), Some(next.clone()), page_size).await)
+                }
+                None => None,
+            }
+        };
+        let work = apply_page(
             env,
             store,
             &cp.policy,
             &page.documents,
             &mut cp.report,
             dry_run,
-        )
-        .await?;
+        );
+        let (done, ahead) = tokio::join!(work, ahead);
+        let done = done?;
+        // A failed look ahead is the next page's failure: this page commits first.
+        prefetched = ahead;
         cp.report.pages += 1;
         cp.cursor = page.next.clone();
         cp.finished = page.next.is_none();
@@ -460,6 +470,25 @@ async fn pages(
             return Ok(cp.report);
         }
     }
+}
+
+/// A page of items: those changed since `since`, or all of them.
+async fn list_page(
+    env: &Tenant,
+    since: Option<&str>,
+    cursor: Option<String>,
+    page_size: u32,
+) -> Result<DocumentPage, StepError> {
+    let request = PageRequest {
+        cursor,
+        limit: page_size,
+    };
+    let erp = &env.roles.erp_catalog;
+    match since {
+        Some(since) => erp.list_items_changed(since, &request).await,
+        None => erp.list_items(&request).await,
+    }
+    .map_err(role)
 }
 
 /// What one page wrote, and how long it mapped and wrote.

@@ -337,28 +337,52 @@ async fn pages(
         .get_or_insert_with(|| crate::catalog::run_id(now_ms()));
     calls.in_run(run);
     let (page_size, batch_size) = cp.policy.sizes();
+    // The next page's keys, when already read during this one's work.
+    let mut prefetched: Option<Result<Listing, StepError>> = None;
     loop {
         let started = Instant::now();
         let (mut reading, mut writing) = (Duration::ZERO, Duration::ZERO);
-        let listing = next_listing(env, &mut cp, page_size).await?;
+        let listing = match prefetched.take() {
+            Some(listing) => listing?,
+            None => next_listing(env, &mut cp, page_size).await?,
+        };
         let listed = started.elapsed();
         let before = cp.report.clone();
         let (count, next) = match listing {
             Listing::Keys(keys, next) => {
                 cp.report.read += keys.len() as u64;
-                for chunk in keys.chunks(batch_size) {
-                    cp.report.batches += 1;
-                    let read = Instant::now();
-                    let pending = match &cp.policy {
-                        Policy::Prices(p) => prices_of(env, p, chunk, &mut cp.report).await?,
-                        Policy::Stock(s) => stock::stock_of(env, s, chunk).await?,
-                    };
-                    reading += read.elapsed();
-                    let write = Instant::now();
-                    let dry = cp.options.dry_run;
-                    apply(env, store, &cp.policy, pending, &mut cp.report, dry).await?;
-                    writing += write.elapsed();
-                }
+                // While this page's values are read and written, the next page's keys are
+                // listed (a read: a run that fails here resumes from its checkpoint anyway).
+                // The two ERP calls overlap, and the page's chain no longer waits on both.
+                let since = cp.report.since.clone();
+                let ahead = async {
+                    match &next {
+                        Some(cursor) => {
+                            Some(list_keys(env, since.as_deref(), Some(cursor), page_size).await)
+                        }
+                        None => None,
+                    }
+                };
+                let (policy, dry, report) = (&cp.policy, cp.options.dry_run, &mut cp.report);
+                let work = async {
+                    for chunk in keys.chunks(batch_size) {
+                        report.batches += 1;
+                        let read = Instant::now();
+                        let pending = match policy {
+                            Policy::Prices(p) => prices_of(env, p, chunk, report).await?,
+                            Policy::Stock(s) => stock::stock_of(env, s, chunk).await?,
+                        };
+                        reading += read.elapsed();
+                        let write = Instant::now();
+                        apply(env, store, policy, pending, report, dry).await?;
+                        writing += write.elapsed();
+                    }
+                    Ok::<(), StepError>(())
+                };
+                let (worked, ahead) = tokio::join!(work, ahead);
+                worked?;
+                // A failed look ahead is the next page's failure: this page commits first.
+                prefetched = ahead;
                 (keys.len(), next)
             }
             Listing::Pending(pending) => {
@@ -439,11 +463,28 @@ async fn next_listing(
             None => cp.report.since = None,
         }
     }
+    list_keys(
+        env,
+        cp.report.since.as_deref(),
+        cp.cursor.as_deref(),
+        page_size,
+    )
+    .await
+}
+
+/// A page of item keys: those changed since `since`, or all of them.
+async fn list_keys(
+    env: &Tenant,
+    since: Option<&str>,
+    cursor: Option<&str>,
+    page_size: u32,
+) -> Result<Listing, StepError> {
+    let erp = &env.roles.erp_catalog;
     let request = PageRequest {
-        cursor: cp.cursor.clone(),
+        cursor: cursor.map(str::to_string),
         limit: page_size,
     };
-    let page = match &cp.report.since {
+    let page = match since {
         Some(since) => erp.list_items_changed(since, &request).await?,
         None => erp.list_items(&request).await?,
     };
