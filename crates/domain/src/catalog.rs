@@ -115,7 +115,7 @@ pub trait ErpCatalog: Send + Sync {
     }
 
     /// The items whose stock changed since `since` (RFC 3339), each with all its balances in
-    /// `warehouses` (empty: every one), in one answer; it may hold more items than changed,
+    /// `warehouses` (empty: the ERP's choice), in one answer; it may hold more items than changed,
     /// never fewer. `None`: this ERP cannot tell what changed, and the caller reads every item
     /// (the default).
     async fn list_stocks_changed(

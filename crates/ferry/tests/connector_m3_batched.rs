@@ -162,12 +162,23 @@ async fn a_stock_delta_is_one_listing_of_the_items_whose_balances_changed() {
         env.sim.change_item(itno, &change).expect("change stock");
     }
     let since = chrono::Utc::now().to_rfc3339();
+    // No warehouse named (nor a `warehouses` setting): it cannot tell, and asks M3 nothing.
     let before = env.sim.mi_requests();
-    let found = erp!(env, call_list_stocks_changed, &since, &[])
+    let none = erp!(env, call_list_stocks_changed, &since, &[])
+        .expect("call")
+        .expect("an answer");
+    assert!(none.is_none(), "{none:?}");
+    assert_eq!(env.sim.mi_requests(), before);
+    let all: Vec<String> = seed::WAREHOUSES.iter().map(|w| w.0.to_string()).collect();
+    let found = erp!(env, call_list_stocks_changed, &since, &all)
         .expect("call")
         .expect("listing")
         .expect("the M3 connector can tell what changed");
-    assert_eq!(env.sim.mi_requests() - before, 1, "one LstItemWarehous");
+    assert_eq!(
+        env.sim.mi_requests() - before,
+        all.len() as u64,
+        "one LstItemWarehous per warehouse"
+    );
     let keys: Vec<&str> = found.iter().map(|s| s.item.trim()).collect();
     let mut changed = [one.as_str(), two.as_str()];
     changed.sort();
@@ -193,7 +204,7 @@ async fn a_stock_delta_is_one_listing_of_the_items_whose_balances_changed() {
         listed.contains(&(whlo.clone(), "5".to_string())),
         "{listed:?}"
     );
-    // Only the asked warehouses' balances; the item changed elsewhere is not listed.
+    // Only the asked warehouses count: both items changed elsewhere, neither is listed.
     let other = seed::WAREHOUSES[0].0.to_string();
     let found = erp!(
         env,
@@ -204,12 +215,7 @@ async fn a_stock_delta_is_one_listing_of_the_items_whose_balances_changed() {
     .expect("call")
     .expect("listing")
     .expect("a listing");
-    assert!(
-        found
-            .iter()
-            .all(|s| s.balances.iter().all(|b| b.warehouse.trim() == other)),
-        "{found:?}"
-    );
+    assert!(found.is_empty(), "{found:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -240,8 +246,8 @@ async fn an_item_changing_while_the_changed_since_listing_pages_skips_no_other_i
         .expect("a page");
         let ids: Vec<String> = page.documents.iter().filter_map(|d| d.id.clone()).collect();
         if read.is_empty() {
-            // The page's last item changes now: it leaves the date the cursor stands on (the
-            // count of that date's records read so far then points one record too far).
+            // The page's last item changes now: it leaves the date the cursor stands on (a count
+            // of that date's records read so far would then point one record too far).
             let last = ids.last().expect("a first page");
             let change = ItemChange {
                 itds: Some("Changed mid-run".into()),
@@ -258,9 +264,12 @@ async fn an_item_changing_while_the_changed_since_listing_pages_skips_no_other_i
     let distinct: std::collections::BTreeSet<String> = read.iter().cloned().collect();
     let missed: Vec<&String> = all.difference(&distinct).collect();
     assert!(missed.is_empty(), "items never read: {missed:?}");
-    assert_eq!(
+    // The changed item comes again at its new date; its old date is read again from its start
+    // (within one page), as the item it stood on is gone from there.
+    assert!(
+        read.len() > all.len() && read.len() <= all.len() + 7,
+        "{} read for {} items",
         read.len(),
-        all.len() + 1,
-        "the changed item comes again at its new date, nothing else twice"
+        all.len()
     );
 }

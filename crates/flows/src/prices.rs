@@ -127,6 +127,35 @@ impl Policy {
         }
     }
 
+    /// What the written values depend on besides the ERP's data: the price field, the
+    /// warehouses and the quantity counted. A delta is only valid from a run under the same:
+    /// after a change every item must be read again (a delta would leave the unchanged ones as
+    /// the old policy wrote them).
+    fn fingerprint(&self) -> String {
+        let what = match self {
+            Policy::Prices(p) => serde_json::json!(["prices", p.list_field.trim()]),
+            Policy::Stock(s) => {
+                let mut whs: Vec<&str> = s.warehouses.iter().map(|w| w.trim()).collect();
+                whs.sort_unstable();
+                whs.dedup();
+                serde_json::json!(["stock", whs, s.quantity])
+            }
+        };
+        hex::encode(&Sha256::digest(what.to_string().as_bytes())[..6])
+    }
+
+    /// The delta cursor's value for a run that started at `started`: the time and the policy.
+    fn cursor_value(&self, started: &str) -> String {
+        format!("{started} {}", self.fingerprint())
+    }
+
+    /// A stored delta cursor's time, when it was written under this policy (a cursor of an
+    /// older Ferry carries no policy: read every item once).
+    fn since_in(&self, cursor: &str) -> Option<String> {
+        let (at, fingerprint) = cursor.split_once(' ')?;
+        (fingerprint == self.fingerprint()).then(|| at.to_string())
+    }
+
     fn sizes(&self) -> (u32, usize) {
         let (page, batch) = match self {
             Policy::Prices(p) => (p.page_size, p.batch_size),
@@ -328,7 +357,10 @@ async fn pages(
     if cp.started_at.is_none() && cp.cursor.is_none() {
         cp.started_at = Some(crate::catalog::rfc3339(now_ms()));
         cp.report.since = match delta {
-            Some(stream) if !cp.options.full => store.cursor(&env.name, stream).await?,
+            Some(stream) if !cp.options.full => store
+                .cursor(&env.name, stream)
+                .await?
+                .and_then(|c| cp.policy.since_in(&c)),
             _ => None,
         };
     }
@@ -417,7 +449,8 @@ async fn pages(
             && !cp.options.dry_run
             && let (Some(stream), Some(started)) = (delta, &cp.started_at)
         {
-            store.set_cursor(&env.name, stream, started).await?;
+            let cursor = cp.policy.cursor_value(started);
+            store.set_cursor(&env.name, stream, &cursor).await?;
         }
         cp.claim_run_at = Some(claim.job.run_at_ms);
         let checkpoint =

@@ -321,6 +321,36 @@ async fn a_stock_delta_reads_only_the_items_whose_balances_changed() {
 }
 
 #[tokio::test]
+async fn a_stock_run_under_a_changed_policy_reads_every_item_again() {
+    let erp = FakeErp {
+        batched: true,
+        stock_delta: true,
+        ..FakeErp::default()
+    };
+    let w = World::with(5, erp);
+    w.erp.age();
+    w.sync(&World::stock(), false).await;
+    // W2 counts now too: every product's availability changes, though no balance did.
+    let both = Policy::Stock(StockPolicy {
+        page_size: 4,
+        batch_size: 3,
+        warehouses: vec!["W1".into(), "W2".into()],
+        ..StockPolicy::default()
+    });
+    let r = w.sync(&both, false).await;
+    assert_eq!(
+        (r.read, r.written, r.since.is_none()),
+        (5, 5, true),
+        "{r:?}"
+    );
+    assert_eq!(w.table.available("A003").len(), 2);
+    // The same policy again: a delta, nothing changed.
+    let again = w.sync(&both, false).await;
+    assert!(again.since.is_some(), "{again:?}");
+    assert_eq!((again.read, again.written), (0, 0));
+}
+
+#[tokio::test]
 async fn an_erp_that_cannot_list_changed_stock_has_every_item_read() {
     let w = World::new(6, true);
     w.erp.age();

@@ -170,13 +170,16 @@ pub(crate) fn get_stocks(
         .collect())
 }
 
-/// The stock delta: MMS080MI/LstItemWarehous over the warehouse range (one request: the
-/// transaction has no start-from key, so it is read whole, only the columns used), then the
-/// items with a balance whose change date (LMDT) is on or after the day before `since`, each
-/// with all its balances in the warehouses. That the item/warehouse record's LMDT moves with
-/// its quantities is INFERRED (the field list names it "Change date"; not confirmed on a live
-/// M3): a tenant that finds otherwise sets `stock_change_date = false`, and the host reads
-/// every item instead (the answer is none).
+/// The stock delta: MMS080MI/LstItemWarehous for each warehouse (FWHL = TWHL: one request each;
+/// the transaction has no start-from key, so a warehouse is read whole, only the columns
+/// used), then the items with a balance whose change date (LMDT) is on or after the day before
+/// `since`, each with all its balances in the warehouses. None ("cannot tell": the host reads
+/// every item) when no warehouse is named (by the host or the `warehouses` setting: listing
+/// every warehouse would assume M3's collation of their codes), when a warehouse has more
+/// balances than one answer should carry (`stock_list_max`, default 100,000 on v2 and 40,000
+/// on v1: about 10 MB either way, under the host's 16 MiB answer limit), or by the
+/// `stock_change_date = false` setting. That the item/warehouse record's LMDT moves with its
+/// quantities is INFERRED (the field list names it "Change date"; not confirmed on a live M3).
 pub(crate) fn list_stocks_changed(
     since: String,
     warehouses: Vec<String>,
@@ -185,26 +188,40 @@ pub(crate) fn list_stocks_changed(
         return Ok(None);
     }
     let from = change_date_from(&since)?;
-    let mi = client()?;
     let whs = warehouses_to_read(&warehouses);
-    // Every warehouse: M3 codes are upper-case letters and digits (A3), so "0".."ZZZ" holds them.
-    let (first, last) = match (whs.first(), whs.last()) {
-        (Some(f), Some(l)) => (f.clone(), l.clone()),
-        _ => ("0".to_string(), "ZZZ".to_string()),
-    };
-    let rows = mi.list(
-        "MMS080MI",
-        "LstItemWarehous",
-        &[
-            key("FWHL", &first)?,
-            key("TWHL", &last)?,
-            (
-                RETURN_COLUMNS.into(),
-                "WHLO,ITNO,STQT,ALQT,AV01,LMDT".into(),
-            ),
-        ],
-        Some(0),
-    )?;
+    if whs.is_empty() {
+        return Ok(None);
+    }
+    let mi = client()?;
+    let max = setting("stock_list_max")
+        .and_then(|m| m.trim().parse::<u32>().ok())
+        .unwrap_or(if mi.settings.api == Api::V2 {
+            100_000
+        } else {
+            40_000
+        })
+        .max(1);
+    let mut rows = Vec::new();
+    for whlo in &whs {
+        let found = mi.list(
+            "MMS080MI",
+            "LstItemWarehous",
+            &[
+                key("FWHL", whlo)?,
+                key("TWHL", whlo)?,
+                (
+                    RETURN_COLUMNS.into(),
+                    "WHLO,ITNO,STQT,ALQT,AV01,LMDT".into(),
+                ),
+            ],
+            Some(max),
+        )?;
+        if found.len() >= max as usize {
+            // Perhaps cut short: not a listing to judge "unchanged" by.
+            return Ok(None);
+        }
+        rows.extend(found);
+    }
     let mut items: std::collections::BTreeMap<String, (bool, Vec<StockBalance>)> =
         Default::default();
     for r in &rows {
@@ -212,7 +229,7 @@ pub(crate) fn list_stocks_changed(
             continue;
         };
         let whlo = whlo.trim();
-        if !whs.is_empty() && !whs.contains(whlo) {
+        if !whs.contains(whlo) {
             continue;
         }
         let entry = items.entry(itno.trim().to_string()).or_default();

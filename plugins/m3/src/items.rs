@@ -30,13 +30,13 @@ pub(crate) fn list_items(page: PageRequest) -> Result<Page, Error> {
     )
 }
 
-/// LstItmByChgDate from the day before `since`'s date, oldest change first (M3 lists by change
-/// date, then item number: INFERRED from the transaction's key fields and the simulator's
-/// order). The cursor is `yyyyMMdd|n|ITNO`: the change date to restart from, how many records
-/// of that date were read (how far to read past), and the last item read of that date, so an
-/// item that moved to a later date during the run (it changed again) shifts nothing: the rest
-/// of the date is still read, and the moved item comes again at its new date. A cursor of an
-/// older connector (`yyyyMMdd|n`) skips by count, as it did.
+/// LstItmByChgDate from the day before `since`'s date, oldest change first. The cursor is
+/// `yyyyMMdd|n|ITNO`: the change date to restart from, how many records of that date were
+/// read (how far to read), and the last item read, found again by its position in M3's answer
+/// (M3's order within a date is its own: no collation is assumed). When that item is gone from
+/// the date (it changed again, and comes later at its new date), the date is read again from
+/// its start: what was read is compared, not written, twice; nothing is skipped. A cursor of
+/// an older connector (`yyyyMMdd|n`) skips by count, as it did.
 pub(crate) fn list_items_changed(since: String, page: PageRequest) -> Result<Page, Error> {
     let mi = client()?;
     let cursor = match page.cursor.as_deref() {
@@ -48,7 +48,7 @@ pub(crate) fn list_items_changed(since: String, page: PageRequest) -> Result<Pag
         },
     };
     let limit = page.limit.clamp(1, 10_000);
-    let asked = cursor.read + limit + 1;
+    let asked = cursor.read.saturating_add(limit).saturating_add(1);
     let recs = mi.list(
         "MMS200MI",
         "LstItmByChgDate",
@@ -56,29 +56,29 @@ pub(crate) fn list_items_changed(since: String, page: PageRequest) -> Result<Pag
         Some(asked),
     )?;
     let field = |r: &Record, f: &str| r.get(f).map(|v| v.trim().to_string()).unwrap_or_default();
-    // What is left after the records of the cursor's date already read.
-    let rest: Vec<&Record> = match &cursor.after {
+    let start = match &cursor.after {
         Some(after) => recs
             .iter()
-            .filter(|r| field(r, "LMDT") != cursor.date || field(r, "ITNO") > *after)
-            .collect(),
-        None => recs.iter().skip(cursor.read as usize).collect(),
+            .position(|r| field(r, "LMDT") == cursor.date && field(r, "ITNO") == *after)
+            .map_or(0, |i| i + 1),
+        None => (cursor.read as usize).min(recs.len()),
     };
+    let rest = &recs[start..];
     let chunk = &rest[..rest.len().min(limit as usize)];
-    // More to read: past this chunk, or past a full answer (items that moved into the date
-    // before the cursor's item take room in it without being read again).
+    // More to read: past this chunk, or past a full answer.
     let more = rest.len() > chunk.len() || recs.len() >= asked as usize;
     let next = match chunk.last() {
         Some(last) if more => {
-            let (date, itno) = (field(last, "LMDT"), field(last, "ITNO"));
-            // Records of that date up to the last one read, all in this answer.
-            let read = recs
+            let end = start + chunk.len();
+            let date = field(last, "LMDT");
+            // The answer is in date order: that date's records up to the last one read.
+            let read = recs[..end]
                 .iter()
-                .filter(|r| field(r, "LMDT") == date && field(r, "ITNO") <= itno)
+                .filter(|r| field(r, "LMDT") == date)
                 .count();
-            Some(format!("{date}|{read}|{itno}"))
+            Some(format!("{date}|{read}|{}", field(last, "ITNO")))
         }
-        // A full answer of records already read: read further past them.
+        // A full answer ending at the cursor's item: read further past it.
         None if more => Some(format!(
             "{}|{}|{}",
             cursor.date,

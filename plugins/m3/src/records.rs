@@ -109,8 +109,8 @@ pub(crate) fn compact_date(since: &str) -> Result<String, Error> {
         .ok_or_else(|| Error::invalid("since", format!("'{since}' is not an ISO date")))
 }
 
-/// The M3 change date a "changed since" listing starts from: the day before `since`'s date.
-/// `since` is the host's instant (UTC) while M3 stamps LMDT with its server's local date, so
+/// The M3 change date a "changed since" listing starts from: the day before `since`'s date
+/// (as written: the host writes UTC). M3 stamps LMDT with its server's local date, so
 /// a change made late on the day before, west of UTC, carries the earlier date; reading a day
 /// more costs a comparison per item (the host writes only what changed), never a missed item.
 pub(crate) fn change_date_from(since: &str) -> Result<String, Error> {

@@ -101,6 +101,17 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
     )?;
     conn.execute_batch(SCHEMA)?;
+    // A state directory from before balances had their own change date: they keep the seed's.
+    let dated: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('balances') WHERE name = 'lmdt'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !dated {
+        conn.execute_batch(
+            "ALTER TABLE balances ADD COLUMN lmdt TEXT NOT NULL DEFAULT '20260101'",
+        )?;
+    }
     Ok(conn)
 }
 
