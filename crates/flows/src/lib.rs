@@ -17,6 +17,7 @@ pub mod quote_to_order;
 pub mod retry;
 pub mod status;
 pub mod stock;
+mod values;
 pub mod worker;
 
 #[cfg(test)]

@@ -8,12 +8,12 @@
 //! as the products' price fields (`upsert-products` with only those fields), stock as
 //! `set-availability`. Only items whose values changed since Ferry last wrote them are written
 //! (a content hash per item and target in the store). Each page ends in a checkpoint: a run
-//! that crashed resumes at the page it was on. Stock lives in [`crate::stock`].
+//! that crashed resumes at the page it was on. Reading and writing a page's values is
+//! [`crate::values`]'s; stock's own part lives in [`crate::stock`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferry_domain::{Availability, Document, Field, PageRequest, Value};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -21,13 +21,12 @@ use super::{StepError, Tenant, now_ms, outcome_for};
 use crate::calls::StepCalls;
 use crate::catalog::{every_slot, interval, ms};
 use crate::stock::{self, StockPolicy};
+use crate::values::{Listing, Pending, apply, list_keys, next_listing, prices_of};
 use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
 
 /// The job kinds.
 pub const PRICES_KIND: &str = "price-sync";
 pub const STOCK_KIND: &str = "stock-sync";
-/// Keys of items a dry run would write, kept in its report (the count has them all).
-const DRY_RUN_KEYS: usize = 100;
 /// The store's cursor stream for the price delta (the start of the last finished run).
 pub const PRICES_CURSOR: &str = "prices.items-changed";
 /// The same for the stock delta.
@@ -91,7 +90,7 @@ impl Policy {
     }
 
     /// The store's content-hash kind: what was last written per item.
-    fn hash_kind(&self) -> &'static str {
+    pub(crate) fn hash_kind(&self) -> &'static str {
         match self {
             Policy::Prices(_) => "price",
             Policy::Stock(_) => "stock",
@@ -291,31 +290,6 @@ pub async fn run(env: &Tenant, store: &dyn Store, claim: &Claim) -> Outcome {
     }
 }
 
-/// One item's values as they would be written.
-pub(crate) enum Values {
-    /// The product with only its price fields.
-    Product(Document),
-    /// Its availability, a warehouse each.
-    Stock(Vec<Availability>),
-}
-
-/// An item's values and their content hash.
-pub(crate) struct Pending {
-    pub key: String,
-    pub values: Values,
-}
-
-impl Pending {
-    fn hash(&self) -> String {
-        let bytes = match &self.values {
-            Values::Product(p) => serde_json::to_vec(p),
-            Values::Stock(s) => serde_json::to_vec(s),
-        }
-        .unwrap_or_default();
-        hex::encode(Sha256::digest(&bytes))
-    }
-}
-
 /// The run, from the claim's checkpoint to the last page; returns its report. Its plugin
 /// calls go to the trail for the first page of each attempt, the last page and a failure.
 pub async fn sync(
@@ -472,181 +446,6 @@ async fn pages(
             return Ok(cp.report);
         }
     }
-}
-
-/// What a page of a run read: item keys whose values are read next, a batch at a time, or
-/// (a stock delta) the changed items' values themselves, all in one answer.
-enum Listing {
-    Keys(Vec<String>, Option<String>),
-    Pending(Vec<Pending>),
-}
-
-/// The run's next page: the stock delta's one listing when the ERP can give it, else the next
-/// page of item keys (changed since the run's `since`, or all of them). An ERP that cannot
-/// list changed stock turns the run into one that reads every item.
-async fn next_listing(
-    env: &Tenant,
-    cp: &mut Checkpoint,
-    page_size: u32,
-) -> Result<Listing, StepError> {
-    let erp = &env.roles.erp_catalog;
-    if let (Policy::Stock(policy), Some(since)) = (&cp.policy, &cp.report.since) {
-        match erp.list_stocks_changed(since, &policy.warehouses).await? {
-            Some(found) => return Ok(Listing::Pending(stock::pending(policy, found))),
-            None => cp.report.since = None,
-        }
-    }
-    list_keys(
-        env,
-        cp.report.since.as_deref(),
-        cp.cursor.as_deref(),
-        page_size,
-    )
-    .await
-}
-
-/// A page of item keys: those changed since `since`, or all of them.
-async fn list_keys(
-    env: &Tenant,
-    since: Option<&str>,
-    cursor: Option<&str>,
-    page_size: u32,
-) -> Result<Listing, StepError> {
-    let erp = &env.roles.erp_catalog;
-    let request = PageRequest {
-        cursor: cursor.map(str::to_string),
-        limit: page_size,
-    };
-    let page = match since {
-        Some(since) => erp.list_items_changed(since, &request).await?,
-        None => erp.list_items(&request).await?,
-    };
-    let keys = page
-        .documents
-        .iter()
-        .filter_map(|d| d.id.as_deref().map(str::trim))
-        .filter(|k| !k.is_empty())
-        .map(str::to_string)
-        .collect();
-    Ok(Listing::Keys(keys, page.next))
-}
-
-/// Writes the batch's items whose values changed since Ferry last wrote them (one call), then
-/// records their hashes; a dry run only counts them.
-async fn apply(
-    env: &Tenant,
-    store: &dyn Store,
-    policy: &Policy,
-    pending: Vec<Pending>,
-    report: &mut ValuesReport,
-    dry_run: bool,
-) -> Result<(), StepError> {
-    // The stored hashes of the whole batch, one round trip.
-    let keys: Vec<String> = pending.iter().map(|p| p.key.clone()).collect();
-    let stored = store
-        .content_hashes(&env.name, policy.hash_kind(), &keys)
-        .await?;
-    let mut changed = Vec::new();
-    for p in pending {
-        let hash = p.hash();
-        if stored.get(&p.key) == Some(&hash) {
-            report.unchanged += 1;
-        } else {
-            changed.push((p, hash));
-        }
-    }
-    if changed.is_empty() {
-        return Ok(());
-    }
-    if dry_run {
-        for (p, _) in &changed {
-            report.would_write += 1;
-            if report.would_write_keys.len() < DRY_RUN_KEYS {
-                report.would_write_keys.push(p.key.clone());
-            }
-        }
-        return Ok(());
-    }
-    let mut products = Vec::new();
-    let mut availability = Vec::new();
-    for (p, _) in &changed {
-        match &p.values {
-            Values::Product(d) => products.push(d.clone()),
-            Values::Stock(a) => availability.extend(a.iter().cloned()),
-        }
-    }
-    let quoting = &env.roles.quoting_catalog;
-    if !products.is_empty() {
-        quoting.upsert_products(&products).await?;
-    }
-    if !availability.is_empty() {
-        quoting.set_availability(&availability).await?;
-    }
-    // Only now that the quoting system took them: their hashes, one transaction.
-    let hashes: Vec<(String, String)> = changed
-        .iter()
-        .map(|(p, hash)| (p.key.clone(), hash.clone()))
-        .collect();
-    store
-        .set_content_hashes(&env.name, policy.hash_kind(), &hashes)
-        .await?;
-    for (p, _) in &changed {
-        report.written += 1;
-        if report.written_keys.len() < crate::catalog::WRITTEN_KEYS {
-            report.written_keys.push(p.key.clone());
-        }
-    }
-    Ok(())
-}
-
-/// The batch's prices, one batched call, as products carrying only their price fields.
-async fn prices_of(
-    env: &Tenant,
-    policy: &PricesPolicy,
-    items: &[String],
-    report: &mut ValuesReport,
-) -> Result<Vec<Pending>, StepError> {
-    let customer = policy
-        .customer
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    let found = env
-        .roles
-        .erp_catalog
-        .get_item_prices(items, customer)
-        .await?;
-    let mut out = Vec::with_capacity(found.len());
-    for p in found {
-        let mut fields = Vec::new();
-        if let Some(list) = &p.list {
-            fields.push(Field::new(
-                &policy.list_field,
-                Value::Decimal(list.amount.trim().into()),
-            ));
-        }
-        if let Some(c) = &p.customer {
-            fields.push(Field::new(
-                &policy.customer_field,
-                Value::Decimal(c.amount.trim().into()),
-            ));
-        }
-        if fields.is_empty() {
-            report.missing += 1;
-            continue;
-        }
-        let key = p.item.trim().to_string();
-        out.push(Pending {
-            values: Values::Product(Document {
-                kind: "product".into(),
-                id: Some(key.clone()),
-                fields,
-                lines: vec![],
-            }),
-            key,
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

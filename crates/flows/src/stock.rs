@@ -6,7 +6,7 @@ use ferry_domain::catalog::ItemStock;
 use serde::{Deserialize, Serialize};
 
 use super::{StepError, Tenant};
-use crate::prices::{Pending, Values};
+use crate::values::{Pending, Values};
 
 /// What a tenant decides about the stock sync (`[tenants.T.sync.stock]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
