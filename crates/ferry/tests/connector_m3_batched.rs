@@ -25,6 +25,11 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with("").await
+}
+
+/// `settings`: more connector settings, as TOML lines.
+async fn env_with(settings: &str) -> Env {
     let sim = M3Sim::start(M3SimConfig {
         items: 120,
         ..M3SimConfig::default()
@@ -36,7 +41,7 @@ async fn env() -> Env {
     let toml = format!(
         "[tenants.acme.connections.m3]\nkind = \"http\"\nionapi = {{ file = \"m3.ionapi\" }}\n\n\
          [tenants.acme.plugins.erp]\nconnections = [\"m3\"]\n\n\
-         [tenants.acme.plugins.erp.settings]\nbulk_size = \"{BULK}\"\n"
+         [tenants.acme.plugins.erp.settings]\nbulk_size = \"{BULK}\"\n{settings}"
     );
     std::fs::write(dir.path().join("ferry.toml"), toml).expect("toml");
     let config = FerryConfig::load(&dir.path().join("ferry.toml")).expect("config");
@@ -272,4 +277,21 @@ async fn an_item_changing_while_the_changed_since_listing_pages_skips_no_other_i
         read.len(),
         all.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warehouse_with_more_balances_than_one_answer_should_carry_cannot_tell() {
+    // 120 items, each stocked in every warehouse: more than 50 balances in one.
+    let env = env_with("stock_list_max = \"50\"\n").await;
+    let whlo = seed::WAREHOUSES[0].0.to_string();
+    let since = chrono::Utc::now().to_rfc3339();
+    let answer = erp!(
+        env,
+        call_list_stocks_changed,
+        &since,
+        std::slice::from_ref(&whlo)
+    )
+    .expect("call")
+    .expect("an answer");
+    assert!(answer.is_none(), "{answer:?}");
 }

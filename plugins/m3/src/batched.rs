@@ -176,8 +176,9 @@ pub(crate) fn get_stocks(
 /// `since`, each with all its balances in the warehouses. None ("cannot tell": the host reads
 /// every item) when no warehouse is named (by the host or the `warehouses` setting: listing
 /// every warehouse would assume M3's collation of their codes), when a warehouse has more
-/// balances than one answer should carry (`stock_list_max`, default 100,000 on v2 and 40,000
-/// on v1: about 10 MB either way, under the host's 16 MiB answer limit), or by the
+/// balances than one answer should carry (`stock_list_max`, default 120,000 on v2 and 50,000
+/// on v1: at most ~13 MB of six short fields either way, under the host's 16 MiB answer
+/// limit), or by the
 /// `stock_change_date = false` setting. That the item/warehouse record's LMDT moves with its
 /// quantities is INFERRED (the field list names it "Change date"; not confirmed on a live M3).
 pub(crate) fn list_stocks_changed(
@@ -196,9 +197,9 @@ pub(crate) fn list_stocks_changed(
     let max = setting("stock_list_max")
         .and_then(|m| m.trim().parse::<u32>().ok())
         .unwrap_or(if mi.settings.api == Api::V2 {
-            100_000
+            120_000
         } else {
-            40_000
+            50_000
         })
         .max(1);
     let mut rows = Vec::new();
@@ -214,10 +215,10 @@ pub(crate) fn list_stocks_changed(
                     "WHLO,ITNO,STQT,ALQT,AV01,LMDT".into(),
                 ),
             ],
-            Some(max),
+            Some(max.saturating_add(1)),
         )?;
-        if found.len() >= max as usize {
-            // Perhaps cut short: not a listing to judge "unchanged" by.
+        if found.len() > max as usize {
+            // Too many for one answer: not a listing to judge "unchanged" by.
             return Ok(None);
         }
         rows.extend(found);
