@@ -77,9 +77,11 @@ fn older_exports(role: Role, version: Option<&str>) -> bool {
         .is_some_and(|v| v < role.exports_since())
 }
 
-/// Whether a component's version is below `than` (one without a version is current).
-fn below(version: Option<&str>, than: Version) -> bool {
-    version.and_then(Version::parse).is_some_and(|v| v < than)
+/// A component's minor version (one without a version is current: no minor is above it).
+fn minor(version: Option<&str>) -> u64 {
+    version
+        .and_then(Version::parse)
+        .map_or(u64::MAX, |v| v.minor)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,35 +134,13 @@ impl Runtime {
         // The typed `*Pre` constructors check every export's signature against the host's.
         let older = older_exports(role, report.version.as_deref());
         let pre = match role {
-            Role::Erp
-                if older
-                    && below(
-                        report.version.as_deref(),
-                        Version {
-                            major: 1,
-                            minor: 2,
-                            patch: 0,
-                        },
-                    ) =>
-            {
-                RolePre::ErpV1_1(ErpConnectorV1_1Pre::new(instance_pre).map_err(link)?)
-            }
-            Role::Erp
-                if older
-                    && below(
-                        report.version.as_deref(),
-                        Version {
-                            major: 1,
-                            minor: 3,
-                            patch: 0,
-                        },
-                    ) =>
-            {
-                RolePre::ErpV1_2(ErpConnectorV1_2Pre::new(instance_pre).map_err(link)?)
-            }
-            Role::Erp if older => {
-                RolePre::ErpV1_3(ErpConnectorV1_3Pre::new(instance_pre).map_err(link)?)
-            }
+            // An older erp plugin: the bindings of the minor it was built against (1.0 and 1.1
+            // share 1.1's).
+            Role::Erp if older => match minor(report.version.as_deref()) {
+                0..=1 => RolePre::ErpV1_1(ErpConnectorV1_1Pre::new(instance_pre).map_err(link)?),
+                2 => RolePre::ErpV1_2(ErpConnectorV1_2Pre::new(instance_pre).map_err(link)?),
+                _ => RolePre::ErpV1_3(ErpConnectorV1_3Pre::new(instance_pre).map_err(link)?),
+            },
             Role::Erp => RolePre::Erp(ErpConnectorPre::new(instance_pre).map_err(link)?),
             Role::Quoting if older => {
                 RolePre::QuotingV1_1(QuotingConnectorV1_1Pre::new(instance_pre).map_err(link)?)
