@@ -295,3 +295,53 @@ async fn a_warehouse_with_more_balances_than_one_answer_should_carry_cannot_tell
     .expect("an answer");
     assert!(answer.is_none(), "{answer:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_day_with_more_changes_than_one_answer_should_carry_is_read_by_key_instead() {
+    use ferry::runtime::bindings::types::PageRequest;
+    use ferry_sim::m3::ItemChange;
+    // At most 10 records of one date asked for again; 30 items change today.
+    let env = env_with("changed_date_max = \"10\"\n").await;
+    let all: std::collections::BTreeSet<String> = env
+        .sim
+        .items()
+        .expect("items")
+        .into_iter()
+        .map(|i| i.itno)
+        .collect();
+    let changed: std::collections::BTreeSet<String> = all.iter().take(30).cloned().collect();
+    for itno in &changed {
+        let change = ItemChange {
+            itds: Some("Renamed today".into()),
+            ..ItemChange::default()
+        };
+        env.sim.change_item(itno, &change).expect("change");
+    }
+    let since = chrono::Utc::now().to_rfc3339();
+    let (mut read, mut cursor, mut by_key) = (Vec::new(), None, false);
+    for _ in 0..100 {
+        let page = erp!(
+            env,
+            call_list_items_changed,
+            &since,
+            &PageRequest {
+                cursor: cursor.clone(),
+                limit: 7
+            }
+        )
+        .expect("call")
+        .expect("a page");
+        read.extend(page.documents.iter().filter_map(|d| d.id.clone()));
+        by_key |= page.next.as_deref().is_some_and(|n| n.starts_with("*|"));
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert!(cursor.is_none(), "the listing ended");
+    assert!(by_key, "it went on by key");
+    let distinct: std::collections::BTreeSet<String> = read.into_iter().collect();
+    // Every item by key: the changed ones, and the unchanged ones the host will compare.
+    assert_eq!(distinct, all);
+    assert!(changed.is_subset(&distinct));
+}

@@ -465,6 +465,11 @@ async fn pages(
             commit_ms = ms(committing.elapsed()), total_ms = ms(started.elapsed()),
             "catalog page"
         );
+        // The page committed; a failed look ahead ends the attempt now, before the page's
+        // calls are forgotten, so the trail's failure entry carries the failed call.
+        if let Some(Err(e)) = prefetched.take_if(|p| p.is_err()) {
+            return Err(e);
+        }
         calls.page(store, claim, cp.report.pages, cp.finished).await;
         if cp.finished {
             return Ok(cp.report);
