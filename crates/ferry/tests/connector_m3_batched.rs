@@ -30,12 +30,14 @@ async fn env() -> Env {
 
 /// `settings`: more connector settings, as TOML lines.
 async fn env_with(settings: &str) -> Env {
-    let sim = M3Sim::start(M3SimConfig {
-        items: 120,
-        ..M3SimConfig::default()
-    })
-    .await
-    .expect("m3 sim");
+    env_on(M3SimConfig::default(), settings).await
+}
+
+/// The same against an M3 simulator so configured (120 items).
+async fn env_on(m3: M3SimConfig, settings: &str) -> Env {
+    let sim = M3Sim::start(M3SimConfig { items: 120, ..m3 })
+        .await
+        .expect("m3 sim");
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(dir.path().join("m3.ionapi"), sim.ionapi_json()).expect("ionapi");
     let toml = format!(
@@ -65,6 +67,15 @@ macro_rules! erp {
         let r = erp.ferry_erp_erp().$method(store $(, $arg)*).await;
         call.finish(r)
     }};
+}
+
+/// The connector's stock listing since `since` in `warehouses`: `None` when it cannot tell.
+macro_rules! stocks_changed {
+    ($env:expr, $since:expr, $warehouses:expr) => {
+        erp!($env, call_list_stocks_changed, $since, $warehouses)
+            .expect("call")
+            .expect("an answer")
+    };
 }
 
 fn items(n: usize) -> Vec<String> {
@@ -147,13 +158,74 @@ async fn stock_of_n_items_in_one_warehouse_takes_one_round_trip_per_bulk() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_stock_delta_is_one_listing_of_the_items_whose_balances_changed() {
+async fn a_stock_delta_lists_the_balances_changed_since_by_m3s_change_stamps() {
+    // One LstNewBalances per warehouse, then one bulk read of the changed items' balances in
+    // the warehouses they did not change in.
+    stock_delta_lists_only_the_changed_items(env().await, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stock_delta_by_warehouse_listing_when_asked_or_when_m3_has_no_change_stamps() {
+    // One LstItemWarehous per warehouse.
+    let env = env_with("stock_new_balances = \"false\"\n").await;
+    stock_delta_lists_only_the_changed_items(env, 0).await;
+    // An older M3 answers TransactionNotFound to the first warehouse's LstNewBalances, on MI
+    // v2 (HTTP 400) and v1 (a NOK in the body) alike.
+    for settings in ["", "api = \"v1\"\n"] {
+        let older = M3SimConfig {
+            without_transactions: vec!["OIS100MI/LstNewBalances".into()],
+            ..M3SimConfig::default()
+        };
+        stock_delta_lists_only_the_changed_items(env_on(older, settings).await, 1).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_items_changed_in_one_warehouse_of_several_read_the_warehouses_whole_on_v1() {
     use ferry_sim::m3::{ItemChange, StockChange};
-    let env = env().await;
+    // On v1 each of the other warehouses' balances would be a GET of its own: 12 items in 3
+    // warehouses are 36, more than reading the 3 warehouses whole.
+    let env = env_with("api = \"v1\"\n").await;
+    let all: Vec<String> = seed::WAREHOUSES.iter().map(|w| w.0.to_string()).collect();
+    let since = chrono::Utc::now().to_rfc3339();
+    let changed: Vec<String> = (0..12).map(seed::item_number).collect();
+    for itno in &changed {
+        let change = ItemChange {
+            stock: vec![StockChange {
+                whlo: all[1].clone(),
+                stqt: 3.into(),
+            }],
+            ..ItemChange::default()
+        };
+        env.sim.change_item(itno, &change).expect("change stock");
+    }
+    let before = env.sim.mi_requests();
+    let found = stocks_changed!(env, &since, &all).expect("an answer");
+    assert_eq!(
+        env.sim.mi_requests() - before,
+        2 * all.len() as u64,
+        "one LstNewBalances and one LstItemWarehous per warehouse"
+    );
+    let mut keys: Vec<String> = found.iter().map(|s| s.item.trim().to_string()).collect();
+    keys.sort();
+    let mut expected = changed.clone();
+    expected.sort();
+    assert_eq!(keys, expected);
+    assert!(
+        found.iter().all(|s| s.balances.len() == all.len()),
+        "{found:?}"
+    );
+}
+
+/// Two items' balances change in one warehouse; the delta over every warehouse lists those two,
+/// with each balance in every warehouse, in `warehouses + more` round trips.
+async fn stock_delta_lists_only_the_changed_items(env: Env, more: u64) {
+    use ferry_sim::m3::{ItemChange, StockChange};
     erp!(env, call_get_item_price, &items(1)[0])
         .expect("call")
         .expect("a price");
-    // Seeded balances changed on or before 2026-01-01; these two change today.
+    // Seeded balances changed on or before 2026-01-01; these two change after `since`.
+    let since = chrono::Utc::now().to_rfc3339();
     let (one, two) = (seed::item_number(7), seed::item_number(42));
     let whlo = seed::WAREHOUSES[1].0.to_string();
     for (itno, qty) in [(&one, 5), (&two, 9)] {
@@ -166,24 +238,14 @@ async fn a_stock_delta_is_one_listing_of_the_items_whose_balances_changed() {
         };
         env.sim.change_item(itno, &change).expect("change stock");
     }
-    let since = chrono::Utc::now().to_rfc3339();
     // No warehouse named (nor a `warehouses` setting): it cannot tell, and asks M3 nothing.
     let before = env.sim.mi_requests();
-    let none = erp!(env, call_list_stocks_changed, &since, &[])
-        .expect("call")
-        .expect("an answer");
+    let none = stocks_changed!(env, &since, &[]);
     assert!(none.is_none(), "{none:?}");
     assert_eq!(env.sim.mi_requests(), before);
     let all: Vec<String> = seed::WAREHOUSES.iter().map(|w| w.0.to_string()).collect();
-    let found = erp!(env, call_list_stocks_changed, &since, &all)
-        .expect("call")
-        .expect("listing")
-        .expect("the M3 connector can tell what changed");
-    assert_eq!(
-        env.sim.mi_requests() - before,
-        all.len() as u64,
-        "one LstItemWarehous per warehouse"
-    );
+    let found = stocks_changed!(env, &since, &all).expect("the M3 connector can tell what changed");
+    assert_eq!(env.sim.mi_requests() - before, all.len() as u64 + more);
     let keys: Vec<&str> = found.iter().map(|s| s.item.trim()).collect();
     let mut changed = [one.as_str(), two.as_str()];
     changed.sort();
@@ -211,15 +273,7 @@ async fn a_stock_delta_is_one_listing_of_the_items_whose_balances_changed() {
     );
     // Only the asked warehouses count: both items changed elsewhere, neither is listed.
     let other = seed::WAREHOUSES[0].0.to_string();
-    let found = erp!(
-        env,
-        call_list_stocks_changed,
-        &since,
-        std::slice::from_ref(&other)
-    )
-    .expect("call")
-    .expect("listing")
-    .expect("a listing");
+    let found = stocks_changed!(env, &since, std::slice::from_ref(&other)).expect("a listing");
     assert!(found.is_empty(), "{found:?}");
 }
 
@@ -281,18 +335,32 @@ async fn an_item_changing_while_the_changed_since_listing_pages_skips_no_other_i
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_warehouse_with_more_balances_than_one_answer_should_carry_cannot_tell() {
-    // 120 items, each stocked in every warehouse: more than 50 balances in one.
-    let env = env_with("stock_list_max = \"50\"\n").await;
+    // 120 items, each stocked in every warehouse: more than 50 balances in one, read whole
+    // (stock_new_balances off); by change stamps, more than 50 changed balances.
+    let env = env_with("stock_list_max = \"50\"\nstock_new_balances = \"false\"\n").await;
     let whlo = seed::WAREHOUSES[0].0.to_string();
     let since = chrono::Utc::now().to_rfc3339();
-    let answer = erp!(
-        env,
-        call_list_stocks_changed,
-        &since,
-        std::slice::from_ref(&whlo)
-    )
-    .expect("call")
-    .expect("an answer");
+    let answer = stocks_changed!(env, &since, std::slice::from_ref(&whlo));
+    assert!(answer.is_none(), "{answer:?}");
+
+    // By change stamps: nothing changed is an answer; more than 50 changed balances is not.
+    use ferry_sim::m3::{ItemChange, StockChange};
+    let env = env_with("stock_list_max = \"50\"\n").await;
+    let answer = stocks_changed!(env, &since, std::slice::from_ref(&whlo));
+    assert_eq!(answer.map(|a| a.len()), Some(0));
+    for i in 0..60 {
+        let change = ItemChange {
+            stock: vec![StockChange {
+                whlo: whlo.clone(),
+                stqt: (100 + i).into(),
+            }],
+            ..ItemChange::default()
+        };
+        env.sim
+            .change_item(&seed::item_number(i), &change)
+            .expect("change stock");
+    }
+    let answer = stocks_changed!(env, &since, std::slice::from_ref(&whlo));
     assert!(answer.is_none(), "{answer:?}");
 }
 

@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant, now_ms, outcome_for};
 use crate::calls::StepCalls;
+use crate::paging::{LookAhead, ms, rfc3339, run_id};
+use crate::slots::{every_slot, interval};
 use ferry_store::{Claim, Ingested, JobState, NewJob, Outcome, Store, StoreError};
 
 pub const KIND: &str = "catalog-sync";
@@ -85,38 +87,6 @@ impl CatalogPolicy {
     pub fn interval(&self) -> Result<Option<Duration>, String> {
         interval(self.every.as_deref())
     }
-}
-
-/// A schedule's `every` (`"15m"`: a number and a unit `s`, `m`, `h`, `d`) as an interval;
-/// none when unset; `Err` says what is wrong with it. Shared by every sync's policy.
-pub fn interval(every: Option<&str>) -> Result<Option<Duration>, String> {
-    let Some(every) = every.map(str::trim) else {
-        return Ok(None);
-    };
-    let split = every
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(every.len());
-    let (n, unit) = every.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("every = \"{every}\" is not a number and a unit (\"15m\")"))?;
-    let secs = match unit.trim() {
-        "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3_600),
-        "d" => n.saturating_mul(86_400),
-        other => {
-            return Err(format!(
-                "every = \"{every}\": unit '{other}' is not s, m, h or d"
-            ));
-        }
-    };
-    if secs == 0 {
-        return Err(format!(
-            "every = \"{every}\" is no interval (leave it out for none)"
-        ));
-    }
-    Ok(Some(Duration::from_secs(secs)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,56 +243,6 @@ pub async fn schedule(tenant: String, policy: CatalogPolicy, store: Arc<dyn Stor
     .await
 }
 
-/// The schedule loop every sync shares: wakes at each of `every`'s slots and calls `tick`
-/// (which takes the slot's lease and queues the run when this node got it), forever.
-pub async fn every_slot<F, Fut>(
-    tenant: &str,
-    name: &str,
-    every: Duration,
-    store: Arc<dyn Store>,
-    node: &str,
-    tick: F,
-) where
-    F: Fn(Arc<dyn Store>, i64) -> Fut,
-    Fut: std::future::Future<Output = Result<bool, StoreError>>,
-{
-    let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
-    loop {
-        let now = now_ms();
-        let slot = now.div_euclid(every_ms).saturating_add(1);
-        let wait = slot.saturating_mul(every_ms).saturating_sub(now);
-        tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
-        log_tick(tenant, name, slot, node, tick(store.clone(), slot).await);
-    }
-}
-
-/// [`every_slot`], starting with the slot it is in now (a poll that should not wait a whole
-/// interval after a start).
-pub async fn every_slot_from_now<F, Fut>(
-    tenant: &str,
-    name: &str,
-    every: Duration,
-    store: Arc<dyn Store>,
-    node: &str,
-    tick: F,
-) where
-    F: Fn(Arc<dyn Store>, i64) -> Fut,
-    Fut: std::future::Future<Output = Result<bool, StoreError>>,
-{
-    let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
-    let slot = now_ms().div_euclid(every_ms);
-    log_tick(tenant, name, slot, node, tick(store.clone(), slot).await);
-    every_slot(tenant, name, every, store, node, tick).await;
-}
-
-fn log_tick(tenant: &str, name: &str, slot: i64, node: &str, ticked: Result<bool, StoreError>) {
-    match ticked {
-        Ok(true) => {}
-        Ok(false) => tracing::debug!(%tenant, slot, %node, "{name} slot taken by another node"),
-        Err(e) => tracing::warn!(%tenant, "the scheduled {name} failed: {e}"),
-    }
-}
-
 /// The schedule's name in the store's slot leases.
 pub const SCHEDULE: &str = KIND;
 
@@ -401,27 +321,22 @@ async fn pages(
     // Only a real run of the usual kind moves the delta's cursor.
     let moves_cursor = !cp.options.dry_run && cp.options.since.is_none();
     let page_size = cp.policy.page_size.clamp(1, 10_000);
-    // The next page, when already listed during this one's work.
-    let mut prefetched: Option<Result<DocumentPage, StepError>> = None;
+    let mut look_ahead = LookAhead::new();
     loop {
         let started = Instant::now();
-        let page = match prefetched.take() {
-            Some(page) => page?,
-            None => list_page(env, cp.since.as_deref(), cp.cursor.clone(), page_size).await?,
-        };
+        let page = look_ahead
+            .next_or(list_page(
+                env,
+                cp.since.as_deref(),
+                cp.cursor.clone(),
+                page_size,
+            ))
+            .await?;
         let listed = started.elapsed();
         let dry_run = cp.options.dry_run;
-        // While this page is mapped and written, the next one is listed (a read: a run that
-        // fails here resumes from its checkpoint anyway), so the page's chain does not wait
-        // on M3 as well as on the mapping and QuoteWerks.
-        let ahead = async {
-            match &page.next {
-                Some(next) => {
-                    Some(list_page(env, cp.since.as_deref(), Some(next.clone()), page_size).await)
-                }
-                None => None,
-            }
-        };
+        // While this page is mapped and written, the next one is listed.
+        let ahead = (page.next.as_ref())
+            .map(|next| list_page(env, cp.since.as_deref(), Some(next.clone()), page_size));
         let work = apply_page(
             env,
             store,
@@ -430,10 +345,7 @@ async fn pages(
             &mut cp.report,
             dry_run,
         );
-        let (done, ahead) = tokio::join!(work, ahead);
-        let done = done?;
-        // A failed look ahead is the next page's failure: this page commits first.
-        prefetched = ahead;
+        let done = look_ahead.alongside(work, ahead).await?;
         cp.report.pages += 1;
         cp.cursor = page.next.clone();
         cp.finished = page.next.is_none();
@@ -465,11 +377,7 @@ async fn pages(
             commit_ms = ms(committing.elapsed()), total_ms = ms(started.elapsed()),
             "catalog page"
         );
-        // The page committed; a failed look ahead ends the attempt now, before the page's
-        // calls are forgotten, so the trail's failure entry carries the failed call.
-        if let Some(Err(e)) = prefetched.take_if(|p| p.is_err()) {
-            return Err(e);
-        }
+        look_ahead.failed()?;
         calls.page(store, claim, cp.report.pages, cp.finished).await;
         if cp.finished {
             return Ok(cp.report);
@@ -502,11 +410,6 @@ struct PageDone {
     unchanged: u64,
     mapping: Duration,
     writing: Duration,
-}
-
-/// Milliseconds, for a log line.
-pub(crate) fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Maps a page's items, upserts the products whose content changed, records their hashes.
@@ -671,20 +574,6 @@ fn value_text(v: &Value) -> Option<String> {
 fn content_hash(product: &Document) -> String {
     let bytes = serde_json::to_vec(product).unwrap_or_default();
     hex::encode(Sha256::digest(&bytes))
-}
-
-/// A run's name in its trail entries: when it began, to the millisecond (one key's runs
-/// follow each other, so no two begin in the same millisecond).
-pub(crate) fn run_id(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-pub(crate) fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn role(e: RoleFailure) -> StepError {

@@ -91,13 +91,9 @@ impl CustomerPolicy {
         self.conflicts.get(field).copied().unwrap_or(self.default)
     }
 
-    /// The schedule's interval (`every`), as the catalog's.
+    /// The schedule's interval (`every`).
     pub fn interval(&self) -> Result<Option<Duration>, String> {
-        crate::catalog::CatalogPolicy {
-            every: self.every.clone(),
-            ..Default::default()
-        }
-        .interval()
+        crate::slots::interval(self.every.as_deref())
     }
 
     /// Refuses a policy naming a field it does not map.

@@ -33,7 +33,7 @@ pub async fn poll_ready_quotes(
     }
     let name = env.name.clone();
     let every = Duration::from_secs(interval);
-    super::catalog::every_slot_from_now(&name, SCHEDULE, every, store, &node, |store, slot| {
+    super::slots::every_slot_from_now(&name, SCHEDULE, every, store, &node, |store, slot| {
         let (env, wake, node) = (env.clone(), wake.clone(), node.clone());
         async move {
             match poll_slot(&env, store.as_ref(), slot, &node).await {

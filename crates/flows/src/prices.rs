@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant, now_ms, outcome_for};
 use crate::calls::StepCalls;
-use crate::catalog::{every_slot, interval, ms};
+use crate::paging::{LookAhead, ms, rfc3339, run_id};
+use crate::slots::{every_slot, interval};
 use crate::stock::{self, StockPolicy};
 use crate::values::{Listing, Pending, apply, list_keys, next_listing, prices_of};
 use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
@@ -329,7 +330,7 @@ async fn pages(
     // A run begun by an older Ferry (a page cursor, no start) goes on reading every item and
     // leaves the delta's cursor where it is: its start is unknown.
     if cp.started_at.is_none() && cp.cursor.is_none() {
-        cp.started_at = Some(crate::catalog::rfc3339(now_ms()));
+        cp.started_at = Some(rfc3339(now_ms()));
         cp.report.since = match delta {
             Some(stream) if !cp.options.full => store
                 .cursor(&env.name, stream)
@@ -338,37 +339,26 @@ async fn pages(
             _ => None,
         };
     }
-    let run = cp
-        .run
-        .get_or_insert_with(|| crate::catalog::run_id(now_ms()));
+    let run = cp.run.get_or_insert_with(|| run_id(now_ms()));
     calls.in_run(run);
     let (page_size, batch_size) = cp.policy.sizes();
-    // The next page's keys, when already read during this one's work.
-    let mut prefetched: Option<Result<Listing, StepError>> = None;
+    let mut look_ahead = LookAhead::new();
     loop {
         let started = Instant::now();
         let (mut reading, mut writing) = (Duration::ZERO, Duration::ZERO);
-        let listing = match prefetched.take() {
-            Some(listing) => listing?,
-            None => next_listing(env, &mut cp, page_size).await?,
-        };
+        let listing = look_ahead
+            .next_or(next_listing(env, &mut cp, page_size))
+            .await?;
         let listed = started.elapsed();
         let before = cp.report.clone();
         let (count, next) = match listing {
             Listing::Keys(keys, next) => {
                 cp.report.read += keys.len() as u64;
                 // While this page's values are read and written, the next page's keys are
-                // listed (a read: a run that fails here resumes from its checkpoint anyway).
-                // The two ERP calls overlap, and the page's chain no longer waits on both.
+                // listed: the two ERP calls overlap.
                 let since = cp.report.since.clone();
-                let ahead = async {
-                    match &next {
-                        Some(cursor) => {
-                            Some(list_keys(env, since.as_deref(), Some(cursor), page_size).await)
-                        }
-                        None => None,
-                    }
-                };
+                let ahead = (next.as_ref())
+                    .map(|cursor| list_keys(env, since.as_deref(), Some(cursor), page_size));
                 let (policy, dry, report) = (&cp.policy, cp.options.dry_run, &mut cp.report);
                 let work = async {
                     for chunk in keys.chunks(batch_size) {
@@ -385,10 +375,7 @@ async fn pages(
                     }
                     Ok::<(), StepError>(())
                 };
-                let (worked, ahead) = tokio::join!(work, ahead);
-                worked?;
-                // A failed look ahead is the next page's failure: this page commits first.
-                prefetched = ahead;
+                look_ahead.alongside(work, ahead).await?;
                 (keys.len(), next)
             }
             Listing::Pending(pending) => {
@@ -441,11 +428,7 @@ async fn pages(
             commit_ms = ms(committing.elapsed()), total_ms = ms(started.elapsed()),
             "values page"
         );
-        // The page committed; a failed look ahead ends the attempt now, before the page's
-        // calls are forgotten, so the trail's failure entry carries the failed call.
-        if let Some(Err(e)) = prefetched.take_if(|p| p.is_err()) {
-            return Err(e);
-        }
+        look_ahead.failed()?;
         calls.page(store, claim, cp.report.pages, cp.finished).await;
         if cp.finished {
             return Ok(cp.report);

@@ -227,21 +227,14 @@ pub async fn poll_order_status(env: Arc<Tenant>, store: Arc<dyn Store>, node: St
     }
     let name = env.name.clone();
     let every = Duration::from_secs(interval);
-    crate::catalog::every_slot_from_now(
-        &name,
-        POLL_SCHEDULE,
-        every,
-        store,
-        &node,
-        |store, slot| {
-            let (env, node) = (env.clone(), node.clone());
-            async move {
-                poll_slot(&env, store.as_ref(), slot, &node)
-                    .await
-                    .map(|n| n.is_some())
-            }
-        },
-    )
+    crate::slots::every_slot_from_now(&name, POLL_SCHEDULE, every, store, &node, |store, slot| {
+        let (env, node) = (env.clone(), node.clone());
+        async move {
+            poll_slot(&env, store.as_ref(), slot, &node)
+                .await
+                .map(|n| n.is_some())
+        }
+    })
     .await;
 }
 

@@ -147,6 +147,16 @@ impl Catalog {
         self.get(program, transaction)
     }
 
+    /// The catalog less these transactions (`PGM/TRN`): an older M3 that lacks them.
+    pub fn without(mut self, paths: &[String]) -> Self {
+        self.transactions.retain(|t| {
+            !paths
+                .iter()
+                .any(|p| p.split_once('/') == Some((t.program.as_str(), t.transaction.as_str())))
+        });
+        self
+    }
+
     pub fn has_program(&self, program: &str) -> bool {
         self.transactions.iter().any(|t| t.program == program)
     }

@@ -498,3 +498,69 @@ async fn large_seed_of_100k_items_pages_by_change_date() {
     .await;
     assert_eq!(s, 200);
 }
+
+#[tokio::test]
+async fn new_balances_are_listed_from_a_change_stamp_and_an_older_m3_has_no_such_listing() {
+    use ferry_sim::m3::{ItemChange, StockChange};
+    let m3 = start_m3(|_| {}).await;
+    let t = token(&m3).await;
+    // Seeded balances are stamped with their change date, which is before today.
+    let stamp = chrono::Utc::now().timestamp_millis().to_string();
+    let path = format!(
+        "/v2/execute/OIS100MI/LstNewBalances?LMTS={stamp}&WHLO=200&maxrecs=0&righttrim=true"
+    );
+    let (status, body) = get(&m3, &t, &path).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["results"][0]["records"].as_array().map(Vec::len),
+        Some(0)
+    );
+    let itno = seed::item_number(3);
+    for whlo in ["100", "200"] {
+        let change = ItemChange {
+            stock: vec![StockChange {
+                whlo: whlo.into(),
+                stqt: 17.into(),
+            }],
+            ..ItemChange::default()
+        };
+        m3.change_item(&itno, &change).expect("change");
+    }
+    let (_, body) = get(&m3, &t, &path).await;
+    let recs = body["results"][0]["records"].as_array().expect("records");
+    assert_eq!(recs.len(), 1, "only the warehouse asked for: {recs:?}");
+    assert_eq!(recs[0]["ITNO"], itno.as_str());
+    assert_eq!(recs[0]["WHLO"], "200");
+    assert_eq!(recs[0]["STQT"], "17");
+    let listed: Option<i64> = recs[0]["LMTS"].as_str().and_then(|s| s.parse().ok());
+    assert!(listed.is_some_and(|l| l >= stamp.parse::<i64>().expect("stamp")));
+    // Without a warehouse: both of the item's changed balances.
+    let all = format!("/v2/execute/OIS100MI/LstNewBalances?LMTS={stamp}&maxrecs=0");
+    let (_, body) = get(&m3, &t, &all).await;
+    assert_eq!(
+        body["results"][0]["records"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let (status, body) = get(&m3, &t, "/v2/execute/OIS100MI/LstNewBalances?LMTS=today").await;
+    assert_eq!((status, body["errorField"].as_str()), (400, Some("LMTS")));
+
+    let old = start_m3(|c| c.without_transactions = vec!["OIS100MI/LstNewBalances".into()]).await;
+    let t = token(&old).await;
+    let (status, body) = get(&old, &t, &path).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errorType"], "TransactionNotFound");
+    // A misspelt transaction is refused at start, not served as if M3 lacked it.
+    let cfg = ferry_sim::m3::M3SimConfig {
+        without_transactions: vec!["OIS100MI/LstNewBalance".into()],
+        ..Default::default()
+    };
+    let err = ferry_sim::m3::M3Sim::start(cfg)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string()
+            .contains("OIS100MI/LstNewBalance: no such transaction"),
+        "{err}"
+    );
+}

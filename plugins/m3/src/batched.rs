@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use crate::exports::ferry::erp::erp::{ItemPrices, ItemStock, StockBalance};
 use crate::items::{balance, customer_price, list_price, price_line_settings};
 use crate::mi::{Api, Mi, RETURN_COLUMNS, Record};
-use crate::records::{change_date_from, client, key, setting};
+use crate::records::{
+    change_date_from, change_stamp_from, client, key, number_setting, setting, switched_off,
+};
 use ferry_pdk::Error;
 
 type Read = (String, Vec<(String, String)>);
@@ -147,16 +149,21 @@ pub(crate) fn get_stocks(
             .collect());
     }
     let whs: Vec<String> = whs.into_iter().collect();
+    stocks_in(&mi, items, &whs)
+}
+
+/// Each item's balance in each of `whs`: one GetItmWhsBal each, in bulk on v2.
+fn stocks_in(mi: &Mi, items: Vec<String>, whs: &[String]) -> Result<Vec<ItemStock>, Error> {
     let mut reads = Vec::with_capacity(items.len() * whs.len());
     for itno in &items {
-        for whlo in &whs {
+        for whlo in whs {
             reads.push((
                 "GetItmWhsBal".to_string(),
                 vec![key("WHLO", whlo)?, key("ITNO", itno)?],
             ));
         }
     }
-    let found = first_records(&mi, "MMS200MI", &reads)?;
+    let found = first_records(mi, "MMS200MI", &reads)?;
     let mut found = found.into_iter();
     Ok(items
         .into_iter()
@@ -185,7 +192,7 @@ pub(crate) fn list_stocks_changed(
     since: String,
     warehouses: Vec<String>,
 ) -> Result<Option<Vec<ItemStock>>, Error> {
-    if setting("stock_change_date").is_some_and(|v| v.trim().eq_ignore_ascii_case("false")) {
+    if switched_off("stock_change_date") {
         return Ok(None);
     }
     let from = change_date_from(&since)?;
@@ -194,14 +201,21 @@ pub(crate) fn list_stocks_changed(
         return Ok(None);
     }
     let mi = client()?;
-    let max = setting("stock_list_max")
-        .and_then(|m| m.trim().parse::<u32>().ok())
+    let max = number_setting::<u32>("stock_list_max")
         .unwrap_or(if mi.settings.api == Api::V2 {
             120_000
         } else {
             50_000
         })
         .max(1);
+    if !switched_off("stock_new_balances") {
+        match new_balances(&mi, &since, &whs, max)? {
+            Stamped::Listed(found) => return Ok(Some(found)),
+            // As many changed as a warehouse listing could carry: that cannot tell either.
+            Stamped::TooMany => return Ok(None),
+            Stamped::ReadWhole => {}
+        }
+    }
     let mut rows = Vec::new();
     for whlo in &whs {
         let found = mi.list(
@@ -243,6 +257,98 @@ pub(crate) fn list_stocks_changed(
             .into_iter()
             .filter(|(_, (changed, _))| *changed)
             .map(|(item, (_, balances))| ItemStock { item, balances })
+            .collect(),
+    ))
+}
+
+/// What M3's change stamps told.
+enum Stamped {
+    /// The items with a balance written since, each with its balances in the warehouses.
+    Listed(Vec<ItemStock>),
+    /// More changed balances in a warehouse than one answer should carry.
+    TooMany,
+    /// No answer to go by (no such transaction here, or a NOK), or too many balances to
+    /// complete one by one: the warehouses are read whole instead.
+    ReadWhole,
+}
+
+/// Round trips the stamps' answer may cost to complete (the other warehouses' balances of an
+/// item listed in some): past this, reading the warehouses whole is fewer.
+const COMPLETION_TRIPS_MAX: usize = 20;
+
+/// The stock delta by M3's change stamps: OIS100MI/LstNewBalances for each warehouse from
+/// `since` less `stock_stamp_margin_seconds` (default 900: a clock behind Ferry's, a write
+/// stamped before it committed; a balance listed again costs a comparison, never a write). An
+/// item listed in some of the warehouses only has its other balances read (GetItmWhsBal, in
+/// bulk on v2). The transaction is "14.x" in M3's list and its inputs and outputs are
+/// CONSTRUCTED from the one-line description in the reference (UNVERIFIED): any NOK (e.g.
+/// TransactionNotFound on an older M3) or a refused request (a gateway's 404) reads the
+/// warehouses whole instead; `stock_new_balances = "false"` skips it.
+fn new_balances(mi: &Mi, since: &str, whs: &BTreeSet<String>, max: u32) -> Result<Stamped, Error> {
+    let margin = number_setting::<u32>("stock_stamp_margin_seconds").unwrap_or(900);
+    let stamp = change_stamp_from(since, margin)?;
+    let mut items: std::collections::BTreeMap<String, Vec<StockBalance>> = Default::default();
+    for whlo in whs {
+        let inputs = [key("LMTS", &stamp)?, key("WHLO", whlo)?];
+        let listed = match mi.try_call(
+            "OIS100MI",
+            "LstNewBalances",
+            &inputs,
+            Some(max.saturating_add(1)),
+        ) {
+            Ok(Ok(records)) => records,
+            Ok(Err(nok)) => {
+                ferry_pdk::warn!("{}: the warehouses are read whole", nok.describe());
+                return Ok(Stamped::ReadWhole);
+            }
+            Err(Error::Fatal(why)) => {
+                ferry_pdk::warn!(
+                    "OIS100MI/LstNewBalances refused ({why}): the warehouses are read whole"
+                );
+                return Ok(Stamped::ReadWhole);
+            }
+            Err(e) => return Err(e),
+        };
+        if listed.len() > max as usize {
+            return Ok(Stamped::TooMany);
+        }
+        for r in &listed {
+            let Some(itno) = r.get("ITNO").map(|i| i.trim()).filter(|i| !i.is_empty()) else {
+                continue;
+            };
+            // An M3 that ignores WHLO lists every warehouse: only the asked one counts here.
+            if r.get("WHLO").is_some_and(|w| w.trim() != whlo) {
+                continue;
+            }
+            let balances = items.entry(itno.to_string()).or_default();
+            if !balances.iter().any(|b| b.warehouse == *whlo) {
+                balances.push(balance(r, whlo));
+            }
+        }
+    }
+    let partial: Vec<String> = items
+        .iter()
+        .filter(|(_, balances)| balances.len() < whs.len())
+        .map(|(item, _)| item.clone())
+        .collect();
+    let reads = partial.len() * whs.len();
+    let trips = match mi.settings.api {
+        Api::V2 => reads.div_ceil(mi.settings.bulk_size),
+        _ => reads,
+    };
+    if trips > COMPLETION_TRIPS_MAX {
+        return Ok(Stamped::ReadWhole);
+    }
+    if !partial.is_empty() {
+        let whs: Vec<String> = whs.iter().cloned().collect();
+        for stock in stocks_in(mi, partial, &whs)? {
+            items.insert(stock.item, stock.balances);
+        }
+    }
+    Ok(Stamped::Listed(
+        items
+            .into_iter()
+            .map(|(item, balances)| ItemStock { item, balances })
             .collect(),
     ))
 }

@@ -90,12 +90,8 @@ pub(crate) fn matching(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document
             return Ok(found);
         }
     }
-    let scan_page: u32 = setting("customer_scan_page")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(1000);
-    let scan_max: usize = setting("customer_scan_max")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(100_000);
+    let scan_page: u32 = number_setting("customer_scan_page").unwrap_or(1000);
+    let scan_max: usize = number_setting("customer_scan_max").unwrap_or(100_000);
     let mut found = Vec::new();
     let mut cursor: Option<String> = None;
     let mut seen = 0usize;
@@ -239,12 +235,13 @@ pub(crate) fn update_customer(id: String, changes: Document) -> Result<(), Error
     Ok(())
 }
 
-/// LstByNumber with `LMTS` (the change-timestamp filter; its format, a yyyyMMdd-prefixed
-/// timestamp, is UNVERIFIED). Where M3 ignores it the page is a superset: callers compare
-/// content, so an unchanged customer costs a comparison, never a wrong write.
+/// LstByNumber with `LMTS` (the change-stamp filter, [`change_stamp_from`]) a day before
+/// `since`, as the item listings read from the day before. Where M3 ignores it the page is a
+/// superset: callers compare content, so an unchanged customer costs a comparison, never a
+/// wrong write.
 pub(crate) fn list_customers_changed(since: String, page: PageRequest) -> Result<Page, Error> {
     let mi = client()?;
-    let lmts = format!("{}000000000", change_date_from(&since)?);
+    let lmts = change_stamp_from(&since, 86_400)?;
     key_page(
         &mi,
         ("CRS610MI", "LstByNumber"),

@@ -56,8 +56,7 @@ pub(crate) fn list_items_changed(since: String, page: PageRequest) -> Result<Pag
             documents: all.documents,
         });
     }
-    let date_max = setting("changed_date_max")
-        .and_then(|m| m.trim().parse::<u32>().ok())
+    let date_max = number_setting::<u32>("changed_date_max")
         .unwrap_or(20_000)
         .max(1);
     let cursor = match page.cursor.as_deref() {

@@ -45,7 +45,7 @@ use crate::exports::ferry::erp::erp::{
     Guest, Invoice, ItemPrices, ItemStock, OrderReceipt, Price, StockBalance,
 };
 use ferry_pdk::{Change, Document, Error, FieldError, Line, MatchCriteria, Page, PageRequest};
-use records::{client, document, key, setting};
+use records::{client, document, key, number_setting};
 
 struct M3;
 
@@ -163,9 +163,7 @@ impl Guest for M3 {
     }
 
     fn parse_event(content_type: String, payload: Vec<u8>) -> Result<Vec<Change>, Error> {
-        let max = setting("max_event_bytes")
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(bod::DEFAULT_MAX_BYTES);
+        let max = number_setting("max_event_bytes").unwrap_or(bod::DEFAULT_MAX_BYTES);
         bod::parse(&content_type, &payload, max)
     }
 }

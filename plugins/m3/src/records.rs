@@ -15,6 +15,16 @@ pub(crate) fn setting(key: &str) -> Option<String> {
     ferry_pdk::config::get(key).filter(|v| !v.trim().is_empty())
 }
 
+/// A numeric setting; unset, or not a number, is `None` (the caller's default).
+pub(crate) fn number_setting<T: std::str::FromStr>(key: &str) -> Option<T> {
+    setting(key).and_then(|v| v.trim().parse().ok())
+}
+
+/// Whether the tenant switched this setting off (`"false"`, any case).
+pub(crate) fn switched_off(key: &str) -> bool {
+    setting(key).is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+}
+
 /// A record as a document of `kind`, keyed by `key_field`.
 pub(crate) fn document(kind: &str, key_field: &str, rec: &Record) -> Document {
     Document {
@@ -128,9 +138,46 @@ pub(crate) fn change_date_from(since: &str) -> Result<String, Error> {
         .ok_or_else(|| Error::invalid("since", format!("'{since}' is not a calendar date")))
 }
 
+/// The M3 change stamp (`LMTS`) a "changed since" listing starts from: `since` less
+/// `margin_secs`, as milliseconds since 1970 UTC. The format is UNVERIFIED; it is the likelier
+/// one, and the safe one to be wrong with: were M3's stamps yyyyMMddHHmmssSSS (17 digits),
+/// every one of them would be above this 13-digit value and the listing would be a superset
+/// (compared, never missed), where the other way round it would list nothing.
+/// A date alone (`--since 2026-12-01`) is its start, UTC.
+pub(crate) fn change_stamp_from(since: &str, margin_secs: u32) -> Result<String, Error> {
+    let at = match chrono::DateTime::parse_from_rfc3339(since.trim()) {
+        Ok(t) => Some(t.to_utc()),
+        Err(_) => compact_date(since).ok().and_then(|d| {
+            NaiveDate::parse_from_str(&d, "%Y%m%d")
+                .ok()
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        }),
+    };
+    at.and_then(|t| t.checked_sub_signed(chrono::TimeDelta::seconds(i64::from(margin_secs))))
+        .map(|t| t.timestamp_millis().max(0).to_string())
+        .ok_or_else(|| {
+            Error::invalid(
+                "since",
+                format!("'{since}' is neither a date nor an RFC 3339 time"),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::change_date_from;
+    use super::{change_date_from, change_stamp_from};
+
+    #[test]
+    fn a_change_stamp_is_since_less_the_margin_in_utc() {
+        // 2026-12-07T00:00:00.250Z less 90 s.
+        assert_eq!(
+            change_stamp_from("2026-12-07T01:00:00.250+01:00", 90).unwrap(),
+            "1796601510250"
+        );
+        assert_eq!(change_stamp_from("2026-12-07", 0).unwrap(), "1796601600000");
+        assert!(change_stamp_from("yesterday", 0).is_err());
+        assert!(change_stamp_from("2026-02-30", 0).is_err());
+    }
 
     #[test]
     fn a_changed_since_listing_starts_the_day_before_the_runs_utc_date() {

@@ -40,23 +40,7 @@ impl FromStr for Span {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let t = text.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (n, unit) = t.split_at(split);
-        let n: u64 = n
-            .parse()
-            .map_err(|_| format!("\"{text}\" is not a number and a unit (\"15m\")"))?;
-        let secs = match unit.trim() {
-            "s" => n,
-            "m" => n.saturating_mul(60),
-            "h" => n.saturating_mul(3_600),
-            "d" => n.saturating_mul(86_400),
-            other => return Err(format!("\"{text}\": unit '{other}' is not s, m, h or d")),
-        };
-        if secs == 0 {
-            return Err(format!("\"{text}\" is no time at all"));
-        }
-        Ok(Span(Duration::from_secs(secs)))
+        ferry_flows::slots::span(text).map(Span)
     }
 }
 

@@ -108,10 +108,10 @@ pub fn check(config: &FerryConfig) -> Result<(), Vec<Invalid>> {
         if let Err(e) = tenant.sync.catalog.interval() {
             problems.push(Invalid::SyncCatalog(name.clone(), e));
         }
-        if let Err(e) = ferry_flows::catalog::interval(tenant.sync.prices.every.as_deref()) {
+        if let Err(e) = ferry_flows::slots::interval(tenant.sync.prices.every.as_deref()) {
             problems.push(Invalid::SyncValues(name.clone(), "prices", e));
         }
-        if let Err(e) = ferry_flows::catalog::interval(tenant.sync.stock.every.as_deref()) {
+        if let Err(e) = ferry_flows::slots::interval(tenant.sync.stock.every.as_deref()) {
             problems.push(Invalid::SyncValues(name.clone(), "stock", e));
         }
         let erp = tenant.plugins.get(&Role::Erp);

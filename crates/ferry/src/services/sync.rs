@@ -10,8 +10,15 @@ use crate::flows::catalog::{self, CatalogReport, Checkpoint, Mode, RunOptions};
 use crate::flows::prices::{self, Policy, ValuesReport};
 use ferry_store::Job;
 
-/// How often a follower looks at the job.
-const POLL: Duration = Duration::from_millis(200);
+/// How often a follower looks at the job: often at first (a delta run often ends within tens of
+/// milliseconds, and the command should end with it), then every 200 ms.
+fn poll_after(started: tokio::time::Instant) -> Duration {
+    if started.elapsed() < Duration::from_secs(2) {
+        Duration::from_millis(20)
+    } else {
+        Duration::from_millis(200)
+    }
+}
 
 /// A catalog run as the store has it.
 #[derive(Debug, Clone, Serialize)]
@@ -100,7 +107,8 @@ pub async fn follow_catalog(
     mut progress: impl FnMut(&CatalogRun),
 ) -> Result<CatalogRun, ServiceError> {
     let store = ctx.open_store().await?;
-    let deadline = tokio::time::Instant::now() + timeout;
+    let started = tokio::time::Instant::now();
+    let deadline = started + timeout;
     let mut last: Option<(String, u64)> = None;
     loop {
         let job = store
@@ -116,7 +124,7 @@ pub async fn follow_catalog(
         if run.ended() || tokio::time::Instant::now() >= deadline {
             return Ok(run);
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(poll_after(started)).await;
     }
 }
 
@@ -187,7 +195,8 @@ pub async fn follow_values(
     mut progress: impl FnMut(&ValuesRun),
 ) -> Result<ValuesRun, ServiceError> {
     let store = ctx.open_store().await?;
-    let deadline = tokio::time::Instant::now() + timeout;
+    let started = tokio::time::Instant::now();
+    let deadline = started + timeout;
     let mut last: Option<(String, u64)> = None;
     loop {
         let job = store
@@ -203,6 +212,6 @@ pub async fn follow_values(
         if run.ended() || tokio::time::Instant::now() >= deadline {
             return Ok(run);
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(poll_after(started)).await;
     }
 }

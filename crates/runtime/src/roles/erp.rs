@@ -13,7 +13,7 @@ use ferry_domain::{
 
 use super::convert::check_changes;
 use super::versions::{ErpBindings, answer_with, erp_bindings, older, unsupported};
-use super::{PluginSource, answer, guest_call};
+use super::{PluginSource, guest_call};
 use crate::Role;
 use crate::bindings::types as wit;
 
@@ -27,33 +27,36 @@ impl ErpAdapter {
     }
 }
 
-/// Calls one export that every `ferry:erp` 1.x has, through the bindings that serve the
-/// plugin; `=> conv` converts the plugin's own answer (its record types differ per bindings).
+/// Calls one `ferry:erp` export through the bindings that serve the plugin; `=> conv` converts
+/// the plugin's own answer (its record types differ per bindings). Without a list, every 1.x
+/// has the export; with `[Version => call, ...]` only those bindings do, and `else` answers
+/// for a plugin built against an older contract without instantiating it.
 macro_rules! erp_call {
     ($source:expr, $method:ident($($arg:expr),*)) => {
         erp_call!($source, $method($($arg),*) => |answer| answer)
     };
-    ($source:expr, $method:ident($($arg:expr),*) => $conv:expr) => {{
+    ($source:expr, $method:ident($($arg:expr),*) => $conv:expr) => {
+        erp_call!(
+            $source,
+            [V1_1 => erp_v1_1, V1_2 => erp_v1_2, V1_3 => erp_v1_3, Current => erp],
+            $method($($arg),*) => $conv,
+            else unreachable!("every erp binding is listed")
+        )
+    };
+    ($source:expr, [$($version:ident => $call:ident),+], $method:ident $args:tt => $conv:expr, else $older:expr) => {{
         let source: &Arc<dyn PluginSource> = $source;
+        #[allow(unreachable_patterns)]
         match erp_bindings(source) {
-            ErpBindings::V1_1 => answer_with(
-                guest_call!(source, Erp, erp_v1_1, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
+            $(ErpBindings::$version => answer_with(
+                guest_call!(source, Erp, $call, |b, s| erp_call!(@invoke b, s, $method $args)),
                 $conv,
-            ),
-            ErpBindings::V1_2 => answer_with(
-                guest_call!(source, Erp, erp_v1_2, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
-                $conv,
-            ),
-            ErpBindings::V1_3 => answer_with(
-                guest_call!(source, Erp, erp_v1_3, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
-                $conv,
-            ),
-            ErpBindings::Current => answer_with(
-                guest_call!(source, Erp, erp, |b, s| b.ferry_erp_erp().$method(s, $($arg),*)),
-                $conv,
-            ),
+            ),)+
+            _ => $older,
         }
     }};
+    (@invoke $bindings:ident, $store:ident, $method:ident($($arg:expr),*)) => {
+        $bindings.ferry_erp_erp().$method($store, $($arg),*)
+    };
 }
 
 pub(super) use erp_call;
@@ -118,33 +121,16 @@ impl Erp for ErpAdapter {
     /// Since `ferry:erp` 1.2: an older plugin is not instantiated, the answer is `unsupported`.
     async fn list_order_invoices(&self, order_number: &str) -> RoleResult<Vec<Invoice>> {
         let number = order_number.to_string();
-        match erp_bindings(&self.source) {
-            ErpBindings::V1_1 => match older(&self.source, Role::Erp) {
+        erp_call!(
+            &self.source,
+            [V1_2 => erp_v1_2, V1_3 => erp_v1_3, Current => erp],
+            call_list_order_invoices(&number)
+                => |found: Vec<_>| found.into_iter().map(Invoice::from).collect(),
+            else match older(&self.source, Role::Erp) {
                 Some(old) => Err(unsupported(&old, "list-order-invoices", "1.2.0")),
                 None => Err(no_plugin_now()),
-            },
-            ErpBindings::V1_2 => {
-                let invoices: Vec<crate::bindings::erp_1_2::Invoice> =
-                    answer(guest_call!(&self.source, Erp, erp_v1_2, |b, s| b
-                        .ferry_erp_erp()
-                        .call_list_order_invoices(s, &number)))?;
-                Ok(invoices.into_iter().map(Invoice::from).collect())
             }
-            ErpBindings::V1_3 => {
-                let invoices: Vec<crate::bindings::erp_1_3::Invoice> =
-                    answer(guest_call!(&self.source, Erp, erp_v1_3, |b, s| b
-                        .ferry_erp_erp()
-                        .call_list_order_invoices(s, &number)))?;
-                Ok(invoices.into_iter().map(Invoice::from).collect())
-            }
-            ErpBindings::Current => {
-                let invoices: Vec<crate::bindings::erp::Invoice> =
-                    answer(guest_call!(&self.source, Erp, erp, |b, s| b
-                        .ferry_erp_erp()
-                        .call_list_order_invoices(s, &number)))?;
-                Ok(invoices.into_iter().map(Invoice::from).collect())
-            }
-        }
+        )
     }
 }
 

@@ -72,23 +72,13 @@ impl ErpCatalog for ErpCatalogAdapter {
         customer: Option<&str>,
     ) -> RoleResult<Vec<ItemPrices>> {
         let (owned, customer) = (items.to_vec(), customer.map(str::to_string));
-        match erp_bindings(&self.source) {
-            ErpBindings::Current => answer_with(
-                guest_call!(&self.source, Erp, erp, |b, s| b
-                    .ferry_erp_erp()
-                    .call_get_item_prices(s, &owned, customer.as_deref())),
-                |found: Vec<_>| found.into_iter().map(ItemPrices::from).collect(),
-            ),
-            ErpBindings::V1_3 => answer_with(
-                guest_call!(&self.source, Erp, erp_v1_3, |b, s| b
-                    .ferry_erp_erp()
-                    .call_get_item_prices(s, &owned, customer.as_deref())),
-                |found: Vec<_>| found.into_iter().map(ItemPrices::from).collect(),
-            ),
-            ErpBindings::V1_2 | ErpBindings::V1_1 => {
-                prices_one_by_one(self, items, customer.as_deref()).await
-            }
-        }
+        erp_call!(
+            &self.source,
+            [V1_3 => erp_v1_3, Current => erp],
+            call_get_item_prices(&owned, customer.as_deref())
+                => |found: Vec<_>| found.into_iter().map(ItemPrices::from).collect(),
+            else prices_one_by_one(self, items, customer.as_deref()).await
+        )
     }
 
     async fn get_stocks(
@@ -97,23 +87,13 @@ impl ErpCatalog for ErpCatalogAdapter {
         warehouses: &[String],
     ) -> RoleResult<Vec<ItemStock>> {
         let (owned, whs) = (items.to_vec(), warehouses.to_vec());
-        match erp_bindings(&self.source) {
-            ErpBindings::Current => answer_with(
-                guest_call!(&self.source, Erp, erp, |b, s| b
-                    .ferry_erp_erp()
-                    .call_get_stocks(s, &owned, &whs)),
-                |found: Vec<_>| found.into_iter().map(ItemStock::from).collect(),
-            ),
-            ErpBindings::V1_3 => answer_with(
-                guest_call!(&self.source, Erp, erp_v1_3, |b, s| b
-                    .ferry_erp_erp()
-                    .call_get_stocks(s, &owned, &whs)),
-                |found: Vec<_>| found.into_iter().map(ItemStock::from).collect(),
-            ),
-            ErpBindings::V1_2 | ErpBindings::V1_1 => {
-                stocks_one_by_one(self, items, warehouses).await
-            }
-        }
+        erp_call!(
+            &self.source,
+            [V1_3 => erp_v1_3, Current => erp],
+            call_get_stocks(&owned, &whs)
+                => |found: Vec<_>| found.into_iter().map(ItemStock::from).collect(),
+            else stocks_one_by_one(self, items, warehouses).await
+        )
     }
 
     /// Since `ferry:erp` 1.4: an older plugin is not instantiated (`None`: cannot tell).
@@ -122,17 +102,15 @@ impl ErpCatalog for ErpCatalogAdapter {
         since: &str,
         warehouses: &[String],
     ) -> RoleResult<Option<Vec<ItemStock>>> {
-        if erp_bindings(&self.source) != ErpBindings::Current {
-            return Ok(None);
-        }
         let (since, whs) = (since.to_string(), warehouses.to_vec());
-        answer_with(
-            guest_call!(&self.source, Erp, erp, |b, s| b
-                .ferry_erp_erp()
-                .call_list_stocks_changed(s, &since, &whs)),
-            |found: Option<Vec<crate::bindings::erp::ItemStock>>| {
-                found.map(|f| f.into_iter().map(ItemStock::from).collect())
-            },
+        erp_call!(
+            &self.source,
+            [Current => erp],
+            call_list_stocks_changed(&since, &whs)
+                => |found: Option<Vec<crate::bindings::erp::ItemStock>>| {
+                    found.map(|f| f.into_iter().map(ItemStock::from).collect())
+                },
+            else Ok(None)
         )
     }
 }

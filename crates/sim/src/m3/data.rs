@@ -24,7 +24,10 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_lmdt ON items(lmdt, itno);
 CREATE TABLE IF NOT EXISTS balances (
   itno TEXT NOT NULL, whlo TEXT NOT NULL, stqt TEXT NOT NULL, alqt TEXT NOT NULL,
-  lmdt TEXT NOT NULL DEFAULT '20260101', PRIMARY KEY (itno, whlo));
+  lmdt TEXT NOT NULL DEFAULT '20260101', lmts INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (itno, whlo));
+-- MITBAL's own key is warehouse, then item: a warehouse's balances are read in that order.
+CREATE INDEX IF NOT EXISTS balances_whlo ON balances(whlo, itno);
 CREATE TABLE IF NOT EXISTS customers (
   cuno TEXT PRIMARY KEY, cunm TEXT NOT NULL, cua1 TEXT NOT NULL, cua2 TEXT NOT NULL,
   cua3 TEXT NOT NULL, cua4 TEXT NOT NULL, pono TEXT NOT NULL, town TEXT NOT NULL,
@@ -94,6 +97,24 @@ CREATE TABLE IF NOT EXISTS bod_outbox (
   last_error TEXT);
 "#;
 
+/// MITBAL's change stamp LMTS (milliseconds since 1970 UTC; the format is UNVERIFIED, as the
+/// M3 connector's `change_stamp_from` says) moves with every write of a balance, whichever
+/// transaction or control call makes it; a new balance gets the time it was made, a seeded one
+/// the start of its change date. OIS100MI/LstNewBalances lists by it.
+const BALANCE_STAMPS: &str = "
+CREATE INDEX IF NOT EXISTS balances_lmts ON balances(lmts, whlo, itno);
+CREATE TRIGGER IF NOT EXISTS balances_stamp_new AFTER INSERT ON balances WHEN NEW.lmts = 0
+BEGIN
+  UPDATE balances SET lmts = CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)
+  WHERE itno = NEW.itno AND whlo = NEW.whlo;
+END;
+CREATE TRIGGER IF NOT EXISTS balances_stamp_changed AFTER UPDATE OF stqt, alqt ON balances
+BEGIN
+  UPDATE balances SET lmts = CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)
+  WHERE itno = NEW.itno AND whlo = NEW.whlo;
+END;
+";
+
 /// Open (creating if needed) the simulator database with durable settings.
 pub fn open(path: &Path) -> anyhow::Result<Connection> {
     let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -112,6 +133,20 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
             "ALTER TABLE balances ADD COLUMN lmdt TEXT NOT NULL DEFAULT '20260101'",
         )?;
     }
+    // ... and before they had their change stamp: the start of their change date.
+    let stamped: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('balances') WHERE name = 'lmts'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !stamped {
+        conn.execute_batch(
+            "ALTER TABLE balances ADD COLUMN lmts INTEGER NOT NULL DEFAULT 0;
+             UPDATE balances SET lmts = CAST(ROUND((julianday(substr(lmdt, 1, 4) || '-' ||
+               substr(lmdt, 5, 2) || '-' || substr(lmdt, 7, 2)) - 2440587.5) * 86400000) AS INTEGER);",
+        )?;
+    }
+    conn.execute_batch(BALANCE_STAMPS)?;
     Ok(conn)
 }
 
@@ -171,13 +206,16 @@ pub fn seed_if_empty(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'USD', ?12, ?13, 1)",
         )?;
         let mut ins_bal = tx.prepare(
-            "INSERT INTO balances (itno, whlo, stqt, alqt, lmdt) VALUES (?1, ?2, ?3, '0', ?4)",
+            "INSERT INTO balances (itno, whlo, stqt, alqt, lmdt, lmts) VALUES (?1, ?2, ?3, '0', ?4, ?5)",
         )?;
         for i in 0..items {
             let it = seed::item(seed, i);
-            let lmdt = (base - chrono::Duration::days(i64::from(it.changed_days_ago)))
-                .format("%Y%m%d")
-                .to_string();
+            let changed = base - chrono::Duration::days(i64::from(it.changed_days_ago));
+            let lmdt = changed.format("%Y%m%d").to_string();
+            let lmts = changed
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .timestamp_millis();
             let rgdt = (base - chrono::Duration::days(400 + (i % 300) as i64))
                 .format("%Y%m%d")
                 .to_string();
@@ -197,7 +235,7 @@ pub fn seed_if_empty(
                 rgdt
             ])?;
             for (w, qty) in seed::WAREHOUSES.iter().zip(&it.stock) {
-                ins_bal.execute(params![it.itno, w.0, qty.to_string(), lmdt])?;
+                ins_bal.execute(params![it.itno, w.0, qty.to_string(), lmdt, lmts])?;
             }
         }
         let mut ins_cus = tx.prepare(
@@ -324,4 +362,54 @@ pub fn read_orders_from_state_dir(state_dir: &Path) -> anyhow::Result<Vec<OrderR
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(read_orders(&conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_state_database_gets_balance_stamps_and_a_write_moves_them() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join(DB_FILE);
+        {
+            // Before balances had change stamps (or change dates).
+            let old = Connection::open(&path).expect("open");
+            old.execute_batch(
+                "CREATE TABLE balances (itno TEXT NOT NULL, whlo TEXT NOT NULL, stqt TEXT NOT NULL,
+                   alqt TEXT NOT NULL, PRIMARY KEY (itno, whlo));
+                 INSERT INTO balances VALUES ('A1', '100', '5', '0');",
+            )
+            .expect("old schema");
+        }
+        let conn = open(&path).expect("migrated");
+        let stamp = |c: &Connection| -> i64 {
+            c.query_row("SELECT lmts FROM balances WHERE itno = 'A1'", [], |r| {
+                r.get(0)
+            })
+            .expect("lmts")
+        };
+        // The seed's change date, 2026-01-01, at midnight UTC.
+        assert_eq!(stamp(&conn), 1_767_225_600_000);
+        let before = chrono::Utc::now().timestamp_millis();
+        conn.execute("UPDATE balances SET stqt = '6' WHERE itno = 'A1'", [])
+            .expect("write");
+        let after = chrono::Utc::now().timestamp_millis();
+        assert!(
+            (before - 1..=after + 1).contains(&stamp(&conn)),
+            "{}",
+            stamp(&conn)
+        );
+        conn.execute(
+            "INSERT INTO balances (itno, whlo, stqt, alqt) VALUES ('B2', '100', '1', '0')",
+            [],
+        )
+        .expect("new balance");
+        let new: i64 = conn
+            .query_row("SELECT lmts FROM balances WHERE itno = 'B2'", [], |r| {
+                r.get(0)
+            })
+            .expect("lmts");
+        assert!(new >= before - 1, "{new}");
+    }
 }

@@ -114,6 +114,10 @@ pub struct M3SimArgs {
     /// Seed for the fault dice.
     #[arg(long, default_value_t = 1)]
     pub fault_seed: u64,
+    /// Answer this transaction (PGM/TRN) TransactionNotFound, as an older M3 without it does
+    /// (repeatable).
+    #[arg(long = "without-transaction", value_name = "PGM/TRN")]
+    pub without_transactions: Vec<String>,
 }
 
 impl Default for M3SimArgs {
@@ -144,6 +148,7 @@ impl Default for M3SimArgs {
             fault_retry_after_secs: 2,
             fault_target: None,
             fault_seed: 1,
+            without_transactions: Vec::new(),
         }
     }
 }
@@ -406,9 +411,20 @@ impl M3Sim {
             .control_token
             .clone()
             .unwrap_or_else(|| crate::util::random_token(24));
+        let catalog = metadata::Catalog::load();
+        // A misspelt transaction would leave the simulator serving it: an "older M3" that is not.
+        if let Some(unknown) = config
+            .without_transactions
+            .iter()
+            .find(|p| catalog.get_path(p).is_none())
+        {
+            anyhow::bail!(
+                "--without-transaction {unknown}: no such transaction (PGM/TRN, for example OIS100MI/LstNewBalances)"
+            );
+        }
         let sim: SimState = Arc::new(Sim {
             db: Mutex::new(conn),
-            catalog: metadata::Catalog::load(),
+            catalog: catalog.without(&config.without_transactions),
             tenant: config.tenant.clone(),
             credentials,
             token_lifetime: Duration::from_secs(config.token_lifetime_secs),

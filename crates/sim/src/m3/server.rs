@@ -313,7 +313,7 @@ async fn v2(
     };
     match execute_blocking(&state, pgm, trn.clone(), Input::new(fields), max).await {
         Ok((def, records)) => {
-            let recs = format::v2_records(&def, &records, &out);
+            let recs = format::v2_records(&def, records, &out);
             Json(format::v2_envelope(
                 vec![format::v2_result_ok(&trn, recs)],
                 1,
@@ -439,7 +439,7 @@ async fn run_bulk(
                     ok += 1;
                     results.push(format::v2_result_ok(
                         &t.transaction,
-                        format::v2_records(def, &records, &out),
+                        format::v2_records(def, records, &out),
                     ));
                 }
                 Err(err) => {

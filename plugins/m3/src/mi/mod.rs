@@ -9,6 +9,8 @@ use ferry_pdk::http::{self, Method, Request, Response};
 use ferry_pdk::{Error, field_error};
 use serde_json::Value as Json;
 
+use answer::V2Answer;
+
 /// One MI output record: field name → value with M3's blank padding trimmed.
 pub type Record = BTreeMap<String, String>;
 
@@ -470,10 +472,9 @@ impl Mi {
         let what = format!("{program} bulk");
         let response = self.send(request, read)?;
         check_status(&what, &response)?;
-        let json = parse_json(&what, &response.body)?;
-        let results = json
-            .get("results")
-            .and_then(Json::as_array)
+        let answer: V2Answer = parse_json(&what, &response.body)?;
+        let results = answer
+            .results
             .ok_or_else(|| Error::fatal(format!("{what}: response has no results")))?;
         if results.len() != transactions.len() {
             return Err(Error::fatal(format!(
@@ -483,9 +484,9 @@ impl Mi {
             )));
         }
         Ok(results
-            .iter()
+            .into_iter()
             .zip(transactions)
-            .map(|(r, (trn, _))| v2_result(&format!("{program}/{trn}"), r))
+            .map(|(r, (trn, _))| r.into_records(&format!("{program}/{trn}")))
             .collect())
     }
 }
@@ -524,7 +525,7 @@ fn check_status(what: &str, response: &Response) -> Result<(), Error> {
     }
 }
 
-fn parse_json(what: &str, body: &[u8]) -> Result<Json, Error> {
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body)
         .map_err(|e| Error::transient(format!("{what}: the response is not MI JSON ({e})")))
 }
@@ -538,48 +539,26 @@ fn text(v: Option<&Json>) -> String {
 }
 
 fn nok_from(what: &str, obj: &Json, kind: &str, code: &str, field: &str, message: &str) -> Nok {
+    nok_of(
+        what,
+        [
+            obj.get(kind),
+            obj.get(code),
+            obj.get(field),
+            obj.get(message),
+        ],
+    )
+}
+
+/// A NOK from its kind, code, field and message as M3 sent them (v1 or v2), trimmed.
+fn nok_of(what: &str, [kind, code, field, message]: [Option<&Json>; 4]) -> Nok {
     Nok {
         transaction: what.to_string(),
-        kind: text(obj.get(kind)).trim().to_string(),
-        code: text(obj.get(code)).trim().to_string(),
-        field: text(obj.get(field)).trim().to_string(),
-        message: text(obj.get(message)).trim().to_string(),
+        kind: text(kind).trim().to_string(),
+        code: text(code).trim().to_string(),
+        field: text(field).trim().to_string(),
+        message: text(message).trim().to_string(),
     }
-}
-
-fn has_text(obj: &Json, key: &str) -> bool {
-    obj.get(key)
-        .and_then(Json::as_str)
-        .is_some_and(|s| !s.trim().is_empty())
-}
-
-fn trimmed_record(obj: &serde_json::Map<String, Json>) -> Record {
-    obj.iter()
-        .map(|(k, v)| (k.clone(), text(Some(v)).trim_end().to_string()))
-        .collect()
-}
-
-/// One v2 result: records, or its error fields.
-fn v2_result(what: &str, r: &Json) -> Result<Vec<Record>, Nok> {
-    if has_text(r, "errorMessage") || has_text(r, "errorCode") {
-        return Err(nok_from(
-            what,
-            r,
-            "errorType",
-            "errorCode",
-            "errorField",
-            "errorMessage",
-        ));
-    }
-    Ok(r.get("records")
-        .and_then(Json::as_array)
-        .map(|rs| {
-            rs.iter()
-                .filter_map(Json::as_object)
-                .map(trimmed_record)
-                .collect()
-        })
-        .unwrap_or_default())
 }
 
 /// Parses one transaction's HTTP answer in the configured format.
@@ -589,25 +568,15 @@ pub fn parse_response(
     response: &Response,
 ) -> Result<Result<Vec<Record>, Nok>, Error> {
     check_status(what, response)?;
-    let json = parse_json(what, &response.body)?;
     match api {
         Api::V2 => {
             // HTTP 400: the error is at the top level (and in results[0]); HTTP 200: in results[0].
-            if has_text(&json, "errorMessage") || has_text(&json, "errorCode") {
-                return Ok(Err(nok_from(
-                    what,
-                    &json,
-                    "errorType",
-                    "errorCode",
-                    "errorField",
-                    "errorMessage",
-                )));
+            let answer: V2Answer = parse_json(what, &response.body)?;
+            if let Some(nok) = answer.nok(what) {
+                return Ok(Err(nok));
             }
-            let first = json
-                .get("results")
-                .and_then(Json::as_array)
-                .and_then(|r| r.first());
-            match (response.status, first.map(|f| v2_result(what, f))) {
+            let first = answer.results.and_then(|r| r.into_iter().next());
+            match (response.status, first.map(|f| f.into_records(what))) {
                 (_, Some(Err(nok))) => Ok(Err(nok)),
                 (400, _) => Err(Error::fatal(format!(
                     "{what}: HTTP 400 without an MI error"
@@ -620,6 +589,7 @@ pub fn parse_response(
             if response.status == 400 {
                 return Err(Error::fatal(format!("{what}: HTTP 400")));
             }
+            let json: Json = parse_json(what, &response.body)?;
             // NOK at the top level; a list that failed part-way nests it under ErrorMessage
             // (KB 2159861): the partial records are not trusted.
             if json.get("@type").is_some() {
@@ -661,5 +631,6 @@ pub fn parse_response(
     }
 }
 
+mod answer;
 #[cfg(test)]
 mod tests;

@@ -199,3 +199,92 @@ fn a_sync_listing_leaves_blank_fields_out_and_every_other_call_keeps_them() {
         }
     }
 }
+
+#[test]
+fn v2_values_that_are_not_strings_are_read_as_their_text() {
+    let r = parse_response(
+        Api::V2,
+        "MMS080MI/LstItemWarehous",
+        &resp(200, r#"{"results":[{"transaction":"LstItemWarehous","records":[{"ITNO":"A1","STQT":12.5,"CHNO":3,"SALE":true,"ITDS":null}]}]}"#),
+    )
+    .expect("ok")
+    .expect("records");
+    assert_eq!(r[0]["STQT"], "12.5");
+    assert_eq!(r[0]["CHNO"], "3");
+    assert_eq!(r[0]["SALE"], "true");
+    assert_eq!(r[0]["ITDS"], "");
+}
+
+#[test]
+fn a_bulk_answer_keeps_each_results_records_or_its_nok_apart() {
+    let answer: answer::V2Answer = parse_json(
+        "MMS200MI bulk",
+        br#"{"results":[
+            {"transaction":"GetItmBasic","records":[{"ITNO":"A1  "}]},
+            {"transaction":"GetItmBasic","errorMessage":"Item B2 does not exist","errorCode":"WITNO03","errorField":"ITNO","records":[]},
+            {"transaction":"GetItmBasic"}
+        ],"nrOfFailedTransactions":1}"#,
+    )
+    .expect("answer");
+    assert!(answer.nok("MMS200MI bulk").is_none(), "no top-level error");
+    let mut results = answer
+        .results
+        .expect("results")
+        .into_iter()
+        .map(|r| r.into_records("MMS200MI/GetItmBasic"));
+    assert_eq!(
+        results.next().expect("first").expect("records")[0]["ITNO"],
+        "A1"
+    );
+    let nok = results.next().expect("second").expect_err("nok");
+    assert_eq!((nok.code.as_str(), nok.field.as_str()), ("WITNO03", "ITNO"));
+    assert!(results.next().expect("third").expect("records").is_empty());
+}
+
+#[test]
+fn a_v2_answer_that_is_not_json_is_an_error_not_an_empty_listing() {
+    assert!(parse_json::<answer::V2Answer>("MMS200MI/LstItmByItm", b"<html>busy</html>").is_err());
+}
+
+#[test]
+fn v2_null_records_results_and_elements_that_are_no_record_read_as_none() {
+    let answer: answer::V2Answer = parse_json(
+        "MMS200MI bulk",
+        br#"{"results":[
+            {"transaction":"GetItmBasic","records":null},
+            null,
+            {"transaction":"GetItmBasic","records":[7, "x", null, ["a"], {"ITNO":"A1 "}]}
+        ]}"#,
+    )
+    .expect("answer");
+    let results: Vec<Vec<Record>> = answer
+        .results
+        .expect("results")
+        .into_iter()
+        .map(|r| r.into_records("MMS200MI/GetItmBasic").expect("records"))
+        .collect();
+    assert_eq!(results.len(), 3);
+    assert!(results[0].is_empty() && results[1].is_empty());
+    assert_eq!(results[2].len(), 1);
+    assert_eq!(results[2][0]["ITNO"], "A1");
+}
+
+#[test]
+fn a_v2_error_is_a_message_or_code_in_text_and_a_number_there_is_none() {
+    let records = parse_response(
+        Api::V2,
+        "MMS200MI/GetItmBasic",
+        &resp(200, r#"{"results":[{"transaction":"GetItmBasic","errorCode":0,"errorMessage":null,"records":[{"ITNO":"A1"}]}]}"#),
+    )
+    .expect("ok")
+    .expect("a number as the code is no error");
+    assert_eq!(records[0]["ITNO"], "A1");
+    let nok = parse_response(
+        Api::V2,
+        "MMS200MI/GetItmBasic",
+        &resp(200, r#"{"results":[{"transaction":"GetItmBasic","errorCode":"WITNO03","errorField":7,"records":[]}]}"#),
+    )
+    .expect("ok")
+    .expect_err("a code in text is");
+    assert_eq!((nok.code.as_str(), nok.field.as_str()), ("WITNO03", "7"));
+}

@@ -43,13 +43,13 @@ fn customer_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
         ("RGDT", r.get(26)?),
     ]);
     let cuno = m.get("CUNO").cloned().unwrap_or_default();
-    m.insert("PYNO".into(), cuno.clone());
-    m.insert("CUST".into(), cuno);
+    m.insert("PYNO", cuno.clone());
+    m.insert("CUST", cuno);
     let alcu: String = m
         .get("CUNM")
         .map(|n| n.chars().take(10).collect::<String>().to_uppercase())
         .unwrap_or_default();
-    m.insert("ALCU".into(), alcu);
+    m.insert("ALCU", alcu);
     Ok(m)
 }
 

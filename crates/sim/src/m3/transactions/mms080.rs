@@ -1,6 +1,8 @@
-//! MMS080MI/LstItemWarehous: item/warehouse rows with on-hand and allocatable quantities for a
-//! warehouse range (FWHL..TWHL), the bulk stock read for catalog syncs. LMDT is the balance
-//! record's own change date (it moves with its quantities).
+//! Balance listings for the stock syncs. MMS080MI/LstItemWarehous: item/warehouse rows with
+//! on-hand and allocatable quantities for a warehouse range (FWHL..TWHL); LMDT is the balance
+//! record's own change date (it moves with its quantities). OIS100MI/LstNewBalances: the
+//! balances written at or after a change stamp (LMTS), oldest first (CONSTRUCTED from its
+//! one-line description in the reference: inputs, outputs and order are UNVERIFIED).
 
 use rusqlite::params;
 
@@ -39,6 +41,40 @@ pub fn lst_item_warehous(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Rec
                 ("FACI", r.get(10)?),
                 ("SALE", if stat == "90" { "0".into() } else { "1".into() }),
                 ("PUIT", "2".into()),
+            ]))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub fn lst_new_balances(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record>, MiError> {
+    let raw = input.required("LMTS", "Timestamp")?;
+    let Ok(lmts) = raw.trim().parse::<i64>() else {
+        return Err(MiError::nok(
+            "WLM0102",
+            "LMTS",
+            format!("Timestamp {raw} is invalid"),
+        ));
+    };
+    let whlo = input.opt("WHLO").unwrap_or("");
+    let limit = ctx.limit();
+    let mut st = ctx.tx.prepare(
+        "SELECT whlo, itno, stqt, alqt, lmts FROM balances
+         WHERE lmts >= ?1 AND (?2 = '' OR whlo = ?2) ORDER BY lmts, whlo, itno LIMIT ?3",
+    )?;
+    let rows = st
+        .query_map(params![lmts, whlo, limit], |r| {
+            let stqt = dec(&r.get::<_, String>(2)?);
+            let alqt = dec(&r.get::<_, String>(3)?);
+            let net = num(stqt - alqt);
+            Ok(rec([
+                ("WHLO", r.get(0)?),
+                ("ITNO", r.get(1)?),
+                ("STQT", num(stqt)),
+                ("ALQT", num(alqt)),
+                ("AV01", net.clone()),
+                ("AV02", net),
+                ("LMTS", r.get::<_, i64>(4)?.to_string()),
             ]))
         })?
         .collect::<Result<_, _>>()?;

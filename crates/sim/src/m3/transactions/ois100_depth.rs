@@ -272,7 +272,7 @@ pub fn get_address(ctx: &mut Ctx<'_, '_>, input: &Input) -> Result<Vec<Record>, 
 fn address_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
     let mut out = Record::new();
     for (i, f) in ADDRESS_FIELDS.iter().enumerate() {
-        out.insert((*f).to_string(), r.get(i)?);
+        out.insert(*f, r.get(i)?);
     }
     Ok(out)
 }
