@@ -2,7 +2,8 @@
 //! 1.3 `get-item-prices`, `get-stocks`) take ceil(N / bulk_size) MI round trips per
 //! transaction (list price; customer price; one warehouse's balance), counted by the
 //! simulator, and answer the same as the per-item calls; the stock delta (erp 1.4) is one
-//! listing; a changed-since listing skips no item when one it already read changes mid-run.
+//! listing; a changed-since listing skips no item when one it already read changes mid-run; a
+//! mistyped setting is an error naming it.
 
 mod common;
 
@@ -412,4 +413,33 @@ async fn a_day_with_more_changes_than_one_answer_should_carry_is_read_by_key_ins
     // Every item by key: the changed ones, and the unchanged ones the host will compare.
     assert_eq!(distinct, all);
     assert!(changed.is_subset(&distinct));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mistyped_setting_is_an_error_naming_it_never_its_default() {
+    use ferry::runtime::bindings::types::Error;
+    // Each of these once fell back to its default without a word.
+    let whlo = vec![seed::WAREHOUSES[0].0.to_string()];
+    let since = chrono::Utc::now().to_rfc3339();
+    for (line, named) in [
+        ("stock_list_max = \"50k\"", "stock_list_max = '50k'"),
+        ("stock_list_max = \"0\"", "stock_list_max = '0'"),
+        ("stock_new_balances = \"no\"", "stock_new_balances = 'no'"),
+        ("stock_change_date = \"off\"", "stock_change_date = 'off'"),
+        (
+            "stock_stamp_margin_seconds = \"15m\"",
+            "stock_stamp_margin_seconds",
+        ),
+    ] {
+        let env = env_with(&format!("{line}\n")).await;
+        let answer = erp!(env, call_list_stocks_changed, &since, &whlo).expect("call");
+        assert!(
+            matches!(&answer, Err(Error::Fatal(m)) if m.contains(named)),
+            "{line}: {answer:?}"
+        );
+        assert_eq!(env.sim.mi_requests(), 0, "{line}: nothing asked of M3");
+    }
+    let env = env_with("stock_list_max = \" 50 \"\nstock_new_balances = \"FALSE\"\n").await;
+    let answer = stocks_changed!(env, &since, &whlo);
+    assert!(answer.is_none(), "understood: 120 balances > 50 read whole");
 }

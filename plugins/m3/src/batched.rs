@@ -10,7 +10,7 @@ use crate::exports::ferry::erp::erp::{ItemPrices, ItemStock, StockBalance};
 use crate::items::{balance, customer_price, list_price, price_line_settings};
 use crate::mi::{Api, Mi, RETURN_COLUMNS, Record};
 use crate::records::{
-    change_date_from, change_stamp_from, client, key, number_setting, setting, switched_off,
+    change_date_from, change_stamp_from, client, key, number_setting, setting, switch,
 };
 use ferry_pdk::Error;
 
@@ -192,7 +192,7 @@ pub(crate) fn list_stocks_changed(
     since: String,
     warehouses: Vec<String>,
 ) -> Result<Option<Vec<ItemStock>>, Error> {
-    if switched_off("stock_change_date") {
+    if !switch("stock_change_date", true)? {
         return Ok(None);
     }
     let from = change_date_from(&since)?;
@@ -201,14 +201,13 @@ pub(crate) fn list_stocks_changed(
         return Ok(None);
     }
     let mi = client()?;
-    let max = number_setting::<u32>("stock_list_max")
-        .unwrap_or(if mi.settings.api == Api::V2 {
-            120_000
-        } else {
-            50_000
-        })
-        .max(1);
-    if !switched_off("stock_new_balances") {
+    let default_max = if mi.settings.api == Api::V2 {
+        120_000
+    } else {
+        50_000
+    };
+    let max = number_setting("stock_list_max", default_max, 1..=u32::MAX)?;
+    if switch("stock_new_balances", true)? {
         match new_balances(&mi, &since, &whs, max)? {
             Stamped::Listed(found) => return Ok(Some(found)),
             // As many changed as a warehouse listing could carry: that cannot tell either.
@@ -285,7 +284,7 @@ const COMPLETION_TRIPS_MAX: usize = 20;
 /// TransactionNotFound on an older M3) or a refused request (a gateway's 404) reads the
 /// warehouses whole instead; `stock_new_balances = "false"` skips it.
 fn new_balances(mi: &Mi, since: &str, whs: &BTreeSet<String>, max: u32) -> Result<Stamped, Error> {
-    let margin = number_setting::<u32>("stock_stamp_margin_seconds").unwrap_or(900);
+    let margin = number_setting("stock_stamp_margin_seconds", 900u32, 0..=u32::MAX)?;
     let stamp = change_stamp_from(since, margin)?;
     let mut items: std::collections::BTreeMap<String, Vec<StockBalance>> = Default::default();
     for whlo in whs {

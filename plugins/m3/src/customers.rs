@@ -90,8 +90,8 @@ pub(crate) fn matching(mi: &Mi, criteria: &MatchCriteria) -> Result<Vec<Document
             return Ok(found);
         }
     }
-    let scan_page: u32 = number_setting("customer_scan_page").unwrap_or(1000);
-    let scan_max: usize = number_setting("customer_scan_max").unwrap_or(100_000);
+    let scan_page = number_setting("customer_scan_page", 1000u32, 1..=10_000)?;
+    let scan_max = number_setting("customer_scan_max", 100_000usize, 1..=usize::MAX)?;
     let mut found = Vec::new();
     let mut cursor: Option<String> = None;
     let mut seen = 0usize;

@@ -56,9 +56,7 @@ pub(crate) fn list_items_changed(since: String, page: PageRequest) -> Result<Pag
             documents: all.documents,
         });
     }
-    let date_max = number_setting::<u32>("changed_date_max")
-        .unwrap_or(20_000)
-        .max(1);
+    let date_max = number_setting("changed_date_max", 20_000u32, 1..=u32::MAX)?;
     let cursor = match page.cursor.as_deref() {
         Some(c) => ChangeCursor::parse(c)?,
         None => ChangeCursor {

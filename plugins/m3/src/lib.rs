@@ -163,7 +163,7 @@ impl Guest for M3 {
     }
 
     fn parse_event(content_type: String, payload: Vec<u8>) -> Result<Vec<Change>, Error> {
-        let max = number_setting("max_event_bytes").unwrap_or(bod::DEFAULT_MAX_BYTES);
+        let max = number_setting("max_event_bytes", bod::DEFAULT_MAX_BYTES, 1..=usize::MAX)?;
         bod::parse(&content_type, &payload, max)
     }
 }

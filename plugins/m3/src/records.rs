@@ -5,24 +5,11 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::fields;
 use crate::mi::{Blanks, Mi, Record, Settings};
+pub(crate) use crate::mi::{number_setting, setting, switch};
 use ferry_pdk::{Document, Error, Field, FieldError, Page, PageRequest, Value};
 
 pub(crate) fn client() -> Result<Mi, Error> {
     Ok(Mi::new(Settings::load()?))
-}
-
-pub(crate) fn setting(key: &str) -> Option<String> {
-    ferry_pdk::config::get(key).filter(|v| !v.trim().is_empty())
-}
-
-/// A numeric setting; unset, or not a number, is `None` (the caller's default).
-pub(crate) fn number_setting<T: std::str::FromStr>(key: &str) -> Option<T> {
-    setting(key).and_then(|v| v.trim().parse().ok())
-}
-
-/// Whether the tenant switched this setting off (`"false"`, any case).
-pub(crate) fn switched_off(key: &str) -> bool {
-    setting(key).is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
 }
 
 /// A record as a document of `kind`, keyed by `key_field`.

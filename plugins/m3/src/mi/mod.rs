@@ -10,6 +10,8 @@ use ferry_pdk::{Error, field_error};
 use serde_json::Value as Json;
 
 use answer::V2Answer;
+pub use settings::Settings;
+pub(crate) use settings::{number_setting, setting, switch};
 
 /// One MI output record: field name → value with M3's blank padding trimmed.
 pub type Record = BTreeMap<String, String>;
@@ -18,83 +20,6 @@ pub type Record = BTreeMap<String, String>;
 pub enum Api {
     V1,
     V2,
-}
-
-/// The connector's settings (from the tenant's plugin settings; see README "Connectors").
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub connection: String,
-    pub api: Api,
-    /// Path of the MI REST service below the connection's base URL (`{iu}/{ti}/` for ION API).
-    pub base_path: String,
-    pub cono: Option<String>,
-    pub divi: Option<String>,
-    pub page_size: u32,
-    /// Send an order's lines in one bulk POST instead of one AddBatchLine GET each.
-    pub bulk_orders: bool,
-    /// Transactions per bulk POST for the catalog's batched prices and stock (setting
-    /// `bulk_size`, 1..=1000, default 500).
-    pub bulk_size: usize,
-}
-
-impl Settings {
-    pub fn load() -> Result<Self, Error> {
-        let get = |k: &str| ferry_pdk::config::get(k).filter(|v| !v.trim().is_empty());
-        let api = match get("api").as_deref().map(str::trim) {
-            None | Some("v2") => Api::V2,
-            Some("v1") => Api::V1,
-            Some(other) => {
-                return Err(Error::fatal(format!(
-                    "setting api = '{other}': use \"v1\" or \"v2\""
-                )));
-            }
-        };
-        let page_size = match get("page_size") {
-            None => 100,
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=10_000).contains(n))
-                .ok_or_else(|| Error::fatal(format!("setting page_size = '{v}': 1..=10000")))?,
-        };
-        let bulk_orders = match get("order_entry").as_deref().map(str::trim) {
-            None | Some("batch") => false,
-            Some("bulk") => true,
-            Some(other) => {
-                return Err(Error::fatal(format!(
-                    "setting order_entry = '{other}': use \"batch\" or \"bulk\""
-                )));
-            }
-        };
-        let bulk_size = match get("bulk_size") {
-            None => 500,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| Error::fatal(format!("setting bulk_size = '{v}': 1..=1000")))?,
-        };
-        if bulk_orders && api == Api::V1 {
-            return Err(Error::fatal(
-                "order_entry = \"bulk\" needs api = \"v2\" (bulk POST is a v2 endpoint)",
-            ));
-        }
-        Ok(Self {
-            connection: get("connection").unwrap_or_else(|| "m3".into()),
-            api,
-            base_path: get("base_path")
-                .unwrap_or_else(|| "M3/m3api-rest".into())
-                .trim_matches('/')
-                .to_string(),
-            cono: get("cono"),
-            divi: get("divi"),
-            page_size,
-            bulk_orders,
-            bulk_size,
-        })
-    }
 }
 
 /// A NOK answer from M3: the transaction ran and refused.
@@ -632,5 +557,6 @@ pub fn parse_response(
 }
 
 mod answer;
+mod settings;
 #[cfg(test)]
 mod tests;
