@@ -157,6 +157,12 @@ async fn ready_quotes_are_listed_handed_off_once_and_dropped_from_the_list() {
         assert!(page.quotes.len() <= 2);
         for q in &page.quotes {
             assert_eq!(q.status, READY);
+            // The host drops anything else, with a warning per quote and poll.
+            let stamp = q.modified_at.as_deref();
+            assert!(
+                stamp.is_none_or(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()),
+                "modified-at {stamp:?} is no RFC 3339 time"
+            );
         }
         listed.extend(page.quotes.iter().map(|q| q.id.parse::<i64>().expect("id")));
         match page.next {

@@ -142,13 +142,7 @@ pub(crate) fn list_ready_quotes(page: PageRequest) -> Result<QuotePage, Error> {
     let limit = page.limit.clamp(1, 1000);
     let of = db.q(&s.order_number_field);
     let sql = db.select(
-        &format!(
-            "{}, {}, {}, {}",
-            db.q("ID"),
-            db.q("DocNo"),
-            db.q("DocStatus"),
-            db.q("DocDate")
-        ),
+        &format!("{}, {}, {}", db.q("ID"), db.q("DocNo"), db.q("DocStatus")),
         &format!(
             "{} WHERE {} = ? AND {} = ? AND ({of} IS NULL OR {of} = '') AND {} > ? ORDER BY {}",
             db.q("DocumentHeaders"),
@@ -182,7 +176,10 @@ pub(crate) fn list_ready_quotes(page: PageRequest) -> Result<QuotePage, Error> {
                 number,
                 revision,
                 status: text_of(r.get("DocStatus")),
-                modified_at: Some(text_of(r.get("DocDate"))).filter(|d| !d.is_empty()),
+                // QuoteWerks keeps no modification time on a document: DocDate is the
+                // document's date (moved on conversion), a day, not the RFC 3339 time the
+                // host wants (it dropped it with a warning per quote and poll).
+                modified_at: None,
             }
         })
         .collect();
