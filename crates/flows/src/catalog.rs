@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant, now_ms, outcome_for};
 use crate::calls::StepCalls;
-use crate::paging::{LookAhead, ms, rfc3339, run_id};
+use crate::paging::{LookAhead, ms, queue_run, rfc3339, run_id};
 use crate::slots::{every_slot, interval};
-use ferry_store::{Claim, Ingested, JobState, NewJob, Outcome, Store, StoreError};
+use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
 
 pub const KIND: &str = "catalog-sync";
 /// One job per tenant.
@@ -185,8 +185,8 @@ impl Checkpoint {
     }
 }
 
-/// Queues a run (or queues it again when the last one ended; a queued one stands, a running
-/// one runs once more after it ends).
+/// Queues a run (or queues it again when the last one ended; a running one runs once more
+/// after it ends; a queued one stands unless this is a full and it a delta, see [`queue_with`]).
 pub async fn queue(
     store: &dyn Store,
     tenant: &str,
@@ -197,7 +197,7 @@ pub async fn queue(
 }
 
 /// [`queue`] with options, under [`RunOptions::key`]. `Duplicate` when a run is queued
-/// already: it stands, so nothing more was queued.
+/// already and stands, so nothing more was queued.
 pub async fn queue_with(
     store: &dyn Store,
     tenant: &str,
@@ -206,10 +206,17 @@ pub async fn queue_with(
     options: RunOptions,
 ) -> Result<Ingested, StoreError> {
     let key = options.key();
-    let waiting = store.job(tenant, KIND, key).await?;
-    if waiting.is_some_and(|job| job.state == JobState::Queued) {
-        return Ok(Ingested::Duplicate);
-    }
+    // A full, or a delta from a date of its own, reads more than a scheduled delta from the
+    // cursor: it takes such a delta's place in the queue. Anything else queued stands.
+    let asked_more = mode == Mode::Full || options.since.is_some();
+    let reads_more = |queued: &serde_json::Value| {
+        let queued = serde_json::from_value::<Checkpoint>(queued.clone()).ok();
+        asked_more
+            && queued.is_none_or(|q| match q.mode {
+                Mode::Full => false,
+                Mode::Delta => mode == Mode::Full || q.options.since.is_none(),
+            })
+    };
     let checkpoint = Checkpoint {
         options,
         ..Checkpoint::new(mode, policy.clone())
@@ -222,7 +229,7 @@ pub async fn queue_with(
         key,
         checkpoint,
     };
-    store.rerun(None, job, now_ms()).await
+    queue_run(store, job, reads_more).await
 }
 
 /// Queues a delta for the tenant at its policy's interval, forever (nothing when it has

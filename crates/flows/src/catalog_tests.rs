@@ -428,3 +428,39 @@ async fn a_run_whose_node_died_after_its_last_page_is_not_run_again_unless_asked
         "the run asked for ran: {report:?}"
     );
 }
+
+#[tokio::test]
+async fn a_full_asked_for_while_a_delta_waits_its_turn_takes_its_place() {
+    let w = World::new(3);
+    assert_done(w.sync(Mode::Full).await);
+    let policy = World::policy();
+    // The schedule's delta is queued; asked again, it stands.
+    let delta = queue(&w.store, TENANT, Mode::Delta, &policy).await;
+    assert_eq!(delta.expect("queue"), Ingested::Queued);
+    let again = queue(&w.store, TENANT, Mode::Delta, &policy).await;
+    assert_eq!(again.expect("queue"), Ingested::Duplicate);
+    // The operator's full is not swallowed by it: it runs instead, before the delta started.
+    let full = queue(&w.store, TENANT, Mode::Full, &policy).await;
+    assert_eq!(full.expect("queue"), Ingested::Queued);
+    assert_eq!(w.checkpoint().await.mode, Mode::Full);
+    // A delta asked for now changes nothing: the full reads every item anyway.
+    let late = queue(&w.store, TENANT, Mode::Delta, &policy).await;
+    assert_eq!(late.expect("queue"), Ingested::Duplicate);
+    assert_done(w.work().await);
+    let cp = w.checkpoint().await;
+    assert_eq!((cp.mode, cp.report.read), (Mode::Full, 3), "{cp:?}");
+    // A delta from a date of its own takes a scheduled delta's place too.
+    queue(&w.store, TENANT, Mode::Delta, &policy)
+        .await
+        .expect("queue");
+    let since = RunOptions {
+        since: Some("2019-12-31".into()),
+        ..RunOptions::default()
+    };
+    let dated = queue_with(&w.store, TENANT, Mode::Delta, &policy, since).await;
+    assert_eq!(dated.expect("queue"), Ingested::Queued);
+    assert_eq!(
+        w.checkpoint().await.options.since.as_deref(),
+        Some("2019-12-31")
+    );
+}

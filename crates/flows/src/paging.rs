@@ -1,10 +1,36 @@
-//! What every paged sync run shares: the look ahead (the next page is listed while this one
-//! is worked on), a run's name and start, and the milliseconds its log lines report.
+//! What every paged sync run shares: how it is queued (a queued run stands unless the one
+//! asked for reads more), the look ahead (the next page is listed while this one is worked
+//! on), a run's name and start, and the milliseconds its log lines report.
 
 use std::future::Future;
 use std::time::Duration;
 
-use super::StepError;
+use ferry_store::{Ingested, JobState, NewJob, Store, StoreError};
+use serde_json::Value as Json;
+
+use super::{StepError, now_ms};
+
+/// Queues a run (`Inbox::rerun`: again when the last one ended, once more after a running
+/// one). A run already queued stands (`Duplicate`) unless `reads_more` says of its checkpoint
+/// that the one asked for reads more (a full over a delta): that one takes its place before
+/// it starts, so `ferry sync --full` is never swallowed by a scheduled delta waiting its turn.
+pub(crate) async fn queue_run(
+    store: &dyn Store,
+    job: NewJob<'_>,
+    reads_more: impl FnOnce(&Json) -> bool,
+) -> Result<Ingested, StoreError> {
+    let waiting = store.job(job.tenant, job.kind, job.key).await?;
+    if let Some(waiting) = waiting.filter(|j| j.state == JobState::Queued) {
+        if !reads_more(&waiting.checkpoint) {
+            return Ok(Ingested::Duplicate);
+        }
+        if store.replace_queued(job.clone(), now_ms()).await? {
+            return Ok(Ingested::Queued);
+        }
+        // Claimed meanwhile: it runs once more as asked after this one ends.
+    }
+    store.rerun(None, job, now_ms()).await
+}
 
 /// The next page, when already listed during this one's work. Listing ahead is a read: a run
 /// that fails there resumes from its checkpoint anyway, and the page's chain no longer waits

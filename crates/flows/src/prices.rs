@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant, now_ms, outcome_for};
 use crate::calls::StepCalls;
-use crate::paging::{LookAhead, ms, rfc3339, run_id};
+use crate::paging::{LookAhead, ms, queue_run, rfc3339, run_id};
 use crate::slots::{every_slot, interval};
 use crate::stock::{self, StockPolicy};
 use crate::values::{Listing, Pending, apply, list_keys, next_listing, prices_of};
@@ -224,7 +224,9 @@ pub struct Checkpoint {
     pub started_at: Option<String>,
 }
 
-/// Queues a run (or queues it again when the last one ended; a queued one stands).
+/// Queues a run (or queues it again when the last one ended; a running one runs once more
+/// after it ends). A queued one stands (`Duplicate`) unless this is a full and it a delta:
+/// then this one takes its place.
 pub async fn queue(
     store: &dyn Store,
     tenant: &str,
@@ -232,6 +234,12 @@ pub async fn queue(
     options: RunOptions,
 ) -> Result<Ingested, StoreError> {
     let (kind, key) = (policy.kind(), policy.key(options.dry_run));
+    // A full reads more than a delta: it takes a queued delta's place. Anything else stands.
+    let full = options.full;
+    let reads_more = |queued: &serde_json::Value| {
+        let queued = serde_json::from_value::<Checkpoint>(queued.clone()).ok();
+        full && queued.is_none_or(|q| !q.options.full)
+    };
     let checkpoint = Checkpoint {
         policy: policy.clone(),
         options,
@@ -250,7 +258,7 @@ pub async fn queue(
         key,
         checkpoint,
     };
-    store.rerun(None, job, now_ms()).await
+    queue_run(store, job, reads_more).await
 }
 
 /// Queues a run at the policy's interval, forever (nothing when it has none), at most once per

@@ -443,3 +443,28 @@ async fn a_run_whose_node_died_after_its_last_page_is_not_run_again() {
         "the run's report stands: {report:?}"
     );
 }
+
+#[tokio::test]
+async fn a_full_asked_for_while_a_delta_waits_its_turn_takes_its_place() {
+    let w = World::new(5, true);
+    w.erp.age();
+    let policy = Policy::Prices(PricesPolicy {
+        page_size: 4,
+        batch_size: 3,
+        ..PricesPolicy::default()
+    });
+    w.sync(&policy, false).await;
+    // The schedule's delta is queued; asked again, it stands.
+    let delta = queue(&w.store, TENANT, &policy, RunOptions::default()).await;
+    assert_eq!(delta.expect("queue"), Ingested::Queued);
+    let again = queue(&w.store, TENANT, &policy, RunOptions::default()).await;
+    assert_eq!(again.expect("queue"), Ingested::Duplicate);
+    // `ferry sync prices --full` runs instead, before the delta started.
+    let full = RunOptions {
+        full: true,
+        ..RunOptions::default()
+    };
+    let all = w.sync_with(&policy, full).await;
+    assert_eq!(all.read, 5, "every item read: {all:?}");
+    assert_eq!(all.since, None);
+}

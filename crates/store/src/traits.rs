@@ -50,6 +50,13 @@ pub trait Inbox: Send + Sync {
         now_ms: i64,
     ) -> Result<Ingested, StoreError>;
 
+    /// Gives a job that is still queued `job.checkpoint` in place of its own, to run from step
+    /// `received` at `now_ms` with its attempts reset: a run asked for with more to do before
+    /// the queued one started (`ferry sync --full` over a queued delta; `rerun` leaves a
+    /// queued job as it is). Returns whether it did: false when there is no such job or it is
+    /// running or ended (then `rerun` is the call). One statement.
+    async fn replace_queued(&self, job: NewJob<'_>, now_ms: i64) -> Result<bool, StoreError>;
+
     /// The stored event with this source id, if it was received.
     async fn event(
         &self,

@@ -117,6 +117,25 @@ impl Inbox for MemoryStore {
         })
     }
 
+    async fn replace_queued(&self, job: NewJob<'_>, now_ms: i64) -> Result<bool, StoreError> {
+        self.with(|s| {
+            let Some(row) = s
+                .job_id(job.tenant, job.kind, job.key)
+                .and_then(|id| s.jobs.get_mut(&id))
+                .filter(|row| row.job.state == JobState::Queued)
+            else {
+                return Ok(false);
+            };
+            row.job.step = "received".into();
+            row.job.checkpoint = job.checkpoint;
+            row.job.attempts = 0;
+            row.job.run_at_ms = now_ms;
+            row.scheduled_at = Some(now_ms);
+            row.job.updated_at = now();
+            Ok(true)
+        })
+    }
+
     async fn event(
         &self,
         tenant: &str,

@@ -190,6 +190,22 @@ impl Inbox for PgStore {
             .map_err(Fail::into_store)
     }
 
+    async fn replace_queued(&self, job: NewJob<'_>, now_ms: i64) -> Result<bool, StoreError> {
+        async {
+            let client = self.client().await?;
+            let changed = client
+                .execute(
+                    "UPDATE jobs SET step = 'received', checkpoint = $4, attempts = 0, run_at = $5, scheduled_at = $5, updated_at = $6
+                     WHERE tenant = $1 AND kind = $2 AND key = $3 AND state = 'queued'",
+                    &[&job.tenant, &job.kind, &job.key, &job.checkpoint.to_string(), &now_ms, &now()],
+                )
+                .await?;
+            Ok::<_, Fail>(changed == 1)
+        }
+        .await
+        .map_err(Fail::into_store)
+    }
+
     async fn event(
         &self,
         tenant: &str,

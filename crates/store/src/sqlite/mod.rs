@@ -164,3 +164,14 @@ impl Health for SqliteStore {
         .map_err(|e| StoreError::Backend(format!("the ping did not finish: {e}")))?
     }
 }
+
+/// A job's tenant, kind, key and checkpoint (as text), owned, to move into the connection's
+/// thread.
+fn owned(job: &crate::types::NewJob<'_>) -> (String, String, String, String) {
+    (
+        job.tenant.to_owned(),
+        job.kind.to_owned(),
+        job.key.to_owned(),
+        job.checkpoint.to_string(),
+    )
+}

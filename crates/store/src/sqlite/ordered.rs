@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde_json::Value as Json;
 
-use super::SqliteStore;
+use super::{SqliteStore, owned};
 use crate::StoreError;
 use crate::ordering::Ordered;
 use crate::types::{Ingested, NewJob, now};
@@ -25,12 +25,7 @@ impl Ordered for SqliteStore {
         let (tenant, source, dedup_key) =
             (tenant.to_owned(), source.to_owned(), dedup_key.to_owned());
         let payload = payload.to_string();
-        let (jt, kind, key) = (
-            job.tenant.to_owned(),
-            job.kind.to_owned(),
-            job.key.to_owned(),
-        );
-        let checkpoint = job.checkpoint.to_string();
+        let (jt, kind, key, checkpoint) = owned(&job);
         let ordering_key = ordering_key.to_owned();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value as Json;
 
 use super::jobs::insert_job;
-use super::{Res, SqliteStore};
+use super::{Res, SqliteStore, owned};
 use crate::StoreError;
 use crate::traits::{Audit, Inbox, Links, SyncState};
 use crate::types::{AuditEntry, InboxEvent, Ingested, Link, NewEvent, NewJob, now};
@@ -136,12 +136,7 @@ impl Inbox for SqliteStore {
                 e.payload.to_string(),
             )
         });
-        let (tenant, kind, key) = (
-            job.tenant.to_owned(),
-            job.kind.to_owned(),
-            job.key.to_owned(),
-        );
-        let checkpoint = job.checkpoint.to_string();
+        let (tenant, kind, key, checkpoint) = owned(&job);
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some((source, dedup_key, payload)) = event {
@@ -175,6 +170,19 @@ impl Inbox for SqliteStore {
             )?;
             tx.commit()?;
             Ok(Ingested::Queued)
+        })
+        .await
+    }
+
+    async fn replace_queued(&self, job: NewJob<'_>, now_ms: i64) -> Result<bool, StoreError> {
+        let (tenant, kind, key, checkpoint) = owned(&job);
+        self.run(move |conn| {
+            let changed = conn.execute(
+                "UPDATE jobs SET step = 'received', checkpoint = ?4, attempts = 0, run_at = ?5, scheduled_at = ?5, updated_at = ?6
+                 WHERE tenant = ?1 AND kind = ?2 AND key = ?3 AND state = 'queued'",
+                params![tenant, kind, key, checkpoint, now_ms, now()],
+            )?;
+            Ok(changed == 1)
         })
         .await
     }

@@ -1,5 +1,6 @@
 //! Reruns: a job that reads the current state of something (the order-status push-back) runs
-//! once after every change, however the change finds it: absent, queued, running or finished.
+//! once after every change, however the change finds it: absent, queued, running or finished; a
+//! queued job takes a new checkpoint in place of its own until it runs (a full over a queued delta).
 
 use ferry_store::{Ingested, JobState, NewEvent, NewJob, Outcome};
 use serde_json::json;
@@ -193,5 +194,79 @@ pub async fn a_rerun_takes_a_held_or_dead_job_back_into_the_queue(s: &Fixture) {
     assert_eq!(
         (job.state, &job.checkpoint["bod"]),
         (JobState::Queued, &json!("c"))
+    );
+}
+
+pub async fn a_queued_job_takes_a_new_checkpoint_only_until_it_runs(s: &Fixture) {
+    // No such job: nothing is created.
+    assert!(
+        !s.replace_queued(status("1000123", "full"), 0)
+            .await
+            .expect("replace")
+    );
+    assert!(s.jobs(None, None).await.expect("jobs").is_empty());
+    // Queued, waiting out a retry's backoff after one failed attempt.
+    s.rerun(None, status("1000123", "delta"), 0)
+        .await
+        .expect("rerun");
+    let c = s
+        .claim("w", 1, 1_000, 0)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("job");
+    let retry = Outcome::Retry {
+        at_ms: 500,
+        error: "503".into(),
+    };
+    s.finish(&c, retry, 1).await.expect("retry");
+    assert!(
+        s.replace_queued(status("1000123", "full"), 10)
+            .await
+            .expect("replace")
+    );
+    let job = s
+        .job("acme", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some");
+    assert_eq!(
+        (job.state, job.step.as_str(), job.attempts, job.run_at_ms),
+        (JobState::Queued, "received", 0, 10)
+    );
+    assert_eq!(job.checkpoint["bod"], "full");
+    // Runs now, not after the old backoff, with the new checkpoint.
+    let c = s
+        .claim("w", 1, 1_000, 11)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("runs at once");
+    assert_eq!(c.job.checkpoint["bod"], "full");
+    // Running, then done: left as it is.
+    for state in ["running", "done"] {
+        assert!(
+            !s.replace_queued(status("1000123", "later"), 12)
+                .await
+                .expect("replace"),
+            "{state}"
+        );
+        let job = s
+            .job("acme", KIND, "1000123")
+            .await
+            .expect("job")
+            .expect("some");
+        assert_eq!(job.checkpoint["bod"], "full", "{state}");
+        if state == "running" {
+            s.finish(&c, Outcome::Done, 13).await.expect("done");
+        }
+    }
+    assert_eq!(
+        s.job("acme", KIND, "1000123")
+            .await
+            .expect("job")
+            .expect("some")
+            .state,
+        JobState::Done
     );
 }
