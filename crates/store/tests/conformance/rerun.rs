@@ -2,12 +2,20 @@
 //! once after every change, however the change finds it: absent, queued, running or finished; a
 //! queued job takes a new checkpoint in place of its own until it runs (a full over a queued delta).
 
-use ferry_store::{Ingested, JobState, NewEvent, NewJob, Outcome};
+use ferry_store::{Ingested, Job, JobState, NewEvent, NewJob, Outcome};
 use serde_json::json;
 
 use crate::common::Fixture;
 
 const KIND: &str = "order-status";
+
+/// The order's status job as it stands.
+async fn status_job(s: &Fixture) -> Job {
+    s.job("acme", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some")
+}
 
 fn status(order: &str, bod: &str) -> NewJob<'static> {
     NewJob {
@@ -45,11 +53,7 @@ pub async fn a_rerun_queues_once_per_event_and_a_duplicate_event_changes_nothing
             .expect("rerun"),
         Ingested::Duplicate
     );
-    let job = s
-        .job("acme", KIND, "1000123")
-        .await
-        .expect("job")
-        .expect("some");
+    let job = status_job(s).await;
     assert_eq!(job.state, JobState::Done);
     assert_eq!(job.checkpoint["bod"], "BOD-1");
     assert!(
@@ -66,11 +70,7 @@ pub async fn a_rerun_queues_once_per_event_and_a_duplicate_event_changes_nothing
             .expect("rerun"),
         Ingested::Queued
     );
-    let job = s
-        .job("acme", KIND, "1000123")
-        .await
-        .expect("job")
-        .expect("some");
+    let job = status_job(s).await;
     assert_eq!(
         (job.state, job.step.as_str(), job.attempts, job.run_at_ms),
         (JobState::Queued, "received", 0, 10)
@@ -80,11 +80,7 @@ pub async fn a_rerun_queues_once_per_event_and_a_duplicate_event_changes_nothing
     s.rerun(None, status("1000123", "poll"), 20)
         .await
         .expect("rerun");
-    let job = s
-        .job("acme", KIND, "1000123")
-        .await
-        .expect("job")
-        .expect("some");
+    let job = status_job(s).await;
     assert_eq!(
         (job.run_at_ms, &job.checkpoint["bod"]),
         (10, &json!("BOD-2"))
@@ -111,11 +107,7 @@ pub async fn a_rerun_while_the_job_runs_makes_it_run_once_more(s: &Fixture) {
         "not twice at once"
     );
     s.finish(&c, Outcome::Done, 7).await.expect("done");
-    let job = s
-        .job("acme", KIND, "1000123")
-        .await
-        .expect("job")
-        .expect("some");
+    let job = status_job(s).await;
     assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
     let again = s
         .claim("w", 1, 10_000, 8)
@@ -126,11 +118,7 @@ pub async fn a_rerun_while_the_job_runs_makes_it_run_once_more(s: &Fixture) {
     assert_eq!(again.job.checkpoint["order"], "1000123");
     // Without another change, this run ends it.
     s.finish(&again, Outcome::Done, 9).await.expect("done");
-    let job = s
-        .job("acme", KIND, "1000123")
-        .await
-        .expect("job")
-        .expect("some");
+    let job = status_job(s).await;
     assert_eq!(job.state, JobState::Done);
     assert!(
         s.claim("w", 1, 10_000, 100)
@@ -162,11 +150,7 @@ pub async fn a_rerun_takes_a_held_or_dead_job_back_into_the_queue(s: &Fixture) {
     s.rerun(None, status("1000123", "b"), 5)
         .await
         .expect("rerun");
-    let job = s
-        .job("acme", KIND, "1000123")
-        .await
-        .expect("job")
-        .expect("some");
+    let job = status_job(s).await;
     assert_eq!((job.state, job.hold_reason), (JobState::Queued, None));
     let c = s
         .claim("w", 1, 1_000, 5)
@@ -186,11 +170,7 @@ pub async fn a_rerun_takes_a_held_or_dead_job_back_into_the_queue(s: &Fixture) {
     s.rerun(None, status("1000123", "c"), 9)
         .await
         .expect("rerun");
-    let job = s
-        .job("acme", KIND, "1000123")
-        .await
-        .expect("job")
-        .expect("some");
+    let job = status_job(s).await;
     assert_eq!(
         (job.state, &job.checkpoint["bod"]),
         (JobState::Queued, &json!("c"))
@@ -225,11 +205,7 @@ pub async fn a_queued_job_takes_a_new_checkpoint_only_until_it_runs(s: &Fixture)
             .await
             .expect("replace")
     );
-    let job = s
-        .job("acme", KIND, "1000123")
-        .await
-        .expect("job")
-        .expect("some");
+    let job = status_job(s).await;
     assert_eq!(
         (job.state, job.step.as_str(), job.attempts, job.run_at_ms),
         (JobState::Queued, "received", 0, 10)
@@ -251,22 +227,11 @@ pub async fn a_queued_job_takes_a_new_checkpoint_only_until_it_runs(s: &Fixture)
                 .expect("replace"),
             "{state}"
         );
-        let job = s
-            .job("acme", KIND, "1000123")
-            .await
-            .expect("job")
-            .expect("some");
+        let job = status_job(s).await;
         assert_eq!(job.checkpoint["bod"], "full", "{state}");
         if state == "running" {
             s.finish(&c, Outcome::Done, 13).await.expect("done");
         }
     }
-    assert_eq!(
-        s.job("acme", KIND, "1000123")
-            .await
-            .expect("job")
-            .expect("some")
-            .state,
-        JobState::Done
-    );
+    assert_eq!(status_job(s).await.state, JobState::Done);
 }
