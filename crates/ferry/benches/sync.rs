@@ -93,8 +93,10 @@ async fn run(items: usize, bulk_size: Option<&str>) -> anyhow::Result<Vec<Row>> 
     drop(config);
     drop(stack.ferry_listener.take());
     let log = stack.dir.join("ferry.log");
-    // FERRY_BENCH_SERVE_LOG=ferry_flows=debug shows where each page's time goes.
+    // FERRY_BENCH_SERVE_LOG=ferry_flows=debug shows where each page's time goes. The
+    // tenant's info lines say when the transform's snapshot is in.
     let filter = std::env::var("FERRY_BENCH_SERVE_LOG").unwrap_or_else(|_| "error".into());
+    let filter = format!("{filter},ferry::tenant=info");
     let (child, _) = spawn_serve(
         &stack.dir,
         Serve {
@@ -105,12 +107,16 @@ async fn run(items: usize, bulk_size: Option<&str>) -> anyhow::Result<Vec<Row>> 
             pg: None,
         },
     )?;
+    // A running server's syncs are timed: the transform's snapshot, made once per activation
+    // on the prepare thread from the server's start (about a second of CPU), is in first.
+    let prepared = wait_for_line(&log, "transform prepared", Duration::from_secs(120));
     let label = if bulk_size.is_some() {
         "per-item"
     } else {
         "batched"
     };
     let outcome = async {
+        prepared?;
         let n = items as u64;
         let mut rows = Vec::new();
         let sync = |what: &str, full: bool| -> anyhow::Result<(Duration, u64)> {
@@ -187,4 +193,16 @@ async fn run(items: usize, bulk_size: Option<&str>) -> anyhow::Result<Vec<Row>> 
     stop(child, &log, outcome.is_err());
     stack.shutdown().await;
     outcome
+}
+
+/// Waits until `log` has a line containing `needle`.
+fn wait_for_line(log: &std::path::Path, needle: &str, within: Duration) -> anyhow::Result<()> {
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        if std::fs::read_to_string(log).is_ok_and(|text| text.contains(needle)) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    anyhow::bail!("no '{needle}' in {} within {within:?}", log.display())
 }

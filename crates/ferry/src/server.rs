@@ -102,6 +102,9 @@ pub async fn start(
             ),
         );
     }
+    for env in tenants.values() {
+        env.start_preparing();
+    }
     let tenants = Arc::new(tenants);
     let wake = Arc::new(Notify::new());
     let jobs = store.clone();

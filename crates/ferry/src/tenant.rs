@@ -117,6 +117,17 @@ impl TenantEnv {
         self.plugins().plugin(role)
     }
 
+    /// Starts making the transform's snapshot (when the tenant asked for one) on the prepare
+    /// thread, without waiting for it: `ferry serve` calls it at start, so the first run after
+    /// a start is not the one that pays for it (about a second of CPU, and its calls served
+    /// meanwhile by the plain component).
+    pub fn start_preparing(&self) {
+        if self.prepared.is_some() {
+            // Asking for the transform is what starts it; the plain component answers now.
+            let _ = self.plugin(Role::Transform);
+        }
+    }
+
     /// What finds this tenant's plugins, detached from `self` (the role adapters keep one).
     fn plugins(&self) -> TenantPlugins {
         TenantPlugins {
@@ -521,5 +532,37 @@ mod tests {
             !Arc::ptr_eq(&a, &i) && a.digest != i.digest,
             "other settings: a snapshot of their own"
         );
+    }
+
+    /// The bug: the snapshot was only started by the first call to the transform, so the
+    /// first sync after a start paid for it (about a second of CPU beside its pages, its
+    /// mapping served meanwhile by the plain component). Started at start, it is made before
+    /// any call (the slot is watched directly: asking for the plugin would start it).
+    #[tokio::test]
+    async fn the_snapshot_is_started_at_start_not_by_the_first_call() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let envs = tenants(dir.path()).await;
+        let acme = &envs[0];
+        acme.start_preparing();
+        let slot = acme.prepared.as_ref().expect("prepare = true").slot.clone();
+        let made = tokio::task::spawn_blocking(move || {
+            let until = Instant::now() + Duration::from_secs(120);
+            while Instant::now() < until {
+                if let Some((_, plugin)) = slot.lock().expect("slot").as_ref() {
+                    return Some(plugin.digest.clone());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            None
+        })
+        .await
+        .expect("waiting");
+        let base = acme
+            .registry
+            .active("acme", Role::Transform)
+            .expect("active");
+        let made = made.expect("no snapshot made without a call to the transform");
+        assert_ne!(made, base.digest, "the snapshot, not the plain component");
+        assert_eq!(acme.plugin(Role::Transform).expect("t").digest, made);
     }
 }

@@ -13,14 +13,16 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferry_domain::{Context, Document, DocumentPage, PageRequest, RoleFailure, Value};
+use ferry_domain::{
+    Context, Document, DocumentPage, Issue, Mapped, PageRequest, RoleFailure, Value,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant, now_ms, outcome_for};
 use crate::calls::StepCalls;
-use crate::paging::{LookAhead, ms, queue_run, rfc3339, run_id};
+use crate::paging::{Listed, LookAhead, ms, queue_run, rfc3339, run_id};
 use crate::slots::{every_slot, interval};
 use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
 
@@ -328,40 +330,30 @@ async fn pages(
     // Only a real run of the usual kind moves the delta's cursor.
     let moves_cursor = !cp.options.dry_run && cp.options.since.is_none();
     let page_size = cp.policy.page_size.clamp(1, 10_000);
+    let since = cp.since.clone();
+    let list = |cursor: String| list_page(env, since.as_deref(), Some(cursor), page_size);
     let mut look_ahead = LookAhead::new();
     loop {
         let started = Instant::now();
-        let page = look_ahead
-            .next_or(list_page(
-                env,
-                cp.since.as_deref(),
-                cp.cursor.clone(),
-                page_size,
-            ))
+        let first = list_page(env, since.as_deref(), cp.cursor.clone(), page_size);
+        let (page, next) = look_ahead
+            .next_or(first, |page| map_page(env, page))
             .await?;
         let listed = started.elapsed();
         let dry_run = cp.options.dry_run;
-        // While this page is mapped and written, the next one is listed.
-        let ahead = (page.next.as_ref())
-            .map(|next| list_page(env, cp.since.as_deref(), Some(next.clone()), page_size));
-        let work = apply_page(
-            env,
-            store,
-            &cp.policy,
-            &page.documents,
-            &mut cp.report,
-            dry_run,
-        );
-        let done = look_ahead.alongside(work, ahead).await?;
+        let items = page.items.len();
+        // While this page is written, the next one is listed and mapped, the one after listed.
+        let work = apply_page(env, store, &cp.policy, page, &mut cp.report, dry_run);
+        let ahead = next.clone();
+        let done = look_ahead
+            .alongside(work, ahead, list, |page| map_page(env, page))
+            .await?;
         cp.report.pages += 1;
-        cp.cursor = page.next.clone();
-        cp.finished = page.next.is_none();
+        cp.cursor = next;
+        cp.finished = cp.cursor.is_none();
         let audit = format!(
             "page {}: {} items, {} written, {} unchanged",
-            cp.report.pages,
-            page.documents.len(),
-            done.written,
-            done.unchanged
+            cp.report.pages, items, done.written, done.unchanged
         );
         if cp.finished
             && moves_cursor
@@ -379,7 +371,7 @@ async fn pages(
             .await?;
         // Where a page's time goes, for whoever wonders why a sync is slow.
         tracing::debug!(
-            tenant = %env.name, page = cp.report.pages, items = page.documents.len(),
+            tenant = %env.name, page = cp.report.pages, items,
             list_ms = ms(listed), map_ms = ms(done.mapping), write_ms = ms(done.writing),
             commit_ms = ms(committing.elapsed()), total_ms = ms(started.elapsed()),
             "catalog page"
@@ -419,30 +411,33 @@ struct PageDone {
     writing: Duration,
 }
 
-/// Maps a page's items, upserts the products whose content changed, records their hashes.
-async fn apply_page(
-    env: &Tenant,
-    store: &dyn Store,
-    policy: &CatalogPolicy,
-    items: &[Document],
-    report: &mut CatalogReport,
-    dry_run: bool,
-) -> Result<PageDone, StepError> {
+impl Listed for DocumentPage {
+    fn next(&self) -> Option<String> {
+        self.next.clone()
+    }
+}
+
+/// A page's items and what the mapping made of each (a product, or why not).
+struct MappedPage {
+    items: Vec<Document>,
+    answers: Vec<Result<Mapped, Vec<Issue>>>,
+    mapping: Duration,
+}
+
+/// Maps a page's items in one batch: one hop to the plugin host, not one per item. A read:
+/// it runs ahead of the previous page's writes.
+async fn map_page(env: &Tenant, page: DocumentPage) -> Result<MappedPage, StepError> {
+    let started = Instant::now();
     let context = Context {
         tenant: env.name.clone(),
         settings: env.transform_settings.clone(),
         ids: Vec::new(),
     };
-    let started = Instant::now();
-    let listed: BTreeSet<&str> = policy.discontinued_items.iter().map(|s| s.trim()).collect();
-    // The page's products, each with the key its stored hash is under, its hash, and whether
-    // discontinued.
-    let mut mapped_page: Vec<(Document, String, String, bool)> = Vec::with_capacity(items.len());
-    // The page in one batch: one hop to the plugin host, not one per item.
+    let items = page.documents;
     let answers = env
         .roles
         .transform
-        .map_documents(MAPPING, items, &context)
+        .map_documents(MAPPING, &items, &context)
         .await
         .map_err(role)?;
     if answers.len() != items.len() {
@@ -452,6 +447,32 @@ async fn apply_page(
             items.len()
         )));
     }
+    Ok(MappedPage {
+        items,
+        answers,
+        mapping: started.elapsed(),
+    })
+}
+
+/// Upserts the mapped page's products whose content changed, records their hashes.
+async fn apply_page(
+    env: &Tenant,
+    store: &dyn Store,
+    policy: &CatalogPolicy,
+    page: MappedPage,
+    report: &mut CatalogReport,
+    dry_run: bool,
+) -> Result<PageDone, StepError> {
+    let started = Instant::now();
+    let MappedPage {
+        items,
+        answers,
+        mapping,
+    } = page;
+    let listed: BTreeSet<&str> = policy.discontinued_items.iter().map(|s| s.trim()).collect();
+    // The page's products, each with the key its stored hash is under, its hash, and whether
+    // discontinued.
+    let mut mapped_page: Vec<(Document, String, String, bool)> = Vec::with_capacity(items.len());
     for (item, mapped) in items.iter().zip(answers) {
         report.read += 1;
         let mut product = match mapped {
@@ -501,7 +522,7 @@ async fn apply_page(
         let hash = content_hash(&product);
         mapped_page.push((product, key, hash, discontinued));
     }
-    let mapping = started.elapsed();
+    let mapping = mapping + started.elapsed();
     let started = Instant::now();
     // The stored hashes of the whole page, one round trip.
     let keys: Vec<String> = mapped_page.iter().map(|(_, k, _, _)| k.clone()).collect();

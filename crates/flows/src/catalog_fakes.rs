@@ -146,6 +146,8 @@ impl FakeProducts {
 #[async_trait]
 impl QuotingCatalog for FakeProducts {
     async fn upsert_products(&self, products: &[Document]) -> RoleResult<UpsertReport> {
+        // A real write waits on the quoting system: whatever runs beside it gets its turn.
+        tokio::task::yield_now().await;
         let keys: Vec<String> = products
             .iter()
             .map(|p| p.id.clone().unwrap_or_default())

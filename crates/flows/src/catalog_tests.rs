@@ -464,3 +464,60 @@ async fn a_full_asked_for_while_a_delta_waits_its_turn_takes_its_place() {
         Some("2019-12-31")
     );
 }
+
+/// Maps as the fakes' transform does, noting how many products were written when each page
+/// was mapped.
+struct Watching {
+    inner: Arc<dyn ferry_domain::Transform>,
+    products: Arc<crate::catalog_fakes::FakeProducts>,
+    written_when_mapped: std::sync::Mutex<Vec<usize>>,
+}
+
+#[async_trait::async_trait]
+impl ferry_domain::Transform for Watching {
+    async fn map_document(
+        &self,
+        kind: &str,
+        input: &ferry_domain::Document,
+        context: &ferry_domain::Context,
+    ) -> ferry_domain::RoleResult<Result<ferry_domain::Mapped, Vec<ferry_domain::Issue>>> {
+        self.inner.map_document(kind, input, context).await
+    }
+
+    async fn map_documents(
+        &self,
+        kind: &str,
+        inputs: &[ferry_domain::Document],
+        context: &ferry_domain::Context,
+    ) -> ferry_domain::RoleResult<Vec<Result<ferry_domain::Mapped, Vec<ferry_domain::Issue>>>> {
+        let written = self.products.written().len();
+        self.written_when_mapped
+            .lock()
+            .expect("watch")
+            .push(written);
+        self.inner.map_documents(kind, inputs, context).await
+    }
+}
+
+/// The bug: a page was mapped only once the one before it was written (the mapping and the
+/// writes, each about a third of a page's time, ran one after the other). Now the next page
+/// is listed and mapped while this one is written: page 2 is mapped before page 1's products
+/// are written, and every page still lands.
+#[tokio::test]
+async fn the_next_page_is_mapped_while_this_one_is_written() {
+    let mut world = World::new(6);
+    let watching = Arc::new(Watching {
+        inner: world.fakes.transform.clone(),
+        products: world.fakes.products.clone(),
+        written_when_mapped: Default::default(),
+    });
+    world.tenant.roles.transform = watching.clone();
+    assert_done(world.sync(Mode::Full).await);
+    let seen = watching.written_when_mapped.lock().expect("watch").clone();
+    assert_eq!(seen.len(), 3, "a mapping call per page of 2: {seen:?}");
+    assert_eq!(
+        seen[1], 0,
+        "page 2 mapped after page 1 was written: {seen:?}"
+    );
+    assert_eq!(world.fakes.products.written().len(), 6);
+}

@@ -1,6 +1,7 @@
 //! What every paged sync run shares: how it is queued (a queued run stands unless the one
-//! asked for reads more), the look ahead (the next page is listed while this one is worked
-//! on), a run's name and start, and the milliseconds its log lines report.
+//! asked for reads more), the look ahead (the next page is listed and read, and the one after
+//! it listed, while this one is written), a run's name and start, and the milliseconds its
+//! log lines report.
 
 use std::future::Future;
 use std::time::Duration;
@@ -32,50 +33,92 @@ pub(crate) async fn queue_run(
     store.rerun(None, job, now_ms()).await
 }
 
-/// The next page, when already listed during this one's work. Listing ahead is a read: a run
-/// that fails there resumes from its checkpoint anyway, and the page's chain no longer waits
-/// on the ERP's listing as well as on its own reads, mapping and writes.
-pub(crate) struct LookAhead<T>(Option<Result<T, StepError>>);
+/// A page as listed: where the page after it starts (none: it is the last).
+pub(crate) trait Listed {
+    fn next(&self) -> Option<String>;
+}
 
-impl<T> LookAhead<T> {
+/// A page read ahead: prepared (mapped, or its values read) and the cursor of the page after.
+type Prepared<P> = Result<(P, Option<String>), StepError>;
+
+/// The pages ahead of the one being written: the next one listed and prepared, and the one
+/// after it listed, while this one is written and committed. Listing and preparing are reads
+/// (a mapping, an ERP listing or value read): a run that fails there resumes from its
+/// checkpoint anyway. So a page's chain waits on the slowest of its three stages (the ERP's
+/// listing, the mapping or value read, the writes), not on their sum.
+pub(crate) struct LookAhead<L, P> {
+    prepared: Option<Prepared<P>>,
+    listed: Option<Result<L, StepError>>,
+}
+
+impl<L: Listed, P> LookAhead<L, P> {
     pub fn new() -> Self {
-        LookAhead(None)
-    }
-
-    /// The page listed ahead, else `list`'s.
-    pub async fn next_or(
-        &mut self,
-        list: impl Future<Output = Result<T, StepError>>,
-    ) -> Result<T, StepError> {
-        match self.0.take() {
-            Some(page) => page,
-            None => list.await,
+        LookAhead {
+            prepared: None,
+            listed: None,
         }
     }
 
-    /// Runs `work` while `ahead` (the next page's listing, if there is a next page) runs. A
-    /// failed look ahead is the next page's failure, kept for [`LookAhead::failed`]: this
-    /// page's work stands and commits first.
-    pub async fn alongside<R>(
+    /// The page prepared ahead, else `now`'s listing prepared by `prepare`; with the cursor of
+    /// the page after it.
+    pub async fn next_or<F: Future<Output = Result<P, StepError>>>(
+        &mut self,
+        now: impl Future<Output = Result<L, StepError>>,
+        prepare: impl FnOnce(L) -> F,
+    ) -> Prepared<P> {
+        if let Some(page) = self.prepared.take() {
+            return page;
+        }
+        let listed = now.await?;
+        let next = listed.next();
+        Ok((prepare(listed).await?, next))
+    }
+
+    /// Runs `work` while the page at `next` (none: this one is the last) is listed (unless it
+    /// was already) and prepared, and the one after it listed. A failure ahead is that page's,
+    /// kept for [`LookAhead::failed`]: this page's work stands and commits first.
+    pub async fn alongside<R, Listing, Preparing>(
         &mut self,
         work: impl Future<Output = R>,
-        ahead: Option<impl Future<Output = Result<T, StepError>>>,
-    ) -> R {
+        next: Option<String>,
+        list: impl Fn(String) -> Listing,
+        prepare: impl FnOnce(L) -> Preparing,
+    ) -> R
+    where
+        Listing: Future<Output = Result<L, StepError>>,
+        Preparing: Future<Output = Result<P, StepError>>,
+    {
+        let listed = self.listed.take();
         let ahead = async {
-            match ahead {
-                Some(list) => Some(list.await),
-                None => None,
-            }
+            let listed = match (listed, next) {
+                (Some(listed), _) => listed,
+                (None, Some(cursor)) => list(cursor).await,
+                (None, None) => return (None, None),
+            };
+            let listed = match listed {
+                Ok(listed) => listed,
+                Err(e) => return (Some(Err(e)), None),
+            };
+            let after = listed.next();
+            let after_that = async {
+                match &after {
+                    Some(cursor) => Some(list(cursor.clone()).await),
+                    None => None,
+                }
+            };
+            let (prepared, after_that) = tokio::join!(prepare(listed), after_that);
+            (Some(prepared.map(|p| (p, after))), after_that)
         };
-        let (done, ahead) = tokio::join!(work, ahead);
-        self.0 = ahead;
+        let (done, (prepared, listed)) = tokio::join!(work, ahead);
+        self.prepared = prepared;
+        self.listed = listed;
         done
     }
 
-    /// Once the page committed: a failed look ahead ends the attempt now, before the page's
-    /// calls are forgotten, so the trail's failure entry carries the failed call.
+    /// Once the page committed: a failure ahead ends the attempt now, before the page's calls
+    /// are forgotten, so the trail's failure entry carries the failed call.
     pub fn failed(&mut self) -> Result<(), StepError> {
-        match self.0.take_if(|page| page.is_err()) {
+        match self.prepared.take_if(|page| page.is_err()) {
             Some(Err(e)) => Err(e),
             _ => Ok(()),
         }

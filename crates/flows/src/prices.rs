@@ -21,8 +21,8 @@ use super::{StepError, Tenant, now_ms, outcome_for};
 use crate::calls::StepCalls;
 use crate::paging::{LookAhead, ms, queue_run, rfc3339, run_id};
 use crate::slots::{every_slot, interval};
-use crate::stock::{self, StockPolicy};
-use crate::values::{Listing, Pending, apply, list_keys, next_listing, prices_of};
+use crate::stock::StockPolicy;
+use crate::values::{apply, list_keys, next_listing, read_page};
 use ferry_store::{Claim, Ingested, NewJob, Outcome, Store, StoreError};
 
 /// The job kinds.
@@ -353,57 +353,33 @@ async fn pages(
     let mut look_ahead = LookAhead::new();
     loop {
         let started = Instant::now();
-        let (mut reading, mut writing) = (Duration::ZERO, Duration::ZERO);
-        let listing = look_ahead
-            .next_or(next_listing(env, &mut cp, page_size))
-            .await?;
+        let policy = cp.policy.clone();
+        let read = |listing| read_page(env, &policy, listing, batch_size);
+        let first = next_listing(env, &mut cp, page_size);
+        let (page, next) = look_ahead.next_or(first, read).await?;
+        // Waited for this page (nothing when it was listed and read ahead).
         let listed = started.elapsed();
+        let reading = page.reading;
         let before = cp.report.clone();
-        let (count, next) = match listing {
-            Listing::Keys(keys, next) => {
-                cp.report.read += keys.len() as u64;
-                // While this page's values are read and written, the next page's keys are
-                // listed: the two ERP calls overlap.
-                let since = cp.report.since.clone();
-                let ahead = (next.as_ref())
-                    .map(|cursor| list_keys(env, since.as_deref(), Some(cursor), page_size));
-                let (policy, dry, report) = (&cp.policy, cp.options.dry_run, &mut cp.report);
-                let work = async {
-                    for chunk in keys.chunks(batch_size) {
-                        report.batches += 1;
-                        let read = Instant::now();
-                        let pending = match policy {
-                            Policy::Prices(p) => prices_of(env, p, chunk, report).await?,
-                            Policy::Stock(s) => stock::stock_of(env, s, chunk).await?,
-                        };
-                        reading += read.elapsed();
-                        let write = Instant::now();
-                        apply(env, store, policy, pending, report, dry).await?;
-                        writing += write.elapsed();
-                    }
-                    Ok::<(), StepError>(())
-                };
-                look_ahead.alongside(work, ahead).await?;
-                (keys.len(), next)
+        let count = page.items;
+        cp.report.read += count as u64;
+        cp.report.missing += page.missing;
+        cp.report.batches += page.calls;
+        // While this page's values are written, the next page's are listed and read, and the
+        // page after it listed.
+        let since = cp.report.since.clone();
+        let since = since.as_deref();
+        let list =
+            |cursor: String| async move { list_keys(env, since, Some(&cursor), page_size).await };
+        let (dry, report) = (cp.options.dry_run, &mut cp.report);
+        let work = async {
+            let write = Instant::now();
+            for batch in page.batches {
+                apply(env, store, &policy, batch, report, dry).await?;
             }
-            Listing::Pending(pending) => {
-                let count = pending.len();
-                cp.report.read += count as u64;
-                cp.report.batches += 1;
-                let mut pending = pending.into_iter();
-                loop {
-                    let chunk: Vec<Pending> = pending.by_ref().take(batch_size).collect();
-                    if chunk.is_empty() {
-                        break;
-                    }
-                    let write = Instant::now();
-                    let dry = cp.options.dry_run;
-                    apply(env, store, &cp.policy, chunk, &mut cp.report, dry).await?;
-                    writing += write.elapsed();
-                }
-                (count, None)
-            }
+            Ok::<Duration, StepError>(write.elapsed())
         };
+        let writing = look_ahead.alongside(work, next.clone(), list, read).await?;
         cp.report.pages += 1;
         cp.cursor = next;
         cp.finished = cp.cursor.is_none();

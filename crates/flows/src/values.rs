@@ -7,6 +7,9 @@ use ferry_store::Store;
 use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant};
+use std::time::{Duration, Instant};
+
+use crate::paging::Listed;
 use crate::prices::{Checkpoint, Policy, PricesPolicy, ValuesReport};
 use crate::stock;
 
@@ -43,6 +46,76 @@ impl Pending {
 pub(crate) enum Listing {
     Keys(Vec<String>, Option<String>),
     Pending(Vec<Pending>),
+}
+
+impl Listed for Listing {
+    fn next(&self) -> Option<String> {
+        match self {
+            Listing::Keys(_, next) => next.clone(),
+            Listing::Pending(_) => None,
+        }
+    }
+}
+
+/// A page's values as read from the ERP, a batch each, before they are compared and written.
+pub(crate) struct ReadPage {
+    /// Items listed.
+    pub items: usize,
+    pub batches: Vec<Vec<Pending>>,
+    /// Items the ERP has no value for.
+    pub missing: u64,
+    /// Batched calls made to the ERP.
+    pub calls: u64,
+    pub reading: Duration,
+}
+
+/// Reads a listed page's values a batch at a time (a stock delta's listing has them already).
+/// A read: it runs ahead of the previous page's writes.
+pub(crate) async fn read_page(
+    env: &Tenant,
+    policy: &Policy,
+    listing: Listing,
+    batch_size: usize,
+) -> Result<ReadPage, StepError> {
+    let started = Instant::now();
+    let mut page = ReadPage {
+        items: 0,
+        batches: Vec::new(),
+        missing: 0,
+        calls: 0,
+        reading: Duration::ZERO,
+    };
+    match listing {
+        Listing::Keys(keys, _) => {
+            page.items = keys.len();
+            for chunk in keys.chunks(batch_size) {
+                page.calls += 1;
+                let pending = match policy {
+                    Policy::Prices(p) => {
+                        let (pending, missing) = prices_of(env, p, chunk).await?;
+                        page.missing += missing;
+                        pending
+                    }
+                    Policy::Stock(s) => stock::stock_of(env, s, chunk).await?,
+                };
+                page.batches.push(pending);
+            }
+        }
+        Listing::Pending(pending) => {
+            page.items = pending.len();
+            page.calls = 1;
+            let mut pending = pending.into_iter();
+            loop {
+                let batch: Vec<Pending> = pending.by_ref().take(batch_size).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                page.batches.push(batch);
+            }
+        }
+    }
+    page.reading = started.elapsed();
+    Ok(page)
 }
 
 /// The run's next page: the stock delta's one listing when the ERP can give it, else the next
@@ -168,8 +241,7 @@ pub(crate) async fn prices_of(
     env: &Tenant,
     policy: &PricesPolicy,
     items: &[String],
-    report: &mut ValuesReport,
-) -> Result<Vec<Pending>, StepError> {
+) -> Result<(Vec<Pending>, u64), StepError> {
     let customer = policy
         .customer
         .as_deref()
@@ -181,6 +253,7 @@ pub(crate) async fn prices_of(
         .get_item_prices(items, customer)
         .await?;
     let mut out = Vec::with_capacity(found.len());
+    let mut missing = 0;
     for p in found {
         let mut fields = Vec::new();
         if let Some(list) = &p.list {
@@ -196,7 +269,7 @@ pub(crate) async fn prices_of(
             ));
         }
         if fields.is_empty() {
-            report.missing += 1;
+            missing += 1;
             continue;
         }
         let key = p.item.trim().to_string();
@@ -210,5 +283,5 @@ pub(crate) async fn prices_of(
             key,
         });
     }
-    Ok(out)
+    Ok((out, missing))
 }
