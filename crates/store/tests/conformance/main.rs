@@ -59,6 +59,7 @@ macro_rules! backend {
                 rerun::a_rerun_while_the_job_runs_makes_it_run_once_more,
                 rerun::a_rerun_takes_a_held_or_dead_job_back_into_the_queue,
                 rerun::a_queued_job_takes_a_new_checkpoint_only_until_it_runs,
+                rerun::a_queued_job_is_replaced_for_its_own_tenant_only,
                 resolve::a_held_or_dead_job_resolved_by_hand_ends_done_and_is_never_replayed,
                 edit::an_edited_held_or_dead_job_is_queued_at_the_step_with_the_new_checkpoint,
                 controls::a_paused_flow_claims_nothing_of_that_tenant_until_resumed_on_every_handle,

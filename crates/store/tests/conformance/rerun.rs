@@ -235,3 +235,32 @@ pub async fn a_queued_job_takes_a_new_checkpoint_only_until_it_runs(s: &Fixture)
     }
     assert_eq!(status_job(s).await.state, JobState::Done);
 }
+
+/// One tenant's replacement never touches another tenant's queued job of the same kind and
+/// key (each tenant's sync runs under the same key, `catalog`, `prices`, `stock`).
+pub async fn a_queued_job_is_replaced_for_its_own_tenant_only(s: &Fixture) {
+    let globex = |bod: &str| NewJob {
+        tenant: "globex",
+        ..status("1000123", bod)
+    };
+    s.rerun(None, status("1000123", "delta"), 0)
+        .await
+        .expect("acme");
+    s.rerun(None, globex("delta"), 0).await.expect("globex");
+    assert!(s.replace_queued(globex("full"), 5).await.expect("replace"));
+    let theirs = s
+        .job("globex", KIND, "1000123")
+        .await
+        .expect("job")
+        .expect("some");
+    assert_eq!(
+        (theirs.checkpoint["bod"].as_str(), theirs.run_at_ms),
+        (Some("full"), 5)
+    );
+    let ours = status_job(s).await;
+    assert_eq!(
+        (ours.state, ours.checkpoint["bod"].as_str(), ours.run_at_ms),
+        (JobState::Queued, Some("delta"), 0),
+        "acme's queued job was changed by globex's replacement"
+    );
+}
