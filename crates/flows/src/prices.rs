@@ -350,11 +350,12 @@ async fn pages(
     let run = cp.run.get_or_insert_with(|| run_id(now_ms()));
     calls.in_run(run);
     let (page_size, batch_size) = cp.policy.sizes();
+    // The run's policy, apart from its checkpoint (which each page updates).
+    let policy = cp.policy.clone();
+    let read = |listing| read_page(env, &policy, listing, batch_size);
     let mut look_ahead = LookAhead::new();
     loop {
         let started = Instant::now();
-        let policy = cp.policy.clone();
-        let read = |listing| read_page(env, &policy, listing, batch_size);
         let first = next_listing(env, &mut cp, page_size);
         let (page, next) = look_ahead.next_or(first, read).await?;
         // Waited for this page (nothing when it was listed and read ahead).

@@ -2,13 +2,13 @@
 //! stock delta's one listing), their values as they would be written, and writing the ones
 //! that changed since Ferry last wrote them (a content hash per item and target in the store).
 
+use std::time::{Duration, Instant};
+
 use ferry_domain::{Availability, Document, Field, PageRequest, Value};
 use ferry_store::Store;
 use sha2::{Digest, Sha256};
 
 use super::{StepError, Tenant};
-use std::time::{Duration, Instant};
-
 use crate::paging::Listed;
 use crate::prices::{Checkpoint, Policy, PricesPolicy, ValuesReport};
 use crate::stock;
