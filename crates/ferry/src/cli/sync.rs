@@ -1,9 +1,9 @@
 //! `ferry sync catalog|prices|stock`: queue a run on the server's store and follow it to its end.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{HumanDuration, ProgressBar, ProgressStyle};
 
 use clap::Subcommand;
 
@@ -11,7 +11,7 @@ use super::{exit, out};
 use crate::flows::catalog::RunOptions;
 use crate::flows::prices::RunOptions as ValuesOptions;
 use crate::services::Context;
-use crate::services::sync::{self, CatalogRun, ValuesRun};
+use crate::services::sync::{self, CatalogRun, Target, ValuesRun};
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
@@ -102,28 +102,23 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
         since: since.clone(),
     };
     let key = options.key();
+    // Read before queueing: the new run takes the last one's place.
+    let expected = match full {
+        true => sync::expected_items(ctx, tenant, Target::Catalog).await?,
+        false => None,
+    };
     sync::queue_catalog(ctx, tenant, *full, options).await?;
     if *no_wait {
         out!("queued a catalog sync for tenant '{tenant}'")?;
         return Ok(exit::OK);
     }
     let timeout = Duration::from_secs(*timeout_secs);
-    // A bar on a terminal; plain lines when piped or with --json (scripts read the end only).
-    let bar = (!*json && std::io::stderr().is_terminal()).then(|| progress_bar("catalog"));
-    let run = sync::follow_catalog(ctx, tenant, key, timeout, |r| match &bar {
-        Some(bar) => {
-            bar.set_position(r.report.read);
-            bar.set_message(r.state.clone());
-        }
-        None if !*json && !r.ended() => {
-            let _ = out!("{}: {} items read", r.state, r.report.read);
-        }
-        None => {}
+    let progress = Progress::new("catalog", *json, expected);
+    let run = sync::follow_catalog(ctx, tenant, key, timeout, |r| {
+        progress.show(&r.state, r.report.read, r.ended())
     })
     .await?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     if *json {
         out!("{}", serde_json::to_string_pretty(&run)?)?;
     } else {
@@ -135,17 +130,86 @@ pub async fn run(ctx: &Context, cmd: &SyncCommand) -> anyhow::Result<i32> {
     })
 }
 
-/// M3 doesn't say how many items a run will read, so the bar counts and shows the rate, not an
-/// end or an ETA.
-fn progress_bar(what: &str) -> ProgressBar {
-    let bar = ProgressBar::new_spinner().with_style(
-        ProgressStyle::with_template(&format!(
-            "{{spinner}} {what} sync {{msg}}: {{pos}} items read ({{per_sec}}, {{elapsed}})"
-        ))
-        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
+/// A run's progress as it is followed: a bar on a terminal, plain lines when piped, nothing
+/// with --json (scripts read the end only). M3 does not say how many items a listing holds:
+/// a run that reads every item expects as many as the last such run read
+/// ([`sync::expected_items`]) and shows an end and an ETA; a delta, or the first run, counts
+/// and shows its rate.
+struct Progress {
+    bar: Option<ProgressBar>,
+    plain: bool,
+    expected: Option<u64>,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(what: &str, json: bool, expected: Option<u64>) -> Self {
+        let terminal = !json && std::io::stderr().is_terminal();
+        let bar = terminal.then(|| {
+            let (bar, template) = match expected {
+                Some(n) => (
+                    ProgressBar::new(n),
+                    "{spinner} WHAT sync {msg}: {pos}/{len} items read ({per_sec}, ETA {eta})",
+                ),
+                None => (
+                    ProgressBar::new_spinner(),
+                    "{spinner} WHAT sync {msg}: {pos} items read ({per_sec}, {elapsed})",
+                ),
+            };
+            let style = ProgressStyle::with_template(&template.replace("WHAT", what))
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self {
+            bar,
+            plain: !json && !terminal,
+            expected,
+            started: Instant::now(),
+        }
+    }
+
+    fn show(&self, state: &str, read: u64, ended: bool) {
+        if let Some(bar) = &self.bar {
+            // More items than the last run: the end moves out.
+            if bar.length().is_some_and(|n| read > n) {
+                bar.set_length(read);
+            }
+            bar.set_position(read);
+            bar.set_message(state.to_string());
+        } else if self.plain && !ended {
+            let _ = out!(
+                "{}",
+                progress_line(state, read, self.expected, self.started.elapsed())
+            );
+        }
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A plain progress line: what was read, and, when the run's size is expected, of how many,
+/// at what rate and how long until the end at that rate.
+fn progress_line(state: &str, read: u64, expected: Option<u64>, elapsed: Duration) -> String {
+    let Some(expected) = expected else {
+        return format!("{state}: {read} items read");
+    };
+    let expected = expected.max(read);
+    let secs = elapsed.as_secs_f64();
+    if read == 0 || secs <= 0.0 {
+        return format!("{state}: {read} of ~{expected} items read");
+    }
+    let rate = read as f64 / secs;
+    let left = Duration::from_secs_f64((expected - read) as f64 / rate);
+    format!(
+        "{state}: {read} of ~{expected} items read ({rate:.0} items/s, ETA {})",
+        HumanDuration(left)
+    )
 }
 
 fn summary(run: &CatalogRun) -> String {
@@ -192,28 +256,25 @@ async fn run_values(ctx: &Context, args: &ValuesArgs, stock: bool) -> anyhow::Re
         dry_run: *dry_run,
         full: *full,
     };
+    // Read before queueing: the new run takes the last one's place.
+    let target = if stock { Target::Stock } else { Target::Prices };
+    let expected = match full {
+        true => sync::expected_items(ctx, tenant, target).await?,
+        false => None,
+    };
     let policy = sync::queue_values(ctx, tenant, stock, options).await?;
     if *no_wait {
         out!("queued a {what} sync for tenant '{tenant}'")?;
         return Ok(exit::OK);
     }
     let timeout = Duration::from_secs(*timeout_secs);
-    let bar = (!*json && std::io::stderr().is_terminal()).then(|| progress_bar(what));
+    let progress = Progress::new(what, *json, expected);
     let key = policy.key(*dry_run);
-    let run = sync::follow_values(ctx, tenant, &policy, key, timeout, |r| match &bar {
-        Some(bar) => {
-            bar.set_position(r.report.read);
-            bar.set_message(r.state.clone());
-        }
-        None if !*json && !r.ended() => {
-            let _ = out!("{}: {} items read", r.state, r.report.read);
-        }
-        None => {}
+    let run = sync::follow_values(ctx, tenant, &policy, key, timeout, |r| {
+        progress.show(&r.state, r.report.read, r.ended())
     })
     .await?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     if *json {
         out!("{}", serde_json::to_string_pretty(&run)?)?;
     } else {
@@ -258,4 +319,31 @@ fn values_summary(run: &ValuesRun) -> String {
         line.push_str(&format!("\n    {e}"));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_of_known_size_says_of_how_many_and_how_long_is_left() {
+        let line = progress_line("running", 2_500, Some(10_000), Duration::from_secs(5));
+        assert_eq!(
+            line,
+            "running: 2500 of ~10000 items read (500 items/s, ETA 15 seconds)"
+        );
+    }
+
+    #[test]
+    fn a_run_past_its_expected_size_has_nothing_left_and_a_delta_only_counts() {
+        let past = progress_line("running", 12_000, Some(10_000), Duration::from_secs(6));
+        assert_eq!(
+            past,
+            "running: 12000 of ~12000 items read (2000 items/s, ETA 0 seconds)"
+        );
+        let unknown = progress_line("running", 500, None, Duration::from_secs(1));
+        assert_eq!(unknown, "running: 500 items read");
+        let not_yet = progress_line("queued", 0, Some(10_000), Duration::ZERO);
+        assert_eq!(not_yet, "queued: 0 of ~10000 items read");
+    }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Context, ServiceError};
 use crate::flows::catalog::{self, CatalogReport, Checkpoint, Mode, RunOptions};
 use crate::flows::prices::{self, Policy, ValuesReport};
-use ferry_store::Job;
+use ferry_store::{Job, JobState};
 
 /// How often a follower looks at the job: often at first (a delta run often ends within tens of
 /// milliseconds, and the command should end with it), then every 200 ms.
@@ -126,6 +126,52 @@ pub async fn follow_catalog(
         }
         tokio::time::sleep(poll_after(started)).await;
     }
+}
+
+/// Which sync a run is: the job kind and key of its runs that write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Catalog,
+    Prices,
+    Stock,
+}
+
+/// How many items a run that reads every item will likely read: what the tenant's last run of
+/// this sync that read every item and finished read. M3 does not say how many items a listing
+/// holds, so this is the progress bar's end and what its ETA is reckoned from; none when the
+/// last run was a delta, is not finished, or there was none.
+pub async fn expected_items(
+    ctx: &Context,
+    tenant: &str,
+    target: Target,
+) -> Result<Option<u64>, ServiceError> {
+    ctx.tenant(tenant)?;
+    let (kind, key) = match target {
+        Target::Catalog => (catalog::KIND, RunOptions::default().key()),
+        Target::Prices => (prices::PRICES_KIND, "prices"),
+        Target::Stock => (prices::STOCK_KIND, "stock"),
+    };
+    let store = ctx.open_store().await?;
+    let Some(job) = store.job(tenant, kind, key).await? else {
+        return Ok(None);
+    };
+    if job.state != JobState::Done {
+        return Ok(None);
+    }
+    // A checkpoint this binary cannot read (another version's) gives no estimate, no error.
+    let read_every_item = match target {
+        Target::Catalog => serde_json::from_value::<Checkpoint>(job.checkpoint)
+            .ok()
+            .filter(|cp| cp.since.is_none())
+            .map(|cp| cp.report.read),
+        Target::Prices | Target::Stock => {
+            serde_json::from_value::<prices::Checkpoint>(job.checkpoint)
+                .ok()
+                .filter(|cp| cp.report.since.is_none())
+                .map(|cp| cp.report.read)
+        }
+    };
+    Ok(read_every_item.filter(|n| *n > 0))
 }
 
 /// A price or stock run as the store has it.
