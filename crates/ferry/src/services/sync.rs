@@ -261,3 +261,137 @@ pub async fn follow_values(
         tokio::time::sleep(poll_after(started)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::FerryConfig;
+    use crate::flows::catalog::CatalogPolicy;
+    use ferry_store::{Jobs, MemoryStore, Outcome, Store};
+
+    fn ctx(store: Arc<MemoryStore>) -> Context {
+        let config =
+            FerryConfig::parse("[tenants.acme]\n", std::path::Path::new(".")).expect("config");
+        Context::from_config(config, std::path::Path::new("unused")).with_store(store)
+    }
+
+    /// Runs the tenant's queued job to its end with its checkpoint changed by `ended` (what
+    /// the run read), finishing it with `outcome`.
+    async fn end_run(
+        store: &MemoryStore,
+        ended: impl FnOnce(&mut serde_json::Value),
+        outcome: Outcome,
+    ) {
+        let claim = store
+            .claim("w", 1, 60_000, crate::flows::now_ms())
+            .await
+            .expect("claim")
+            .pop()
+            .expect("a queued run");
+        let mut cp = claim.job.checkpoint.clone();
+        ended(&mut cp);
+        store
+            .commit_step(&claim, "page", &cp, "a page", None)
+            .await
+            .expect("commit");
+        store
+            .finish(&claim, outcome, crate::flows::now_ms())
+            .await
+            .expect("finish");
+    }
+
+    #[tokio::test]
+    async fn a_full_run_expects_what_the_last_finished_run_of_every_item_read() {
+        let store = Arc::new(MemoryStore::new());
+        let ctx = ctx(store.clone());
+        assert_eq!(
+            expected_items(&ctx, "acme", Target::Catalog)
+                .await
+                .expect("expected"),
+            None,
+            "no run yet"
+        );
+        let policy = CatalogPolicy::default();
+        let queue = |mode| {
+            catalog::queue_with(store.as_ref(), "acme", mode, &policy, RunOptions::default())
+        };
+        queue(Mode::Full).await.expect("queue");
+        end_run(
+            &store,
+            |cp| cp["report"]["read"] = 1234.into(),
+            Outcome::Done,
+        )
+        .await;
+        assert_eq!(
+            expected_items(&ctx, "acme", Target::Catalog)
+                .await
+                .expect("expected"),
+            Some(1234)
+        );
+
+        // A delta since the last run's start read only what changed: no estimate from it.
+        queue(Mode::Delta).await.expect("queue");
+        end_run(
+            &store,
+            |cp| {
+                cp["since"] = "2026-12-01T00:00:00Z".into();
+                cp["report"]["read"] = 12.into();
+            },
+            Outcome::Done,
+        )
+        .await;
+        assert_eq!(
+            expected_items(&ctx, "acme", Target::Catalog)
+                .await
+                .expect("expected"),
+            None
+        );
+
+        // Nor from a full run that did not finish.
+        queue(Mode::Full).await.expect("queue");
+        end_run(
+            &store,
+            |cp| cp["report"]["read"] = 500.into(),
+            Outcome::Hold {
+                reason: "held".into(),
+            },
+        )
+        .await;
+        assert_eq!(
+            expected_items(&ctx, "acme", Target::Catalog)
+                .await
+                .expect("expected"),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_price_run_expects_its_own_last_run_not_the_stock_one() {
+        let store = Arc::new(MemoryStore::new());
+        let ctx = ctx(store.clone());
+        let policy = Policy::Prices(Default::default());
+        prices::queue(store.as_ref(), "acme", &policy, Default::default())
+            .await
+            .expect("queue");
+        end_run(
+            &store,
+            |cp| cp["report"]["read"] = 800.into(),
+            Outcome::Done,
+        )
+        .await;
+        assert_eq!(
+            expected_items(&ctx, "acme", Target::Prices)
+                .await
+                .expect("expected"),
+            Some(800)
+        );
+        assert_eq!(
+            expected_items(&ctx, "acme", Target::Stock)
+                .await
+                .expect("expected"),
+            None
+        );
+    }
+}
