@@ -138,19 +138,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::config::FerryConfig;
     use ferry_store::{Jobs, MemoryStore, NewJob};
-
-    fn ctx(store: Arc<MemoryStore>) -> Context {
-        let config =
-            FerryConfig::parse("[tenants.acme]\n", std::path::Path::new(".")).expect("config");
-        Context::from_config(config, std::path::Path::new("unused")).with_store(store)
-    }
 
     #[tokio::test]
     async fn a_paused_flow_keeps_its_queued_job_until_resumed_and_run_now_queues_a_catalog_sync() {
         let store = Arc::new(MemoryStore::new());
-        let ctx = ctx(store.clone());
+        let ctx = Context::acme_on(store.clone());
         let job = NewJob {
             tenant: "acme",
             kind: quote_to_order::KIND,
@@ -205,7 +198,7 @@ mod tests {
     #[tokio::test]
     async fn a_paused_price_sync_run_now_waits_for_its_resume_and_health_lists_it() {
         let store = Arc::new(MemoryStore::new());
-        let ctx = ctx(store.clone());
+        let ctx = Context::acme_on(store.clone());
         pause(&ctx, "acme", PRICES_KIND, None).await.expect("pause");
         let ran = run_now(&ctx, "acme", PRICES_KIND).await.expect("run now");
         assert_eq!((ran.queued, ran.paused), (1, true));

@@ -177,6 +177,13 @@ impl Context {
         }
     }
 
+    /// A context for tests: one tenant, `acme`, with nothing configured, on `store`.
+    #[cfg(test)]
+    pub(crate) fn acme_on(store: Arc<dyn Store>) -> Self {
+        let config = FerryConfig::parse("[tenants.acme]\n", Path::new(".")).expect("config");
+        Context::from_config(config, Path::new("unused")).with_store(store)
+    }
+
     /// Operations on this context use `store` (a server's own) rather than opening one.
     pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);

@@ -148,8 +148,14 @@ pub async fn expected_items(
     ctx.tenant(tenant)?;
     let (kind, key) = match target {
         Target::Catalog => (catalog::KIND, RunOptions::default().key()),
-        Target::Prices => (prices::PRICES_KIND, "prices"),
-        Target::Stock => (prices::STOCK_KIND, "stock"),
+        Target::Prices => (
+            prices::PRICES_KIND,
+            Policy::Prices(Default::default()).key(false),
+        ),
+        Target::Stock => (
+            prices::STOCK_KIND,
+            Policy::Stock(Default::default()).key(false),
+        ),
     };
     let store = ctx.open_store().await?;
     let Some(job) = store.job(tenant, kind, key).await? else {
@@ -267,14 +273,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::config::FerryConfig;
     use crate::flows::catalog::CatalogPolicy;
     use ferry_store::{Jobs, MemoryStore, Outcome, Store};
 
-    fn ctx(store: Arc<MemoryStore>) -> Context {
-        let config =
-            FerryConfig::parse("[tenants.acme]\n", std::path::Path::new(".")).expect("config");
-        Context::from_config(config, std::path::Path::new("unused")).with_store(store)
+    /// What a `--full` run of `target` for acme would expect.
+    async fn expected(ctx: &Context, target: Target) -> Option<u64> {
+        expected_items(ctx, "acme", target).await.expect("expected")
     }
 
     /// Runs the tenant's queued job to its end with its checkpoint changed by `ended` (what
@@ -305,14 +309,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_run_expects_what_the_last_finished_run_of_every_item_read() {
         let store = Arc::new(MemoryStore::new());
-        let ctx = ctx(store.clone());
-        assert_eq!(
-            expected_items(&ctx, "acme", Target::Catalog)
-                .await
-                .expect("expected"),
-            None,
-            "no run yet"
-        );
+        let ctx = Context::acme_on(store.clone());
+        assert_eq!(expected(&ctx, Target::Catalog).await, None, "no run yet");
         let policy = CatalogPolicy::default();
         let queue = |mode| {
             catalog::queue_with(store.as_ref(), "acme", mode, &policy, RunOptions::default())
@@ -324,12 +322,7 @@ mod tests {
             Outcome::Done,
         )
         .await;
-        assert_eq!(
-            expected_items(&ctx, "acme", Target::Catalog)
-                .await
-                .expect("expected"),
-            Some(1234)
-        );
+        assert_eq!(expected(&ctx, Target::Catalog).await, Some(1234));
 
         // A delta since the last run's start read only what changed: no estimate from it.
         queue(Mode::Delta).await.expect("queue");
@@ -342,12 +335,7 @@ mod tests {
             Outcome::Done,
         )
         .await;
-        assert_eq!(
-            expected_items(&ctx, "acme", Target::Catalog)
-                .await
-                .expect("expected"),
-            None
-        );
+        assert_eq!(expected(&ctx, Target::Catalog).await, None);
 
         // Nor from a full run that did not finish.
         queue(Mode::Full).await.expect("queue");
@@ -359,18 +347,13 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(
-            expected_items(&ctx, "acme", Target::Catalog)
-                .await
-                .expect("expected"),
-            None
-        );
+        assert_eq!(expected(&ctx, Target::Catalog).await, None);
     }
 
     #[tokio::test]
     async fn a_price_run_expects_its_own_last_run_not_the_stock_one() {
         let store = Arc::new(MemoryStore::new());
-        let ctx = ctx(store.clone());
+        let ctx = Context::acme_on(store.clone());
         let policy = Policy::Prices(Default::default());
         prices::queue(store.as_ref(), "acme", &policy, Default::default())
             .await
@@ -381,17 +364,7 @@ mod tests {
             Outcome::Done,
         )
         .await;
-        assert_eq!(
-            expected_items(&ctx, "acme", Target::Prices)
-                .await
-                .expect("expected"),
-            Some(800)
-        );
-        assert_eq!(
-            expected_items(&ctx, "acme", Target::Stock)
-                .await
-                .expect("expected"),
-            None
-        );
+        assert_eq!(expected(&ctx, Target::Prices).await, Some(800));
+        assert_eq!(expected(&ctx, Target::Stock).await, None);
     }
 }
